@@ -1,0 +1,7 @@
+//! Helpers shared by the integration test binaries. Each binary uses a different subset, hence the
+//! `dead_code` allowances.
+
+#[allow(dead_code)]
+pub mod moto;
+#[allow(dead_code)]
+pub mod runtime_api;
