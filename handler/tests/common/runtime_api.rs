@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -49,6 +49,7 @@ struct Shared {
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<Bytes>>,
     polls: AtomicU64,
+    first_poll: Mutex<Option<Instant>>,
 }
 
 /// A running Runtime API server on 127.0.0.1.
@@ -80,6 +81,7 @@ impl RuntimeApi {
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             polls: AtomicU64::new(0),
+            first_poll: Mutex::new(None),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -148,6 +150,11 @@ impl RuntimeApi {
             .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
+    /// When the function first asked for work: the end of its init phase.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_poll.lock().expect("first poll lock")
+    }
+
     /// How many times the function has asked for the next invocation.
     pub fn polls(&self) -> u64 {
         self.shared.polls.load(Ordering::Relaxed)
@@ -155,7 +162,9 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
-    shared.polls.fetch_add(1, Ordering::Relaxed);
+    if shared.polls.fetch_add(1, Ordering::Relaxed) == 0 {
+        *shared.first_poll.lock().expect("first poll lock") = Some(Instant::now());
+    }
     // Long poll: hold the request until there is work, as Lambda does.
     let invocation = shared.next.lock().await.recv().await;
     let Some(invocation) = invocation else {

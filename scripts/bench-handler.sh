@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Benchmark the Rust handler against the tutorial's Python handler, both run as Lambda would run them:
+# a local Runtime API (handler/examples/runtime_bench.rs) drives the process, DynamoDB is moto.
+#
+# Prints figures only, no pass/fail: warm per-invocation time of read and list over 10/100/1000 items,
+# cold start (process start to first response), peak memory, binary and zip size, and Python/Rust ratios.
+#
+# Knobs (environment): BENCH_INVOCATIONS (100), BENCH_WARMUP (5), BENCH_COLD_RUNS (5),
+# BENCH_SIZES (10,100,1000), LAB_MOTO (path to moto_server), XDG_CACHE_HOME.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/lab
+MOTO=${LAB_MOTO:-$CACHE/moto-5.2.5/bin/moto_server}
+VENV=$CACHE/bench-venv
+INVOCATIONS=${BENCH_INVOCATIONS:-100}
+WARMUP=${BENCH_WARMUP:-5}
+COLD_RUNS=${BENCH_COLD_RUNS:-5}
+SIZES=${BENCH_SIZES:-10,100,1000}
+
+WORK=$(mktemp -d)
+MOTO_PID=
+cleanup() {
+    if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# --- build -------------------------------------------------------------------------------------------
+# The bootstrap is built the way it ships (profile `lambda`: fat LTO, stripped). The driver is built in
+# the dev profile on purpose: its dependencies are already compiled for the tests there, and it adds the
+# same small overhead to both handlers.
+cd "$ROOT"
+say "building bootstrap (profile lambda) and the benchmark driver"
+cargo build -q --profile lambda -p handler --bin bootstrap
+cargo build -q -p handler --example runtime_bench
+BOOTSTRAP=$ROOT/target/lambda/bootstrap
+DRIVER=$ROOT/target/debug/examples/runtime_bench
+
+# --- the tutorial's Python handler, verbatim ---------------------------------------------------------
+mkdir -p "$WORK/py"
+cat >"$WORK/py/lambda_function.py" <<'PY'
+from __future__ import print_function
+import boto3
+import json
+
+print('Loading function')
+
+
+def lambda_handler(event, context):
+    '''Provide an event that contains the following keys:
+
+      - operation: one of the operations in the operations dict below
+      - tableName: required for operations that interact with DynamoDB
+      - payload: a parameter to pass to the operation being performed
+    '''
+    #print("Received event: " + json.dumps(event, indent=2))
+
+    operation = event['operation']
+
+    if 'tableName' in event:
+        dynamo = boto3.resource('dynamodb').Table(event['tableName'])
+
+    operations = {
+        'create': lambda x: dynamo.put_item(**x),
+        'read': lambda x: dynamo.get_item(**x),
+        'update': lambda x: dynamo.update_item(**x),
+        'delete': lambda x: dynamo.delete_item(**x),
+        'list': lambda x: dynamo.scan(**x),
+        'echo': lambda x: x,
+        'ping': lambda x: 'pong'
+    }
+
+    if operation in operations:
+        return operations[operation](event.get('payload'))
+    else:
+        raise ValueError('Unrecognized operation "{}"'.format(operation))
+PY
+
+# Deterministic zips with the entry at the root, mode 0755 for the bootstrap (as Lambda needs).
+make_zip() { # zip_path file mode
+    python3 - "$1" "$2" "$3" <<'PY'
+import sys, zipfile
+out, path, mode = sys.argv[1], sys.argv[2], int(sys.argv[3], 8)
+info = zipfile.ZipInfo(path.rsplit('/', 1)[-1], date_time=(1980, 1, 1, 0, 0, 0))
+info.external_attr = (0o100000 | mode) << 16
+info.compress_type = zipfile.ZIP_DEFLATED
+with open(path, 'rb') as f, zipfile.ZipFile(out, 'w') as z:
+    z.writestr(info, f.read(), compresslevel=9)
+PY
+}
+make_zip "$WORK/rust.zip" "$BOOTSTRAP" 755
+make_zip "$WORK/python.zip" "$WORK/py/lambda_function.py" 644
+
+# --- Python runtime interface client -----------------------------------------------------------------
+PYTHON_FN=()
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import awslambdaric, boto3' 2>/dev/null; then
+    :
+else
+    say "installing awslambdaric and boto3 into $VENV"
+    if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q awslambdaric boto3; } >&2; then
+        say "awslambdaric could not be installed: measuring the Rust handler only"
+    fi
+fi
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import awslambdaric, boto3' 2>/dev/null; then
+    PYTHON_FN=(--fn "python=$VENV/bin/python -m awslambdaric lambda_function.lambda_handler")
+    export PYTHONPATH=$WORK/py
+else
+    echo "python: awslambdaric unavailable, skipped"
+fi
+
+# --- moto ----------------------------------------------------------------------------------------------
+if [ ! -x "$MOTO" ]; then
+    echo "moto_server not found at $MOTO (set LAB_MOTO); cannot benchmark" >&2
+    exit 1
+fi
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+MOTO_PID=$!
+ENDPOINT=http://127.0.0.1:$PORT
+for _ in $(seq 1 300); do
+    if curl -fsS -o /dev/null "$ENDPOINT/moto-api/config" 2>/dev/null; then break; fi
+    sleep 0.2
+done
+curl -fsS -o /dev/null "$ENDPOINT/moto-api/config" || { cat "$WORK/moto.log" >&2; exit 1; }
+
+# --- run -----------------------------------------------------------------------------------------------
+say "running: $INVOCATIONS warm invocations per figure, $COLD_RUNS cold starts, sizes $SIZES"
+cd "$WORK/py"
+echo
+echo "## Time and memory (moto at $ENDPOINT; times as seen by the Runtime API: event queued -> answer posted)"
+"$DRIVER" --endpoint "$ENDPOINT" --invocations "$INVOCATIONS" --warmup "$WARMUP" \
+    --cold-runs "$COLD_RUNS" --sizes "$SIZES" \
+    --fn "rust=$BOOTSTRAP" "${PYTHON_FN[@]}"
+
+# --- sizes ---------------------------------------------------------------------------------------------
+size_of() { stat -c %s "$1"; }
+RUST_BIN=$(size_of "$BOOTSTRAP")
+RUST_ZIP=$(size_of "$WORK/rust.zip")
+PY_SRC=$(size_of "$WORK/py/lambda_function.py")
+PY_ZIP=$(size_of "$WORK/python.zip")
+echo
+echo "## Package size (bytes)"
+printf '%-42s%14s%14s%16s\n' "artifact" "rust" "python" "python/rust"
+printf '%-42s%14s%14s%16s\n' "code (bootstrap | lambda_function.py)" "$RUST_BIN" "$PY_SRC" \
+    "$(awk -v p="$PY_SRC" -v r="$RUST_BIN" 'BEGIN { printf "%.4fx", p / r }')"
+printf '%-42s%14s%14s%16s\n' "deployment zip" "$RUST_ZIP" "$PY_ZIP" \
+    "$(awk -v p="$PY_ZIP" -v r="$RUST_ZIP" 'BEGIN { printf "%.4fx", p / r }')"
+echo "(the Python zip relies on the boto3 and runtime that Lambda's python image provides; the Rust zip is self-contained)"

@@ -1,0 +1,174 @@
+//! SDK configuration (credential chain, profile, region, endpoint) and AWS error classification.
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+
+use anyhow::anyhow;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// Where and as whom the SDK clients talk.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `--region`; otherwise the SDK's chain (env, profile), then `us-east-1` for the local stack.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url` or the local stack's address.
+    pub endpoint_url: Option<String>,
+    /// Use fixed dummy credentials (the local stack accepts any).
+    pub dummy_credentials: bool,
+}
+
+/// One client per service, built from one shared configuration.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+    /// The region every client uses.
+    pub region: String,
+    /// The endpoint override, if any (then stage URLs take the local form).
+    pub endpoint_url: Option<String>,
+}
+
+impl Clients {
+    /// Loads the configuration through the standard chain, applying the command-line overrides.
+    pub async fn connect(conn: &Connection) -> anyhow::Result<Self> {
+        let config = load_config(conn).await?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| anyhow!("no AWS region is set: pass --region, set AWS_REGION, or use --local"))?;
+        let endpoint_url = config.endpoint_url().map(str::to_string);
+        Ok(Self {
+            iam: aws_sdk_iam::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            apigateway: aws_sdk_apigateway::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            region,
+            endpoint_url,
+        })
+    }
+}
+
+async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &conn.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &conn.region {
+        loader = loader.region(Region::new(region.clone()));
+    } else if conn.dummy_credentials {
+        let chain = aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+        loader = loader.region(chain);
+    }
+    if let Some(url) = &conn.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if conn.dummy_credentials {
+        loader = loader.credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "test", "test", None, None, "lab-local",
+        ));
+    }
+    Ok(loader.load().await)
+}
+
+/// Error codes that mean "this resource does not exist", across the services lab uses.
+const NOT_FOUND_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NotFoundException",
+];
+
+/// Uniform questions about an SDK error, whatever the operation.
+pub trait AwsErrorExt {
+    /// The service's error code, when the body could be parsed.
+    fn code(&self) -> Option<&str>;
+    /// The HTTP status, when a response came back.
+    fn status(&self) -> Option<u16>;
+    /// True when the error says the resource is absent.
+    fn is_not_found(&self) -> bool {
+        self.code().is_some_and(|c| NOT_FOUND_CODES.contains(&c)) || self.status() == Some(404)
+    }
+    /// True for one of the given error codes.
+    fn is_code(&self, codes: &[&str]) -> bool {
+        self.code().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+impl<E: ProvideErrorMetadata> AwsErrorExt for SdkError<E, HttpResponse> {
+    fn code(&self) -> Option<&str> {
+        ProvideErrorMetadata::code(self)
+    }
+    fn status(&self) -> Option<u16> {
+        self.raw_response().map(|r| r.status().as_u16())
+    }
+}
+
+/// Turns an SDK error into a one-line message that names the action and, where it can, the fix.
+pub fn explain<E>(action: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
+{
+    let code = ProvideErrorMetadata::code(&err).map(str::to_string);
+    let message = ProvideErrorMetadata::message(&err).map(str::to_string);
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let chain = error_chain(&err);
+    match (code.as_deref(), &err) {
+        (Some(c), _) if c.contains("AccessDenied") || c == "UnauthorizedOperation" => anyhow!(
+            "{action}: access denied ({}); grant that action to your identity or pick another --profile",
+            message.unwrap_or_default()
+        ),
+        (Some(c), _) if c.contains("Throttl") || c == "TooManyRequestsException" => anyhow!(
+            "{action}: throttled by AWS after retries ({c}); wait a moment and run the command again"
+        ),
+        (Some(c), _) if c == "UnrecognizedClientException" || c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "ExpiredTokenException" => anyhow!(
+            "{action}: the credentials were rejected ({c}); refresh them (aws sso login / new keys) or use --local"
+        ),
+        (Some(c), _) => anyhow!("{action}: {c}: {}", message.unwrap_or_default()),
+        (None, SdkError::DispatchFailure(_)) if chain.contains("credentials") || chain.contains("Credentials") => anyhow!(
+            "{action}: no AWS credentials found; configure them (aws configure, AWS_PROFILE, --profile) or run against the local stack with --local"
+        ),
+        (None, SdkError::DispatchFailure(_)) if chain.contains("dns error") || chain.contains("failed to lookup") => anyhow!(
+            "{action}: cannot resolve the service endpoint; check --region (is it a real region?) and your network"
+        ),
+        (None, SdkError::DispatchFailure(_)) => anyhow!(
+            "{action}: cannot reach the endpoint ({chain}); if you use --local, is the local stack running? (lab local status)"
+        ),
+        (None, _) if status.is_some() => anyhow!(
+            "{action}: HTTP {} with an unreadable body",
+            status.unwrap_or_default()
+        ),
+        (None, _) => anyhow!("{action}: {chain}"),
+    }
+}
+
+/// The whole source chain on one line: the SDK's top-level Display alone is often just "service error".
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Convenience: `.map_err(ctx("CreateTable"))` on any SDK result.
+pub fn ctx<E>(action: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
+{
+    move |e| explain(action, e)
+}

@@ -1,0 +1,85 @@
+//! Sends an event the way the tutorial does (HTTPS POST to the stage URL) or straight to Lambda.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use crate::aws::ctx;
+
+/// What came back, whichever way it was sent.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status (API Gateway's, or Lambda Invoke's).
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `X-Amz-Function-Error`, only for `--via lambda`.
+    pub function_error: Option<String>,
+    pub latency: Duration,
+}
+
+impl Reply {
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The error this reply carries: a non-2xx status, a function error, or an error document in a
+    /// 200 body (the non-proxy integration's default for unmapped errors).
+    pub fn error(&self) -> Option<(String, String)> {
+        let doc = self.json().unwrap_or_default();
+        let error_type = doc["errorType"].as_str();
+        let error_message = doc["errorMessage"].as_str().or(doc["message"].as_str());
+        let failed = !(200..300).contains(&self.status) || self.function_error.is_some() || error_type.is_some();
+        if !failed {
+            return None;
+        }
+        let kind = error_type
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {}", self.status));
+        let message = error_message
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).into_owned());
+        Some((kind, message))
+    }
+}
+
+/// POSTs the event to a stage URL.
+pub async fn http(client: &reqwest::Client, url: &str, event: &serde_json::Value) -> anyhow::Result<Reply> {
+    let started = Instant::now();
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(event.to_string())
+        .send()
+        .await
+        .with_context(|| format!("POST {url} failed"))?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.context("reading the response body")?.to_vec();
+    Ok(Reply {
+        status,
+        body,
+        function_error: None,
+        latency: started.elapsed(),
+    })
+}
+
+/// Invokes the function synchronously through the Lambda API.
+pub async fn lambda(client: &aws_sdk_lambda::Client, function: &str, event: &serde_json::Value) -> anyhow::Result<Reply> {
+    let started = Instant::now();
+    let out = client
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::RequestResponse)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await
+        .map_err(ctx("lambda:Invoke"))?;
+    Ok(Reply {
+        status: out.status_code() as u16,
+        body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
+        function_error: out.function_error().map(str::to_string),
+        latency: started.elapsed(),
+    })
+}

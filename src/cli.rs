@@ -1,0 +1,278 @@
+//! Command-line definitions (clap). Behaviour lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Builds, calls, tunes, load-tests and tears down the serverless-powertuning lab, on AWS or locally.
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// AWS region (default: the SDK's chain: AWS_REGION, the profile).
+    #[arg(long, global = true, env = "AWS_REGION", hide_env_values = true)]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call here (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> work too).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Use the embedded local AWS (started if it is not running).
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Port of the local stack.
+    #[arg(long, global = true, default_value_t = 4566, env = "LAB_LOCAL_PORT")]
+    pub local_port: u16,
+    /// Stack name: resources get the tutorial's names for the default stack, NAME-* otherwise.
+    #[arg(long, global = true, default_value = crate::stack::names::DEFAULT_STACK, env = "LAB_STACK")]
+    pub stack: String,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// More detail (HTTP status and latency for calls, SDK errors in full).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or repair every resource of the tutorial and print the invoke URL.
+    Up(UpArgs),
+    /// Show each resource, its configuration and drift (exit 0 complete, 2 absent, 3 partial/drifted).
+    Status(UpArgs),
+    /// Call the API: create, read, update, delete, list, echo, ping, or a raw event.
+    Call(CallArgs),
+    /// Power-tune the function's memory (no Step Functions needed).
+    Tune,
+    /// Load-test the API (the tutorial's 10 virtual users for 2 minutes) and compare memory sizes.
+    Load,
+    /// The whole tutorial: up, sample calls, tune, load at 128 and 1024 MB, report, down.
+    Tutorial(TutorialArgs),
+    /// Remove everything `up` made, log group included.
+    Down(DownArgs),
+    /// The embedded local AWS (moto behind lab's gateway, running the real handler).
+    Local(LocalArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Options of `up` (and `status`, which compares against them).
+#[derive(Debug, Args, Clone)]
+pub struct UpArgs {
+    /// Function memory in MB (128-10240).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(i32).range(128..=10240))]
+    pub memory: i32,
+    /// Function timeout in seconds (1-900).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=900))]
+    pub timeout: i32,
+    /// Function architecture.
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
+    /// Deploy this prebuilt zip instead of building handler/.
+    #[arg(long, conflicts_with = "bootstrap")]
+    pub zip: Option<PathBuf>,
+    /// Zip and deploy this already-built bootstrap binary instead of building handler/.
+    #[arg(long)]
+    pub bootstrap: Option<PathBuf>,
+    /// Adopt resources that exist with this stack's names but without its tag.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Lambda architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    #[value(name = "x86_64")]
+    X86_64,
+    #[value(name = "arm64")]
+    Arm64,
+}
+
+impl Arch {
+    /// Lambda's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Options of `down`.
+#[derive(Debug, Args, Clone)]
+pub struct DownArgs {
+    /// Do not ask before deleting the table and its data.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Keep the table (and its data).
+    #[arg(long)]
+    pub keep_table: bool,
+    /// Also delete same-named resources that lack this stack's tag.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How `call` reaches the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Via {
+    /// POST to the stage URL, as curl and Postman do in the tutorial.
+    Http,
+    /// Lambda Invoke, bypassing API Gateway.
+    Lambda,
+}
+
+/// Options of `call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    #[command(subcommand)]
+    pub op: Option<CallOp>,
+    /// Send a raw tutorial event from a file, or `-` for stdin.
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Transport.
+    #[arg(long, value_enum, default_value_t = Via::Http, global = true)]
+    pub via: Via,
+    /// Call this URL instead of the stack's stage URL.
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+}
+
+/// The tutorial's operations.
+#[derive(Debug, Subcommand)]
+pub enum CallOp {
+    /// PutItem: `create --id 1 --name Bob --attr age:=42`.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// key=value (string) or key:=JSON (typed), repeatable.
+        #[arg(long = "attr")]
+        attrs: Vec<String>,
+    },
+    /// GetItem by id.
+    Read {
+        #[arg(long)]
+        id: String,
+    },
+    /// UpdateItem: `update --id 1 --set name=Alice --set n:=5 --remove old`.
+    Update {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        set: Vec<String>,
+        #[arg(long)]
+        remove: Vec<String>,
+    },
+    /// DeleteItem by id.
+    Delete {
+        #[arg(long)]
+        id: String,
+    },
+    /// Scan the table.
+    List {
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Follow LastEvaluatedKey until every page is read.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Return the payload unchanged.
+    Echo {
+        #[arg(long, default_value = "{}")]
+        payload: String,
+    },
+    /// Return "pong".
+    Ping,
+}
+
+/// Options of `tutorial`.
+#[derive(Debug, Args)]
+pub struct TutorialArgs {
+    /// Load-test duration at each memory size (the tutorial's 2 minutes).
+    #[arg(long, default_value = "2m")]
+    pub duration: String,
+    /// Invocations per power in the tune step.
+    #[arg(long, default_value_t = 10)]
+    pub num: u32,
+    /// Virtual users of the load test.
+    #[arg(long, default_value_t = 10)]
+    pub vus: u32,
+    /// The HTML report.
+    #[arg(long, default_value = "lab-report.html")]
+    pub report: PathBuf,
+    /// Keep the stack at the end.
+    #[arg(long)]
+    pub keep: bool,
+    /// Deploy this bootstrap binary instead of building handler/.
+    #[arg(long)]
+    pub bootstrap: Option<PathBuf>,
+}
+
+/// `lab local ...`.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    #[command(subcommand)]
+    pub action: LocalAction,
+}
+
+/// Lifecycle of the local stack.
+#[derive(Debug, Subcommand)]
+pub enum LocalAction {
+    /// Start it in the background (installs moto on first use).
+    Start(LocalStartArgs),
+    /// Stop it and every function instance.
+    Stop,
+    /// Is it running, where, and with what.
+    Status,
+    /// Print its log.
+    Logs {
+        /// Keep printing new lines.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Run it in the foreground (what `start` runs in the background).
+    Serve(LocalStartArgs),
+}
+
+/// Options of the local stack.
+#[derive(Debug, Args, Clone)]
+pub struct LocalStartArgs {
+    /// Account-wide concurrency limit (a new AWS account has 10).
+    #[arg(long, default_value_t = 10)]
+    pub concurrency: usize,
+    /// Simulated IAM propagation: a new role cannot be assumed by Lambda for this many ms.
+    #[arg(long, default_value_t = 0)]
+    pub iam_delay_ms: u64,
+    /// Give each instance CPU in proportion to its memory (1769 MB = one vCPU), where cgroups allow.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub cpu_share: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

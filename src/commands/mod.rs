@@ -1,0 +1,7 @@
+//! One module per verb; `main.rs` only dispatches here.
+
+pub mod call;
+pub mod down;
+pub mod status;
+pub mod tutorial;
+pub mod up;

@@ -1,0 +1,98 @@
+//! `lab status`: every resource with its id, key configuration and drift.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::output::print_json;
+use crate::stack::{self, ResourceStatus, Stack};
+
+/// The whole stack as found.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub stack: String,
+    pub region: String,
+    pub resources: Vec<ResourceStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoke_url: Option<String>,
+    /// `complete`, `drifted`, `partial` or `absent`.
+    pub state: &'static str,
+}
+
+impl StatusReport {
+    /// The process exit code: 0 complete, 2 absent, 3 partial or drifted.
+    pub fn exit_code(&self) -> i32 {
+        match self.state {
+            "complete" => 0,
+            "absent" => 2,
+            _ => 3,
+        }
+    }
+}
+
+/// Reads every resource (concurrently) and classifies the stack.
+pub async fn collect(stack: &Stack, package_sha: Option<&str>) -> anyhow::Result<StatusReport> {
+    let (policy, role, table, logs, function, api) = tokio::try_join!(
+        stack::policy::describe(stack),
+        stack::role::describe(stack),
+        stack::table::describe(stack),
+        stack::log_group::describe(stack),
+        stack::function::describe(stack, None, package_sha),
+        stack::api::describe(stack),
+    )?;
+    let (api, invoke_url) = api;
+    let api_id = api.id.clone();
+    let permission = stack::permission::describe(stack, api_id.as_deref()).await?;
+    let resources = vec![policy, role, table, logs, function, api, permission];
+    let existing = resources.iter().filter(|r| r.exists).count();
+    let state = if existing == 0 {
+        "absent"
+    } else if existing < resources.len() {
+        "partial"
+    } else if resources.iter().any(|r| !r.drift.is_empty()) {
+        "drifted"
+    } else {
+        "complete"
+    };
+    Ok(StatusReport {
+        stack: stack.names.stack.clone(),
+        region: stack.region().to_string(),
+        resources,
+        invoke_url,
+        state,
+    })
+}
+
+/// Prints the report as a table or JSON.
+pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
+    if output == Output::Json {
+        return print_json(report);
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["resource", "name", "exists", "id / ARN", "configuration", "drift"]);
+    for r in &report.resources {
+        let config = r
+            .config
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        table.add_row(vec![
+            r.resource.to_string(),
+            r.name.clone(),
+            if r.exists { "yes".into() } else { "no".into() },
+            r.id.clone().unwrap_or_default(),
+            config,
+            if r.drift.is_empty() { "-".into() } else { r.drift.join("\n") },
+        ]);
+    }
+    println!("{table}");
+    println!("stack {} in {}: {}", report.stack, report.region, report.state);
+    if let Some(url) = &report.invoke_url {
+        println!("Invoke URL: {url}");
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! `lab tutorial`: the whole tutorial in one command.

@@ -1,0 +1,169 @@
+//! `lab up`: every console step of the tutorial, independent branches concurrently.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::cli::{Output, UpArgs};
+use crate::output::{print_json, Steps};
+use crate::package::{self, Package};
+use crate::stack::{self, Change, Stack};
+
+/// Where the deployment package comes from.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// Build `handler/` (the default).
+    Build,
+    /// `--zip FILE`.
+    Zip(PathBuf),
+    /// `--bootstrap FILE`.
+    Bootstrap(PathBuf),
+}
+
+impl PackageSource {
+    /// From `up`'s flags.
+    pub fn from_args(args: &UpArgs) -> Self {
+        match (&args.zip, &args.bootstrap) {
+            (Some(zip), _) => Self::Zip(zip.clone()),
+            (_, Some(bin)) => Self::Bootstrap(bin.clone()),
+            _ => Self::Build,
+        }
+    }
+}
+
+/// The result of `up`.
+#[derive(Debug, Serialize)]
+pub struct UpReport {
+    pub stack: String,
+    pub region: String,
+    pub changes: Vec<Change>,
+    pub invoke_url: String,
+    pub curl: String,
+}
+
+/// Runs a step under a spinner, turning its change or error into a line.
+async fn step<T, F>(steps: &Steps, what: &str, fut: F) -> anyhow::Result<T>
+where
+    F: Future<Output = anyhow::Result<T>>,
+    T: AsChange,
+{
+    let pb = steps.start(what);
+    match fut.await {
+        Ok(v) => {
+            steps.finish(&pb, v.change());
+            Ok(v)
+        }
+        Err(e) => {
+            steps.fail(&pb, what, &e);
+            Err(e)
+        }
+    }
+}
+
+/// Step results that carry a [`Change`].
+trait AsChange {
+    fn change(&self) -> &Change;
+}
+impl AsChange for Change {
+    fn change(&self) -> &Change {
+        self
+    }
+}
+impl AsChange for (Change, String) {
+    fn change(&self) -> &Change {
+        &self.0
+    }
+}
+
+/// Builds (or reads) the package off the async runtime: cargo takes minutes the first time.
+async fn package(source: PackageSource, arch: String, local: bool) -> anyhow::Result<(Package, String)> {
+    tokio::task::spawn_blocking(move || {
+        let (pkg, note) = match source {
+            PackageSource::Zip(path) => (package::from_zip(&path)?, "prebuilt zip".to_string()),
+            PackageSource::Bootstrap(bin) => (package::zip_bootstrap(&bin)?, "prebuilt bootstrap".to_string()),
+            PackageSource::Build => {
+                let root = package::project_root()?;
+                let bin = package::build_handler(&root, &arch)?;
+                let glibc = if local {
+                    package::max_glibc(&bin)
+                } else {
+                    package::check_glibc(&bin)?
+                };
+                let note = glibc
+                    .map(|(a, b)| format!("needs GLIBC_{a}.{b}"))
+                    .unwrap_or_else(|| "glibc not checked (no objdump)".into());
+                (package::zip_bootstrap(&bin)?, note)
+            }
+        };
+        Ok((pkg, note))
+    })
+    .await?
+}
+
+/// Converges every resource; prints progress, then the invoke URL and a curl line.
+pub async fn run(stack: &Stack, source: PackageSource, output: Output) -> anyhow::Result<UpReport> {
+    let steps = Steps::new(output);
+    let local = stack.clients.endpoint_url.is_some();
+    let pkg_pb = steps.start("package");
+    let iam_branch = async {
+        let policy = step(&steps, "policy", stack::policy::ensure(stack)).await?;
+        let (role, arn) = step(&steps, "role", stack::role::ensure(stack)).await?;
+        Ok::<_, anyhow::Error>((vec![policy, role], arn))
+    };
+    let data_branch = async {
+        let table = step(&steps, "table", stack::table::ensure(stack)).await?;
+        let logs = step(&steps, "log group", stack::log_group::ensure(stack)).await?;
+        Ok::<_, anyhow::Error>(vec![table, logs])
+    };
+    let build = async {
+        let out = package(source, stack.settings.arch.clone(), local).await;
+        match &out {
+            Ok((pkg, note)) => {
+                pkg_pb.finish_and_clear();
+                steps.note(&format!(
+                    "✔ package    {} ({:.1} MB zip, {note})",
+                    pkg.source,
+                    pkg.bytes.len() as f64 / 1e6
+                ));
+            }
+            Err(e) => steps.fail(&pkg_pb, "package", e),
+        }
+        out
+    };
+    let (iam, data, pkg) = tokio::join!(iam_branch, data_branch, build);
+    let (mut changes, role_arn) = iam?;
+    changes.extend(data?);
+    let (pkg, _) = pkg?;
+    changes.push(step(&steps, "function", stack::function::ensure(stack, &role_arn, &pkg)).await?);
+    let (api_change, api_id) = step(&steps, "rest api", stack::api::ensure(stack)).await?;
+    changes.push(api_change);
+    changes.push(step(&steps, "permission", stack::permission::ensure(stack, &api_id)).await?);
+    let invoke_url = stack.invoke_url(&api_id);
+    let sample = include_str!("../../assets/events/create-bob.json")
+        .trim()
+        .replace("lambda-apigateway", &stack.names.table);
+    let curl = format!("curl -X POST -d '{sample}' {invoke_url}");
+    let report = UpReport {
+        stack: stack.names.stack.clone(),
+        region: stack.region().to_string(),
+        changes,
+        invoke_url,
+        curl,
+    };
+    if output == Output::Json {
+        print_json(&report)?;
+    } else {
+        let touched = report
+            .changes
+            .iter()
+            .filter(|c| c.action != stack::Action::Unchanged)
+            .count();
+        if touched == 0 {
+            eprintln!("Everything is up to date; nothing changed.");
+        }
+        println!("Invoke URL: {}", report.invoke_url);
+        println!("Try it:     {}", report.curl);
+    }
+    Ok(report)
+}

@@ -1,0 +1,17 @@
+//! `lab`: the serverless-powertuning tutorial as one operator CLI.
+//!
+//! The binary (`src/main.rs`) only dispatches (`app::run`); every job lives in its own module here.
+
+pub mod app;
+pub mod aws;
+pub mod call;
+pub mod cli;
+pub mod commands;
+pub mod load;
+pub mod local;
+pub mod output;
+pub mod package;
+pub mod report;
+pub mod stack;
+pub mod target;
+pub mod tune;

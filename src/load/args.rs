@@ -1,0 +1,150 @@
+//! `lab load` options and the duration syntax they use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::profile::Profile;
+
+/// How requests reach the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// POST to the API Gateway stage URL, as the tutorial's Postman run does.
+    #[default]
+    Http,
+    /// Lambda Invoke directly (no API Gateway in the path).
+    Lambda,
+}
+
+/// Options of `lab load` (load testing, after Postman's runner, k6 and oha).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Virtual users looping (closed model); with --rate, the most requests in flight at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub vus: u32,
+
+    /// Test length: 90s, 2m, 500ms, 1m30s
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Ramp-up time for --profile ramp-up [default: the first 25% of --duration]
+    #[arg(long, value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+
+    /// How many VUs are active over time (closed model; see `lab::load::profile`)
+    #[arg(long, value_enum, default_value_t = Profile::RampUp)]
+    pub profile: Profile,
+
+    /// Open model: start this many requests per second whatever the latency (latency counts from
+    /// the intended send time; arrivals with no free VU are dropped and counted)
+    #[arg(long, value_parser = parse_rate, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+
+    /// What to send: inline JSON, @FILE, an operation (`list`, `ping`, `echo`, `read:ID`,
+    /// `create:ID`, `delete:ID`), a mix `list=3,read:1=1`, or a weighted JSON list [default: list]
+    #[arg(long, value_name = "PAYLOAD")]
+    pub payload: Option<String>,
+
+    /// Through the API's stage URL, or Lambda Invoke
+    #[arg(long, value_enum, default_value_t = Via::Http)]
+    pub via: Via,
+
+    /// Give up on a request after this long (counted as a timeout error)
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Stop after this many requests even if time remains
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: Option<u64>,
+
+    /// Run the test once per memory size (MB, comma-separated) and compare; the original memory
+    /// is restored afterwards
+    #[arg(long, value_delimiter = ',', value_name = "MB,...")]
+    pub memory: Option<Vec<u32>>,
+
+    /// Also write a self-contained HTML report to this file
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+}
+
+impl Default for LoadArgs {
+    /// The options of a bare `lab load` (every setting at its default).
+    fn default() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: LoadArgs,
+        }
+        <Wrapper as clap::Parser>::parse_from(["load"]).args
+    }
+}
+
+/// Parses `90s`, `2m`, `500ms`, `1h`, `1m30s`, `1.5s`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {text:?} (use e.g. 90s, 2m, 500ms, 1m30s)");
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    let mut total = 0.0_f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of requests per second"))?;
+    if !(r.is_finite() && r > 0.0) {
+        return Err(format!("the rate must be above 0 (got {s})"));
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        for bad in ["", "m", "5x", "1m30", "-3s", "s5"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_tutorial_run() {
+        let a = LoadArgs::default();
+        assert_eq!(a.vus, 10);
+        assert_eq!(a.duration, Duration::from_secs(120));
+        assert_eq!(a.profile, Profile::RampUp);
+        assert_eq!(a.via, Via::Http);
+        assert_eq!(a.timeout, Duration::from_secs(30));
+    }
+}

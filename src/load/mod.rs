@@ -1,0 +1,1 @@
+//! Load testing (see DESIGN §8).

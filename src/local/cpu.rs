@@ -1,0 +1,123 @@
+//! CPU in proportion to memory, as Lambda gives it (1,769 MB = one vCPU), through a cpu cgroup per
+//! instance. Where cgroups are not writable the local stack runs unthrottled and says so.
+
+use std::path::{Path, PathBuf};
+
+/// Memory that buys one full vCPU on Lambda.
+pub const MB_PER_VCPU: u32 = 1769;
+const PERIOD_US: u64 = 100_000;
+
+/// Which cgroup interface is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    V1,
+    V2,
+}
+
+/// The parent cgroup of this local stack's instances, when one could be made.
+pub fn setup(name: &str) -> Option<(PathBuf, Flavor)> {
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers");
+    let (base, flavor) = if v2.is_file() {
+        let controllers = std::fs::read_to_string(v2).unwrap_or_default();
+        if !controllers.split_whitespace().any(|c| c == "cpu") {
+            return None;
+        }
+        (PathBuf::from("/sys/fs/cgroup"), Flavor::V2)
+    } else {
+        (PathBuf::from("/sys/fs/cgroup/cpu"), Flavor::V1)
+    };
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).ok()?;
+    if flavor == Flavor::V2 {
+        // Children only get the cpu controller when the parent delegates it.
+        let _ = std::fs::write(dir.join("cgroup.subtree_control"), "+cpu");
+    }
+    // A cgroup we cannot write limits into is no use.
+    let probe = dir.join(format!("probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).ok()?;
+    let ok = write_quota(&probe, flavor, 1769).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    ok.then_some((dir, flavor))
+}
+
+/// The quota for a memory size: memory / 1769 of one CPU, at least 1% (Lambda's smallest share).
+pub fn quota_us(memory_mb: u32) -> u64 {
+    ((memory_mb as u64 * PERIOD_US) / MB_PER_VCPU as u64).max(PERIOD_US / 100)
+}
+
+fn write_quota(dir: &Path, flavor: Flavor, memory_mb: u32) -> std::io::Result<()> {
+    let quota = quota_us(memory_mb);
+    match flavor {
+        Flavor::V1 => {
+            std::fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+            std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())
+        }
+        Flavor::V2 => std::fs::write(dir.join("cpu.max"), format!("{quota} {PERIOD_US}")),
+    }
+}
+
+fn flavor_of(root: &Path) -> Flavor {
+    if root.starts_with("/sys/fs/cgroup/cpu") {
+        Flavor::V1
+    } else {
+        Flavor::V2
+    }
+}
+
+/// One instance's cgroup; removed when dropped (after the process is gone).
+#[derive(Debug)]
+pub struct CpuShare {
+    dir: PathBuf,
+}
+
+impl CpuShare {
+    /// Moves `pid` into a new cgroup limited to its memory's share of a CPU.
+    pub fn apply(root: &Path, instance: u64, pid: u32, memory_mb: u32) -> std::io::Result<Self> {
+        let dir = root.join(format!("i{instance}"));
+        std::fs::create_dir_all(&dir)?;
+        write_quota(&dir, flavor_of(root), memory_mb)?;
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string())?;
+        Ok(Self { dir })
+    }
+}
+
+impl Drop for CpuShare {
+    fn drop(&mut self) {
+        // The process may take a moment to leave the cgroup after the kill: retry briefly, off-thread.
+        let dir = self.dir.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                if std::fs::remove_dir(&dir).is_ok() || !dir.exists() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+    }
+}
+
+/// Removes the stack's parent cgroup (on shutdown).
+pub fn teardown(root: &Path) {
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(root);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_is_proportional_to_memory() {
+        assert_eq!(quota_us(1769), 100_000);
+        assert_eq!(quota_us(128), 7_235);
+        assert_eq!(quota_us(1024), 57_885);
+        assert_eq!(quota_us(3538), 200_000);
+        assert_eq!(quota_us(1), 1_000);
+    }
+}

@@ -1,0 +1,325 @@
+//! lab's gateway on 127.0.0.1: forwards every AWS API call to moto, keeps the function code that
+//! passes through, and serves itself the two data-plane paths moto cannot: Lambda Invoke and the
+//! REST API stage URL.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use super::functions::{function_name, Registry};
+use super::invoke::{invoke, InvokeError};
+use super::logs::LogSink;
+use super::moto::Moto;
+use super::pool::Pool;
+use super::stage::{self, RouteCache};
+
+/// moto's fixed account id.
+pub const ACCOUNT: &str = "123456789012";
+const LAMBDA_PREFIX: &str = "/2015-03-31/functions";
+
+/// Shared state of the gateway.
+pub struct Gateway {
+    pub moto: Moto,
+    pub registry: Registry,
+    pub pool: Pool,
+    pub logs: LogSink,
+    pub routes: RouteCache,
+    regions: Mutex<BTreeSet<String>>,
+    roles_created: Mutex<HashMap<String, Instant>>,
+    /// How long a new role "cannot be assumed by Lambda" (AWS's IAM propagation, made testable).
+    pub iam_delay: Duration,
+    /// A line for `lab local status`: how CPU is shared.
+    pub cpu_mode: String,
+    pub started: Instant,
+}
+
+impl Gateway {
+    /// A gateway in front of `moto`.
+    pub fn new(moto: Moto, registry: Registry, pool: Pool, iam_delay: Duration, cpu_mode: String) -> Self {
+        let logs = LogSink::start(moto.clone());
+        Self {
+            moto,
+            registry,
+            pool,
+            logs,
+            routes: RouteCache::default(),
+            regions: Mutex::new(["us-east-1".to_string()].into()),
+            roles_created: Mutex::new(HashMap::new()),
+            iam_delay,
+            cpu_mode,
+            started: Instant::now(),
+        }
+    }
+
+    /// The account every ARN uses.
+    pub fn account(&self) -> &'static str {
+        ACCOUNT
+    }
+
+    /// Regions seen in requests (an unsigned stage URL call says none, so each is tried).
+    pub fn regions(&self) -> Vec<String> {
+        self.regions.lock().expect("regions lock").iter().cloned().collect()
+    }
+}
+
+/// The gateway's routes: everything goes through one dispatcher.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
+        .with_state(gw)
+}
+
+/// `Credential=KEY/DATE/REGION/SERVICE/aws4_request` → (region, service).
+fn scope(headers: &HeaderMap) -> Option<(String, String)> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let cred = auth.split("Credential=").nth(1)?;
+    let mut parts = cred.split('/');
+    let (_, _, region, service) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((region.to_string(), service.to_string()))
+}
+
+fn lambda_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut r = (
+        status,
+        serde_json::json!({"Type": "User", "message": message, "__type": code}).to_string(),
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(code) {
+        h.insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+async fn dispatch(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    if let Some(what) = path.strip_prefix("/_lab/") {
+        return lab_endpoint(&gw, what);
+    }
+    if let Some(rest) = path.strip_prefix("/restapis/") {
+        if rest.contains("/_user_request_") {
+            return stage::serve(&gw, &method, rest, body).await;
+        }
+    }
+    let region = scope(&headers).map(|(r, _)| r).unwrap_or_else(|| "us-east-1".into());
+    gw.regions.lock().expect("regions lock").insert(region.clone());
+    if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
+        if method == Method::POST {
+            if let Some(name) = rest.strip_suffix("/invocations") {
+                return invoke_endpoint(&gw, &region, name, &headers, body).await;
+            }
+        }
+    }
+    forward_with_hooks(&gw, &region, method, &uri, &headers, body).await
+}
+
+/// Lambda Invoke, as Lambda answers it.
+async fn invoke_endpoint(gw: &Gateway, region: &str, raw_name: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    let key = (region.to_string(), function_name(raw_name));
+    let asynchronous = headers
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "Event");
+    let tail = headers
+        .get("x-amz-log-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "Tail");
+    let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
+    if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
+        return lambda_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            "Could not parse request body into json",
+        );
+    }
+    let result = invoke(gw, &key, payload).await;
+    let invoked = match result {
+        Ok(i) => i,
+        Err(InvokeError::NotFound(name)) => {
+            return lambda_error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                &format!("Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"),
+            )
+        }
+        Err(InvokeError::Throttled) => {
+            return lambda_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate Exceeded.")
+        }
+        Err(InvokeError::NoCode(name)) => {
+            return lambda_error(
+                StatusCode::BAD_GATEWAY,
+                "ServiceException",
+                &format!("lab local has no code for {name}: it was deployed before this gateway started; run lab up again"),
+            )
+        }
+        Err(InvokeError::Backend(e)) => {
+            return lambda_error(StatusCode::BAD_GATEWAY, "ServiceException", &format!("lab local: moto failed: {e:#}"))
+        }
+    };
+    if asynchronous {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let mut response = (StatusCode::OK, invoked.body.clone()).into_response();
+    let h = response.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+    if let Ok(v) = HeaderValue::from_str(&invoked.request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    if let Some(err) = &invoked.function_error {
+        if let Ok(v) = HeaderValue::from_str(err) {
+            h.insert("x-amz-function-error", v);
+        }
+    }
+    if tail {
+        if let Ok(v) = HeaderValue::from_str(&invoked.log_tail_b64()) {
+            h.insert("x-amz-log-result", v);
+        }
+    }
+    response
+}
+
+/// Forwards to moto; before and after, notes what the local runtime must know.
+async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+    let path = uri.path();
+    let mut code_to_store: Option<(String, String)> = None;
+    let mut deleted_function: Option<String> = None;
+    let mut created_role: Option<String> = None;
+
+    if method == Method::POST && path == LAMBDA_PREFIX {
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let name = doc["FunctionName"].as_str().unwrap_or_default().to_string();
+        if let Some(refusal) = role_not_ready(gw, doc["Role"].as_str().unwrap_or_default()) {
+            return refusal;
+        }
+        if let Some(zip) = doc["Code"]["ZipFile"].as_str() {
+            code_to_store = Some((name, zip.to_string()));
+        }
+    } else if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
+        if method == Method::PUT && rest.ends_with("/code") {
+            let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if let Some(zip) = doc["ZipFile"].as_str() {
+                code_to_store = Some((function_name(rest.trim_end_matches("/code")), zip.to_string()));
+            }
+        } else if method == Method::DELETE && !rest.contains('/') {
+            let name = function_name(rest);
+            // Logs still queued would recreate the log group after `down` deleted it.
+            gw.logs.flush().await;
+            deleted_function = Some(name);
+        }
+    } else if method == Method::POST && path == "/" {
+        let form = String::from_utf8_lossy(&body);
+        if form.contains("Action=CreateRole") {
+            created_role = form
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("RoleName="))
+                .map(|v| urlencoding::decode(v).map(|s| s.into_owned()).unwrap_or_default());
+        }
+    }
+
+    let response = forward(gw, &method, uri, headers, body).await;
+    let ok = response.status().is_success();
+    if ok {
+        if let Some((name, zip)) = code_to_store {
+            if let Err(e) = gw.registry.store_code((region.to_string(), name.clone()), &zip) {
+                eprintln!("lab local: could not keep the code of {name}: {e:#}");
+            }
+            gw.pool.retire(&(region.to_string(), name));
+        }
+        if let Some(name) = deleted_function {
+            let key = (region.to_string(), name);
+            gw.registry.remove(&key);
+            gw.pool.retire(&key);
+        }
+        if let Some(role) = created_role {
+            gw.roles_created.lock().expect("roles lock").insert(role, Instant::now());
+        }
+    }
+    if method != Method::GET && method != Method::HEAD {
+        gw.registry.bump();
+    }
+    response
+}
+
+/// AWS refuses, for a few seconds, a role IAM has just created; `--iam-delay-ms` reproduces that.
+fn role_not_ready(gw: &Gateway, role_arn: &str) -> Option<Response> {
+    if gw.iam_delay.is_zero() {
+        return None;
+    }
+    let role = role_arn.rsplit('/').next().unwrap_or_default();
+    let created = gw.roles_created.lock().expect("roles lock").get(role).copied()?;
+    (created.elapsed() < gw.iam_delay).then(|| {
+        lambda_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+        )
+    })
+}
+
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"];
+
+async fn forward(gw: &Gateway, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+    let target = format!(
+        "{}{}",
+        gw.moto.base,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let mut request = gw.moto.http.request(method.clone(), target).body(body);
+    for (k, v) in headers {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            request = request.header(k, v);
+        }
+    }
+    let upstream = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("lab local: moto is not answering ({e}); restart the local stack: lab local stop && lab local start"),
+            )
+                .into_response()
+        }
+    };
+    let status = upstream.status();
+    let mut out_headers = HeaderMap::new();
+    for (k, v) in upstream.headers() {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            out_headers.append(k, v.clone());
+        }
+    }
+    let bytes = upstream.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    *response.headers_mut() = out_headers;
+    response
+}
+
+fn lab_endpoint(gw: &Gateway, what: &str) -> Response {
+    match what {
+        "health" => (StatusCode::OK, "ok").into_response(),
+        "status" => {
+            let body = serde_json::json!({
+                "pid": std::process::id(),
+                "moto": gw.moto.base,
+                "moto_version": super::moto::MOTO_VERSION,
+                "uptime_s": gw.started.elapsed().as_secs(),
+                "concurrency_limit": gw.pool.limit(),
+                "busy": gw.pool.busy(),
+                "idle_instances": gw.pool.idle_count(),
+                "cpu": gw.cpu_mode,
+                "iam_delay_ms": gw.iam_delay.as_millis() as u64,
+            });
+            (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, "unknown lab endpoint").into_response(),
+    }
+}

@@ -1,0 +1,287 @@
+//! One execution environment: a `bootstrap` process, its own Runtime API listener, its log lines,
+//! and its CPU share.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use axum::body::Bytes;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::cpu::CpuShare;
+use super::functions::FunctionConfig;
+use super::runtime_api::{self, Job, Outcome};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How an invocation on an instance ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// The runtime answered (response or error).
+    Done(Outcome),
+    /// The function ran past its timeout; the instance was killed.
+    TimedOut,
+    /// The process exited (crash, OOM, `exit`): the instance is gone.
+    Exited(String),
+}
+
+/// Timings and resources of one invocation, for the REPORT line.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub duration: Duration,
+    pub init: Option<Duration>,
+    pub max_memory_mb: u64,
+}
+
+/// A running instance.
+pub struct Instance {
+    pub id: u64,
+    pub fingerprint: String,
+    pub log_stream: String,
+    kill: Option<oneshot::Sender<()>>,
+    pid: u32,
+    jobs: mpsc::Sender<Job>,
+    state: Arc<runtime_api::RuntimeState>,
+    exited: watch::Receiver<Option<String>>,
+    lines: Arc<Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+    spawned: Instant,
+    ready: Option<oneshot::Receiver<Instant>>,
+    _cpu: Option<CpuShare>,
+}
+
+impl Instance {
+    /// Starts `bootstrap` from `code_dir` with the function's env, memory and a Runtime API of its own.
+    pub async fn start(config: &FunctionConfig, code_dir: &Path, aws_endpoint: &str, cpu_root: Option<&Path>) -> anyhow::Result<Self> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (state, jobs, ready) = runtime_api::channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api_addr = listener.local_addr()?;
+        let router = runtime_api::router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let date = utc_date();
+        let log_stream = format!("{date}/[$LATEST]{id:032x}");
+        let mut cmd = tokio::process::Command::new(code_dir.join("bootstrap"));
+        // A clean environment: the host's variables (and any secrets in them) never reach the function.
+        cmd.env_clear()
+            .current_dir(code_dir)
+            .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("TZ", ":UTC")
+            .env("LANG", "en_US.UTF-8")
+            .env("LAMBDA_TASK_ROOT", code_dir)
+            .env("_HANDLER", "bootstrap")
+            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", config.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream)
+            .env("AWS_REGION", &config.region)
+            .env("AWS_DEFAULT_REGION", &config.region)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL", aws_endpoint)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: prctl only sets a flag in the child between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let spawned = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}/bootstrap", code_dir.display()))?;
+        let pid = child.id().unwrap_or_default();
+        let cpu = cpu_root.and_then(|root| CpuShare::apply(root, id, pid, config.memory_mb).ok());
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = reader.next_line().await {
+                    lines.lock().expect("lines lock").push(line);
+                }
+            });
+        }
+        let (exit_tx, exited) = watch::channel(None);
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        // The task owns the process: it reaps it when it exits, or kills it when asked.
+        tokio::spawn(async move {
+            let how = tokio::select! {
+                status = child.wait() => match status {
+                    Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                        (Some(code), _) => format!("exit status {code}"),
+                        (None, Some(sig)) => format!("signal: {sig}"),
+                        _ => "exited".to_string(),
+                    },
+                    Err(e) => format!("wait failed: {e}"),
+                },
+                _ = kill_rx => {
+                    let _ = child.kill().await;
+                    "killed".to_string()
+                }
+            };
+            let _ = exit_tx.send(Some(how));
+        });
+        Ok(Self {
+            id,
+            fingerprint: config.fingerprint(),
+            log_stream,
+            kill: Some(kill_tx),
+            pid,
+            jobs,
+            state,
+            exited,
+            lines,
+            server,
+            spawned,
+            ready: Some(ready),
+            _cpu: cpu,
+        })
+    }
+
+    /// True while the process runs.
+    pub fn alive(&self) -> bool {
+        self.exited.borrow().is_none()
+    }
+
+    /// Runs one invocation to its end: response, error, timeout (kills the instance) or exit.
+    pub async fn invoke(&mut self, request_id: &str, payload: Bytes, config: &FunctionConfig) -> (Ended, Measured) {
+        let timeout = Duration::from_secs(config.timeout_s.max(1) as u64);
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let (delivered_tx, delivered_rx) = oneshot::channel();
+        let job = Job {
+            request_id: request_id.to_string(),
+            payload,
+            deadline: SystemTime::now() + timeout,
+            function_arn: config.arn.clone(),
+            reply: reply_tx,
+            delivered: delivered_tx,
+        };
+        let queued = Instant::now();
+        let mut init = None;
+        let cold = self.ready.is_some();
+        let mut exited = self.exited.clone();
+        let sent = self.jobs.send(job).await.is_ok();
+        let ended = if !sent {
+            Ended::Exited("runtime API closed".into())
+        } else {
+            // Init (the first /next) and the invocation share the timeout, as Lambda's on-demand init does.
+            let deadline = tokio::time::Instant::now() + timeout + if cold { Duration::from_secs(10) } else { Duration::ZERO };
+            tokio::select! {
+                r = reply_rx => match r {
+                    Ok(outcome) => Ended::Done(outcome),
+                    Err(_) => Ended::Exited("runtime dropped the invocation".into()),
+                },
+                _ = tokio::time::sleep_until(deadline) => Ended::TimedOut,
+                how = exited.wait_for(|e| e.is_some()) => {
+                    let how = how.ok().and_then(|v| v.clone()).unwrap_or_default();
+                    match self.state.init_error.lock().expect("init lock").clone() {
+                        Some((ty, _)) => Ended::Exited(format!("{how} ({ty})")),
+                        None => Ended::Exited(how),
+                    }
+                }
+            }
+        };
+        let finished = Instant::now();
+        if let Some(mut ready) = self.ready.take() {
+            if let Ok(at) = ready.try_recv() {
+                init = Some(at.saturating_duration_since(self.spawned));
+            }
+        }
+        let started = delivered_rx_value(delivered_rx).unwrap_or(queued);
+        let duration = finished.saturating_duration_since(started);
+        if matches!(ended, Ended::TimedOut) {
+            self.kill();
+        }
+        let measured = Measured {
+            duration,
+            init,
+            max_memory_mb: self.max_memory_mb(),
+        };
+        (ended, measured)
+    }
+
+    /// Log lines printed since the last call.
+    pub fn take_lines(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lines.lock().expect("lines lock"))
+    }
+
+    /// Peak resident memory (VmHWM) in MB, rounded up, as Lambda's "Max Memory Used".
+    fn max_memory_mb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb.div_ceil(1024))
+            .unwrap_or(0)
+    }
+
+    /// Kills the process and its listener.
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        self.server.abort();
+    }
+}
+
+fn delivered_rx_value(mut rx: oneshot::Receiver<Instant>) -> Option<Instant> {
+    rx.try_recv().ok()
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `YYYY/MM/DD` in UTC, as Lambda's log stream names start.
+pub fn utc_date() -> String {
+    let days = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one string.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}/{m:02}/{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn date_has_lambda_stream_shape() {
+        let d = super::utc_date();
+        assert_eq!(d.len(), 10);
+        assert!(d.starts_with("20"));
+        assert_eq!(&d[4..5], "/");
+    }
+}

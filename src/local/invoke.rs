@@ -1,0 +1,178 @@
+//! One synchronous invocation on the local stack: pick or start an instance, run, build the log and
+//! its REPORT line, return the instance to the pool.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use base64::Engine;
+
+use super::functions::FunctionKey;
+use super::gateway::Gateway;
+use super::instance::{Ended, Instance, Measured};
+use super::logs::LogMsg;
+use super::runtime_api::Outcome;
+
+/// What Lambda's Invoke returns.
+#[derive(Debug)]
+pub struct Invoked {
+    pub request_id: String,
+    pub body: Bytes,
+    /// `Unhandled` when the function failed, as `X-Amz-Function-Error`.
+    pub function_error: Option<String>,
+    /// The whole log of the invocation (START .. REPORT).
+    pub log: String,
+}
+
+impl Invoked {
+    /// Lambda's `LogResult`: the last 4 KB of the log, base64.
+    pub fn log_tail_b64(&self) -> String {
+        let bytes = self.log.as_bytes();
+        let tail = &bytes[bytes.len().saturating_sub(4096)..];
+        base64::engine::general_purpose::STANDARD.encode(tail)
+    }
+}
+
+/// Why an invocation did not run.
+#[derive(Debug)]
+pub enum InvokeError {
+    /// No such function in moto.
+    NotFound(String),
+    /// The account's concurrency is used up.
+    Throttled,
+    /// The function exists but its code never passed this gateway (created before it started).
+    NoCode(String),
+    /// moto failed.
+    Backend(anyhow::Error),
+}
+
+/// Runs `payload` on the function.
+pub async fn invoke(gw: &Gateway, key: &FunctionKey, payload: Bytes) -> Result<Invoked, InvokeError> {
+    let config = match gw.registry.config(&gw.moto, key).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(InvokeError::NotFound(key.1.clone())),
+        Err(e) => return Err(InvokeError::Backend(e)),
+    };
+    let Some(code_dir) = gw.registry.code_dir(key) else {
+        return Err(InvokeError::NoCode(key.1.clone()));
+    };
+    let Some(mut lease) = gw.pool.acquire(&config) else {
+        return Err(InvokeError::Throttled);
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut instance = match lease.instance.take() {
+        Some(i) => i,
+        None => match Instance::start(&config, &code_dir, &gw.moto.base, gw.pool.cpu_root.as_deref()).await {
+            Ok(i) => i,
+            Err(e) => {
+                let body = error_doc("Runtime.InvalidEntrypoint", &format!("RequestId: {request_id} Error: {e:#}"));
+                let log = format!("START RequestId: {request_id} Version: $LATEST\n{e:#}\nEND RequestId: {request_id}\n");
+                return Ok(Invoked {
+                    request_id,
+                    body,
+                    function_error: Some("Unhandled".into()),
+                    log,
+                });
+            }
+        },
+    };
+    let (ended, measured) = instance.invoke(&request_id, payload, &config).await;
+    let lines = instance.take_lines();
+    let (body, function_error, status_note) = match ended {
+        Ended::Done(Outcome::Response(body)) => (body, None, None),
+        Ended::Done(Outcome::Error { body, .. }) => (body, Some("Unhandled".to_string()), None),
+        Ended::TimedOut => {
+            let message = format!(
+                "{} {request_id} Task timed out after {}.00 seconds",
+                rfc3339_now(),
+                config.timeout_s
+            );
+            (error_doc("Sandbox.Timedout", &message), Some("Unhandled".into()), Some("timeout"))
+        }
+        Ended::Exited(how) => {
+            let message = format!("RequestId: {request_id} Error: Runtime exited with error: {how}");
+            (error_doc("Runtime.ExitError", &message), Some("Unhandled".into()), Some("error"))
+        }
+    };
+    let log = build_log(&request_id, &lines, &measured, config.memory_mb, status_note);
+    let stream = instance.log_stream.clone();
+    if status_note.is_none() {
+        gw.pool.release(&config, instance);
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    gw.logs.send(LogMsg::Lines {
+        region: config.region.clone(),
+        group: format!("/aws/lambda/{}", config.name),
+        stream,
+        events: log.lines().map(|l| (now_ms, l.to_string())).collect(),
+    });
+    Ok(Invoked {
+        request_id,
+        body,
+        function_error,
+        log,
+    })
+}
+
+fn error_doc(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+/// Billed duration: rounded up to the millisecond; a custom runtime's init is billed too.
+pub fn billed_ms(m: &Measured) -> u64 {
+    let total = m.duration + m.init.unwrap_or_default();
+    (total.as_secs_f64() * 1000.0).ceil().max(1.0) as u64
+}
+
+/// START, the function's lines, END and Lambda's REPORT line (tab-separated, as Lambda writes it).
+pub fn build_log(request_id: &str, lines: &[String], m: &Measured, memory_mb: u32, status: Option<&str>) -> String {
+    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
+    for line in lines {
+        log.push_str(line);
+        log.push('\n');
+    }
+    log.push_str(&format!("END RequestId: {request_id}\n"));
+    log.push_str(&format!(
+        "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB",
+        m.duration.as_secs_f64() * 1000.0,
+        billed_ms(m),
+        m.max_memory_mb
+    ));
+    if let Some(init) = m.init {
+        log.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
+    }
+    if let Some(status) = status {
+        log.push_str(&format!("\tStatus: {status}"));
+    }
+    log.push('\n');
+    log
+}
+
+fn rfc3339_now() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs();
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("{}T{h:02}:{m:02}:{s:02}.{:03}Z", super::instance::utc_date().replace('/', "-"), now.subsec_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn report_line_has_lambdas_fields() {
+        let m = Measured {
+            duration: Duration::from_micros(12_345),
+            init: Some(Duration::from_micros(40_000)),
+            max_memory_mb: 17,
+        };
+        let log = build_log("abc", &["hello".into()], &m, 128, None);
+        assert!(log.starts_with("START RequestId: abc Version: $LATEST\nhello\nEND RequestId: abc\n"));
+        assert!(log.contains(
+            "REPORT RequestId: abc\tDuration: 12.35 ms\tBilled Duration: 53 ms\tMemory Size: 128 MB\tMax Memory Used: 17 MB\tInit Duration: 40.00 ms"
+        ));
+    }
+}

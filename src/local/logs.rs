@@ -1,0 +1,96 @@
+//! Ships function output to CloudWatch Logs in moto (`/aws/lambda/<fn>`), off the invocation's path.
+
+use std::collections::HashSet;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::moto::Moto;
+
+/// One batch of log lines, or a request to wait until everything queued so far is written.
+pub enum LogMsg {
+    Lines {
+        region: String,
+        group: String,
+        stream: String,
+        /// (milliseconds since the epoch, message)
+        events: Vec<(i64, String)>,
+    },
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side, cheap to clone.
+#[derive(Clone)]
+pub struct LogSink {
+    tx: mpsc::UnboundedSender<LogMsg>,
+}
+
+impl LogSink {
+    /// Starts the writer task.
+    pub fn start(moto: Moto) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(writer(moto, rx));
+        Self { tx }
+    }
+
+    /// Queues lines; never blocks the invocation.
+    pub fn send(&self, msg: LogMsg) {
+        let _ = self.tx.send(msg);
+    }
+
+    /// Waits until every queued line is written (so a deleted log group is not recreated after).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(LogMsg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn writer(moto: Moto, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
+    let mut known: HashSet<(String, String, String)> = HashSet::new();
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            LogMsg::Flush(done) => {
+                let _ = done.send(());
+            }
+            LogMsg::Lines {
+                region,
+                group,
+                stream,
+                events,
+            } => {
+                let key = (region.clone(), group.clone(), stream.clone());
+                for attempt in 0..2 {
+                    if !known.contains(&key) {
+                        // Lambda creates the group when it is missing; "already exists" is fine.
+                        let _ = moto
+                            .json_call("logs", &region, "Logs_20140328.CreateLogGroup", &serde_json::json!({"logGroupName": group}))
+                            .await;
+                        let _ = moto
+                            .json_call(
+                                "logs",
+                                &region,
+                                "Logs_20140328.CreateLogStream",
+                                &serde_json::json!({"logGroupName": group, "logStreamName": stream}),
+                            )
+                            .await;
+                        known.insert(key.clone());
+                    }
+                    let body = serde_json::json!({
+                        "logGroupName": group,
+                        "logStreamName": stream,
+                        "logEvents": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
+                    });
+                    match moto.json_call("logs", &region, "Logs_20140328.PutLogEvents", &body).await {
+                        Ok((status, _)) if status < 300 => break,
+                        // The group or stream was deleted behind our back: recreate once.
+                        _ if attempt == 0 => {
+                            known.remove(&key);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}

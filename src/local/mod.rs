@@ -1,0 +1,19 @@
+//! The embedded local AWS: moto for every control-plane API and DynamoDB, behind lab's gateway,
+//! which runs the real `bootstrap` under the Lambda Runtime API and serves the REST API's stage URL.
+//!
+//! Split by job, as cargo-lambda's runtime is: `gateway` routes, `invoke` runs one call, `pool` keeps
+//! instances and the concurrency limit, `instance` is one process, `runtime_api` is what it talks to,
+//! `stage` is API Gateway's data plane, `functions` the code and configuration, `logs` CloudWatch,
+//! `cpu` the memory-proportional CPU share, `moto` the backend, `lifecycle` start/stop.
+
+pub mod cpu;
+pub mod functions;
+pub mod gateway;
+pub mod instance;
+pub mod invoke;
+pub mod lifecycle;
+pub mod logs;
+pub mod moto;
+pub mod pool;
+pub mod runtime_api;
+pub mod stage;

@@ -1,0 +1,200 @@
+//! moto: installed into a per-user cache venv on first use, started on loopback, configured, and
+//! called directly by the gateway for the definitions it needs (functions, APIs, logs).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+/// The moto release the local stack is tested with.
+pub const MOTO_VERSION: &str = "5.2.5";
+
+/// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`: venvs and local-stack state.
+pub fn lab_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("LAB_HOME") {
+        return PathBuf::from(home);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("lab")
+}
+
+/// Where the pinned moto lives. Shared by every `LAB_HOME`, so tests do not reinstall it.
+pub fn venv_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("lab").join(format!("moto-{MOTO_VERSION}"))
+}
+
+/// The `moto_server` to run: `LAB_MOTO`, else the cache venv's (which may not exist yet).
+pub fn server_path() -> PathBuf {
+    match std::env::var_os("LAB_MOTO") {
+        Some(path) => PathBuf::from(path),
+        None => venv_dir().join("bin/moto_server"),
+    }
+}
+
+/// Installs moto into the cache venv unless it is there (or `LAB_MOTO` names one).
+pub fn install(show: bool) -> anyhow::Result<PathBuf> {
+    let server = server_path();
+    if server.is_file() {
+        return Ok(server);
+    }
+    if std::env::var_os("LAB_MOTO").is_some() {
+        bail!("LAB_MOTO={} does not exist; point it at a moto_server executable or unset it", server.display());
+    }
+    let python = which("python3").ok_or_else(|| {
+        anyhow::anyhow!("python3 is needed to run the local stack's moto; install Python 3.9+ (e.g. apt-get install python3 python3-venv)")
+    })?;
+    let venv = venv_dir();
+    let spinner = show.then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_message(format!("installing moto {MOTO_VERSION} into {} (first run only)", venv.display()));
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    let run = |cmd: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
+        let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+        if !out.status.success() {
+            bail!(
+                "{what} failed: {}",
+                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
+            );
+        }
+        Ok(())
+    };
+    std::fs::create_dir_all(venv.parent().unwrap_or(Path::new(".")))?;
+    run(
+        std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv (on Debian: apt-get install python3-venv)",
+    )?;
+    run(
+        std::process::Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("moto[server]=={MOTO_VERSION}"),
+        ]),
+        "pip install moto[server]",
+    )?;
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    Ok(server)
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A free loopback port (the OS picks it; there is a small race until moto binds it).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Starts moto on loopback; it dies with this process (PR_SET_PDEATHSIG), so no orphan survives.
+pub async fn spawn(server: &Path, port: u16, log: &Path) -> anyhow::Result<tokio::process::Child> {
+    let log_file = std::fs::File::create(log).with_context(|| format!("cannot write {}", log.display()))?;
+    let mut cmd = tokio::process::Command::new(server);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .kill_on_drop(true);
+    // SAFETY: prctl is async-signal-safe; it only sets a flag on the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", server.display()))?;
+    Ok(child)
+}
+
+/// Waits until moto answers, then turns off Docker for Lambda (it must precede any CreateFunction).
+pub async fn configure(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/moto-api/config")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("moto did not answer on {base} within 60 s (see moto.log in the local stack's folder)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = http
+        .post(format!("{base}/moto-api/config"))
+        .json(&serde_json::json!({"lambda": {"use_docker": false}}))
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("moto refused its configuration: HTTP {}", r.status());
+    }
+    Ok(())
+}
+
+/// Unsigned calls that moto routes to the right service and region by the credential scope.
+#[derive(Clone, Debug)]
+pub struct Moto {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Moto {
+    /// The Authorization header moto reads to pick the service and region (it does not check signatures).
+    pub fn auth(service: &str, region: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        )
+    }
+
+    /// GET a REST path of a service; `None` on 404.
+    pub async fn get_json(&self, service: &str, region: &str, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", Self::auth(service, region))
+            .send()
+            .await
+            .context("moto is not answering")?;
+        if r.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        if !r.status().is_success() {
+            bail!("moto GET {path}: HTTP {}", r.status());
+        }
+        Ok(Some(r.json().await.with_context(|| format!("moto GET {path}: not JSON"))?))
+    }
+
+    /// A JSON-protocol call (CloudWatch Logs): `target` is e.g. `Logs_20140328.PutLogEvents`.
+    pub async fn json_call(&self, service: &str, region: &str, target: &str, body: &serde_json::Value) -> anyhow::Result<(u16, String)> {
+        let r = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("authorization", Self::auth(service, region))
+            .header("x-amz-target", target)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.to_string())
+            .send()
+            .await
+            .context("moto is not answering")?;
+        let status = r.status().as_u16();
+        Ok((status, r.text().await.unwrap_or_default()))
+    }
+}

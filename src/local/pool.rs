@@ -1,0 +1,88 @@
+//! Instances kept warm per function configuration, and the account-wide concurrency limit.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::functions::{FunctionConfig, FunctionKey};
+use super::instance::Instance;
+
+/// Warm instances and the concurrency budget.
+pub struct Pool {
+    limit: usize,
+    permits: Arc<Semaphore>,
+    idle: Mutex<HashMap<FunctionKey, Vec<Instance>>>,
+    /// The cpu cgroup instances go into, when available.
+    pub cpu_root: Option<PathBuf>,
+}
+
+/// An instance lent to one invocation, with the concurrency slot it occupies.
+pub struct Lease {
+    pub instance: Option<Instance>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Pool {
+    /// A pool allowing `limit` concurrent invocations across all functions (Lambda's account limit).
+    pub fn new(limit: usize, cpu_root: Option<PathBuf>) -> Self {
+        Self {
+            limit,
+            permits: Arc::new(Semaphore::new(limit)),
+            idle: Mutex::new(HashMap::new()),
+            cpu_root,
+        }
+    }
+
+    /// The concurrency limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Invocations running now.
+    pub fn busy(&self) -> usize {
+        self.limit - self.permits.available_permits()
+    }
+
+    /// Idle instances, all functions.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().expect("pool lock").values().map(Vec::len).sum()
+    }
+
+    /// Takes a concurrency slot and a warm instance of exactly this configuration, if one is idle.
+    /// `None` means the limit is reached (the caller answers 429, as Lambda does).
+    pub fn acquire(&self, config: &FunctionConfig) -> Option<Lease> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        let key = (config.region.clone(), config.name.clone());
+        let fingerprint = config.fingerprint();
+        let mut idle = self.idle.lock().expect("pool lock");
+        let list = idle.entry(key).or_default();
+        // Instances of an older configuration (memory, code, env changed) are retired here.
+        list.retain(|i| i.fingerprint == fingerprint && i.alive());
+        let instance = list.pop();
+        Some(Lease {
+            instance,
+            _permit: permit,
+        })
+    }
+
+    /// Returns a still-healthy instance for reuse.
+    pub fn release(&self, config: &FunctionConfig, instance: Instance) {
+        if !instance.alive() || instance.fingerprint != config.fingerprint() {
+            return;
+        }
+        let key = (config.region.clone(), config.name.clone());
+        self.idle.lock().expect("pool lock").entry(key).or_default().push(instance);
+    }
+
+    /// Kills every idle instance of a function (deleted or redeployed).
+    pub fn retire(&self, key: &FunctionKey) {
+        self.idle.lock().expect("pool lock").remove(key);
+    }
+
+    /// Kills every idle instance.
+    pub fn clear(&self) {
+        self.idle.lock().expect("pool lock").clear();
+    }
+}

@@ -1,0 +1,108 @@
+//! Printing: JSON for scripts, and for people a spinner per step that ends in a one-line verdict.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::stack::{Action, Change};
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// True when colours may be used: a terminal, and `NO_COLOR` unset.
+pub fn color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Live step lines on stderr (hidden in JSON mode or when stderr is not a terminal, where the
+/// final lines are printed plainly instead).
+pub struct Steps {
+    multi: MultiProgress,
+    live: bool,
+    text: bool,
+}
+
+impl Steps {
+    /// Steps for the given output format.
+    pub fn new(output: Output) -> Self {
+        let live = output == Output::Text && std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if live {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Self {
+            multi,
+            live,
+            text: output == Output::Text,
+        }
+    }
+
+    /// Starts a spinner for one resource.
+    pub fn start(&self, what: &str) -> ProgressBar {
+        let pb = self.multi.add(ProgressBar::new_spinner());
+        pb.set_style(ProgressStyle::with_template("{spinner} {prefix:<10} {msg} {elapsed}").expect("valid template"));
+        pb.set_prefix(what.to_string());
+        pb.set_message("…");
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    }
+
+    /// Ends a spinner with the change's verdict (or prints it, when not live).
+    pub fn finish(&self, pb: &ProgressBar, change: &Change) {
+        let line = format_change(change);
+        pb.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+        if self.live {
+            pb.finish_with_message(line);
+        } else {
+            pb.finish_and_clear();
+            if self.text {
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    /// Ends a spinner with an error line.
+    pub fn fail(&self, pb: &ProgressBar, what: &str, err: &anyhow::Error) {
+        pb.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
+        let line = format!("✗ {what:<10} {err}");
+        if self.live {
+            pb.finish_with_message(line);
+        } else {
+            pb.finish_and_clear();
+            if self.text {
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    /// Prints a line above the live area.
+    pub fn note(&self, line: &str) {
+        if self.live {
+            let _ = self.multi.println(line);
+        } else if self.text {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// `✔ table      lambda-apigateway  created  0.12s  (details)`.
+pub fn format_change(c: &Change) -> String {
+    let mark = match c.action {
+        Action::Created | Action::Deleted => "✔",
+        Action::Updated => "↻",
+        Action::Unchanged | Action::Absent => "·",
+        Action::Kept => "!",
+    };
+    let mut line = format!("{mark} {:<10} {:<28} {:<9} {:>6.2}s", c.resource, c.name, c.action.to_string(), c.seconds);
+    if !c.details.is_empty() {
+        line.push_str(&format!("  ({})", c.details.join("; ")));
+    }
+    line
+}

@@ -1,0 +1,340 @@
+//! The tutorial's resources, each behind the same verbs: `ensure` (create or repair), `describe`
+//! (existence, id, configuration, drift) and `destroy` (delete only what carries this stack's tag).
+//!
+//! The cloud is the source of truth: resources are found by name and the `lab:stack` tag, so no state
+//! file has to survive between runs.
+
+pub mod api;
+pub mod function;
+pub mod log_group;
+pub mod names;
+pub mod permission;
+pub mod policy;
+pub mod role;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::aws::Clients;
+pub use names::{Names, STACK_TAG};
+
+/// The function settings `up` converges to.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionSettings {
+    /// Memory in MB (the tutorial keeps the console default, 128).
+    pub memory: i32,
+    /// Timeout in seconds (console default, 3).
+    pub timeout: i32,
+    /// `x86_64` or `arm64`.
+    pub arch: String,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        Self {
+            memory: 128,
+            timeout: 3,
+            arch: "x86_64".into(),
+        }
+    }
+}
+
+/// Everything a resource module needs: clients, names, account and the desired settings.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub clients: Clients,
+    pub names: Names,
+    pub account: String,
+    pub partition: String,
+    pub settings: FunctionSettings,
+    /// Allows `down` to delete resources that do not carry this stack's tag.
+    pub force: bool,
+}
+
+impl Stack {
+    /// Resolves the account (STS) once; every ARN is derived from it.
+    pub async fn open(clients: Clients, names: Names, settings: FunctionSettings) -> anyhow::Result<Self> {
+        let identity = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(crate::aws::ctx("sts:GetCallerIdentity"))?;
+        let account = identity.account().context("STS returned no account id")?.to_string();
+        let partition = identity
+            .arn()
+            .and_then(|a| a.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_string();
+        Ok(Self {
+            clients,
+            names,
+            account,
+            partition,
+            settings,
+            force: false,
+        })
+    }
+
+    /// The region all resources live in.
+    pub fn region(&self) -> &str {
+        &self.clients.region
+    }
+
+    /// `arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE`.
+    pub fn table_arn(&self) -> String {
+        format!(
+            "arn:{}:dynamodb:{}:{}:table/{}",
+            self.partition,
+            self.region(),
+            self.account,
+            self.names.table
+        )
+    }
+
+    /// The managed policy's ARN (IAM is global: no region).
+    pub fn policy_arn(&self) -> String {
+        format!("arn:{}:iam::{}:policy/{}", self.partition, self.account, self.names.policy)
+    }
+
+    /// The function's unqualified ARN.
+    pub fn function_arn(&self) -> String {
+        format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            self.partition,
+            self.region(),
+            self.account,
+            self.names.function
+        )
+    }
+
+    /// The `SourceArn` API Gateway presents when it invokes the function for `POST /DynamoDBManager`.
+    pub fn api_source_arn(&self, api_id: &str) -> String {
+        format!(
+            "arn:{}:execute-api:{}:{}:{}/*/{}/{}",
+            self.partition,
+            self.region(),
+            self.account,
+            api_id,
+            names::HTTP_METHOD,
+            names::RESOURCE_PATH
+        )
+    }
+
+    /// The stage URL: API Gateway's host form on AWS, LocalStack's path form behind a custom endpoint.
+    pub fn invoke_url(&self, api_id: &str) -> String {
+        match &self.clients.endpoint_url {
+            Some(endpoint) => format!(
+                "{}/restapis/{api_id}/{}/_user_request_/{}",
+                endpoint.trim_end_matches('/'),
+                names::STAGE,
+                names::RESOURCE_PATH
+            ),
+            None => format!(
+                "https://{api_id}.execute-api.{}.amazonaws.com/{}/{}",
+                self.region(),
+                names::STAGE,
+                names::RESOURCE_PATH
+            ),
+        }
+    }
+
+    /// The tags every resource gets.
+    pub fn tags(&self) -> std::collections::HashMap<String, String> {
+        [(STACK_TAG.to_string(), self.names.stack.clone())].into()
+    }
+
+    /// True when a resource's tags say it belongs to this stack.
+    pub fn owns<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        tags.any(|(k, v)| k == STACK_TAG && v == self.names.stack)
+    }
+
+    /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`.
+    pub fn keep_foreign(&self, resource: &'static str, name: &str, owned: bool, started: Instant) -> Option<Change> {
+        if owned || self.force {
+            return None;
+        }
+        let change = Change::new(resource, name, Action::Kept, None, started).with_details(vec![format!(
+            "not tagged {STACK_TAG}={}: left in place (pass --force to delete it)",
+            self.names.stack
+        )]);
+        Some(change)
+    }
+
+    /// Refuses to touch a resource of someone else's unless `--force`.
+    pub fn check_owned(&self, resource: &str, name: &str, owned: bool) -> anyhow::Result<()> {
+        if owned || self.force {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{resource} {name} exists but is not tagged {STACK_TAG}={}; it was not made by this stack. Delete it yourself, or pass --force",
+            self.names.stack
+        )
+    }
+}
+
+/// What a verb did to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+    Absent,
+    Kept,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+            Action::Deleted => "deleted",
+            Action::Absent => "absent",
+            Action::Kept => "kept",
+        };
+        f.write_str(s)
+    }
+}
+
+/// One line of `up` or `down`'s report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub resource: &'static str,
+    pub name: String,
+    pub action: Action,
+    /// ARN or id, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What was repaired or why something was kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Change {
+    /// A change with no details, timed from `started`.
+    pub fn new(resource: &'static str, name: &str, action: Action, id: Option<String>, started: Instant) -> Self {
+        Self {
+            resource,
+            name: name.to_string(),
+            action,
+            id,
+            details: Vec::new(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Adds what was repaired; an otherwise unchanged resource becomes `updated`.
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        if !details.is_empty() && self.action == Action::Unchanged {
+            self.action = Action::Updated;
+        }
+        self.details = details;
+        self
+    }
+}
+
+/// One resource's line in `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceStatus {
+    pub resource: &'static str,
+    pub name: String,
+    pub exists: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Key configuration, as read back.
+    pub config: BTreeMap<String, String>,
+    /// Differences from what `up` would converge to.
+    pub drift: Vec<String>,
+}
+
+impl ResourceStatus {
+    /// A resource that was not found.
+    pub fn absent(resource: &'static str, name: &str) -> Self {
+        Self {
+            resource,
+            name: name.to_string(),
+            exists: false,
+            id: None,
+            config: BTreeMap::new(),
+            drift: vec!["missing".into()],
+        }
+    }
+
+    /// A resource that was found.
+    pub fn present(resource: &'static str, name: &str, id: Option<String>) -> Self {
+        Self {
+            resource,
+            name: name.to_string(),
+            exists: true,
+            id,
+            config: BTreeMap::new(),
+            drift: Vec::new(),
+        }
+    }
+
+    /// Adds one configuration entry.
+    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+        self.config.insert(key.to_string(), value.to_string());
+        self
+    }
+}
+
+/// Compares two JSON policy documents by meaning: key order, whitespace and a single string versus a
+/// one-element list do not count as differences.
+pub fn same_policy(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    normalize_policy(a) == normalize_policy(b)
+}
+
+fn normalize_policy(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, v)| !(k.as_str() == "Sid" && v.as_str() == Some("")))
+                .map(|(k, v)| (k.clone(), normalize_policy(v)))
+                .collect(),
+        ),
+        Value::Array(items) if items.len() == 1 => normalize_policy(&items[0]),
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.iter().map(normalize_policy).collect();
+            items.sort_by_key(|v| v.to_string());
+            Value::Array(items)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Decodes a policy document as IAM returns it (URL-encoded JSON).
+pub fn decode_policy(document: &str) -> anyhow::Result<serde_json::Value> {
+    let decoded = urlencoding::decode(document).context("policy document is not URL-encoded text")?;
+    serde_json::from_str(&decoded).context("policy document is not JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn policies_compare_by_meaning() {
+        let a = json!({"Statement": [{"Action": ["b", "a"], "Resource": "x"}], "Version": "2012-10-17"});
+        let b = json!({"Version": "2012-10-17", "Statement": {"Resource": ["x"], "Action": ["a", "b"]}});
+        assert!(same_policy(&a, &b));
+        let c = json!({"Version": "2012-10-17", "Statement": {"Resource": "*", "Action": ["a", "b"]}});
+        assert!(!same_policy(&a, &c));
+    }
+
+    #[test]
+    fn url_encoded_documents_decode() {
+        let v = decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D").unwrap();
+        assert_eq!(v["Version"], "2012-10-17");
+    }
+}

@@ -1,0 +1,218 @@
+//! The function's managed policy, scoped to this stack's table and log group (the tutorial uses `*`).
+
+use std::time::Instant;
+
+use aws_sdk_iam::types::Tag;
+
+use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack};
+use crate::aws::{ctx, AwsErrorExt};
+
+const RESOURCE: &str = "policy";
+const TEMPLATE: &str = include_str!("../../assets/policy.json");
+
+/// The least-privilege document for this stack.
+pub fn document(stack: &Stack) -> serde_json::Value {
+    let text = TEMPLATE
+        .replace("${PARTITION}", &stack.partition)
+        .replace("${REGION}", stack.region())
+        .replace("${ACCOUNT}", &stack.account)
+        .replace("${TABLE}", &stack.names.table)
+        .replace("${LOG_GROUP}", &stack.names.log_group);
+    serde_json::from_str(&text).expect("assets/policy.json is valid JSON")
+}
+
+struct Observed {
+    owned: bool,
+    default_version: String,
+    document: serde_json::Value,
+}
+
+async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
+    let iam = &stack.clients.iam;
+    let policy = match iam.get_policy().policy_arn(stack.policy_arn()).send().await {
+        Ok(out) => out.policy,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(crate::aws::explain("iam:GetPolicy", e)),
+    };
+    let Some(policy) = policy else { return Ok(None) };
+    let owned = stack.owns(policy.tags().iter().map(|t| (t.key(), t.value())));
+    let default_version = policy.default_version_id().unwrap_or("v1").to_string();
+    let version = iam
+        .get_policy_version()
+        .policy_arn(stack.policy_arn())
+        .version_id(&default_version)
+        .send()
+        .await
+        .map_err(ctx("iam:GetPolicyVersion"))?;
+    let document = version
+        .policy_version()
+        .and_then(|v| v.document())
+        .map(decode_policy)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(Some(Observed {
+        owned,
+        default_version,
+        document,
+    }))
+}
+
+fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
+    let mut drift = Vec::new();
+    if !same_policy(&observed.document, &document(stack)) {
+        drift.push("document differs from the least-privilege policy".to_string());
+    }
+    if !observed.owned {
+        drift.push(format!("not tagged {}", super::STACK_TAG));
+    }
+    drift
+}
+
+/// Creates the policy, or publishes the desired document as a new default version when it drifted.
+pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
+    let started = Instant::now();
+    let iam = &stack.clients.iam;
+    let name = &stack.names.policy;
+    let desired = document(stack).to_string();
+    let Some(observed) = observe(stack).await? else {
+        let tags = stack
+            .tags()
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = iam
+            .create_policy()
+            .policy_name(name)
+            .policy_document(&desired)
+            .description(format!("lab stack {}: least privilege for {}", stack.names.stack, stack.names.function))
+            .set_tags(Some(tags))
+            .send()
+            .await;
+        match out {
+            Ok(_) => {}
+            // Another `up` won the race: fall through to convergence on the next run's terms.
+            Err(e) if e.is_code(&["EntityAlreadyExists"]) => {}
+            Err(e) => return Err(crate::aws::explain("iam:CreatePolicy", e)),
+        }
+        return Ok(Change::new(RESOURCE, name, Action::Created, Some(stack.policy_arn()), started));
+    };
+    stack.check_owned(RESOURCE, name, observed.owned)?;
+    let mut details = Vec::new();
+    if !same_policy(&observed.document, &document(stack)) {
+        prune_versions(stack, &observed.default_version).await?;
+        iam.create_policy_version()
+            .policy_arn(stack.policy_arn())
+            .policy_document(&desired)
+            .set_as_default(true)
+            .send()
+            .await
+            .map_err(ctx("iam:CreatePolicyVersion"))?;
+        details.push("restored the least-privilege document".to_string());
+    }
+    Ok(Change::new(RESOURCE, name, Action::Unchanged, Some(stack.policy_arn()), started).with_details(details))
+}
+
+/// IAM keeps at most five versions: drop non-default ones, oldest first, to make room for one more.
+async fn prune_versions(stack: &Stack, default_version: &str) -> anyhow::Result<()> {
+    let iam = &stack.clients.iam;
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(stack.policy_arn())
+        .send()
+        .await
+        .map_err(ctx("iam:ListPolicyVersions"))?;
+    let mut old: Vec<_> = versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version() && v.version_id() != Some(default_version))
+        .filter_map(|v| v.version_id().map(str::to_string))
+        .collect();
+    old.sort_by_key(|id| id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
+    // The default version counts too: with it, at most four may remain before the new one.
+    let excess = (old.len() + 1).saturating_sub(4);
+    for id in old.into_iter().take(excess) {
+        iam.delete_policy_version()
+            .policy_arn(stack.policy_arn())
+            .version_id(id)
+            .send()
+            .await
+            .map_err(ctx("iam:DeletePolicyVersion"))?;
+    }
+    Ok(())
+}
+
+/// Existence, ARN, scope and drift.
+pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+    let name = &stack.names.policy;
+    Ok(match observe(stack).await? {
+        None => ResourceStatus::absent(RESOURCE, name),
+        Some(observed) => {
+            let scope = observed.document["Statement"]
+                .as_array()
+                .map(|s| {
+                    s.iter()
+                        .map(|st| st["Resource"].to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let mut status = ResourceStatus::present(RESOURCE, name, Some(stack.policy_arn()))
+                .with("default_version", &observed.default_version)
+                .with("resources", scope);
+            status.drift = drift(stack, &observed);
+            status
+        }
+    })
+}
+
+/// Detaches the policy everywhere, deletes its old versions, then the policy.
+pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+    let started = Instant::now();
+    let iam = &stack.clients.iam;
+    let name = &stack.names.policy;
+    let arn = stack.policy_arn();
+    let Some(observed) = observe(stack).await? else {
+        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+    };
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+        return Ok(kept);
+    }
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .map_err(ctx("iam:ListEntitiesForPolicy"))?;
+    for role in entities.policy_roles() {
+        if let Some(role_name) = role.role_name() {
+            iam.detach_role_policy()
+                .role_name(role_name)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(ctx("iam:DetachRolePolicy"))?;
+        }
+    }
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .map_err(ctx("iam:ListPolicyVersions"))?;
+    for v in versions.versions().iter().filter(|v| !v.is_default_version()) {
+        if let Some(id) = v.version_id() {
+            iam.delete_policy_version()
+                .policy_arn(&arn)
+                .version_id(id)
+                .send()
+                .await
+                .map_err(ctx("iam:DeletePolicyVersion"))?;
+        }
+    }
+    match iam.delete_policy().policy_arn(&arn).send().await {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(crate::aws::explain("iam:DeletePolicy", e)),
+    }
+    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(arn), started))
+}

@@ -1,0 +1,181 @@
+//! The function's execution role: Lambda trust policy, this stack's policy attached.
+
+use std::time::Instant;
+
+use aws_sdk_iam::types::Tag;
+
+use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack};
+use crate::aws::{ctx, AwsErrorExt};
+
+const RESOURCE: &str = "role";
+const TRUST: &str = include_str!("../../assets/trust-policy.json");
+
+fn trust() -> serde_json::Value {
+    serde_json::from_str(TRUST).expect("assets/trust-policy.json is valid JSON")
+}
+
+struct Observed {
+    arn: String,
+    owned: bool,
+    trust: serde_json::Value,
+    attached: Vec<String>,
+}
+
+async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
+    let iam = &stack.clients.iam;
+    let role = match iam.get_role().role_name(&stack.names.role).send().await {
+        Ok(out) => out.role,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(crate::aws::explain("iam:GetRole", e)),
+    };
+    let Some(role) = role else { return Ok(None) };
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(&stack.names.role)
+        .send()
+        .await
+        .map_err(ctx("iam:ListAttachedRolePolicies"))?
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    Ok(Some(Observed {
+        arn: role.arn().to_string(),
+        owned: stack.owns(role.tags().iter().map(|t| (t.key(), t.value()))),
+        trust: role
+            .assume_role_policy_document()
+            .map(decode_policy)
+            .transpose()?
+            .unwrap_or_default(),
+        attached,
+    }))
+}
+
+fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
+    let mut drift = Vec::new();
+    if !same_policy(&observed.trust, &trust()) {
+        drift.push("trust policy is not Lambda's".to_string());
+    }
+    if !observed.attached.contains(&stack.policy_arn()) {
+        drift.push(format!("policy {} is not attached", stack.names.policy));
+    }
+    drift
+}
+
+/// Creates the role or repairs its trust policy and attachment. Returns the change and the role ARN.
+pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
+    let started = Instant::now();
+    let iam = &stack.clients.iam;
+    let name = &stack.names.role;
+    let (arn, action, details) = match observe(stack).await? {
+        None => {
+            let tags = stack
+                .tags()
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust().to_string())
+                .description(format!("lab stack {}: execution role of {}", stack.names.stack, stack.names.function))
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(ctx("iam:CreateRole"))?;
+            let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
+            attach(stack).await?;
+            (arn, Action::Created, Vec::new())
+        }
+        Some(observed) => {
+            stack.check_owned(RESOURCE, name, observed.owned)?;
+            let details = drift(stack, &observed);
+            if !same_policy(&observed.trust, &trust()) {
+                iam.update_assume_role_policy()
+                    .role_name(name)
+                    .policy_document(trust().to_string())
+                    .send()
+                    .await
+                    .map_err(ctx("iam:UpdateAssumeRolePolicy"))?;
+            }
+            if !observed.attached.contains(&stack.policy_arn()) {
+                attach(stack).await?;
+            }
+            (observed.arn, Action::Unchanged, details)
+        }
+    };
+    let change = Change::new(RESOURCE, name, action, Some(arn.clone()), started).with_details(details);
+    Ok((change, arn))
+}
+
+async fn attach(stack: &Stack) -> anyhow::Result<()> {
+    stack
+        .clients
+        .iam
+        .attach_role_policy()
+        .role_name(&stack.names.role)
+        .policy_arn(stack.policy_arn())
+        .send()
+        .await
+        .map_err(ctx("iam:AttachRolePolicy"))?;
+    Ok(())
+}
+
+/// Existence, ARN, trust and attachment.
+pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+    let name = &stack.names.role;
+    Ok(match observe(stack).await? {
+        None => ResourceStatus::absent(RESOURCE, name),
+        Some(observed) => {
+            let mut status = ResourceStatus::present(RESOURCE, name, Some(observed.arn.clone()))
+                .with("trusted", observed.trust["Statement"].to_string())
+                .with("attached", observed.attached.join(","));
+            status.drift = drift(stack, &observed);
+            if !observed.owned {
+                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+            }
+            status
+        }
+    })
+}
+
+/// Detaches every policy and deletes inline ones first: IAM refuses to delete a role that has any.
+pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+    let started = Instant::now();
+    let iam = &stack.clients.iam;
+    let name = &stack.names.role;
+    let Some(observed) = observe(stack).await? else {
+        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+    };
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+        return Ok(kept);
+    }
+    for arn in &observed.attached {
+        iam.detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(ctx("iam:DetachRolePolicy"))?;
+    }
+    let inline = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(ctx("iam:ListRolePolicies"))?;
+    for policy in inline.policy_names() {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(ctx("iam:DeleteRolePolicy"))?;
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(crate::aws::explain("iam:DeleteRole", e)),
+    }
+    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(observed.arn), started))
+}

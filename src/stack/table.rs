@@ -1,0 +1,183 @@
+//! The DynamoDB table: partition key `id` (string), on-demand capacity.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
+};
+
+use super::{Action, Change, ResourceStatus, Stack};
+use crate::aws::{ctx, AwsErrorExt};
+
+const RESOURCE: &str = "table";
+
+struct Observed {
+    arn: String,
+    status: String,
+    key: String,
+    billing: String,
+    owned: bool,
+}
+
+async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
+    let ddb = &stack.clients.dynamodb;
+    let table = match ddb.describe_table().table_name(&stack.names.table).send().await {
+        Ok(out) => out.table,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(crate::aws::explain("dynamodb:DescribeTable", e)),
+    };
+    let Some(table) = table else { return Ok(None) };
+    let arn = table.table_arn().unwrap_or_default().to_string();
+    let key = table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            let ty = table
+                .attribute_definitions()
+                .iter()
+                .find(|d| d.attribute_name() == k.attribute_name())
+                .map(|d| d.attribute_type().as_str().to_string())
+                .unwrap_or_default();
+            format!("{}:{} ({})", k.attribute_name(), ty, k.key_type().as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tags = ddb
+        .list_tags_of_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(ctx("dynamodb:ListTagsOfResource"))?;
+    Ok(Some(Observed {
+        status: table.table_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        billing: table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|b| b.as_str().to_string())
+            .unwrap_or_else(|| "PROVISIONED".into()),
+        owned: stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        key,
+        arn,
+    }))
+}
+
+const DESIRED_KEY: &str = "id:S (HASH)";
+
+/// Creates the table and waits until it is ACTIVE. A wrong key schema is an error: fixing it would
+/// mean deleting the data, which `up` never does.
+pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
+    let started = Instant::now();
+    let ddb = &stack.clients.dynamodb;
+    let name = &stack.names.table;
+    let action = match observe(stack).await? {
+        Some(observed) => {
+            stack.check_owned(RESOURCE, name, observed.owned)?;
+            if observed.key != DESIRED_KEY {
+                anyhow::bail!(
+                    "table {name} has key schema {} but the handler needs {DESIRED_KEY}; delete the table (lab down) or use another --stack",
+                    observed.key
+                );
+            }
+            Action::Unchanged
+        }
+        None => {
+            let tags = stack
+                .tags()
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = ddb
+                .create_table()
+                .table_name(name)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("id")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()?,
+                )
+                .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build()?)
+                .billing_mode(BillingMode::PayPerRequest)
+                .set_tags(Some(tags))
+                .send()
+                .await;
+            match out {
+                Ok(_) => {}
+                Err(e) if e.is_code(&["ResourceInUseException"]) => {}
+                Err(e) => return Err(crate::aws::explain("dynamodb:CreateTable", e)),
+            }
+            Action::Created
+        }
+    };
+    wait_active(stack).await?;
+    Ok(Change::new(RESOURCE, name, action, Some(stack.table_arn()), started))
+}
+
+async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let out = stack
+            .clients
+            .dynamodb
+            .describe_table()
+            .table_name(&stack.names.table)
+            .send()
+            .await
+            .map_err(ctx("dynamodb:DescribeTable"))?;
+        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("table {} did not become ACTIVE within 5 minutes", stack.names.table);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Existence, ARN, key schema, billing mode, status.
+pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+    let name = &stack.names.table;
+    Ok(match observe(stack).await? {
+        None => ResourceStatus::absent(RESOURCE, name),
+        Some(o) => {
+            let mut status = ResourceStatus::present(RESOURCE, name, Some(o.arn.clone()))
+                .with("key", &o.key)
+                .with("billing", &o.billing)
+                .with("status", &o.status);
+            if o.key != DESIRED_KEY {
+                status.drift.push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
+            }
+            if !o.owned {
+                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+            }
+            status
+        }
+    })
+}
+
+/// Deletes the table (with its data) and waits until it is gone.
+pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+    let started = Instant::now();
+    let name = &stack.names.table;
+    let Some(observed) = observe(stack).await? else {
+        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+    };
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+        return Ok(kept);
+    }
+    let ddb = &stack.clients.dynamodb;
+    match ddb.delete_table().table_name(name).send().await {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(crate::aws::explain("dynamodb:DeleteTable", e)),
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while observe(stack).await?.is_some() {
+        if Instant::now() > deadline {
+            anyhow::bail!("table {name} is still being deleted after 5 minutes; run lab down again later");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(observed.arn), started))
+}

@@ -1,0 +1,191 @@
+//! The terminal view of a tuning run: the tutorial's "Performance & Cost Observations" table,
+//! bar charts of duration and cost per memory size, and the dry-run plan.
+
+use std::fmt::Write as _;
+
+use super::result::{PowerResult, TuneResult};
+use crate::report::chart::{hbar_chart, Bar};
+use crate::report::format;
+use crate::report::table::{cell, new_table, Tone};
+
+/// The observations table, one row per memory size.
+pub fn table(result: &TuneResult) -> String {
+    let headers = [
+        "Memory", "Avg Duration", "p50", "p90", "p99", "Cold starts", "Cost per Invoke", "vs best", "Verdict",
+    ];
+    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6]);
+    for p in &result.powers {
+        let tone = tone(p);
+        let memory = format!("{} MB", p.memory_mb);
+        match &p.stats {
+            Some(s) => {
+                let vs = match p.vs_best {
+                    Some(_) if p.verdict.starts_with("Best") => "-".to_string(),
+                    Some(v) => format!(
+                        "cost {}, time {}",
+                        format::pct_change(v.cost_ratio),
+                        format::pct_change(v.duration_ratio)
+                    ),
+                    None => "-".to_string(),
+                };
+                table.add_row(vec![
+                    cell(memory, tone),
+                    cell(format::ms(s.duration_ms.mean), tone),
+                    cell(format::ms(s.duration_ms.p50), Tone::Neutral),
+                    cell(format::ms(s.duration_ms.p90), Tone::Neutral),
+                    cell(format::ms(s.duration_ms.p99), Tone::Neutral),
+                    cell(format!("{}/{}", s.cold_starts, s.invocations), Tone::Neutral),
+                    cell(format::usd(s.cost_per_invoke), tone),
+                    cell(vs, Tone::Neutral),
+                    cell(&p.verdict, tone),
+                ]);
+            }
+            None => {
+                let reason = p.error.as_deref().unwrap_or("failed");
+                table.add_row(vec![
+                    cell(memory, Tone::Bad),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell("-", Tone::Neutral),
+                    cell(format!("Failed: {reason}"), Tone::Bad),
+                ]);
+            }
+        }
+    }
+    table.to_string()
+}
+
+fn tone(p: &PowerResult) -> Tone {
+    if p.verdict.starts_with("Best") {
+        Tone::Good
+    } else if p.verdict.starts_with("Avoid") || p.stats.is_none() {
+        Tone::Bad
+    } else {
+        Tone::Neutral
+    }
+}
+
+/// Average duration and cost per memory size as two bar charts.
+pub fn charts(result: &TuneResult) -> String {
+    let winner = result.winner.as_ref().map(|w| w.memory_mb);
+    let bars = |f: &dyn Fn(&PowerResult) -> Option<(f64, String)>| -> Vec<Bar> {
+        result
+            .powers
+            .iter()
+            .map(|p| {
+                let (value, display) = f(p).unwrap_or((0.0, "failed".to_string()));
+                Bar {
+                    label: format!("{} MB", p.memory_mb),
+                    value,
+                    display,
+                    note: (Some(p.memory_mb) == winner).then(|| "best".to_string()),
+                }
+            })
+            .collect()
+    };
+    let durations = bars(&|p| p.stats.as_ref().map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean))));
+    let costs = bars(&|p| p.stats.as_ref().map(|s| (s.cost_per_invoke, format::usd(s.cost_per_invoke))));
+    format!(
+        "{}\n{}",
+        hbar_chart("Average duration (ms)", &durations, 40),
+        hbar_chart("Cost per invocation ($)", &costs, 40)
+    )
+}
+
+/// The closing lines: winner, what the run cost, where the memory was left.
+pub fn summary(result: &TuneResult) -> String {
+    let mut out = String::new();
+    if let Some(w) = &result.winner {
+        let _ = writeln!(
+            out,
+            "Best for {}: {} MB (avg {}, {} per invocation)",
+            w.strategy.as_str(),
+            w.memory_mb,
+            format::ms(w.avg_duration_ms),
+            format::usd(w.cost_per_invoke)
+        );
+    }
+    let failed: Vec<String> = result
+        .powers
+        .iter()
+        .filter(|p| p.stats.is_none())
+        .map(|p| format!("{} MB ({})", p.memory_mb, p.error.as_deref().unwrap_or("failed")))
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "Skipped: {}", failed.join(", "));
+    }
+    let retries: u32 = result.powers.iter().map(|p| p.retries).sum();
+    let _ = write!(
+        out,
+        "Tuning run: {} invocations, {} ({} $/GB-s {}, {} per request)",
+        result.invocations,
+        format::usd(result.tuning_cost),
+        result.architecture,
+        result.pricing.gb_second,
+        format::usd(result.pricing.request)
+    );
+    if retries > 0 {
+        let _ = write!(out, ", {retries} throttled calls retried");
+    }
+    out.push('\n');
+    if let (Some(original), Some(now)) = (result.original_memory_mb, result.restored_memory_mb) {
+        if original == now {
+            let _ = writeln!(out, "Memory restored to {now} MB.");
+        } else {
+            let _ = writeln!(out, "Memory set to {now} MB (was {original} MB; --auto-optimize).");
+        }
+    }
+    out
+}
+
+/// What a dry run would do.
+pub fn plan(result: &TuneResult) -> String {
+    let p = &result.plan;
+    let mut out = String::new();
+    let _ = writeln!(out, "Dry run: nothing will be invoked. The plan for {}:", result.function);
+    let powers: Vec<String> = p.powers.iter().map(|m| m.to_string()).collect();
+    let _ = writeln!(out, "  memory sizes   {} MB", powers.join(", "));
+    let _ = writeln!(
+        out,
+        "  invocations    {} per size, {}; {} in total",
+        p.num,
+        if p.parallel { "all at once" } else { "one after another" },
+        p.total_invocations
+    );
+    let _ = writeln!(out, "  config updates {}", p.configuration_updates);
+    for w in &p.payloads {
+        let text = serde_json::to_string(&w.payload).unwrap_or_default();
+        if p.payloads.len() == 1 {
+            let _ = writeln!(out, "  payload        {text}");
+        } else {
+            let _ = writeln!(out, "  payload        weight {}: {text}", w.weight);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  strategy       {}{}",
+        p.strategy.as_str(),
+        if p.strategy == super::strategy::Strategy::Balanced {
+            format!(" (weight {})", p.balanced_weight)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "  discard        {} of each end", p.discard_top_bottom);
+    if p.only_cold_starts {
+        let _ = writeln!(out, "  cold starts    forced before every invocation");
+    }
+    if p.sleep_between_runs_ms > 0 {
+        let _ = writeln!(out, "  pause          {} ms between invocations", p.sleep_between_runs_ms);
+    }
+    let _ = writeln!(
+        out,
+        "  afterwards     {}",
+        if p.auto_optimize { "leave the winning size configured" } else { "restore the original memory size" }
+    );
+    out
+}

@@ -1,0 +1,271 @@
+//! What a tuning run found: per-size statistics, the winner and verdicts, as printed and as JSON.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::pricing::{Cost, Pricing};
+use super::report_line::ReportLine;
+use super::stats::{self, Summary};
+use super::strategy::{self, Candidate, Strategy};
+
+/// The whole outcome of `lab tune` (`--output json` prints exactly this).
+#[derive(Debug, Clone, Serialize)]
+pub struct TuneResult {
+    /// The tuned function.
+    pub function: String,
+    /// Region used for pricing.
+    pub region: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// Prices applied.
+    pub pricing: Pricing,
+    /// What was (or, in a dry run, would be) done.
+    pub plan: Plan,
+    /// One entry per memory size, in the order tried (empty in a dry run).
+    pub powers: Vec<PowerResult>,
+    /// The chosen size; `None` in a dry run.
+    pub winner: Option<Winner>,
+    /// Dollars spent by every invocation of the run, all sizes (including failed ones).
+    pub tuning_cost: f64,
+    /// Invocations that produced a REPORT line.
+    pub invocations: u64,
+    /// Memory before tuning (`None` in a dry run, which reads nothing).
+    pub original_memory_mb: Option<u32>,
+    /// Memory the function was left with: the original, or the winner with --auto-optimize.
+    pub restored_memory_mb: Option<u32>,
+}
+
+/// The settings of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Memory sizes in MB, in order.
+    pub powers: Vec<u32>,
+    /// Invocations per size.
+    pub num: u32,
+    /// All at once per size.
+    pub parallel: bool,
+    /// Winner selection.
+    pub strategy: Strategy,
+    /// Balanced strategy weight.
+    pub balanced_weight: f64,
+    /// Trimmed-mean share dropped from each end.
+    pub discard_top_bottom: f64,
+    /// Cold starts forced.
+    pub only_cold_starts: bool,
+    /// Pause between sequential invocations.
+    pub sleep_between_runs_ms: u64,
+    /// Leave the winner configured.
+    pub auto_optimize: bool,
+    /// Only printed the plan.
+    pub dry_run: bool,
+    /// Error types counted as measurements.
+    pub allowed_exceptions: Vec<String>,
+    /// The payloads with their relative weights.
+    pub payloads: Vec<WeightedPayload>,
+    /// `powers x num`.
+    pub total_invocations: u64,
+    /// Configuration updates: one per size, two more per forced cold start, one restore.
+    pub configuration_updates: u64,
+}
+
+/// One payload and its relative weight.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightedPayload {
+    /// The JSON document.
+    pub payload: Value,
+    /// Relative weight (1 for a single payload).
+    pub weight: f64,
+}
+
+/// The outcome for one memory size.
+#[derive(Debug, Clone, Serialize)]
+pub struct PowerResult {
+    /// Memory size in MB.
+    pub memory_mb: u32,
+    /// `ok` or `failed`.
+    pub status: &'static str,
+    /// Why the size failed.
+    pub error: Option<String>,
+    /// Statistics, when the size succeeded.
+    pub stats: Option<PowerStats>,
+    /// Throttled calls retried.
+    pub retries: u32,
+    /// Dollars spent at this size (every invocation with a REPORT line, failed or not).
+    pub total_cost: f64,
+    /// Short judgement, e.g. `Best (cost)`, `Avoid`, `Fastest`.
+    pub verdict: String,
+    /// Cost and duration relative to the winner (1.0 = same).
+    pub vs_best: Option<VsBest>,
+}
+
+/// Figures of a size whose invocations all succeeded.
+#[derive(Debug, Clone, Serialize)]
+pub struct PowerStats {
+    /// Measured invocations.
+    pub invocations: usize,
+    /// Invocations that started a new instance (REPORT had Init Duration).
+    pub cold_starts: usize,
+    /// Invocations served by a warm instance.
+    pub warm_starts: usize,
+    /// Function errors of an allowed type, counted as measurements.
+    pub allowed_errors: usize,
+    /// Duration + Init Duration: trimmed mean, percentiles, min, max (ms).
+    pub duration_ms: Summary,
+    /// Trimmed mean of Billed Duration (ms).
+    pub avg_billed_ms: f64,
+    /// Mean Init Duration of the cold starts (ms).
+    pub avg_init_ms: Option<f64>,
+    /// Largest Max Memory Used seen (MB).
+    pub max_memory_used_mb: Option<u32>,
+    /// Cost of one invocation at the trimmed mean billed duration.
+    pub cost_per_invoke: f64,
+    /// Its two parts.
+    pub cost: Cost,
+}
+
+/// A size compared with the winner.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct VsBest {
+    /// This size's cost / the winner's.
+    pub cost_ratio: f64,
+    /// This size's average duration / the winner's.
+    pub duration_ratio: f64,
+}
+
+/// The chosen memory size.
+#[derive(Debug, Clone, Serialize)]
+pub struct Winner {
+    /// Memory size in MB.
+    pub memory_mb: u32,
+    /// Trimmed mean duration (ms).
+    pub avg_duration_ms: f64,
+    /// Cost per invocation.
+    pub cost_per_invoke: f64,
+    /// The strategy that chose it.
+    pub strategy: Strategy,
+}
+
+/// One measured invocation.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Its REPORT line.
+    pub report: ReportLine,
+    /// The error type, when it was an allowed function error.
+    pub allowed_error: Option<String>,
+}
+
+/// What the sweep gathered for one size, before statistics.
+#[derive(Debug, Clone, Default)]
+pub struct PowerOutcome {
+    /// Memory size in MB.
+    pub memory_mb: u32,
+    /// Measured invocations (also those made before a failure, for the cost total).
+    pub samples: Vec<Sample>,
+    /// Cost-bearing invocations that failed (their REPORT lines).
+    pub failed_reports: Vec<ReportLine>,
+    /// The first failure; the size is skipped when set.
+    pub error: Option<String>,
+    /// Throttled calls retried.
+    pub retries: u32,
+}
+
+impl PowerOutcome {
+    /// Statistics and cost for this size. `None` stats when it failed or measured nothing.
+    pub fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
+        let total_cost = self
+            .samples
+            .iter()
+            .map(|s| &s.report)
+            .chain(&self.failed_reports)
+            .map(|r| pricing.cost(r.billed_ms, self.memory_mb).total())
+            .sum();
+        let stats = if self.error.is_some() { None } else { self.stats(pricing, discard) };
+        let error = match (&self.error, &stats) {
+            (Some(e), _) => Some(e.clone()),
+            (None, None) => Some("no invocation was measured".to_string()),
+            (None, Some(_)) => None,
+        };
+        PowerResult {
+            memory_mb: self.memory_mb,
+            status: if stats.is_some() { "ok" } else { "failed" },
+            error,
+            stats,
+            retries: self.retries,
+            total_cost,
+            verdict: String::new(),
+            vs_best: None,
+        }
+    }
+
+    fn stats(&self, pricing: &Pricing, discard: f64) -> Option<PowerStats> {
+        let durations: Vec<f64> = self.samples.iter().map(|s| s.report.total_ms()).collect();
+        let billed: Vec<f64> = self.samples.iter().map(|s| s.report.billed_ms).collect();
+        let duration_ms = stats::summarize(&durations, discard)?;
+        let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
+        let inits: Vec<f64> = self.samples.iter().filter_map(|s| s.report.init_ms).collect();
+        let cost = pricing.cost(avg_billed_ms, self.memory_mb);
+        Some(PowerStats {
+            invocations: self.samples.len(),
+            cold_starts: inits.len(),
+            warm_starts: self.samples.len() - inits.len(),
+            allowed_errors: self.samples.iter().filter(|s| s.allowed_error.is_some()).count(),
+            duration_ms,
+            avg_billed_ms,
+            avg_init_ms: (!inits.is_empty()).then(|| inits.iter().sum::<f64>() / inits.len() as f64),
+            max_memory_used_mb: self.samples.iter().filter_map(|s| s.report.max_memory_used_mb).max(),
+            cost_per_invoke: cost.total(),
+            cost,
+        })
+    }
+}
+
+/// Picks the winner among the successful sizes and fills in verdicts and comparisons.
+/// Returns the winner's index in `powers`.
+pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Option<usize> {
+    let ok: Vec<(usize, Candidate)> = powers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.stats.as_ref().map(|s| {
+                (i, Candidate { memory_mb: p.memory_mb, cost: s.cost_per_invoke, duration_ms: s.duration_ms.mean })
+            })
+        })
+        .collect();
+    let candidates: Vec<Candidate> = ok.iter().map(|(_, c)| *c).collect();
+    let winner = strategy::pick(strategy, &candidates, weight).map(|k| ok[k].0);
+
+    let best = winner.and_then(|w| powers[w].stats.as_ref().map(|s| (s.cost_per_invoke, s.duration_ms.mean)));
+    let fastest = candidates.iter().map(|c| c.duration_ms).fold(f64::INFINITY, f64::min);
+    let cheapest = candidates.iter().map(|c| c.cost).fold(f64::INFINITY, f64::min);
+    let slowest = candidates.iter().map(|c| c.duration_ms).fold(0.0, f64::max);
+    let dearest = candidates.iter().map(|c| c.cost).fold(0.0, f64::max);
+
+    for (i, p) in powers.iter_mut().enumerate() {
+        let Some(s) = &p.stats else {
+            p.verdict = "Failed".to_string();
+            continue;
+        };
+        let (cost, duration) = (s.cost_per_invoke, s.duration_ms.mean);
+        if let Some((best_cost, best_duration)) = best {
+            p.vs_best = Some(VsBest { cost_ratio: cost / best_cost, duration_ratio: duration / best_duration });
+        }
+        // Dominated: another size is at least as cheap and as fast, and better in one of the two.
+        let dominated = candidates.iter().any(|c| {
+            c.cost <= cost && c.duration_ms <= duration && (c.cost < cost || c.duration_ms < duration)
+        });
+        p.verdict = if Some(i) == winner {
+            format!("Best ({})", strategy.as_str())
+        } else if dominated && candidates.len() > 2 && cost >= dearest && duration >= slowest {
+            "Avoid: worst cost and time".to_string()
+        } else if dominated {
+            "Avoid".to_string()
+        } else if duration <= fastest {
+            "Fastest".to_string()
+        } else if cost <= cheapest {
+            "Cheapest".to_string()
+        } else {
+            "Trade-off".to_string()
+        };
+    }
+    winner
+}
