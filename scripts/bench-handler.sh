@@ -134,6 +134,9 @@ echo "## Time and memory (moto at $ENDPOINT; times as seen by the Runtime API: e
 "$DRIVER" --endpoint "$ENDPOINT" --invocations "$INVOCATIONS" --warmup "$WARMUP" \
     --cold-runs "$COLD_RUNS" --sizes "$SIZES" \
     --fn "rust=$BOOTSTRAP" "${PYTHON_FN[@]}"
+echo "(cold start: process spawn -> first read answered, the invocation queued before the process is up;"
+echo " init: spawn -> first poll for work. moto's own time is inside every figure and dominates large"
+echo " scans, so the gap between the columns, not their ratio, is the handlers' difference there.)"
 
 # --- sizes ---------------------------------------------------------------------------------------------
 size_of() { stat -c %s "$1"; }

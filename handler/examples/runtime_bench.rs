@@ -19,7 +19,6 @@
 #[allow(dead_code)]
 mod runtime_api;
 
-use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -225,7 +224,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Median, p90 and mean in milliseconds.
+/// Median, p90 and mean.
 fn summary(mut samples: Vec<f64>) -> (f64, f64, f64) {
     if samples.is_empty() {
         return (f64::NAN, f64::NAN, f64::NAN);
@@ -241,8 +240,12 @@ async fn stop(mut child: Child) {
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
 }
 
-/// One function's figures: metric name -> milliseconds (or KiB for memory).
-type Figures = BTreeMap<String, f64>;
+/// One function's figures, in the order they were measured: metric name -> milliseconds (or MiB).
+type Figures = Vec<(String, f64)>;
+
+fn figure(figures: &Figures, metric: &str) -> Option<f64> {
+    figures.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
+}
 
 async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
     let mut figures = Figures::new();
@@ -255,7 +258,9 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
         let started = Instant::now();
         let child = spawn(cmd, &api, &args.endpoint)?;
         // Queued before the process is up, as Lambda does for the invocation that triggers a cold start.
-        let outcome = api.invoke(read_event(first_size).to_string(), TIMEOUT).await?;
+        let outcome = api
+            .invoke(read_event(first_size).to_string(), TIMEOUT)
+            .await?;
         let total = started.elapsed();
         if let Outcome::Error(_) = outcome {
             return Err(format!("cold read failed: {}", outcome.json()));
@@ -267,9 +272,9 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
         stop(child).await;
     }
     let (median, _, _) = summary(cold);
-    figures.insert("cold start to first response (median)".into(), median);
+    figures.push(("cold start to first response (median)".into(), median));
     let (median, _, _) = summary(init);
-    figures.insert("init to first poll (median)".into(), median);
+    figures.push(("init to first poll (median)".into(), median));
 
     let api = RuntimeApi::start().await;
     let child = spawn(cmd, &api, &args.endpoint)?;
@@ -288,14 +293,13 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
                     return Err(format!("{op} on {size} items failed: {}", outcome.json()));
                 }
             }
-            let (median, p90, mean) = summary(samples);
-            figures.insert(format!("warm {op}, {size:>4} items (median)"), median);
-            figures.insert(format!("warm {op}, {size:>4} items (p90)"), p90);
-            figures.insert(format!("warm {op}, {size:>4} items (mean)"), mean);
+            let (median, p90, _) = summary(samples);
+            figures.push((format!("warm {op}, {size:>4} items (median)"), median));
+            figures.push((format!("warm {op}, {size:>4} items (p90)"), p90));
         }
     }
     if let Some(kib) = peak_rss_kib(&child) {
-        figures.insert("peak RSS (MiB)".into(), kib as f64 / 1024.0);
+        figures.push(("peak RSS (MiB)".into(), kib as f64 / 1024.0));
     }
     stop(child).await;
     Ok(figures)
@@ -324,13 +328,12 @@ async fn main() {
         }
     }
 
-    let metrics: Vec<String> = results
-        .iter()
-        .filter_map(|(_, f)| f.as_ref())
-        .flat_map(|f| f.keys().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mut metrics: Vec<String> = Vec::new();
+    for (metric, _) in results.iter().filter_map(|(_, f)| f.as_ref()).flatten() {
+        if !metrics.contains(metric) {
+            metrics.push(metric.clone());
+        }
+    }
     let base = results.first().and_then(|(_, f)| f.clone());
     print!("{:<42}", "metric (ms unless noted)");
     for (label, _) in &results {
@@ -343,7 +346,7 @@ async fn main() {
     for metric in &metrics {
         print!("{metric:<42}");
         for (_, f) in &results {
-            match f.as_ref().and_then(|f| f.get(metric)) {
+            match f.as_ref().and_then(|f| figure(f, metric)) {
                 Some(v) => print!("{v:>12.2}"),
                 None => print!("{:>12}", "-"),
             }
@@ -351,8 +354,8 @@ async fn main() {
         for (_, f) in results.iter().skip(1) {
             let ratio = f
                 .as_ref()
-                .and_then(|f| f.get(metric))
-                .zip(base.as_ref().and_then(|b| b.get(metric)))
+                .and_then(|f| figure(f, metric))
+                .zip(base.as_ref().and_then(|b| figure(b, metric)))
                 .map(|(v, b)| v / b);
             match ratio {
                 Some(r) if r.is_finite() => print!("{:>13.1}x", r),
@@ -362,6 +365,11 @@ async fn main() {
         println!();
     }
     for (label, f) in &results {
-        println!("{}", json!({"function": label, "figures": f}));
+        let figures: serde_json::Map<String, Value> = f
+            .iter()
+            .flatten()
+            .map(|(m, v)| (m.clone(), json!(v)))
+            .collect();
+        println!("{}", json!({"function": label, "figures": figures}));
     }
 }
