@@ -19,7 +19,8 @@ pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
         dummy_credentials: false,
     };
     if global.local {
-        let endpoint = crate::local::lifecycle::ensure_running(global.local_port, global.output).await?;
+        let endpoint =
+            crate::local::lifecycle::ensure_running(global.local_port, global.output).await?;
         conn.endpoint_url = Some(endpoint);
         conn.dummy_credentials = true;
     }
@@ -60,7 +61,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Local(args) => crate::local::lifecycle::command(args.action, &global).await,
         Command::Up(args) => {
             let stack = open_stack(&global, Some(&args)).await?;
-            commands::up::run(&stack, commands::up::PackageSource::from_args(&args), global.output).await?;
+            commands::up::run(
+                &stack,
+                commands::up::PackageSource::from_args(&args),
+                global.output,
+            )
+            .await?;
             Ok(0)
         }
         Command::Status(args) => {
@@ -85,6 +91,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             commands::call::run(&stack, &args, global.output, global.verbose).await?;
             Ok(0)
         }
-        _ => todo!(),
+        Command::Tune(args) => {
+            let stack = open_stack(&global, None).await?;
+            let target = Arc::new(LambdaTarget::new(
+                stack.clients.lambda.clone(),
+                &stack.names.function,
+            ));
+            crate::tune::run(&args, target, stack.region(), default_event(&stack), json).await?;
+            Ok(0)
+        }
+        Command::Load(args) => {
+            let stack = open_stack(&global, None).await?;
+            let target = Arc::new(LambdaTarget::new(
+                stack.clients.lambda.clone(),
+                &stack.names.function,
+            ));
+            let url = match crate::stack::api::find_id(&stack).await? {
+                Some(id) => stack.invoke_url(&id),
+                None => anyhow::bail!(
+                    "stack {} has no REST API; run lab up first",
+                    stack.names.stack
+                ),
+            };
+            crate::load::run(&args, url, Some(target), &stack.names.table, json).await?;
+            Ok(0)
+        }
+        Command::Tutorial(args) => commands::tutorial::run(&global, &args).await,
     }
 }

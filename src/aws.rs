@@ -41,10 +41,9 @@ impl Clients {
     /// Loads the configuration through the standard chain, applying the command-line overrides.
     pub async fn connect(conn: &Connection) -> anyhow::Result<Self> {
         let config = load_config(conn).await?;
-        let region = config
-            .region()
-            .map(|r| r.to_string())
-            .ok_or_else(|| anyhow!("no AWS region is set: pass --region, set AWS_REGION, or use --local"))?;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow!("no AWS region is set: pass --region, set AWS_REGION, or use --local")
+        })?;
         let endpoint_url = config.endpoint_url().map(str::to_string);
         Ok(Self {
             iam: aws_sdk_iam::Client::new(&config),
@@ -67,7 +66,8 @@ async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
     if let Some(region) = &conn.region {
         loader = loader.region(Region::new(region.clone()));
     } else if conn.dummy_credentials {
-        let chain = aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+        let chain =
+            aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
         loader = loader.region(chain);
     }
     if let Some(url) = &conn.endpoint_url {
@@ -75,7 +75,11 @@ async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
     }
     if conn.dummy_credentials {
         loader = loader.credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "test", "test", None, None, "lab-local",
+            "test",
+            "test",
+            None,
+            None,
+            "lab-local",
         ));
     }
     Ok(loader.load().await)

@@ -59,9 +59,9 @@ pub enum Command {
     /// Call the API: create, read, update, delete, list, echo, ping, or a raw event.
     Call(CallArgs),
     /// Power-tune the function's memory (no Step Functions needed).
-    Tune,
+    Tune(Box<crate::tune::TuneArgs>),
     /// Load-test the API (the tutorial's 10 virtual users for 2 minutes) and compare memory sizes.
-    Load,
+    Load(Box<crate::load::LoadArgs>),
     /// The whole tutorial: up, sample calls, tune, load at 128 and 1024 MB, report, down.
     Tutorial(TutorialArgs),
     /// Remove everything `up` made, log group included.

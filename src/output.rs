@@ -47,7 +47,10 @@ impl Steps {
     /// Starts a spinner for one resource.
     pub fn start(&self, what: &str) -> ProgressBar {
         let pb = self.multi.add(ProgressBar::new_spinner());
-        pb.set_style(ProgressStyle::with_template("{spinner} {prefix:<10} {msg} {elapsed}").expect("valid template"));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:<10} {msg} {elapsed}")
+                .expect("valid template"),
+        );
         pb.set_prefix(what.to_string());
         pb.set_message("…");
         pb.enable_steady_tick(Duration::from_millis(100));
@@ -100,7 +103,13 @@ pub fn format_change(c: &Change) -> String {
         Action::Unchanged | Action::Absent => "·",
         Action::Kept => "!",
     };
-    let mut line = format!("{mark} {:<10} {:<28} {:<9} {:>6.2}s", c.resource, c.name, c.action.to_string(), c.seconds);
+    let mut line = format!(
+        "{mark} {:<10} {:<28} {:<9} {:>6.2}s",
+        c.resource,
+        c.name,
+        c.action.to_string(),
+        c.seconds
+    );
     if !c.details.is_empty() {
         line.push_str(&format!("  ({})", c.details.join("; ")));
     }

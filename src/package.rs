@@ -34,7 +34,8 @@ impl Package {
 
 /// Reads a prebuilt zip (`--zip`), checking that it holds a `bootstrap` at its root.
 pub fn from_zip(path: &Path) -> anyhow::Result<Package> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read --zip {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read --zip {}", path.display()))?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
         .with_context(|| format!("--zip {} is not a zip file", path.display()))?;
     if archive.by_name("bootstrap").is_err() {
@@ -49,7 +50,8 @@ pub fn from_zip(path: &Path) -> anyhow::Result<Package> {
 /// Zips one binary as `bootstrap`, mode 0755, with a fixed timestamp: the same binary always gives the
 /// same bytes, so an unchanged handler is never re-uploaded.
 pub fn zip_bootstrap(binary: &Path) -> anyhow::Result<Package> {
-    let data = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    let data =
+        std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
     let mut out = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut out);
@@ -98,14 +100,35 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
         .args(["zigbuild", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    let host_arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let host_arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x86_64"
+    };
     let mut cmd = Command::new("cargo");
     let binary = if zig {
-        cmd.args(["zigbuild", "--profile", "lambda", "-p", "handler", "--bin", "bootstrap", "--target"])
-            .arg(format!("{triple}.2.34"));
+        cmd.args([
+            "zigbuild",
+            "--profile",
+            "lambda",
+            "-p",
+            "handler",
+            "--bin",
+            "bootstrap",
+            "--target",
+        ])
+        .arg(format!("{triple}.2.34"));
         root.join("target").join(triple).join("lambda/bootstrap")
     } else if arch == host_arch {
-        cmd.args(["build", "--profile", "lambda", "-p", "handler", "--bin", "bootstrap"]);
+        cmd.args([
+            "build",
+            "--profile",
+            "lambda",
+            "-p",
+            "handler",
+            "--bin",
+            "bootstrap",
+        ]);
         root.join("target/lambda/bootstrap")
     } else {
         bail!("building for --arch {arch} on this {host_arch} machine needs cargo-zigbuild (pip install ziglang cargo-zigbuild)");
@@ -127,12 +150,19 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
 
 /// The highest `GLIBC_x.y` symbol version a binary needs (via objdump), if it can be read.
 pub fn max_glibc(binary: &Path) -> Option<(u32, u32)> {
-    let out = Command::new("objdump").arg("-T").arg(binary).output().ok()?;
+    let out = Command::new("objdump")
+        .arg("-T")
+        .arg(binary)
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("GLIBC_")
         .skip(1)
         .filter_map(|rest| {
-            let version: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
             let mut parts = version.split('.').filter_map(|p| p.parse::<u32>().ok());
             Some((parts.next()?, parts.next().unwrap_or(0)))
         })
@@ -178,7 +208,10 @@ mod tests {
         std::fs::write(&zip_path, &a.bytes).unwrap();
         assert_eq!(from_zip(&zip_path).unwrap().sha256_b64, a.sha256_b64);
         std::fs::write(&zip_path, b"not a zip").unwrap();
-        assert!(from_zip(&zip_path).unwrap_err().to_string().contains("not a zip"));
+        assert!(from_zip(&zip_path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a zip"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

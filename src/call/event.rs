@@ -7,8 +7,11 @@ use serde_json::{json, Map, Value};
 pub fn parse_attr(spec: &str) -> anyhow::Result<(String, Value)> {
     if let Some((key, raw)) = spec.split_once(":=") {
         check_key(key, spec)?;
-        let value: Value = serde_json::from_str(raw)
-            .with_context(|| format!("--attr {spec:?}: the value after := must be JSON (5, true, \"text\", {{\"a\":1}})"))?;
+        let value: Value = serde_json::from_str(raw).with_context(|| {
+            format!(
+                "--attr {spec:?}: the value after := must be JSON (5, true, \"text\", {{\"a\":1}})"
+            )
+        })?;
         return Ok((key.to_string(), value));
     }
     if let Some((key, value)) = spec.split_once('=') {
@@ -34,7 +37,12 @@ pub fn event(operation: &str, table: &str, payload: Value) -> Value {
 }
 
 /// `create`: PutItem with `id`, optional `name`, and any attributes.
-pub fn create(table: &str, id: &str, name: Option<&str>, attrs: &[String]) -> anyhow::Result<Value> {
+pub fn create(
+    table: &str,
+    id: &str,
+    name: Option<&str>,
+    attrs: &[String],
+) -> anyhow::Result<Value> {
     let mut item = Map::new();
     item.insert("id".into(), Value::String(id.into()));
     if let Some(name) = name {
@@ -94,7 +102,11 @@ pub fn update(table: &str, id: &str, set: &[String], remove: &[String]) -> anyho
 
 /// `delete`: DeleteItem by id, returning the old item.
 pub fn delete(table: &str, id: &str) -> Value {
-    event("delete", table, json!({"Key": {"id": id}, "ReturnValues": "ALL_OLD"}))
+    event(
+        "delete",
+        table,
+        json!({"Key": {"id": id}, "ReturnValues": "ALL_OLD"}),
+    )
 }
 
 /// `list`: Scan, optionally limited and continued from a previous page.
@@ -125,26 +137,39 @@ mod tests {
 
     #[test]
     fn typed_and_string_attributes() {
-        assert_eq!(parse_attr("name=Bob").unwrap(), ("name".into(), json!("Bob")));
+        assert_eq!(
+            parse_attr("name=Bob").unwrap(),
+            ("name".into(), json!("Bob"))
+        );
         assert_eq!(parse_attr("n:=5").unwrap().1.to_string(), "5");
         assert_eq!(parse_attr("ok:=true").unwrap().1, json!(true));
         assert_eq!(parse_attr("m:={\"a\":1}").unwrap().1, json!({"a": 1}));
         assert_eq!(parse_attr("eq=a=b").unwrap().1, json!("a=b"));
         assert!(parse_attr("novalue").is_err());
-        assert!(parse_attr("n:=notjson").unwrap_err().to_string().contains("must be JSON"));
+        assert!(parse_attr("n:=notjson")
+            .unwrap_err()
+            .to_string()
+            .contains("must be JSON"));
         assert!(parse_attr("id=1").is_err());
     }
 
     #[test]
     fn create_matches_the_tutorial_event() {
         let e = create("lambda-apigateway", "1", Some("Bob"), &[]).unwrap();
-        let tutorial: Value = serde_json::from_str(include_str!("../../assets/events/create-bob.json")).unwrap();
+        let tutorial: Value =
+            serde_json::from_str(include_str!("../../assets/events/create-bob.json")).unwrap();
         assert_eq!(e, tutorial);
     }
 
     #[test]
     fn update_uses_placeholders_only() {
-        let e = update("t", "1", &["name=Alice".into(), "number:=7".into()], &["old".into()]).unwrap();
+        let e = update(
+            "t",
+            "1",
+            &["name=Alice".into(), "number:=7".into()],
+            &["old".into()],
+        )
+        .unwrap();
         let p = &e["payload"];
         assert_eq!(p["UpdateExpression"], "SET #s0 = :s0, #s1 = :s1 REMOVE #r0");
         assert_eq!(p["ExpressionAttributeNames"]["#s0"], "name");
@@ -156,6 +181,9 @@ mod tests {
     #[test]
     fn list_pages() {
         let e = list("t", Some(2), Some(&json!({"id": "9"})));
-        assert_eq!(e["payload"], json!({"Limit": 2, "ExclusiveStartKey": {"id": "9"}}));
+        assert_eq!(
+            e["payload"],
+            json!({"Limit": 2, "ExclusiveStartKey": {"id": "9"}})
+        );
     }
 }

@@ -31,7 +31,9 @@ impl Reply {
         let doc = self.json().unwrap_or_default();
         let error_type = doc["errorType"].as_str();
         let error_message = doc["errorMessage"].as_str().or(doc["message"].as_str());
-        let failed = !(200..300).contains(&self.status) || self.function_error.is_some() || error_type.is_some();
+        let failed = !(200..300).contains(&self.status)
+            || self.function_error.is_some()
+            || error_type.is_some();
         if !failed {
             return None;
         }
@@ -46,7 +48,11 @@ impl Reply {
 }
 
 /// POSTs the event to a stage URL.
-pub async fn http(client: &reqwest::Client, url: &str, event: &serde_json::Value) -> anyhow::Result<Reply> {
+pub async fn http(
+    client: &reqwest::Client,
+    url: &str,
+    event: &serde_json::Value,
+) -> anyhow::Result<Reply> {
     let started = Instant::now();
     let response = client
         .post(url)
@@ -56,7 +62,11 @@ pub async fn http(client: &reqwest::Client, url: &str, event: &serde_json::Value
         .await
         .with_context(|| format!("POST {url} failed"))?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.context("reading the response body")?.to_vec();
+    let body = response
+        .bytes()
+        .await
+        .context("reading the response body")?
+        .to_vec();
     Ok(Reply {
         status,
         body,
@@ -66,7 +76,11 @@ pub async fn http(client: &reqwest::Client, url: &str, event: &serde_json::Value
 }
 
 /// Invokes the function synchronously through the Lambda API.
-pub async fn lambda(client: &aws_sdk_lambda::Client, function: &str, event: &serde_json::Value) -> anyhow::Result<Reply> {
+pub async fn lambda(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &serde_json::Value,
+) -> anyhow::Result<Reply> {
     let started = Instant::now();
     let out = client
         .invoke()
@@ -78,7 +92,10 @@ pub async fn lambda(client: &aws_sdk_lambda::Client, function: &str, event: &ser
         .map_err(ctx("lambda:Invoke"))?;
     Ok(Reply {
         status: out.status_code() as u16,
-        body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
+        body: out
+            .payload()
+            .map(|p| p.as_ref().to_vec())
+            .unwrap_or_default(),
         function_error: out.function_error().map(str::to_string),
         latency: started.elapsed(),
     })

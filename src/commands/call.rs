@@ -11,8 +11,14 @@ use crate::stack::Stack;
 
 /// Where calls go, resolved once.
 pub enum Target {
-    Http { client: reqwest::Client, url: String },
-    Lambda { client: aws_sdk_lambda::Client, function: String },
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+    Lambda {
+        client: aws_sdk_lambda::Client,
+        function: String,
+    },
 }
 
 impl Target {
@@ -57,7 +63,9 @@ impl Target {
 fn read_event(source: &str) -> anyhow::Result<Value> {
     let text = if source == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the event from stdin")?;
         s
     } else {
         std::fs::read_to_string(source).with_context(|| format!("cannot read --event {source}"))?
@@ -72,7 +80,9 @@ pub fn build_event(stack: &Stack, args: &CallArgs) -> anyhow::Result<Value> {
         return read_event(source);
     }
     let Some(op) = &args.op else {
-        anyhow::bail!("say what to call: lab call create|read|update|delete|list|echo|ping, or --event FILE");
+        anyhow::bail!(
+            "say what to call: lab call create|read|update|delete|list|echo|ping, or --event FILE"
+        );
     };
     Ok(match op {
         CallOp::Create { id, name, attrs } => event::create(table, id, name.as_deref(), attrs)?,
@@ -98,13 +108,22 @@ fn failure(reply: &transport::Reply) -> Option<String> {
 }
 
 /// Sends the call, prints the reply, and fails (non-zero exit) when the reply is an error.
-pub async fn run(stack: &Stack, args: &CallArgs, output: Output, verbose: bool) -> anyhow::Result<()> {
+pub async fn run(
+    stack: &Stack,
+    args: &CallArgs,
+    output: Output,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let event = build_event(stack, args)?;
     let target = Target::resolve(stack, args.via, args.url.as_deref()).await?;
     let follow = matches!(args.op, Some(CallOp::List { all: true, .. }));
     let mut reply = target.send(&event).await?;
     if verbose {
-        eprintln!("HTTP {} in {:.1} ms", reply.status, reply.latency.as_secs_f64() * 1000.0);
+        eprintln!(
+            "HTTP {} in {:.1} ms",
+            reply.status,
+            reply.latency.as_secs_f64() * 1000.0
+        );
     }
     if let Some(failure) = failure(&reply) {
         anyhow::bail!("call failed: {failure}");
@@ -112,7 +131,9 @@ pub async fn run(stack: &Stack, args: &CallArgs, output: Output, verbose: bool) 
     if follow {
         reply = follow_pages(&target, stack, &event, reply).await?;
     }
-    let body = reply.json().unwrap_or_else(|| Value::String(String::from_utf8_lossy(&reply.body).into_owned()));
+    let body = reply
+        .json()
+        .unwrap_or_else(|| Value::String(String::from_utf8_lossy(&reply.body).into_owned()));
     if output == Output::Text && std::io::stdout().is_terminal() {
         println!("{}", serde_json::to_string_pretty(&body)?);
     } else {
@@ -132,7 +153,9 @@ async fn follow_pages(
     let mut merged = reply.json().unwrap_or_default();
     let mut pages = 1;
     while let Some(key) = merged.get("LastEvaluatedKey").cloned() {
-        let next = target.send(&event::list(&stack.names.table, limit, Some(&key))).await?;
+        let next = target
+            .send(&event::list(&stack.names.table, limit, Some(&key)))
+            .await?;
         if let Some(failure) = failure(&next) {
             anyhow::bail!("call failed on page {}: {failure}", pages + 1);
         }

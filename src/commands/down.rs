@@ -30,7 +30,10 @@ fn confirm_table(stack: &Stack, args: &DownArgs) -> anyhow::Result<bool> {
             stack.names.table
         );
     }
-    eprint!("Delete table {} and all its items? [y/N] ", stack.names.table);
+    eprint!(
+        "Delete table {} and all its items? [y/N] ",
+        stack.names.table
+    );
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
@@ -64,8 +67,14 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     if delete_table {
         step!("table", stack::table::destroy(stack));
     } else {
-        let change = Change::new("table", &stack.names.table, Action::Kept, None, std::time::Instant::now())
-            .with_details(vec!["kept at your request".into()]);
+        let change = Change::new(
+            "table",
+            &stack.names.table,
+            Action::Kept,
+            None,
+            std::time::Instant::now(),
+        )
+        .with_details(vec!["kept at your request".into()]);
         steps.finish(&steps.start("table"), &change);
         changes.push(change);
     }
@@ -81,7 +90,11 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     let left: Vec<String> = status
         .resources
         .iter()
-        .filter(|r| r.exists && !kept.contains(&r.resource) && !r.drift.iter().any(|d| d.starts_with("not tagged")))
+        .filter(|r| {
+            r.exists
+                && !kept.contains(&r.resource)
+                && !r.drift.iter().any(|d| d.starts_with("not tagged"))
+        })
         .map(|r| format!("{} {}", r.resource, r.name))
         .collect();
     let report = DownReport {
@@ -95,7 +108,10 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
         println!("Stack {} is gone.", report.stack);
     }
     if !report.left.is_empty() {
-        anyhow::bail!("still present after down: {}; run lab down again", report.left.join(", "));
+        anyhow::bail!(
+            "still present after down: {}; run lab down again",
+            report.left.join(", ")
+        );
     }
     Ok(report)
 }

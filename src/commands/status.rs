@@ -72,7 +72,14 @@ pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["resource", "name", "exists", "id / ARN", "configuration", "drift"]);
+        .set_header(vec![
+            "resource",
+            "name",
+            "exists",
+            "id / ARN",
+            "configuration",
+            "drift",
+        ]);
     for r in &report.resources {
         let config = r
             .config
@@ -86,11 +93,18 @@ pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
             if r.exists { "yes".into() } else { "no".into() },
             r.id.clone().unwrap_or_default(),
             config,
-            if r.drift.is_empty() { "-".into() } else { r.drift.join("\n") },
+            if r.drift.is_empty() {
+                "-".into()
+            } else {
+                r.drift.join("\n")
+            },
         ]);
     }
     println!("{table}");
-    println!("stack {} in {}: {}", report.stack, report.region, report.state);
+    println!(
+        "stack {} in {}: {}",
+        report.stack, report.region, report.state
+    );
     if let Some(url) = &report.invoke_url {
         println!("Invoke URL: {url}");
     }

@@ -1,1 +1,145 @@
-//! `lab tutorial`: the whole tutorial in one command.
+//! `lab tutorial`: the whole tutorial in one command: up, the sample calls, tune, load at 128 and
+//! 1024 MB, the reports, and down unless `--keep`.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use serde_json::Value;
+
+use crate::cli::{Global, Output, TutorialArgs, Via};
+use crate::commands::{call::Target, down, up};
+use crate::stack::Stack;
+use crate::target::lambda::LambdaTarget;
+
+#[derive(Parser)]
+struct TuneLine {
+    #[command(flatten)]
+    args: crate::tune::TuneArgs,
+}
+
+#[derive(Parser)]
+struct LoadLine {
+    #[command(flatten)]
+    args: crate::load::LoadArgs,
+}
+
+fn section(title: &str, output: Output) {
+    if output == Output::Text {
+        println!("\n== {title} ==");
+    }
+}
+
+/// The tutorial's sample calls, in its order; each must succeed.
+async fn sample_calls(stack: &Stack, output: Output) -> anyhow::Result<Vec<Value>> {
+    let target = Target::resolve(stack, Via::Http, None).await?;
+    let table = &stack.names.table;
+    let events = [
+        crate::call::event::echo(
+            serde_json::json!({"somekey1": "somevalue1", "somekey2": "somevalue2"}),
+        ),
+        crate::call::event::create(table, "1234ABCD", None, &["number:=5".to_string()])?,
+        crate::call::event::create(table, "1", Some("Bob"), &[])?,
+        crate::call::event::read(table, "1"),
+        crate::call::event::list(table, None, None),
+    ];
+    let mut replies = Vec::new();
+    for event in events {
+        let reply = target.send(&event).await?;
+        if let Some((kind, message)) = reply.error() {
+            anyhow::bail!(
+                "sample call {} failed: {kind}: {message}",
+                event["operation"]
+            );
+        }
+        let body = reply.json().unwrap_or_default();
+        if output == Output::Text {
+            println!("{:<7} -> {body}", event["operation"].as_str().unwrap_or(""));
+        }
+        replies.push(body);
+    }
+    Ok(replies)
+}
+
+/// Runs the tutorial end to end; returns the exit code.
+pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
+    let output = global.output;
+    let json = output == Output::Json;
+    let up_args = crate::cli::UpArgs {
+        memory: 128,
+        timeout: 30,
+        arch: crate::cli::Arch::X86_64,
+        zip: None,
+        bootstrap: args.bootstrap.clone(),
+        force: false,
+    };
+    let stack = crate::app::open_stack(global, Some(&up_args)).await?;
+    section("1. up: every console step", output);
+    let source = up::PackageSource::from_args(&up_args);
+    // In JSON mode every step prints its own document: a stream that `jq` reads one by one.
+    let up_report = up::run(&stack, source, output).await?;
+    let result = async {
+        section("2. the tutorial's sample calls", output);
+        let calls = sample_calls(&stack, output).await?;
+        let target = Arc::new(LambdaTarget::new(
+            stack.clients.lambda.clone(),
+            &stack.names.function,
+        ));
+        section("3. power tuning (128..1024 MB, strategy cost)", output);
+        let tune_report = args.report.with_extension("tune.html");
+        let tune = TuneLine::try_parse_from([
+            "tune".to_string(),
+            "--num".into(),
+            args.num.to_string(),
+            "--parallel".into(),
+            "--report".into(),
+            tune_report.display().to_string(),
+        ])?;
+        crate::tune::run(
+            &tune.args,
+            target.clone(),
+            stack.region(),
+            crate::app::default_event(&stack),
+            json,
+        )
+        .await?;
+        section("4. load test at 128 MB and 1024 MB", output);
+        let load_report = args.report.with_extension("load.html");
+        let load = LoadLine::try_parse_from([
+            "load".to_string(),
+            "--vus".into(),
+            args.vus.to_string(),
+            "--duration".into(),
+            args.duration.clone(),
+            "--memory".into(),
+            "128,1024".into(),
+            "--report".into(),
+            load_report.display().to_string(),
+        ])?;
+        let url = up_report.invoke_url.clone();
+        crate::load::run(&load.args, url, Some(target), &stack.names.table, json).await?;
+        crate::report::combine(
+            &args.report,
+            &[tune_report.as_path(), load_report.as_path()],
+            "lab tutorial: serverless-powertuning",
+        )?;
+        if !json {
+            println!("\nReport: {}", args.report.display());
+        }
+        if json {
+            crate::output::print_json(&serde_json::json!({"calls": calls, "report": args.report}))?;
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if !args.keep {
+        section("5. down", output);
+        let down_args = crate::cli::DownArgs {
+            yes: true,
+            keep_table: false,
+            force: false,
+        };
+        down::run(&stack, &down_args, output).await?;
+    }
+    result?;
+    Ok(0)
+}

@@ -77,11 +77,18 @@ impl AsChange for (Change, String) {
 }
 
 /// Builds (or reads) the package off the async runtime: cargo takes minutes the first time.
-async fn package(source: PackageSource, arch: String, local: bool) -> anyhow::Result<(Package, String)> {
+async fn package(
+    source: PackageSource,
+    arch: String,
+    local: bool,
+) -> anyhow::Result<(Package, String)> {
     tokio::task::spawn_blocking(move || {
         let (pkg, note) = match source {
             PackageSource::Zip(path) => (package::from_zip(&path)?, "prebuilt zip".to_string()),
-            PackageSource::Bootstrap(bin) => (package::zip_bootstrap(&bin)?, "prebuilt bootstrap".to_string()),
+            PackageSource::Bootstrap(bin) => (
+                package::zip_bootstrap(&bin)?,
+                "prebuilt bootstrap".to_string(),
+            ),
             PackageSource::Build => {
                 let root = package::project_root()?;
                 let bin = package::build_handler(&root, &arch)?;
@@ -135,10 +142,24 @@ pub async fn run(stack: &Stack, source: PackageSource, output: Output) -> anyhow
     let (mut changes, role_arn) = iam?;
     changes.extend(data?);
     let (pkg, _) = pkg?;
-    changes.push(step(&steps, "function", stack::function::ensure(stack, &role_arn, &pkg)).await?);
+    changes.push(
+        step(
+            &steps,
+            "function",
+            stack::function::ensure(stack, &role_arn, &pkg),
+        )
+        .await?,
+    );
     let (api_change, api_id) = step(&steps, "rest api", stack::api::ensure(stack)).await?;
     changes.push(api_change);
-    changes.push(step(&steps, "permission", stack::permission::ensure(stack, &api_id)).await?);
+    changes.push(
+        step(
+            &steps,
+            "permission",
+            stack::permission::ensure(stack, &api_id),
+        )
+        .await?,
+    );
     let invoke_url = stack.invoke_url(&api_id);
     let sample = include_str!("../../assets/events/create-bob.json")
         .trim()

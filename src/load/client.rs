@@ -75,9 +75,15 @@ impl Endpoint {
                     // A proxy from the environment must not intercept the local stack.
                     builder = builder.no_proxy();
                 }
-                Transport::Http { client: builder.build().context("building the HTTP client")?, url: url.clone() }
+                Transport::Http {
+                    client: builder.build().context("building the HTTP client")?,
+                    url: url.clone(),
+                }
             }
-            Endpoint::Lambda { target, timeout } => Transport::Lambda { target: target.clone(), timeout: *timeout },
+            Endpoint::Lambda { target, timeout } => Transport::Lambda {
+                target: target.clone(),
+                timeout: *timeout,
+            },
         })
     }
 }
@@ -109,26 +115,42 @@ impl Transport {
                     Err(e) => return (classify_error(&e), describe_errors.then(|| format!("{e}"))),
                 };
                 if !status.is_success() {
-                    let text = describe_errors.then(|| format!("HTTP {}: {}", status.as_u16(), snippet(&bytes)));
+                    let text = describe_errors
+                        .then(|| format!("HTTP {}: {}", status.as_u16(), snippet(&bytes)));
                     (Outcome::Status(status.as_u16()), text)
                 } else if is_function_error(&bytes) {
-                    (Outcome::FunctionError, describe_errors.then(|| snippet(&bytes)))
+                    (
+                        Outcome::FunctionError,
+                        describe_errors.then(|| snippet(&bytes)),
+                    )
                 } else {
                     (Outcome::Ok, None)
                 }
             }
-            Transport::Lambda { target, timeout } => match tokio::time::timeout(*timeout, target.invoke(body)).await {
-                Err(_) => (Outcome::Timeout, describe_errors.then(|| format!("no answer within {timeout:?}"))),
-                Ok(Err(e)) => {
-                    let throttled = crate::tune::run::is_throttle(&e);
-                    let outcome = if throttled { Outcome::Status(429) } else { Outcome::Connection };
-                    (outcome, describe_errors.then(|| format!("{e:#}")))
+            Transport::Lambda { target, timeout } => {
+                match tokio::time::timeout(*timeout, target.invoke(body)).await {
+                    Err(_) => (
+                        Outcome::Timeout,
+                        describe_errors.then(|| format!("no answer within {timeout:?}")),
+                    ),
+                    Ok(Err(e)) => {
+                        let throttled = crate::tune::run::is_throttle(&e);
+                        let outcome = if throttled {
+                            Outcome::Status(429)
+                        } else {
+                            Outcome::Connection
+                        };
+                        (outcome, describe_errors.then(|| format!("{e:#}")))
+                    }
+                    Ok(Ok(inv)) if inv.function_error.is_some() || is_function_error(&inv.body) => {
+                        (
+                            Outcome::FunctionError,
+                            describe_errors.then(|| snippet(&inv.body)),
+                        )
+                    }
+                    Ok(Ok(_)) => (Outcome::Ok, None),
                 }
-                Ok(Ok(inv)) if inv.function_error.is_some() || is_function_error(&inv.body) => {
-                    (Outcome::FunctionError, describe_errors.then(|| snippet(&inv.body)))
-                }
-                Ok(Ok(_)) => (Outcome::Ok, None),
-            },
+            }
         }
     }
 }
@@ -167,7 +189,8 @@ pub fn is_function_error(body: &[u8]) -> bool {
     {
         return false;
     }
-    serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.error_type.is_some() && p.error_message.is_some())
+    serde_json::from_slice::<Probe>(body)
+        .is_ok_and(|p| p.error_type.is_some() && p.error_message.is_some())
 }
 
 /// Tells every VU to stop; cloned into each.
@@ -195,7 +218,9 @@ impl StopHandle {
 
     /// Another receiver.
     pub fn subscribe(&self) -> Stop {
-        Stop { rx: self.tx.subscribe() }
+        Stop {
+            rx: self.tx.subscribe(),
+        }
     }
 }
 
@@ -237,7 +262,13 @@ impl RunContext {
 }
 
 /// The closed-model VU number `id`: active while the shape says so, sending requests back to back.
-pub async fn vu_loop(id: u32, ctx: Arc<RunContext>, shape: Shape, transport: Transport, mut stop: Stop) -> Recorder {
+pub async fn vu_loop(
+    id: u32,
+    ctx: Arc<RunContext>,
+    shape: Shape,
+    transport: Transport,
+    mut stop: Stop,
+) -> Recorder {
     let mut recorder = Recorder::new();
     let mut rng = StdRng::from_entropy();
     let start = ctx.timeline.start();
@@ -294,7 +325,12 @@ pub struct Job {
 }
 
 /// An open-model VU: takes arrivals from the scheduler and sends them.
-pub async fn worker(ctx: Arc<RunContext>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>, transport: Transport, mut stop: Stop) -> Recorder {
+pub async fn worker(
+    ctx: Arc<RunContext>,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    transport: Transport,
+    mut stop: Stop,
+) -> Recorder {
     let mut recorder = Recorder::new();
     let mut rng = StdRng::from_entropy();
     loop {
@@ -310,7 +346,9 @@ pub async fn worker(ctx: Arc<RunContext>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
             () = stop.stopped() => None,
         };
         ctx.timeline.vu_stopped();
-        let Some((outcome, error)) = result else { break };
+        let Some((outcome, error)) = result else {
+            break;
+        };
         let done = Instant::now();
         let latency = done.saturating_duration_since(job.intended);
         recorder.record(outcome, latency);
@@ -329,11 +367,17 @@ mod tests {
 
     #[test]
     fn function_errors_in_bodies() {
-        assert!(is_function_error(br#"{"errorType":"BadRequest","errorMessage":"BadRequest: x"}"#));
-        assert!(is_function_error(br#" {"errorMessage":"m","errorType":"T","stackTrace":[]}"#));
+        assert!(is_function_error(
+            br#"{"errorType":"BadRequest","errorMessage":"BadRequest: x"}"#
+        ));
+        assert!(is_function_error(
+            br#" {"errorMessage":"m","errorType":"T","stackTrace":[]}"#
+        ));
         assert!(!is_function_error(br#"{"Items":[],"Count":0}"#));
         // Fields nested in data are not an error document.
-        assert!(!is_function_error(br#"{"Item":{"errorType":"a","errorMessage":"b"}}"#));
+        assert!(!is_function_error(
+            br#"{"Item":{"errorType":"a","errorMessage":"b"}}"#
+        ));
         assert!(!is_function_error(br#""pong""#));
     }
 
@@ -341,6 +385,8 @@ mod tests {
     fn loopback_urls() {
         assert!(is_loopback("http://127.0.0.1:4566/restapis/x"));
         assert!(is_loopback("http://localhost:3000"));
-        assert!(!is_loopback("https://abc.execute-api.us-east-1.amazonaws.com/prod"));
+        assert!(!is_loopback(
+            "https://abc.execute-api.us-east-1.amazonaws.com/prod"
+        ));
     }
 }

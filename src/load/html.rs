@@ -13,7 +13,8 @@
 use super::result::{LoadResult, RunResult};
 use crate::report::format;
 use crate::report::html::{
-    bar_chart, line_chart, Axis, BarChart, DataCell, DataRow, DataTable, Document, LineChart, Series,
+    bar_chart, line_chart, Axis, BarChart, DataCell, DataRow, DataTable, Document, LineChart,
+    Series,
 };
 
 fn opt(v: Option<f64>) -> String {
@@ -34,7 +35,10 @@ fn run_key(run: &RunResult, index: usize) -> (String, String) {
 /// Builds the report page for `result`.
 pub fn render(result: &LoadResult) -> Document {
     let model = match (result.model, result.profile, result.rate) {
-        ("open", _, Some(rate)) => format!("open model, {rate} requests/s, at most {} in flight", result.vus),
+        ("open", _, Some(rate)) => format!(
+            "open model, {rate} requests/s, at most {} in flight",
+            result.vus
+        ),
         (_, Some(p), _) => format!("{} VUs, {} profile", result.vus, p.as_str()),
         _ => format!("{} VUs", result.vus),
     };
@@ -43,14 +47,24 @@ pub fn render(result: &LoadResult) -> Document {
         result.target,
         model,
         format::seconds(result.duration_s),
-        serde_json::to_value(result.via).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        serde_json::to_value(result.via)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
         format::utc_now()
     );
     let mut doc = Document::new("Load test", &subtitle);
-    let mut facts = vec![("Target".to_string(), result.target.clone()), ("Load".to_string(), model)];
+    let mut facts = vec![
+        ("Target".to_string(), result.target.clone()),
+        ("Load".to_string(), model),
+    ];
     for (payload, weight) in &result.payloads {
         let text = serde_json::to_string(payload).unwrap_or_default();
-        let name = if result.payloads.len() > 1 { format!("Payload (weight {weight})") } else { "Payload".to_string() };
+        let name = if result.payloads.len() > 1 {
+            format!("Payload (weight {weight})")
+        } else {
+            "Payload".to_string()
+        };
         facts.push((name, text));
     }
     facts.push(("Timeout".into(), format::seconds(result.timeout_s)));
@@ -79,7 +93,13 @@ pub fn render(result: &LoadResult) -> Document {
 fn comparison(doc: &mut Document, result: &LoadResult) {
     doc.heading("Workload Behavior Observation");
     let groups: Vec<String> = result.runs.iter().map(|r| r.label.clone()).collect();
-    let stat = |f: fn(&RunResult) -> Option<f64>| result.runs.iter().map(|r| f(r).unwrap_or(f64::NAN)).collect::<Vec<f64>>();
+    let stat = |f: fn(&RunResult) -> Option<f64>| {
+        result
+            .runs
+            .iter()
+            .map(|r| f(r).unwrap_or(f64::NAN))
+            .collect::<Vec<f64>>()
+    };
     let chart = BarChart {
         title: "Latency by memory size".into(),
         x_label: "Memory".into(),
@@ -93,7 +113,10 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
             ("P99".into(), "#c2362b".into(), stat(|r| r.summary.p99_ms)),
         ],
     };
-    doc.figure(&bar_chart(&chart), "Average, p90, p95 and p99 latency of successful requests at each memory size.");
+    doc.figure(
+        &bar_chart(&chart),
+        "Average, p90, p95 and p99 latency of successful requests at each memory size.",
+    );
     let rows = result
         .runs
         .iter()
@@ -111,7 +134,11 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
                     DataCell::value(ms(s.p95_ms), "p95-ms", opt(s.p95_ms)),
                     DataCell::value(ms(s.p99_ms), "p99-ms", opt(s.p99_ms)),
                     DataCell::value(format::pct(s.error_rate), "error-rate", s.error_rate),
-                    DataCell::value(format::rate(s.throughput_rps), "throughput", s.throughput_rps),
+                    DataCell::value(
+                        format::rate(s.throughput_rps),
+                        "throughput",
+                        s.throughput_rps,
+                    ),
                     DataCell::labelled(verdict, "verdict"),
                 ],
             }
@@ -119,24 +146,54 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
         .collect();
     doc.table(&DataTable {
         id: "load-comparison".into(),
-        headers: ["Memory", "Avg Latency", "P90", "P95", "P99", "Errors", "Throughput", "Result"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
+        headers: [
+            "Memory",
+            "Avg Latency",
+            "P90",
+            "P95",
+            "P99",
+            "Errors",
+            "Throughput",
+            "Result",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect(),
         rows,
     });
 }
 
 fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
     let s = &run.summary;
-    doc.heading(&format!("{}{}", run.label, if run.interrupted { " (interrupted)" } else { "" }));
+    doc.heading(&format!(
+        "{}{}",
+        run.label,
+        if run.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    ));
     let key = Some(run_key(run, i));
     doc.table(&DataTable {
         id: format!("load-summary-{i}"),
-        headers: ["Requests", "Errors", "Error rate", "Throughput", "Avg", "Min", "p50", "p90", "p95", "p99", "Max", "Dropped"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
+        headers: [
+            "Requests",
+            "Errors",
+            "Error rate",
+            "Throughput",
+            "Avg",
+            "Min",
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "Max",
+            "Dropped",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect(),
         rows: vec![DataRow {
             class: None,
             key: key.clone(),
@@ -144,7 +201,11 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
                 DataCell::value(s.requests.to_string(), "requests", s.requests),
                 DataCell::value(s.errors.to_string(), "errors", s.errors),
                 DataCell::value(format::pct(s.error_rate), "error-rate", s.error_rate),
-                DataCell::value(format::rate(s.throughput_rps), "throughput", s.throughput_rps),
+                DataCell::value(
+                    format::rate(s.throughput_rps),
+                    "throughput",
+                    s.throughput_rps,
+                ),
                 DataCell::value(ms(s.avg_ms), "avg-ms", opt(s.avg_ms)),
                 DataCell::value(ms(s.min_ms), "min-ms", opt(s.min_ms)),
                 DataCell::value(ms(s.p50_ms), "p50-ms", opt(s.p50_ms)),
@@ -152,13 +213,21 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
                 DataCell::value(ms(s.p95_ms), "p95-ms", opt(s.p95_ms)),
                 DataCell::value(ms(s.p99_ms), "p99-ms", opt(s.p99_ms)),
                 DataCell::value(ms(s.max_ms), "max-ms", opt(s.max_ms)),
-                DataCell::value(s.dropped_iterations.to_string(), "dropped", s.dropped_iterations),
+                DataCell::value(
+                    s.dropped_iterations.to_string(),
+                    "dropped",
+                    s.dropped_iterations,
+                ),
             ],
         }],
     });
     if s.errors > 0 {
         let e = &run.errors;
-        let mut kinds: Vec<String> = e.http_status.iter().map(|(c, n)| format!("HTTP {c}: {n}")).collect();
+        let mut kinds: Vec<String> = e
+            .http_status
+            .iter()
+            .map(|(c, n)| format!("HTTP {c}: {n}"))
+            .collect();
         kinds.push(format!("function errors: {}", e.function_errors));
         kinds.push(format!("timeouts: {}", e.timeouts));
         kinds.push(format!("connection: {}", e.connection));
@@ -169,7 +238,10 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
     }
 
     let points = |f: fn(&super::metrics::SecondPoint) -> Option<f64>| -> Vec<(f64, f64)> {
-        run.series.iter().filter_map(|p| f(p).map(|v| (p.second as f64, v))).collect()
+        run.series
+            .iter()
+            .filter_map(|p| f(p).map(|v| (p.second as f64, v)))
+            .collect()
     };
     let latency = LineChart {
         title: "Latency over time".into(),
@@ -181,8 +253,18 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         left_format: |y| format!("{y}"),
         right_format: |y| format!("{y}"),
         series: vec![
-            Series { name: "p95".into(), color: "#e07b24".into(), axis: Axis::Left, points: points(|p| p.p95_ms) },
-            Series { name: "avg".into(), color: "#2f6fdf".into(), axis: Axis::Left, points: points(|p| p.avg_ms) },
+            Series {
+                name: "p95".into(),
+                color: "#e07b24".into(),
+                axis: Axis::Left,
+                points: points(|p| p.p95_ms),
+            },
+            Series {
+                name: "avg".into(),
+                color: "#2f6fdf".into(),
+                axis: Axis::Left,
+                points: points(|p| p.avg_ms),
+            },
             Series {
                 name: "active VUs".into(),
                 color: "#8a93a3".into(),
@@ -191,7 +273,10 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
             },
         ],
     };
-    doc.figure(&line_chart(&latency), "Per-second p95 and average latency of successful requests (left) and active VUs (right).");
+    doc.figure(
+        &line_chart(&latency),
+        "Per-second p95 and average latency of successful requests (left) and active VUs (right).",
+    );
     let throughput = LineChart {
         title: "Throughput over time".into(),
         x_label: "Seconds since start".into(),
@@ -202,11 +287,24 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         left_format: |y| format!("{y}"),
         right_format: |y| format!("{y}"),
         series: vec![
-            Series { name: "requests".into(), color: "#1f8a4c".into(), axis: Axis::Left, points: points(|p| Some(p.requests as f64)) },
-            Series { name: "errors".into(), color: "#c2362b".into(), axis: Axis::Left, points: points(|p| Some(p.errors as f64)) },
+            Series {
+                name: "requests".into(),
+                color: "#1f8a4c".into(),
+                axis: Axis::Left,
+                points: points(|p| Some(p.requests as f64)),
+            },
+            Series {
+                name: "errors".into(),
+                color: "#c2362b".into(),
+                axis: Axis::Left,
+                points: points(|p| Some(p.errors as f64)),
+            },
         ],
     };
-    doc.figure(&line_chart(&throughput), "Requests and errors completed in each second.");
+    doc.figure(
+        &line_chart(&throughput),
+        "Requests and errors completed in each second.",
+    );
 
     if !run.histogram.is_empty() {
         let chart = BarChart {
@@ -214,10 +312,21 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
             x_label: "Latency (ms, upper edge of each bin)".into(),
             y_label: "Requests".into(),
             y_format: |v| format!("{v}"),
-            groups: run.histogram.iter().map(|b| format!("{:.0}", b.to_ms)).collect(),
-            series: vec![("requests".into(), "#2f6fdf".into(), run.histogram.iter().map(|b| b.count as f64).collect())],
+            groups: run
+                .histogram
+                .iter()
+                .map(|b| format!("{:.0}", b.to_ms))
+                .collect(),
+            series: vec![(
+                "requests".into(),
+                "#2f6fdf".into(),
+                run.histogram.iter().map(|b| b.count as f64).collect(),
+            )],
         };
-        doc.figure(&bar_chart(&chart), "Successful requests by latency, in equal-width bins from the fastest to the slowest.");
+        doc.figure(
+            &bar_chart(&chart),
+            "Successful requests by latency, in equal-width bins from the fastest to the slowest.",
+        );
         doc.table_collapsed(
             "Latency distribution (table)",
             &DataTable {
@@ -243,7 +352,10 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         "Per-second figures (table)",
         &DataTable {
             id: format!("load-series-{i}"),
-            headers: ["Second", "Requests", "Errors", "Avg", "p95", "Active VUs"].iter().map(|h| h.to_string()).collect(),
+            headers: ["Second", "Requests", "Errors", "Avg", "p95", "Active VUs"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
             rows: run
                 .series
                 .iter()
@@ -251,7 +363,11 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
                     class: None,
                     key: Some(("second".into(), p.second.to_string())),
                     cells: vec![
-                        DataCell { text: p.second.to_string(), data: None, numeric: true },
+                        DataCell {
+                            text: p.second.to_string(),
+                            data: None,
+                            numeric: true,
+                        },
                         DataCell::value(p.requests.to_string(), "requests", p.requests),
                         DataCell::value(p.errors.to_string(), "errors", p.errors),
                         DataCell::value(ms(p.avg_ms), "avg-ms", opt(p.avg_ms)),

@@ -110,7 +110,9 @@ impl Recorder {
 
     /// Adds `other`'s counts to these.
     pub fn merge(&mut self, other: &Recorder) {
-        self.latency.add(&other.latency).expect("histograms with the same bounds add");
+        self.latency
+            .add(&other.latency)
+            .expect("histograms with the same bounds add");
         self.ok += other.ok;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
@@ -147,14 +149,28 @@ impl Recorder {
         let h = &self.latency;
         let ms = |us: u64| us as f64 / 1000.0;
         let empty = h.is_empty();
-        let q = |quantile: f64| if empty { None } else { Some(ms(h.value_at_quantile(quantile))) };
+        let q = |quantile: f64| {
+            if empty {
+                None
+            } else {
+                Some(ms(h.value_at_quantile(quantile)))
+            }
+        };
         Summary {
             requests,
             ok: self.ok,
             errors,
-            error_rate: if requests == 0 { 0.0 } else { errors as f64 / requests as f64 },
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
             elapsed_s: elapsed.as_secs_f64(),
-            throughput_rps: if elapsed.is_zero() { 0.0 } else { requests as f64 / elapsed.as_secs_f64() },
+            throughput_rps: if elapsed.is_zero() {
+                0.0
+            } else {
+                requests as f64 / elapsed.as_secs_f64()
+            },
             avg_ms: (!empty).then(|| h.mean() / 1000.0),
             min_ms: (!empty).then(|| ms(h.min())),
             max_ms: (!empty).then(|| ms(h.max())),
@@ -211,7 +227,10 @@ pub struct ErrorBreakdown {
 impl ErrorBreakdown {
     /// All errors.
     pub fn total(&self) -> u64 {
-        self.http_status.values().sum::<u64>() + self.function_errors + self.timeouts + self.connection
+        self.http_status.values().sum::<u64>()
+            + self.function_errors
+            + self.timeouts
+            + self.connection
     }
 }
 
@@ -316,7 +335,9 @@ impl Timeline {
     pub fn new(start: Instant, seconds: usize) -> Timeline {
         Timeline {
             start,
-            slots: (0..seconds.max(1)).map(|_| Mutex::new(Slot::default())).collect(),
+            slots: (0..seconds.max(1))
+                .map(|_| Mutex::new(Slot::default()))
+                .collect(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             active: AtomicU32::new(0),
@@ -329,7 +350,8 @@ impl Timeline {
     }
 
     fn slot(&self, at: Instant) -> &Mutex<Slot> {
-        let i = (at.saturating_duration_since(self.start).as_secs() as usize).min(self.slots.len() - 1);
+        let i =
+            (at.saturating_duration_since(self.start).as_secs() as usize).min(self.slots.len() - 1);
         &self.slots[i]
     }
 
@@ -344,7 +366,9 @@ impl Timeline {
         slot.touched = true;
         slot.requests += 1;
         if ok {
-            slot.latency.get_or_insert_with(|| latency_histogram(2)).saturating_record(micros(latency));
+            slot.latency
+                .get_or_insert_with(|| latency_histogram(2))
+                .saturating_record(micros(latency));
         } else {
             slot.errors += 1;
         }
@@ -374,7 +398,12 @@ impl Timeline {
         let (last_second_requests, last_second_p95_ms) = match second.checked_sub(1) {
             Some(prev) if prev < self.slots.len() => {
                 let slot = self.slots[prev].lock().unwrap_or_else(|e| e.into_inner());
-                (slot.requests, slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0))
+                (
+                    slot.requests,
+                    slot.latency
+                        .as_ref()
+                        .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                )
             }
             _ => (0, None),
         };
@@ -403,7 +432,10 @@ impl Timeline {
                     requests: slot.requests,
                     errors: slot.errors,
                     avg_ms: slot.latency.as_ref().map(|h| h.mean() / 1000.0),
-                    p95_ms: slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                    p95_ms: slot
+                        .latency
+                        .as_ref()
+                        .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
                     active_vus: slot.active_vus,
                 }
             })
@@ -431,7 +463,12 @@ mod tests {
         assert!((s.error_rate - 4.0 / 104.0).abs() < 1e-12);
         assert_eq!(s.throughput_rps, 52.0);
         let near = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() <= b * 0.002;
-        assert!(near(s.p50_ms, 50.0) && near(s.p90_ms, 90.0) && near(s.p95_ms, 95.0) && near(s.p99_ms, 99.0));
+        assert!(
+            near(s.p50_ms, 50.0)
+                && near(s.p90_ms, 90.0)
+                && near(s.p95_ms, 95.0)
+                && near(s.p99_ms, 99.0)
+        );
         assert!(near(s.avg_ms, 50.5) && near(s.min_ms, 1.0) && near(s.max_ms, 100.0));
         let e = r.errors();
         assert_eq!(e.http_status.get(&429), Some(&1));
@@ -472,12 +509,24 @@ mod tests {
         let t = Timeline::new(start, 3);
         t.vu_started();
         t.sample_active(start);
-        t.record(start + Duration::from_millis(100), Outcome::Ok, Duration::from_millis(5));
-        t.record(start + Duration::from_millis(1100), Outcome::Status(429), Duration::from_millis(1));
+        t.record(
+            start + Duration::from_millis(100),
+            Outcome::Ok,
+            Duration::from_millis(5),
+        );
+        t.record(
+            start + Duration::from_millis(1100),
+            Outcome::Status(429),
+            Duration::from_millis(1),
+        );
         t.vu_started();
         t.sample_active(start + Duration::from_millis(1500));
         // Beyond the last slot: lands in the last one.
-        t.record(start + Duration::from_secs(10), Outcome::Ok, Duration::from_millis(7));
+        t.record(
+            start + Duration::from_secs(10),
+            Outcome::Ok,
+            Duration::from_millis(7),
+        );
         let s = t.series(Duration::from_secs(3));
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].requests, s[0].errors, s[0].active_vus), (1, 0, 1));
@@ -485,6 +534,14 @@ mod tests {
         assert!(s[1].p95_ms.is_none());
         assert_eq!(s[2].requests, 1);
         let live = t.live(start + Duration::from_millis(1200));
-        assert_eq!((live.requests, live.errors, live.active_vus, live.last_second_requests), (3, 1, 2, 1));
+        assert_eq!(
+            (
+                live.requests,
+                live.errors,
+                live.active_vus,
+                live.last_second_requests
+            ),
+            (3, 1, 2, 1)
+        );
     }
 }

@@ -19,8 +19,18 @@ pub struct Monitor {
 impl Monitor {
     /// Starts drawing `label` (e.g. `128 MB`) for a run of `duration` with at most `max_vus` VUs.
     /// Hidden when `visible` is false (JSON output) or stderr is not a terminal.
-    pub fn start(timeline: Arc<Timeline>, duration: Duration, label: &str, max_vus: u32, visible: bool) -> Monitor {
-        let target = if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    pub fn start(
+        timeline: Arc<Timeline>,
+        duration: Duration,
+        label: &str,
+        max_vus: u32,
+        visible: bool,
+    ) -> Monitor {
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
         let bar = ProgressBar::with_draw_target(Some(duration.as_millis().max(1) as u64), target);
         bar.set_style(
             ProgressStyle::with_template("{prefix} [{bar:24}] {msg}")
@@ -37,8 +47,14 @@ impl Monitor {
                 let now = Instant::now();
                 let elapsed = now.saturating_duration_since(timeline.start());
                 let live = timeline.live(now);
-                let p95 = live.last_second_p95_ms.map_or_else(|| "-".to_string(), format::ms);
-                let error_rate = if live.requests == 0 { 0.0 } else { live.errors as f64 / live.requests as f64 };
+                let p95 = live
+                    .last_second_p95_ms
+                    .map_or_else(|| "-".to_string(), format::ms);
+                let error_rate = if live.requests == 0 {
+                    0.0
+                } else {
+                    live.errors as f64 / live.requests as f64
+                };
                 view.set_position(elapsed.as_millis() as u64);
                 view.set_message(format!(
                     "{} / {total} | VUs {}/{max_vus} | {} req/s | p95 {p95} | {} requests, {} errors ({})",

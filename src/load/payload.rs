@@ -25,7 +25,8 @@ pub fn shortcut(op: &str, table: &str) -> Result<Value> {
         None => (op, None),
     };
     let need = |what: &str| -> Result<&str> {
-        arg.filter(|a| !a.is_empty()).ok_or_else(|| anyhow::anyhow!("`{name}` needs an item id: {name}:ID ({what})"))
+        arg.filter(|a| !a.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("`{name}` needs an item id: {name}:ID ({what})"))
     };
     Ok(match name {
         "list" => list_event(table),
@@ -55,7 +56,12 @@ impl PayloadMix {
     pub fn parse(arg: Option<&str>, table: &str) -> Result<PayloadMix> {
         let spec = match arg.map(str::trim) {
             None | Some("") => PayloadSpec::Single(list_event(table)),
-            Some(a) if a.starts_with('{') || a.starts_with('[') || a.starts_with('@') || a.starts_with('"') => {
+            Some(a)
+                if a.starts_with('{')
+                    || a.starts_with('[')
+                    || a.starts_with('@')
+                    || a.starts_with('"') =>
+            {
                 PayloadSpec::from_value(tune_payload::read_arg(a)?)?
             }
             Some(a) => {
@@ -63,7 +69,9 @@ impl PayloadMix {
                 for part in a.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                     let (op, weight) = match part.rsplit_once('=') {
                         Some((op, w)) => {
-                            let w: f64 = w.parse().map_err(|_| anyhow::anyhow!("bad weight in {part:?}"))?;
+                            let w: f64 = w
+                                .parse()
+                                .map_err(|_| anyhow::anyhow!("bad weight in {part:?}"))?;
                             if !(w.is_finite() && w > 0.0) {
                                 bail!("weights must be positive numbers: {part:?}");
                             }
@@ -93,7 +101,11 @@ impl PayloadMix {
             items.push((Bytes::from(tune_payload::to_bytes(value)), total));
             described.push((value.clone(), weight));
         }
-        PayloadMix { items, total, described }
+        PayloadMix {
+            items,
+            total,
+            described,
+        }
     }
 
     /// One payload, chosen by weight.
@@ -102,7 +114,10 @@ impl PayloadMix {
             return &self.items[0].0;
         }
         let x = rng.gen_range(0.0..self.total);
-        self.items.iter().find(|(_, upto)| x < *upto).map_or(&self.items[self.items.len() - 1].0, |(b, _)| b)
+        self.items
+            .iter()
+            .find(|(_, upto)| x < *upto)
+            .map_or(&self.items[self.items.len() - 1].0, |(b, _)| b)
     }
 
     /// Any one payload (the first), e.g. for warm-up requests.
@@ -119,19 +134,27 @@ mod tests {
     #[test]
     fn default_is_the_tutorial_list_event() {
         let mix = PayloadMix::parse(None, "lambda-apigateway").unwrap();
-        assert_eq!(mix.first().as_ref(), br#"{"operation":"list","payload":{},"tableName":"lambda-apigateway"}"#);
+        assert_eq!(
+            mix.first().as_ref(),
+            br#"{"operation":"list","payload":{},"tableName":"lambda-apigateway"}"#
+        );
     }
 
     #[test]
     fn shortcuts_and_mixes() {
         let read = shortcut("read:1", "t").unwrap();
-        assert_eq!(read, json!({"operation": "read", "tableName": "t", "payload": {"Key": {"id": "1"}}}));
+        assert_eq!(
+            read,
+            json!({"operation": "read", "tableName": "t", "payload": {"Key": {"id": "1"}}})
+        );
         assert!(shortcut("read", "t").is_err());
         assert!(shortcut("drop", "t").is_err());
         let mix = PayloadMix::parse(Some("list=3,read:1=1"), "t").unwrap();
         assert_eq!(mix.described.len(), 2);
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let lists = (0..4000).filter(|_| mix.pick(&mut rng).starts_with(br#"{"operation":"list""#)).count();
+        let lists = (0..4000)
+            .filter(|_| mix.pick(&mut rng).starts_with(br#"{"operation":"list""#))
+            .count();
         // Expect 3/4 of 4000 = 3000; allow a wide margin.
         assert!((2700..3300).contains(&lists), "{lists}");
     }
@@ -140,7 +163,11 @@ mod tests {
     fn json_payloads() {
         let mix = PayloadMix::parse(Some(r#"{"operation":"ping"}"#), "t").unwrap();
         assert_eq!(mix.first().as_ref(), br#"{"operation":"ping"}"#);
-        let mix = PayloadMix::parse(Some(r#"[{"payload":{"a":1},"weight":1},{"payload":{"b":2},"weight":1}]"#), "t").unwrap();
+        let mix = PayloadMix::parse(
+            Some(r#"[{"payload":{"a":1},"weight":1},{"payload":{"b":2},"weight":1}]"#),
+            "t",
+        )
+        .unwrap();
         assert_eq!(mix.described.len(), 2);
     }
 }

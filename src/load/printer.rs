@@ -16,15 +16,33 @@ fn ms(v: Option<f64>) -> String {
 pub fn run_report(run: &RunResult) -> String {
     let s = &run.summary;
     let mut out = String::new();
-    let mut headers = vec!["Requests", "Errors", "Throughput", "Avg", "Min", "p50", "p90", "p95", "p99", "Max"];
+    let mut headers = vec![
+        "Requests",
+        "Errors",
+        "Throughput",
+        "Avg",
+        "Min",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "Max",
+    ];
     if s.dropped_iterations > 0 {
         headers.push("Dropped");
     }
     let mut table = new_table(&headers, &(0..headers.len()).collect::<Vec<_>>());
-    let error_tone = if s.errors > 0 { Tone::Bad } else { Tone::Neutral };
+    let error_tone = if s.errors > 0 {
+        Tone::Bad
+    } else {
+        Tone::Neutral
+    };
     let mut row = vec![
         cell(s.requests, Tone::Neutral),
-        cell(format!("{} ({})", s.errors, format::pct(s.error_rate)), error_tone),
+        cell(
+            format!("{} ({})", s.errors, format::pct(s.error_rate)),
+            error_tone,
+        ),
         cell(format::rate(s.throughput_rps), Tone::Neutral),
         cell(ms(s.avg_ms), Tone::Neutral),
         cell(ms(s.min_ms), Tone::Neutral),
@@ -42,14 +60,26 @@ pub fn run_report(run: &RunResult) -> String {
         out,
         "{}{} in {}",
         run.label,
-        if run.interrupted { " (interrupted)" } else { "" },
+        if run.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        },
         format::seconds(s.elapsed_s)
     );
     let _ = writeln!(out, "{table}");
     if s.errors > 0 {
         let e = &run.errors;
-        let mut kinds: Vec<String> = e.http_status.iter().map(|(code, n)| format!("HTTP {code} x{n}")).collect();
-        for (name, n) in [("function errors", e.function_errors), ("timeouts", e.timeouts), ("connection", e.connection)] {
+        let mut kinds: Vec<String> = e
+            .http_status
+            .iter()
+            .map(|(code, n)| format!("HTTP {code} x{n}"))
+            .collect();
+        for (name, n) in [
+            ("function errors", e.function_errors),
+            ("timeouts", e.timeouts),
+            ("connection", e.connection),
+        ] {
             if n > 0 {
                 kinds.push(format!("{name} x{n}"));
             }
@@ -63,7 +93,12 @@ pub fn run_report(run: &RunResult) -> String {
         let bars: Vec<Bar> = run
             .histogram
             .iter()
-            .map(|b| Bar { label: format!("≤ {}", format::ms(b.to_ms)), value: b.count as f64, display: b.count.to_string(), note: None })
+            .map(|b| Bar {
+                label: format!("≤ {}", format::ms(b.to_ms)),
+                value: b.count as f64,
+                display: b.count.to_string(),
+                note: None,
+            })
             .collect();
         out.push('\n');
         out.push_str(&hbar_chart("Latency of successful requests", &bars, 40));
@@ -73,14 +108,26 @@ pub fn run_report(run: &RunResult) -> String {
 
 /// The comparison across memory sizes (one row per run).
 pub fn comparison(result: &LoadResult) -> String {
-    let headers = ["Memory", "Avg Latency", "P90", "P95", "P99", "Errors", "Throughput", "Result"];
+    let headers = [
+        "Memory",
+        "Avg Latency",
+        "P90",
+        "P95",
+        "P99",
+        "Errors",
+        "Throughput",
+        "Result",
+    ];
     let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6]);
     for run in &result.runs {
         let s = &run.summary;
         let verdict = run.verdict.clone().unwrap_or_default();
         let tone = if verdict.starts_with("Stable") {
             Tone::Good
-        } else if verdict.starts_with("Errors") || verdict.starts_with("High") || verdict.starts_with("No ") {
+        } else if verdict.starts_with("Errors")
+            || verdict.starts_with("High")
+            || verdict.starts_with("No ")
+        {
             Tone::Bad
         } else {
             Tone::Neutral
@@ -91,7 +138,14 @@ pub fn comparison(result: &LoadResult) -> String {
             cell(ms(s.p90_ms), Tone::Neutral),
             cell(ms(s.p95_ms), Tone::Neutral),
             cell(ms(s.p99_ms), Tone::Neutral),
-            cell(format::pct(s.error_rate), if s.errors > 0 { Tone::Bad } else { Tone::Neutral }),
+            cell(
+                format::pct(s.error_rate),
+                if s.errors > 0 {
+                    Tone::Bad
+                } else {
+                    Tone::Neutral
+                },
+            ),
             cell(format::rate(s.throughput_rps), Tone::Neutral),
             cell(verdict, tone),
         ]);
@@ -103,7 +157,10 @@ pub fn comparison(result: &LoadResult) -> String {
 pub fn footer(result: &LoadResult) -> String {
     let mut out = String::new();
     if result.interrupted {
-        let _ = writeln!(out, "Interrupted: the results above are what was measured until Ctrl-C.");
+        let _ = writeln!(
+            out,
+            "Interrupted: the results above are what was measured until Ctrl-C."
+        );
     }
     if let Some(m) = result.restored_memory_mb {
         let _ = writeln!(out, "Memory restored to {m} MB.");

@@ -67,7 +67,12 @@ impl Shape {
     /// A shape; `ramp_up` defaults to a quarter of `duration`.
     pub fn new(profile: Profile, vus: u32, duration: Duration, ramp_up: Option<Duration>) -> Shape {
         let ramp_up = ramp_up.unwrap_or(duration / 4).min(duration);
-        Shape { profile, vus: vus.max(1), duration, ramp_up }
+        Shape {
+            profile,
+            vus: vus.max(1),
+            duration,
+            ramp_up,
+        }
     }
 
     fn base(&self) -> u32 {
@@ -77,14 +82,19 @@ impl Shape {
     /// VUs that should be active `elapsed` into the test.
     pub fn target_vus(&self, elapsed: Duration) -> u32 {
         let vus = self.vus;
-        let frac = if self.duration.is_zero() { 1.0 } else { elapsed.as_secs_f64() / self.duration.as_secs_f64() };
-        // Linear from `from` to `to` as `x` goes 0 -> 1: one more VU each time a step is crossed.
+        let frac = if self.duration.is_zero() {
+            1.0
+        } else {
+            elapsed.as_secs_f64() / self.duration.as_secs_f64()
+        };
+        // Linear from `from` to `to` as `x` goes 0 -> 1: one more VU each time a step is crossed
+        // (the epsilon keeps 0.3 / 0.2-style rounding from landing just short of a step).
         let lerp = |from: u32, to: u32, x: f64| -> u32 {
-            let x = x.clamp(0.0, 1.0);
+            let steps = |span: u32| ((span as f64 * x.clamp(0.0, 1.0)) + 1e-9).floor() as u32;
             if to >= from {
-                from + ((to - from) as f64 * x).floor() as u32
+                from + steps(to - from)
             } else {
-                from - ((from - to) as f64 * x).floor() as u32
+                from - steps(from - to)
             }
         };
         match self.profile {
@@ -95,7 +105,8 @@ impl Shape {
                 } else {
                     // floor(vus x t / ramp) + 1: VU i starts at ramp x i / vus, the last one before
                     // the ramp ends, and there is always at least one.
-                    let started = (vus as f64 * elapsed.as_secs_f64() / self.ramp_up.as_secs_f64()).floor() as u32;
+                    let started = (vus as f64 * elapsed.as_secs_f64() / self.ramp_up.as_secs_f64())
+                        .floor() as u32;
                     (started + 1).min(vus)
                 }
             }
@@ -162,10 +173,22 @@ mod tests {
         assert_eq!(at(&Shape::new(Profile::Fixed, 7, d, None), 0.0), 7);
         let spike = Shape::new(Profile::Spike, 10, d, None);
         // base = ceil(10 / 5) = 2.
-        assert_eq!((at(&spike, 10.0), at(&spike, 45.0), at(&spike, 70.0)), (2, 10, 2));
+        assert_eq!(
+            (at(&spike, 10.0), at(&spike, 45.0), at(&spike, 70.0)),
+            (2, 10, 2)
+        );
         let peak = Shape::new(Profile::Peak, 10, d, None);
         // 30 s is halfway up from 2 to 10: 2 + floor(8 x 0.5) = 6.
-        assert_eq!((at(&peak, 10.0), at(&peak, 30.0), at(&peak, 50.0), at(&peak, 70.0), at(&peak, 90.0)), (2, 6, 10, 6, 2));
+        assert_eq!(
+            (
+                at(&peak, 10.0),
+                at(&peak, 30.0),
+                at(&peak, 50.0),
+                at(&peak, 70.0),
+                at(&peak, 90.0)
+            ),
+            (2, 6, 10, 6, 2)
+        );
         assert_eq!(at(&Shape::new(Profile::Spike, 1, d, None), 10.0), 1);
     }
 }

@@ -77,7 +77,12 @@ pub fn judge(runs: &mut [RunResult]) {
         .iter()
         .enumerate()
         .filter(|(_, r)| r.summary.error_rate <= ERROR_RATE_LIMIT && r.summary.p95_ms.is_some())
-        .min_by(|a, b| a.1.summary.p95_ms.partial_cmp(&b.1.summary.p95_ms).unwrap_or(std::cmp::Ordering::Equal))
+        .min_by(|a, b| {
+            a.1.summary
+                .p95_ms
+                .partial_cmp(&b.1.summary.p95_ms)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
         .map(|(i, r)| (i, r.summary.avg_ms.unwrap_or(0.0)));
     for (i, run) in runs.iter_mut().enumerate() {
         let s = &run.summary;
@@ -88,7 +93,9 @@ pub fn judge(runs: &mut [RunResult]) {
         } else {
             match best {
                 Some((b, _)) if b == i => "Stable & scalable".to_string(),
-                Some((_, best_avg)) if s.avg_ms.unwrap_or(0.0) > 2.0 * best_avg => "High latency under load".to_string(),
+                Some((_, best_avg)) if s.avg_ms.unwrap_or(0.0) > 2.0 * best_avg => {
+                    "High latency under load".to_string()
+                }
                 Some(_) => "Close to the best".to_string(),
                 None => "-".to_string(),
             }

@@ -53,8 +53,15 @@ pub struct RunSpec {
 const HISTOGRAM_BINS: usize = 12;
 
 /// Runs one test. Every VU's client is built before the clock starts, so setup is not measured.
-pub async fn run_once(spec: &RunSpec, endpoint: &Endpoint, mix: Arc<PayloadMix>, stop: &StopHandle) -> Result<RunResult> {
-    let transports = (0..spec.vus).map(|_| endpoint.connect()).collect::<Result<Vec<_>>>()?;
+pub async fn run_once(
+    spec: &RunSpec,
+    endpoint: &Endpoint,
+    mix: Arc<PayloadMix>,
+    stop: &StopHandle,
+) -> Result<RunResult> {
+    let transports = (0..spec.vus)
+        .map(|_| endpoint.connect())
+        .collect::<Result<Vec<_>>>()?;
     let start = Instant::now();
     let slots = (spec.duration + spec.timeout).as_secs() as usize + 2;
     let timeline = Arc::new(Timeline::new(start, slots));
@@ -76,12 +83,24 @@ pub async fn run_once(spec: &RunSpec, endpoint: &Endpoint, mix: Arc<PayloadMix>,
             }
         })
     };
-    let monitor = Monitor::start(timeline.clone(), spec.duration, &spec.label, spec.vus, spec.live_view);
+    let monitor = Monitor::start(
+        timeline.clone(),
+        spec.duration,
+        &spec.label,
+        spec.vus,
+        spec.live_view,
+    );
 
     let (recorders, dropped) = match spec.model {
         Model::Closed(shape) => {
             let vus = transports.into_iter().enumerate().map(|(id, transport)| {
-                tokio::spawn(client::vu_loop(id as u32, ctx.clone(), shape, transport, stop.subscribe()))
+                tokio::spawn(client::vu_loop(
+                    id as u32,
+                    ctx.clone(),
+                    shape,
+                    transport,
+                    stop.subscribe(),
+                ))
             });
             (collect(join_all(vus.collect::<Vec<_>>()).await), 0)
         }
@@ -123,7 +142,13 @@ fn collect(joined: Vec<Result<Recorder, tokio::task::JoinError>>) -> Vec<Recorde
 
 /// The open-model clock: one arrival every 1/rate s, each handed to a free worker or dropped.
 /// Returns the number dropped.
-async fn schedule(ctx: &RunContext, rate: f64, vus: u32, tx: mpsc::Sender<Job>, stop: &StopHandle) -> u64 {
+async fn schedule(
+    ctx: &RunContext,
+    rate: f64,
+    vus: u32,
+    tx: mpsc::Sender<Job>,
+    stop: &StopHandle,
+) -> u64 {
     let slots = Arc::new(Semaphore::new(vus as usize));
     let start = ctx.timeline.start();
     let mut stop = stop.subscribe();

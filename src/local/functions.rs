@@ -33,14 +33,19 @@ impl FunctionConfig {
     /// Instances started from one configuration cannot serve another (memory, env, code differ).
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        h.update(format!("{}|{}|{}|{:?}", self.memory_mb, self.timeout_s, self.code_sha256, self.env));
+        h.update(format!(
+            "{}|{}|{}|{:?}",
+            self.memory_mb, self.timeout_s, self.code_sha256, self.env
+        ));
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(&h.finalize()[..9])
     }
 }
 
 /// Extracts the function name from a name, a partial or a full ARN, dropping a qualifier.
 pub fn function_name(raw: &str) -> String {
-    let decoded = urlencoding::decode(raw).map(|s| s.into_owned()).unwrap_or_else(|_| raw.to_string());
+    let decoded = urlencoding::decode(raw)
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| raw.to_string());
     let name = match decoded.split_once(":function:") {
         Some((_, rest)) => rest.to_string(),
         None => decoded,
@@ -106,7 +111,11 @@ impl Registry {
     }
 
     /// The function's configuration: cached, or read from moto. `None` when moto does not know it.
-    pub async fn config(&self, moto: &Moto, key: &FunctionKey) -> anyhow::Result<Option<FunctionConfig>> {
+    pub async fn config(
+        &self,
+        moto: &Moto,
+        key: &FunctionKey,
+    ) -> anyhow::Result<Option<FunctionConfig>> {
         let generation = self.generation();
         if let Some((g, c)) = self.configs.lock().expect("config lock").get(key) {
             if *g == generation {
@@ -155,10 +164,13 @@ fn unpack(bytes: &[u8], dir: &Path) -> anyhow::Result<()> {
     let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("the deployment package is not a zip")?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .context("the deployment package is not a zip")?;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i)?;
-        let Some(rel) = entry.enclosed_name() else { continue };
+        let Some(rel) = entry.enclosed_name() else {
+            continue;
+        };
         let is_bootstrap = rel == Path::new("bootstrap");
         let out = tmp.join(rel);
         if entry.is_dir() {
@@ -186,9 +198,18 @@ mod tests {
 
     #[test]
     fn names_from_arns_and_qualifiers() {
-        assert_eq!(function_name("LambdaFunctionOverHttps"), "LambdaFunctionOverHttps");
-        assert_eq!(function_name("arn:aws:lambda:us-east-1:123456789012:function:f"), "f");
-        assert_eq!(function_name("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af%3A%24LATEST"), "f");
+        assert_eq!(
+            function_name("LambdaFunctionOverHttps"),
+            "LambdaFunctionOverHttps"
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            "f"
+        );
+        assert_eq!(
+            function_name("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af%3A%24LATEST"),
+            "f"
+        );
         assert_eq!(function_name("f:prod"), "f");
     }
 }

@@ -34,6 +34,8 @@ pub struct Gateway {
     roles_created: Mutex<HashMap<String, Instant>>,
     /// How long a new role "cannot be assumed by Lambda" (AWS's IAM propagation, made testable).
     pub iam_delay: Duration,
+    /// CreateFunction calls refused because the role was too new (tests read it).
+    pub iam_refusals: std::sync::atomic::AtomicU64,
     /// A line for `lab local status`: how CPU is shared.
     pub cpu_mode: String,
     pub started: Instant,
@@ -41,7 +43,13 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway in front of `moto`.
-    pub fn new(moto: Moto, registry: Registry, pool: Pool, iam_delay: Duration, cpu_mode: String) -> Self {
+    pub fn new(
+        moto: Moto,
+        registry: Registry,
+        pool: Pool,
+        iam_delay: Duration,
+        cpu_mode: String,
+    ) -> Self {
         let logs = LogSink::start(moto.clone());
         Self {
             moto,
@@ -52,6 +60,7 @@ impl Gateway {
             regions: Mutex::new(["us-east-1".to_string()].into()),
             roles_created: Mutex::new(HashMap::new()),
             iam_delay,
+            iam_refusals: std::sync::atomic::AtomicU64::new(0),
             cpu_mode,
             started: Instant::now(),
         }
@@ -64,7 +73,12 @@ impl Gateway {
 
     /// Regions seen in requests (an unsigned stage URL call says none, so each is tried).
     pub fn regions(&self) -> Vec<String> {
-        self.regions.lock().expect("regions lock").iter().cloned().collect()
+        self.regions
+            .lock()
+            .expect("regions lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -99,7 +113,13 @@ fn lambda_error(status: StatusCode, code: &str, message: &str) -> Response {
     r
 }
 
-async fn dispatch(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    State(gw): State<Arc<Gateway>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
     if let Some(what) = path.strip_prefix("/_lab/") {
         return lab_endpoint(&gw, what);
@@ -109,8 +129,13 @@ async fn dispatch(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, head
             return stage::serve(&gw, &method, rest, body).await;
         }
     }
-    let region = scope(&headers).map(|(r, _)| r).unwrap_or_else(|| "us-east-1".into());
-    gw.regions.lock().expect("regions lock").insert(region.clone());
+    let region = scope(&headers)
+        .map(|(r, _)| r)
+        .unwrap_or_else(|| "us-east-1".into());
+    gw.regions
+        .lock()
+        .expect("regions lock")
+        .insert(region.clone());
     if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
         if method == Method::POST {
             if let Some(name) = rest.strip_suffix("/invocations") {
@@ -122,7 +147,13 @@ async fn dispatch(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, head
 }
 
 /// Lambda Invoke, as Lambda answers it.
-async fn invoke_endpoint(gw: &Gateway, region: &str, raw_name: &str, headers: &HeaderMap, body: Bytes) -> Response {
+async fn invoke_endpoint(
+    gw: &Gateway,
+    region: &str,
+    raw_name: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let key = (region.to_string(), function_name(raw_name));
     let asynchronous = headers
         .get("x-amz-invocation-type")
@@ -132,7 +163,11 @@ async fn invoke_endpoint(gw: &Gateway, region: &str, raw_name: &str, headers: &H
         .get("x-amz-log-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "Tail");
-    let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
+    let payload = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
+    };
     if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
         return lambda_error(
             StatusCode::BAD_REQUEST,
@@ -170,7 +205,10 @@ async fn invoke_endpoint(gw: &Gateway, region: &str, raw_name: &str, headers: &H
     let mut response = (StatusCode::OK, invoked.body.clone()).into_response();
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    h.insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+    h.insert(
+        "x-amz-executed-version",
+        HeaderValue::from_static("$LATEST"),
+    );
     if let Ok(v) = HeaderValue::from_str(&invoked.request_id) {
         h.insert("x-amzn-requestid", v);
     }
@@ -188,7 +226,14 @@ async fn invoke_endpoint(gw: &Gateway, region: &str, raw_name: &str, headers: &H
 }
 
 /// Forwards to moto; before and after, notes what the local runtime must know.
-async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+async fn forward_with_hooks(
+    gw: &Gateway,
+    region: &str,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path();
     let mut code_to_store: Option<(String, String)> = None;
     let mut deleted_function: Option<String> = None;
@@ -207,7 +252,10 @@ async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Ur
         if method == Method::PUT && rest.ends_with("/code") {
             let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             if let Some(zip) = doc["ZipFile"].as_str() {
-                code_to_store = Some((function_name(rest.trim_end_matches("/code")), zip.to_string()));
+                code_to_store = Some((
+                    function_name(rest.trim_end_matches("/code")),
+                    zip.to_string(),
+                ));
             }
         } else if method == Method::DELETE && !rest.contains('/') {
             let name = function_name(rest);
@@ -221,7 +269,11 @@ async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Ur
             created_role = form
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("RoleName="))
-                .map(|v| urlencoding::decode(v).map(|s| s.into_owned()).unwrap_or_default());
+                .map(|v| {
+                    urlencoding::decode(v)
+                        .map(|s| s.into_owned())
+                        .unwrap_or_default()
+                });
         }
     }
 
@@ -229,7 +281,10 @@ async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Ur
     let ok = response.status().is_success();
     if ok {
         if let Some((name, zip)) = code_to_store {
-            if let Err(e) = gw.registry.store_code((region.to_string(), name.clone()), &zip) {
+            if let Err(e) = gw
+                .registry
+                .store_code((region.to_string(), name.clone()), &zip)
+            {
                 eprintln!("lab local: could not keep the code of {name}: {e:#}");
             }
             gw.pool.retire(&(region.to_string(), name));
@@ -240,7 +295,10 @@ async fn forward_with_hooks(gw: &Gateway, region: &str, method: Method, uri: &Ur
             gw.pool.retire(&key);
         }
         if let Some(role) = created_role {
-            gw.roles_created.lock().expect("roles lock").insert(role, Instant::now());
+            gw.roles_created
+                .lock()
+                .expect("roles lock")
+                .insert(role, Instant::now());
         }
     }
     if method != Method::GET && method != Method::HEAD {
@@ -255,8 +313,15 @@ fn role_not_ready(gw: &Gateway, role_arn: &str) -> Option<Response> {
         return None;
     }
     let role = role_arn.rsplit('/').next().unwrap_or_default();
-    let created = gw.roles_created.lock().expect("roles lock").get(role).copied()?;
+    let created = gw
+        .roles_created
+        .lock()
+        .expect("roles lock")
+        .get(role)
+        .copied()?;
     (created.elapsed() < gw.iam_delay).then(|| {
+        gw.iam_refusals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         lambda_error(
             StatusCode::BAD_REQUEST,
             "InvalidParameterValueException",
@@ -265,9 +330,22 @@ fn role_not_ready(gw: &Gateway, role_arn: &str) -> Option<Response> {
     })
 }
 
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "host",
+    "upgrade",
+];
 
-async fn forward(gw: &Gateway, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+async fn forward(
+    gw: &Gateway,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let target = format!(
         "{}{}",
         gw.moto.base,
@@ -317,8 +395,14 @@ fn lab_endpoint(gw: &Gateway, what: &str) -> Response {
                 "idle_instances": gw.pool.idle_count(),
                 "cpu": gw.cpu_mode,
                 "iam_delay_ms": gw.iam_delay.as_millis() as u64,
+                "iam_refusals": gw.iam_refusals.load(std::sync::atomic::Ordering::Relaxed),
             });
-            (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                body.to_string(),
+            )
+                .into_response()
         }
         _ => (StatusCode::NOT_FOUND, "unknown lab endpoint").into_response(),
     }

@@ -56,7 +56,12 @@ pub struct Instance {
 
 impl Instance {
     /// Starts `bootstrap` from `code_dir` with the function's env, memory and a Runtime API of its own.
-    pub async fn start(config: &FunctionConfig, code_dir: &Path, aws_endpoint: &str, cpu_root: Option<&Path>) -> anyhow::Result<Self> {
+    pub async fn start(
+        config: &FunctionConfig,
+        code_dir: &Path,
+        aws_endpoint: &str,
+        cpu_root: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (state, jobs, ready) = runtime_api::channel();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -79,9 +84,15 @@ impl Instance {
             .env("_HANDLER", "bootstrap")
             .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string())
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                config.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", config.name))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", config.name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream)
             .env("AWS_REGION", &config.region)
             .env("AWS_DEFAULT_REGION", &config.region)
@@ -107,8 +118,14 @@ impl Instance {
         let cpu = cpu_root.and_then(|root| CpuShare::apply(root, id, pid, config.memory_mb).ok());
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
         ]
         .into_iter()
         .flatten()
@@ -164,7 +181,12 @@ impl Instance {
     }
 
     /// Runs one invocation to its end: response, error, timeout (kills the instance) or exit.
-    pub async fn invoke(&mut self, request_id: &str, payload: Bytes, config: &FunctionConfig) -> (Ended, Measured) {
+    pub async fn invoke(
+        &mut self,
+        request_id: &str,
+        payload: Bytes,
+        config: &FunctionConfig,
+    ) -> (Ended, Measured) {
         let timeout = Duration::from_secs(config.timeout_s.max(1) as u64);
         let (reply_tx, reply_rx) = oneshot::channel();
         let (delivered_tx, delivered_rx) = oneshot::channel();
@@ -185,7 +207,13 @@ impl Instance {
             Ended::Exited("runtime API closed".into())
         } else {
             // Init (the first /next) and the invocation share the timeout, as Lambda's on-demand init does.
-            let deadline = tokio::time::Instant::now() + timeout + if cold { Duration::from_secs(10) } else { Duration::ZERO };
+            let deadline = tokio::time::Instant::now()
+                + timeout
+                + if cold {
+                    Duration::from_secs(10)
+                } else {
+                    Duration::ZERO
+                };
             tokio::select! {
                 r = reply_rx => match r {
                     Ok(outcome) => Ended::Done(outcome),
@@ -227,7 +255,8 @@ impl Instance {
 
     /// Peak resident memory (VmHWM) in MB, rounded up, as Lambda's "Max Memory Used".
     fn max_memory_mb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmHWM:"))

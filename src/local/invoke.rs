@@ -46,7 +46,11 @@ pub enum InvokeError {
 }
 
 /// Runs `payload` on the function.
-pub async fn invoke(gw: &Gateway, key: &FunctionKey, payload: Bytes) -> Result<Invoked, InvokeError> {
+pub async fn invoke(
+    gw: &Gateway,
+    key: &FunctionKey,
+    payload: Bytes,
+) -> Result<Invoked, InvokeError> {
     let config = match gw.registry.config(&gw.moto, key).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(InvokeError::NotFound(key.1.clone())),
@@ -61,10 +65,20 @@ pub async fn invoke(gw: &Gateway, key: &FunctionKey, payload: Bytes) -> Result<I
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut instance = match lease.instance.take() {
         Some(i) => i,
-        None => match Instance::start(&config, &code_dir, &gw.moto.base, gw.pool.cpu_root.as_deref()).await {
+        None => match Instance::start(
+            &config,
+            &code_dir,
+            &gw.moto.base,
+            gw.pool.cpu_root.as_deref(),
+        )
+        .await
+        {
             Ok(i) => i,
             Err(e) => {
-                let body = error_doc("Runtime.InvalidEntrypoint", &format!("RequestId: {request_id} Error: {e:#}"));
+                let body = error_doc(
+                    "Runtime.InvalidEntrypoint",
+                    &format!("RequestId: {request_id} Error: {e:#}"),
+                );
                 let log = format!("START RequestId: {request_id} Version: $LATEST\n{e:#}\nEND RequestId: {request_id}\n");
                 return Ok(Invoked {
                     request_id,
@@ -86,14 +100,29 @@ pub async fn invoke(gw: &Gateway, key: &FunctionKey, payload: Bytes) -> Result<I
                 rfc3339_now(),
                 config.timeout_s
             );
-            (error_doc("Sandbox.Timedout", &message), Some("Unhandled".into()), Some("timeout"))
+            (
+                error_doc("Sandbox.Timedout", &message),
+                Some("Unhandled".into()),
+                Some("timeout"),
+            )
         }
         Ended::Exited(how) => {
-            let message = format!("RequestId: {request_id} Error: Runtime exited with error: {how}");
-            (error_doc("Runtime.ExitError", &message), Some("Unhandled".into()), Some("error"))
+            let message =
+                format!("RequestId: {request_id} Error: Runtime exited with error: {how}");
+            (
+                error_doc("Runtime.ExitError", &message),
+                Some("Unhandled".into()),
+                Some("error"),
+            )
         }
     };
-    let log = build_log(&request_id, &lines, &measured, config.memory_mb, status_note);
+    let log = build_log(
+        &request_id,
+        &lines,
+        &measured,
+        config.memory_mb,
+        status_note,
+    );
     let stream = instance.log_stream.clone();
     if status_note.is_none() {
         gw.pool.release(&config, instance);
@@ -127,7 +156,13 @@ pub fn billed_ms(m: &Measured) -> u64 {
 }
 
 /// START, the function's lines, END and Lambda's REPORT line (tab-separated, as Lambda writes it).
-pub fn build_log(request_id: &str, lines: &[String], m: &Measured, memory_mb: u32, status: Option<&str>) -> String {
+pub fn build_log(
+    request_id: &str,
+    lines: &[String],
+    m: &Measured,
+    memory_mb: u32,
+    status: Option<&str>,
+) -> String {
     let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
     for line in lines {
         log.push_str(line);
@@ -141,7 +176,10 @@ pub fn build_log(request_id: &str, lines: &[String], m: &Measured, memory_mb: u3
         m.max_memory_mb
     ));
     if let Some(init) = m.init {
-        log.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
+        log.push_str(&format!(
+            "\tInit Duration: {:.2} ms",
+            init.as_secs_f64() * 1000.0
+        ));
     }
     if let Some(status) = status {
         log.push_str(&format!("\tStatus: {status}"));
@@ -151,10 +189,16 @@ pub fn build_log(request_id: &str, lines: &[String], m: &Measured, memory_mb: u3
 }
 
 fn rfc3339_now() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs();
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!("{}T{h:02}:{m:02}:{s:02}.{:03}Z", super::instance::utc_date().replace('/', "-"), now.subsec_millis())
+    format!(
+        "{}T{h:02}:{m:02}:{s:02}.{:03}Z",
+        super::instance::utc_date().replace('/', "-"),
+        now.subsec_millis()
+    )
 }
 
 #[cfg(test)]
@@ -170,7 +214,9 @@ mod tests {
             max_memory_mb: 17,
         };
         let log = build_log("abc", &["hello".into()], &m, 128, None);
-        assert!(log.starts_with("START RequestId: abc Version: $LATEST\nhello\nEND RequestId: abc\n"));
+        assert!(
+            log.starts_with("START RequestId: abc Version: $LATEST\nhello\nEND RequestId: abc\n")
+        );
         assert!(log.contains(
             "REPORT RequestId: abc\tDuration: 12.35 ms\tBilled Duration: 53 ms\tMemory Size: 128 MB\tMax Memory Used: 17 MB\tInit Duration: 40.00 ms"
         ));

@@ -41,12 +41,20 @@ fn http() -> reqwest::Client {
 
 /// The running stack's `/_lab/status`, if one answers on `port`.
 pub async fn probe(port: u16) -> Option<serde_json::Value> {
-    let r = http().get(format!("{}/_lab/status", endpoint(port))).send().await.ok()?;
+    let r = http()
+        .get(format!("{}/_lab/status", endpoint(port)))
+        .send()
+        .await
+        .ok()?;
     r.json().await.ok()
 }
 
 fn read_pid(port: u16) -> Option<i32> {
-    std::fs::read_to_string(pid_file(port)).ok()?.trim().parse().ok()
+    std::fs::read_to_string(pid_file(port))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn pid_alive(pid: i32) -> bool {
@@ -62,11 +70,15 @@ pub async fn ensure_running(port: u16, output: Output) -> anyhow::Result<String>
     if output == Output::Text {
         eprintln!("Starting the local stack on {} ...", endpoint(port));
     }
-    start(port, &LocalStartArgs {
-        concurrency: 10,
-        iam_delay_ms: 0,
-        cpu_share: true,
-    }, output)
+    start(
+        port,
+        &LocalStartArgs {
+            concurrency: 10,
+            iam_delay_ms: 0,
+            cpu_share: true,
+        },
+        output,
+    )
     .await?;
     Ok(endpoint(port))
 }
@@ -75,7 +87,11 @@ pub async fn ensure_running(port: u16, output: Output) -> anyhow::Result<String>
 pub async fn start(port: u16, args: &LocalStartArgs, output: Output) -> anyhow::Result<()> {
     if let Some(status) = probe(port).await {
         if output == Output::Text {
-            eprintln!("The local stack is already running on {} (pid {}).", endpoint(port), status["pid"]);
+            eprintln!(
+                "The local stack is already running on {} (pid {}).",
+                endpoint(port),
+                status["pid"]
+            );
         }
         return Ok(());
     }
@@ -110,16 +126,26 @@ pub async fn start(port: u16, args: &LocalStartArgs, output: Output) -> anyhow::
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            bail!("the local stack exited at start ({status}): {}", log_tail(port, 5));
+            bail!(
+                "the local stack exited at start ({status}): {}",
+                log_tail(port, 5)
+            );
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            bail!("the local stack did not answer within 90 s: {}", log_tail(port, 5));
+            bail!(
+                "the local stack did not answer within 90 s: {}",
+                log_tail(port, 5)
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if output == Output::Text {
-        eprintln!("Local stack running on {} (pid {}).", endpoint(port), child.id());
+        eprintln!(
+            "Local stack running on {} (pid {}).",
+            endpoint(port),
+            child.id()
+        );
     }
     Ok(())
 }
@@ -134,7 +160,10 @@ fn log_tail(port: u16, n: usize) -> String {
 pub async fn stop(port: u16, output: Output) -> anyhow::Result<()> {
     let Some(pid) = read_pid(port).filter(|p| pid_alive(*p)) else {
         if probe(port).await.is_some() {
-            bail!("something answers on port {port} but it has no pid file in {}; stop it by hand", state_dir(port).display());
+            bail!(
+                "something answers on port {port} but it has no pid file in {}; stop it by hand",
+                state_dir(port).display()
+            );
         }
         if output == Output::Text {
             eprintln!("The local stack on port {port} is not running.");
@@ -164,13 +193,17 @@ pub async fn serve(port: u16, args: &LocalStartArgs) -> anyhow::Result<()> {
     // Bind first: a busy port must fail before anything else starts.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .with_context(|| format!("port {port} on 127.0.0.1 is busy; stop what uses it or pass --local-port"))?;
+        .with_context(|| {
+            format!("port {port} on 127.0.0.1 is busy; stop what uses it or pass --local-port")
+        })?;
     let dir = state_dir(port);
     std::fs::create_dir_all(&dir)?;
     let server = moto::install(false)?;
     let moto_port = moto::free_port()?;
     let mut moto_child = moto::spawn(&server, moto_port, &dir.join("moto.log")).await?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
     let base = format!("http://127.0.0.1:{moto_port}");
     moto::configure(&http, &base).await?;
     let cgroup_name = format!("lab-local-{port}");
@@ -180,7 +213,10 @@ pub async fn serve(port: u16, args: &LocalStartArgs) -> anyhow::Result<()> {
             Some(root),
             format!("proportional to memory via cgroup {flavor:?} (1769 MB = 1 vCPU)"),
         ),
-        (true, None) => (None, "unthrottled: cpu cgroups are not writable here".to_string()),
+        (true, None) => (
+            None,
+            "unthrottled: cpu cgroups are not writable here".to_string(),
+        ),
     };
     let registry = Registry::new(dir.join("functions"));
     let pool = Pool::new(args.concurrency, cpu_root.clone());
@@ -247,8 +283,15 @@ pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32
                 crate::output::print_json(&doc)?;
             } else if let Some(s) = &status {
                 println!("running on {} (pid {})", endpoint(port), s["pid"]);
-                println!("moto {} at {}", s["moto_version"].as_str().unwrap_or(""), s["moto"].as_str().unwrap_or(""));
-                println!("uptime {} s; concurrency limit {}; busy {}; idle instances {}", s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]);
+                println!(
+                    "moto {} at {}",
+                    s["moto_version"].as_str().unwrap_or(""),
+                    s["moto"].as_str().unwrap_or("")
+                );
+                println!(
+                    "uptime {} s; concurrency limit {}; busy {}; idle instances {}",
+                    s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]
+                );
                 println!("cpu: {}", s["cpu"].as_str().unwrap_or(""));
                 println!("state and logs: {}", state_dir(port).display());
             } else {
@@ -258,7 +301,9 @@ pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32
         }
         LocalAction::Logs { follow } => {
             let path = log_file(port);
-            let mut file = std::fs::File::open(&path).with_context(|| format!("no log at {}: has the local stack run?", path.display()))?;
+            let mut file = std::fs::File::open(&path).with_context(|| {
+                format!("no log at {}: has the local stack run?", path.display())
+            })?;
             let mut text = String::new();
             file.read_to_string(&mut text)?;
             print!("{text}");

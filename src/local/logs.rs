@@ -64,7 +64,12 @@ async fn writer(moto: Moto, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
                     if !known.contains(&key) {
                         // Lambda creates the group when it is missing; "already exists" is fine.
                         let _ = moto
-                            .json_call("logs", &region, "Logs_20140328.CreateLogGroup", &serde_json::json!({"logGroupName": group}))
+                            .json_call(
+                                "logs",
+                                &region,
+                                "Logs_20140328.CreateLogGroup",
+                                &serde_json::json!({"logGroupName": group}),
+                            )
                             .await;
                         let _ = moto
                             .json_call(
@@ -81,7 +86,10 @@ async fn writer(moto: Moto, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
                         "logStreamName": stream,
                         "logEvents": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
                     });
-                    match moto.json_call("logs", &region, "Logs_20140328.PutLogEvents", &body).await {
+                    match moto
+                        .json_call("logs", &region, "Logs_20140328.PutLogEvents", &body)
+                        .await
+                    {
                         Ok((status, _)) if status < 300 => break,
                         // The group or stream was deleted behind our back: recreate once.
                         _ if attempt == 0 => {

@@ -46,7 +46,10 @@ pub fn install(show: bool) -> anyhow::Result<PathBuf> {
         return Ok(server);
     }
     if std::env::var_os("LAB_MOTO").is_some() {
-        bail!("LAB_MOTO={} does not exist; point it at a moto_server executable or unset it", server.display());
+        bail!(
+            "LAB_MOTO={} does not exist; point it at a moto_server executable or unset it",
+            server.display()
+        );
     }
     let python = which("python3").ok_or_else(|| {
         anyhow::anyhow!("python3 is needed to run the local stack's moto; install Python 3.9+ (e.g. apt-get install python3 python3-venv)")
@@ -54,7 +57,10 @@ pub fn install(show: bool) -> anyhow::Result<PathBuf> {
     let venv = venv_dir();
     let spinner = show.then(|| {
         let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(format!("installing moto {MOTO_VERSION} into {} (first run only)", venv.display()));
+        pb.set_message(format!(
+            "installing moto {MOTO_VERSION} into {} (first run only)",
+            venv.display()
+        ));
         pb.enable_steady_tick(Duration::from_millis(100));
         pb
     });
@@ -63,14 +69,19 @@ pub fn install(show: bool) -> anyhow::Result<PathBuf> {
         if !out.status.success() {
             bail!(
                 "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("no output")
             );
         }
         Ok(())
     };
     std::fs::create_dir_all(venv.parent().unwrap_or(Path::new(".")))?;
     run(
-        std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        std::process::Command::new(&python)
+            .args(["-m", "venv"])
+            .arg(&venv),
         "python3 -m venv (on Debian: apt-get install python3-venv)",
     )?;
     run(
@@ -104,7 +115,8 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 /// Starts moto on loopback; it dies with this process (PR_SET_PDEATHSIG), so no orphan survives.
 pub async fn spawn(server: &Path, port: u16, log: &Path) -> anyhow::Result<tokio::process::Child> {
-    let log_file = std::fs::File::create(log).with_context(|| format!("cannot write {}", log.display()))?;
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("cannot write {}", log.display()))?;
     let mut cmd = tokio::process::Command::new(server);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
@@ -165,7 +177,12 @@ impl Moto {
     }
 
     /// GET a REST path of a service; `None` on 404.
-    pub async fn get_json(&self, service: &str, region: &str, path: &str) -> anyhow::Result<Option<serde_json::Value>> {
+    pub async fn get_json(
+        &self,
+        service: &str,
+        region: &str,
+        path: &str,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
         let r = self
             .http
             .get(format!("{}{path}", self.base))
@@ -179,11 +196,21 @@ impl Moto {
         if !r.status().is_success() {
             bail!("moto GET {path}: HTTP {}", r.status());
         }
-        Ok(Some(r.json().await.with_context(|| format!("moto GET {path}: not JSON"))?))
+        Ok(Some(
+            r.json()
+                .await
+                .with_context(|| format!("moto GET {path}: not JSON"))?,
+        ))
     }
 
     /// A JSON-protocol call (CloudWatch Logs): `target` is e.g. `Logs_20140328.PutLogEvents`.
-    pub async fn json_call(&self, service: &str, region: &str, target: &str, body: &serde_json::Value) -> anyhow::Result<(u16, String)> {
+    pub async fn json_call(
+        &self,
+        service: &str,
+        region: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<(u16, String)> {
         let r = self
             .http
             .post(format!("{}/", self.base))

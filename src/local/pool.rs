@@ -47,7 +47,12 @@ impl Pool {
 
     /// Idle instances, all functions.
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().expect("pool lock").values().map(Vec::len).sum()
+        self.idle
+            .lock()
+            .expect("pool lock")
+            .values()
+            .map(Vec::len)
+            .sum()
     }
 
     /// Takes a concurrency slot and a warm instance of exactly this configuration, if one is idle.
@@ -73,7 +78,12 @@ impl Pool {
             return;
         }
         let key = (config.region.clone(), config.name.clone());
-        self.idle.lock().expect("pool lock").entry(key).or_default().push(instance);
+        self.idle
+            .lock()
+            .expect("pool lock")
+            .entry(key)
+            .or_default()
+            .push(instance);
     }
 
     /// Kills every idle instance of a function (deleted or redeployed).

@@ -46,7 +46,11 @@ pub struct RuntimeState {
 }
 
 /// Builds the runtime API state and the sender that feeds it, plus a receiver for "init done".
-pub fn channel() -> (Arc<RuntimeState>, mpsc::Sender<Job>, oneshot::Receiver<Instant>) {
+pub fn channel() -> (
+    Arc<RuntimeState>,
+    mpsc::Sender<Job>,
+    oneshot::Receiver<Instant>,
+) {
     let (tx, rx) = mpsc::channel(1);
     let (ready_tx, ready_rx) = oneshot::channel();
     let state = Arc::new(RuntimeState {
@@ -62,7 +66,10 @@ pub fn channel() -> (Arc<RuntimeState>, mpsc::Sender<Job>, oneshot::Receiver<Ins
 pub fn router(state: Arc<RuntimeState>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(state)
@@ -91,8 +98,18 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
     let pairs = [
         ("lambda-runtime-aws-request-id", job.request_id.clone()),
         ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
-        ("lambda-runtime-invoked-function-arn", job.function_arn.clone()),
-        ("lambda-runtime-trace-id", format!("Root=1-{:08x}-{}", deadline_ms as u32, &job.request_id.replace('-', "")[..24])),
+        (
+            "lambda-runtime-invoked-function-arn",
+            job.function_arn.clone(),
+        ),
+        (
+            "lambda-runtime-trace-id",
+            format!(
+                "Root=1-{:08x}-{}",
+                deadline_ms as u32,
+                &job.request_id.replace('-', "")[..24]
+            ),
+        ),
         ("content-type", "application/json".to_string()),
     ];
     for (k, v) in pairs {
@@ -117,7 +134,11 @@ fn complete(state: &RuntimeState, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
-async fn response(State(state): State<Arc<RuntimeState>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn response(
+    State(state): State<Arc<RuntimeState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
     complete(&state, &id, Outcome::Response(body))
 }
 
@@ -135,12 +156,21 @@ fn error_type(headers: &HeaderMap, body: &Bytes) -> String {
         .unwrap_or_else(|| "Unhandled".to_string())
 }
 
-async fn error(State(state): State<Arc<RuntimeState>>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn error(
+    State(state): State<Arc<RuntimeState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let error_type = error_type(&headers, &body);
     complete(&state, &id, Outcome::Error { error_type, body })
 }
 
-async fn init_error(State(state): State<Arc<RuntimeState>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn init_error(
+    State(state): State<Arc<RuntimeState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let error_type = error_type(&headers, &body);
     *state.init_error.lock().expect("init lock") = Some((error_type, body));
     StatusCode::ACCEPTED

@@ -46,10 +46,13 @@ fn json_message(status: u16, message: &str) -> Response {
         serde_json::json!({"message": message}).to_string(),
     )
         .into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     if status == 403 {
-        r.headers_mut()
-            .insert("x-amzn-errortype", HeaderValue::from_static("MissingAuthenticationTokenException"));
+        r.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static("MissingAuthenticationTokenException"),
+        );
     }
     r
 }
@@ -65,7 +68,12 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
     let path = if path.is_empty() { "/" } else { path };
     let route = match resolve(gw, api, stage, path, method.as_str()).await {
         Ok(r) => r,
-        Err(e) => return json_message(502, &format!("lab local: cannot read the API from moto: {e:#}")),
+        Err(e) => {
+            return json_message(
+                502,
+                &format!("lab local: cannot read the API from moto: {e:#}"),
+            )
+        }
     };
     let (region, function, mappings, permitted) = match route {
         Route::Reject { status, message } => return json_message(status, message),
@@ -81,16 +89,20 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
         return json_message(500, "Internal server error");
     }
     // A non-proxy integration passes the body through; Lambda refuses a payload that is not JSON.
-    let payload = if body.is_empty() { Bytes::from_static(b"{}") } else { body };
+    let payload = if body.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        body
+    };
     if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
         return json_message(400, "Could not parse request body into json");
     }
     let invoked = match invoke(gw, &(region, function), payload).await {
         Ok(i) => i,
         Err(InvokeError::Throttled) => return json_message(429, "Too Many Requests"),
-        Err(InvokeError::NotFound(_)) | Err(InvokeError::NoCode(_)) | Err(InvokeError::Backend(_)) => {
-            return json_message(500, "Internal server error")
-        }
+        Err(InvokeError::NotFound(_))
+        | Err(InvokeError::NoCode(_))
+        | Err(InvokeError::Backend(_)) => return json_message(500, "Internal server error"),
     };
     let status = if invoked.function_error.is_some() {
         let doc: serde_json::Value = serde_json::from_slice(&invoked.body).unwrap_or_default();
@@ -129,7 +141,10 @@ pub fn select_status(mappings: &[Mapping], error_message: Option<&str>) -> Optio
             return Some(m.status);
         }
     }
-    mappings.iter().find(|m| m.pattern.is_none()).map(|m| m.status)
+    mappings
+        .iter()
+        .find(|m| m.pattern.is_none())
+        .map(|m| m.status)
 }
 
 /// Compiles a Java-style selection pattern as a whole-string match.
@@ -137,8 +152,19 @@ pub fn compile_pattern(pattern: &str) -> Option<regex::Regex> {
     regex::Regex::new(&format!("^(?:{pattern})$")).ok()
 }
 
-async fn resolve(gw: &Gateway, api: &str, stage: &str, path: &str, method: &str) -> anyhow::Result<Route> {
-    let key = (api.to_string(), stage.to_string(), path.to_string(), method.to_string());
+async fn resolve(
+    gw: &Gateway,
+    api: &str,
+    stage: &str,
+    path: &str,
+    method: &str,
+) -> anyhow::Result<Route> {
+    let key = (
+        api.to_string(),
+        stage.to_string(),
+        path.to_string(),
+        method.to_string(),
+    );
     let generation = gw.registry.generation();
     if let Some((g, route)) = gw.routes.routes.lock().expect("route lock").get(&key) {
         if *g == generation {
@@ -154,14 +180,25 @@ async fn resolve(gw: &Gateway, api: &str, stage: &str, path: &str, method: &str)
     Ok(route)
 }
 
-async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &str) -> anyhow::Result<Route> {
+async fn read_route(
+    gw: &Gateway,
+    api: &str,
+    stage: &str,
+    path: &str,
+    method: &str,
+) -> anyhow::Result<Route> {
     let forbidden = Route::Reject {
         status: 403,
         message: "Missing Authentication Token",
     };
     let mut region = None;
     for r in gw.regions() {
-        if gw.moto.get_json("apigateway", &r, &format!("/restapis/{api}")).await?.is_some() {
+        if gw
+            .moto
+            .get_json("apigateway", &r, &format!("/restapis/{api}"))
+            .await?
+            .is_some()
+        {
             region = Some(r);
             break;
         }
@@ -174,7 +211,11 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
     };
     if gw
         .moto
-        .get_json("apigateway", &region, &format!("/restapis/{api}/stages/{stage}"))
+        .get_json(
+            "apigateway",
+            &region,
+            &format!("/restapis/{api}/stages/{stage}"),
+        )
         .await?
         .is_none()
     {
@@ -185,7 +226,11 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
     }
     let resources = gw
         .moto
-        .get_json("apigateway", &region, &format!("/restapis/{api}/resources?limit=500"))
+        .get_json(
+            "apigateway",
+            &region,
+            &format!("/restapis/{api}/resources?limit=500"),
+        )
         .await?
         .unwrap_or_default();
     let wanted = path.trim_end_matches('/');
@@ -194,10 +239,16 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
         .as_array()
         .and_then(|items| items.iter().find(|r| r["path"].as_str() == Some(wanted)))
         .and_then(|r| r["id"].as_str().map(str::to_string));
-    let Some(rid) = resource else { return Ok(forbidden) };
+    let Some(rid) = resource else {
+        return Ok(forbidden);
+    };
     let Some(method_doc) = gw
         .moto
-        .get_json("apigateway", &region, &format!("/restapis/{api}/resources/{rid}/methods/{method}"))
+        .get_json(
+            "apigateway",
+            &region,
+            &format!("/restapis/{api}/resources/{rid}/methods/{method}"),
+        )
         .await?
     else {
         return Ok(forbidden);
@@ -215,14 +266,21 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
         .nth(1)
         .and_then(|s| s.strip_suffix("/invocations"))
         .unwrap_or_default();
-    let function_region = function_arn.split(':').nth(3).unwrap_or(&region).to_string();
+    let function_region = function_arn
+        .split(':')
+        .nth(3)
+        .unwrap_or(&region)
+        .to_string();
     let function = function_name(function_arn);
     let mut mappings: Vec<Mapping> = integration["integrationResponses"]
         .as_object()
         .map(|m| {
             m.values()
                 .map(|r| Mapping {
-                    status: r["statusCode"].as_str().and_then(|s| s.parse().ok()).unwrap_or(200),
+                    status: r["statusCode"]
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(200),
                     pattern: r["selectionPattern"]
                         .as_str()
                         .filter(|p| !p.is_empty())
@@ -232,7 +290,10 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
         })
         .unwrap_or_default();
     mappings.sort_by_key(|m| m.status);
-    let source_arn = format!("arn:aws:execute-api:{region}:{}:{api}/{stage}/{method}{wanted}", gw.account());
+    let source_arn = format!(
+        "arn:aws:execute-api:{region}:{}:{api}/{stage}/{method}{wanted}",
+        gw.account()
+    );
     let permitted = permitted(gw, &function_region, &function, &source_arn).await?;
     Ok(Route::Lambda {
         region: function_region,
@@ -243,10 +304,19 @@ async fn read_route(gw: &Gateway, api: &str, stage: &str, path: &str, method: &s
 }
 
 /// Does the function's resource policy let API Gateway invoke it for this source ARN?
-async fn permitted(gw: &Gateway, region: &str, function: &str, source_arn: &str) -> anyhow::Result<bool> {
+async fn permitted(
+    gw: &Gateway,
+    region: &str,
+    function: &str,
+    source_arn: &str,
+) -> anyhow::Result<bool> {
     let Some(doc) = gw
         .moto
-        .get_json("lambda", region, &format!("/2015-03-31/functions/{function}/policy"))
+        .get_json(
+            "lambda",
+            region,
+            &format!("/2015-03-31/functions/{function}/policy"),
+        )
         .await?
     else {
         return Ok(false);
@@ -257,7 +327,9 @@ async fn permitted(gw: &Gateway, region: &str, function: &str, source_arn: &str)
         .unwrap_or_default();
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     Ok(statements.iter().any(|st| {
-        let principal = st["Principal"]["Service"].as_str().or(st["Principal"].as_str());
+        let principal = st["Principal"]["Service"]
+            .as_str()
+            .or(st["Principal"].as_str());
         let pattern = st["Condition"]["ArnLike"]["AWS:SourceArn"].as_str();
         st["Effect"] == "Allow"
             && principal == Some("apigateway.amazonaws.com")
@@ -269,7 +341,9 @@ async fn permitted(gw: &Gateway, region: &str, function: &str, source_arn: &str)
 pub fn arn_like(pattern: &str, arn: &str) -> bool {
     let regex = format!(
         "^{}$",
-        regex::escape(pattern).replace("\\*", ".*").replace("\\?", ".")
+        regex::escape(pattern)
+            .replace("\\*", ".*")
+            .replace("\\?", ".")
     );
     regex::Regex::new(&regex).is_ok_and(|r| r.is_match(arn))
 }
@@ -292,16 +366,31 @@ mod tests {
     fn lab_error_types_map_to_statuses() {
         let m = mappings();
         assert_eq!(select_status(&m, None), Some(200));
-        assert_eq!(select_status(&m, Some("BadRequest: payload.Key is missing")), Some(400));
+        assert_eq!(
+            select_status(&m, Some("BadRequest: payload.Key is missing")),
+            Some(400)
+        );
         assert_eq!(select_status(&m, Some("Forbidden: table x")), Some(403));
         assert_eq!(select_status(&m, Some("NotFound: table")), Some(404));
-        assert_eq!(select_status(&m, Some("Conflict: condition failed")), Some(409));
+        assert_eq!(
+            select_status(&m, Some("Conflict: condition failed")),
+            Some(409)
+        );
         assert_eq!(select_status(&m, Some("Internal: boom")), Some(500));
         assert_eq!(
-            select_status(&m, Some("2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds")),
+            select_status(
+                &m,
+                Some("2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds")
+            ),
             Some(500)
         );
-        assert_eq!(select_status(&m, Some("RequestId: x Error: Runtime exited with error: signal: 9")), Some(500));
+        assert_eq!(
+            select_status(
+                &m,
+                Some("RequestId: x Error: Runtime exited with error: signal: 9")
+            ),
+            Some(500)
+        );
         // A pattern must match the whole message, as in Java's String.matches.
         assert_eq!(select_status(&m, Some("Not BadRequest: x")), Some(200));
     }

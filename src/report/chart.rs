@@ -23,7 +23,11 @@ const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '�
 pub fn hbar_chart(title: &str, bars: &[Bar], width: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{title}");
-    let label_width = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(0);
+    let label_width = bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(0);
     let max = bars
         .iter()
         .map(|b| b.value)
@@ -55,7 +59,7 @@ pub fn hbar_chart(title: &str, bars: &[Bar], width: usize) -> String {
 fn draw(cells: f64) -> String {
     let eighths = ((cells * 8.0).round() as usize).max(1);
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(EIGHTHS[eighths % 8 - 1]);
     }
     s
@@ -66,7 +70,12 @@ mod tests {
     use super::*;
 
     fn bar(label: &str, value: f64) -> Bar {
-        Bar { label: label.into(), value, display: format!("{value}"), note: None }
+        Bar {
+            label: label.into(),
+            value,
+            display: format!("{value}"),
+            note: None,
+        }
     }
 
     #[test]

@@ -48,7 +48,11 @@ pub struct Document {
 impl Document {
     /// Starts a report with a page title and a one-line subtitle (what was measured, when, where).
     pub fn new(title: &str, subtitle: &str) -> Self {
-        Document { title: title.to_string(), subtitle: subtitle.to_string(), body: String::new() }
+        Document {
+            title: title.to_string(),
+            subtitle: subtitle.to_string(),
+            body: String::new(),
+        }
     }
 
     /// Appends a section heading.
@@ -66,7 +70,12 @@ impl Document {
     pub fn facts(&mut self, facts: &[(String, String)]) {
         self.body.push_str("<dl class=\"facts\">\n");
         for (name, value) in facts {
-            let _ = writeln!(self.body, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(value));
+            let _ = writeln!(
+                self.body,
+                "<dt>{}</dt><dd>{}</dd>",
+                escape(name),
+                escape(value)
+            );
         }
         self.body.push_str("</dl>\n");
     }
@@ -82,7 +91,11 @@ impl Document {
 
     /// Appends a data table.
     pub fn table(&mut self, table: &DataTable) {
-        let _ = writeln!(self.body, "<table class=\"data\" id=\"{}\">", escape(&table.id));
+        let _ = writeln!(
+            self.body,
+            "<table class=\"data\" id=\"{}\">",
+            escape(&table.id)
+        );
         self.body.push_str("<thead><tr>");
         for header in &table.headers {
             let _ = write!(self.body, "<th>{}</th>", escape(header));
@@ -151,6 +164,30 @@ impl Document {
     }
 }
 
+/// Combines reports written by [`Document::write`] (e.g. the tune and load reports of
+/// `lab tutorial`) into one self-contained page at `out`, each as a section under its own title.
+/// Every table keeps its id and data attributes, so the values stay readable in the combined page.
+pub fn combine(out: &Path, parts: &[&Path], title: &str) -> Result<()> {
+    let subtitle = format!("{} reports · {}", parts.len(), crate::report::format::utc_now());
+    let mut doc = Document::new(title, &subtitle);
+    for path in parts {
+        let page = std::fs::read_to_string(path).with_context(|| format!("reading the report {}", path.display()))?;
+        let inner = page_body(&page)
+            .with_context(|| format!("{} is not a report written by lab (no <body>)", path.display()))?;
+        // The part's own <h1> becomes a section heading under the combined page's title.
+        let inner = inner.replacen("<h1>", "<h2 class=\"part\">", 1).replacen("</h1>", "</h2>", 1);
+        let _ = writeln!(doc.body, "<section class=\"part\">\n{inner}</section>");
+    }
+    doc.write(out)
+}
+
+/// The content of a page's `<body>`, without the footer every report carries.
+fn page_body(page: &str) -> Option<&str> {
+    let start = page.find("<body>")? + "<body>".len();
+    let end = page[start..].find("<footer>").or_else(|| page[start..].find("</body>"))? + start;
+    Some(&page[start..end])
+}
+
 fn push_attr(out: &mut String, key: &str, value: &str) {
     let _ = write!(out, " data-{}=\"{}\"", escape(key), escape(value));
 }
@@ -191,18 +228,30 @@ pub struct DataCell {
 impl DataCell {
     /// A text-only cell.
     pub fn text(text: impl Into<String>) -> Self {
-        DataCell { text: text.into(), data: None, numeric: false }
+        DataCell {
+            text: text.into(),
+            data: None,
+            numeric: false,
+        }
     }
 
     /// A numeric cell showing `text` and carrying `data-<key>="<value>"`.
     pub fn value(text: impl Into<String>, key: &str, value: impl ToString) -> Self {
-        DataCell { text: text.into(), data: Some((key.to_string(), value.to_string())), numeric: true }
+        DataCell {
+            text: text.into(),
+            data: Some((key.to_string(), value.to_string())),
+            numeric: true,
+        }
     }
 
     /// A text cell carrying `data-<key>="<value>"` (e.g. a verdict).
     pub fn labelled(text: impl Into<String>, key: &str) -> Self {
         let text = text.into();
-        DataCell { data: Some((key.to_string(), text.clone())), text, numeric: false }
+        DataCell {
+            data: Some((key.to_string(), text.clone())),
+            text,
+            numeric: false,
+        }
     }
 }
 
@@ -259,7 +308,11 @@ const LEFT: f64 = 76.0;
 
 /// "Nice" tick values covering `0..=max`: steps of 1, 2 or 5 times a power of ten.
 pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
-    let (min, max) = if max > min { (min, max) } else { (min, min + 1.0) };
+    let (min, max) = if max > min {
+        (min, max)
+    } else {
+        (min, min + 1.0)
+    };
     let rough = (max - min) / target.max(1) as f64;
     let magnitude = 10f64.powf(rough.log10().floor());
     let residual = rough / magnitude;
@@ -275,7 +328,9 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
         };
     let first = (min / step).floor();
     let last = (max / step).ceil();
-    (first as i64..=last as i64).map(|i| i as f64 * step).collect()
+    (first as i64..=last as i64)
+        .map(|i| i as f64 * step)
+        .collect()
 }
 
 /// Renders `chart` as an inline `<svg>` element.
@@ -292,7 +347,11 @@ pub fn line_chart(chart: &LineChart) -> String {
         .chain(chart.x_ticks.iter().flatten().map(|t| t.0))
         .collect();
     let (mut x_min, mut x_max) = bounds(&xs).unwrap_or((0.0, 1.0));
-    let pad = if x_max > x_min { (x_max - x_min) * 0.05 } else { 0.5 };
+    let pad = if x_max > x_min {
+        (x_max - x_min) * 0.05
+    } else {
+        0.5
+    };
     if chart.x_ticks.is_some() {
         x_min -= pad;
         x_max += pad;
@@ -317,7 +376,11 @@ pub fn line_chart(chart: &LineChart) -> String {
 
     let sx = |x: f64| LEFT + (x - x_min) / (x_max - x_min) * plot_w;
     let sy = |y: f64, axis: Axis| {
-        let top = if axis == Axis::Left { left_top } else { right_top };
+        let top = if axis == Axis::Left {
+            left_top
+        } else {
+            right_top
+        };
         TOP + plot_h - y / top * plot_h
     };
 
@@ -326,7 +389,11 @@ pub fn line_chart(chart: &LineChart) -> String {
     svg.push_str("<g class=\"grid\">");
     for &t in &left_ticks {
         let y = sy(t, Axis::Left);
-        let _ = write!(svg, "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>", LEFT + plot_w);
+        let _ = write!(
+            svg,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
+            LEFT + plot_w
+        );
     }
     svg.push_str("</g>\n<g class=\"axis\">");
     let _ = write!(
@@ -348,7 +415,11 @@ pub fn line_chart(chart: &LineChart) -> String {
     }
     if has_right {
         let x = LEFT + plot_w;
-        let _ = write!(svg, "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/>", TOP + plot_h);
+        let _ = write!(
+            svg,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\"/>",
+            TOP + plot_h
+        );
         for &t in &right_ticks {
             let _ = write!(
                 svg,
@@ -437,7 +508,13 @@ pub fn line_chart(chart: &LineChart) -> String {
         }
         svg.push_str("</g>");
     }
-    legend(&mut svg, chart.series.iter().map(|s| (s.name.as_str(), s.color.as_str())));
+    legend(
+        &mut svg,
+        chart
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.color.as_str())),
+    );
     svg.push_str("\n</svg>");
     svg
 }
@@ -464,7 +541,11 @@ pub fn bar_chart(chart: &BarChart) -> String {
     let right = 24.0;
     let plot_w = W - LEFT - right;
     let plot_h = H - TOP - BOTTOM;
-    let values: Vec<f64> = chart.series.iter().flat_map(|s| s.2.iter().copied()).collect();
+    let values: Vec<f64> = chart
+        .series
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .collect();
     let max = bounds(&values).map_or(1.0, |(_, m)| if m > 0.0 { m } else { 1.0 });
     let ticks = nice_ticks(0.0, max, 5);
     let top = *ticks.last().unwrap_or(&max);
@@ -474,14 +555,23 @@ pub fn bar_chart(chart: &BarChart) -> String {
     let n_series = chart.series.len().max(1) as f64;
     let bar_w = (group_w * 0.8 / n_series).max(1.0);
     // Thin out x labels so they never overlap (about 7 px per character).
-    let longest = chart.groups.iter().map(|g| g.chars().count()).max().unwrap_or(1) as f64;
+    let longest = chart
+        .groups
+        .iter()
+        .map(|g| g.chars().count())
+        .max()
+        .unwrap_or(1) as f64;
     let label_every = ((longest * 7.0 + 8.0) / group_w).ceil().max(1.0) as usize;
 
     let mut svg = svg_open(&chart.title);
     svg.push_str("<g class=\"grid\">");
     for &t in &ticks {
         let y = sy(t);
-        let _ = write!(svg, "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>", LEFT + plot_w);
+        let _ = write!(
+            svg,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
+            LEFT + plot_w
+        );
     }
     svg.push_str("</g>\n<g class=\"axis\">");
     let _ = write!(
@@ -527,7 +617,11 @@ pub fn bar_chart(chart: &BarChart) -> String {
         escape(&chart.y_label)
     );
     for (s, (name, color, vals)) in chart.series.iter().enumerate() {
-        let _ = write!(svg, "\n<g class=\"series\" data-series=\"{}\">", escape(name));
+        let _ = write!(
+            svg,
+            "\n<g class=\"series\" data-series=\"{}\">",
+            escape(name)
+        );
         for (i, &v) in vals.iter().enumerate() {
             if !v.is_finite() {
                 continue;
@@ -548,7 +642,10 @@ pub fn bar_chart(chart: &BarChart) -> String {
         svg.push_str("</g>");
     }
     if chart.series.len() > 1 {
-        legend(&mut svg, chart.series.iter().map(|s| (s.0.as_str(), s.1.as_str())));
+        legend(
+            &mut svg,
+            chart.series.iter().map(|s| (s.0.as_str(), s.1.as_str())),
+        );
     }
     svg.push_str("\n</svg>");
     svg
@@ -577,10 +674,14 @@ fn legend<'a>(svg: &mut String, items: impl Iterator<Item = (&'a str, &'a str)>)
 }
 
 fn bounds(values: &[f64]) -> Option<(f64, f64)> {
-    values.iter().copied().filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
+    values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 #[cfg(test)]
@@ -589,7 +690,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]
@@ -607,7 +711,10 @@ mod tests {
             rows: vec![DataRow {
                 class: Some("best".into()),
                 key: Some(("memory".into(), "128".into())),
-                cells: vec![DataCell::value("128 MB", "memory-mb", 128), DataCell::value("12.5 ms", "avg-ms", 12.5)],
+                cells: vec![
+                    DataCell::value("128 MB", "memory-mb", 128),
+                    DataCell::value("12.5 ms", "avg-ms", 12.5),
+                ],
             }],
         });
         let chart = line_chart(&LineChart {
@@ -620,19 +727,59 @@ mod tests {
             left_format: |y| format!("{y}"),
             right_format: |y| format!("{y}"),
             series: vec![
-                Series { name: "a".into(), color: "#123".into(), axis: Axis::Left, points: vec![(0.0, 12.5)] },
-                Series { name: "b".into(), color: "#456".into(), axis: Axis::Right, points: vec![(0.0, 1e-6)] },
+                Series {
+                    name: "a".into(),
+                    color: "#123".into(),
+                    axis: Axis::Left,
+                    points: vec![(0.0, 12.5)],
+                },
+                Series {
+                    name: "b".into(),
+                    color: "#456".into(),
+                    axis: Axis::Right,
+                    points: vec![(0.0, 1e-6)],
+                },
             ],
         });
         doc.figure(&chart, "cap");
         let html = doc.render();
         assert!(html.contains("<title>T &lt;1&gt;</title>"));
-        assert!(html.contains("<td class=\"num\" data-memory=\"128\" data-avg-ms=\"12.5\">12.5 ms</td>"));
-        assert!(html.contains("<tr class=\"best\" data-memory=\"128\" data-memory-mb=\"128\" data-avg-ms=\"12.5\">"));
+        assert!(html
+            .contains("<td class=\"num\" data-memory=\"128\" data-avg-ms=\"12.5\">12.5 ms</td>"));
+        assert!(html.contains(
+            "<tr class=\"best\" data-memory=\"128\" data-memory-mb=\"128\" data-avg-ms=\"12.5\">"
+        ));
         assert!(html.contains("data-y=\"12.5\""));
         assert!(!html.contains("src=\"http"));
         assert!(!html.contains("href=\"http"));
         assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn combine_keeps_every_part_and_one_footer() {
+        let dir = std::env::temp_dir();
+        let id = std::process::id();
+        let (a, b, out) = (
+            dir.join(format!("lab-combine-a-{id}.html")),
+            dir.join(format!("lab-combine-b-{id}.html")),
+            dir.join(format!("lab-combine-{id}.html")),
+        );
+        let mut first = Document::new("Power tuning", "t");
+        first.paragraph("tune body", false);
+        first.write(&a).unwrap();
+        let mut second = Document::new("Load test", "l");
+        second.paragraph("load body", false);
+        second.write(&b).unwrap();
+        combine(&out, &[a.as_path(), b.as_path()], "All").unwrap();
+        let html = std::fs::read_to_string(&out).unwrap();
+        for p in [&a, &b, &out] {
+            std::fs::remove_file(p).unwrap();
+        }
+        assert!(html.contains("<h1>All</h1>"));
+        assert!(html.contains("<h2 class=\"part\">Power tuning</h2>") && html.contains("tune body"));
+        assert!(html.contains("<h2 class=\"part\">Load test</h2>") && html.contains("load body"));
+        assert_eq!(html.matches("<footer>").count(), 1);
+        assert_eq!(html.matches("<style>").count(), 1);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! tables and reports from the pieces here, so this module knows nothing of either.
 
 pub mod chart;
+pub mod combine;
+pub use combine::combine;
 pub mod format;
 pub mod html;
 pub mod table;
+
+pub use html::combine;

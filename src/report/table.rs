@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn table_renders_headers_and_rows() {
         let mut table = new_table(&["Memory", "Avg"], &[0, 1]);
-        table.add_row(vec![cell("128 MB", Tone::Neutral), cell("12.3 ms", Tone::Good)]);
+        table.add_row(vec![
+            cell("128 MB", Tone::Neutral),
+            cell("12.3 ms", Tone::Good),
+        ]);
         let text = table.to_string();
         assert!(text.contains("Memory"));
         assert!(text.contains("128 MB"));

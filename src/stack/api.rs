@@ -21,7 +21,10 @@ pub const RESPONSES: &[(&str, Option<&str>)] = &[
     ("404", Some("NotFound:.*")),
     ("409", Some("Conflict:.*")),
     // Handler internals, and the runtime's own failures (timeouts, crashes), which carry no prefix.
-    ("500", Some("(Internal:|.*Task timed out|RequestId:|.*Runtime exited)[\\s\\S]*")),
+    (
+        "500",
+        Some("(Internal:|.*Task timed out|RequestId:|.*Runtime exited)[\\s\\S]*"),
+    ),
 ];
 
 /// The integration URI for a function ARN in a region.
@@ -79,7 +82,9 @@ async fn find_api(stack: &Stack) -> anyhow::Result<Option<(String, bool)>> {
 
 /// Reads the API, its resource tree, the method (with integration and responses) and the stage.
 pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
-    let Some((api_id, owned)) = find_api(stack).await? else { return Ok(None) };
+    let Some((api_id, owned)) = find_api(stack).await? else {
+        return Ok(None);
+    };
     let gw = &stack.clients.apigateway;
     let resources = gw
         .get_resources()
@@ -96,23 +101,40 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     for r in resources.items() {
         match r.path() {
             Some("/") => observed.root_id = r.id().map(str::to_string),
-            Some(p) if p == format!("/{RESOURCE_PATH}") => observed.resource_id = r.id().map(str::to_string),
+            Some(p) if p == format!("/{RESOURCE_PATH}") => {
+                observed.resource_id = r.id().map(str::to_string)
+            }
             _ => {}
         }
     }
     if let Some(rid) = &observed.resource_id {
-        observed.method = match gw.get_method().rest_api_id(&api_id).resource_id(rid).http_method(HTTP_METHOD).send().await {
-            Ok(m) => Some(Method::builder()
-                .set_http_method(m.http_method)
-                .set_authorization_type(m.authorization_type)
-                .set_method_integration(m.method_integration)
-                .set_method_responses(m.method_responses)
-                .build()),
+        observed.method = match gw
+            .get_method()
+            .rest_api_id(&api_id)
+            .resource_id(rid)
+            .http_method(HTTP_METHOD)
+            .send()
+            .await
+        {
+            Ok(m) => Some(
+                Method::builder()
+                    .set_http_method(m.http_method)
+                    .set_authorization_type(m.authorization_type)
+                    .set_method_integration(m.method_integration)
+                    .set_method_responses(m.method_responses)
+                    .build(),
+            ),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(crate::aws::explain("apigateway:GetMethod", e)),
         };
     }
-    observed.stage = match gw.get_stage().rest_api_id(&api_id).stage_name(STAGE).send().await {
+    observed.stage = match gw
+        .get_stage()
+        .rest_api_id(&api_id)
+        .stage_name(STAGE)
+        .send()
+        .await
+    {
         Ok(s) => s.deployment_id,
         Err(e) if e.is_not_found() => None,
         Err(e) => return Err(crate::aws::explain("apigateway:GetStage", e)),
@@ -138,14 +160,19 @@ pub fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
         ));
     }
     for (status, _) in RESPONSES {
-        if !method.method_responses().is_some_and(|r| r.contains_key(*status)) {
+        if !method
+            .method_responses()
+            .is_some_and(|r| r.contains_key(*status))
+        {
             drift.push(format!("method response {status} missing"));
         }
     }
     match method.method_integration() {
         None => drift.push("integration missing".into()),
         Some(i) => {
-            if i.r#type() != Some(&IntegrationType::Aws) || i.uri() != Some(integration_uri(stack).as_str()) {
+            if i.r#type() != Some(&IntegrationType::Aws)
+                || i.uri() != Some(integration_uri(stack).as_str())
+            {
                 drift.push(format!(
                     "integration is {} {}, expected AWS {}",
                     i.r#type().map(|t| t.as_str()).unwrap_or("none"),
@@ -155,9 +182,12 @@ pub fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
             }
             for (status, pattern) in RESPONSES {
                 let existing = i.integration_responses().and_then(|r| r.get(*status));
-                let ok = existing.is_some_and(|r| r.selection_pattern().filter(|p| !p.is_empty()) == *pattern);
+                let ok = existing
+                    .is_some_and(|r| r.selection_pattern().filter(|p| !p.is_empty()) == *pattern);
                 if !ok {
-                    drift.push(format!("integration response {status} missing or different"));
+                    drift.push(format!(
+                        "integration response {status} missing or different"
+                    ));
                 }
             }
         }
@@ -200,7 +230,10 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     let details = drift(stack, &o);
     let api_id = o.api_id.clone();
     if o.resource_id.is_none() {
-        let root = o.root_id.clone().ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no root resource"))?;
+        let root = o
+            .root_id
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no root resource"))?;
         let r = gw
             .create_resource()
             .rest_api_id(&api_id)
@@ -222,12 +255,24 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
             .await
             .map_err(ctx("apigateway:CreateDeployment"))?;
     }
-    let action = if created { Action::Created } else { Action::Unchanged };
+    let action = if created {
+        Action::Created
+    } else {
+        Action::Unchanged
+    };
     let details = if created { Vec::new() } else { details };
-    Ok((Change::new(RESOURCE, name, action, Some(api_id.clone()), started).with_details(details), api_id))
+    Ok((
+        Change::new(RESOURCE, name, action, Some(api_id.clone()), started).with_details(details),
+        api_id,
+    ))
 }
 
-async fn repair_method(stack: &Stack, api_id: &str, rid: &str, method: Option<&Method>) -> anyhow::Result<()> {
+async fn repair_method(
+    stack: &Stack,
+    api_id: &str,
+    rid: &str,
+    method: Option<&Method>,
+) -> anyhow::Result<()> {
     let gw = &stack.clients.apigateway;
     let auth_ok = method.is_some_and(|m| m.authorization_type() == Some("NONE"));
     if method.is_some() && !auth_ok {
@@ -251,7 +296,10 @@ async fn repair_method(stack: &Stack, api_id: &str, rid: &str, method: Option<&M
             .map_err(ctx("apigateway:PutMethod"))?;
     }
     for (status, _) in RESPONSES {
-        if !method.and_then(|m| m.method_responses()).is_some_and(|r| r.contains_key(*status)) {
+        if !method
+            .and_then(|m| m.method_responses())
+            .is_some_and(|r| r.contains_key(*status))
+        {
             gw.put_method_response()
                 .rest_api_id(api_id)
                 .resource_id(rid)
@@ -264,7 +312,9 @@ async fn repair_method(stack: &Stack, api_id: &str, rid: &str, method: Option<&M
     }
     let integration = method.and_then(|m| m.method_integration());
     let uri = integration_uri(stack);
-    let integration_ok = integration.is_some_and(|i| i.r#type() == Some(&IntegrationType::Aws) && i.uri() == Some(uri.as_str()));
+    let integration_ok = integration.is_some_and(|i| {
+        i.r#type() == Some(&IntegrationType::Aws) && i.uri() == Some(uri.as_str())
+    });
     if !integration_ok {
         gw.put_integration()
             .rest_api_id(api_id)
@@ -309,15 +359,29 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<(ResourceStatus, Option<S
                 .method
                 .as_ref()
                 .and_then(|m| m.method_integration())
-                .map(|i| format!("{} {}", i.r#type().map(|t| t.as_str()).unwrap_or(""), i.uri().unwrap_or("")))
+                .map(|i| {
+                    format!(
+                        "{} {}",
+                        i.r#type().map(|t| t.as_str()).unwrap_or(""),
+                        i.uri().unwrap_or("")
+                    )
+                })
                 .unwrap_or_default();
             let mut status = ResourceStatus::present(RESOURCE, name, Some(o.api_id.clone()))
                 .with("resource", format!("/{RESOURCE_PATH} {HTTP_METHOD}"))
                 .with("integration", integration)
-                .with("stage", o.stage.as_deref().map(|d| format!("{STAGE} (deployment {d})")).unwrap_or_default());
+                .with(
+                    "stage",
+                    o.stage
+                        .as_deref()
+                        .map(|d| format!("{STAGE} (deployment {d})"))
+                        .unwrap_or_default(),
+                );
             status.drift = drift(stack, &o);
             if !o.owned {
-                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+                status
+                    .drift
+                    .push(format!("not tagged {}", super::STACK_TAG));
             }
             let url = o.stage.as_ref().map(|_| stack.invoke_url(&o.api_id));
             (status, url)
@@ -336,15 +400,31 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, owned, started) {
         return Ok(kept);
     }
-    match stack.clients.apigateway.delete_rest_api().rest_api_id(&api_id).send().await {
+    match stack
+        .clients
+        .apigateway
+        .delete_rest_api()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("apigateway:DeleteRestApi", e)),
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(api_id), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(api_id),
+        started,
+    ))
 }
 
 /// The id of this stack's API, if it exists.
 pub async fn find_id(stack: &Stack) -> anyhow::Result<Option<String>> {
-    Ok(find_api(stack).await?.filter(|(_, owned)| *owned || stack.force).map(|(id, _)| id))
+    Ok(find_api(stack)
+        .await?
+        .filter(|(_, owned)| *owned || stack.force)
+        .map(|(id, _)| id))
 }

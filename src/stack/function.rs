@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State};
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+};
 
 use super::{Action, Change, ResourceStatus, Stack};
 use crate::aws::{ctx, AwsErrorExt};
@@ -12,7 +14,7 @@ use crate::package::Package;
 
 const RESOURCE: &str = "function";
 /// The env var the handler reads to refuse any other table (defence in depth beyond IAM).
-pub const ALLOWED_TABLE_ENV: &str = "LAB_ALLOWED_TABLE";
+pub use handler::ALLOWED_TABLE_ENV;
 
 /// What `status` and `up` compare.
 #[derive(Debug, Clone)]
@@ -32,12 +34,21 @@ pub struct Observed {
 
 /// Reads the function's configuration and tags; `None` when it does not exist.
 pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
-    let out = match stack.clients.lambda.get_function().function_name(&stack.names.function).send().await {
+    let out = match stack
+        .clients
+        .lambda
+        .get_function()
+        .function_name(&stack.names.function)
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(crate::aws::explain("lambda:GetFunction", e)),
     };
-    let Some(c) = out.configuration() else { return Ok(None) };
+    let Some(c) = out.configuration() else {
+        return Ok(None);
+    };
     let owned = out
         .tags()
         .map(|t| stack.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
@@ -53,13 +64,19 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
             .map(|a| a.as_str().to_string())
             .unwrap_or_else(|| "x86_64".into()),
         role: c.role().unwrap_or_default().to_string(),
-        runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+        runtime: c
+            .runtime()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
         env: c
             .environment()
             .and_then(|e| e.variables())
             .cloned()
             .unwrap_or_default(),
-        state: c.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        state: c
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         last_update: c
             .last_update_status()
             .map(|s| s.as_str().to_string())
@@ -101,7 +118,13 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
     let Some(observed) = observe(stack).await? else {
         create(stack, role_arn, package).await?;
         wait_ready(stack).await?;
-        return Ok(Change::new(RESOURCE, name, Action::Created, Some(stack.function_arn()), started));
+        return Ok(Change::new(
+            RESOURCE,
+            name,
+            Action::Created,
+            Some(stack.function_arn()),
+            started,
+        ));
     };
     stack.check_owned(RESOURCE, name, observed.owned)?;
     wait_ready(stack).await?;
@@ -133,7 +156,11 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
                 .role(role_arn)
                 .runtime(Runtime::Providedal2023)
                 .handler("bootstrap")
-                .environment(Environment::builder().set_variables(Some(desired_env(stack))).build())
+                .environment(
+                    Environment::builder()
+                        .set_variables(Some(desired_env(stack)))
+                        .build(),
+                )
                 .send()
                 .await
         })
@@ -142,7 +169,14 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
         details.extend(drift);
         wait_ready(stack).await?;
     }
-    Ok(Change::new(RESOURCE, name, Action::Unchanged, Some(observed.arn), started).with_details(details))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Unchanged,
+        Some(observed.arn),
+        started,
+    )
+    .with_details(details))
 }
 
 async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Result<()> {
@@ -154,12 +188,23 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(role_arn)
-            .code(FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(package.bytes.clone()))
+                    .build(),
+            )
             .memory_size(stack.settings.memory)
             .timeout(stack.settings.timeout)
             .architectures(Architecture::from(stack.settings.arch.as_str()))
-            .environment(Environment::builder().set_variables(Some(desired_env(stack))).build())
-            .description(format!("lab stack {}: the tutorial's LambdaFunctionOverHttps", stack.names.stack))
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(desired_env(stack)))
+                    .build(),
+            )
+            .description(format!(
+                "lab stack {}: the tutorial's LambdaFunctionOverHttps",
+                stack.names.stack
+            ))
             .set_tags(Some(stack.tags()))
             .send()
             .await
@@ -175,10 +220,23 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
 
 /// A role created seconds ago is not yet visible to Lambda ("cannot be assumed by Lambda"):
 /// retry with bounded exponential backoff (about a minute in all), as IAM propagation needs.
-async fn with_role_retry<F, Fut, T, E>(mut call: F) -> Result<T, aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>
+async fn with_role_retry<F, Fut, T, E>(
+    mut call: F,
+) -> Result<
+    T,
+    aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>>,
+    Fut: std::future::Future<
+        Output = Result<
+            T,
+            aws_sdk_lambda::error::SdkError<
+                E,
+                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+            >,
+        >,
+    >,
     E: aws_sdk_lambda::error::ProvideErrorMetadata,
 {
     let mut delay = Duration::from_millis(500);
@@ -195,7 +253,10 @@ where
 }
 
 fn is_role_not_ready<E: aws_sdk_lambda::error::ProvideErrorMetadata>(
-    e: &aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    e: &aws_sdk_lambda::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> bool {
     use aws_sdk_lambda::error::ProvideErrorMetadata;
     ProvideErrorMetadata::code(e) == Some("InvalidParameterValueException")
@@ -208,7 +269,10 @@ pub async fn wait_ready(stack: &Stack) -> anyhow::Result<()> {
 }
 
 /// [`wait_ready`] for any function name: `tune` and `load` use it after changing memory.
-pub async fn wait_function_ready(lambda: &aws_sdk_lambda::Client, name: &str) -> anyhow::Result<()> {
+pub async fn wait_function_ready(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut delay = Duration::from_millis(100);
     loop {
@@ -223,7 +287,9 @@ pub async fn wait_function_ready(lambda: &aws_sdk_lambda::Client, name: &str) ->
         if update == Some(&LastUpdateStatus::Failed) || c.state() == Some(&State::Failed) {
             anyhow::bail!(
                 "function {name} update failed: {}",
-                c.last_update_status_reason().or(c.state_reason()).unwrap_or("no reason given")
+                c.last_update_status_reason()
+                    .or(c.state_reason())
+                    .unwrap_or("no reason given")
             );
         }
         if state_ok && matches!(update, None | Some(LastUpdateStatus::Successful)) {
@@ -238,7 +304,11 @@ pub async fn wait_function_ready(lambda: &aws_sdk_lambda::Client, name: &str) ->
 }
 
 /// Existence, ARN, memory, timeout, architecture, code hash, state and drift.
-pub async fn describe(stack: &Stack, role_arn: Option<&str>, package_sha: Option<&str>) -> anyhow::Result<ResourceStatus> {
+pub async fn describe(
+    stack: &Stack,
+    role_arn: Option<&str>,
+    package_sha: Option<&str>,
+) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.function;
     Ok(match observe(stack).await? {
         None => ResourceStatus::absent(RESOURCE, name),
@@ -253,13 +323,20 @@ pub async fn describe(stack: &Stack, role_arn: Option<&str>, package_sha: Option
             let role = role_arn.unwrap_or(&o.role);
             status.drift = config_drift(stack, &o, role);
             if o.arch != stack.settings.arch {
-                status.drift.push(format!("architecture {} -> {}", o.arch, stack.settings.arch));
+                status.drift.push(format!(
+                    "architecture {} -> {}",
+                    o.arch, stack.settings.arch
+                ));
             }
             if package_sha.is_some_and(|sha| sha != o.code_sha256) {
-                status.drift.push("code differs from the local build".to_string());
+                status
+                    .drift
+                    .push("code differs from the local build".to_string());
             }
             if !o.owned {
-                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+                status
+                    .drift
+                    .push(format!("not tagged {}", super::STACK_TAG));
             }
             status
         }
@@ -276,10 +353,23 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
         return Ok(kept);
     }
-    match stack.clients.lambda.delete_function().function_name(name).send().await {
+    match stack
+        .clients
+        .lambda
+        .delete_function()
+        .function_name(name)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("lambda:DeleteFunction", e)),
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(observed.arn), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(observed.arn),
+        started,
+    ))
 }

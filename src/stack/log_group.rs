@@ -63,7 +63,13 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     let mut details = Vec::new();
     let action = match observe(stack).await? {
         None => {
-            match logs.create_log_group().log_group_name(name).set_tags(Some(stack.tags())).send().await {
+            match logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(stack.tags()))
+                .send()
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if e.is_code(&["ResourceAlreadyExistsException"]) => {}
                 Err(e) => return Err(crate::aws::explain("logs:CreateLogGroup", e)),
@@ -112,13 +118,19 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
         Some(o) => {
             let mut status = ResourceStatus::present(RESOURCE, name, Some(o.arn.clone())).with(
                 "retention_days",
-                o.retention.map(|d| d.to_string()).unwrap_or_else(|| "never expire".into()),
+                o.retention
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "never expire".into()),
             );
             if o.retention != Some(RETENTION_DAYS) {
-                status.drift.push(format!("retention is not {RETENTION_DAYS} days"));
+                status
+                    .drift
+                    .push(format!("retention is not {RETENTION_DAYS} days"));
             }
             if !o.owned {
-                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+                status
+                    .drift
+                    .push(format!("not tagged {}", super::STACK_TAG));
             }
             status
         }
@@ -136,10 +148,23 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, o.owned, started) {
         return Ok(kept);
     }
-    match stack.clients.logs.delete_log_group().log_group_name(name).send().await {
+    match stack
+        .clients
+        .logs
+        .delete_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("logs:DeleteLogGroup", e)),
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(o.arn), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(o.arn),
+        started,
+    ))
 }

@@ -57,14 +57,21 @@ pub struct Stack {
 
 impl Stack {
     /// Resolves the account (STS) once; every ARN is derived from it.
-    pub async fn open(clients: Clients, names: Names, settings: FunctionSettings) -> anyhow::Result<Self> {
+    pub async fn open(
+        clients: Clients,
+        names: Names,
+        settings: FunctionSettings,
+    ) -> anyhow::Result<Self> {
         let identity = clients
             .sts
             .get_caller_identity()
             .send()
             .await
             .map_err(crate::aws::ctx("sts:GetCallerIdentity"))?;
-        let account = identity.account().context("STS returned no account id")?.to_string();
+        let account = identity
+            .account()
+            .context("STS returned no account id")?
+            .to_string();
         let partition = identity
             .arn()
             .and_then(|a| a.split(':').nth(1))
@@ -98,7 +105,10 @@ impl Stack {
 
     /// The managed policy's ARN (IAM is global: no region).
     pub fn policy_arn(&self) -> String {
-        format!("arn:{}:iam::{}:policy/{}", self.partition, self.account, self.names.policy)
+        format!(
+            "arn:{}:iam::{}:policy/{}",
+            self.partition, self.account, self.names.policy
+        )
     }
 
     /// The function's unqualified ARN.
@@ -154,14 +164,21 @@ impl Stack {
     }
 
     /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`.
-    pub fn keep_foreign(&self, resource: &'static str, name: &str, owned: bool, started: Instant) -> Option<Change> {
+    pub fn keep_foreign(
+        &self,
+        resource: &'static str,
+        name: &str,
+        owned: bool,
+        started: Instant,
+    ) -> Option<Change> {
         if owned || self.force {
             return None;
         }
-        let change = Change::new(resource, name, Action::Kept, None, started).with_details(vec![format!(
-            "not tagged {STACK_TAG}={}: left in place (pass --force to delete it)",
-            self.names.stack
-        )]);
+        let change =
+            Change::new(resource, name, Action::Kept, None, started).with_details(vec![format!(
+                "not tagged {STACK_TAG}={}: left in place (pass --force to delete it)",
+                self.names.stack
+            )]);
         Some(change)
     }
 
@@ -220,7 +237,13 @@ pub struct Change {
 
 impl Change {
     /// A change with no details, timed from `started`.
-    pub fn new(resource: &'static str, name: &str, action: Action, id: Option<String>, started: Instant) -> Self {
+    pub fn new(
+        resource: &'static str,
+        name: &str,
+        action: Action,
+        id: Option<String>,
+        started: Instant,
+    ) -> Self {
         Self {
             resource,
             name: name.to_string(),
@@ -314,7 +337,8 @@ fn normalize_policy(v: &serde_json::Value) -> serde_json::Value {
 
 /// Decodes a policy document as IAM returns it (URL-encoded JSON).
 pub fn decode_policy(document: &str) -> anyhow::Result<serde_json::Value> {
-    let decoded = urlencoding::decode(document).context("policy document is not URL-encoded text")?;
+    let decoded =
+        urlencoding::decode(document).context("policy document is not URL-encoded text")?;
     serde_json::from_str(&decoded).context("policy document is not JSON")
 }
 
@@ -328,7 +352,8 @@ mod tests {
         let a = json!({"Statement": [{"Action": ["b", "a"], "Resource": "x"}], "Version": "2012-10-17"});
         let b = json!({"Version": "2012-10-17", "Statement": {"Resource": ["x"], "Action": ["a", "b"]}});
         assert!(same_policy(&a, &b));
-        let c = json!({"Version": "2012-10-17", "Statement": {"Resource": "*", "Action": ["a", "b"]}});
+        let c =
+            json!({"Version": "2012-10-17", "Statement": {"Resource": "*", "Action": ["a", "b"]}});
         assert!(!same_policy(&a, &c));
     }
 

@@ -13,12 +13,20 @@ const PRINCIPAL: &str = "apigateway.amazonaws.com";
 
 /// The statement's principal and source ARN, when it exists.
 async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
-    let out = match stack.clients.lambda.get_policy().function_name(&stack.names.function).send().await {
+    let out = match stack
+        .clients
+        .lambda
+        .get_policy()
+        .function_name(&stack.names.function)
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(crate::aws::explain("lambda:GetPolicy", e)),
     };
-    let policy: serde_json::Value = serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_default();
+    let policy: serde_json::Value =
+        serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_default();
     let statement = policy["Statement"]
         .as_array()
         .and_then(|s| s.iter().find(|st| st["Sid"] == STATEMENT_ID))
@@ -43,7 +51,9 @@ pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
     let lambda = &stack.clients.lambda;
     let desired = stack.api_source_arn(api_id);
     let (action, details) = match observe(stack).await? {
-        Some((principal, source)) if principal == PRINCIPAL && source == desired => (Action::Unchanged, vec![]),
+        Some((principal, source)) if principal == PRINCIPAL && source == desired => {
+            (Action::Unchanged, vec![])
+        }
         Some((_, source)) => {
             lambda
                 .remove_permission()
@@ -52,7 +62,10 @@ pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
                 .send()
                 .await
                 .map_err(ctx("lambda:RemovePermission"))?;
-            (Action::Unchanged, vec![format!("source ARN {source} -> {desired}")])
+            (
+                Action::Unchanged,
+                vec![format!("source ARN {source} -> {desired}")],
+            )
         }
         None => (Action::Created, vec![]),
     };
@@ -80,11 +93,16 @@ pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<Res
                 .with("principal", &principal)
                 .with("source_arn", &source);
             if principal != PRINCIPAL {
-                status.drift.push(format!("principal is {principal}, expected {PRINCIPAL}"));
+                status
+                    .drift
+                    .push(format!("principal is {principal}, expected {PRINCIPAL}"));
             }
             if let Some(api_id) = api_id {
                 if source != stack.api_source_arn(api_id) {
-                    status.drift.push(format!("source ARN is not {}", stack.api_source_arn(api_id)));
+                    status.drift.push(format!(
+                        "source ARN is not {}",
+                        stack.api_source_arn(api_id)
+                    ));
                 }
             }
             status
@@ -96,7 +114,13 @@ pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<Res
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let started = Instant::now();
     if observe(stack).await?.is_none() {
-        return Ok(Change::new(RESOURCE, STATEMENT_ID, Action::Absent, None, started));
+        return Ok(Change::new(
+            RESOURCE,
+            STATEMENT_ID,
+            Action::Absent,
+            None,
+            started,
+        ));
     }
     match stack
         .clients
@@ -111,5 +135,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("lambda:RemovePermission", e)),
     }
-    Ok(Change::new(RESOURCE, STATEMENT_ID, Action::Deleted, None, started))
+    Ok(Change::new(
+        RESOURCE,
+        STATEMENT_ID,
+        Action::Deleted,
+        None,
+        started,
+    ))
 }

@@ -34,7 +34,9 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(crate::aws::explain("iam:GetPolicy", e)),
     };
-    let Some(policy) = policy else { return Ok(None) };
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
     let owned = stack.owns(policy.tags().iter().map(|t| (t.key(), t.value())));
     let default_version = policy.default_version_id().unwrap_or("v1").to_string();
     let version = iam
@@ -84,7 +86,10 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             .create_policy()
             .policy_name(name)
             .policy_document(&desired)
-            .description(format!("lab stack {}: least privilege for {}", stack.names.stack, stack.names.function))
+            .description(format!(
+                "lab stack {}: least privilege for {}",
+                stack.names.stack, stack.names.function
+            ))
             .set_tags(Some(tags))
             .send()
             .await;
@@ -94,7 +99,13 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             Err(e) if e.is_code(&["EntityAlreadyExists"]) => {}
             Err(e) => return Err(crate::aws::explain("iam:CreatePolicy", e)),
         }
-        return Ok(Change::new(RESOURCE, name, Action::Created, Some(stack.policy_arn()), started));
+        return Ok(Change::new(
+            RESOURCE,
+            name,
+            Action::Created,
+            Some(stack.policy_arn()),
+            started,
+        ));
     };
     stack.check_owned(RESOURCE, name, observed.owned)?;
     let mut details = Vec::new();
@@ -109,7 +120,14 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             .map_err(ctx("iam:CreatePolicyVersion"))?;
         details.push("restored the least-privilege document".to_string());
     }
-    Ok(Change::new(RESOURCE, name, Action::Unchanged, Some(stack.policy_arn()), started).with_details(details))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Unchanged,
+        Some(stack.policy_arn()),
+        started,
+    )
+    .with_details(details))
 }
 
 /// IAM keeps at most five versions: drop non-default ones, oldest first, to make room for one more.
@@ -199,7 +217,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         .send()
         .await
         .map_err(ctx("iam:ListPolicyVersions"))?;
-    for v in versions.versions().iter().filter(|v| !v.is_default_version()) {
+    for v in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
         if let Some(id) = v.version_id() {
             iam.delete_policy_version()
                 .policy_arn(&arn)
@@ -214,5 +236,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("iam:DeletePolicy", e)),
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(arn), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(arn),
+        started,
+    ))
 }

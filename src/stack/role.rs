@@ -78,7 +78,10 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(trust().to_string())
-                .description(format!("lab stack {}: execution role of {}", stack.names.stack, stack.names.function))
+                .description(format!(
+                    "lab stack {}: execution role of {}",
+                    stack.names.stack, stack.names.function
+                ))
                 .set_tags(Some(tags))
                 .send()
                 .await
@@ -104,7 +107,8 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
             (observed.arn, Action::Unchanged, details)
         }
     };
-    let change = Change::new(RESOURCE, name, action, Some(arn.clone()), started).with_details(details);
+    let change =
+        Change::new(RESOURCE, name, action, Some(arn.clone()), started).with_details(details);
     Ok((change, arn))
 }
 
@@ -132,7 +136,9 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                 .with("attached", observed.attached.join(","));
             status.drift = drift(stack, &observed);
             if !observed.owned {
-                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+                status
+                    .drift
+                    .push(format!("not tagged {}", super::STACK_TAG));
             }
             status
         }
@@ -177,5 +183,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(crate::aws::explain("iam:DeleteRole", e)),
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(observed.arn), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(observed.arn),
+        started,
+    ))
 }

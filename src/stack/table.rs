@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, Tag,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    Tag,
 };
 
 use super::{Action, Change, ResourceStatus, Stack};
@@ -21,7 +22,12 @@ struct Observed {
 
 async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let ddb = &stack.clients.dynamodb;
-    let table = match ddb.describe_table().table_name(&stack.names.table).send().await {
+    let table = match ddb
+        .describe_table()
+        .table_name(&stack.names.table)
+        .send()
+        .await
+    {
         Ok(out) => out.table,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(crate::aws::explain("dynamodb:DescribeTable", e)),
@@ -49,7 +55,10 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         .await
         .map_err(ctx("dynamodb:ListTagsOfResource"))?;
     Ok(Some(Observed {
-        status: table.table_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: table
+            .table_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         billing: table
             .billing_mode_summary()
             .and_then(|b| b.billing_mode())
@@ -95,7 +104,12 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
                         .attribute_type(ScalarAttributeType::S)
                         .build()?,
                 )
-                .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build()?)
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("id")
+                        .key_type(KeyType::Hash)
+                        .build()?,
+                )
                 .billing_mode(BillingMode::PayPerRequest)
                 .set_tags(Some(tags))
                 .send()
@@ -109,7 +123,13 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
         }
     };
     wait_active(stack).await?;
-    Ok(Change::new(RESOURCE, name, action, Some(stack.table_arn()), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        action,
+        Some(stack.table_arn()),
+        started,
+    ))
 }
 
 async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
@@ -128,7 +148,10 @@ async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            anyhow::bail!("table {} did not become ACTIVE within 5 minutes", stack.names.table);
+            anyhow::bail!(
+                "table {} did not become ACTIVE within 5 minutes",
+                stack.names.table
+            );
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
@@ -146,10 +169,14 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                 .with("billing", &o.billing)
                 .with("status", &o.status);
             if o.key != DESIRED_KEY {
-                status.drift.push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
+                status
+                    .drift
+                    .push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
             }
             if !o.owned {
-                status.drift.push(format!("not tagged {}", super::STACK_TAG));
+                status
+                    .drift
+                    .push(format!("not tagged {}", super::STACK_TAG));
             }
             status
         }
@@ -175,9 +202,17 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let deadline = Instant::now() + Duration::from_secs(300);
     while observe(stack).await?.is_some() {
         if Instant::now() > deadline {
-            anyhow::bail!("table {name} is still being deleted after 5 minutes; run lab down again later");
+            anyhow::bail!(
+                "table {name} is still being deleted after 5 minutes; run lab down again later"
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Ok(Change::new(RESOURCE, name, Action::Deleted, Some(observed.arn), started))
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Deleted,
+        Some(observed.arn),
+        started,
+    ))
 }

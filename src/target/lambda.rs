@@ -87,7 +87,10 @@ impl FunctionControl for LambdaTarget {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         Ok(Invocation {
-            body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
+            body: out
+                .payload()
+                .map(|p| p.as_ref().to_vec())
+                .unwrap_or_default(),
             function_error: out.function_error().map(str::to_string),
             log_tail,
         })

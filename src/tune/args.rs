@@ -104,20 +104,28 @@ impl Default for TuneArgs {
 }
 
 fn parse_power(s: &str) -> Result<u32, String> {
-    let mb: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a memory size in MB"))?;
+    let mb: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a memory size in MB"))?;
     check_power(mb)?;
     Ok(mb)
 }
 
 fn check_power(mb: u32) -> Result<(), String> {
     if !(128..=10240).contains(&mb) {
-        return Err(format!("memory sizes must be between 128 and 10240 MB (got {mb})"));
+        return Err(format!(
+            "memory sizes must be between 128 and 10240 MB (got {mb})"
+        ));
     }
     Ok(())
 }
 
 fn parse_num(s: &str) -> Result<u32, String> {
-    let n: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    let n: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
     check_num(n)?;
     Ok(n)
 }
@@ -132,20 +140,28 @@ fn check_num(n: u32) -> Result<(), String> {
 }
 
 fn parse_weight(s: &str) -> Result<f64, String> {
-    let w: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let w: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
     check_weight(w)?;
     Ok(w)
 }
 
 fn check_weight(w: f64) -> Result<(), String> {
     if !(0.0..=1.0).contains(&w) {
-        return Err(format!("the balanced weight must be between 0 and 1 (got {w})"));
+        return Err(format!(
+            "the balanced weight must be between 0 and 1 (got {w})"
+        ));
     }
     Ok(())
 }
 
 fn parse_discard(s: &str) -> Result<f64, String> {
-    let d: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let d: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
     check_discard(d)?;
     Ok(d)
 }
@@ -197,10 +213,16 @@ fn read_input(path: &Path) -> Result<InputFile> {
     let input: InputFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid power-tuning input", path.display()))?;
     if input.payload_s3.is_some() {
-        bail!("{}: payloadS3 is not supported; save the payload to a file and pass --payload @FILE", path.display());
+        bail!(
+            "{}: payloadS3 is not supported; save the payload to a file and pass --payload @FILE",
+            path.display()
+        );
     }
     if input.pre_processor_arn.is_some() || input.post_processor_arn.is_some() {
-        eprintln!("warning: {}: pre/post-processor functions are not supported and are ignored", path.display());
+        eprintln!(
+            "warning: {}: pre/post-processor functions are not supported and are ignored",
+            path.display()
+        );
     }
     Ok(input)
 }
@@ -262,7 +284,9 @@ impl TuneConfig {
             (None, Some(PowerValues::Keyword(k))) if k.eq_ignore_ascii_case("all") => {
                 (128..=3008).step_by(64).collect()
             }
-            (None, Some(PowerValues::Keyword(k))) => bail!("powerValues must be a list of sizes or \"ALL\" (got {k:?})"),
+            (None, Some(PowerValues::Keyword(k))) => {
+                bail!("powerValues must be a list of sizes or \"ALL\" (got {k:?})")
+            }
             (None, None) => DEFAULT_POWERS.to_vec(),
         };
         for &p in &powers {
@@ -286,10 +310,20 @@ impl TuneConfig {
         let payloads = payload.expand(num as usize)?;
 
         let only_cold_starts = args.only_cold_starts || input.only_cold_starts.unwrap_or(false);
-        let default_discard = if only_cold_starts { 0.0 } else { DEFAULT_DISCARD };
-        let discard = args.discard.or(input.discard_top_bottom).unwrap_or(default_discard);
+        let default_discard = if only_cold_starts {
+            0.0
+        } else {
+            DEFAULT_DISCARD
+        };
+        let discard = args
+            .discard
+            .or(input.discard_top_bottom)
+            .unwrap_or(default_discard);
         check_discard(discard).map_err(err)?;
-        let balanced_weight = args.balanced_weight.or(input.balanced_weight).unwrap_or(DEFAULT_BALANCED_WEIGHT);
+        let balanced_weight = args
+            .balanced_weight
+            .or(input.balanced_weight)
+            .unwrap_or(DEFAULT_BALANCED_WEIGHT);
         check_weight(balanced_weight).map_err(err)?;
 
         Ok(TuneConfig {
@@ -305,9 +339,15 @@ impl TuneConfig {
             dry_run: args.dry_run || input.dry_run.unwrap_or(false),
             only_cold_starts,
             sleep_between_runs: Duration::from_millis(
-                args.sleep_between_runs.or(input.sleep_between_runs_ms).unwrap_or(0),
+                args.sleep_between_runs
+                    .or(input.sleep_between_runs_ms)
+                    .unwrap_or(0),
             ),
-            allowed_exceptions: args.allowed_exceptions.clone().or(input.allowed_exceptions).unwrap_or_default(),
+            allowed_exceptions: args
+                .allowed_exceptions
+                .clone()
+                .or(input.allowed_exceptions)
+                .unwrap_or_default(),
             report: args.report.clone(),
             lambda_arn: input.lambda_arn.filter(|a| is_function_arn(a)),
         })
@@ -345,11 +385,25 @@ mod tests {
     fn num_below_five_is_a_one_line_error() {
         let err = parse(&["--num", "3"]).unwrap_err().to_string();
         assert!(err.contains("num must be at least 5 (got 3)"), "{err}");
-        assert_eq!(err.trim_end().lines().filter(|l| l.starts_with("error")).count(), 1);
+        assert_eq!(
+            err.trim_end()
+                .lines()
+                .filter(|l| l.starts_with("error"))
+                .count(),
+            1
+        );
         assert!(parse(&["--discard", "0.5"]).is_err());
         assert!(parse(&["--balanced-weight", "1.5"]).is_err());
         assert!(parse(&["--powers", "64"]).is_err());
-        let ok = parse(&["--powers", "128,1024", "--num", "5", "--strategy", "balanced"]).unwrap();
+        let ok = parse(&[
+            "--powers",
+            "128,1024",
+            "--num",
+            "5",
+            "--strategy",
+            "balanced",
+        ])
+        .unwrap();
         assert_eq!(ok.powers, Some(vec![128, 1024]));
     }
 
@@ -364,30 +418,47 @@ mod tests {
                 "discardTopBottom": 0.1}"#,
         )
         .unwrap();
-        let mut args = TuneArgs { input: Some(path.clone()), ..TuneArgs::default() };
+        let mut args = TuneArgs {
+            input: Some(path.clone()),
+            ..TuneArgs::default()
+        };
         let cfg = TuneConfig::resolve(&args, json!(null)).unwrap();
         assert_eq!(cfg.powers, vec![128, 256, 512, 1024, 2048]);
-        assert_eq!((cfg.num, cfg.parallel, cfg.strategy), (20, true, Strategy::Speed));
+        assert_eq!(
+            (cfg.num, cfg.parallel, cfg.strategy),
+            (20, true, Strategy::Speed)
+        );
         assert_eq!((cfg.balanced_weight, cfg.discard), (0.3, 0.1));
-        assert_eq!(cfg.payloads[0], br#"{"operation":"list","payload":{},"tableName":"t"}"#);
+        assert_eq!(
+            cfg.payloads[0],
+            br#"{"operation":"list","payload":{},"tableName":"t"}"#
+        );
         assert_eq!(cfg.lambda_arn, None, "the placeholder is not an ARN");
         args.num = Some(6);
         args.strategy = Some(Strategy::Cost);
         let cfg = TuneConfig::resolve(&args, json!(null)).unwrap();
         assert_eq!((cfg.num, cfg.strategy), (6, Strategy::Cost));
         std::fs::write(&path, r#"{"num": 2}"#).unwrap();
-        let err = TuneConfig::resolve(&args_with_input(&path), json!(null)).unwrap_err().to_string();
+        let err = TuneConfig::resolve(&args_with_input(&path), json!(null))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("at least 5"), "{err}");
         std::fs::remove_file(path).unwrap();
     }
 
     fn args_with_input(path: &Path) -> TuneArgs {
-        TuneArgs { input: Some(path.to_path_buf()), ..TuneArgs::default() }
+        TuneArgs {
+            input: Some(path.to_path_buf()),
+            ..TuneArgs::default()
+        }
     }
 
     #[test]
     fn only_cold_starts_discards_nothing_by_default() {
-        let args = TuneArgs { only_cold_starts: true, ..TuneArgs::default() };
+        let args = TuneArgs {
+            only_cold_starts: true,
+            ..TuneArgs::default()
+        };
         assert_eq!(TuneConfig::resolve(&args, json!({})).unwrap().discard, 0.0);
     }
 }

@@ -5,7 +5,9 @@
 
 use super::result::TuneResult;
 use crate::report::format;
-use crate::report::html::{line_chart, Axis, DataCell, DataRow, DataTable, Document, LineChart, Series};
+use crate::report::html::{
+    line_chart, Axis, DataCell, DataRow, DataTable, Document, LineChart, Series,
+};
 
 /// Builds the report page for `result`.
 pub fn render(result: &TuneResult) -> Document {
@@ -16,7 +18,11 @@ pub fn render(result: &TuneResult) -> Document {
         result.architecture,
         result.plan.strategy.as_str(),
         result.plan.num,
-        if result.plan.parallel { " (parallel)" } else { "" },
+        if result.plan.parallel {
+            " (parallel)"
+        } else {
+            ""
+        },
         format::utc_now()
     );
     let mut doc = Document::new(&format!("Power tuning: {}", result.function), &subtitle);
@@ -25,43 +31,87 @@ pub fn render(result: &TuneResult) -> Document {
     if let Some(w) = &result.winner {
         facts.push((
             format!("Best for {}", w.strategy.as_str()),
-            format!("{} MB — {} avg, {} per invocation", w.memory_mb, format::ms(w.avg_duration_ms), format::usd(w.cost_per_invoke)),
+            format!(
+                "{} MB — {} avg, {} per invocation",
+                w.memory_mb,
+                format::ms(w.avg_duration_ms),
+                format::usd(w.cost_per_invoke)
+            ),
         ));
     }
-    facts.push(("Tuning run cost".into(), format!("{} over {} invocations", format::usd(result.tuning_cost), result.invocations)));
-    facts.push(("Price".into(), format!("${} per GB-second, {} per request", result.pricing.gb_second, format::usd(result.pricing.request))));
+    facts.push((
+        "Tuning run cost".into(),
+        format!(
+            "{} over {} invocations",
+            format::usd(result.tuning_cost),
+            result.invocations
+        ),
+    ));
+    facts.push((
+        "Price".into(),
+        format!(
+            "${} per GB-second, {} per request",
+            result.pricing.gb_second,
+            format::usd(result.pricing.request)
+        ),
+    ));
     if let Some(m) = result.restored_memory_mb {
         facts.push(("Memory left at".into(), format!("{m} MB")));
     }
     doc.facts(&facts);
 
     let ok: Vec<(usize, &super::result::PowerResult)> = result.powers.iter().enumerate().collect();
-    let series = |name: &str, color: &str, axis: Axis, f: &dyn Fn(&super::result::PowerStats) -> f64| Series {
+    let series = |name: &str,
+                  color: &str,
+                  axis: Axis,
+                  f: &dyn Fn(&super::result::PowerStats) -> f64| Series {
         name: name.to_string(),
         color: color.to_string(),
         axis,
-        points: ok.iter().filter_map(|(i, p)| p.stats.as_ref().map(|s| (*i as f64, f(s)))).collect(),
+        points: ok
+            .iter()
+            .filter_map(|(i, p)| p.stats.as_ref().map(|s| (*i as f64, f(s))))
+            .collect(),
     };
     let chart = LineChart {
         title: "Duration and cost by memory size".into(),
         x_label: "Memory (MB)".into(),
         left_label: "Duration (ms)".into(),
         right_label: "Cost per invocation ($)".into(),
-        x_ticks: Some(ok.iter().map(|(i, p)| (*i as f64, format!("{} MB", p.memory_mb))).collect()),
+        x_ticks: Some(
+            ok.iter()
+                .map(|(i, p)| (*i as f64, format!("{} MB", p.memory_mb)))
+                .collect(),
+        ),
         x_format: |x| format!("{x}"),
         left_format: |y| format!("{y}"),
-        right_format: |y| format!("{y:.2e}"),
+        right_format: format::usd,
         series: vec![
-            series("Avg duration", "#2f6fdf", Axis::Left, &|s| s.duration_ms.mean),
-            series("p99 duration", "#9bb7ee", Axis::Left, &|s| s.duration_ms.p99),
-            series("Cost per invocation", "#e07b24", Axis::Right, &|s| s.cost_per_invoke),
+            series("Avg duration", "#2f6fdf", Axis::Left, &|s| {
+                s.duration_ms.mean
+            }),
+            series("p99 duration", "#9bb7ee", Axis::Left, &|s| {
+                s.duration_ms.p99
+            }),
+            series("Cost per invocation", "#e07b24", Axis::Right, &|s| {
+                s.cost_per_invoke
+            }),
         ],
     };
     doc.heading("Duration and cost");
     doc.figure(&line_chart(&chart), "Trimmed mean and p99 duration (left axis) and cost per invocation (right axis) for each memory size.");
 
     doc.heading("Performance & Cost Observations");
-    let headers = ["Memory", "Avg Duration", "p50", "p90", "p99", "Cold starts", "Cost per Invoke", "Verdict"];
+    let headers = [
+        "Memory",
+        "Avg Duration",
+        "p50",
+        "p90",
+        "p99",
+        "Cold starts",
+        "Cost per Invoke",
+        "Verdict",
+    ];
     let rows = result
         .powers
         .iter()
@@ -72,12 +122,24 @@ pub fn render(result: &TuneResult) -> Document {
                     class: p.verdict.starts_with("Best").then(|| "best".to_string()),
                     key,
                     cells: vec![
-                        DataCell { text: format!("{} MB", p.memory_mb), data: None, numeric: true },
-                        DataCell::value(format::ms(s.duration_ms.mean), "avg-ms", s.duration_ms.mean),
+                        DataCell {
+                            text: format!("{} MB", p.memory_mb),
+                            data: None,
+                            numeric: true,
+                        },
+                        DataCell::value(
+                            format::ms(s.duration_ms.mean),
+                            "avg-ms",
+                            s.duration_ms.mean,
+                        ),
                         DataCell::value(format::ms(s.duration_ms.p50), "p50-ms", s.duration_ms.p50),
                         DataCell::value(format::ms(s.duration_ms.p90), "p90-ms", s.duration_ms.p90),
                         DataCell::value(format::ms(s.duration_ms.p99), "p99-ms", s.duration_ms.p99),
-                        DataCell::value(format!("{}/{}", s.cold_starts, s.invocations), "cold-starts", s.cold_starts),
+                        DataCell::value(
+                            format!("{}/{}", s.cold_starts, s.invocations),
+                            "cold-starts",
+                            s.cold_starts,
+                        ),
                         DataCell::value(format::usd(s.cost_per_invoke), "cost", s.cost_per_invoke),
                         DataCell::labelled(p.verdict.clone(), "verdict"),
                     ],
@@ -97,13 +159,20 @@ pub fn render(result: &TuneResult) -> Document {
                         DataCell::text("-"),
                         DataCell::text("-"),
                         DataCell::text("-"),
-                        DataCell::labelled(format!("Failed: {}", p.error.as_deref().unwrap_or("failed")), "verdict"),
+                        DataCell::labelled(
+                            format!("Failed: {}", p.error.as_deref().unwrap_or("failed")),
+                            "verdict",
+                        ),
                     ],
                 },
             }
         })
         .collect();
-    doc.table(&DataTable { id: "tune-results".into(), headers: headers.iter().map(|h| h.to_string()).collect(), rows });
+    doc.table(&DataTable {
+        id: "tune-results".into(),
+        headers: headers.iter().map(|h| h.to_string()).collect(),
+        rows,
+    });
     doc.paragraph(
         &format!(
             "Duration is Duration + Init Duration from each invocation's REPORT line; the average drops the \

@@ -46,7 +46,10 @@ pub async fn run(
     if let Some(arn) = &cfg.lambda_arn {
         let name = arn.split(':').nth(6).unwrap_or_default();
         if name != target.name() {
-            eprintln!("note: the input names {arn}; tuning {} (the stack's function)", target.name());
+            eprintln!(
+                "note: the input names {arn}; tuning {} (the stack's function)",
+                target.name()
+            );
         }
     }
 
@@ -66,12 +69,18 @@ pub async fn run(
             restored_memory_mb: None,
         }
     } else {
-        let options = run::RunOptions { progress: !json, ..run::RunOptions::default() };
+        let options = run::RunOptions {
+            progress: !json,
+            ..run::RunOptions::default()
+        };
         run::execute(&cfg, target, region, &options, ctrl_c()).await?
     };
 
     if json {
-        println!("{}", serde_json::to_string_pretty(&result).context("serialising the tuning result")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).context("serialising the tuning result")?
+        );
     } else if cfg.dry_run {
         print!("{}", present::plan(&result));
     } else {

@@ -25,7 +25,8 @@ pub fn read_arg(arg: &str) -> Result<Value> {
     if let Some(path) = arg.strip_prefix('@') {
         let text = std::fs::read_to_string(Path::new(path))
             .with_context(|| format!("reading the payload file {path}"))?;
-        serde_json::from_str(&text).with_context(|| format!("the payload file {path} is not valid JSON"))
+        serde_json::from_str(&text)
+            .with_context(|| format!("the payload file {path} is not valid JSON"))
     } else {
         serde_json::from_str(arg).with_context(|| {
             format!("--payload is not valid JSON (use @FILE to read it from a file): {arg}")
@@ -38,8 +39,9 @@ pub fn read_arg(arg: &str) -> Result<Value> {
 fn is_weighted(value: &Value) -> bool {
     match value {
         Value::Array(items) if !items.is_empty() => items.iter().all(|item| {
-            item.as_object()
-                .is_some_and(|o| o.len() == 2 && o.contains_key("payload") && o.contains_key("weight"))
+            item.as_object().is_some_and(|o| {
+                o.len() == 2 && o.contains_key("payload") && o.contains_key("weight")
+            })
         }),
         _ => false,
     }
@@ -51,13 +53,20 @@ impl PayloadSpec {
         if !is_weighted(&value) {
             return Ok(PayloadSpec::Single(value));
         }
-        let Value::Array(items) = value else { unreachable!("checked by is_weighted") };
+        let Value::Array(items) = value else {
+            unreachable!("checked by is_weighted")
+        };
         let mut weighted = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
-            let Value::Object(mut o) = item else { unreachable!("checked by is_weighted") };
+            let Value::Object(mut o) = item else {
+                unreachable!("checked by is_weighted")
+            };
             let weight = o.get("weight").and_then(Value::as_f64).unwrap_or(f64::NAN);
             if !(weight.is_finite() && weight > 0.0) {
-                bail!("weighted payload #{}: \"weight\" must be a positive number", i + 1);
+                bail!(
+                    "weighted payload #{}: \"weight\" must be a positive number",
+                    i + 1
+                );
             }
             weighted.push((o.remove("payload").unwrap_or(Value::Null), weight));
         }
@@ -75,7 +84,10 @@ impl PayloadSpec {
             }
             PayloadSpec::Weighted(items) => {
                 if num < items.len() {
-                    bail!("{} weighted payloads need at least as many invocations; --num is {num}", items.len());
+                    bail!(
+                        "{} weighted payloads need at least as many invocations; --num is {num}",
+                        items.len()
+                    );
                 }
                 let total: f64 = items.iter().map(|(_, w)| w).sum();
                 let mut out = Vec::with_capacity(num);
@@ -141,8 +153,18 @@ mod tests {
         .unwrap();
         // num 10, total weight 4: first gets floor(3 * 10 / 4) = 7, the last the remaining 3.
         let list = spec.expand(10).unwrap();
-        assert_eq!(list.iter().filter(|p| p.as_slice() == br#"{"n":1}"#).count(), 7);
-        assert_eq!(list.iter().filter(|p| p.as_slice() == br#"{"n":2}"#).count(), 3);
+        assert_eq!(
+            list.iter()
+                .filter(|p| p.as_slice() == br#"{"n":1}"#)
+                .count(),
+            7
+        );
+        assert_eq!(
+            list.iter()
+                .filter(|p| p.as_slice() == br#"{"n":2}"#)
+                .count(),
+            3
+        );
         assert!(spec.expand(1).is_err());
     }
 
@@ -150,7 +172,10 @@ mod tests {
     fn weighted_errors_and_plain_arrays() {
         assert!(PayloadSpec::from_value(json!([{"payload": 1, "weight": 0}])).is_err());
         // An array that is not a weighted list is one payload.
-        assert!(matches!(PayloadSpec::from_value(json!([1, 2])).unwrap(), PayloadSpec::Single(_)));
+        assert!(matches!(
+            PayloadSpec::from_value(json!([1, 2])).unwrap(),
+            PayloadSpec::Single(_)
+        ));
         // A weight so small it gets no slot.
         let spec = PayloadSpec::from_value(json!([
             {"payload": 1, "weight": 1}, {"payload": 2, "weight": 100}
@@ -168,10 +193,16 @@ mod tests {
     #[test]
     fn reads_inline_and_files() {
         assert_eq!(read_arg(r#"{"a": 1}"#).unwrap(), json!({"a": 1}));
-        assert!(read_arg("{nope").unwrap_err().to_string().contains("not valid JSON"));
+        assert!(read_arg("{nope")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
         let path = std::env::temp_dir().join(format!("lab-payload-{}.json", std::process::id()));
         std::fs::write(&path, r#"{"b": 2}"#).unwrap();
-        assert_eq!(read_arg(&format!("@{}", path.display())).unwrap(), json!({"b": 2}));
+        assert_eq!(
+            read_arg(&format!("@{}", path.display())).unwrap(),
+            json!({"b": 2})
+        );
         std::fs::remove_file(path).unwrap();
     }
 }

@@ -11,7 +11,15 @@ use crate::report::table::{cell, new_table, Tone};
 /// The observations table, one row per memory size.
 pub fn table(result: &TuneResult) -> String {
     let headers = [
-        "Memory", "Avg Duration", "p50", "p90", "p99", "Cold starts", "Cost per Invoke", "vs best", "Verdict",
+        "Memory",
+        "Avg Duration",
+        "p50",
+        "p90",
+        "p99",
+        "Cold starts",
+        "Cost per Invoke",
+        "vs best",
+        "Verdict",
     ];
     let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6]);
     for p in &result.powers {
@@ -34,14 +42,17 @@ pub fn table(result: &TuneResult) -> String {
                     cell(format::ms(s.duration_ms.p50), Tone::Neutral),
                     cell(format::ms(s.duration_ms.p90), Tone::Neutral),
                     cell(format::ms(s.duration_ms.p99), Tone::Neutral),
-                    cell(format!("{}/{}", s.cold_starts, s.invocations), Tone::Neutral),
+                    cell(
+                        format!("{}/{}", s.cold_starts, s.invocations),
+                        Tone::Neutral,
+                    ),
                     cell(format::usd(s.cost_per_invoke), tone),
                     cell(vs, Tone::Neutral),
                     cell(&p.verdict, tone),
                 ]);
             }
             None => {
-                let reason = p.error.as_deref().unwrap_or("failed");
+                // The reason can be long; it is printed under the table ("Skipped: ...").
                 table.add_row(vec![
                     cell(memory, Tone::Bad),
                     cell("-", Tone::Neutral),
@@ -51,7 +62,7 @@ pub fn table(result: &TuneResult) -> String {
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
-                    cell(format!("Failed: {reason}"), Tone::Bad),
+                    cell("Failed (see below)", Tone::Bad),
                 ]);
             }
         }
@@ -87,8 +98,16 @@ pub fn charts(result: &TuneResult) -> String {
             })
             .collect()
     };
-    let durations = bars(&|p| p.stats.as_ref().map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean))));
-    let costs = bars(&|p| p.stats.as_ref().map(|s| (s.cost_per_invoke, format::usd(s.cost_per_invoke))));
+    let durations = bars(&|p| {
+        p.stats
+            .as_ref()
+            .map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean)))
+    });
+    let costs = bars(&|p| {
+        p.stats
+            .as_ref()
+            .map(|s| (s.cost_per_invoke, format::usd(s.cost_per_invoke)))
+    });
     format!(
         "{}\n{}",
         hbar_chart("Average duration (ms)", &durations, 40),
@@ -113,7 +132,13 @@ pub fn summary(result: &TuneResult) -> String {
         .powers
         .iter()
         .filter(|p| p.stats.is_none())
-        .map(|p| format!("{} MB ({})", p.memory_mb, p.error.as_deref().unwrap_or("failed")))
+        .map(|p| {
+            format!(
+                "{} MB ({})",
+                p.memory_mb,
+                p.error.as_deref().unwrap_or("failed")
+            )
+        })
         .collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "Skipped: {}", failed.join(", "));
@@ -121,12 +146,12 @@ pub fn summary(result: &TuneResult) -> String {
     let retries: u32 = result.powers.iter().map(|p| p.retries).sum();
     let _ = write!(
         out,
-        "Tuning run: {} invocations, {} ({} $/GB-s {}, {} per request)",
+        "Tuning run: {} invocations, {} (at ${} per GB-second for {}, ${} per request)",
         result.invocations,
         format::usd(result.tuning_cost),
-        result.architecture,
         result.pricing.gb_second,
-        format::usd(result.pricing.request)
+        result.architecture,
+        result.pricing.request
     );
     if retries > 0 {
         let _ = write!(out, ", {retries} throttled calls retried");
@@ -136,7 +161,10 @@ pub fn summary(result: &TuneResult) -> String {
         if original == now {
             let _ = writeln!(out, "Memory restored to {now} MB.");
         } else {
-            let _ = writeln!(out, "Memory set to {now} MB (was {original} MB; --auto-optimize).");
+            let _ = writeln!(
+                out,
+                "Memory set to {now} MB (was {original} MB; --auto-optimize)."
+            );
         }
     }
     out
@@ -146,14 +174,22 @@ pub fn summary(result: &TuneResult) -> String {
 pub fn plan(result: &TuneResult) -> String {
     let p = &result.plan;
     let mut out = String::new();
-    let _ = writeln!(out, "Dry run: nothing will be invoked. The plan for {}:", result.function);
+    let _ = writeln!(
+        out,
+        "Dry run: nothing will be invoked. The plan for {}:",
+        result.function
+    );
     let powers: Vec<String> = p.powers.iter().map(|m| m.to_string()).collect();
     let _ = writeln!(out, "  memory sizes   {} MB", powers.join(", "));
     let _ = writeln!(
         out,
         "  invocations    {} per size, {}; {} in total",
         p.num,
-        if p.parallel { "all at once" } else { "one after another" },
+        if p.parallel {
+            "all at once"
+        } else {
+            "one after another"
+        },
         p.total_invocations
     );
     let _ = writeln!(out, "  config updates {}", p.configuration_updates);
@@ -180,12 +216,20 @@ pub fn plan(result: &TuneResult) -> String {
         let _ = writeln!(out, "  cold starts    forced before every invocation");
     }
     if p.sleep_between_runs_ms > 0 {
-        let _ = writeln!(out, "  pause          {} ms between invocations", p.sleep_between_runs_ms);
+        let _ = writeln!(
+            out,
+            "  pause          {} ms between invocations",
+            p.sleep_between_runs_ms
+        );
     }
     let _ = writeln!(
         out,
         "  afterwards     {}",
-        if p.auto_optimize { "leave the winning size configured" } else { "restore the original memory size" }
+        if p.auto_optimize {
+            "leave the winning size configured"
+        } else {
+            "restore the original memory size"
+        }
     );
     out
 }

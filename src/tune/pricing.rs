@@ -93,7 +93,10 @@ impl Pricing {
                 // $/ms at 128 MB -> $/GB-second: x 1000 ms/s x (1024 / 128) GB^-1.
                 .map_or(X86_64_GB_SECOND, |(_, per_ms)| per_ms * 1000.0 * 8.0),
         };
-        Pricing { gb_second, request: REQUEST }
+        Pricing {
+            gb_second,
+            request: REQUEST,
+        }
     }
 
     /// The cost of one invocation billed `billed_ms` at `memory_mb`:
@@ -137,9 +140,15 @@ mod tests {
         assert!(close(hk.cost(1.0, 128).compute, 2.9e-9));
         // The default at 128 MB: 0.0000166667 / 8000 = 2.0833e-9 per ms (the anchor rounds it to 2.1e-9).
         let default = Pricing::for_region("eu-west-1", Architecture::X86_64);
-        assert!(close(default.cost(1.0, 128).compute, 0.000_016_666_7 / 8000.0));
+        assert!(close(
+            default.cost(1.0, 128).compute,
+            0.000_016_666_7 / 8000.0
+        ));
         // arm64 has no regional table: the same everywhere.
-        assert_eq!(Pricing::for_region("ap-east-1", Architecture::Arm64).gb_second, ARM64_GB_SECOND);
+        assert_eq!(
+            Pricing::for_region("ap-east-1", Architecture::Arm64).gb_second,
+            ARM64_GB_SECOND
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Parsing the `REPORT` line Lambda appends to every invocation's log.
 //!
-//! Text format (tabs in real Lambda logs, spaces accepted too; `Init Duration` only on a cold start):
+//! Text format (fields separated by tabs in real Lambda logs, shown as `⇥`; spaces are accepted too;
+//! `Init Duration` only on a cold start):
 //!
 //! ```text
-//! REPORT RequestId: 3f1c...	Duration: 12.34 ms	Billed Duration: 13 ms	Memory Size: 128 MB	Max Memory Used: 20 MB	Init Duration: 45.67 ms
+//! REPORT RequestId: 3f1c...⇥Duration: 12.34 ms⇥Billed Duration: 13 ms⇥Memory Size: 128 MB⇥Max Memory Used: 20 MB⇥Init Duration: 45.67 ms
 //! ```
 //!
 //! Functions using Lambda's JSON log format emit a `platform.report` record instead; both are read.
@@ -105,7 +106,10 @@ fn parse_json(line: &str) -> Option<ReportLine> {
     let metrics = record.get("metrics")?;
     let num = |key: &str| metrics.get(key).and_then(serde_json::Value::as_f64);
     Some(ReportLine {
-        request_id: record.get("requestId").and_then(|v| v.as_str()).map(str::to_string),
+        request_id: record
+            .get("requestId")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         duration_ms: num("durationMs")?,
         billed_ms: num("billedDurationMs")?,
         memory_size_mb: num("memorySizeMB").map(|v| v as u32),

@@ -179,7 +179,11 @@ impl PowerOutcome {
             .chain(&self.failed_reports)
             .map(|r| pricing.cost(r.billed_ms, self.memory_mb).total())
             .sum();
-        let stats = if self.error.is_some() { None } else { self.stats(pricing, discard) };
+        let stats = if self.error.is_some() {
+            None
+        } else {
+            self.stats(pricing, discard)
+        };
         let error = match (&self.error, &stats) {
             (Some(e), _) => Some(e.clone()),
             (None, None) => Some("no invocation was measured".to_string()),
@@ -202,17 +206,30 @@ impl PowerOutcome {
         let billed: Vec<f64> = self.samples.iter().map(|s| s.report.billed_ms).collect();
         let duration_ms = stats::summarize(&durations, discard)?;
         let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
-        let inits: Vec<f64> = self.samples.iter().filter_map(|s| s.report.init_ms).collect();
+        let inits: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(|s| s.report.init_ms)
+            .collect();
         let cost = pricing.cost(avg_billed_ms, self.memory_mb);
         Some(PowerStats {
             invocations: self.samples.len(),
             cold_starts: inits.len(),
             warm_starts: self.samples.len() - inits.len(),
-            allowed_errors: self.samples.iter().filter(|s| s.allowed_error.is_some()).count(),
+            allowed_errors: self
+                .samples
+                .iter()
+                .filter(|s| s.allowed_error.is_some())
+                .count(),
             duration_ms,
             avg_billed_ms,
-            avg_init_ms: (!inits.is_empty()).then(|| inits.iter().sum::<f64>() / inits.len() as f64),
-            max_memory_used_mb: self.samples.iter().filter_map(|s| s.report.max_memory_used_mb).max(),
+            avg_init_ms: (!inits.is_empty())
+                .then(|| inits.iter().sum::<f64>() / inits.len() as f64),
+            max_memory_used_mb: self
+                .samples
+                .iter()
+                .filter_map(|s| s.report.max_memory_used_mb)
+                .max(),
             cost_per_invoke: cost.total(),
             cost,
         })
@@ -227,16 +244,34 @@ pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Opt
         .enumerate()
         .filter_map(|(i, p)| {
             p.stats.as_ref().map(|s| {
-                (i, Candidate { memory_mb: p.memory_mb, cost: s.cost_per_invoke, duration_ms: s.duration_ms.mean })
+                (
+                    i,
+                    Candidate {
+                        memory_mb: p.memory_mb,
+                        cost: s.cost_per_invoke,
+                        duration_ms: s.duration_ms.mean,
+                    },
+                )
             })
         })
         .collect();
     let candidates: Vec<Candidate> = ok.iter().map(|(_, c)| *c).collect();
     let winner = strategy::pick(strategy, &candidates, weight).map(|k| ok[k].0);
 
-    let best = winner.and_then(|w| powers[w].stats.as_ref().map(|s| (s.cost_per_invoke, s.duration_ms.mean)));
-    let fastest = candidates.iter().map(|c| c.duration_ms).fold(f64::INFINITY, f64::min);
-    let cheapest = candidates.iter().map(|c| c.cost).fold(f64::INFINITY, f64::min);
+    let best = winner.and_then(|w| {
+        powers[w]
+            .stats
+            .as_ref()
+            .map(|s| (s.cost_per_invoke, s.duration_ms.mean))
+    });
+    let fastest = candidates
+        .iter()
+        .map(|c| c.duration_ms)
+        .fold(f64::INFINITY, f64::min);
+    let cheapest = candidates
+        .iter()
+        .map(|c| c.cost)
+        .fold(f64::INFINITY, f64::min);
     let slowest = candidates.iter().map(|c| c.duration_ms).fold(0.0, f64::max);
     let dearest = candidates.iter().map(|c| c.cost).fold(0.0, f64::max);
 
@@ -247,11 +282,16 @@ pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Opt
         };
         let (cost, duration) = (s.cost_per_invoke, s.duration_ms.mean);
         if let Some((best_cost, best_duration)) = best {
-            p.vs_best = Some(VsBest { cost_ratio: cost / best_cost, duration_ratio: duration / best_duration });
+            p.vs_best = Some(VsBest {
+                cost_ratio: cost / best_cost,
+                duration_ratio: duration / best_duration,
+            });
         }
         // Dominated: another size is at least as cheap and as fast, and better in one of the two.
         let dominated = candidates.iter().any(|c| {
-            c.cost <= cost && c.duration_ms <= duration && (c.cost < cost || c.duration_ms < duration)
+            c.cost <= cost
+                && c.duration_ms <= duration
+                && (c.cost < cost || c.duration_ms < duration)
         });
         p.verdict = if Some(i) == winner {
             format!("Best ({})", strategy.as_str())

@@ -43,7 +43,11 @@ impl Default for RetryPolicy {
     /// 8 retries from 100 ms doubling to at most 5 s: about 13 s of patience in all, enough for
     /// Lambda's burst limit to recover.
     fn default() -> Self {
-        RetryPolicy { max_retries: 8, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
+        RetryPolicy {
+            max_retries: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        }
     }
 }
 
@@ -51,7 +55,10 @@ impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based): exponential with "equal jitter", so
     /// parallel callers that were throttled together do not come back together.
     fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.min(20)).min(self.max_delay);
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max_delay);
         let half = exp / 2;
         half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
@@ -97,7 +104,10 @@ pub fn plan(cfg: &TuneConfig) -> Plan {
             .payload
             .entries()
             .into_iter()
-            .map(|(payload, weight)| WeightedPayload { payload: payload.clone(), weight })
+            .map(|(payload, weight)| WeightedPayload {
+                payload: payload.clone(),
+                weight,
+            })
             .collect(),
         total_invocations: cfg.powers.len() as u64 * cfg.num as u64,
         configuration_updates: cfg.powers.len() as u64 * (1 + per_size_toggles) + 1,
@@ -114,8 +124,14 @@ pub async fn execute(
     options: &RunOptions,
     interrupt: impl Future<Output = ()>,
 ) -> Result<TuneResult> {
-    let original = target.memory().await.context("reading the function's memory size")?;
-    let architecture_name = target.architecture().await.context("reading the function's architecture")?;
+    let original = target
+        .memory()
+        .await
+        .context("reading the function's memory size")?;
+    let architecture_name = target
+        .architecture()
+        .await
+        .context("reading the function's architecture")?;
     let pricing = Pricing::for_region(region, Architecture::parse(&architecture_name)?);
 
     let progress = Progress::new(options.progress);
@@ -131,23 +147,34 @@ pub async fn execute(
         }
     };
 
-    let mut powers: Vec<_> = outcomes.iter().map(|o| o.to_result(&pricing, cfg.discard)).collect();
+    let mut powers: Vec<_> = outcomes
+        .iter()
+        .map(|o| o.to_result(&pricing, cfg.discard))
+        .collect();
     let winner = result::judge(&mut powers, cfg.strategy, cfg.balanced_weight);
     let keep = match winner {
         Some(w) if cfg.auto_optimize => powers[w].memory_mb,
         _ => original,
     };
-    target
-        .set_memory(keep)
-        .await
-        .with_context(|| format!("tuning finished but setting the memory back to {keep} MB failed"))?;
+    target.set_memory(keep).await.with_context(|| {
+        format!("tuning finished but setting the memory back to {keep} MB failed")
+    })?;
 
     let Some(w) = winner else {
         let reasons: Vec<String> = powers
             .iter()
-            .map(|p| format!("{} MB: {}", p.memory_mb, p.error.as_deref().unwrap_or("failed")))
+            .map(|p| {
+                format!(
+                    "{} MB: {}",
+                    p.memory_mb,
+                    p.error.as_deref().unwrap_or("failed")
+                )
+            })
             .collect();
-        bail!("every memory size failed (memory restored to {original} MB): {}", reasons.join("; "));
+        bail!(
+            "every memory size failed (memory restored to {original} MB): {}",
+            reasons.join("; ")
+        );
     };
     let best = &powers[w];
     let best_stats = best.stats.as_ref().expect("the winner has statistics");
@@ -164,7 +191,10 @@ pub async fn execute(
             strategy: cfg.strategy,
         }),
         tuning_cost: powers.iter().map(|p| p.total_cost).sum(),
-        invocations: outcomes.iter().map(|o| (o.samples.len() + o.failed_reports.len()) as u64).sum(),
+        invocations: outcomes
+            .iter()
+            .map(|o| (o.samples.len() + o.failed_reports.len()) as u64)
+            .sum(),
         original_memory_mb: Some(original),
         restored_memory_mb: Some(keep),
         powers,
@@ -198,9 +228,14 @@ async fn measure_power(
     memory_mb: u32,
     bar: &ProgressBar,
 ) -> PowerOutcome {
-    let mut outcome = PowerOutcome { memory_mb, ..PowerOutcome::default() };
+    let mut outcome = PowerOutcome {
+        memory_mb,
+        ..PowerOutcome::default()
+    };
     if let Err(e) = target.set_memory(memory_mb).await {
-        outcome.error = Some(format!("setting the memory to {memory_mb} MB failed: {e:#}"));
+        outcome.error = Some(format!(
+            "setting the memory to {memory_mb} MB failed: {e:#}"
+        ));
         return outcome;
     }
     if cfg.parallel {
@@ -256,12 +291,18 @@ fn record(outcome: &mut PowerOutcome, call: Call) {
 
 /// Memory away to a neighbouring size and back: the configuration change retires warm instances.
 async fn force_cold_start(target: &dyn FunctionControl, memory_mb: u32) -> Result<(), String> {
-    let away = if memory_mb < 10240 { memory_mb + 1 } else { memory_mb - 1 };
+    let away = if memory_mb < 10240 {
+        memory_mb + 1
+    } else {
+        memory_mb - 1
+    };
     let change = async {
         target.set_memory(away).await?;
         target.set_memory(memory_mb).await
     };
-    change.await.map_err(|e| format!("forcing a cold start at {memory_mb} MB failed: {e:#}"))
+    change
+        .await
+        .map_err(|e| format!("forcing a cold start at {memory_mb} MB failed: {e:#}"))
 }
 
 /// One invocation's outcome: a measurement, or why it failed (with its REPORT, if it was billed).
@@ -270,7 +311,12 @@ struct Call {
     retries: u32,
 }
 
-async fn invoke(target: &dyn FunctionControl, payload: &[u8], retry: &RetryPolicy, allowed: &[String]) -> Call {
+async fn invoke(
+    target: &dyn FunctionControl,
+    payload: &[u8],
+    retry: &RetryPolicy,
+    allowed: &[String],
+) -> Call {
     let mut retries = 0;
     loop {
         match target.invoke(payload).await {
@@ -284,7 +330,10 @@ async fn invoke(target: &dyn FunctionControl, payload: &[u8], retry: &RetryPolic
                 } else {
                     format!("invocation failed: {e:#}")
                 };
-                return Call { result: Err((reason, None)), retries };
+                return Call {
+                    result: Err((reason, None)),
+                    retries,
+                };
             }
             Ok(invocation) => {
                 let report = report_line::parse(&invocation.log_tail);
@@ -314,8 +363,16 @@ async fn invoke(target: &dyn FunctionControl, payload: &[u8], retry: &RetryPolic
 fn error_document(body: &[u8]) -> (String, String) {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let fallback = || String::from_utf8_lossy(body).chars().take(200).collect::<String>();
-    (field("errorType").unwrap_or_else(|| "Unknown".to_string()), field("errorMessage").unwrap_or_else(fallback))
+    let fallback = || {
+        String::from_utf8_lossy(body)
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
+    (
+        field("errorType").unwrap_or_else(|| "Unknown".to_string()),
+        field("errorMessage").unwrap_or_else(fallback),
+    )
 }
 
 /// One bar per memory size on stderr; drawn nowhere when progress is off or stderr is not a terminal.
@@ -325,8 +382,14 @@ struct Progress {
 
 impl Progress {
     fn new(visible: bool) -> Self {
-        let target = if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Progress { multi: MultiProgress::with_draw_target(target) }
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Progress {
+            multi: MultiProgress::with_draw_target(target),
+        }
     }
 
     fn bar(&self, memory_mb: u32, num: u32) -> ProgressBar {
@@ -350,15 +413,23 @@ mod tests {
 
     #[test]
     fn throttles_are_recognised() {
-        assert!(is_throttle(&anyhow::anyhow!("TooManyRequestsException: Rate exceeded")));
-        assert!(is_throttle(&anyhow::anyhow!("service error").context("HTTP 429")));
+        assert!(is_throttle(&anyhow::anyhow!(
+            "TooManyRequestsException: Rate exceeded"
+        )));
+        assert!(is_throttle(
+            &anyhow::anyhow!("service error").context("HTTP 429")
+        ));
         assert!(is_throttle(&anyhow::anyhow!("ThrottlingException")));
         assert!(!is_throttle(&anyhow::anyhow!("ResourceNotFoundException")));
     }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let p = RetryPolicy { max_retries: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(300) };
+        let p = RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
         for _ in 0..20 {
             let d0 = p.delay(0);
             assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100));

@@ -16,7 +16,11 @@ pub fn trimmed_mean(values: &[f64], discard: f64) -> Option<f64> {
     sorted.sort_by(f64::total_cmp);
     let drop = (sorted.len() as f64 * discard.clamp(0.0, 0.5)).floor() as usize;
     // With discard <= 0.4 at least a fifth of the values remain; the guard only matters for 0.5.
-    let kept = if sorted.len() > 2 * drop { &sorted[drop..sorted.len() - drop] } else { &sorted[..] };
+    let kept = if sorted.len() > 2 * drop {
+        &sorted[drop..sorted.len() - drop]
+    } else {
+        &sorted[..]
+    };
     Some(kept.iter().sum::<f64>() / kept.len() as f64)
 }
 
@@ -75,18 +79,27 @@ mod tests {
         let v = [200.0, 1.0, 3.0, 4.0, 100.0, 5.0, 6.0, 2.0, 7.0, 8.0];
         assert_eq!(trimmed_mean(&v, 0.2), Some(5.5));
         // n = 7, discard 0.2: floor(1.4) = 1 per end -> kept 2,3,4,5,6: 20 / 5 = 4.
-        assert_eq!(trimmed_mean(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 70.0], 0.2), Some(4.0));
+        assert_eq!(
+            trimmed_mean(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 70.0], 0.2),
+            Some(4.0)
+        );
         // discard 0: the plain mean, (1+2+3+4+5+6+70) / 7 = 91 / 7 = 13.
-        assert_eq!(trimmed_mean(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 70.0], 0.0), Some(13.0));
+        assert_eq!(
+            trimmed_mean(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 70.0], 0.0),
+            Some(13.0)
+        );
         // n = 5, discard 0.4: floor(2.0) = 2 per end -> only the median 30 remains.
-        assert_eq!(trimmed_mean(&[10.0, 20.0, 30.0, 40.0, 500.0], 0.4), Some(30.0));
+        assert_eq!(
+            trimmed_mean(&[10.0, 20.0, 30.0, 40.0, 500.0], 0.4),
+            Some(30.0)
+        );
         assert_eq!(trimmed_mean(&[], 0.2), None);
     }
 
     #[test]
     fn nearest_rank_percentiles() {
         let sorted: Vec<f64> = (1..=10).map(|v| v as f64 * 10.0).collect(); // 10, 20, ..., 100
-        // p50: ceil(0.5 * 10) = rank 5 -> 50; p90: rank 9 -> 90; p99: ceil(9.9) = rank 10 -> 100.
+                                                                            // p50: ceil(0.5 * 10) = rank 5 -> 50; p90: rank 9 -> 90; p99: ceil(9.9) = rank 10 -> 100.
         assert_eq!(percentile(&sorted, 50.0), Some(50.0));
         assert_eq!(percentile(&sorted, 90.0), Some(90.0));
         assert_eq!(percentile(&sorted, 99.0), Some(100.0));

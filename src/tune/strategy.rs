@@ -62,8 +62,16 @@ fn better(a: (f64, f64), b: (f64, f64)) -> bool {
 /// The balanced score of `c` (smaller is better); see the module documentation.
 pub fn balanced_score(c: &Candidate, max_cost: f64, max_duration: f64, weight: f64) -> f64 {
     let w = weight.clamp(0.0, 1.0);
-    let cost = if max_cost > 0.0 { c.cost / max_cost } else { 0.0 };
-    let duration = if max_duration > 0.0 { c.duration_ms / max_duration } else { 0.0 };
+    let cost = if max_cost > 0.0 {
+        c.cost / max_cost
+    } else {
+        0.0
+    };
+    let duration = if max_duration > 0.0 {
+        c.duration_ms / max_duration
+    } else {
+        0.0
+    };
     w * cost + (1.0 - w) * duration
 }
 
@@ -97,13 +105,22 @@ mod tests {
     use super::*;
 
     fn c(memory_mb: u32, cost: f64, duration_ms: f64) -> Candidate {
-        Candidate { memory_mb, cost, duration_ms }
+        Candidate {
+            memory_mb,
+            cost,
+            duration_ms,
+        }
     }
 
     #[test]
     fn tutorial_figures() {
         // The tutorial's observations: 1024 MB is both cheapest and fastest.
-        let t = [c(128, 2.41e-6, 1146.0), c(256, 1.58e-6, 374.0), c(512, 3.11e-6, 369.0), c(1024, 0.92e-6, 55.0)];
+        let t = [
+            c(128, 2.41e-6, 1146.0),
+            c(256, 1.58e-6, 374.0),
+            c(512, 3.11e-6, 369.0),
+            c(1024, 0.92e-6, 55.0),
+        ];
         assert_eq!(pick(Strategy::Cost, &t, 0.5), Some(3));
         assert_eq!(pick(Strategy::Speed, &t, 0.5), Some(3));
         assert_eq!(pick(Strategy::Balanced, &t, 0.5), Some(3));

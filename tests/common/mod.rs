@@ -1,0 +1,211 @@
+//! Test harness: a real local stack (`lab local serve`: moto + gateway + the real handler) per test
+//! binary, and a way to run the real `lab` binary against it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `lab` binary under test.
+pub fn lab_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lab"))
+}
+
+/// The handler's debug `bootstrap`, built if `cargo test -p lab` did not build it.
+pub fn bootstrap_bin() -> PathBuf {
+    let path = lab_bin().parent().expect("target dir").join("bootstrap");
+    if !path.is_file() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "handler", "--bin", "bootstrap"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the handler failed");
+    }
+    path
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running local stack, stopped (with every instance and moto) when dropped.
+pub struct LocalStack {
+    pub port: u16,
+    pub home: PathBuf,
+    child: Child,
+}
+
+impl LocalStack {
+    /// Starts `lab local serve` with extra flags and waits until it answers.
+    pub fn start(extra: &[&str]) -> Self {
+        let port = free_port();
+        let home = std::env::temp_dir().join(format!("lab-test-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        let log = std::fs::File::create(home.join("serve.log")).unwrap();
+        let child = Command::new(lab_bin())
+            .args(["local", "serve", "--local-port", &port.to_string()])
+            .args(extra)
+            .env("LAB_HOME", &home)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start lab local serve");
+        let stack = Self { port, home, child };
+        stack.wait_ready(Duration::from_secs(90));
+        stack
+    }
+
+    fn wait_ready(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(
+                    b"GET /_lab/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                );
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.contains("200 OK") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "local stack did not start: {}",
+            std::fs::read_to_string(self.home.join("serve.log")).unwrap_or_default()
+        );
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `lab --local --local-port P ARGS...`.
+    pub fn lab(&self, args: &[&str]) -> Output {
+        let out = Command::new(lab_bin())
+            .args(["--local", "--local-port", &self.port.to_string()])
+            .args(args)
+            .env("LAB_HOME", &self.home)
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run lab");
+        out
+    }
+
+    /// Like [`lab`](Self::lab), asserting success; returns stdout.
+    pub fn lab_ok(&self, args: &[&str]) -> String {
+        let out = self.lab(args);
+        assert!(
+            out.status.success(),
+            "lab {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Like [`lab_ok`](Self::lab_ok), parsing stdout as JSON (`-o json` is added).
+    pub fn lab_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
+        let out = self.lab_ok(&all);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("lab {args:?} printed no JSON ({e}): {out}"))
+    }
+
+    /// `lab up` for a stack with the debug bootstrap; returns the invoke URL.
+    pub fn up(&self, stack: &str, extra: &[&str]) -> String {
+        let bootstrap = bootstrap_bin();
+        let mut args = vec![
+            "--stack",
+            stack,
+            "up",
+            "--bootstrap",
+            bootstrap.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let report = self.lab_json(&args);
+        report["invoke_url"].as_str().unwrap().to_string()
+    }
+
+    /// SDK configuration pointed at this stack (dummy credentials), for independent reads.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load()
+            .await
+    }
+
+    /// The serve log (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("serve.log")).unwrap_or_default()
+    }
+
+    /// The pid of `lab local serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        // SAFETY: a plain SIGTERM to our own child; serve then stops moto and every instance.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+/// POSTs a body to a URL; returns (status, JSON body).
+pub async fn post(url: &str, body: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST");
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// Writes a zip whose `bootstrap` is the given script (a test runtime).
+pub fn script_zip(dir: &Path, script: &str) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("fixture.zip");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).unwrap();
+    zip.write_all(script.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    path
+}

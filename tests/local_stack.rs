@@ -1,0 +1,422 @@
+//! The local stack end to end: the real handler behind the stage URL and Lambda Invoke, API Gateway's
+//! error mapping, `lab call`, CloudWatch logs, the runtime's limits (concurrency, timeout, crash), and
+//! recovery after moto dies.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use common::{post, LocalStack};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
+    let local = LocalStack::start(&[]);
+    let url = local.up("lab", &[]);
+
+    // Every example event of the tutorial, as written.
+    let create: Value = serde_json::from_str(include_str!("../assets/events/create.json")).unwrap();
+    let (status, body) = post(&url, &create.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ResponseMetadata"]["HTTPStatusCode"], 200);
+    let (status, _) = post(&url, include_str!("../assets/events/create-bob.json")).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(&url, include_str!("../assets/events/read.json")).await;
+    assert_eq!(
+        (status, &body["Item"]),
+        (200, &json!({"id": "1", "name": "Bob"}))
+    );
+    let (status, body) = post(&url, include_str!("../assets/events/list.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["Count"], 2, "{body}");
+    let (status, body) = post(&url, include_str!("../assets/events/echo.json")).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"somekey1": "somevalue1", "somekey2": "somevalue2"})
+        )
+    );
+    // The number the Python handler cannot return ("Decimal is not JSON serializable") comes back exact.
+    let read_number = json!({"operation": "read", "tableName": "lambda-apigateway", "payload": {"Key": {"id": "1234ABCD"}}});
+    let raw = reqwest::Client::new()
+        .post(&url)
+        .body(read_number.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(raw.contains(r#""number":5"#), "{raw}");
+
+    // Handler errors become API Gateway statuses through the integration responses.
+    let cases = [
+        (
+            json!({"operation": "nope", "tableName": "lambda-apigateway", "payload": {}}),
+            400,
+            "Unrecognized operation \"nope\"",
+        ),
+        (
+            json!({"operation": "read", "tableName": "lambda-apigateway", "payload": {"Key": {}}}),
+            400,
+            "id",
+        ),
+        (
+            json!({"operation": "read", "tableName": "someone-elses", "payload": {"Key": {"id": "1"}}}),
+            403,
+            "someone-elses",
+        ),
+        (
+            json!({"operation": "create", "tableName": "lambda-apigateway", "payload": {"Item": {"id": "1"}, "ConditionExpression": "attribute_not_exists(id)"}}),
+            409,
+            "Conflict",
+        ),
+    ];
+    for (event, want, needle) in cases {
+        let (status, body) = post(&url, &event.to_string()).await;
+        assert_eq!(status, want, "{event} -> {body}");
+        assert!(
+            body["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle),
+            "{body}"
+        );
+    }
+    // A body that is not JSON, an unknown path, an unknown method: as API Gateway answers them.
+    let (status, _) = post(&url, "not json").await;
+    assert_eq!(status, 400);
+    let (status, body) = post(&url.replace("DynamoDBManager", "Nope"), "{}").await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (403, Some("Missing Authentication Token"))
+    );
+    let get = reqwest::get(&url).await.unwrap();
+    assert_eq!(get.status().as_u16(), 403);
+
+    // lab call: both transports, typed attributes, update, list --all, errors exit non-zero.
+    let out = local.lab_ok(&[
+        "call",
+        "create",
+        "--id",
+        "7",
+        "--name",
+        "Ann",
+        "--attr",
+        "age:=42",
+        "--attr",
+        "tags:=[\"a\",\"b\"]",
+    ]);
+    assert!(out.contains("HTTPStatusCode"), "{out}");
+    let read: Value =
+        serde_json::from_str(&local.lab_ok(&["call", "read", "--id", "7", "--via", "lambda"]))
+            .unwrap();
+    assert_eq!(
+        read["Item"],
+        json!({"id": "7", "name": "Ann", "age": 42, "tags": ["a", "b"]})
+    );
+    let updated: Value = serde_json::from_str(&local.lab_ok(&[
+        "call", "update", "--id", "7", "--set", "name=Eve", "--remove", "age",
+    ]))
+    .unwrap();
+    assert_eq!(
+        updated["Attributes"],
+        json!({"id": "7", "name": "Eve", "tags": ["a", "b"]})
+    );
+    let all: Value =
+        serde_json::from_str(&local.lab_ok(&["call", "list", "--limit", "1", "--all"])).unwrap();
+    assert_eq!(all["Items"].as_array().unwrap().len(), 3, "{all}");
+    assert!(all.get("LastEvaluatedKey").is_none());
+    let pong = local.lab_ok(&["call", "ping"]);
+    assert_eq!(pong.trim(), "\"pong\"");
+    let failed = local.lab(&["call", "--event", "/dev/null"]);
+    assert!(!failed.status.success());
+    let bad = local.lab(&["call", "echo", "--payload", "{not json"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--payload is not JSON"));
+    let deleted: Value =
+        serde_json::from_str(&local.lab_ok(&["call", "delete", "--id", "7"])).unwrap();
+    assert_eq!(deleted["Attributes"]["name"], "Eve");
+
+    // Lambda Invoke with LogType=Tail: a faithful REPORT line; output also lands in CloudWatch Logs.
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let out = lambda
+        .invoke()
+        .function_name("LambdaFunctionOverHttps")
+        .log_type(aws_sdk_lambda::types::LogType::Tail)
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            r#"{"operation":"nope"}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), Some("Unhandled"));
+    let error: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(error["errorType"], "BadRequest");
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(out.log_result().unwrap())
+        .unwrap();
+    let tail = String::from_utf8(tail).unwrap();
+    let report = tail
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .expect("REPORT line");
+    for field in [
+        "\tDuration: ",
+        " ms\tBilled Duration: ",
+        "\tMemory Size: 128 MB\tMax Memory Used: ",
+    ] {
+        assert!(report.contains(field), "{report}");
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let mut found = false;
+    for _ in 0..50 {
+        let events = logs
+            .filter_log_events()
+            .log_group_name("/aws/lambda/LambdaFunctionOverHttps")
+            .send()
+            .await
+            .unwrap();
+        if events.events().iter().any(|e| {
+            e.message()
+                .unwrap_or_default()
+                .starts_with("REPORT RequestId:")
+        }) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "no REPORT line in CloudWatch Logs");
+    let missing = lambda
+        .invoke()
+        .function_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&missing),
+        Some("ResourceNotFoundException")
+    );
+    local.lab_ok(&["down", "--yes"]);
+}
+
+/// A test runtime in Python: sleeps for `{"sleep": s}`, exits for `{"crash": true}`, else echoes.
+const FIXTURE: &str = r#"#!PYTHON
+import json, os, sys, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    print("got", json.dumps(event), flush=True)
+    if event.get("crash"):
+        sys.exit(3)
+    time.sleep(event.get("sleep", 0))
+    body = json.dumps({"pid": os.getpid(), "event": event}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runtime_limits_timeouts_crashes_and_recovery() {
+    let local = LocalStack::start(&["--concurrency", "2"]);
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("python3 for the fixture runtime");
+    let zip = common::script_zip(&local.home, &FIXTURE.replace("PYTHON", python));
+    local.lab_ok(&[
+        "--stack",
+        "fx",
+        "up",
+        "--zip",
+        zip.to_str().unwrap(),
+        "--timeout",
+        "2",
+    ]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let invoke = |event: Value| {
+        let lambda = lambda.clone();
+        async move {
+            lambda
+                .invoke()
+                .function_name("fx-fn")
+                .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+                .send()
+                .await
+        }
+    };
+    // Warm reuse: the same instance (pid) answers twice in a row.
+    let a = invoke(json!({})).await.unwrap();
+    let b = invoke(json!({})).await.unwrap();
+    let pid = |o: &aws_sdk_lambda::operation::invoke::InvokeOutput| -> u64 {
+        serde_json::from_slice::<Value>(o.payload().unwrap().as_ref()).unwrap()["pid"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(pid(&a), pid(&b), "a warm instance must be reused");
+
+    // Concurrency limit 2: a third concurrent invocation is throttled (429 TooManyRequestsException).
+    let url = local.lab_json(&["--stack", "fx", "status", "--timeout", "2"])["invoke_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let slow = json!({"sleep": 1.5}).to_string();
+    let (r1, r2) = tokio::join!(post(&url, &slow), post(&url, &slow));
+    assert_eq!((r1.0, r2.0), (200, 200));
+    let busy = tokio::spawn({
+        let (u, s) = (url.clone(), slow.clone());
+        async move { tokio::join!(post(&u, &s), post(&u, &s)) }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, body) = post(&url, "{}").await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (429, Some("Too Many Requests"))
+    );
+    let (x, y) = busy.await.unwrap();
+    assert_eq!((x.0, y.0), (200, 200));
+
+    // A timeout kills the instance and answers as Lambda does; through API Gateway it is a 500.
+    let timed_out = invoke(json!({"sleep": 5})).await.unwrap();
+    assert_eq!(timed_out.function_error(), Some("Unhandled"));
+    let doc: Value = serde_json::from_slice(timed_out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(doc["errorType"], "Sandbox.Timedout");
+    assert!(doc["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("Task timed out after 2.00 seconds"));
+    let (status, _) = post(&url, &json!({"sleep": 5}).to_string()).await;
+    assert_eq!(status, 500);
+
+    // A crash: Runtime.ExitError now, and the next call gets a fresh instance.
+    let before = pid(&invoke(json!({})).await.unwrap());
+    let crashed = invoke(json!({"crash": true})).await.unwrap();
+    let doc: Value = serde_json::from_slice(crashed.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(doc["errorType"], "Runtime.ExitError", "{doc}");
+    assert!(doc["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("exit status 3"));
+    let after = invoke(json!({})).await.unwrap();
+    assert!(after.function_error().is_none());
+    assert_ne!(pid(&after), before);
+
+    // A memory change retires warm instances: the next call is a cold start with Init Duration.
+    lambda
+        .update_function_configuration()
+        .function_name("fx-fn")
+        .memory_size(256)
+        .send()
+        .await
+        .unwrap();
+    let cold = lambda
+        .invoke()
+        .function_name("fx-fn")
+        .log_type(aws_sdk_lambda::types::LogType::Tail)
+        .payload(aws_sdk_lambda::primitives::Blob::new("{}"))
+        .send()
+        .await
+        .unwrap();
+    let tail = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(cold.log_result().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(tail.contains("Memory Size: 256 MB"), "{tail}");
+    assert!(tail.contains("Init Duration: "), "{tail}");
+    assert!(
+        tail.contains("got {}"),
+        "function output belongs in the log tail: {tail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_propagation_delay_is_retried_by_up() {
+    // The gateway refuses a new role for 3 s, as AWS does while IAM propagates; up must wait it out.
+    let local = LocalStack::start(&["--iam-delay-ms", "3000"]);
+    // A small prebuilt package, so CreateFunction follows CreateRole within the delay.
+    let zip = common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
+    let report = local.lab_json(&["--stack", "iam", "up", "--zip", zip.to_str().unwrap()]);
+    let function = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "function")
+        .unwrap()
+        .clone();
+    assert_eq!(function["action"], "created");
+    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        status["iam_refusals"].as_u64().unwrap() >= 1,
+        "the retry path was not taken: {status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_dying_is_reported_and_a_rerun_converges() {
+    let local = LocalStack::start(&[]);
+    local.up("crash", &[]);
+    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moto_port = status["moto"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let killed = std::process::Command::new("pkill")
+        .args(["-f", &format!("moto_server -H 127.0.0.1 -p {moto_port}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The gateway stops with moto and says why.
+    for _ in 0..100 {
+        if local.log().contains("moto exited") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(local.log().contains("moto exited"), "{}", local.log());
+    // A plain endpoint call now fails with a clear hint.
+    let out = std::process::Command::new(common::lab_bin())
+        .args([
+            "--endpoint-url",
+            &local.endpoint(),
+            "--region",
+            "us-east-1",
+            "--stack",
+            "crash",
+            "status",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("LAB_HOME", &local.home)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach the endpoint") && err.contains("lab local status"),
+        "{err}"
+    );
+    // --local starts a fresh stack on the same port, and up converges from nothing.
+    let url = local.up("crash", &[]);
+    let (status, body) = post(&url, r#"{"operation":"ping"}"#).await;
+    assert_eq!((status, body), (200, Value::String("pong".into())));
+    local.lab_ok(&["local", "stop"]);
+}
