@@ -164,30 +164,6 @@ impl Document {
     }
 }
 
-/// Combines reports written by [`Document::write`] (e.g. the tune and load reports of
-/// `lab tutorial`) into one self-contained page at `out`, each as a section under its own title.
-/// Every table keeps its id and data attributes, so the values stay readable in the combined page.
-pub fn combine(out: &Path, parts: &[&Path], title: &str) -> Result<()> {
-    let subtitle = format!("{} reports · {}", parts.len(), crate::report::format::utc_now());
-    let mut doc = Document::new(title, &subtitle);
-    for path in parts {
-        let page = std::fs::read_to_string(path).with_context(|| format!("reading the report {}", path.display()))?;
-        let inner = page_body(&page)
-            .with_context(|| format!("{} is not a report written by lab (no <body>)", path.display()))?;
-        // The part's own <h1> becomes a section heading under the combined page's title.
-        let inner = inner.replacen("<h1>", "<h2 class=\"part\">", 1).replacen("</h1>", "</h2>", 1);
-        let _ = writeln!(doc.body, "<section class=\"part\">\n{inner}</section>");
-    }
-    doc.write(out)
-}
-
-/// The content of a page's `<body>`, without the footer every report carries.
-fn page_body(page: &str) -> Option<&str> {
-    let start = page.find("<body>")? + "<body>".len();
-    let end = page[start..].find("<footer>").or_else(|| page[start..].find("</body>"))? + start;
-    Some(&page[start..end])
-}
-
 fn push_attr(out: &mut String, key: &str, value: &str) {
     let _ = write!(out, " data-{}=\"{}\"", escape(key), escape(value));
 }
@@ -753,33 +729,6 @@ mod tests {
         assert!(!html.contains("src=\"http"));
         assert!(!html.contains("href=\"http"));
         assert!(!html.contains("<script"));
-    }
-
-    #[test]
-    fn combine_keeps_every_part_and_one_footer() {
-        let dir = std::env::temp_dir();
-        let id = std::process::id();
-        let (a, b, out) = (
-            dir.join(format!("lab-combine-a-{id}.html")),
-            dir.join(format!("lab-combine-b-{id}.html")),
-            dir.join(format!("lab-combine-{id}.html")),
-        );
-        let mut first = Document::new("Power tuning", "t");
-        first.paragraph("tune body", false);
-        first.write(&a).unwrap();
-        let mut second = Document::new("Load test", "l");
-        second.paragraph("load body", false);
-        second.write(&b).unwrap();
-        combine(&out, &[a.as_path(), b.as_path()], "All").unwrap();
-        let html = std::fs::read_to_string(&out).unwrap();
-        for p in [&a, &b, &out] {
-            std::fs::remove_file(p).unwrap();
-        }
-        assert!(html.contains("<h1>All</h1>"));
-        assert!(html.contains("<h2 class=\"part\">Power tuning</h2>") && html.contains("tune body"));
-        assert!(html.contains("<h2 class=\"part\">Load test</h2>") && html.contains("load body"));
-        assert_eq!(html.matches("<footer>").count(), 1);
-        assert_eq!(html.matches("<style>").count(), 1);
     }
 
     #[test]

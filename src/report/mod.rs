@@ -9,5 +9,3 @@ pub use combine::combine;
 pub mod format;
 pub mod html;
 pub mod table;
-
-pub use html::combine;
