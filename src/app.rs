@@ -49,6 +49,19 @@ pub fn default_event(stack: &Stack) -> serde_json::Value {
     crate::call::event::list(&stack.names.table, None, None)
 }
 
+/// Local figures only mean something if CPU follows memory, as on Lambda: say whether it does.
+pub async fn note_local_cpu(global: &Global) {
+    if !global.local || global.output == Output::Json {
+        return;
+    }
+    if let Some(status) = crate::local::lifecycle::probe(global.local_port).await {
+        eprintln!(
+            "local stack CPU: {}",
+            status["cpu"].as_str().unwrap_or("unknown")
+        );
+    }
+}
+
 /// Runs one command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let global = cli.global;
@@ -93,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Tune(args) => {
             let stack = open_stack(&global, None).await?;
+            note_local_cpu(&global).await;
             let target = Arc::new(LambdaTarget::new(
                 stack.clients.lambda.clone(),
                 &stack.names.function,
@@ -102,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Load(args) => {
             let stack = open_stack(&global, None).await?;
+            note_local_cpu(&global).await;
             let target = Arc::new(LambdaTarget::new(
                 stack.clients.lambda.clone(),
                 &stack.names.function,

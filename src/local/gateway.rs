@@ -212,6 +212,7 @@ async fn invoke_endpoint(
     if let Ok(v) = HeaderValue::from_str(&invoked.request_id) {
         h.insert("x-amzn-requestid", v);
     }
+    h.insert("x-lab-function-us", HeaderValue::from(invoked.function_us));
     if let Some(err) = &invoked.function_error {
         if let Ok(v) = HeaderValue::from_str(err) {
             h.insert("x-amz-function-error", v);

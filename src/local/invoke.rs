@@ -21,6 +21,9 @@ pub struct Invoked {
     pub function_error: Option<String>,
     /// The whole log of the invocation (START .. REPORT).
     pub log: String,
+    /// Time spent in the function (its Duration, plus init on a cold start), in microseconds: what
+    /// the gateway reports in `x-lab-function-us` so benchmarks can tell its own overhead apart.
+    pub function_us: u64,
 }
 
 impl Invoked {
@@ -85,6 +88,7 @@ pub async fn invoke(
                     body,
                     function_error: Some("Unhandled".into()),
                     log,
+                    function_us: 0,
                 });
             }
         },
@@ -142,6 +146,7 @@ pub async fn invoke(
         body,
         function_error,
         log,
+        function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
     })
 }
 

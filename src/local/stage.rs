@@ -34,10 +34,13 @@ pub enum Route {
     Reject { status: u16, message: &'static str },
 }
 
-/// Resolved routes by (api, stage, path, method), each with the registry generation it was read at.
+/// (api, stage, path, method).
+type RouteKey = (String, String, String, String);
+
+/// Resolved routes, each with the registry generation it was read at.
 #[derive(Default)]
 pub struct RouteCache {
-    routes: Mutex<HashMap<(String, String, String, String), (u64, Route)>>,
+    routes: Mutex<HashMap<RouteKey, (u64, Route)>>,
 }
 
 fn json_message(status: u16, message: &str) -> Response {
@@ -122,6 +125,7 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
     if let Ok(v) = HeaderValue::from_str(&invoked.request_id) {
         headers.insert("x-amzn-requestid", v);
     }
+    headers.insert("x-lab-function-us", HeaderValue::from(invoked.function_us));
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         headers,

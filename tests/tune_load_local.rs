@@ -1,0 +1,347 @@
+//! `lab tune` and `lab load` end to end on the local stack: real REPORT lines from the real handler,
+//! memory restored (also after Ctrl-C), throttling counted, the memory comparison.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::LocalStack;
+use serde_json::Value;
+
+async fn memory(local: &LocalStack, function: &str) -> i32 {
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .unwrap()
+        .memory_size()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
+    let local = LocalStack::start(&[]);
+    local.up("tn", &["--memory", "192"]);
+    for id in 0..5 {
+        local.lab_ok(&["--stack", "tn", "call", "create", "--id", &id.to_string()]);
+    }
+    let report = local.home.join("tune.html");
+    let result = local.lab_json(&[
+        "--stack",
+        "tn",
+        "tune",
+        "--num",
+        "10",
+        "--parallel",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let powers = result["powers"].as_array().unwrap();
+    assert_eq!(
+        powers
+            .iter()
+            .map(|p| p["memory_mb"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![128, 256, 512, 1024]
+    );
+    for p in powers {
+        assert_eq!(p["status"], "ok", "{p}");
+        let stats = &p["stats"];
+        assert_eq!(stats["invocations"], 10, "{p}");
+        assert_eq!(
+            stats["cold_starts"].as_u64().unwrap() + stats["warm_starts"].as_u64().unwrap(),
+            10
+        );
+        assert!(
+            stats["cold_starts"].as_u64().unwrap() >= 1,
+            "a new memory size starts new instances: {p}"
+        );
+        assert!(stats["duration_ms"]["min"].as_f64().unwrap() > 0.0);
+        assert!(stats["avg_billed_ms"].as_f64().unwrap() >= 1.0);
+        assert!(
+            stats["max_memory_used_mb"].as_u64().unwrap() >= 1,
+            "Max Memory Used comes from the process: {p}"
+        );
+        assert!(stats["cost_per_invoke"].as_f64().unwrap() > 0.0);
+    }
+    let winner = result["winner"]["memory_mb"].as_u64().unwrap();
+    let cheapest = powers
+        .iter()
+        .min_by(|a, b| {
+            a["stats"]["cost_per_invoke"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["stats"]["cost_per_invoke"].as_f64().unwrap())
+        })
+        .unwrap()["memory_mb"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(winner, cheapest, "strategy cost picks the cheapest");
+    assert_eq!(result["original_memory_mb"], 192);
+    assert_eq!(result["restored_memory_mb"], 192);
+    assert_eq!(memory(&local, "tn-fn").await, 192);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<svg") && !html.contains("src=\"http"),
+        "self-contained report with a chart"
+    );
+
+    // speed and balanced pick a winner too; --auto-optimize leaves it set.
+    for strategy in ["speed", "balanced"] {
+        let r = local.lab_json(&[
+            "--stack",
+            "tn",
+            "tune",
+            "--num",
+            "5",
+            "--strategy",
+            strategy,
+            "--powers",
+            "128,1024",
+        ]);
+        assert_eq!(r["winner"]["strategy"], strategy, "{r}");
+        assert_eq!(memory(&local, "tn-fn").await, 192);
+    }
+    let r = local.lab_json(&[
+        "--stack",
+        "tn",
+        "tune",
+        "--num",
+        "5",
+        "--powers",
+        "256,512",
+        "--auto-optimize",
+    ]);
+    let chosen = r["winner"]["memory_mb"].as_i64().unwrap() as i32;
+    assert_eq!(memory(&local, "tn-fn").await, chosen);
+
+    // Bad input: one line, non-zero, nothing changed.
+    let bad = local.lab(&["--stack", "tn", "tune", "--num", "2"]);
+    assert!(!bad.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr).trim().lines().count(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert_eq!(memory(&local, "tn-fn").await, chosen);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_tune_and_load_restore_memory() {
+    let local = LocalStack::start(&[]);
+    local.up("ctrl", &["--memory", "320"]);
+    for args in [
+        vec!["tune", "--num", "200", "--sleep-between-runs", "50"],
+        vec![
+            "load",
+            "--vus",
+            "2",
+            "--duration",
+            "60s",
+            "--memory",
+            "128,1024",
+        ],
+    ] {
+        let mut cmd = Command::new(common::lab_bin());
+        cmd.args([
+            "--local",
+            "--local-port",
+            &local.port.to_string(),
+            "--stack",
+            "ctrl",
+        ])
+        .args(&args)
+        .env("LAB_HOME", &local.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        // Let it change the memory and run for a while, then Ctrl-C.
+        let mut changed = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if memory(&local, "ctrl-fn").await != 320 {
+                changed = true;
+                break;
+            }
+        }
+        assert!(changed, "{args:?} never changed the memory");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // SAFETY: SIGINT to our own child, as Ctrl-C in a terminal.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            memory(&local, "ctrl-fn").await,
+            320,
+            "{args:?} did not restore memory: {stderr}"
+        );
+        assert!(
+            stderr.contains("320"),
+            "{args:?} should say what it restored: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_closed_open_throttled_and_compared() {
+    let local = LocalStack::start(&["--concurrency", "3"]);
+    local.up("ld", &[]);
+    // Closed model with ramp-up, 3 VUs (the concurrency limit): no throttling, a per-second series.
+    let closed = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "3",
+        "--duration",
+        "4s",
+        "--ramp-up",
+        "2s",
+    ]);
+    assert_eq!(closed["model"], "closed");
+    let run = &closed["runs"][0];
+    let requests = run["summary"]["requests"].as_u64().unwrap();
+    assert!(requests > 10, "{run}");
+    assert_eq!(run["summary"]["errors"], 0, "{}", run["errors"]);
+    let series = run["series"].as_array().unwrap();
+    assert!(series.len() >= 3, "{series:?}");
+    let total: u64 = series.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    assert_eq!(total, requests, "the series adds up to the total");
+    for p in ["p50_ms", "p90_ms", "p95_ms", "p99_ms"] {
+        assert!(run["summary"][p].as_f64().unwrap() > 0.0);
+    }
+    assert!(run["summary"]["p50_ms"].as_f64() <= run["summary"]["p99_ms"].as_f64());
+
+    // 8 VUs against a concurrency limit of 3: throttled requests are counted as 429s.
+    let over = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "8",
+        "--duration",
+        "3s",
+        "--profile",
+        "fixed",
+    ]);
+    let errors = &over["runs"][0]["errors"];
+    assert!(
+        errors["http_status"]["429"].as_u64().unwrap_or(0) > 0,
+        "{errors}"
+    );
+
+    // Function errors in the body are counted by kind (the API maps BadRequest to 400).
+    let bad = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "1",
+        "--duration",
+        "1s",
+        "--payload",
+        r#"{"operation":"nope"}"#,
+    ]);
+    assert_eq!(bad["runs"][0]["summary"]["ok"], 0);
+    assert!(
+        bad["runs"][0]["errors"]["http_status"]["400"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    // Open model: constant arrival rate.
+    let open = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--rate",
+        "20",
+        "--vus",
+        "3",
+        "--duration",
+        "3s",
+    ]);
+    assert_eq!(open["model"], "open");
+    let sent = open["runs"][0]["summary"]["requests"].as_u64().unwrap()
+        + open["runs"][0]["summary"]["dropped_iterations"]
+            .as_u64()
+            .unwrap();
+    assert!(
+        (45..=75).contains(&sent),
+        "about 60 arrivals expected, got {sent}"
+    );
+
+    // The tutorial's comparison: one run per memory size, memory restored.
+    let cmp = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "2",
+        "--duration",
+        "2s",
+        "--memory",
+        "128,1024",
+    ]);
+    let runs: Vec<u64> = cmp["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["memory_mb"].as_u64().unwrap())
+        .collect();
+    assert_eq!(runs, vec![128, 1024]);
+    assert_eq!(cmp["restored_memory_mb"], 128);
+    assert_eq!(memory(&local, "ld-fn").await, 128);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tutorial_runs_end_to_end_and_tears_down() {
+    let local = LocalStack::start(&[]);
+    let report = local.home.join("tutorial.html");
+    let out = local.lab(&[
+        "tutorial",
+        "--duration",
+        "2s",
+        "--num",
+        "5",
+        "--vus",
+        "2",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "Invoke URL",
+        "somevalue1",
+        "Performance & Cost Observations",
+        "Stack lab is gone.",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle}: {stdout}");
+    }
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.matches("<svg").count() >= 2,
+        "one report with the tune and load charts"
+    );
+    let status = local.lab(&["-o", "json", "status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(2),
+        "tutorial must end with down: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let _: Value = serde_json::from_slice(&status.stdout).unwrap();
+}
