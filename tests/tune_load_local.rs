@@ -299,6 +299,37 @@ async fn load_closed_open_throttled_and_compared() {
         .map(|r| r["memory_mb"].as_u64().unwrap())
         .collect();
     assert_eq!(runs, vec![128, 1024]);
+    let page = local.home.join("load.html");
+    let cmp_report = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "2",
+        "--duration",
+        "2s",
+        "--memory",
+        "128,1024",
+        "--report",
+        page.to_str().unwrap(),
+    ]);
+    let (dom, screenshot) = common::render_in_chromium(&page);
+    assert!(
+        screenshot > 10_000,
+        "the screenshot is blank ({screenshot} bytes)"
+    );
+    for run in cmp_report["runs"].as_array().unwrap() {
+        let mb = run["memory_mb"].as_u64().unwrap();
+        let shown: f64 = common::data_value(&dom, mb, "data-p95-ms")
+            .unwrap_or_else(|| panic!("no p95 for {mb} MB on the page"))
+            .parse()
+            .unwrap();
+        let json = run["summary"]["p95_ms"].as_f64().unwrap();
+        assert!(
+            (shown - json).abs() < 1e-6,
+            "{mb} MB: page {shown} vs JSON {json}"
+        );
+    }
     assert_eq!(cmp["restored_memory_mb"], 128);
     assert_eq!(memory(&local, "ld-fn").await, 128);
 }

@@ -209,3 +209,65 @@ pub fn script_zip(dir: &Path, script: &str) -> PathBuf {
     zip.finish().unwrap();
     path
 }
+
+/// Renders a page in headless Chromium (Debian's package, installed by `scripts/install-deps`) and
+/// returns the DOM it built, plus a screenshot's size in bytes. Fails the test when Chromium is missing:
+/// a report check that silently passes without a browser proves nothing.
+pub fn render_in_chromium(page: &Path) -> (String, u64) {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Chromium is needed to check the HTML reports: run scripts/install-deps (apt-get install chromium)");
+    let profile = page.with_extension("chromium-profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,1600",
+    ];
+    let url = format!("file://{}", page.display());
+    let dom = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .expect("run chromium");
+    assert!(
+        dom.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let shot = page.with_extension("png");
+    let out = Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium screenshot failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&profile);
+    (String::from_utf8_lossy(&dom.stdout).into_owned(), size)
+}
+
+/// The value of `attr` on the first element of the DOM that has `data-memory="{memory}"` and `attr`.
+pub fn data_value(dom: &str, memory: u64, attr: &str) -> Option<String> {
+    let marker = format!("data-memory=\"{memory}\"");
+    dom.split('<')
+        .filter(|tag| tag.contains(&marker))
+        .find_map(|tag| {
+            let start = tag.find(&format!("{attr}=\""))? + attr.len() + 2;
+            let end = tag[start..].find('"')? + start;
+            Some(tag[start..end].to_string())
+        })
+}
