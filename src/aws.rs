@@ -59,7 +59,10 @@ impl Clients {
 }
 
 async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Throttling is retried with exponential backoff and jitter; a few more attempts than the SDK's
+    // default 3 ride out a busy account (tune and load invoke in bursts).
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6));
     if let Some(profile) = &conn.profile {
         loader = loader.profile_name(profile);
     }

@@ -29,8 +29,14 @@ pub struct Global {
     /// Use the embedded local AWS (started if it is not running).
     #[arg(long, global = true)]
     pub local: bool,
-    /// Port of the local stack.
-    #[arg(long, global = true, default_value_t = 4566, env = "LAB_LOCAL_PORT")]
+    /// Port of the local stack (`lab local start --port N` works too).
+    #[arg(
+        long,
+        visible_alias = "port",
+        global = true,
+        default_value_t = 4566,
+        env = "LAB_LOCAL_PORT"
+    )]
     pub local_port: u16,
     /// Stack name: resources get the tutorial's names for the default stack, NAME-* otherwise.
     #[arg(long, global = true, default_value = crate::stack::names::DEFAULT_STACK, env = "LAB_STACK")]
