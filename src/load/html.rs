@@ -58,10 +58,10 @@ pub fn render(result: &LoadResult) -> Document {
         ("Target".to_string(), result.target.clone()),
         ("Load".to_string(), model),
     ];
-    for (payload, weight) in &result.payloads {
-        let text = serde_json::to_string(payload).unwrap_or_default();
+    for p in &result.payloads {
+        let text = serde_json::to_string(&p.payload).unwrap_or_default();
         let name = if result.payloads.len() > 1 {
-            format!("Payload (weight {weight})")
+            format!("Payload (weight {})", p.weight)
         } else {
             "Payload".to_string()
         };

@@ -131,7 +131,14 @@ pub async fn run_with_stop(
         rate: args.rate,
         timeout_s: args.timeout.as_secs_f64(),
         max_requests: args.max_requests,
-        payloads: mix.described.clone(),
+        payloads: mix
+            .described
+            .iter()
+            .map(|(payload, weight)| result::WeightedPayload {
+                payload: payload.clone(),
+                weight: *weight,
+            })
+            .collect(),
         runs: Vec::new(),
         interrupted: false,
         original_memory_mb: None,

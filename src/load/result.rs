@@ -1,11 +1,11 @@
 //! What a load test measured, as printed and as JSON.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::args::Via;
 use super::metrics::{ErrorBreakdown, HistogramBin, SecondPoint, Summary};
 use super::profile::Profile;
+pub use crate::tune::result::WeightedPayload;
 
 /// The whole outcome of `lab load` (`--output json` prints exactly this).
 #[derive(Debug, Clone, Serialize)]
@@ -31,7 +31,7 @@ pub struct LoadResult {
     /// `--max-requests`.
     pub max_requests: Option<u64>,
     /// The payloads and their relative weights.
-    pub payloads: Vec<(Value, f64)>,
+    pub payloads: Vec<WeightedPayload>,
     /// One run, or one per `--memory` size.
     pub runs: Vec<RunResult>,
     /// Ctrl-C stopped the test; the results are what was measured until then.
