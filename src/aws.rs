@@ -172,6 +172,21 @@ pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
     parts.join(": ")
 }
 
+/// For deletes: "not found" means done (an earlier or concurrent run already removed it).
+pub fn ignore_not_found<T, E>(
+    action: &str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> anyhow::Result<()>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(explain(action, e)),
+    }
+}
+
 /// Convenience: `.map_err(ctx("CreateTable"))` on any SDK result.
 pub fn ctx<E>(action: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
 where

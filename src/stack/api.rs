@@ -400,18 +400,16 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, owned, started) {
         return Ok(kept);
     }
-    match stack
-        .clients
-        .apigateway
-        .delete_rest_api()
-        .rest_api_id(&api_id)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("apigateway:DeleteRestApi", e)),
-    }
+    crate::aws::ignore_not_found(
+        "apigateway:DeleteRestApi",
+        stack
+            .clients
+            .apigateway
+            .delete_rest_api()
+            .rest_api_id(&api_id)
+            .send()
+            .await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         name,

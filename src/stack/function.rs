@@ -353,18 +353,16 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
         return Ok(kept);
     }
-    match stack
-        .clients
-        .lambda
-        .delete_function()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("lambda:DeleteFunction", e)),
-    }
+    crate::aws::ignore_not_found(
+        "lambda:DeleteFunction",
+        stack
+            .clients
+            .lambda
+            .delete_function()
+            .function_name(name)
+            .send()
+            .await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         name,

@@ -148,18 +148,16 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, o.owned, started) {
         return Ok(kept);
     }
-    match stack
-        .clients
-        .logs
-        .delete_log_group()
-        .log_group_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("logs:DeleteLogGroup", e)),
-    }
+    crate::aws::ignore_not_found(
+        "logs:DeleteLogGroup",
+        stack
+            .clients
+            .logs
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         name,

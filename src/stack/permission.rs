@@ -122,19 +122,17 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             started,
         ));
     }
-    match stack
-        .clients
-        .lambda
-        .remove_permission()
-        .function_name(&stack.names.function)
-        .statement_id(STATEMENT_ID)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("lambda:RemovePermission", e)),
-    }
+    crate::aws::ignore_not_found(
+        "lambda:RemovePermission",
+        stack
+            .clients
+            .lambda
+            .remove_permission()
+            .function_name(&stack.names.function)
+            .statement_id(STATEMENT_ID)
+            .send()
+            .await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         STATEMENT_ID,

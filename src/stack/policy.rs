@@ -231,11 +231,10 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
                 .map_err(ctx("iam:DeletePolicyVersion"))?;
         }
     }
-    match iam.delete_policy().policy_arn(&arn).send().await {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("iam:DeletePolicy", e)),
-    }
+    crate::aws::ignore_not_found(
+        "iam:DeletePolicy",
+        iam.delete_policy().policy_arn(&arn).send().await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         name,

@@ -178,11 +178,10 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             .await
             .map_err(ctx("iam:DeleteRolePolicy"))?;
     }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("iam:DeleteRole", e)),
-    }
+    crate::aws::ignore_not_found(
+        "iam:DeleteRole",
+        iam.delete_role().role_name(name).send().await,
+    )?;
     Ok(Change::new(
         RESOURCE,
         name,

@@ -194,11 +194,10 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         return Ok(kept);
     }
     let ddb = &stack.clients.dynamodb;
-    match ddb.delete_table().table_name(name).send().await {
-        Ok(_) => {}
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(crate::aws::explain("dynamodb:DeleteTable", e)),
-    }
+    crate::aws::ignore_not_found(
+        "dynamodb:DeleteTable",
+        ddb.delete_table().table_name(name).send().await,
+    )?;
     let deadline = Instant::now() + Duration::from_secs(300);
     while observe(stack).await?.is_some() {
         if Instant::now() > deadline {
