@@ -115,16 +115,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Load(args) => {
+            // A plain URL needs no AWS at all, unless memory sizes or Lambda Invoke are asked for.
+            let needs_stack = args.url.is_none()
+                || args.memory.is_some()
+                || args.via == crate::load::args::Via::Lambda;
+            if !needs_stack {
+                let url = args.url.clone().unwrap_or_default();
+                let table = Names::new(&global.stack)?.table;
+                crate::load::run(&args, url, None, &table, json).await?;
+                return Ok(0);
+            }
             let stack = open_stack(&global, None).await?;
             note_local_cpu(&global).await;
             let target = Arc::new(LambdaTarget::new(
                 stack.clients.lambda.clone(),
                 &stack.names.function,
             ));
-            let url = match crate::stack::api::find_id(&stack).await? {
-                Some(id) => stack.invoke_url(&id),
-                None => anyhow::bail!(
-                    "stack {} has no REST API; run lab up first",
+            let url = match (&args.url, crate::stack::api::find_id(&stack).await?) {
+                (Some(url), _) => url.clone(),
+                (None, Some(id)) => stack.invoke_url(&id),
+                (None, None) => anyhow::bail!(
+                    "stack {} has no REST API; run lab up first (or pass --url)",
                     stack.names.stack
                 ),
             };

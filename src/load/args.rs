@@ -66,6 +66,11 @@ pub struct LoadArgs {
     /// Also write a self-contained HTML report to this file
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+
+    /// Load-test this URL instead of the stack's stage URL (any HTTP endpoint taking the POST body;
+    /// `--memory` still needs the stack's function)
+    #[arg(long)]
+    pub url: Option<String>,
 }
 
 impl Default for LoadArgs {
