@@ -46,59 +46,97 @@ impl LogSink {
     }
 }
 
+/// Most events per PutLogEvents (CloudWatch allows 10,000 and 1 MB).
+const MAX_EVENTS_PER_CALL: usize = 2_000;
+
+type StreamKey = (String, String, String);
+
 async fn writer(moto: Moto, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
-    let mut known: HashSet<(String, String, String)> = HashSet::new();
-    while let Some(msg) = rx.recv().await {
-        match msg {
-            LogMsg::Flush(done) => {
-                let _ = done.send(());
+    let mut known: HashSet<StreamKey> = HashSet::new();
+    while let Some(first) = rx.recv().await {
+        // Drain what is queued: under load one call per stream carries many invocations' lines, so
+        // the writer keeps up and a flush (before DeleteFunction) never waits long.
+        let mut batch = vec![first];
+        while batch.len() < 10_000 {
+            match rx.try_recv() {
+                Ok(msg) => batch.push(msg),
+                Err(_) => break,
             }
-            LogMsg::Lines {
-                region,
-                group,
-                stream,
-                events,
-            } => {
-                let key = (region.clone(), group.clone(), stream.clone());
-                for attempt in 0..2 {
-                    if !known.contains(&key) {
-                        // Lambda creates the group when it is missing; "already exists" is fine.
-                        let _ = moto
-                            .json_call(
-                                "logs",
-                                &region,
-                                "Logs_20140328.CreateLogGroup",
-                                &serde_json::json!({"logGroupName": group}),
-                            )
-                            .await;
-                        let _ = moto
-                            .json_call(
-                                "logs",
-                                &region,
-                                "Logs_20140328.CreateLogStream",
-                                &serde_json::json!({"logGroupName": group, "logStreamName": stream}),
-                            )
-                            .await;
-                        known.insert(key.clone());
-                    }
-                    let body = serde_json::json!({
-                        "logGroupName": group,
-                        "logStreamName": stream,
-                        "logEvents": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
-                    });
-                    match moto
-                        .json_call("logs", &region, "Logs_20140328.PutLogEvents", &body)
-                        .await
-                    {
-                        Ok((status, _)) if status < 300 => break,
-                        // The group or stream was deleted behind our back: recreate once.
-                        _ if attempt == 0 => {
-                            known.remove(&key);
-                        }
-                        _ => break,
+        }
+        let mut streams: Vec<(StreamKey, Vec<(i64, String)>)> = Vec::new();
+        let mut flushes = Vec::new();
+        for msg in batch {
+            match msg {
+                LogMsg::Flush(done) => flushes.push(done),
+                LogMsg::Lines {
+                    region,
+                    group,
+                    stream,
+                    events,
+                } => {
+                    let key = (region, group, stream);
+                    match streams.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, all)) => all.extend(events),
+                        None => streams.push((key, events)),
                     }
                 }
             }
+        }
+        for (key, events) in streams {
+            for chunk in events.chunks(MAX_EVENTS_PER_CALL) {
+                put(&moto, &mut known, &key, chunk).await;
+            }
+        }
+        // Everything queued before each flush request has been written now.
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn put(
+    moto: &Moto,
+    known: &mut HashSet<StreamKey>,
+    key: &StreamKey,
+    events: &[(i64, String)],
+) {
+    let (region, group, stream) = key;
+    for attempt in 0..2 {
+        if !known.contains(key) {
+            // Lambda creates the group when it is missing; "already exists" is fine.
+            let _ = moto
+                .json_call(
+                    "logs",
+                    region,
+                    "Logs_20140328.CreateLogGroup",
+                    &serde_json::json!({"logGroupName": group}),
+                )
+                .await;
+            let _ = moto
+                .json_call(
+                    "logs",
+                    region,
+                    "Logs_20140328.CreateLogStream",
+                    &serde_json::json!({"logGroupName": group, "logStreamName": stream}),
+                )
+                .await;
+            known.insert(key.clone());
+        }
+        let body = serde_json::json!({
+            "logGroupName": group,
+            "logStreamName": stream,
+            "logEvents": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
+        });
+        match moto
+            .json_call("logs", region, "Logs_20140328.PutLogEvents", &body)
+            .await
+        {
+            Ok((status, _)) if status < 300 => return,
+            // The group or stream was deleted behind our back: recreate once.
+            _ if attempt == 0 => {
+                known.remove(key);
+            }
+            _ => return,
         }
     }
 }

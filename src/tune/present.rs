@@ -83,6 +83,7 @@ fn tone(p: &PowerResult) -> Tone {
 /// Average duration and cost per memory size as two bar charts.
 pub fn charts(result: &TuneResult) -> String {
     let winner = result.winner.as_ref().map(|w| w.memory_mb);
+    let strategy = result.plan.strategy;
     let bars = |f: &dyn Fn(&PowerResult) -> Option<(f64, String)>| -> Vec<Bar> {
         result
             .powers
@@ -93,7 +94,9 @@ pub fn charts(result: &TuneResult) -> String {
                     label: format!("{} MB", p.memory_mb),
                     value,
                     display,
-                    note: (Some(p.memory_mb) == winner).then(|| "best".to_string()),
+                    // The strategy's pick, which is not always the shortest bar of each chart.
+                    note: (Some(p.memory_mb) == winner)
+                        .then(|| format!("chosen ({})", strategy.as_str())),
                 }
             })
             .collect()
@@ -146,12 +149,12 @@ pub fn summary(result: &TuneResult) -> String {
     let retries: u32 = result.powers.iter().map(|p| p.retries).sum();
     let _ = write!(
         out,
-        "Tuning run: {} invocations, {} (at ${} per GB-second for {}, ${} per request)",
+        "Tuning run: {} invocations, {} (at ${} per GB-second for {}, {} per request)",
         result.invocations,
         format::usd(result.tuning_cost),
         result.pricing.gb_second,
         result.architecture,
-        result.pricing.request
+        format::usd(result.pricing.request)
     );
     if retries > 0 {
         let _ = write!(out, ", {retries} throttled calls retried");
