@@ -203,7 +203,8 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
     local.lab_ok(&["down", "--yes"]);
 }
 
-/// A test runtime in Python: sleeps for `{"sleep": s}`, exits for `{"crash": true}`, else echoes.
+/// A test runtime in Python: sleeps for `{"sleep": s}`, burns `{"spin": s}` of CPU, exits for
+/// `{"crash": true}`, else echoes.
 const FIXTURE: &str = r#"#!PYTHON
 import json, os, sys, time, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
@@ -215,6 +216,9 @@ while True:
     if event.get("crash"):
         sys.exit(3)
     time.sleep(event.get("sleep", 0))
+    spin_until = time.process_time() + event.get("spin", 0)
+    while time.process_time() < spin_until:
+        pass
     body = json.dumps({"pid": os.getpid(), "event": event}).encode()
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
@@ -333,6 +337,39 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         tail.contains("got {}"),
         "function output belongs in the log tail: {tail}"
     );
+
+    // CPU follows memory (1769 MB = one vCPU) where cgroups allow; otherwise the stack says so.
+    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cpu = status["cpu"].as_str().unwrap().to_string();
+    if cpu.starts_with("proportional") {
+        let mut wall = Vec::new();
+        for mb in [256, 1792] {
+            lambda
+                .update_function_configuration()
+                .function_name("fx-fn")
+                .memory_size(mb)
+                .send()
+                .await
+                .unwrap();
+            invoke(json!({})).await.unwrap(); // start the instance outside the measurement
+            let started = std::time::Instant::now();
+            let r = invoke(json!({"spin": 0.1})).await.unwrap();
+            assert!(r.function_error().is_none());
+            wall.push(started.elapsed().as_secs_f64());
+        }
+        // 256 MB gets 14% of a CPU: 0.1 s of work takes about 0.7 s; at 1792 MB about 0.1 s.
+        assert!(
+            wall[0] > 3.0 * wall[1],
+            "no CPU share by memory: {wall:?} ({cpu})"
+        );
+    } else {
+        assert!(cpu.starts_with("unthrottled"), "{cpu}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
