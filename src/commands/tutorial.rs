@@ -122,6 +122,9 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
             &[tune_report.as_path(), load_report.as_path()],
             "lab tutorial: serverless-powertuning",
         )?;
+        // The parts live on only inside the combined page.
+        let _ = std::fs::remove_file(&tune_report);
+        let _ = std::fs::remove_file(&load_report);
         if !json {
             println!("\nReport: {}", args.report.display());
         }
