@@ -149,7 +149,7 @@ for c in ("c", "1"):
         errors = r["requests"] - r["statuses"].get("200", 0) + r["reconnects"]
         lat, ovh = r["latency_ms"], r["overhead_ms"] or {}
         fn = (r["function_ms"] or {}).get("p50", 0.0)
-        if name == "baseline":
+        if name == "baseline" or not ovh:  # no x-lab-function-us header: a lab without it
             ovh_p50, ovh_p99, net50, net99 = "-", "-", "-", "-"
         else:
             ovh_p50, ovh_p99 = f"{ovh['p50']:.3f}", f"{ovh['p99']:.3f}"
