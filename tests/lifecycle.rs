@@ -380,6 +380,46 @@ async fn down_leaves_foreign_resources_and_half_made_stacks_converge() {
         .send()
         .await
         .is_ok());
+    // An up that fails half-way (here: the package is missing, after the IAM and table branches ran)
+    // leaves nothing a re-run cannot converge.
+    let broken = local.lab(&["--stack", "half", "up", "--zip", "/nonexistent/lambda.zip"]);
+    assert!(!broken.status.success());
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        err.contains("cannot read --zip /nonexistent/lambda.zip"),
+        "{err}"
+    );
+    let partial = local.lab(&["--stack", "half", "-o", "json", "status"]);
+    assert_eq!(
+        partial.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&partial.stdout)
+    );
+    let finished = local.lab_json(&[
+        "--stack",
+        "half",
+        "up",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+    ]);
+    let changes = finished["changes"].as_array().unwrap();
+    let action = |r: &str| changes.iter().find(|c| c["resource"] == r).unwrap()["action"].clone();
+    assert_eq!(action("function"), "created");
+    assert_eq!(action("rest api"), "created");
+    assert_eq!(
+        action("table"),
+        "unchanged",
+        "the table from the failed run is reused"
+    );
+    let (status, body) = common::post(
+        finished["invoke_url"].as_str().unwrap(),
+        r#"{"operation":"ping"}"#,
+    )
+    .await;
+    assert_eq!((status, body), (200, serde_json::json!("pong")));
+    local.lab_ok(&["--stack", "half", "down", "--yes"]);
+
     // Bad input: one clear line, non-zero exit.
     let bad = local.lab(&["--stack", "9bad", "status"]);
     assert!(!bad.status.success());
