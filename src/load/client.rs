@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use tokio::sync::{mpsc, watch, Mutex, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, watch};
 
 use super::metrics::{Outcome, Recorder, Timeline};
 use super::payload::PayloadMix;
@@ -45,6 +45,8 @@ pub enum Endpoint {
 
 /// One VU's connection.
 pub enum Transport {
+    /// Plain `http://` (the local stack, any loopback target): hyper directly, one connection.
+    Raw(Box<super::raw_http::RawHttp>),
     /// An HTTP client of its own (its own keep-alive connection).
     Http {
         /// The client.
@@ -65,6 +67,9 @@ impl Endpoint {
     /// A transport for one VU.
     pub fn connect(&self) -> Result<Transport> {
         Ok(match self {
+            Endpoint::Http { url, timeout } if url.starts_with("http://") => {
+                Transport::Raw(Box::new(super::raw_http::RawHttp::new(url, *timeout)?))
+            }
             Endpoint::Http { url, timeout } => {
                 let mut builder = reqwest::Client::builder()
                     .timeout(*timeout)
@@ -98,6 +103,16 @@ impl Transport {
     /// `describe_errors` is set (the VU still wants an example), so errors cost no allocation.
     pub async fn send(&self, body: &Bytes, describe_errors: bool) -> (Outcome, Option<String>) {
         match self {
+            Transport::Raw(raw) => match raw.post(body).await {
+                Err(super::raw_http::Failure::Timeout) => (
+                    Outcome::Timeout,
+                    describe_errors.then(|| "no answer within the timeout".to_string()),
+                ),
+                Err(super::raw_http::Failure::Connection(e)) => {
+                    (Outcome::Connection, describe_errors.then_some(e))
+                }
+                Ok((status, bytes)) => classify_answer(status.as_u16(), &bytes, describe_errors),
+            },
             Transport::Http { client, url } => {
                 let sent = client
                     .post(url.as_str())
@@ -114,18 +129,7 @@ impl Transport {
                     Ok(b) => b,
                     Err(e) => return (classify_error(&e), describe_errors.then(|| format!("{e}"))),
                 };
-                if !status.is_success() {
-                    let text = describe_errors
-                        .then(|| format!("HTTP {}: {}", status.as_u16(), snippet(&bytes)));
-                    (Outcome::Status(status.as_u16()), text)
-                } else if is_function_error(&bytes) {
-                    (
-                        Outcome::FunctionError,
-                        describe_errors.then(|| snippet(&bytes)),
-                    )
-                } else {
-                    (Outcome::Ok, None)
-                }
+                classify_answer(status.as_u16(), &bytes, describe_errors)
             }
             Transport::Lambda { target, timeout } => {
                 match tokio::time::timeout(*timeout, target.invoke(body)).await {
@@ -152,6 +156,21 @@ impl Transport {
                 }
             }
         }
+    }
+}
+
+/// A non-2xx status, a Lambda error document in a 2xx body, or success.
+fn classify_answer(status: u16, bytes: &[u8], describe_errors: bool) -> (Outcome, Option<String>) {
+    if !(200..300).contains(&status) {
+        let text = describe_errors.then(|| format!("HTTP {status}: {}", snippet(bytes)));
+        (Outcome::Status(status), text)
+    } else if is_function_error(bytes) {
+        (
+            Outcome::FunctionError,
+            describe_errors.then(|| snippet(bytes)),
+        )
+    } else {
+        (Outcome::Ok, None)
     }
 }
 
@@ -316,18 +335,23 @@ pub async fn vu_loop(
     recorder
 }
 
-/// An open-model arrival: when it should have been sent, and the VU slot it holds.
+/// An open-model arrival handed to a free worker.
 pub struct Job {
-    /// The intended send time (latency is measured from here).
+    /// When it should have been sent.
     pub intended: Instant,
-    /// Released when the request completes, freeing the slot.
-    pub permit: OwnedSemaphorePermit,
+    /// Whether it had to wait for a free worker. Then its latency counts from `intended` (the wait is
+    /// the server's slowness: counting it avoids coordinated omission); otherwise from the moment the
+    /// worker sends it (the scheduler's timer wakes up to a millisecond late and the hand-over costs
+    /// a task wake-up: that jitter is the generator's, not the server's).
+    pub queued: bool,
 }
 
-/// An open-model VU: takes arrivals from the scheduler and sends them.
+/// An open-model VU: takes arrivals addressed to it, sends them, and reports itself free again.
 pub async fn worker(
+    id: usize,
     ctx: Arc<RunContext>,
-    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    mut jobs: mpsc::Receiver<Job>,
+    free: mpsc::UnboundedSender<usize>,
     transport: Transport,
     mut stop: Stop,
 ) -> Recorder {
@@ -335,10 +359,15 @@ pub async fn worker(
     let mut rng = StdRng::from_entropy();
     loop {
         let job = tokio::select! {
-            job = async { jobs.lock().await.recv().await } => job,
+            job = jobs.recv() => job,
             () = stop.stopped() => None,
         };
         let Some(job) = job else { break };
+        let start = if job.queued {
+            job.intended
+        } else {
+            Instant::now()
+        };
         ctx.timeline.vu_started();
         let body = ctx.mix.pick(&mut rng);
         let result = tokio::select! {
@@ -350,13 +379,15 @@ pub async fn worker(
             break;
         };
         let done = Instant::now();
-        let latency = done.saturating_duration_since(job.intended);
+        let latency = done.saturating_duration_since(start);
         recorder.record(outcome, latency);
         if let Some(e) = error {
             recorder.error_example(e);
         }
         ctx.timeline.record(done, outcome, latency);
-        drop(job.permit);
+        if free.send(id).is_err() {
+            break;
+        }
     }
     recorder
 }

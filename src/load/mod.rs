@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod payload;
 pub mod printer;
 pub mod profile;
+pub mod raw_http;
 pub mod result;
 pub mod runner;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use futures::future::join_all;
-use tokio::sync::{mpsc, Mutex, Semaphore};
+use tokio::sync::mpsc;
 
 use super::client::{self, Endpoint, Job, RunContext, StopHandle};
 use super::metrics::{Recorder, Timeline};
@@ -105,13 +105,24 @@ pub async fn run_once(
             (collect(join_all(vus.collect::<Vec<_>>()).await), 0)
         }
         Model::Open { rate } => {
-            let (tx, rx) = mpsc::channel::<Job>(spec.vus as usize);
-            let rx = Arc::new(Mutex::new(rx));
-            let workers: Vec<_> = transports
-                .into_iter()
-                .map(|t| tokio::spawn(client::worker(ctx.clone(), rx.clone(), t, stop.subscribe())))
-                .collect();
-            let dropped = schedule(&ctx, rate, spec.vus, tx, stop).await;
+            let (free_tx, free_rx) = mpsc::unbounded_channel::<usize>();
+            let mut job_txs = Vec::new();
+            let mut workers = Vec::new();
+            for (id, transport) in transports.into_iter().enumerate() {
+                let (tx, rx) = mpsc::channel::<Job>(1);
+                job_txs.push(tx);
+                let _ = free_tx.send(id);
+                workers.push(tokio::spawn(client::worker(
+                    id,
+                    ctx.clone(),
+                    rx,
+                    free_tx.clone(),
+                    transport,
+                    stop.subscribe(),
+                )));
+            }
+            drop(free_tx);
+            let dropped = schedule(&ctx, rate, job_txs, free_rx, stop).await;
             (collect(join_all(workers).await), dropped)
         }
     };
@@ -140,16 +151,20 @@ fn collect(joined: Vec<Result<Recorder, tokio::task::JoinError>>) -> Vec<Recorde
     joined.into_iter().filter_map(Result::ok).collect()
 }
 
-/// The open-model clock: one arrival every 1/rate s, each handed to a free worker or dropped.
-/// Returns the number dropped.
+/// How long an arrival may wait for a free worker before it counts as dropped. Waiting (and counting
+/// the wait in its latency) rather than dropping at once keeps a timer tick's burst of arrivals, or a
+/// brief stall of the server, from being reported as drops.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
+
+/// The open-model clock: one arrival every 1/rate s, each handed to a free worker, or dropped when
+/// none frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
 async fn schedule(
     ctx: &RunContext,
     rate: f64,
-    vus: u32,
-    tx: mpsc::Sender<Job>,
+    workers: Vec<mpsc::Sender<Job>>,
+    mut free: mpsc::UnboundedReceiver<usize>,
     stop: &StopHandle,
 ) -> u64 {
-    let slots = Arc::new(Semaphore::new(vus as usize));
     let start = ctx.timeline.start();
     let mut stop = stop.subscribe();
     let mut dropped = 0;
@@ -163,13 +178,36 @@ async fn schedule(
             () = tokio::time::sleep_until(intended.into()) => {}
             () = stop.stopped() => break,
         }
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                if !ctx.claim() || tx.send(Job { intended, permit }).await.is_err() {
-                    break;
+        let (id, waited) = match free.try_recv() {
+            Ok(id) => (id, false),
+            Err(_) => {
+                let give_up = intended + MAX_QUEUE_WAIT;
+                if Instant::now() >= give_up {
+                    dropped += 1;
+                    continue;
+                }
+                tokio::select! {
+                    id = free.recv() => match id {
+                        Some(id) => (id, true),
+                        None => break,
+                    },
+                    () = tokio::time::sleep_until(give_up.into()) => {
+                        dropped += 1;
+                        continue;
+                    }
+                    () = stop.stopped() => break,
                 }
             }
-            Err(_) => dropped += 1,
+        };
+        if !ctx.claim() {
+            break;
+        }
+        let job = Job {
+            intended,
+            queued: waited,
+        };
+        if workers[id].send(job).await.is_err() {
+            break;
         }
     }
     dropped
