@@ -378,11 +378,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<(ResourceStatus, Option<S
                         .unwrap_or_default(),
                 );
             status.drift = drift(stack, &o);
-            if !o.owned {
-                status
-                    .drift
-                    .push(format!("not tagged {}", super::STACK_TAG));
-            }
+            status.note_untagged(o.owned);
             let url = o.stage.as_ref().map(|_| stack.invoke_url(&o.api_id));
             (status, url)
         }

@@ -333,11 +333,7 @@ pub async fn describe(
                     .drift
                     .push("code differs from the local build".to_string());
             }
-            if !o.owned {
-                status
-                    .drift
-                    .push(format!("not tagged {}", super::STACK_TAG));
-            }
+            status.note_untagged(o.owned);
             status
         }
     })

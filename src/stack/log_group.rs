@@ -127,11 +127,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                     .drift
                     .push(format!("retention is not {RETENTION_DAYS} days"));
             }
-            if !o.owned {
-                status
-                    .drift
-                    .push(format!("not tagged {}", super::STACK_TAG));
-            }
+            status.note_untagged(o.owned);
             status
         }
     })

@@ -303,6 +303,13 @@ impl ResourceStatus {
         }
     }
 
+    /// Records, as drift, that the resource lacks this stack's tag.
+    pub fn note_untagged(&mut self, owned: bool) {
+        if !owned {
+            self.drift.push(format!("not tagged {STACK_TAG}"));
+        }
+    }
+
     /// Adds one configuration entry.
     pub fn with(mut self, key: &str, value: impl ToString) -> Self {
         self.config.insert(key.to_string(), value.to_string());

@@ -135,11 +135,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                 .with("trusted", observed.trust["Statement"].to_string())
                 .with("attached", observed.attached.join(","));
             status.drift = drift(stack, &observed);
-            if !observed.owned {
-                status
-                    .drift
-                    .push(format!("not tagged {}", super::STACK_TAG));
-            }
+            status.note_untagged(observed.owned);
             status
         }
     })

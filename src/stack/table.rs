@@ -173,11 +173,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                     .drift
                     .push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
             }
-            if !o.owned {
-                status
-                    .drift
-                    .push(format!("not tagged {}", super::STACK_TAG));
-            }
+            status.note_untagged(o.owned);
             status
         }
     })
