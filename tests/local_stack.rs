@@ -203,8 +203,8 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
     local.lab_ok(&["down", "--yes"]);
 }
 
-/// A test runtime in Python: sleeps for `{"sleep": s}`, burns `{"spin": s}` of CPU, exits for
-/// `{"crash": true}`, else echoes.
+/// A test runtime in Python: sleeps for `{"sleep": s}`, burns `{"spin": s}` of CPU, touches
+/// `{"alloc_mb": n}` of memory, exits for `{"crash": true}`, else echoes.
 const FIXTURE: &str = r#"#!PYTHON
 import json, os, sys, time, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
@@ -216,6 +216,7 @@ while True:
     if event.get("crash"):
         sys.exit(3)
     time.sleep(event.get("sleep", 0))
+    hog = b"\x01" * (event.get("alloc_mb", 0) * 1024 * 1024)
     spin_until = time.process_time() + event.get("spin", 0)
     while time.process_time() < spin_until:
         pass
@@ -308,6 +309,18 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     let after = invoke(json!({})).await.unwrap();
     assert!(after.function_error().is_none());
     assert_ne!(pid(&after), before);
+
+    // Going past the memory size (128 MB) is Lambda's Runtime.OutOfMemory, and the instance is replaced.
+    let before = pid(&invoke(json!({})).await.unwrap());
+    let oom = invoke(json!({"alloc_mb": 160})).await.unwrap();
+    let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
+    let after = invoke(json!({})).await.unwrap();
+    assert_ne!(
+        pid(&after),
+        before,
+        "the instance that ran out of memory must not be reused"
+    );
 
     // A memory change retires warm instances: the next call is a cold start with Init Duration.
     lambda

@@ -237,13 +237,15 @@ impl Instance {
         }
         let started = delivered_rx_value(delivered_rx).unwrap_or(queued);
         let duration = finished.saturating_duration_since(started);
+        // Read the peak before a kill: a process that is gone has no /proc entry.
+        let max_memory_mb = self.max_memory_mb();
         if matches!(ended, Ended::TimedOut) {
             self.kill();
         }
         let measured = Measured {
             duration,
             init,
-            max_memory_mb: self.max_memory_mb(),
+            max_memory_mb,
         };
         (ended, measured)
     }

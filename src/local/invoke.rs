@@ -95,7 +95,20 @@ pub async fn invoke(
     };
     let (ended, measured) = instance.invoke(&request_id, payload, &config).await;
     let lines = instance.take_lines();
+    // Lambda kills an environment that goes past its memory size; the local runtime checks the peak
+    // after the call (it does not cap memory while the function runs).
+    let out_of_memory = measured.max_memory_mb > u64::from(config.memory_mb);
     let (body, function_error, status_note) = match ended {
+        _ if out_of_memory => {
+            instance.kill();
+            let message =
+                format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed");
+            (
+                error_doc("Runtime.OutOfMemory", &message),
+                Some("Unhandled".into()),
+                Some("error\tError Type: Runtime.OutOfMemory"),
+            )
+        }
         Ended::Done(Outcome::Response(body)) => (body, None, None),
         Ended::Done(Outcome::Error { body, .. }) => (body, Some("Unhandled".to_string()), None),
         Ended::TimedOut => {
