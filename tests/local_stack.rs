@@ -310,18 +310,6 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     assert!(after.function_error().is_none());
     assert_ne!(pid(&after), before);
 
-    // Going past the memory size (128 MB) is Lambda's Runtime.OutOfMemory, and the instance is replaced.
-    let before = pid(&invoke(json!({})).await.unwrap());
-    let oom = invoke(json!({"alloc_mb": 160})).await.unwrap();
-    let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
-    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
-    let after = invoke(json!({})).await.unwrap();
-    assert_ne!(
-        pid(&after),
-        before,
-        "the instance that ran out of memory must not be reused"
-    );
-
     // A memory change retires warm instances: the next call is a cold start with Init Duration.
     lambda
         .update_function_configuration()
@@ -383,6 +371,27 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     } else {
         assert!(cpu.starts_with("unthrottled"), "{cpu}");
     }
+
+    // Going past the memory size is Lambda's Runtime.OutOfMemory, and the instance is replaced. (1 GB:
+    // enough CPU share to fill the memory quickly; a long timeout for a busy machine.)
+    lambda
+        .update_function_configuration()
+        .function_name("fx-fn")
+        .memory_size(1024)
+        .timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let before = pid(&invoke(json!({})).await.unwrap());
+    let oom = invoke(json!({"alloc_mb": 1100})).await.unwrap();
+    let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
+    let after = invoke(json!({})).await.unwrap();
+    assert_ne!(
+        pid(&after),
+        before,
+        "the instance that ran out of memory must not be reused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
