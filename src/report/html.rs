@@ -309,6 +309,45 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Horizontal grid lines at `ticks`, the two axis lines and the left axis' tick labels. Leaves the
+/// `axis` group open for the caller's own labels.
+fn grid_and_left_axis(
+    svg: &mut String,
+    ticks: &[f64],
+    sy: impl Fn(f64) -> f64,
+    format: fn(f64) -> String,
+    plot_w: f64,
+    plot_h: f64,
+) {
+    svg.push_str("<g class=\"grid\">");
+    for &t in ticks {
+        let y = sy(t);
+        let _ = write!(
+            svg,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
+            LEFT + plot_w
+        );
+    }
+    svg.push_str("</g>\n<g class=\"axis\">");
+    let _ = write!(
+        svg,
+        "<line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\"/><line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
+        TOP + plot_h,
+        LEFT + plot_w,
+        TOP + plot_h,
+        TOP + plot_h
+    );
+    for &t in ticks {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            LEFT - 6.0,
+            sy(t) + 4.0,
+            escape(&format(t))
+        );
+    }
+}
+
 /// Renders `chart` as an inline `<svg>` element.
 pub fn line_chart(chart: &LineChart) -> String {
     let has_right = chart.series.iter().any(|s| s.axis == Axis::Right);
@@ -362,33 +401,14 @@ pub fn line_chart(chart: &LineChart) -> String {
 
     let mut svg = svg_open(&chart.title);
     // Grid and left axis.
-    svg.push_str("<g class=\"grid\">");
-    for &t in &left_ticks {
-        let y = sy(t, Axis::Left);
-        let _ = write!(
-            svg,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
-            LEFT + plot_w
-        );
-    }
-    svg.push_str("</g>\n<g class=\"axis\">");
-    let _ = write!(
-        svg,
-        "<line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\"/><line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
-        TOP + plot_h,
-        LEFT + plot_w,
-        TOP + plot_h,
-        TOP + plot_h
+    grid_and_left_axis(
+        &mut svg,
+        &left_ticks,
+        |t| sy(t, Axis::Left),
+        chart.left_format,
+        plot_w,
+        plot_h,
     );
-    for &t in &left_ticks {
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            LEFT - 6.0,
-            sy(t, Axis::Left) + 4.0,
-            escape(&(chart.left_format)(t))
-        );
-    }
     if has_right {
         let x = LEFT + plot_w;
         let _ = write!(
@@ -540,33 +560,7 @@ pub fn bar_chart(chart: &BarChart) -> String {
     let label_every = ((longest * 7.0 + 8.0) / group_w).ceil().max(1.0) as usize;
 
     let mut svg = svg_open(&chart.title);
-    svg.push_str("<g class=\"grid\">");
-    for &t in &ticks {
-        let y = sy(t);
-        let _ = write!(
-            svg,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
-            LEFT + plot_w
-        );
-    }
-    svg.push_str("</g>\n<g class=\"axis\">");
-    let _ = write!(
-        svg,
-        "<line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\"/><line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
-        TOP + plot_h,
-        LEFT + plot_w,
-        TOP + plot_h,
-        TOP + plot_h
-    );
-    for &t in &ticks {
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            LEFT - 6.0,
-            sy(t) + 4.0,
-            escape(&(chart.y_format)(t))
-        );
-    }
+    grid_and_left_axis(&mut svg, &ticks, sy, chart.y_format, plot_w, plot_h);
     for (i, label) in chart.groups.iter().enumerate() {
         if i % label_every == 0 {
             let _ = write!(
