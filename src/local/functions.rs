@@ -6,7 +6,7 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use base64::Engine;
@@ -27,11 +27,13 @@ pub struct FunctionConfig {
     pub timeout_s: u32,
     pub env: Vec<(String, String)>,
     pub code_sha256: String,
+    /// Instances started from one configuration cannot serve another (memory, env, code differ).
+    /// Computed once per configuration read, not per invocation.
+    pub fingerprint: String,
 }
 
 impl FunctionConfig {
-    /// Instances started from one configuration cannot serve another (memory, env, code differ).
-    pub fn fingerprint(&self) -> String {
+    fn compute_fingerprint(&self) -> String {
         let mut h = Sha256::new();
         h.update(format!(
             "{}|{}|{}|{:?}",
@@ -57,7 +59,7 @@ pub fn function_name(raw: &str) -> String {
 pub struct Registry {
     root: PathBuf,
     code: Mutex<HashMap<FunctionKey, PathBuf>>,
-    configs: Mutex<HashMap<FunctionKey, (u64, FunctionConfig)>>,
+    configs: Mutex<HashMap<FunctionKey, (u64, Arc<FunctionConfig>)>>,
     /// Bumped by every change that passes the gateway: cached definitions older than it are re-read.
     generation: AtomicU64,
 }
@@ -115,7 +117,7 @@ impl Registry {
         &self,
         moto: &Moto,
         key: &FunctionKey,
-    ) -> anyhow::Result<Option<FunctionConfig>> {
+    ) -> anyhow::Result<Option<Arc<FunctionConfig>>> {
         let generation = self.generation();
         if let Some((g, c)) = self.configs.lock().expect("config lock").get(key) {
             if *g == generation {
@@ -138,7 +140,7 @@ impl Registry {
                 v
             })
             .unwrap_or_default();
-        let config = FunctionConfig {
+        let mut config = FunctionConfig {
             region: key.0.clone(),
             name: key.1.clone(),
             arn: c["FunctionArn"].as_str().unwrap_or_default().to_string(),
@@ -146,7 +148,10 @@ impl Registry {
             timeout_s: c["Timeout"].as_u64().unwrap_or(3) as u32,
             env,
             code_sha256: c["CodeSha256"].as_str().unwrap_or_default().to_string(),
+            fingerprint: String::new(),
         };
+        config.fingerprint = config.compute_fingerprint();
+        let config = Arc::new(config);
         self.configs
             .lock()
             .expect("config lock")

@@ -168,7 +168,7 @@ async fn invoke_endpoint(
     } else {
         body
     };
-    if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
         return lambda_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",

@@ -160,7 +160,7 @@ impl Instance {
         });
         Ok(Self {
             id,
-            fingerprint: config.fingerprint(),
+            fingerprint: config.fingerprint.clone(),
             log_stream,
             kill: Some(kill_tx),
             pid,

@@ -60,11 +60,11 @@ impl Pool {
     pub fn acquire(&self, config: &FunctionConfig) -> Option<Lease> {
         let permit = self.permits.clone().try_acquire_owned().ok()?;
         let key = (config.region.clone(), config.name.clone());
-        let fingerprint = config.fingerprint();
+        let fingerprint = &config.fingerprint;
         let mut idle = self.idle.lock().expect("pool lock");
         let list = idle.entry(key).or_default();
         // Instances of an older configuration (memory, code, env changed) are retired here.
-        list.retain(|i| i.fingerprint == fingerprint && i.alive());
+        list.retain(|i| i.fingerprint == *fingerprint && i.alive());
         let instance = list.pop();
         Some(Lease {
             instance,
@@ -74,7 +74,7 @@ impl Pool {
 
     /// Returns a still-healthy instance for reuse.
     pub fn release(&self, config: &FunctionConfig, instance: Instance) {
-        if !instance.alive() || instance.fingerprint != config.fingerprint() {
+        if !instance.alive() || instance.fingerprint != config.fingerprint {
             return;
         }
         let key = (config.region.clone(), config.name.clone());
