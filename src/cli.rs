@@ -274,12 +274,30 @@ pub struct LocalStartArgs {
     pub cpu_share: bool,
 }
 
+impl Default for LocalStartArgs {
+    /// The flags' defaults, as `--local` starts the stack on demand.
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: LocalStartArgs,
+        }
+        Wrapper::parse_from(["serve"]).args
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn cli_definition_is_valid() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn on_demand_local_stack_uses_the_flag_defaults() {
+        let args = super::LocalStartArgs::default();
+        assert_eq!((args.concurrency, args.iam_delay_ms, args.cpu_share), (10, 0, true));
     }
 
     #[test]

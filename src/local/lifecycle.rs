@@ -70,16 +70,7 @@ pub async fn ensure_running(port: u16, output: Output) -> anyhow::Result<String>
     if output == Output::Text {
         eprintln!("Starting the local stack on {} ...", endpoint(port));
     }
-    start(
-        port,
-        &LocalStartArgs {
-            concurrency: 10,
-            iam_delay_ms: 0,
-            cpu_share: true,
-        },
-        output,
-    )
-    .await?;
+    start(port, &LocalStartArgs::default(), output).await?;
     Ok(endpoint(port))
 }
 

@@ -12,9 +12,13 @@ pub const MOTO_VERSION: &str = "5.2.5";
 
 /// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`: venvs and local-stack state.
 pub fn lab_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("LAB_HOME") {
-        return PathBuf::from(home);
-    }
+    std::env::var_os("LAB_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(user_cache)
+}
+
+/// `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`.
+fn user_cache() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -24,11 +28,7 @@ pub fn lab_home() -> PathBuf {
 
 /// Where the pinned moto lives. Shared by every `LAB_HOME`, so tests do not reinstall it.
 pub fn venv_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("lab").join(format!("moto-{MOTO_VERSION}"))
+    user_cache().join(format!("moto-{MOTO_VERSION}"))
 }
 
 /// The `moto_server` to run: `LAB_MOTO`, else the cache venv's (which may not exist yet).
