@@ -297,7 +297,10 @@ mod tests {
     #[test]
     fn on_demand_local_stack_uses_the_flag_defaults() {
         let args = super::LocalStartArgs::default();
-        assert_eq!((args.concurrency, args.iam_delay_ms, args.cpu_share), (10, 0, true));
+        assert_eq!(
+            (args.concurrency, args.iam_delay_ms, args.cpu_share),
+            (10, 0, true)
+        );
     }
 
     #[test]

@@ -146,19 +146,10 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
         .collect();
     doc.table(&DataTable {
         id: "load-comparison".into(),
-        headers: [
-            "Memory",
-            "Avg Latency",
-            "P90",
-            "P95",
-            "P99",
-            "Errors",
-            "Throughput",
-            "Result",
-        ]
-        .iter()
-        .map(|h| h.to_string())
-        .collect(),
+        headers: super::printer::COMPARISON_HEADERS
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
         rows,
     });
 }

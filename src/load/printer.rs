@@ -106,19 +106,21 @@ pub fn run_report(run: &RunResult) -> String {
     out
 }
 
+/// Columns of the tutorial's "Workload Behavior Observation" table, in the terminal and the report.
+pub const COMPARISON_HEADERS: [&str; 8] = [
+    "Memory",
+    "Avg Latency",
+    "P90",
+    "P95",
+    "P99",
+    "Errors",
+    "Throughput",
+    "Result",
+];
+
 /// The comparison across memory sizes (one row per run).
 pub fn comparison(result: &LoadResult) -> String {
-    let headers = [
-        "Memory",
-        "Avg Latency",
-        "P90",
-        "P95",
-        "P99",
-        "Errors",
-        "Throughput",
-        "Result",
-    ];
-    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6]);
+    let mut table = new_table(&COMPARISON_HEADERS, &[0, 1, 2, 3, 4, 5, 6]);
     for run in &result.runs {
         let s = &run.summary;
         let verdict = run.verdict.clone().unwrap_or_default();
