@@ -110,7 +110,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     stack.check_owned(RESOURCE, name, observed.owned)?;
     let mut details = Vec::new();
     if !same_policy(&observed.document, &document(stack)) {
-        prune_versions(stack, &observed.default_version).await?;
+        prune_versions(stack).await?;
         iam.create_policy_version()
             .policy_arn(stack.policy_arn())
             .policy_document(&desired)
@@ -131,25 +131,39 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
 }
 
 /// IAM keeps at most five versions: drop non-default ones, oldest first, to make room for one more.
-async fn prune_versions(stack: &Stack, default_version: &str) -> anyhow::Result<()> {
-    let iam = &stack.clients.iam;
-    let versions = iam
+async fn prune_versions(stack: &Stack) -> anyhow::Result<()> {
+    let old = old_versions(stack).await?;
+    // The default version counts too: with it, at most four may remain before the new one.
+    let excess = (old.len() + 1).saturating_sub(4);
+    delete_versions(stack, &old[..excess]).await
+}
+
+/// The non-default versions, oldest first.
+async fn old_versions(stack: &Stack) -> anyhow::Result<Vec<String>> {
+    let versions = stack
+        .clients
+        .iam
         .list_policy_versions()
         .policy_arn(stack.policy_arn())
         .send()
         .await
         .map_err(ctx("iam:ListPolicyVersions"))?;
-    let mut old: Vec<_> = versions
+    let mut old: Vec<String> = versions
         .versions()
         .iter()
-        .filter(|v| !v.is_default_version() && v.version_id() != Some(default_version))
+        .filter(|v| !v.is_default_version())
         .filter_map(|v| v.version_id().map(str::to_string))
         .collect();
     old.sort_by_key(|id| id.trim_start_matches('v').parse::<u32>().unwrap_or(0));
-    // The default version counts too: with it, at most four may remain before the new one.
-    let excess = (old.len() + 1).saturating_sub(4);
-    for id in old.into_iter().take(excess) {
-        iam.delete_policy_version()
+    Ok(old)
+}
+
+async fn delete_versions(stack: &Stack, ids: &[String]) -> anyhow::Result<()> {
+    for id in ids {
+        stack
+            .clients
+            .iam
+            .delete_policy_version()
             .policy_arn(stack.policy_arn())
             .version_id(id)
             .send()
@@ -211,26 +225,8 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
                 .map_err(ctx("iam:DetachRolePolicy"))?;
         }
     }
-    let versions = iam
-        .list_policy_versions()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .map_err(ctx("iam:ListPolicyVersions"))?;
-    for v in versions
-        .versions()
-        .iter()
-        .filter(|v| !v.is_default_version())
-    {
-        if let Some(id) = v.version_id() {
-            iam.delete_policy_version()
-                .policy_arn(&arn)
-                .version_id(id)
-                .send()
-                .await
-                .map_err(ctx("iam:DeletePolicyVersion"))?;
-        }
-    }
+    // IAM refuses to delete a policy that still has non-default versions.
+    delete_versions(stack, &old_versions(stack).await?).await?;
     crate::aws::ignore_not_found(
         "iam:DeletePolicy",
         iam.delete_policy().policy_arn(&arn).send().await,
