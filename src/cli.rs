@@ -38,6 +38,13 @@ pub struct Global {
         env = "LAB_LOCAL_PORT"
     )]
     pub local_port: u16,
+    /// Strict local AWS: AWS's delays, state transitions, rate limits and eventual consistency
+    /// (`lab local start --strict`, or any command with `--local` when it starts the stack).
+    #[arg(long, global = true, env = "LAB_LOCAL_STRICT", value_parser = clap::builder::FalseyValueParser::new())]
+    pub strict: bool,
+    /// Strict mode's clock: 1.0 is AWS's own delays, 0.05 makes a 30 s limit last 1.5 s.
+    #[arg(long, global = true, default_value_t = 1.0, env = "LAB_LOCAL_TIME_SCALE", value_parser = parse_time_scale)]
+    pub time_scale: f64,
     /// Stack name: resources get the tutorial's names for the default stack, NAME-* otherwise.
     #[arg(long, global = true, default_value = crate::stack::names::DEFAULT_STACK, env = "LAB_STACK")]
     pub stack: String,
@@ -70,7 +77,10 @@ pub enum Command {
     Load(Box<crate::load::LoadArgs>),
     /// The whole tutorial: up, sample calls, tune, load at 128 and 1024 MB, report, down.
     Tutorial(TutorialArgs),
+    /// Invoke the function directly (Lambda Invoke, not the API): an operation, an inline event or --event.
+    Invoke(InvokeArgs),
     /// Remove everything `up` made, log group included.
+    #[command(visible_alias = "teardown")]
     Down(DownArgs),
     /// The embedded local AWS (moto behind lab's gateway, running the real handler).
     Local(LocalArgs),
@@ -211,6 +221,54 @@ pub enum CallOp {
     Ping,
 }
 
+/// How Lambda runs an invocation (the AWS CLI's `--invocation-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvocationType {
+    /// Wait for the function and return its response (200).
+    #[value(name = "RequestResponse")]
+    RequestResponse,
+    /// Queue the event and return at once (202); the function runs later.
+    #[value(name = "Event")]
+    Event,
+    /// Only check the parameters and permissions (204); the function does not run.
+    #[value(name = "DryRun")]
+    DryRun,
+}
+
+impl InvocationType {
+    /// Lambda's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        }
+    }
+}
+
+/// Options of `invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// One of `call`'s operations, turned into the tutorial's event.
+    #[command(subcommand)]
+    pub op: Option<CallOp>,
+    /// The event as inline JSON: `lab invoke '{"operation":"ping"}'`.
+    #[arg(value_name = "EVENT_JSON", conflicts_with = "event")]
+    pub inline: Option<String>,
+    /// The event from a file, or `-` for stdin.
+    #[arg(long, value_name = "FILE|-")]
+    pub event: Option<String>,
+    /// NAME, ARN, or either with `:QUALIFIER` (version or alias); default: this stack's function.
+    #[arg(long, global = true, value_name = "NAME|ARN[:QUALIFIER]")]
+    pub function: Option<String>,
+    /// Also print the decoded log tail and the REPORT line's figures.
+    #[arg(long, global = true)]
+    pub log: bool,
+    /// RequestResponse (wait for the response), Event (asynchronous) or DryRun (check only).
+    #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = InvocationType::RequestResponse)]
+    pub invocation_type: InvocationType,
+}
+
 /// Options of `tutorial`.
 #[derive(Debug, Args)]
 pub struct TutorialArgs {
@@ -260,15 +318,29 @@ pub enum LocalAction {
     Serve(LocalStartArgs),
 }
 
+/// A time scale: a positive, finite factor.
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 && f <= 100.0 => Ok(f),
+        _ => Err(format!(
+            "{text:?} is not a time scale: give a factor above 0 and at most 100 (1.0 = AWS's own delays, 0.05 = 20x faster)"
+        )),
+    }
+}
+
 /// Options of the local stack.
 #[derive(Debug, Args, Clone)]
 pub struct LocalStartArgs {
     /// Account-wide concurrency limit (a new AWS account has 10).
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
-    /// Simulated IAM propagation: a new role cannot be assumed by Lambda for this many ms.
-    #[arg(long, default_value_t = 0)]
-    pub iam_delay_ms: u64,
+    /// IAM propagation: a new role cannot be assumed by Lambda for this many ms (default: none, or
+    /// AWS's figure at the time scale with --strict).
+    #[arg(long)]
+    pub iam_delay_ms: Option<u64>,
+    /// The account's memory cap for functions in MB (a new AWS account's is 3008); strict mode.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    pub memory_cap: Option<u32>,
     /// Give each instance CPU in proportion to its memory (1769 MB = one vCPU), where cgroups allow.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub cpu_share: bool,
@@ -299,7 +371,7 @@ mod tests {
         let args = super::LocalStartArgs::default();
         assert_eq!(
             (args.concurrency, args.iam_delay_ms, args.cpu_share),
-            (10, 0, true)
+            (10, None, true)
         );
     }
 

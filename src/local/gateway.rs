@@ -2,9 +2,9 @@
 //! passes through, and serves itself the two data-plane paths moto cannot: Lambda Invoke and the
 //! REST API stage URL.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
@@ -18,6 +18,8 @@ use super::logs::LogSink;
 use super::moto::Moto;
 use super::pool::Pool;
 use super::stage::{self, RouteCache};
+use super::strict::reply::Upstream;
+use super::strict::{Call, Rules};
 
 /// moto's fixed account id.
 pub const ACCOUNT: &str = "123456789012";
@@ -31,11 +33,9 @@ pub struct Gateway {
     pub logs: LogSink,
     pub routes: RouteCache,
     regions: Mutex<BTreeSet<String>>,
-    roles_created: Mutex<HashMap<String, Instant>>,
-    /// How long a new role "cannot be assumed by Lambda" (AWS's IAM propagation, made testable).
-    pub iam_delay: Duration,
-    /// CreateFunction calls refused because the role was too new (tests read it).
-    pub iam_refusals: std::sync::atomic::AtomicU64,
+    /// Strict mode's rules (AWS's delays, transitions and limits); with strict off, only an
+    /// explicit IAM propagation delay applies.
+    pub rules: Rules,
     /// A line for `lab local status`: how CPU is shared.
     pub cpu_mode: String,
     pub started: Instant,
@@ -43,13 +43,7 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway in front of `moto`.
-    pub fn new(
-        moto: Moto,
-        registry: Registry,
-        pool: Pool,
-        iam_delay: Duration,
-        cpu_mode: String,
-    ) -> Self {
+    pub fn new(moto: Moto, registry: Registry, pool: Pool, rules: Rules, cpu_mode: String) -> Self {
         let logs = LogSink::start(moto.clone());
         Self {
             moto,
@@ -58,9 +52,7 @@ impl Gateway {
             logs,
             routes: RouteCache::default(),
             regions: Mutex::new(["us-east-1".to_string()].into()),
-            roles_created: Mutex::new(HashMap::new()),
-            iam_delay,
-            iam_refusals: std::sync::atomic::AtomicU64::new(0),
+            rules,
             cpu_mode,
             started: Instant::now(),
         }
@@ -122,7 +114,10 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path().to_string();
     if let Some(what) = path.strip_prefix("/_lab/") {
-        return lab_endpoint(&gw, what);
+        return lab_endpoint(&gw, &method, what);
+    }
+    if let Some(rest) = host_style_stage(&headers, &path) {
+        return stage::serve(&gw, &method, &rest, body).await;
     }
     if let Some(rest) = path.strip_prefix("/restapis/") {
         if rest.contains("/_user_request_") {
@@ -132,10 +127,7 @@ async fn dispatch(
     let region = scope(&headers)
         .map(|(r, _)| r)
         .unwrap_or_else(|| "us-east-1".into());
-    gw.regions
-        .lock()
-        .expect("regions lock")
-        .insert(region.clone());
+    remember_region(&gw, &region);
     if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
         if method == Method::POST {
             if let Some(name) = rest.strip_suffix("/invocations") {
@@ -145,6 +137,42 @@ async fn dispatch(
     }
     forward_with_hooks(&gw, &region, method, &uri, &headers, body).await
 }
+
+/// API Gateway's own host form, `{api}.execute-api.localhost:{port}/{stage}/{path}`, as the path
+/// form's tail `{api}/{stage}/_user_request_/{path}`, so the tutorial's curl works with only the
+/// scheme and host changed.
+fn host_style_stage(headers: &HeaderMap, path: &str) -> Option<String> {
+    let host = headers.get("host")?.to_str().ok()?;
+    let host = host.split(':').next().unwrap_or_default();
+    let api = host.strip_suffix(".execute-api.localhost")?;
+    if api.is_empty() || api.contains('.') {
+        return None;
+    }
+    let (stage, rest) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path.trim_start_matches('/'), ""));
+    Some(format!("{api}/{stage}/_user_request_/{rest}"))
+}
+
+/// Keeps the regions requests name, for unsigned stage URL calls. Only plausible region names count
+/// and only a bounded number of them: the set is keyed by client input.
+fn remember_region(gw: &Gateway, region: &str) {
+    const MAX_REGIONS: usize = 64;
+    let plausible = region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let mut regions = gw.regions.lock().expect("regions lock");
+    if plausible && regions.len() < MAX_REGIONS {
+        regions.insert(region.to_string());
+    }
+}
+
+/// Lambda's payload limit for a synchronous request: 6 MB.
+pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+/// For an asynchronous (Event) request: 1 MB since AWS raised it from 256 KB (Invoke API reference).
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 /// Lambda Invoke, as Lambda answers it.
 async fn invoke_endpoint(
@@ -163,6 +191,27 @@ async fn invoke_endpoint(
         .get("x-amz-log-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == "Tail");
+    let limit = if asynchronous {
+        ASYNC_PAYLOAD_LIMIT
+    } else {
+        SYNC_PAYLOAD_LIMIT
+    };
+    if body.len() > limit {
+        // The code on the wire is RequestEntityTooLargeException, whatever the docs name it.
+        let message = if asynchronous {
+            format!(
+                "{} byte payload is too large for the Event invocation type (limit {limit} bytes)",
+                body.len()
+            )
+        } else {
+            format!("Request must be smaller than {limit} bytes for the InvokeFunction operation")
+        };
+        return lambda_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            &message,
+        );
+    }
     let payload = if body.is_empty() {
         Bytes::from_static(b"{}")
     } else {
@@ -185,6 +234,7 @@ async fn invoke_endpoint(
                 &format!("Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"),
             )
         }
+        Err(InvokeError::NotReady(n)) => return lambda_error(n.status, n.code, &n.message),
         Err(InvokeError::Throttled) => {
             return lambda_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate Exceeded.")
         }
@@ -226,7 +276,8 @@ async fn invoke_endpoint(
     response
 }
 
-/// Forwards to moto; before and after, notes what the local runtime must know.
+/// Forwards to moto through strict mode's rules; before and after, notes what the local runtime
+/// must know.
 async fn forward_with_hooks(
     gw: &Gateway,
     region: &str,
@@ -238,14 +289,10 @@ async fn forward_with_hooks(
     let path = uri.path();
     let mut code_to_store: Option<(String, String)> = None;
     let mut deleted_function: Option<String> = None;
-    let mut created_role: Option<String> = None;
 
     if method == Method::POST && path == LAMBDA_PREFIX {
         let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let name = doc["FunctionName"].as_str().unwrap_or_default().to_string();
-        if let Some(refusal) = role_not_ready(gw, doc["Role"].as_str().unwrap_or_default()) {
-            return refusal;
-        }
         if let Some(zip) = doc["Code"]["ZipFile"].as_str() {
             code_to_store = Some((name, zip.to_string()));
         }
@@ -264,23 +311,22 @@ async fn forward_with_hooks(
             gw.logs.flush().await;
             deleted_function = Some(name);
         }
-    } else if method == Method::POST && path == "/" {
-        let form = String::from_utf8_lossy(&body);
-        if form.contains("Action=CreateRole") {
-            created_role = form
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("RoleName="))
-                .map(|v| {
-                    urlencoding::decode(v)
-                        .map(|s| s.into_owned())
-                        .unwrap_or_default()
-                });
-        }
     }
 
-    let response = forward(gw, &method, uri, headers, body).await;
-    let ok = response.status().is_success();
-    if ok {
+    let call = Call {
+        region,
+        method: &method,
+        path,
+        headers,
+        body: &body,
+    };
+    let upstream = gw
+        .rules
+        .apply(&gw.moto, &call, || {
+            forward(gw, &method, uri, headers, body.clone())
+        })
+        .await;
+    if upstream.ok() {
         if let Some((name, zip)) = code_to_store {
             if let Err(e) = gw
                 .registry
@@ -295,40 +341,14 @@ async fn forward_with_hooks(
             gw.registry.remove(&key);
             gw.pool.retire(&key);
         }
-        if let Some(role) = created_role {
-            gw.roles_created
-                .lock()
-                .expect("roles lock")
-                .insert(role, Instant::now());
-        }
     }
     if method != Method::GET && method != Method::HEAD {
         gw.registry.bump();
     }
+    let mut response = Response::new(Body::from(upstream.body));
+    *response.status_mut() = upstream.status;
+    *response.headers_mut() = upstream.headers;
     response
-}
-
-/// AWS refuses, for a few seconds, a role IAM has just created; `--iam-delay-ms` reproduces that.
-fn role_not_ready(gw: &Gateway, role_arn: &str) -> Option<Response> {
-    if gw.iam_delay.is_zero() {
-        return None;
-    }
-    let role = role_arn.rsplit('/').next().unwrap_or_default();
-    let created = gw
-        .roles_created
-        .lock()
-        .expect("roles lock")
-        .get(role)
-        .copied()?;
-    (created.elapsed() < gw.iam_delay).then(|| {
-        gw.iam_refusals
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        lambda_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValueException",
-            "The role defined for the function cannot be assumed by Lambda.",
-        )
-    })
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -346,7 +366,7 @@ async fn forward(
     uri: &Uri,
     headers: &HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Upstream {
     let target = format!(
         "{}{}",
         gw.moto.base,
@@ -361,11 +381,11 @@ async fn forward(
     let upstream = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            return (
+            return Upstream::new(
                 StatusCode::BAD_GATEWAY,
+                "text/plain",
                 format!("lab local: moto is not answering ({e}); restart the local stack: lab local stop && lab local start"),
             )
-                .into_response()
         }
     };
     let status = upstream.status();
@@ -376,16 +396,40 @@ async fn forward(
         }
     }
     let bytes = upstream.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    *response.headers_mut() = out_headers;
-    response
+    Upstream {
+        status,
+        headers: out_headers,
+        body: bytes,
+    }
 }
 
-fn lab_endpoint(gw: &Gateway, what: &str) -> Response {
+/// `/_lab/...`: health, status, and strict mode's test hooks
+/// (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`).
+fn lab_endpoint(gw: &Gateway, method: &Method, what: &str) -> Response {
+    if let Some(hook) = what.strip_prefix("strict/") {
+        if method != Method::POST {
+            return (StatusCode::METHOD_NOT_ALLOWED, "strict hooks take POST").into_response();
+        }
+        let (action, function) = hook.split_once('/').unwrap_or((hook, ""));
+        let name = function_name(function);
+        if name.is_empty() {
+            return (
+                StatusCode::BAD_REQUEST,
+                "name a function: /_lab/strict/<hook>/<function>",
+            )
+                .into_response();
+        }
+        match action {
+            "inactive" => gw.rules.make_inactive("us-east-1", &name),
+            "fail-next-update" => gw.rules.fail_next_update("us-east-1", &name),
+            _ => return (StatusCode::NOT_FOUND, "unknown strict hook").into_response(),
+        }
+        return (StatusCode::OK, "ok").into_response();
+    }
     match what {
         "health" => (StatusCode::OK, "ok").into_response(),
         "status" => {
+            let refusals = gw.rules.refusals();
             let body = serde_json::json!({
                 "pid": std::process::id(),
                 "moto": gw.moto.base,
@@ -395,8 +439,9 @@ fn lab_endpoint(gw: &Gateway, what: &str) -> Response {
                 "busy": gw.pool.busy(),
                 "idle_instances": gw.pool.idle_count(),
                 "cpu": gw.cpu_mode,
-                "iam_delay_ms": gw.iam_delay.as_millis() as u64,
-                "iam_refusals": gw.iam_refusals.load(std::sync::atomic::Ordering::Relaxed),
+                "iam_delay_ms": gw.rules.iam_delay().as_millis() as u64,
+                "iam_refusals": refusals.get("role_not_assumable").copied().unwrap_or(0),
+                "strict": gw.rules.status(),
             });
             (
                 StatusCode::OK,

@@ -10,7 +10,7 @@ use super::functions::FunctionKey;
 use super::gateway::Gateway;
 use super::instance::{Ended, Instance, Measured};
 use super::logs::LogMsg;
-use super::runtime_api::Outcome;
+use super::runtime_api::{Outcome, RESPONSE_LIMIT};
 
 /// What Lambda's Invoke returns.
 #[derive(Debug)]
@@ -42,6 +42,8 @@ pub enum InvokeError {
     NotFound(String),
     /// The account's concurrency is used up.
     Throttled,
+    /// The function is not Active (strict mode: Pending, or Inactive and now waking).
+    NotReady(super::strict::NotReady),
     /// The function exists but its code never passed this gateway (created before it started).
     NoCode(String),
     /// moto failed.
@@ -59,6 +61,9 @@ pub async fn invoke(
         Ok(None) => return Err(InvokeError::NotFound(key.1.clone())),
         Err(e) => return Err(InvokeError::Backend(e)),
     };
+    gw.rules
+        .invoke_gate(&key.0, &key.1)
+        .map_err(InvokeError::NotReady)?;
     let Some(code_dir) = gw.registry.code_dir(key) else {
         return Err(InvokeError::NoCode(key.1.clone()));
     };
@@ -109,6 +114,14 @@ pub async fn invoke(
                 Some("error\tError Type: Runtime.OutOfMemory"),
             )
         }
+        Ended::Done(Outcome::Response(body)) if body.len() > RESPONSE_LIMIT => (
+            error_doc(
+                "Function.ResponseSizeTooLarge",
+                &format!("Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."),
+            ),
+            Some("Unhandled".into()),
+            None,
+        ),
         Ended::Done(Outcome::Response(body)) => (body, None, None),
         Ended::Done(Outcome::Error { body, .. }) => (body, Some("Unhandled".to_string()), None),
         Ended::TimedOut => {

@@ -12,6 +12,7 @@ use super::functions::Registry;
 use super::gateway::{self, Gateway};
 use super::moto::{self, Moto};
 use super::pool::Pool;
+use super::strict::{self, Rules};
 use crate::cli::{Global, LocalAction, LocalStartArgs, Output};
 
 /// The folder of the stack on `port`: pid file, logs, unpacked function code.
@@ -62,20 +63,27 @@ fn pid_alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
-/// Starts the stack in the background unless it runs; returns its endpoint.
-pub async fn ensure_running(port: u16, output: Output) -> anyhow::Result<String> {
-    if probe(port).await.is_some() {
+/// Starts the stack in the background unless it runs; returns its endpoint. A running stack is
+/// used as it is: asking for `--strict` of a lenient one is said, not silently ignored.
+pub async fn ensure_running(global: &Global) -> anyhow::Result<String> {
+    let port = global.local_port;
+    if let Some(status) = probe(port).await {
+        let running_strict = status["strict"]["enabled"].as_bool().unwrap_or(false);
+        if global.strict && !running_strict && global.output == Output::Text {
+            eprintln!("note: the local stack on port {port} runs without --strict; restart it to get strict mode (lab local stop && lab local start --strict)");
+        }
         return Ok(endpoint(port));
     }
-    if output == Output::Text {
+    if global.output == Output::Text {
         eprintln!("Starting the local stack on {} ...", endpoint(port));
     }
-    start(port, &LocalStartArgs::default(), output).await?;
+    start(global, &LocalStartArgs::default()).await?;
     Ok(endpoint(port))
 }
 
 /// Starts `lab local serve` detached (own session, output to the log) and waits until it answers.
-pub async fn start(port: u16, args: &LocalStartArgs, output: Output) -> anyhow::Result<()> {
+pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()> {
+    let (port, output) = (global.local_port, global.output);
     if let Some(status) = probe(port).await {
         if output == Output::Text {
             eprintln!(
@@ -98,8 +106,8 @@ pub async fn start(port: u16, args: &LocalStartArgs, output: Output) -> anyhow::
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["local", "serve", "--local-port", &port.to_string()])
         .args(["--concurrency", &args.concurrency.to_string()])
-        .args(["--iam-delay-ms", &args.iam_delay_ms.to_string()])
         .args(["--cpu-share", &args.cpu_share.to_string()])
+        .args(["--time-scale", &global.time_scale.to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -110,6 +118,17 @@ pub async fn start(port: u16, args: &LocalStartArgs, output: Output) -> anyhow::
             Ok(())
         });
     }
+    if let Some(ms) = args.iam_delay_ms {
+        cmd.args(["--iam-delay-ms", &ms.to_string()]);
+    }
+    if let Some(cap) = args.memory_cap {
+        cmd.args(["--memory-cap", &cap.to_string()]);
+    }
+    if global.strict {
+        cmd.arg("--strict");
+    }
+    // The child reads its flags, not the environment we were started with.
+    cmd.env_remove("LAB_LOCAL_STRICT");
     let mut child = cmd.spawn().context("cannot start lab local serve")?;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -180,7 +199,8 @@ pub async fn stop(port: u16, output: Output) -> anyhow::Result<()> {
 }
 
 /// Runs the gateway in the foreground until SIGINT/SIGTERM or until moto dies.
-pub async fn serve(port: u16, args: &LocalStartArgs) -> anyhow::Result<()> {
+pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()> {
+    let port = global.local_port;
     // Bind first: a busy port must fail before anything else starts.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -215,14 +235,20 @@ pub async fn serve(port: u16, args: &LocalStartArgs) -> anyhow::Result<()> {
         Moto { base, http },
         registry,
         pool,
-        Duration::from_millis(args.iam_delay_ms),
+        Rules::new(strict::Config {
+            enabled: global.strict,
+            time_scale: global.time_scale,
+            iam_delay: args.iam_delay_ms.map(Duration::from_millis),
+            memory_cap_mb: args.memory_cap,
+        }),
         cpu_mode.clone(),
     ));
     std::fs::write(pid_file(port), std::process::id().to_string())?;
     eprintln!(
-        "lab local: gateway on {} -> moto {} on port {moto_port}; cpu: {cpu_mode}",
+        "lab local: gateway on {} -> moto {} on port {moto_port}; cpu: {cpu_mode}; {}",
         endpoint(port),
-        moto::MOTO_VERSION
+        moto::MOTO_VERSION,
+        strict_line(&gw.rules.status())
     );
     let app = gateway::router(gw.clone());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -246,19 +272,49 @@ pub async fn serve(port: u16, args: &LocalStartArgs) -> anyhow::Result<()> {
     result
 }
 
+/// One line on strict mode: on or off, the time scale, the cap, and what it refused so far.
+fn strict_line(strict: &serde_json::Value) -> String {
+    if strict["enabled"].as_bool() != Some(true) {
+        return "strict: off (moto's lenient answers; start with --strict for AWS's delays and limits)"
+            .to_string();
+    }
+    let refused: Vec<String> = strict["refusals"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "strict: on, time scale {}{}; refused so far: {}",
+        strict["time_scale"],
+        strict["memory_cap_mb"]
+            .as_u64()
+            .map(|c| format!(", memory cap {c} MB"))
+            .unwrap_or_default(),
+        if refused.is_empty() {
+            "nothing".to_string()
+        } else {
+            refused.join(", ")
+        }
+    )
+}
+
 /// Dispatches `lab local ...`.
 pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32> {
     let port = global.local_port;
     match action {
         LocalAction::Start(args) => {
-            start(port, &args, global.output).await?;
+            start(global, &args).await?;
             if global.output == Output::Json {
                 crate::output::print_json(&probe(port).await)?;
             }
             Ok(0)
         }
         LocalAction::Serve(args) => {
-            serve(port, &args).await?;
+            serve(global, &args).await?;
             Ok(0)
         }
         LocalAction::Stop => {
@@ -284,6 +340,7 @@ pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32
                     s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]
                 );
                 println!("cpu: {}", s["cpu"].as_str().unwrap_or(""));
+                println!("{}", strict_line(&s["strict"]));
                 println!("state and logs: {}", state_dir(port).display());
             } else {
                 println!("not running (start it with: lab local start)");

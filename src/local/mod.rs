@@ -4,7 +4,8 @@
 //! Split by job, as cargo-lambda's runtime is: `gateway` routes, `invoke` runs one call, `pool` keeps
 //! instances and the concurrency limit, `instance` is one process, `runtime_api` is what it talks to,
 //! `stage` is API Gateway's data plane, `functions` the code and configuration, `logs` CloudWatch,
-//! `cpu` the memory-proportional CPU share, `moto` the backend, `lifecycle` start/stop.
+//! `cpu` the memory-proportional CPU share, `moto` the backend, `lifecycle` start/stop, `strict`
+//! AWS's delays, transitions and limits in front of moto.
 
 pub mod cpu;
 pub mod functions;
@@ -17,3 +18,4 @@ pub mod moto;
 pub mod pool;
 pub mod runtime_api;
 pub mod stage;
+pub mod strict;

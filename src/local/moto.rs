@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use bytes::Bytes;
 
 /// The moto release the local stack is tested with.
 pub const MOTO_VERSION: &str = "5.2.5";
@@ -201,6 +202,26 @@ impl Moto {
                 .await
                 .with_context(|| format!("moto GET {path}: not JSON"))?,
         ))
+    }
+
+    /// A query-protocol call (IAM): `form` is the URL-encoded body, e.g. `Action=GetRole&RoleName=r`.
+    pub async fn query_call(
+        &self,
+        service: &str,
+        region: &str,
+        form: &str,
+    ) -> anyhow::Result<(u16, Bytes)> {
+        let r = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("authorization", Self::auth(service, region))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string())
+            .send()
+            .await
+            .context("moto is not answering")?;
+        let status = r.status().as_u16();
+        Ok((status, r.bytes().await.unwrap_or_default()))
     }
 
     /// A JSON-protocol call (CloudWatch Logs): `target` is e.g. `Logs_20140328.PutLogEvents`.

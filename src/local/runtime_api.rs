@@ -14,6 +14,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+/// Lambda's limit on a synchronous response, in bytes (the figure its error message gives).
+pub const RESPONSE_LIMIT: usize = 6_291_556;
+
 /// One invocation waiting to be picked up by `/next`.
 pub struct Job {
     pub request_id: String,
@@ -72,6 +75,9 @@ pub fn router(state: Arc<RuntimeState>) -> Router {
         )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
+        // Bodies past Lambda's 6 MB response limit are taken in so the invocation can fail the way
+        // Lambda fails it (Function.ResponseSizeTooLarge), not with a dropped connection.
+        .layer(axum::extract::DefaultBodyLimit::max(2 * RESPONSE_LIMIT))
         .with_state(state)
 }
 

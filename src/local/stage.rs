@@ -102,8 +102,11 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
     }
     let invoked = match invoke(gw, &(region, function), payload).await {
         Ok(i) => i,
-        Err(InvokeError::Throttled) => return json_message(429, "Too Many Requests"),
+        // A Lambda throttle behind a non-proxy integration is an integration failure: API Gateway
+        // answers 500, not 429 (Lambda guide, "Handling Lambda errors with an API Gateway API").
+        Err(InvokeError::Throttled) => return json_message(500, "Internal server error"),
         Err(InvokeError::NotFound(_))
+        | Err(InvokeError::NotReady(_))
         | Err(InvokeError::NoCode(_))
         | Err(InvokeError::Backend(_)) => return json_message(500, "Internal server error"),
     };
