@@ -104,6 +104,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             commands::call::run(&stack, &args, global.output, global.verbose).await?;
             Ok(0)
         }
+        Command::Invoke(args) => {
+            let stack = open_stack(&global, None).await?;
+            commands::invoke::run(&stack, args, global.output, global.verbose).await
+        }
         Command::Tune(args) => {
             let stack = open_stack(&global, None).await?;
             note_local_cpu(&global).await;

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod down;
+pub mod invoke;
 pub mod status;
 pub mod tutorial;
 pub mod up;
