@@ -19,8 +19,7 @@ pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
         dummy_credentials: false,
     };
     if global.local {
-        let endpoint =
-            crate::local::lifecycle::ensure_running(global.local_port, global.output).await?;
+        let endpoint = crate::local::lifecycle::ensure_running(global).await?;
         conn.endpoint_url = Some(endpoint);
         conn.dummy_credentials = true;
     }

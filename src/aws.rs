@@ -2,6 +2,8 @@
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -193,4 +195,80 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
 {
     move |e| explain(action, e)
+}
+
+/// Retries a call while AWS answers one of `codes`: eventual consistency that settles in seconds
+/// (IAM's NoSuchEntity right after a create, DeleteConflict right after a detach). Backoff doubles
+/// from 250 ms up to 5 s; after `budget` the last answer is returned as it is.
+pub async fn retry_while<T, E, F, Fut>(
+    codes: &[&str],
+    budget: Duration,
+    mut call: F,
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata,
+{
+    let deadline = Instant::now() + budget;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match call().await {
+            Err(e) if e.is_code(codes) && Instant::now() + delay < deadline => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The `Retry-After` header of a throttled answer, in seconds.
+pub fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
+    let value = err.raw_response()?.headers().get("retry-after")?;
+    let seconds: f64 = value.trim().parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(300.0)))
+}
+
+/// Runs a call whose SDK retries are off (API Gateway's DeleteRestApi, CreateDeployment) and
+/// waits as long as a 429's `Retry-After` says, instead of guessing with the SDK's backoff: AWS
+/// allows one DeleteRestApi per 30 s per account. Without the header, backoff doubles from 1 s.
+/// `on_wait` is told each wait (for a progress line).
+pub async fn honour_retry_after<T, E, F, Fut>(
+    budget: Duration,
+    mut on_wait: impl FnMut(Duration),
+    mut call: F,
+) -> Result<T, SdkError<E, HttpResponse>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata,
+{
+    let deadline = Instant::now() + budget;
+    let mut fallback = Duration::from_secs(1);
+    loop {
+        match call().await {
+            Err(e) if e.status() == Some(429) || e.is_code(&["TooManyRequestsException"]) => {
+                let wait = retry_after(&e).unwrap_or(fallback);
+                fallback = (fallback * 2).min(Duration::from_secs(30));
+                if Instant::now() + wait > deadline {
+                    return Err(e);
+                }
+                on_wait(wait);
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// True when Lambda refuses an invocation because the function is not Active yet: Pending after a
+/// create, or waking from Inactive. A retry after a short wait succeeds.
+pub fn is_function_waking<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    let message = ProvideErrorMetadata::message(err).unwrap_or_default();
+    match ProvideErrorMetadata::code(err) {
+        Some("CodeArtifactUserPendingException" | "ResourceNotReadyException") => true,
+        Some("ResourceConflictException") => message.contains("state: Pending"),
+        _ => false,
+    }
 }

@@ -82,14 +82,16 @@ pub async fn lambda(
     event: &serde_json::Value,
 ) -> anyhow::Result<Reply> {
     let started = Instant::now();
-    let out = client
-        .invoke()
-        .function_name(function)
-        .invocation_type(InvocationType::RequestResponse)
-        .payload(Blob::new(event.to_string()))
-        .send()
-        .await
-        .map_err(ctx("lambda:Invoke"))?;
+    let out = crate::stack::function::retry_waking(client, function, || {
+        client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(event.to_string()))
+            .send()
+    })
+    .await?
+    .map_err(ctx("lambda:Invoke"))?;
     Ok(Reply {
         status: out.status_code() as u16,
         body: out

@@ -1,6 +1,7 @@
 //! `lab down`: removes what `up` made, in reverse order, then checks that nothing is left.
 
 use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -45,58 +46,35 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     let delete_table = confirm_table(stack, args)?;
     let steps = Steps::new(output);
     let mut changes = Vec::new();
-    macro_rules! step {
-        ($what:expr, $fut:expr) => {{
-            let pb = steps.start($what);
-            match $fut.await {
-                Ok(change) => {
-                    steps.finish(&pb, &change);
-                    changes.push(change);
-                }
-                Err(e) => {
-                    steps.fail(&pb, $what, &e);
-                    return Err(e);
-                }
-            }
-        }};
-    }
-    step!("permission", stack::permission::destroy(stack));
-    step!("rest api", stack::api::destroy(stack));
-    step!("function", stack::function::destroy(stack));
-    step!("log group", stack::log_group::destroy(stack));
-    if delete_table {
-        step!("table", stack::table::destroy(stack));
-    } else {
-        let change = Change::new(
-            "table",
-            &stack.names.table,
-            Action::Kept,
-            None,
-            std::time::Instant::now(),
-        )
-        .with_details(vec!["kept at your request".into()]);
-        steps.finish(&steps.start("table"), &change);
-        changes.push(change);
-    }
-    step!("role", stack::role::destroy(stack));
-    step!("policy", stack::policy::destroy(stack));
-
-    let kept: Vec<&str> = changes
-        .iter()
-        .filter(|c| c.action == Action::Kept)
-        .map(|c| c.resource)
-        .collect();
-    let status = super::status::collect(stack, None).await?;
-    let left: Vec<String> = status
-        .resources
-        .iter()
-        .filter(|r| {
-            r.exists
-                && !kept.contains(&r.resource)
-                && !r.drift.iter().any(|d| d.starts_with("not tagged"))
-        })
-        .map(|r| format!("{} {}", r.resource, r.name))
-        .collect();
+    // In order, stopping at the first failure: each one's removal needs the previous one gone.
+    changes.push(step(&steps, "permission", stack::permission::destroy(stack)).await?);
+    changes.push(step(&steps, "rest api", stack::api::destroy(stack)).await?);
+    changes.push(step(&steps, "function", stack::function::destroy(stack)).await?);
+    changes.push(step(&steps, "log group", stack::log_group::destroy(stack)).await?);
+    // Nothing left uses the table or the role: DynamoDB's DELETING and IAM's settling overlap.
+    let table = step(&steps, "table", async {
+        if delete_table {
+            stack::table::destroy(stack).await
+        } else {
+            Ok(Change::new(
+                "table",
+                &stack.names.table,
+                Action::Kept,
+                None,
+                Instant::now(),
+            )
+            .with_details(vec!["kept at your request".into()]))
+        }
+    });
+    let iam = async {
+        let role = step(&steps, "role", stack::role::destroy(stack)).await?;
+        let policy = step(&steps, "policy", stack::policy::destroy(stack)).await?;
+        anyhow::Ok([role, policy])
+    };
+    let (table, iam) = tokio::join!(table, iam);
+    changes.push(table?);
+    changes.extend(iam?);
+    let left = leftovers(stack, &changes).await?;
     let report = DownReport {
         stack: stack.names.stack.clone(),
         changes,
@@ -105,7 +83,7 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     if output == Output::Json {
         print_json(&report)?;
     } else if report.left.is_empty() {
-        println!("Stack {} is gone.", report.stack);
+        println!("{}", verdict(&report));
     }
     if !report.left.is_empty() {
         anyhow::bail!(
@@ -114,4 +92,75 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
         );
     }
     Ok(report)
+}
+
+/// Runs one resource's removal under a spinner and shows its outcome.
+async fn step(
+    steps: &Steps,
+    what: &str,
+    work: impl std::future::Future<Output = anyhow::Result<Change>>,
+) -> anyhow::Result<Change> {
+    let pb = steps.start(what);
+    match work.await {
+        Ok(change) => {
+            steps.finish(&pb, &change);
+            Ok(change)
+        }
+        Err(e) => {
+            steps.fail(&pb, what, &e);
+            Err(e)
+        }
+    }
+}
+
+/// "Stack X is gone." only when nothing was kept; otherwise what was kept and why.
+fn verdict(report: &DownReport) -> String {
+    let kept: Vec<String> = report
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Kept)
+        .map(|c| format!("{} {} ({})", c.resource, c.name, c.details.join("; ")))
+        .collect();
+    if kept.is_empty() {
+        format!("Stack {} is gone.", report.stack)
+    } else {
+        format!(
+            "Stack {} is gone except what was kept: {}",
+            report.stack,
+            kept.join(", ")
+        )
+    }
+}
+
+/// Resources of this stack still found after the teardown. A resource this run deleted may still
+/// be read for a few seconds (IAM's Get* after a delete): those are read again until they are gone
+/// or a minute has passed; anything else found is a real leftover at once.
+async fn leftovers(stack: &Stack, changes: &[Change]) -> anyhow::Result<Vec<String>> {
+    let kept: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Kept)
+        .map(|c| c.resource)
+        .collect();
+    let deleted: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.action == Action::Deleted)
+        .map(|c| c.resource)
+        .collect();
+    let deadline = Instant::now() + stack::role::IAM_SETTLE;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let status = super::status::collect(stack, None).await?;
+        let left: Vec<(&'static str, String)> = status
+            .resources
+            .iter()
+            .filter(|r| r.exists && !kept.contains(&r.resource))
+            .map(|r| (r.resource, format!("{} {}", r.resource, r.name)))
+            .collect();
+        let settling = left.iter().all(|(resource, _)| deleted.contains(resource));
+        if left.is_empty() || !settling || Instant::now() + delay > deadline {
+            return Ok(left.into_iter().map(|(_, line)| line).collect());
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(4));
+    }
 }

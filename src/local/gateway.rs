@@ -183,10 +183,30 @@ async fn invoke_endpoint(
     body: Bytes,
 ) -> Response {
     let key = (region.to_string(), function_name(raw_name));
-    let asynchronous = headers
+    let invocation_type = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "Event");
+        .unwrap_or("RequestResponse");
+    let asynchronous = invocation_type == "Event";
+    if invocation_type == "DryRun" {
+        // Validates the call and answers 204 without running the function.
+        return match gw.registry.config(&gw.moto, &key).await {
+            Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
+            Ok(None) => lambda_error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                &format!(
+                    "Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{}",
+                    key.1
+                ),
+            ),
+            Err(e) => lambda_error(
+                StatusCode::BAD_GATEWAY,
+                "ServiceException",
+                &format!("lab local: moto failed: {e:#}"),
+            ),
+        };
+    }
     let tail = headers
         .get("x-amz-log-type")
         .and_then(|v| v.to_str().ok())

@@ -1,7 +1,7 @@
 //! The REST API: resource `/DynamoDBManager`, `POST` without auth, a non-proxy Lambda integration whose
 //! integration responses map the handler's error types to HTTP statuses, deployed to stage `prod`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Method};
 
@@ -221,9 +221,13 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
                 .send()
                 .await
                 .map_err(ctx("apigateway:CreateRestApi"))?;
-            let api_id = api.id().unwrap_or_default().to_string();
-            let mut o = observe(stack).await?.unwrap_or_default();
-            o.api_id = api_id;
+            // Everything needed is in the answer: GetRestApis right after a create may not list it yet.
+            let o = Observed {
+                api_id: api.id().unwrap_or_default().to_string(),
+                owned: true,
+                root_id: api.root_resource_id().map(str::to_string),
+                ..Default::default()
+            };
             (o, true)
         }
     };
@@ -246,21 +250,31 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     }
     let rid = o.resource_id.clone().unwrap_or_default();
     repair_method(stack, &api_id, &rid, o.method.as_ref()).await?;
+    let mut waited = Duration::ZERO;
     if !details.is_empty() || created {
-        gw.create_deployment()
-            .rest_api_id(&api_id)
-            .stage_name(STAGE)
-            .description("lab up")
-            .send()
-            .await
-            .map_err(ctx("apigateway:CreateDeployment"))?;
+        crate::aws::honour_retry_after(
+            RATE_LIMIT_BUDGET,
+            |w| waited += w,
+            || {
+                gw.create_deployment()
+                    .rest_api_id(&api_id)
+                    .stage_name(STAGE)
+                    .description("lab up")
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+            },
+        )
+        .await
+        .map_err(ctx("apigateway:CreateDeployment"))?;
     }
     let action = if created {
         Action::Created
     } else {
         Action::Unchanged
     };
-    let details = if created { Vec::new() } else { details };
+    let mut details = if created { Vec::new() } else { details };
+    details.extend(rate_limit_note(waited, "CreateDeployment", "one per 5 s"));
     Ok((
         Change::new(RESOURCE, name, action, Some(api_id.clone()), started).with_details(details),
         api_id,
@@ -393,26 +407,54 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let Some((api_id, owned)) = find_api(stack).await? else {
         return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, owned, started) {
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(owned), started) {
         return Ok(kept);
     }
+    let mut waited = Duration::ZERO;
     crate::aws::ignore_not_found(
         "apigateway:DeleteRestApi",
-        stack
-            .clients
-            .apigateway
-            .delete_rest_api()
-            .rest_api_id(&api_id)
-            .send()
-            .await,
+        crate::aws::honour_retry_after(
+            RATE_LIMIT_BUDGET,
+            |w| waited += w,
+            || {
+                stack
+                    .clients
+                    .apigateway
+                    .delete_rest_api()
+                    .rest_api_id(&api_id)
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+            },
+        )
+        .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(api_id),
-        started,
-    ))
+    Ok(
+        Change::new(RESOURCE, name, Action::Deleted, Some(api_id), started).with_details(
+            rate_limit_note(waited, "DeleteRestApi", "one per 30 s")
+                .into_iter()
+                .collect(),
+        ),
+    )
+}
+
+/// How long `up` and `down` wait out API Gateway's account-wide rate limits before giving up.
+const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(180);
+
+/// The SDK's own retries off: a 429 is waited out as its `Retry-After` says, not by guesswork.
+fn no_sdk_retries() -> aws_sdk_apigateway::config::Builder {
+    aws_sdk_apigateway::config::Builder::default()
+        .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled())
+}
+
+/// A line for the change's details when a rate limit made us wait.
+fn rate_limit_note(waited: Duration, operation: &str, quota: &str) -> Option<String> {
+    (!waited.is_zero()).then(|| {
+        format!(
+            "waited {:.1} s for API Gateway's {operation} quota ({quota} per account)",
+            waited.as_secs_f64()
+        )
+    })
 }
 
 /// The id of this stack's API, if it exists.

@@ -7,6 +7,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::{Action, Change, ResourceStatus, Stack};
 use crate::aws::{ctx, AwsErrorExt};
@@ -29,7 +30,9 @@ pub struct Observed {
     pub env: HashMap<String, String>,
     pub state: String,
     pub last_update: String,
-    pub owned: bool,
+    /// `None` when the tags could not be read (GetFunction returns them only to a caller allowed
+    /// lambda:ListTags).
+    pub owned: Option<bool>,
 }
 
 /// Reads the function's configuration and tags; `None` when it does not exist.
@@ -49,10 +52,10 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let Some(c) = out.configuration() else {
         return Ok(None);
     };
-    let owned = out
-        .tags()
-        .map(|t| stack.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-        .unwrap_or(false);
+    let owned = match out.tags() {
+        Some(t) => Some(stack.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+        None => read_tags(stack, c.function_arn().unwrap_or_default()).await,
+    };
     Ok(Some(Observed {
         arn: c.function_arn().unwrap_or_default().to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
@@ -85,6 +88,21 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     }))
 }
 
+/// GetFunction leaves the tags out when the caller may not list them: ask ListTags, and say
+/// `None` (unknown) when that is refused too. An empty tag map is a real answer (no tags).
+async fn read_tags(stack: &Stack, arn: &str) -> Option<bool> {
+    let out = stack
+        .clients
+        .lambda
+        .list_tags()
+        .resource(arn)
+        .send()
+        .await
+        .ok()?;
+    let tags = out.tags()?;
+    Some(stack.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
 fn desired_env(stack: &Stack) -> HashMap<String, String> {
     [(ALLOWED_TABLE_ENV.to_string(), stack.names.table.clone())].into()
 }
@@ -114,7 +132,6 @@ fn config_drift(stack: &Stack, o: &Observed, role_arn: &str) -> Vec<String> {
 pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Result<Change> {
     let started = Instant::now();
     let name = &stack.names.function;
-    let lambda = &stack.clients.lambda;
     let Some(observed) = observe(stack).await? else {
         create(stack, role_arn, package).await?;
         wait_ready(stack).await?;
@@ -126,10 +143,53 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
             started,
         ));
     };
-    stack.check_owned(RESOURCE, name, observed.owned)?;
-    wait_ready(stack).await?;
+    stack.check_owned(RESOURCE, name, observed.owned.unwrap_or(false))?;
     let mut details = Vec::new();
-    if observed.code_sha256 != package.sha256_b64 || observed.arch != stack.settings.arch {
+    let mut repair = match wait_ready(stack).await {
+        Ok(()) => false,
+        Err(e) if e.is::<UpdateFailed>() => {
+            details.push(format!("{e:#}: applied the code and configuration again"));
+            true
+        }
+        Err(e) => return Err(e),
+    };
+    // A failed update leaves the previous code and configuration in place: apply both again, and
+    // once more if the repair itself fails.
+    for attempt in 0..2 {
+        match converge(stack, &observed, role_arn, package, repair, &mut details).await {
+            Err(e) if attempt == 0 && e.is::<UpdateFailed>() => {
+                details.push(format!("{e:#}: applying it again"));
+                repair = true;
+            }
+            other => {
+                other?;
+                break;
+            }
+        }
+    }
+    Ok(Change::new(
+        RESOURCE,
+        name,
+        Action::Unchanged,
+        Some(observed.arn),
+        started,
+    )
+    .with_details(details))
+}
+
+/// Updates the code when its hash or architecture differ and the configuration when it drifted
+/// (both when `force`), waiting for each update to finish as Lambda requires.
+async fn converge(
+    stack: &Stack,
+    observed: &Observed,
+    role_arn: &str,
+    package: &Package,
+    force: bool,
+    details: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let name = &stack.names.function;
+    let lambda = &stack.clients.lambda;
+    if force || observed.code_sha256 != package.sha256_b64 || observed.arch != stack.settings.arch {
         lambda
             .update_function_code()
             .function_name(name)
@@ -138,15 +198,18 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
             .send()
             .await
             .map_err(ctx("lambda:UpdateFunctionCode"))?;
-        details.push(if observed.arch != stack.settings.arch {
-            format!("architecture {} -> {}", observed.arch, stack.settings.arch)
-        } else {
-            "code updated (SHA-256 changed)".to_string()
-        });
+        if observed.arch != stack.settings.arch {
+            details.push(format!(
+                "architecture {} -> {}",
+                observed.arch, stack.settings.arch
+            ));
+        } else if observed.code_sha256 != package.sha256_b64 {
+            details.push("code updated (SHA-256 changed)".to_string());
+        }
         wait_ready(stack).await?;
     }
-    let drift = config_drift(stack, &observed, role_arn);
-    if !drift.is_empty() {
+    let drift = config_drift(stack, observed, role_arn);
+    if force || !drift.is_empty() {
         with_role_retry(|| async {
             lambda
                 .update_function_configuration()
@@ -169,14 +232,7 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
         details.extend(drift);
         wait_ready(stack).await?;
     }
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Unchanged,
-        Some(observed.arn),
-        started,
-    )
-    .with_details(details))
+    Ok(())
 }
 
 async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Result<()> {
@@ -263,12 +319,35 @@ fn is_role_not_ready<E: aws_sdk_lambda::error::ProvideErrorMetadata>(
         && ProvideErrorMetadata::message(e).is_some_and(|m| m.contains("cannot be assumed"))
 }
 
-/// Waits for State=Active and LastUpdateStatus=Successful (a Failed update is an error).
+/// Waits for State=Active and LastUpdateStatus=Successful (a Failed update is an
+/// [`UpdateFailed`] error, which `up` repairs).
 pub async fn wait_ready(stack: &Stack) -> anyhow::Result<()> {
     wait_function_ready(&stack.clients.lambda, &stack.names.function).await
 }
 
+/// The function's last update failed: Lambda kept the previous code and configuration. Applying
+/// the update again is the repair.
+#[derive(Debug)]
+pub struct UpdateFailed {
+    pub function: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for UpdateFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "function {} update failed: {}; run lab up to apply it again",
+            self.function, self.reason
+        )
+    }
+}
+
+impl std::error::Error for UpdateFailed {}
+
 /// [`wait_ready`] for any function name: `tune` and `load` use it after changing memory.
+/// An Inactive function counts as ready: Lambda accepts updates to it, and the first invocation
+/// wakes it (callers retry that one with [`retry_waking`]).
 pub async fn wait_function_ready(
     lambda: &aws_sdk_lambda::Client,
     name: &str,
@@ -282,21 +361,80 @@ pub async fn wait_function_ready(
             .send()
             .await
             .map_err(ctx("lambda:GetFunctionConfiguration"))?;
-        let state_ok = matches!(c.state(), None | Some(State::Active));
-        let update = c.last_update_status();
-        if update == Some(&LastUpdateStatus::Failed) || c.state() == Some(&State::Failed) {
+        if c.state() == Some(&State::Failed) {
             anyhow::bail!(
-                "function {name} update failed: {}",
-                c.last_update_status_reason()
-                    .or(c.state_reason())
-                    .unwrap_or("no reason given")
+                "function {name} is in state Failed ({}); Lambda cannot recover it: run lab down, then lab up",
+                c.state_reason().unwrap_or("no reason given")
             );
         }
-        if state_ok && matches!(update, None | Some(LastUpdateStatus::Successful)) {
+        if c.last_update_status() == Some(&LastUpdateStatus::Failed) {
+            return Err(UpdateFailed {
+                function: name.to_string(),
+                reason: c
+                    .last_update_status_reason()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            }
+            .into());
+        }
+        let state_ok = matches!(
+            c.state(),
+            None | Some(State::Active) | Some(State::Inactive)
+        );
+        let update_ok = matches!(
+            c.last_update_status(),
+            None | Some(LastUpdateStatus::Successful)
+        );
+        if state_ok && update_ok {
             return Ok(());
         }
         if Instant::now() > deadline {
             anyhow::bail!("function {name} is still updating after 5 minutes");
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(3));
+    }
+}
+
+/// Runs an invocation, and when Lambda refuses it because the function is Pending or waking from
+/// Inactive, waits until it is Active and runs it again (a few times at most).
+pub async fn retry_waking<T, E, F, Fut>(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    mut call: F,
+) -> anyhow::Result<Result<T, aws_sdk_lambda::error::SdkError<E, HttpResponse>>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_lambda::error::SdkError<E, HttpResponse>>>,
+    E: aws_sdk_lambda::error::ProvideErrorMetadata,
+{
+    for _ in 0..3 {
+        match call().await {
+            Err(e) if crate::aws::is_function_waking(&e) => {
+                wait_until_active(lambda, name).await?;
+            }
+            other => return Ok(other),
+        }
+    }
+    Ok(call().await)
+}
+
+/// Polls until State is Active (an Inactive function woken by an invocation goes Pending first).
+async fn wait_until_active(lambda: &aws_sdk_lambda::Client, name: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let c = lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
+        if matches!(c.state(), None | Some(State::Active)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("function {name} did not become Active within 5 minutes");
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(3));
@@ -333,7 +471,12 @@ pub async fn describe(
                     .drift
                     .push("code differs from the local build".to_string());
             }
-            status.note_untagged(o.owned);
+            match o.owned {
+                Some(owned) => status.note_untagged(owned),
+                None => status
+                    .drift
+                    .push("tags unreadable (lambda:ListTags not allowed)".to_string()),
+            }
             status
         }
     })

@@ -141,7 +141,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let Some(o) = observe(stack).await? else {
         return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, o.owned, started) {
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(o.owned), started) {
         return Ok(kept);
     }
     crate::aws::ignore_not_found(

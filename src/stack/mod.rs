@@ -163,21 +163,25 @@ impl Stack {
         tags.any(|(k, v)| k == STACK_TAG && v == self.names.stack)
     }
 
-    /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`.
+    /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`,
+    /// and so is one whose tags could not be read (`owned` is `None`): it is reported as such.
     pub fn keep_foreign(
         &self,
         resource: &'static str,
         name: &str,
-        owned: bool,
+        owned: Option<bool>,
         started: Instant,
     ) -> Option<Change> {
-        if owned || self.force {
+        if owned == Some(true) || self.force {
             return None;
         }
+        let why = match owned {
+            Some(_) => format!("not tagged {STACK_TAG}={}", self.names.stack),
+            None => "its tags could not be read, so it may not be this stack's".to_string(),
+        };
         let change =
             Change::new(resource, name, Action::Kept, None, started).with_details(vec![format!(
-                "not tagged {STACK_TAG}={}: left in place (pass --force to delete it)",
-                self.names.stack
+                "{why}: left in place (pass --force to delete it)"
             )]);
         Some(change)
     }

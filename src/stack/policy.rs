@@ -39,13 +39,19 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     };
     let owned = stack.owns(policy.tags().iter().map(|t| (t.key(), t.value())));
     let default_version = policy.default_version_id().unwrap_or("v1").to_string();
-    let version = iam
+    // IAM can still answer GetPolicy for a moment after the policy is deleted; its versions are
+    // then gone: so is the policy.
+    let version = match iam
         .get_policy_version()
         .policy_arn(stack.policy_arn())
         .version_id(&default_version)
         .send()
         .await
-        .map_err(ctx("iam:GetPolicyVersion"))?;
+    {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(crate::aws::explain("iam:GetPolicyVersion", e)),
+    };
     let document = version
         .policy_version()
         .and_then(|v| v.document())
@@ -206,30 +212,37 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let Some(observed) = observe(stack).await? else {
         return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(observed.owned), started) {
         return Ok(kept);
     }
-    let entities = iam
-        .list_entities_for_policy()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .map_err(ctx("iam:ListEntitiesForPolicy"))?;
+    let entities = match iam.list_entities_for_policy().policy_arn(&arn).send().await {
+        Ok(out) => out,
+        Err(e) if e.is_not_found() => {
+            return Ok(Change::new(RESOURCE, name, Action::Absent, None, started))
+        }
+        Err(e) => return Err(crate::aws::explain("iam:ListEntitiesForPolicy", e)),
+    };
     for role in entities.policy_roles() {
         if let Some(role_name) = role.role_name() {
-            iam.detach_role_policy()
-                .role_name(role_name)
-                .policy_arn(&arn)
-                .send()
-                .await
-                .map_err(ctx("iam:DetachRolePolicy"))?;
+            crate::aws::ignore_not_found(
+                "iam:DetachRolePolicy",
+                iam.detach_role_policy()
+                    .role_name(role_name)
+                    .policy_arn(&arn)
+                    .send()
+                    .await,
+            )?;
         }
     }
     // IAM refuses to delete a policy that still has non-default versions.
     delete_versions(stack, &old_versions(stack).await?).await?;
+    // A detach a moment ago may not have reached every IAM reader yet (DeleteConflict): retry.
     crate::aws::ignore_not_found(
         "iam:DeletePolicy",
-        iam.delete_policy().policy_arn(&arn).send().await,
+        crate::aws::retry_while(&["DeleteConflict"], super::role::IAM_SETTLE, || {
+            iam.delete_policy().policy_arn(&arn).send()
+        })
+        .await,
     )?;
     Ok(Change::new(
         RESOURCE,

@@ -29,12 +29,19 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         Err(e) => return Err(crate::aws::explain("iam:GetRole", e)),
     };
     let Some(role) = role else { return Ok(None) };
-    let attached = iam
+    // IAM can still answer GetRole for a moment after the role is deleted; the calls that follow
+    // then find nothing: the role is gone.
+    let attached = match iam
         .list_attached_role_policies()
         .role_name(&stack.names.role)
         .send()
         .await
-        .map_err(ctx("iam:ListAttachedRolePolicies"))?
+    {
+        Ok(out) => out,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(crate::aws::explain("iam:ListAttachedRolePolicies", e)),
+    };
+    let attached = attached
         .attached_policies()
         .iter()
         .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -112,18 +119,25 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     Ok((change, arn))
 }
 
+/// A policy created a moment ago may not be attachable yet (NoSuchEntity): IAM is eventually
+/// consistent, so retry for up to a minute.
 async fn attach(stack: &Stack) -> anyhow::Result<()> {
-    stack
-        .clients
-        .iam
-        .attach_role_policy()
-        .role_name(&stack.names.role)
-        .policy_arn(stack.policy_arn())
-        .send()
-        .await
-        .map_err(ctx("iam:AttachRolePolicy"))?;
+    crate::aws::retry_while(&["NoSuchEntity"], IAM_SETTLE, || {
+        stack
+            .clients
+            .iam
+            .attach_role_policy()
+            .role_name(&stack.names.role)
+            .policy_arn(stack.policy_arn())
+            .send()
+    })
+    .await
+    .map_err(ctx("iam:AttachRolePolicy"))?;
     Ok(())
 }
+
+/// How long IAM's eventual consistency is waited out before an answer is taken as final.
+pub const IAM_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Existence, ARN, trust and attachment.
 pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
@@ -149,23 +163,26 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let Some(observed) = observe(stack).await? else {
         return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(observed.owned), started) {
         return Ok(kept);
     }
     for arn in &observed.attached {
-        iam.detach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(ctx("iam:DetachRolePolicy"))?;
+        crate::aws::ignore_not_found(
+            "iam:DetachRolePolicy",
+            iam.detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await,
+        )?;
     }
-    let inline = iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(ctx("iam:ListRolePolicies"))?;
+    let inline = match iam.list_role_policies().role_name(name).send().await {
+        Ok(out) => out,
+        Err(e) if e.is_not_found() => {
+            return Ok(Change::new(RESOURCE, name, Action::Absent, None, started))
+        }
+        Err(e) => return Err(crate::aws::explain("iam:ListRolePolicies", e)),
+    };
     for policy in inline.policy_names() {
         iam.delete_role_policy()
             .role_name(name)
@@ -174,9 +191,13 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             .await
             .map_err(ctx("iam:DeleteRolePolicy"))?;
     }
+    // Right after a detach IAM may still see the attachment (DeleteConflict): retry.
     crate::aws::ignore_not_found(
         "iam:DeleteRole",
-        iam.delete_role().role_name(name).send().await,
+        crate::aws::retry_while(&["DeleteConflict"], IAM_SETTLE, || {
+            iam.delete_role().role_name(name).send()
+        })
+        .await,
     )?;
     Ok(Change::new(
         RESOURCE,

@@ -17,22 +17,51 @@ struct Observed {
     status: String,
     key: String,
     billing: String,
-    owned: bool,
+    /// `None` while the table is not ACTIVE: DynamoDB answers ListTagsOfResource with
+    /// ResourceNotFoundException until then, so ownership cannot be known yet.
+    owned: Option<bool>,
 }
 
-async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
-    let ddb = &stack.clients.dynamodb;
-    let table = match ddb
+/// DescribeTable: the only call that answers for a table in every state.
+async fn describe_table(
+    stack: &Stack,
+) -> anyhow::Result<Option<aws_sdk_dynamodb::types::TableDescription>> {
+    match stack
+        .clients
+        .dynamodb
         .describe_table()
         .table_name(&stack.names.table)
         .send()
         .await
     {
-        Ok(out) => out.table,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("dynamodb:DescribeTable", e)),
+        Ok(out) => Ok(out.table),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(crate::aws::explain("dynamodb:DescribeTable", e)),
+    }
+}
+
+/// Reads the table. With `settle`, a table in transition is waited out first (CREATING or
+/// UPDATING until ACTIVE, DELETING until gone), so the answer is one `up` and `down` can act on.
+async fn observe(stack: &Stack, settle: bool) -> anyhow::Result<Option<Observed>> {
+    let Some(mut table) = describe_table(stack).await? else {
+        return Ok(None);
     };
-    let Some(table) = table else { return Ok(None) };
+    if settle {
+        match table.table_status() {
+            Some(TableStatus::Deleting) => {
+                wait_gone(stack).await?;
+                return Ok(None);
+            }
+            Some(TableStatus::Active) | None => {}
+            Some(_) => {
+                wait_active(stack).await?;
+                let Some(now) = describe_table(stack).await? else {
+                    return Ok(None);
+                };
+                table = now;
+            }
+        }
+    }
     let arn = table.table_arn().unwrap_or_default().to_string();
     let key = table
         .key_schema()
@@ -48,12 +77,20 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let tags = ddb
-        .list_tags_of_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-        .map_err(ctx("dynamodb:ListTagsOfResource"))?;
+    let active = matches!(table.table_status(), Some(TableStatus::Active) | None);
+    let owned = if active {
+        let tags = stack
+            .clients
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(ctx("dynamodb:ListTagsOfResource"))?;
+        Some(stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))))
+    } else {
+        None
+    };
     Ok(Some(Observed {
         status: table
             .table_status()
@@ -64,7 +101,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
             .and_then(|b| b.billing_mode())
             .map(|b| b.as_str().to_string())
             .unwrap_or_else(|| "PROVISIONED".into()),
-        owned: stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        owned,
         key,
         arn,
     }))
@@ -78,9 +115,9 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     let started = Instant::now();
     let ddb = &stack.clients.dynamodb;
     let name = &stack.names.table;
-    let action = match observe(stack).await? {
+    let action = match observe(stack, true).await? {
         Some(observed) => {
-            stack.check_owned(RESOURCE, name, observed.owned)?;
+            stack.check_owned(RESOURCE, name, observed.owned.unwrap_or(false))?;
             if observed.key != DESIRED_KEY {
                 anyhow::bail!(
                     "table {name} has key schema {} but the handler needs {DESIRED_KEY}; delete the table (lab down) or use another --stack",
@@ -158,10 +195,28 @@ async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
     }
 }
 
+/// Polls DescribeTable (never the tags, which a DELETING table does not answer) until the table
+/// is gone.
+async fn wait_gone(stack: &Stack) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut delay = Duration::from_millis(200);
+    while describe_table(stack).await?.is_some() {
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "table {} is still being deleted after 5 minutes; run lab down again later",
+                stack.names.table
+            );
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    Ok(())
+}
+
 /// Existence, ARN, key schema, billing mode, status.
 pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.table;
-    Ok(match observe(stack).await? {
+    Ok(match observe(stack, false).await? {
         None => ResourceStatus::absent(RESOURCE, name),
         Some(o) => {
             let mut status = ResourceStatus::present(RESOURCE, name, Some(o.arn.clone()))
@@ -173,7 +228,13 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                     .drift
                     .push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
             }
-            status.note_untagged(o.owned);
+            match o.owned {
+                Some(owned) => status.note_untagged(owned),
+                None => status.drift.push(format!(
+                    "tags unreadable while the table is {} (DynamoDB answers them only for ACTIVE tables)",
+                    o.status
+                )),
+            }
             status
         }
     })
@@ -183,7 +244,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let started = Instant::now();
     let name = &stack.names.table;
-    let Some(observed) = observe(stack).await? else {
+    let Some(observed) = observe(stack, true).await? else {
         return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
     };
     if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
@@ -194,15 +255,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         "dynamodb:DeleteTable",
         ddb.delete_table().table_name(name).send().await,
     )?;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while observe(stack).await?.is_some() {
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "table {name} is still being deleted after 5 minutes; run lab down again later"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_gone(stack).await?;
     Ok(Change::new(
         RESOURCE,
         name,

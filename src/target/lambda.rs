@@ -59,28 +59,47 @@ impl FunctionControl for LambdaTarget {
     }
 
     async fn set_memory(&self, mb: u32) -> anyhow::Result<()> {
-        crate::stack::function::wait_function_ready(&self.client, &self.name).await?;
-        self.client
-            .update_function_configuration()
-            .function_name(&self.name)
-            .memory_size(mb as i32)
-            .send()
+        use crate::stack::function::{wait_function_ready, UpdateFailed};
+        // A failed update (Lambda kept the old memory) is applied once more before giving up.
+        for attempt in 0..2 {
+            match wait_function_ready(&self.client, &self.name).await {
+                Err(e) if !e.is::<UpdateFailed>() => return Err(e),
+                _ => {}
+            }
+            // Someone else's update may still be in progress: wait for it and go again.
+            crate::aws::retry_while(
+                &["ResourceConflictException"],
+                std::time::Duration::from_secs(120),
+                || {
+                    self.client
+                        .update_function_configuration()
+                        .function_name(&self.name)
+                        .memory_size(mb as i32)
+                        .send()
+                },
+            )
             .await
             .map_err(ctx("lambda:UpdateFunctionConfiguration"))?;
-        crate::stack::function::wait_function_ready(&self.client, &self.name).await
+            match wait_function_ready(&self.client, &self.name).await {
+                Err(e) if attempt == 0 && e.is::<UpdateFailed>() => continue,
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt always returns")
     }
 
     async fn invoke(&self, payload: &[u8]) -> anyhow::Result<Invocation> {
-        let out = self
-            .client
-            .invoke()
-            .function_name(&self.name)
-            .invocation_type(InvocationType::RequestResponse)
-            .log_type(LogType::Tail)
-            .payload(Blob::new(payload.to_vec()))
-            .send()
-            .await
-            .map_err(ctx("lambda:Invoke"))?;
+        let out = crate::stack::function::retry_waking(&self.client, &self.name, || {
+            self.client
+                .invoke()
+                .function_name(&self.name)
+                .invocation_type(InvocationType::RequestResponse)
+                .log_type(LogType::Tail)
+                .payload(Blob::new(payload.to_vec()))
+                .send()
+        })
+        .await?
+        .map_err(ctx("lambda:Invoke"))?;
         let log_tail = out
             .log_result()
             .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
