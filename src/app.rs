@@ -72,19 +72,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Local(args) => crate::local::lifecycle::command(args.action, &global).await,
         Command::Up(args) => {
+            let source = commands::up::PackageSource::prepare(&args)?;
             let stack = open_stack(&global, Some(&args)).await?;
-            commands::up::run(
-                &stack,
-                commands::up::PackageSource::from_args(&args),
-                global.output,
-            )
-            .await?;
+            commands::up::run(&stack, source, global.output).await?;
             Ok(0)
         }
         Command::Status(args) => {
             let stack = open_stack(&global, Some(&args)).await?;
             let sha = match (&args.zip, &args.bootstrap) {
-                (Some(zip), _) => Some(crate::package::from_zip(zip)?.sha256_b64),
+                (Some(zip), _) => {
+                    Some(crate::package::from_zip(zip, args.arch.as_str())?.sha256_b64)
+                }
                 (_, Some(bin)) => Some(crate::package::zip_bootstrap(bin)?.sha256_b64),
                 _ => None,
             };

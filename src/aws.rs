@@ -197,9 +197,46 @@ where
     move |e| explain(action, e)
 }
 
+/// The delays between polls of a state AWS is moving through (a table CREATING, a function
+/// Pending, IAM settling): from 100 ms, doubling, at most 1 s. The transitions last seconds, so a
+/// longer cap would only overshoot them (a 10 s wait polled every 5 s ends up to 5 s late).
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    /// The longest delay between two polls.
+    pub const CAP: Duration = Duration::from_secs(1);
+
+    /// Starts at 100 ms.
+    pub fn new() -> Self {
+        Self {
+            next: Duration::from_millis(100),
+        }
+    }
+
+    /// Sleeps for the current delay, then doubles it (up to [`Self::CAP`]).
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(Self::CAP);
+    }
+
+    /// The delay the next [`wait`](Self::wait) sleeps.
+    pub fn peek(&self) -> Duration {
+        self.next
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Retries a call while AWS answers one of `codes`: eventual consistency that settles in seconds
-/// (IAM's NoSuchEntity right after a create, DeleteConflict right after a detach). Backoff doubles
-/// from 250 ms up to 5 s; after `budget` the last answer is returned as it is.
+/// (IAM's NoSuchEntity right after a create, DeleteConflict right after a detach), with
+/// [`Backoff`]; after `budget` the last answer is returned as it is.
 pub async fn retry_while<T, E, F, Fut>(
     codes: &[&str],
     budget: Duration,
@@ -211,12 +248,11 @@ where
     E: ProvideErrorMetadata,
 {
     let deadline = Instant::now() + budget;
-    let mut delay = Duration::from_millis(250);
+    let mut backoff = Backoff::new();
     loop {
         match call().await {
-            Err(e) if e.is_code(codes) && Instant::now() + delay < deadline => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+            Err(e) if e.is_code(codes) && Instant::now() + backoff.peek() < deadline => {
+                backoff.wait().await;
             }
             other => return other,
         }

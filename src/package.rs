@@ -32,19 +32,112 @@ impl Package {
     }
 }
 
-/// Reads a prebuilt zip (`--zip`), checking that it holds a `bootstrap` at its root.
-pub fn from_zip(path: &Path) -> anyhow::Result<Package> {
+/// Lambda's limit on a zip uploaded directly in CreateFunction/UpdateFunctionCode (larger ones go
+/// through S3, which lab does not do).
+pub const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+
+/// Reads a prebuilt zip (`--zip`), checking that it holds a `bootstrap` at its root that is a Linux
+/// executable for `arch`, and that it fits Lambda's direct-upload limit.
+pub fn from_zip(path: &Path, arch: &str) -> anyhow::Result<Package> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read --zip {}", path.display()))?;
+    let label = format!("--zip {}", path.display());
+    check_upload_size(&label, bytes.len())?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
-        .with_context(|| format!("--zip {} is not a zip file", path.display()))?;
-    if archive.by_name("bootstrap").is_err() {
+        .with_context(|| format!("{label} is not a zip file"))?;
+    let Ok(entry) = archive.by_name("bootstrap") else {
+        bail!("{label} has no `bootstrap` at its root; provided.al2023 needs one");
+    };
+    let mut head = Vec::with_capacity(64);
+    std::io::Read::read_to_end(&mut std::io::Read::take(entry, 64), &mut head)?;
+    check_executable(&format!("{label}'s bootstrap"), &head, arch)?;
+    Ok(Package::new(bytes, path.display().to_string()))
+}
+
+/// Reads `--bootstrap` and checks it is a Linux executable for `arch` before zipping it.
+pub fn from_bootstrap(path: &Path, arch: &str) -> anyhow::Result<Package> {
+    let head =
+        read_head(path).with_context(|| format!("cannot read --bootstrap {}", path.display()))?;
+    check_executable(&format!("--bootstrap {}", path.display()), &head, arch)?;
+    let pkg = zip_bootstrap(path)?;
+    check_upload_size(&format!("the zip of {}", path.display()), pkg.bytes.len())?;
+    Ok(pkg)
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(64);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path)?, 64),
+        &mut head,
+    )?;
+    Ok(head)
+}
+
+fn check_upload_size(label: &str, len: usize) -> anyhow::Result<()> {
+    if len > DIRECT_UPLOAD_LIMIT {
         bail!(
-            "--zip {} has no `bootstrap` at its root; provided.al2023 needs one",
-            path.display()
+            "{label} is {:.1} MB, over Lambda's 50 MB limit for a direct upload; build with the lambda profile (smaller) or strip the binary",
+            len as f64 / 1048576.0
         );
     }
-    Ok(Package::new(bytes, path.display().to_string()))
+    Ok(())
+}
+
+/// What kind of executable the first bytes of a file say it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Executable {
+    /// A 64-bit ELF for `x86_64` or `arm64` (Lambda's spelling), or another machine number.
+    Elf(Result<&'static str, u16>),
+    /// A script (`#!`): Lambda's custom runtimes may be one, run by an interpreter in the image.
+    Script,
+    MachO,
+    Pe,
+    Unknown,
+}
+
+/// Reads the executable format and machine from a file's first bytes.
+pub fn executable_kind(head: &[u8]) -> Executable {
+    match head {
+        [0x7f, b'E', b'L', b'F', 2, ..] if head.len() >= 20 => {
+            match u16::from_le_bytes([head[18], head[19]]) {
+                0x3e => Executable::Elf(Ok("x86_64")),
+                0xb7 => Executable::Elf(Ok("arm64")),
+                other => Executable::Elf(Err(other)),
+            }
+        }
+        [0xcf, 0xfa, 0xed, 0xfe, ..]
+        | [0xfe, 0xed, 0xfa, 0xcf, ..]
+        | [0xca, 0xfe, 0xba, 0xbe, ..] => Executable::MachO,
+        [b'M', b'Z', ..] => Executable::Pe,
+        [b'#', b'!', ..] => Executable::Script,
+        _ => Executable::Unknown,
+    }
+}
+
+/// Refuses anything but a 64-bit Linux ELF for `arch` (or a `#!` script, which a custom runtime
+/// may be): Lambda would only fail at the first invocation, with Runtime.InvalidEntrypoint.
+pub fn check_executable(label: &str, head: &[u8], arch: &str) -> anyhow::Result<()> {
+    match executable_kind(head) {
+        Executable::Elf(Ok(found)) if found == arch => Ok(()),
+        Executable::Script => Ok(()),
+        Executable::Elf(Ok(found)) => bail!(
+            "{label} is a Linux {found} binary but the function is --arch {arch}; pass --arch {found} or build for {arch}"
+        ),
+        Executable::Elf(Err(machine)) => bail!(
+            "{label} is an ELF for machine {machine:#x}, which Lambda does not run; build for x86_64 or arm64 Linux"
+        ),
+        Executable::MachO => bail!(
+            "{label} is a macOS (Mach-O) binary; Lambda runs Linux: build with cargo zigbuild --target {}",
+            target_triple(arch)
+        ),
+        Executable::Pe => bail!(
+            "{label} is a Windows (PE) binary; Lambda runs Linux: build with cargo zigbuild --target {}",
+            target_triple(arch)
+        ),
+        Executable::Unknown => bail!(
+            "{label} is not an executable Lambda can run (no ELF header); pass a Linux {arch} binary"
+        ),
+    }
 }
 
 /// Zips one binary as `bootstrap`, mode 0755, with a fixed timestamp: the same binary always gives the
@@ -100,10 +193,11 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
         .args(["zigbuild", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    let host_arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "x86_64"
+    // A host build serves only on Linux (elsewhere it would be a Mach-O or PE binary).
+    let host_arch = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("x86_64"),
+        ("linux", "aarch64") => Some("arm64"),
+        _ => None,
     };
     let mut cmd = Command::new("cargo");
     let binary = if zig {
@@ -119,7 +213,7 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
         ])
         .arg(format!("{triple}.2.34"));
         root.join("target").join(triple).join("lambda/bootstrap")
-    } else if arch == host_arch {
+    } else if host_arch == Some(arch) {
         cmd.args([
             "build",
             "--profile",
@@ -131,7 +225,11 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
         ]);
         root.join("target/lambda/bootstrap")
     } else {
-        bail!("building for --arch {arch} on this {host_arch} machine needs cargo-zigbuild (pip install ziglang cargo-zigbuild)");
+        bail!(
+            "building the handler for Linux {arch} on this {} {} machine needs cargo-zigbuild: pip install ziglang cargo-zigbuild (or pass --bootstrap/--zip with a Linux build)",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
     };
     let out = cmd
         .current_dir(root)
@@ -145,6 +243,7 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
+    check_executable(&binary.display().to_string(), &read_head(&binary)?, arch)?;
     Ok(binary)
 }
 
@@ -189,6 +288,34 @@ pub fn check_glibc(binary: &Path) -> anyhow::Result<Option<(u32, u32)>> {
 mod tests {
     use super::*;
 
+    fn elf(machine: u16) -> Vec<u8> {
+        let mut head = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        head.resize(18, 0);
+        head.extend_from_slice(&machine.to_le_bytes());
+        head
+    }
+
+    #[test]
+    fn only_linux_elfs_for_the_chosen_arch_are_deployed() {
+        assert!(check_executable("b", &elf(0x3e), "x86_64").is_ok());
+        assert!(check_executable("b", &elf(0xb7), "arm64").is_ok());
+        let wrong_arch = check_executable("b", &elf(0xb7), "x86_64").unwrap_err();
+        assert!(wrong_arch.to_string().contains("--arch arm64"));
+        let macho = check_executable("b", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1], "arm64");
+        assert!(macho.unwrap_err().to_string().contains("Mach-O"));
+        let pe = check_executable("b", b"MZ\x90\x00", "x86_64");
+        assert!(pe.unwrap_err().to_string().contains("Windows"));
+        assert!(check_executable("b", &elf(0x28), "x86_64").is_err());
+        assert!(check_executable("b", b"#!/bin/sh\n", "arm64").is_ok());
+    }
+
+    #[test]
+    fn zips_over_the_direct_upload_limit_are_refused() {
+        assert!(check_upload_size("z", DIRECT_UPLOAD_LIMIT).is_ok());
+        let e = check_upload_size("z", DIRECT_UPLOAD_LIMIT + 1).unwrap_err();
+        assert!(e.to_string().contains("50 MB"));
+    }
+
     #[test]
     fn zips_are_byte_reproducible_and_executable() {
         let dir = std::env::temp_dir().join(format!("lab-pkg-{}", std::process::id()));
@@ -206,9 +333,13 @@ mod tests {
         drop(entry);
         let zip_path = dir.join("p.zip");
         std::fs::write(&zip_path, &a.bytes).unwrap();
-        assert_eq!(from_zip(&zip_path).unwrap().sha256_b64, a.sha256_b64);
+        // Not an ELF: refused before any upload.
+        assert!(from_zip(&zip_path, "x86_64")
+            .unwrap_err()
+            .to_string()
+            .contains("no ELF header"));
         std::fs::write(&zip_path, b"not a zip").unwrap();
-        assert!(from_zip(&zip_path)
+        assert!(from_zip(&zip_path, "x86_64")
             .unwrap_err()
             .to_string()
             .contains("not a zip"));

@@ -380,15 +380,39 @@ async fn down_leaves_foreign_resources_and_half_made_stacks_converge() {
         .send()
         .await
         .is_ok());
-    // An up that fails half-way (here: the package is missing, after the IAM and table branches ran)
-    // leaves nothing a re-run cannot converge.
-    let broken = local.lab(&["--stack", "half", "up", "--zip", "/nonexistent/lambda.zip"]);
-    assert!(!broken.status.success());
-    let err = String::from_utf8_lossy(&broken.stderr);
+    // A prebuilt package that cannot be read is refused before any AWS call: nothing is made.
+    let missing = local.lab(&["--stack", "half", "up", "--zip", "/nonexistent/lambda.zip"]);
+    assert!(!missing.status.success());
+    let err = String::from_utf8_lossy(&missing.stderr);
     assert!(
         err.contains("cannot read --zip /nonexistent/lambda.zip"),
         "{err}"
     );
+    let nothing = local.lab(&["--stack", "half", "status"]);
+    assert_eq!(
+        nothing.status.code(),
+        Some(2),
+        "a refused package made something"
+    );
+    // An up that fails half-way (here: someone else's REST API holds this stack's API name, after
+    // the IAM, table and function steps ran) leaves nothing a re-run cannot converge.
+    let apigw = aws_sdk_apigateway::Client::new(&sdk);
+    let squatter = apigw
+        .create_rest_api()
+        .name("half-api")
+        .send()
+        .await
+        .unwrap();
+    let broken = local.lab(&[
+        "--stack",
+        "half",
+        "up",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+    ]);
+    assert!(!broken.status.success());
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(err.contains("not tagged lab:stack=half"), "{err}");
     let partial = local.lab(&["--stack", "half", "-o", "json", "status"]);
     assert_eq!(
         partial.status.code(),
@@ -396,6 +420,12 @@ async fn down_leaves_foreign_resources_and_half_made_stacks_converge() {
         "{}",
         String::from_utf8_lossy(&partial.stdout)
     );
+    apigw
+        .delete_rest_api()
+        .rest_api_id(squatter.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     let finished = local.lab_json(&[
         "--stack",
         "half",
@@ -405,13 +435,14 @@ async fn down_leaves_foreign_resources_and_half_made_stacks_converge() {
     ]);
     let changes = finished["changes"].as_array().unwrap();
     let action = |r: &str| changes.iter().find(|c| c["resource"] == r).unwrap()["action"].clone();
-    assert_eq!(action("function"), "created");
     assert_eq!(action("rest api"), "created");
-    assert_eq!(
-        action("table"),
-        "unchanged",
-        "the table from the failed run is reused"
-    );
+    for reused in ["function", "table", "role", "policy"] {
+        assert_eq!(
+            action(reused),
+            "unchanged",
+            "the {reused} from the failed run is reused"
+        );
+    }
     let (status, body) = common::post(
         finished["invoke_url"].as_str().unwrap(),
         r#"{"operation":"ping"}"#,

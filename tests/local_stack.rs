@@ -264,7 +264,9 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     };
     assert_eq!(pid(&a), pid(&b), "a warm instance must be reused");
 
-    // Concurrency limit 2: a third concurrent invocation is throttled (429 TooManyRequestsException).
+    // Concurrency limit 2: a third concurrent invocation is throttled. Lambda answers 429
+    // TooManyRequestsException; behind a non-proxy integration API Gateway turns it into a 500
+    // (Lambda developer guide, "Handling Lambda errors with an API Gateway API").
     let url = local.lab_json(&["--stack", "fx", "status", "--timeout", "2"])["invoke_url"]
         .as_str()
         .unwrap()
@@ -276,11 +278,34 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         let (u, s) = (url.clone(), slow.clone());
         async move { tokio::join!(post(&u, &s), post(&u, &s)) }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Wait until the stack itself says both instances are busy (no guessing with a sleep).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while local.status()["busy"].as_u64() != Some(2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two slow calls never ran together"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, body) = post(&url, "{}").await;
     assert_eq!(
         (status, body["message"].as_str()),
-        (429, Some("Too Many Requests"))
+        (500, Some("Internal server error"))
+    );
+    let throttled = lambda
+        .invoke()
+        .function_name("fx-fn")
+        .customize()
+        .config_override(
+            aws_sdk_lambda::config::Builder::default()
+                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&throttled),
+        Some("TooManyRequestsException")
     );
     let (x, y) = busy.await.unwrap();
     assert_eq!((x.0, y.0), (200, 200));

@@ -1,7 +1,7 @@
 //! `lab down`: removes what `up` made, in reverse order, then checks that nothing is left.
 
 use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -147,7 +147,7 @@ async fn leftovers(stack: &Stack, changes: &[Change]) -> anyhow::Result<Vec<Stri
         .map(|c| c.resource)
         .collect();
     let deadline = Instant::now() + stack::role::IAM_SETTLE;
-    let mut delay = Duration::from_millis(250);
+    let mut backoff = crate::aws::Backoff::new();
     loop {
         let status = super::status::collect(stack, None).await?;
         let left: Vec<(&'static str, String)> = status
@@ -157,10 +157,9 @@ async fn leftovers(stack: &Stack, changes: &[Change]) -> anyhow::Result<Vec<Stri
             .map(|r| (r.resource, format!("{} {}", r.resource, r.name)))
             .collect();
         let settling = left.iter().all(|(resource, _)| deleted.contains(resource));
-        if left.is_empty() || !settling || Instant::now() + delay > deadline {
+        if left.is_empty() || !settling || Instant::now() + backoff.peek() > deadline {
             return Ok(left.into_iter().map(|(_, line)| line).collect());
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(4));
+        backoff.wait().await;
     }
 }

@@ -72,9 +72,9 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
         bootstrap: args.bootstrap.clone(),
         force: false,
     };
+    let source = up::PackageSource::prepare(&up_args)?;
     let stack = crate::app::open_stack(global, Some(&up_args)).await?;
     section("1. up: every console step", output);
-    let source = up::PackageSource::from_args(&up_args);
     // In JSON mode every step prints its own document: a stream that `jq` reads one by one.
     let up_report = up::run(&stack, source, output).await?;
     let result = async {

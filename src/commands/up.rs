@@ -1,7 +1,6 @@
 //! `lab up`: every console step of the tutorial, independent branches concurrently.
 
 use std::future::Future;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -15,20 +14,24 @@ use crate::stack::{self, Change, Stack};
 pub enum PackageSource {
     /// Build `handler/` (the default).
     Build,
-    /// `--zip FILE`.
-    Zip(PathBuf),
-    /// `--bootstrap FILE`.
-    Bootstrap(PathBuf),
+    /// `--zip FILE` or `--bootstrap FILE`, already read and checked, with a note for the report.
+    Ready(Package, String),
 }
 
 impl PackageSource {
-    /// From `up`'s flags.
-    pub fn from_args(args: &UpArgs) -> Self {
-        match (&args.zip, &args.bootstrap) {
-            (Some(zip), _) => Self::Zip(zip.clone()),
-            (_, Some(bin)) => Self::Bootstrap(bin.clone()),
+    /// From `up`'s flags. A prebuilt `--zip` or `--bootstrap` is read and checked here (a Linux
+    /// ELF for `--arch`, within the 50 MB upload limit), before any AWS call, so bad input
+    /// leaves nothing half-made.
+    pub fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
+        let arch = args.arch.as_str();
+        Ok(match (&args.zip, &args.bootstrap) {
+            (Some(zip), _) => Self::Ready(package::from_zip(zip, arch)?, "prebuilt zip".into()),
+            (_, Some(bin)) => Self::Ready(
+                package::from_bootstrap(bin, arch)?,
+                "prebuilt bootstrap".into(),
+            ),
             _ => Self::Build,
-        }
+        })
     }
 }
 
@@ -84,11 +87,7 @@ async fn package(
 ) -> anyhow::Result<(Package, String)> {
     tokio::task::spawn_blocking(move || {
         let (pkg, note) = match source {
-            PackageSource::Zip(path) => (package::from_zip(&path)?, "prebuilt zip".to_string()),
-            PackageSource::Bootstrap(bin) => (
-                package::zip_bootstrap(&bin)?,
-                "prebuilt bootstrap".to_string(),
-            ),
+            PackageSource::Ready(pkg, note) => (pkg, note),
             PackageSource::Build => {
                 let root = package::project_root()?;
                 let bin = package::build_handler(&root, &arch)?;

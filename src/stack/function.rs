@@ -295,13 +295,12 @@ where
     >,
     E: aws_sdk_lambda::error::ProvideErrorMetadata,
 {
-    let mut delay = Duration::from_millis(500);
+    let mut backoff = crate::aws::Backoff::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         match call().await {
             Err(e) if is_role_not_ready(&e) && Instant::now() < deadline => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+                backoff.wait().await;
             }
             other => return other,
         }
@@ -353,7 +352,7 @@ pub async fn wait_function_ready(
     name: &str,
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = crate::aws::Backoff::new();
     loop {
         let c = lambda
             .get_function_configuration()
@@ -391,8 +390,7 @@ pub async fn wait_function_ready(
         if Instant::now() > deadline {
             anyhow::bail!("function {name} is still updating after 5 minutes");
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(3));
+        backoff.wait().await;
     }
 }
 
@@ -422,7 +420,7 @@ where
 /// Polls until State is Active (an Inactive function woken by an invocation goes Pending first).
 async fn wait_until_active(lambda: &aws_sdk_lambda::Client, name: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = crate::aws::Backoff::new();
     loop {
         let c = lambda
             .get_function_configuration()
@@ -436,8 +434,7 @@ async fn wait_until_active(lambda: &aws_sdk_lambda::Client, name: &str) -> anyho
         if Instant::now() > deadline {
             anyhow::bail!("function {name} did not become Active within 5 minutes");
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(3));
+        backoff.wait().await;
     }
 }
 

@@ -145,8 +145,9 @@ impl Stack {
                 names::RESOURCE_PATH
             ),
             None => format!(
-                "https://{api_id}.execute-api.{}.amazonaws.com/{}/{}",
+                "https://{api_id}.execute-api.{}.{}/{}/{}",
                 self.region(),
+                dns_suffix(&self.partition),
                 names::STAGE,
                 names::RESOURCE_PATH
             ),
@@ -195,6 +196,16 @@ impl Stack {
             "{resource} {name} exists but is not tagged {STACK_TAG}={}; it was not made by this stack. Delete it yourself, or pass --force",
             self.names.stack
         )
+    }
+}
+
+/// The DNS suffix of a partition's endpoints (aws-cn's are in `amazonaws.com.cn`).
+pub fn dns_suffix(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "amazonaws.com.cn",
+        "aws-iso" => "c2s.ic.gov",
+        "aws-iso-b" => "sc2s.sgov.gov",
+        _ => "amazonaws.com",
     }
 }
 
@@ -366,6 +377,13 @@ mod tests {
         let c =
             json!({"Version": "2012-10-17", "Statement": {"Resource": "*", "Action": ["a", "b"]}});
         assert!(!same_policy(&a, &c));
+    }
+
+    #[test]
+    fn invoke_urls_follow_the_partition() {
+        assert_eq!(dns_suffix("aws"), "amazonaws.com");
+        assert_eq!(dns_suffix("aws-cn"), "amazonaws.com.cn");
+        assert_eq!(dns_suffix("aws-us-gov"), "amazonaws.com");
     }
 
     #[test]

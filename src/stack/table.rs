@@ -171,7 +171,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
 
 async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = crate::aws::Backoff::new();
     loop {
         let out = stack
             .clients
@@ -190,8 +190,7 @@ async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
                 stack.names.table
             );
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        backoff.wait().await;
     }
 }
 
@@ -199,7 +198,7 @@ async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
 /// is gone.
 async fn wait_gone(stack: &Stack) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut delay = Duration::from_millis(200);
+    let mut backoff = crate::aws::Backoff::new();
     while describe_table(stack).await?.is_some() {
         if Instant::now() > deadline {
             anyhow::bail!(
@@ -207,8 +206,7 @@ async fn wait_gone(stack: &Stack) -> anyhow::Result<()> {
                 stack.names.table
             );
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
+        backoff.wait().await;
     }
     Ok(())
 }

@@ -291,18 +291,33 @@ fn record(outcome: &mut PowerOutcome, call: Call) {
 
 /// Memory away to a neighbouring size and back: the configuration change retires warm instances.
 async fn force_cold_start(target: &dyn FunctionControl, memory_mb: u32) -> Result<(), String> {
-    let away = if memory_mb < 10240 {
-        memory_mb + 1
-    } else {
-        memory_mb - 1
-    };
     let change = async {
-        target.set_memory(away).await?;
+        // One MB away and back retires every warm instance. Up is the usual neighbour; at the
+        // account's memory cap (10240 MB, or 3008 MB on a new account) Lambda refuses it, and
+        // one MB down is used instead.
+        let up_refused = if memory_mb < 10240 {
+            match target.set_memory(memory_mb + 1).await {
+                Ok(()) => false,
+                Err(e) if is_over_memory_cap(&e) => true,
+                Err(e) => return Err(e),
+            }
+        } else {
+            true
+        };
+        if up_refused {
+            target.set_memory(memory_mb - 1).await?;
+        }
         target.set_memory(memory_mb).await
     };
     change
         .await
         .map_err(|e| format!("forcing a cold start at {memory_mb} MB failed: {e:#}"))
+}
+
+/// Lambda's answer to a memory size above the account's cap.
+fn is_over_memory_cap(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("MemorySize") && text.contains("less than or equal to")
 }
 
 /// One invocation's outcome: a measurement, or why it failed (with its REPORT, if it was billed).

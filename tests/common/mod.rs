@@ -41,9 +41,21 @@ pub struct LocalStack {
     child: Child,
 }
 
+/// The time scale the end-to-end tests run strict mode at: AWS's delays and rate-limit windows
+/// at 1/20 (a 30 s DeleteRestApi window lasts 1.5 s), so CI stays well inside its limit.
+pub const TEST_TIME_SCALE: &str = "0.05";
+
 impl LocalStack {
-    /// Starts `lab local serve` with extra flags and waits until it answers.
+    /// Starts `lab local serve` in strict mode (AWS's delays, transitions and limits, at
+    /// [`TEST_TIME_SCALE`]) with extra flags, and waits until it answers.
     pub fn start(extra: &[&str]) -> Self {
+        let mut flags = vec!["--strict", "--time-scale", TEST_TIME_SCALE];
+        flags.extend_from_slice(extra);
+        Self::start_with(&flags)
+    }
+
+    /// Starts `lab local serve` with exactly these flags (no strict mode unless they ask for it).
+    pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let home = std::env::temp_dir().join(format!("lab-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&home).unwrap();
@@ -60,6 +72,34 @@ impl LocalStack {
         let stack = Self { port, home, child };
         stack.wait_ready(Duration::from_secs(90));
         stack
+    }
+
+    /// The stack's `/_lab/status` document.
+    pub fn status(&self) -> serde_json::Value {
+        let text = self.http("GET", "/_lab/status");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("status is not JSON ({e}): {text}"))
+    }
+
+    /// How many calls strict mode's rule `name` refused so far.
+    pub fn refusals(&self, name: &str) -> u64 {
+        self.status()["strict"]["refusals"][name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no strict rule named {name}"))
+    }
+
+    /// One raw HTTP/1.1 request to the stack (no body); returns the whole response.
+    pub fn http(&self, method: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).unwrap();
+        buf
     }
 
     fn wait_ready(&self, limit: Duration) {

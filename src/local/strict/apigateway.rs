@@ -1,5 +1,5 @@
-//! API Gateway's control-plane rate limits per account (its quotas page): DeleteRestApi one per
-//! 30 s, CreateDeployment one per 5 s, GetResources five per 2 s. Beyond them: 429
+//! API Gateway's control-plane rate limits per account (its quotas page): CreateRestApi (Regional)
+//! one per 3 s, DeleteRestApi one per 30 s, CreateDeployment one per 5 s, GetResources five per 2 s. Beyond them: 429
 //! TooManyRequestsException with `Retry-After`, which a careful client honours.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,6 +19,9 @@ pub struct Limits {
 
 /// The limited operation a call is, with its window and burst at time scale 1.0.
 fn limit_of(method: &Method, path: &str) -> Option<(&'static str, Duration, usize)> {
+    if method == Method::POST && path == "/restapis" {
+        return Some(("CreateRestApi", AWS.create_rest_api_window, 1));
+    }
     let rest = path.strip_prefix("/restapis/")?;
     let parts: Vec<&str> = rest.split('/').collect();
     match (method.as_str(), parts.as_slice()) {
