@@ -240,6 +240,9 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         zip.to_str().unwrap(),
         "--timeout",
         "2",
+        // A CPU share that keeps the Python fixture's start and exit quick on a busy machine.
+        "--memory",
+        "1024",
     ]);
     let sdk = local.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
@@ -343,6 +346,24 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         .send()
         .await
         .unwrap();
+    // As on Lambda, invocations keep the old configuration until the update is Successful.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = lambda
+            .get_function_configuration()
+            .function_name("fx-fn")
+            .send()
+            .await
+            .unwrap();
+        if c.last_update_status().map(|s| s.as_str()) == Some("Successful") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the update never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let cold = lambda
         .invoke()
         .function_name("fx-fn")

@@ -55,11 +55,17 @@ pub fn function_name(raw: &str) -> String {
     name.split(':').next().unwrap_or_default().to_string()
 }
 
+/// A previous configuration and code kept until an update ends.
+type Pinned = (std::time::Instant, Arc<FunctionConfig>, Option<PathBuf>);
+
 /// Code and configuration of every function, shared by the gateway's handlers.
 pub struct Registry {
     root: PathBuf,
     code: Mutex<HashMap<FunctionKey, PathBuf>>,
     configs: Mutex<HashMap<FunctionKey, (u64, Arc<FunctionConfig>)>>,
+    /// Strict mode: while an update is InProgress, invocations keep the previous configuration and
+    /// code, as on Lambda. Until when, and what.
+    pinned: Mutex<HashMap<FunctionKey, Pinned>>,
     /// Bumped by every change that passes the gateway: cached definitions older than it are re-read.
     generation: AtomicU64,
 }
@@ -71,6 +77,7 @@ impl Registry {
             root,
             code: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
+            pinned: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
         }
     }
@@ -104,12 +111,37 @@ impl Registry {
     pub fn remove(&self, key: &FunctionKey) {
         self.code.lock().expect("code lock").remove(key);
         self.configs.lock().expect("config lock").remove(key);
+        self.pinned.lock().expect("pin lock").remove(key);
         self.bump();
     }
 
     /// Where the function's code was unpacked, if the gateway saw it.
     pub fn code_dir(&self, key: &FunctionKey) -> Option<PathBuf> {
+        if let Some((_, _, code)) = self.pin(key) {
+            return code;
+        }
         self.code.lock().expect("code lock").get(key).cloned()
+    }
+
+    /// Keeps serving `previous` (configuration and code) until `until`: an update is in progress.
+    pub fn pin_until(
+        &self,
+        key: FunctionKey,
+        until: std::time::Instant,
+        previous: (Arc<FunctionConfig>, Option<PathBuf>),
+    ) {
+        let mut pinned = self.pinned.lock().expect("pin lock");
+        let now = std::time::Instant::now();
+        pinned.retain(|_, (t, _, _)| *t > now);
+        pinned.insert(key, (until, previous.0, previous.1));
+    }
+
+    fn pin(&self, key: &FunctionKey) -> Option<Pinned> {
+        let pinned = self.pinned.lock().expect("pin lock");
+        pinned
+            .get(key)
+            .filter(|(t, _, _)| *t > std::time::Instant::now())
+            .cloned()
     }
 
     /// The function's configuration: cached, or read from moto. `None` when moto does not know it.
@@ -118,6 +150,9 @@ impl Registry {
         moto: &Moto,
         key: &FunctionKey,
     ) -> anyhow::Result<Option<Arc<FunctionConfig>>> {
+        if let Some((_, config, _)) = self.pin(key) {
+            return Ok(Some(config));
+        }
         let generation = self.generation();
         if let Some((g, c)) = self.configs.lock().expect("config lock").get(key) {
             if *g == generation {

@@ -309,6 +309,7 @@ async fn forward_with_hooks(
     let path = uri.path();
     let mut code_to_store: Option<(String, String)> = None;
     let mut deleted_function: Option<String> = None;
+    let mut updated_function: Option<String> = None;
 
     if method == Method::POST && path == LAMBDA_PREFIX {
         let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -317,6 +318,9 @@ async fn forward_with_hooks(
             code_to_store = Some((name, zip.to_string()));
         }
     } else if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
+        if method == Method::PUT && (rest.ends_with("/code") || rest.ends_with("/configuration")) {
+            updated_function = rest.split('/').next().map(function_name);
+        }
         if method == Method::PUT && rest.ends_with("/code") {
             let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             if let Some(zip) = doc["ZipFile"].as_str() {
@@ -333,6 +337,17 @@ async fn forward_with_hooks(
         }
     }
 
+    // Lambda runs the previous configuration and code until an update ends: keep them at hand.
+    let previous = match &updated_function {
+        Some(name) if gw.rules.config.enabled => {
+            let key = (region.to_string(), name.clone());
+            match gw.registry.config(&gw.moto, &key).await {
+                Ok(Some(config)) => Some((key.clone(), config, gw.registry.code_dir(&key))),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     let call = Call {
         region,
         method: &method,
@@ -347,6 +362,10 @@ async fn forward_with_hooks(
         })
         .await;
     if upstream.ok() {
+        if let Some((key, config, code)) = previous {
+            let until = Instant::now() + gw.rules.update_window();
+            gw.registry.pin_until(key, until, (config, code));
+        }
         if let Some((name, zip)) = code_to_store {
             if let Err(e) = gw
                 .registry

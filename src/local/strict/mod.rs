@@ -199,6 +199,11 @@ impl Rules {
         }
     }
 
+    /// How long an update of a function stays InProgress at this time scale.
+    pub fn update_window(&self) -> Duration {
+        self.scaled(AWS.function_update)
+    }
+
     fn count(&self, rule: Rule) {
         self.counts[rule as usize].fetch_add(1, Ordering::Relaxed);
     }

@@ -1,0 +1,451 @@
+//! Strict mode, behaviour by behaviour: each test shows the local stack answering as AWS does
+//! (read back through the SDK, as any client would see it) and `lab` getting through it. The
+//! stack's refusal counters prove each behaviour was exercised, not skipped.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use common::LocalStack;
+use serde_json::json;
+
+fn key_schema() -> (
+    aws_sdk_dynamodb::types::AttributeDefinition,
+    aws_sdk_dynamodb::types::KeySchemaElement,
+) {
+    use aws_sdk_dynamodb::types::*;
+    (
+        AttributeDefinition::builder()
+            .attribute_name("id")
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap(),
+        KeySchemaElement::builder()
+            .attribute_name("id")
+            .key_type(KeyType::Hash)
+            .build()
+            .unwrap(),
+    )
+}
+
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, stack: Option<&str>) {
+    let (attr, key) = key_schema();
+    let tags = stack.map(|s| {
+        vec![aws_sdk_dynamodb::types::Tag::builder()
+            .key("lab:stack")
+            .value(s)
+            .build()
+            .unwrap()]
+    });
+    ddb.create_table()
+        .table_name(name)
+        .attribute_definitions(attr)
+        .key_schema(key)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .set_tags(tags)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
+    // Time scale 0.3: a table stays CREATING and DELETING for 3 s.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.3"]);
+    let ddb = aws_sdk_dynamodb::Client::new(&local.sdk().await);
+    create_table(&ddb, "probe", None).await;
+    let described = ddb
+        .describe_table()
+        .table_name("probe")
+        .send()
+        .await
+        .unwrap();
+    let table = described.table().unwrap();
+    assert_eq!(table.table_status().unwrap().as_str(), "CREATING");
+    let tags = ddb
+        .list_tags_of_resource()
+        .resource_arn(table.table_arn().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(tags.code(), Some("ResourceNotFoundException"));
+    let delete = ddb
+        .delete_table()
+        .table_name("probe")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(delete.code(), Some("ResourceInUseException"));
+    assert_eq!(local.refusals("table_not_active"), 1);
+    assert_eq!(local.refusals("table_in_use"), 1);
+
+    // A stack whose table is still CREATING: down waits for ACTIVE, deletes, waits until it is
+    // gone, and never asks for the tags or the delete too early.
+    create_table(&ddb, "tt-table", Some("tt")).await;
+    let down = local.lab_json(&["--stack", "tt", "down", "--yes"]);
+    let table_change = down["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "table")
+        .unwrap()
+        .clone();
+    assert_eq!(table_change["action"], "deleted", "{down}");
+    assert!(table_change["seconds"].as_f64().unwrap() >= 2.5, "{down}");
+    assert!(ddb
+        .describe_table()
+        .table_name("tt-table")
+        .send()
+        .await
+        .is_err());
+    assert_eq!(
+        local.refusals("table_not_active"),
+        1,
+        "lab read tags too early"
+    );
+    assert_eq!(local.refusals("table_in_use"), 1, "lab deleted too early");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
+    let local = LocalStack::start(&[]);
+    let status = local.status();
+    assert_eq!(status["strict"]["enabled"], true);
+    assert_eq!(status["strict"]["time_scale"], 0.05);
+    local.up("iam", &[]);
+    assert!(
+        local.refusals("policy_not_attachable") >= 1,
+        "up attaches right after creating the policy: IAM must have refused once"
+    );
+    // Keep the table, so the final check reads IAM right after its deletes, while IAM still
+    // answers for the deleted role and policy.
+    let down = local.lab_json(&["--stack", "iam", "down", "--keep-table"]);
+    assert_eq!(down["left"], json!([]), "{down}");
+    assert!(local.refusals("role_delete_conflict") >= 1);
+    assert!(local.refusals("iam_read_after_delete") >= 1);
+    let iam = aws_sdk_iam::Client::new(&local.sdk().await);
+    let gone = iam
+        .get_role()
+        .role_name("iam-role")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Some("NoSuchEntity"));
+
+    // Raw: a deleted role is still read for a moment, as IAM does.
+    iam.create_role()
+        .role_name("ghost")
+        .assume_role_policy_document(include_str!("../assets/trust-policy.json"))
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role().role_name("ghost").send().await.unwrap();
+    let still = iam.get_role().role_name("ghost").send().await.unwrap();
+    assert_eq!(still.role().unwrap().role_name(), "ghost");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn function_states_updates_and_permissions_answer_as_lambda() {
+    // Time scale 0.2: Pending and InProgress last 400 ms, waking 1 s.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.2"]);
+    local.up("fn", &[]);
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    let name = "fn-fn";
+
+    // An update leaves LastUpdateStatus InProgress; a second one meanwhile is a conflict.
+    lambda
+        .update_function_configuration()
+        .function_name(name)
+        .memory_size(256)
+        .send()
+        .await
+        .unwrap();
+    let c = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.last_update_status().unwrap().as_str(), "InProgress");
+    let second = lambda
+        .update_function_configuration()
+        .function_name(name)
+        .memory_size(512)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(second.code(), Some("ResourceConflictException"));
+    // lab up right behind someone else's update waits for it, then converges.
+    local.up("fn", &["--memory", "512"]);
+    let c = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.memory_size(), Some(512));
+
+    // A duplicate statement id is refused; up, which looks first, is not.
+    let dup = lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("lab-apigateway-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Some("ResourceConflictException"));
+    local.up("fn", &["--memory", "512"]);
+    assert_eq!(local.refusals("duplicate_statement"), 1);
+
+    // A failed update is repaired by the next up.
+    assert!(local
+        .http("POST", &format!("/_lab/strict/fail-next-update/{name}"))
+        .contains("200 OK"));
+    lambda
+        .update_function_configuration()
+        .function_name(name)
+        .timeout(7)
+        .send()
+        .await
+        .unwrap();
+    let up = local.lab_json(&[
+        "--stack",
+        "fn",
+        "up",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+        "--memory",
+        "512",
+    ]);
+    let function = up["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "function")
+        .unwrap()
+        .clone();
+    assert!(
+        function["details"].to_string().contains("update failed"),
+        "{function}"
+    );
+    let status = local.lab(&["--stack", "fn", "status", "--memory", "512"]);
+    assert_eq!(status.status.code(), Some(0), "repaired stack is complete");
+
+    // An Inactive function refuses the first invocation and wakes; lab retries once it is Active.
+    assert!(local
+        .http("POST", &format!("/_lab/strict/inactive/{name}"))
+        .contains("200 OK"));
+    let c = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.state().unwrap().as_str(), "Inactive");
+    let before = local.refusals("function_not_ready");
+    let pong = local.lab_ok(&["--stack", "fn", "call", "ping", "--via", "lambda"]);
+    assert!(pong.contains("pong"), "{pong}");
+    assert_eq!(local.refusals("function_not_ready"), before + 1);
+
+    // Payload limits: 6 MB synchronous, 1 MB asynchronous.
+    let big = vec![b' '; 6 * 1024 * 1024 + 1];
+    let too_big = lambda
+        .invoke()
+        .function_name(name)
+        .payload(aws_sdk_lambda::primitives::Blob::new(big))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Some("RequestEntityTooLargeException"));
+    let event = vec![b' '; 1024 * 1024 + 1];
+    let too_big = lambda
+        .invoke()
+        .function_name(name)
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Some("RequestEntityTooLargeException"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_function_is_pending_and_invocations_wait_for_active() {
+    // Time scale 0.5: a new function is Pending for 1 s.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.5"]);
+    local.up("pend", &[]);
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    // Delete the function behind up's back: the next up creates it again, and must not return
+    // while it is Pending.
+    lambda
+        .delete_function()
+        .function_name("pend-fn")
+        .send()
+        .await
+        .unwrap();
+    let up = local.lab_json(&[
+        "--stack",
+        "pend",
+        "up",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+    ]);
+    assert!(up["changes"].to_string().contains("\"created\""), "{up}");
+    // up waited for Active: an invocation right after it runs.
+    let pong = local.lab_ok(&["--stack", "pend", "call", "ping", "--via", "lambda"]);
+    assert!(pong.contains("pong"));
+    assert_eq!(
+        local.refusals("function_not_ready"),
+        0,
+        "up returned before Active"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_memory_cap_is_refused_and_cold_start_tuning_steps_down() {
+    let local = LocalStack::start(&["--memory-cap", "1024"]);
+    local.up("cap", &[]);
+    let over = local.lab(&[
+        "--stack",
+        "cap",
+        "up",
+        "--bootstrap",
+        common::bootstrap_bin().to_str().unwrap(),
+        "--memory",
+        "2048",
+    ]);
+    assert!(!over.status.success());
+    let err = String::from_utf8_lossy(&over.stderr);
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains("less than or equal to 1024"),
+        "the failure is one line naming the cap: {err}"
+    );
+    let tune = local.lab_json(&[
+        "--stack",
+        "cap",
+        "tune",
+        "--powers",
+        "1024",
+        "--num",
+        "5",
+        "--only-cold-starts",
+    ]);
+    assert!(local.refusals("memory_cap") >= 2, "{tune}");
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    let c = lambda
+        .get_function_configuration()
+        .function_name("cap-fn")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.memory_size(), Some(128), "tune restores the memory");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_gateway_rate_limits_are_waited_out_and_the_host_style_url_answers() {
+    // Time scale 0.2: one DeleteRestApi per 6 s, so two teardowns in a row always collide.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.2"]);
+    let url = local.up("ra", &[]);
+    local.up("rb", &[]);
+    // The tutorial's URL shape, {api}.execute-api.localhost:{port}/prod/DynamoDBManager.
+    let api = url
+        .split("/restapis/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let reply = raw_post(
+        local.port,
+        &format!("{api}.execute-api.localhost:{}", local.port),
+        "/prod/DynamoDBManager",
+        r#"{"operation":"ping"}"#,
+    );
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("\"pong\""), "{reply}");
+
+    // Two teardowns in a row: the second DeleteRestApi falls inside the 1-per-30 s window; lab
+    // waits as Retry-After says, and says so.
+    local.lab_ok(&["--stack", "ra", "down", "--yes"]);
+    let down = local.lab_json(&["--stack", "rb", "down", "--yes"]);
+    assert!(local.refusals("rate_limited") >= 1);
+    let api_change = down["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "rest api")
+        .unwrap()
+        .clone();
+    assert_eq!(api_change["action"], "deleted");
+    assert!(
+        api_change["details"].to_string().contains("waited"),
+        "{api_change}"
+    );
+
+    // Raw: the refusal carries Retry-After.
+    let apigw = aws_sdk_apigateway::Client::new(&local.sdk().await);
+    let api = apigw.create_rest_api().name("raw").send().await.unwrap();
+    let id = api.id().unwrap();
+    apigw.delete_rest_api().rest_api_id(id).send().await.ok();
+    let refused = apigw
+        .delete_rest_api()
+        .rest_api_id(id)
+        .customize()
+        .config_override(
+            aws_sdk_apigateway::config::Builder::default()
+                .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    let raw = refused.raw_response().unwrap();
+    assert_eq!(raw.status().as_u16(), 429);
+    assert!(raw.headers().get("retry-after").is_some());
+}
+
+/// `--strict` on any command with `--local` starts the stack strict; `lab local status` says so.
+#[test]
+fn strict_flag_starts_a_strict_stack_on_demand() {
+    let port = common::free_port().to_string();
+    let home = std::env::temp_dir().join(format!("lab-strict-{}-{port}", std::process::id()));
+    let lab = |args: &[&str]| {
+        Command::new(common::lab_bin())
+            .args(["--local-port", &port])
+            .args(args)
+            .env("LAB_HOME", &home)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let status = lab(&["--local", "--strict", "--time-scale", "0.5", "status"]);
+    assert_eq!(status.status.code(), Some(2), "an empty account");
+    let local = lab(&["local", "status", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+    let text = lab(&["local", "status"]);
+    lab(&["local", "stop"]);
+    std::fs::remove_dir_all(&home).ok();
+    assert_eq!(doc["strict"]["enabled"], true, "{doc}");
+    assert_eq!(doc["strict"]["time_scale"], 0.5, "{doc}");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("strict: on, time scale 0.5"), "{text}");
+}
+
+/// One HTTP/1.1 POST over a plain socket, with the Host header given (curl's `--resolve`).
+fn raw_post(port: u16, host: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply
+}
