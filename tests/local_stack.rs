@@ -270,7 +270,15 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     // Concurrency limit 2: a third concurrent invocation is throttled. Lambda answers 429
     // TooManyRequestsException; behind a non-proxy integration API Gateway turns it into a 500
     // (Lambda developer guide, "Handling Lambda errors with an API Gateway API").
-    let url = local.lab_json(&["--stack", "fx", "status", "--timeout", "2"])["invoke_url"]
+    let url = local.lab_json(&[
+        "--stack",
+        "fx",
+        "status",
+        "--timeout",
+        "2",
+        "--memory",
+        "1024",
+    ])["invoke_url"]
         .as_str()
         .unwrap()
         .to_string();

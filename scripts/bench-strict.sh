@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark: `lab up` from nothing and `lab down`, wall time on the strict local stack at time scale
+# 1.0 (AWS's own delays), against the floor those delays set: the sum of the waits no client can
+# avoid on the critical path, computed from the figures the running stack reports.
+#   up floor   = max(role not assumable, table CREATING, policy not attachable) + function Pending
+#                (CreateFunction needs the role and the table; the function is then Pending)
+#   down floor = max(table DELETING, DeleteRole conflict after detach + IAM read-after-delete)
+# Each down starts a full DeleteRestApi window (30 s) after the previous one, so every round pays
+# the same account-wide quota (none). Prints the figures and writes bench/results/strict-up-down.json.
+#
+# Knobs (environment): BENCH_RUNS (3), TIME_SCALE (1.0), LAB_BIN (default: target/debug/lab, built;
+# the figures are AWS's waits, not lab's CPU).
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${BENCH_RUNS:-3}
+SCALE=${TIME_SCALE:-1.0}
+cd "$ROOT"
+scripts/install-deps >/dev/null
+if [ -z "${LAB_BIN:-}" ]; then
+    cargo build -q --bin lab -p handler --bin bootstrap
+    LAB_BIN=$ROOT/target/debug/lab
+fi
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
+[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
+
+WORK=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ENDPOINT=http://127.0.0.1:$PORT
+export LAB_HOME=$WORK NO_COLOR=1
+SERVE_PID=
+cleanup() {
+    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { printf '==> %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+"$LAB_BIN" local serve --local-port "$PORT" --strict --time-scale "$SCALE" >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 1 300); do curl -sf "$ENDPOINT/_lab/health" >/dev/null && break; sleep 0.1; done
+lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
+
+ups=() downs=()
+last_delete=0
+for run in $(seq 1 "$RUNS"); do
+    say "round $run/$RUNS: up"
+    t=$(now); lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1; ups+=("$(since "$t")")
+    window=$(curl -sf "$ENDPOINT/_lab/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["strict"]["figures_ms"]["delete_rest_api_window"] / 1000)')
+    wait_s=$(awk -v last="$last_delete" -v w="$window" -v n="$(now)" 'BEGIN { d = last + w - n; print (d > 0 && last > 0) ? d + 0.2 : 0 }')
+    sleep "$wait_s"
+    say "round $run/$RUNS: down"
+    last_delete=$(now); lab down --yes >"$WORK/down.log" 2>&1; downs+=("$(since "$last_delete")")
+done
+
+STATUS=$(curl -sf "$ENDPOINT/_lab/status")
+mkdir -p bench/results
+python3 - "$STATUS" "$SCALE" "$(git rev-parse --short HEAD)" "$(nproc)" "${ups[*]}" "${downs[*]}" <<'PY'
+import json, statistics, sys, datetime
+status, scale, rev, cores, ups, downs = sys.argv[1:7]
+f = {k: v / 1000 for k, v in json.loads(status)["strict"]["figures_ms"].items()}
+ups = [float(x) for x in ups.split()]
+downs = [float(x) for x in downs.split()]
+floor_up = max(f["role_not_assumable"], f["table_creating"], f["policy_not_attachable"]) + f["function_pending"]
+floor_down = max(f["table_deleting"], f["role_delete_conflict"] + f["iam_read_after_delete"])
+up, down = statistics.median(ups), statistics.median(downs)
+doc = {
+    "name": "strict-up-down",
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "git_revision": rev,
+    "cores": int(cores),
+    "time_scale": float(scale),
+    "lab": {"up_s": round(up, 3), "down_s": round(down, 3), "up_runs_s": ups, "down_runs_s": downs},
+    "peer": {"name": "floor set by AWS's delays", "up_s": round(floor_up, 3), "down_s": round(floor_down, 3)},
+    "ratio": {"up": round(up / floor_up, 3), "down": round(down / floor_down, 3)},
+    "figures_s": f,
+}
+with open("bench/results/strict-up-down.json", "w") as out:
+    json.dump(doc, out, indent=2)
+    out.write("\n")
+print(f"strict stack, time scale {scale}, median of {len(ups)}:")
+print(f"  lab up   {up:6.2f} s   floor {floor_up:6.2f} s   ratio {up / floor_up:.2f}x")
+print(f"  lab down {down:6.2f} s   floor {floor_down:6.2f} s   ratio {down / floor_down:.2f}x")
+print("written: bench/results/strict-up-down.json")
+PY

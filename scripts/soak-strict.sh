@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Soak: the whole lab, up -> calls -> tune -> load (short) -> down, ROUNDS times (5) on the strict
+# local stack, and after each down an inventory of the account (every table, function, REST API,
+# role, customer policy and log group, read straight from the stack's APIs) that must be empty.
+# Exits non-zero at the first failure or leftover; prints one line per round and a total.
+#
+# Knobs (environment): ROUNDS (5), TIME_SCALE (0.05), LAB_BIN (default: target/debug/lab, built).
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${ROUNDS:-5}
+SCALE=${TIME_SCALE:-0.05}
+cd "$ROOT"
+scripts/install-deps >/dev/null
+if [ -z "${LAB_BIN:-}" ]; then
+    cargo build -q --bin lab -p handler --bin bootstrap
+    LAB_BIN=$ROOT/target/debug/lab
+fi
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
+[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
+
+WORK=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ENDPOINT=http://127.0.0.1:$PORT
+export LAB_HOME=$WORK NO_COLOR=1
+SERVE_PID=
+cleanup() {
+    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$LAB_BIN" local serve --local-port "$PORT" --strict --time-scale "$SCALE" >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 1 300); do curl -sf "$ENDPOINT/_lab/health" >/dev/null && break; sleep 0.1; done
+curl -sf "$ENDPOINT/_lab/health" >/dev/null || { echo "the local stack did not start:" >&2; tail "$WORK/serve.log" >&2; exit 1; }
+
+lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
+auth() { echo "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/$1/aws4_request, SignedHeaders=host, Signature=0"; }
+
+# Everything the account holds, as "kind count" lines (read from the APIs, not from lab).
+inventory() {
+    local tables functions apis roles policies groups
+    tables=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth dynamodb)" \
+        -H 'x-amz-target: DynamoDB_20120810.ListTables' -H 'content-type: application/x-amz-json-1.0' -d '{}' |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["TableNames"]))')
+    functions=$(curl -sf "$ENDPOINT/2015-03-31/functions/" -H "authorization: $(auth lambda)" |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Functions"]))')
+    apis=$(curl -sf "$ENDPOINT/restapis" -H "authorization: $(auth apigateway)" |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("item", [])))')
+    roles=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
+        -d 'Action=ListRoles&Version=2010-05-08' | grep -o '<RoleName>' | wc -l)
+    policies=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
+        -d 'Action=ListPolicies&Scope=Local&Version=2010-05-08' | grep -o '<PolicyName>' | wc -l)
+    groups=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth logs)" \
+        -H 'x-amz-target: Logs_20140328.DescribeLogGroups' -H 'content-type: application/x-amz-json-1.1' -d '{}' |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logGroups"]))')
+    echo "tables=$tables functions=$functions rest_apis=$apis roles=$roles policies=$policies log_groups=$groups"
+}
+
+failures=0
+started=$(date +%s)
+for round in $(seq 1 "$ROUNDS"); do
+    t0=$(date +%s.%N)
+    log=$WORK/round-$round.log
+    if {
+        lab up --bootstrap "$BOOTSTRAP" &&
+        lab call create --id 1 --name Bob &&
+        lab call read --id 1 &&
+        lab call list &&
+        lab tune --powers 128,256 --num 5 &&
+        lab load --vus 2 --duration 2s --memory 128,256 &&
+        lab down --yes
+    } >"$log" 2>&1; then
+        left=$(inventory)
+        if [ "$left" = "tables=0 functions=0 rest_apis=0 roles=0 policies=0 log_groups=0" ]; then
+            echo "round $round: ok in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s; account empty"
+            continue
+        fi
+        echo "round $round: down left resources behind: $left"
+    else
+        echo "round $round: failed; its log:"
+        tail -n 20 "$log"
+    fi
+    failures=$((failures + 1))
+    break
+done
+refusals=$(curl -sf "$ENDPOINT/_lab/status" | python3 -c 'import json,sys; r=json.load(sys.stdin)["strict"]["refusals"]; print(", ".join(f"{k} {v}" for k, v in r.items() if v))')
+echo "soak: $ROUNDS rounds at time scale $SCALE, $failures failed, $(( $(date +%s) - started )) s; strict refusals met: $refusals"
+exit "$failures"
