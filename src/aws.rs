@@ -63,7 +63,7 @@ impl Clients {
 async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
     // Throttling is retried with exponential backoff and jitter; a few more attempts than the SDK's
     // default 3 ride out a busy account (tune and load invoke in bursts).
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = handler::with_https(aws_config::defaults(BehaviorVersion::latest()))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6));
     if let Some(profile) = &conn.profile {
         loader = loader.profile_name(profile);
@@ -71,8 +71,13 @@ async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
     if let Some(region) = &conn.region {
         loader = loader.region(Region::new(region.clone()));
     } else if conn.dummy_credentials {
-        let chain =
-            aws_config::meta::region::RegionProviderChain::default_provider().or_else("us-east-1");
+        // Env and profile, then us-east-1; never the instance metadata service, which only costs
+        // a timeout against the local stack.
+        let chain = aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+        .or_else("us-east-1");
         loader = loader.region(chain);
     }
     if let Some(url) = &conn.endpoint_url {

@@ -103,6 +103,7 @@ fn parse_args() -> Args {
 
 fn sdk_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(handler::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))

@@ -32,6 +32,20 @@ pub fn allowed_table_from_env() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The SDK's HTTPS client: rustls with ring. The SDK's default TLS (aws-lc) would add a C build
+/// of most of a minute to every fresh build, for nothing this code needs; `lab` uses the same client.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Gives an SDK configuration loader [`https_client`].
+pub fn with_https(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    loader.http_client(https_client())
+}
+
 /// Handles one event.
 ///
 /// `allowed_table`, when set, is the only table a table operation may name; any other is refused with

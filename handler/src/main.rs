@@ -12,7 +12,9 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Built once at init and reused: credentials, endpoint resolution and the connection pool are the
     // expensive part of a DynamoDB call, and warm invocations should not pay for them again.
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = handler::with_https(aws_config::defaults(BehaviorVersion::latest()))
+        .load()
+        .await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let allowed: Arc<Option<String>> = Arc::new(handler::allowed_table_from_env());
 

@@ -41,6 +41,7 @@ fn dead_client() -> aws_sdk_dynamodb::Client {
         .map(|a| a.port())
         .expect("free port");
     let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(handler::https_client())
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -182,7 +182,7 @@ impl LocalStack {
 
     /// SDK configuration pointed at this stack (dummy credentials), for independent reads.
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        handler::with_https(aws_config::defaults(aws_config::BehaviorVersion::latest()))
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_lambda::config::Credentials::new(

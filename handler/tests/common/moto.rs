@@ -151,6 +151,7 @@ fn config_answers(addr: SocketAddr) -> bool {
 /// A DynamoDB client for `endpoint` with dummy credentials, as the SDK would be set up in Lambda.
 pub fn client_for(endpoint: &str) -> Client {
     let conf = aws_sdk_dynamodb::Config::builder()
+        .http_client(handler::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "lab-tests"))
