@@ -8,7 +8,7 @@ use crate::aws::{Clients, Connection};
 use crate::cli::{Cli, Command, Global, Output, UpArgs};
 use crate::commands;
 use crate::stack::{FunctionSettings, Names, Stack};
-use crate::target::lambda::LambdaTarget;
+use crate::control::lambda::LambdaTarget;
 
 /// Resolves where AWS is: the local stack (started on demand), an explicit endpoint, or the SDK's chain.
 pub async fn connection(global: &Global) -> anyhow::Result<Connection> {

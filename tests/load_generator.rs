@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::Router;
 use lab::load::client::stop_signal;
 use lab::load::{LoadArgs, Profile, Via};
-use lab::target::{FunctionControl, Invocation};
+use lab::control::{FunctionControl, Invocation};
 
 /// How the test server answers.
 #[derive(Clone, Copy)]

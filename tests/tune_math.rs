@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
-use lab::target::{FunctionControl, Invocation};
+use lab::control::{FunctionControl, Invocation};
 use lab::tune::pricing::{Architecture, Pricing};
 use lab::tune::report_line;
 use lab::tune::stats::{percentile, summarize, trimmed_mean};

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cli::{Global, Output, TutorialArgs, Via};
 use crate::commands::{call::Target, down, up};
 use crate::stack::Stack;
-use crate::target::lambda::LambdaTarget;
+use crate::control::lambda::LambdaTarget;
 
 #[derive(Parser)]
 struct TuneLine {

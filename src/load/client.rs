@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::metrics::{Outcome, Recorder, Timeline};
 use super::payload::PayloadMix;
 use super::profile::Shape;
-use crate::target::FunctionControl;
+use crate::control::FunctionControl;
 
 /// Where requests go; [`Endpoint::connect`] makes the per-VU half.
 #[derive(Clone)]

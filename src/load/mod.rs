@@ -33,7 +33,7 @@ use payload::PayloadMix;
 use profile::Shape;
 use runner::{Model, RunSpec};
 
-use crate::target::FunctionControl;
+use crate::control::FunctionControl;
 
 /// Requests sent at each memory size before measuring: at most this many, one per VU, so every
 /// instance the test will use exists (a configuration change retires the warm ones).

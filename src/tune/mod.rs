@@ -26,7 +26,7 @@ pub use args::{TuneArgs, TuneConfig};
 pub use result::TuneResult;
 pub use strategy::Strategy;
 
-use crate::target::FunctionControl;
+use crate::control::FunctionControl;
 
 /// Runs `lab tune`: resolves `args` (with `default_payload` when none is given), sweeps the memory
 /// sizes on `target`, prints the observations table and charts (or, with `json`, the full

@@ -26,7 +26,7 @@ use super::args::TuneConfig;
 use super::pricing::{Architecture, Pricing};
 use super::report_line;
 use super::result::{self, Plan, PowerOutcome, Sample, TuneResult, WeightedPayload, Winner};
-use crate::target::FunctionControl;
+use crate::control::FunctionControl;
 
 /// How throttled invocations are retried.
 #[derive(Debug, Clone, Copy)]

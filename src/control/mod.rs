@@ -1,6 +1,6 @@
 //! What `tune` and `load` need from a deployed function, independent of how it is reached.
 //!
-//! The production implementation (`crate::target::lambda::LambdaTarget`) talks to Lambda through the SDK
+//! The production implementation (`crate::control::lambda::LambdaTarget`) talks to Lambda through the SDK
 //! (real AWS or the local stack); tests of pure logic may implement the trait over fixed data.
 
 use anyhow::Result;
