@@ -203,8 +203,9 @@ where
 }
 
 /// The delays between polls of a state AWS is moving through (a table CREATING, a function
-/// Pending, IAM settling): from 100 ms, doubling, at most 1 s. The transitions last seconds, so a
-/// longer cap would only overshoot them (a 10 s wait polled every 5 s ends up to 5 s late).
+/// Pending, IAM settling): from 100 ms, doubling, at most 500 ms. The transitions last seconds, so
+/// a longer cap only overshoots them (a 10 s wait polled every 5 s ends up to 5 s late), and two
+/// reads a second of one resource is far inside every control-plane quota.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
@@ -212,7 +213,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// The longest delay between two polls.
-    pub const CAP: Duration = Duration::from_secs(1);
+    pub const CAP: Duration = Duration::from_millis(500);
 
     /// Starts at 100 ms.
     pub fn new() -> Self {

@@ -54,14 +54,21 @@ pub fn from_zip(path: &Path, arch: &str) -> anyhow::Result<Package> {
     Ok(Package::new(bytes, path.display().to_string()))
 }
 
-/// Reads `--bootstrap` and checks it is a Linux executable for `arch` before zipping it.
-pub fn from_bootstrap(path: &Path, arch: &str) -> anyhow::Result<Package> {
-    let head =
-        read_head(path).with_context(|| format!("cannot read --bootstrap {}", path.display()))?;
-    check_executable(&format!("--bootstrap {}", path.display()), &head, arch)?;
-    let pkg = zip_bootstrap(path)?;
-    check_upload_size(&format!("the zip of {}", path.display()), pkg.bytes.len())?;
-    Ok(pkg)
+/// Checks `--bootstrap` before any AWS call: a Linux executable for `arch` that will zip within
+/// the upload limit. Cheap (a header and a size) unless the binary itself is over the limit, when
+/// only zipping it tells.
+pub fn check_bootstrap(path: &Path, arch: &str) -> anyhow::Result<()> {
+    let label = format!("--bootstrap {}", path.display());
+    let head = read_head(path).with_context(|| format!("cannot read {label}"))?;
+    check_executable(&label, &head, arch)?;
+    let size = std::fs::metadata(path)?.len() as usize;
+    if size > DIRECT_UPLOAD_LIMIT {
+        check_upload_size(
+            &format!("the zip of {label}"),
+            zip_bootstrap(path)?.bytes.len(),
+        )?;
+    }
+    Ok(())
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {

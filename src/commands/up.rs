@@ -14,22 +14,24 @@ use crate::stack::{self, Change, Stack};
 pub enum PackageSource {
     /// Build `handler/` (the default).
     Build,
-    /// `--zip FILE` or `--bootstrap FILE`, already read and checked, with a note for the report.
-    Ready(Package, String),
+    /// `--zip FILE`, already read and checked.
+    Zip(Package),
+    /// `--bootstrap FILE`, checked; zipped while the other branches run.
+    Bootstrap(std::path::PathBuf),
 }
 
 impl PackageSource {
-    /// From `up`'s flags. A prebuilt `--zip` or `--bootstrap` is read and checked here (a Linux
-    /// ELF for `--arch`, within the 50 MB upload limit), before any AWS call, so bad input
-    /// leaves nothing half-made.
+    /// From `up`'s flags. A prebuilt `--zip` or `--bootstrap` is checked here (a Linux ELF for
+    /// `--arch`, within the 50 MB upload limit), before any AWS call, so bad input leaves nothing
+    /// half-made.
     pub fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
         let arch = args.arch.as_str();
         Ok(match (&args.zip, &args.bootstrap) {
-            (Some(zip), _) => Self::Ready(package::from_zip(zip, arch)?, "prebuilt zip".into()),
-            (_, Some(bin)) => Self::Ready(
-                package::from_bootstrap(bin, arch)?,
-                "prebuilt bootstrap".into(),
-            ),
+            (Some(zip), _) => Self::Zip(package::from_zip(zip, arch)?),
+            (_, Some(bin)) => {
+                package::check_bootstrap(bin, arch)?;
+                Self::Bootstrap(bin.clone())
+            }
             _ => Self::Build,
         })
     }
@@ -87,7 +89,11 @@ async fn package(
 ) -> anyhow::Result<(Package, String)> {
     tokio::task::spawn_blocking(move || {
         let (pkg, note) = match source {
-            PackageSource::Ready(pkg, note) => (pkg, note),
+            PackageSource::Zip(pkg) => (pkg, "prebuilt zip".to_string()),
+            PackageSource::Bootstrap(bin) => (
+                package::zip_bootstrap(&bin)?,
+                "prebuilt bootstrap".to_string(),
+            ),
             PackageSource::Build => {
                 let root = package::project_root()?;
                 let bin = package::build_handler(&root, &arch)?;
