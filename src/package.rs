@@ -192,8 +192,19 @@ pub fn target_triple(arch: &str) -> &'static str {
     }
 }
 
-/// Builds the handler in the `lambda` profile. With cargo-zigbuild installed it links against glibc
-/// 2.34 exactly (and for arm64 from x86); otherwise a host build, checked afterwards.
+/// Builds the handler for the local stack: a host build in the dev profile, which shares every
+/// compiled dependency with `lab` itself and the tests (`--workspace` unifies their features),
+/// so after the first build of lab it costs seconds. The local stack runs it natively.
+pub fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["build", "--workspace", "--bin", "bootstrap"]);
+    run_cargo(cmd, root)?;
+    Ok(root.join("target/debug/bootstrap"))
+}
+
+/// Builds the handler for AWS in the `lambda` profile (fat LTO, stripped: small and quick to
+/// start). With cargo-zigbuild installed it links against glibc 2.34 exactly (and for arm64 from
+/// x86); otherwise a host build on Linux, checked afterwards.
 pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
     let triple = target_triple(arch);
     let zig = Command::new("cargo")
@@ -238,6 +249,12 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
             std::env::consts::ARCH
         );
     };
+    run_cargo(cmd, root)?;
+    check_executable(&binary.display().to_string(), &read_head(&binary)?, arch)?;
+    Ok(binary)
+}
+
+fn run_cargo(mut cmd: Command, root: &Path) -> anyhow::Result<()> {
     let out = cmd
         .current_dir(root)
         .output()
@@ -250,8 +267,7 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    check_executable(&binary.display().to_string(), &read_head(&binary)?, arch)?;
-    Ok(binary)
+    Ok(())
 }
 
 /// The highest `GLIBC_x.y` symbol version a binary needs (via objdump), if it can be read.

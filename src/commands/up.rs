@@ -96,16 +96,17 @@ async fn package(
             ),
             PackageSource::Build => {
                 let root = package::project_root()?;
-                let bin = package::build_handler(&root, &arch)?;
-                let glibc = if local {
-                    package::max_glibc(&bin)
+                if local {
+                    let bin = package::build_local_handler(&root)?;
+                    let note = "dev build for the local stack".to_string();
+                    (package::zip_bootstrap(&bin)?, note)
                 } else {
-                    package::check_glibc(&bin)?
-                };
-                let note = glibc
-                    .map(|(a, b)| format!("needs GLIBC_{a}.{b}"))
-                    .unwrap_or_else(|| "glibc not checked (no objdump)".into());
-                (package::zip_bootstrap(&bin)?, note)
+                    let bin = package::build_handler(&root, &arch)?;
+                    let note = package::check_glibc(&bin)?
+                        .map(|(a, b)| format!("needs GLIBC_{a}.{b}"))
+                        .unwrap_or_else(|| "glibc not checked (no objdump)".into());
+                    (package::zip_bootstrap(&bin)?, note)
+                }
             }
         };
         Ok((pkg, note))
