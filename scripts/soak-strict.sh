@@ -50,9 +50,9 @@ inventory() {
     apis=$(curl -sf "$ENDPOINT/restapis" -H "authorization: $(auth apigateway)" |
         python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("item", [])))')
     roles=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
-        -d 'Action=ListRoles&Version=2010-05-08' | grep -o '<RoleName>' | wc -l)
+        -d 'Action=ListRoles&Version=2010-05-08' | python3 -c 'import sys; print(sys.stdin.read().count("<RoleName>"))')
     policies=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
-        -d 'Action=ListPolicies&Scope=Local&Version=2010-05-08' | grep -o '<PolicyName>' | wc -l)
+        -d 'Action=ListPolicies&Scope=Local&Version=2010-05-08' | python3 -c 'import sys; print(sys.stdin.read().count("<PolicyName>"))')
     groups=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth logs)" \
         -H 'x-amz-target: Logs_20140328.DescribeLogGroups' -H 'content-type: application/x-amz-json-1.1' -d '{}' |
         python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logGroups"]))')
