@@ -13,5 +13,6 @@ pub mod local;
 pub mod output;
 pub mod package;
 pub mod report;
+pub mod session;
 pub mod stack;
 pub mod tune;

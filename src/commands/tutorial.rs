@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::cli::{Global, Output, TutorialArgs, Via};
 use crate::commands::{call::Target, down, up};
-use crate::stack::Stack;
 use crate::control::lambda::LambdaTarget;
+use crate::stack::Stack;
 
 #[derive(Parser)]
 struct TuneLine {
@@ -73,7 +73,7 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
         force: false,
     };
     let source = up::PackageSource::prepare(&up_args)?;
-    let stack = crate::app::open_stack(global, Some(&up_args)).await?;
+    let stack = crate::session::open_stack(global, Some(&up_args)).await?;
     section("1. up: every console step", output);
     // In JSON mode every step prints its own document: a stream that `jq` reads one by one.
     let up_report = up::run(&stack, source, output).await?;
@@ -98,7 +98,7 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
             &tune.args,
             target.clone(),
             stack.region(),
-            crate::app::default_event(&stack),
+            crate::session::default_event(&stack),
             json,
         )
         .await?;

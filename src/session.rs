@@ -1,0 +1,59 @@
+//! One command's session: where AWS is (the local stack, started on demand; an explicit endpoint;
+//! or the SDK's chain) and the stack it works on. Shared by the dispatcher and the commands, so
+//! neither imports the other.
+
+use crate::aws::{Clients, Connection};
+use crate::cli::{Global, Output, UpArgs};
+use crate::stack::{FunctionSettings, Names, Stack};
+
+/// Resolves where AWS is: the local stack (started on demand), an explicit endpoint, or the SDK's chain.
+pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
+    let mut conn = Connection {
+        region: global.region.clone(),
+        profile: global.profile.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+        dummy_credentials: false,
+    };
+    if global.local {
+        let endpoint = crate::local::lifecycle::ensure_running(global).await?;
+        conn.endpoint_url = Some(endpoint);
+        conn.dummy_credentials = true;
+    }
+    Ok(conn)
+}
+
+/// Opens the stack named by `--stack` with the desired function settings.
+pub async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::Result<Stack> {
+    let names = Names::new(&global.stack)?;
+    let conn = connection(global).await?;
+    let clients = Clients::connect(&conn).await?;
+    let settings = up
+        .map(|a| FunctionSettings {
+            memory: a.memory,
+            timeout: a.timeout,
+            arch: a.arch.as_str().to_string(),
+        })
+        .unwrap_or_default();
+    let mut stack = Stack::open(clients, names, settings).await?;
+    stack.force = up.is_some_and(|a| a.force);
+    Ok(stack)
+}
+
+/// The `list` event the tutorial tunes and load-tests with.
+pub fn default_event(stack: &Stack) -> serde_json::Value {
+    crate::call::event::list(&stack.names.table, None, None)
+}
+
+/// Local figures only mean something if CPU follows memory, as on Lambda: say whether it does.
+pub async fn note_local_cpu(global: &Global) {
+    if !global.local || global.output == Output::Json {
+        return;
+    }
+    if let Some(status) = crate::local::lifecycle::probe(global.local_port).await {
+        eprintln!(
+            "local stack CPU: {}",
+            status["cpu"].as_str().unwrap_or("unknown")
+        );
+    }
+}
+
