@@ -9,6 +9,7 @@ use crate::cli::{Cli, Command, Global, Output, UpArgs};
 use crate::commands;
 use crate::control::lambda::LambdaTarget;
 use crate::session::{default_event, note_local_cpu, open_stack};
+use crate::stack::Names;
 
 /// Runs one command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -57,12 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Tune(args) => {
             let stack = open_stack(&global, None).await?;
             note_local_cpu(&global).await;
-            let target = Arc::new(LambdaTarget::new(
-                stack.clients.lambda.clone(),
-                &stack.names.function,
-            ));
-            crate::tune::run(&args, target, stack.region(), default_event(&stack), json).await?;
-            Ok(0)
+            crate::tune::command(&stack, &args, default_event(&stack), json).await
         }
         Command::Load(args) => {
             // A plain URL needs no AWS at all, unless memory sizes or Lambda Invoke are asked for.

@@ -274,7 +274,8 @@ pub fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
 
 /// Runs a call whose SDK retries are off (API Gateway's DeleteRestApi, CreateDeployment) and
 /// waits as long as a 429's `Retry-After` says, instead of guessing with the SDK's backoff: AWS
-/// allows one DeleteRestApi per 30 s per account. Without the header, backoff doubles from 1 s.
+/// allows one DeleteRestApi per 30 s per account. Without the header (and for a 5xx), backoff
+/// doubles from 1 s.
 /// `on_wait` is told each wait (for a progress line).
 pub async fn honour_retry_after<T, E, F, Fut>(
     budget: Duration,
@@ -288,9 +289,19 @@ where
 {
     let deadline = Instant::now() + budget;
     let mut fallback = Duration::from_secs(1);
+    let mut server_errors = 0;
     loop {
         match call().await {
-            Err(e) if e.status() == Some(429) || e.is_code(&["TooManyRequestsException"]) => {
+            // With the SDK's retries off, a transient 5xx is ours to retry too (three times, as
+            // the SDK would).
+            Err(e)
+                if e.status() == Some(429)
+                    || e.is_code(&["TooManyRequestsException"])
+                    || (e.status().is_some_and(|s| s >= 500) && server_errors < 3) =>
+            {
+                if e.status().is_some_and(|s| s >= 500) {
+                    server_errors += 1;
+                }
                 let wait = retry_after(&e).unwrap_or(fallback);
                 fallback = (fallback * 2).min(Duration::from_secs(30));
                 if Instant::now() + wait > deadline {
