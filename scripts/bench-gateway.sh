@@ -10,11 +10,13 @@
 # and, as a peer in the same run with the same client, a trivial loopback server (asyncio, answers a
 # fixed pong at once) to show what the client and loopback alone cost; overheads are also printed net of
 # that baseline. A short single-client run of each shows the cost without queueing for the 2 cores.
-# Prints figures only, no pass/fail.
+# Prints figures only, no pass/fail, and records them, the gateway's beside the bare server's, in
+# bench/results/gateway.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_DURATION (15 s per 10-client run), BENCH_SHORT (5 s per 1-client run),
 # BENCH_CLIENTS (10), BENCH_MEMORY (1769 MB: see below), LAB_BIN (default: build target/release/lab),
-# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present).
+# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
+# BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +53,7 @@ else
     cargo build -q --release --bin lab
     LAB=$ROOT/target/release/lab
 fi
-BOOTSTRAP=$ROOT/target/lambda/bootstrap
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
 HANDLER_BUILD="$BOOTSTRAP (already built)"
 if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
     say "building the handler (profile lambda: fat LTO, as it ships)"
@@ -166,3 +168,40 @@ for c in ("c", "1"):
                   f"reconnects {r['reconnects']}, e.g. {r['sample']}")
 PY
 echo "load phase: $(awk -v a="$T_START" -v b="$(now_ns)" 'BEGIN { printf "%.0f", (b - a) / 1e9 }') s (${DURATION} s per ${CLIENTS}-client run, ${SHORT} s per 1-client run)"
+
+# --- on record -------------------------------------------------------------------------------------------
+python3 - "$WORK" "$CLIENTS" "$DURATION" "$SHORT" "$MEMORY" "$LOADAVG" "$LAB" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
+import json, sys
+work, clients, duration, short, memory, load_before, lab_bin, bootstrap = sys.argv[1:]
+load = lambda n: json.load(open(f"{work}/r-{n}.json"))
+lab = {}
+for suffix, c in (("", "c"), ("_1", "1")):
+    base = load(f"baseline-{c}")
+    for name in ("ping", "list"):
+        r = load(f"{name}-{c}")
+        lab[f"{name}{suffix}_rps"] = r["req_per_s"]
+        lab[f"{name}{suffix}_p50_ms"] = r["latency_ms"]["p50"]
+        lab[f"{name}{suffix}_p99_ms"] = r["latency_ms"]["p99"]
+        lab[f"{name}{suffix}_errors"] = r["requests"] - r["statuses"].get("200", 0) + r["reconnects"]
+        lab[f"{name}{suffix}_server_cpu_us_per_req"] = r["server_cpu_us_per_req"]
+        if r["overhead_ms"] is None:  # a lab whose gateway does not send x-lab-function-us
+            sys.exit("bench-gateway: no x-lab-function-us in the answers, no overhead to record")
+        lab[f"{name}{suffix}_function_p50_ms"] = r["function_ms"]["p50"]
+        lab[f"{name}{suffix}_overhead_p50_ms"] = r["overhead_ms"]["p50"]
+        lab[f"{name}{suffix}_overhead_p99_ms"] = r["overhead_ms"]["p99"]
+        # Net of the client and loopback: a difference of percentiles, as printed above.
+        lab[f"{name}{suffix}_net_p50_ms"] = round(r["overhead_ms"]["p50"] - base["latency_ms"]["p50"], 3)
+        lab[f"{name}{suffix}_net_p99_ms"] = round(r["overhead_ms"]["p99"] - base["latency_ms"]["p99"], 3)
+peer = {"name": "a bare loopback server (asyncio, fixed pong; scripts/bench_http.py), same client"}
+for suffix, c in (("", "c"), ("_1", "1")):
+    r = load(f"baseline-{c}")
+    peer[f"rps{suffix}"] = r["req_per_s"]
+    peer[f"p50{suffix}_ms"] = r["latency_ms"]["p50"]
+    peer[f"p99{suffix}_ms"] = r["latency_ms"]["p99"]
+    peer[f"server_cpu_us_per_req{suffix}"] = r["server_cpu_us_per_req"]
+json.dump({"settings": {"clients": int(clients), "duration_s": float(duration), "short_s": float(short),
+                        "memory_mb": int(memory), "load_average_before": load_before,
+                        "lab_bin": lab_bin, "bootstrap": bootstrap},
+           "lab": lab, "peer": peer}, sys.stdout)
+PY
+python3 "$ROOT/scripts/bench_record.py" gateway <"$WORK/record.json"

@@ -3,7 +3,8 @@
 # a local Runtime API (handler/examples/runtime_bench.rs) drives the process, DynamoDB is moto.
 #
 # Prints figures only, no pass/fail: warm per-invocation time of read and list over 10/100/1000 items,
-# cold start (process start to first response), peak memory, binary and zip size, and Python/Rust ratios.
+# cold start (process start to first response), peak memory, binary and zip size, and Python/Rust ratios;
+# and records them, Rust's beside Python's, in bench/results/handler.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_INVOCATIONS (100), BENCH_WARMUP (5), BENCH_COLD_RUNS (5),
 # BENCH_SIZES (10,100,1000), LAB_MOTO (path to moto_server), XDG_CACHE_HOME.
@@ -133,7 +134,7 @@ echo
 echo "## Time and memory (moto at $ENDPOINT; times as seen by the Runtime API: event queued -> answer posted)"
 "$DRIVER" --endpoint "$ENDPOINT" --invocations "$INVOCATIONS" --warmup "$WARMUP" \
     --cold-runs "$COLD_RUNS" --sizes "$SIZES" \
-    --fn "rust=$BOOTSTRAP" "${PYTHON_FN[@]}"
+    --fn "rust=$BOOTSTRAP" "${PYTHON_FN[@]}" | tee "$WORK/driver.out"
 echo "(cold start: process spawn -> first read answered, the invocation queued before the process is up;"
 echo " init: spawn -> first poll for work. moto's own time is inside every figure and dominates large"
 echo " scans, so the gap between the columns, not their ratio, is the handlers' difference there.)"
@@ -152,3 +153,36 @@ printf '%-42s%14s%14s%16s\n' "code (bootstrap | lambda_function.py)" "$RUST_BIN"
 printf '%-42s%14s%14s%16s\n' "deployment zip" "$RUST_ZIP" "$PY_ZIP" \
     "$(awk -v p="$PY_ZIP" -v r="$RUST_ZIP" 'BEGIN { printf "%.4fx", p / r }')"
 echo "(the Python zip relies on the boto3 and runtime that Lambda's python image provides; the Rust zip is self-contained)"
+
+# --- on record -------------------------------------------------------------------------------------------
+# The driver ends with one JSON line per handler ({"function", "figures"}); the sizes are the ones above.
+cd "$ROOT"
+python3 - "$WORK/driver.out" "$RUST_BIN" "$RUST_ZIP" "$PY_SRC" "$PY_ZIP" "$INVOCATIONS" "$WARMUP" "$COLD_RUNS" \
+    "$SIZES" "$WORK/record.json" <<'PY'
+import json, re, sys
+out, rust_bin, rust_zip, py_src, py_zip, invocations, warmup, cold_runs, sizes, record = sys.argv[1:]
+
+def key(metric):
+    m = re.fullmatch(r"warm (read|list),\s*(\d+) items \((median|p90)\)", metric)
+    if m:
+        return f"warm_{m[1]}_{m[2]}_items_{'ms' if m[3] == 'median' else 'p90_ms'}"
+    return {"cold start to first response (median)": "cold_start_ms", "init to first poll (median)": "init_ms",
+            "peak RSS (MiB)": "peak_rss_mib"}[metric]
+
+by_fn = {}
+for line in open(out):
+    if line.startswith("{"):
+        d = json.loads(line)
+        by_fn[d["function"]] = {key(m): round(v, 3) for m, v in d["figures"].items()}
+if not by_fn.get("rust"):
+    sys.exit("bench-handler: no figures for the Rust handler, nothing to record")
+lab = {**by_fn["rust"], "code_bytes": int(rust_bin), "zip_bytes": int(rust_zip)}
+peer = None
+if by_fn.get("python"):
+    peer = {"name": "the tutorial's Python handler (awslambdaric, boto3)", **by_fn["python"],
+            "code_bytes": int(py_src), "zip_bytes": int(py_zip)}
+json.dump({"settings": {"invocations": int(invocations), "warmup": int(warmup), "cold_runs": int(cold_runs),
+                        "sizes": [int(x) for x in sizes.split(",")], "bootstrap": "target/lambda/bootstrap"},
+           "lab": lab, "peer": peer}, open(record, "w"))
+PY
+python3 scripts/bench_record.py handler <"$WORK/record.json"

@@ -5,7 +5,8 @@
 #
 # The issue's goal: lab reaches at least 90% of the faster peer's throughput at the same concurrency,
 # and its p50/p99 are within 10% of the peers' at equal load. Prints figures and whether each goal is
-# met; no assertion, the exit status says only whether the benchmark ran.
+# met; no assertion, the exit status says only whether the benchmark ran. The figures are recorded,
+# lab's beside oha's and wrk's, in bench/results/load.json (scripts/bench_record.py).
 #
 #   (a) max throughput: each tool, 10 connections / VUs, closed loop, BENCH_DURATION each, BENCH_ROUNDS
 #       rounds with the order rotated (so no tool always runs first or right after another); the round
@@ -249,4 +250,37 @@ print(f"goal p50/p99 within 10% of the peer's at equal load: {'MET' if met_all e
 print()
 print(f"load average after the run: {load_after}")
 PY
+
+# --- on record -------------------------------------------------------------------------------------------
+python3 - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" \
+    "$(oha --version 2>/dev/null | head -1)" "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2)" "$LAB_BIN" \
+    <<'PY' >"$WORK/record.json"
+import json, sys
+path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin = sys.argv[1:]
+rows = [json.loads(l) for l in open(path)]
+
+def figures(tool):
+    # The round with the median throughput, as printed above; CPU per request from that round.
+    runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
+    r = runs[len(runs) // 2]
+    out = {"max_rps": round(r["rps"], 1), "max_p50_ms": round(r["p50_ms"], 3), "max_p99_ms": round(r["p99_ms"], 3),
+           "max_errors": r["errors"],
+           "gen_cpu_us_per_req": round(r["gen_cpu_s"] / r["requests"] * 1e6, 2) if r["requests"] else None,
+           "target_cpu_us_per_req": round(r["target_cpu_s"] / r["requests"] * 1e6, 2) if r["requests"] else None,
+           "max_rounds_rps": [round(x["rps"], 1) for x in runs]}
+    for label, rr in (("fixed", rate), ("light", light)):
+        f = next((x for x in rows if x["phase"] == f"r{rr}" and x["tool"] == tool), None)
+        if f:
+            out.update({f"{label}_rate": int(rr), f"{label}_rps": round(f["rps"], 1),
+                        f"{label}_p50_ms": round(f["p50_ms"], 3), f"{label}_p99_ms": round(f["p99_ms"], 3),
+                        f"{label}_errors": f["errors"], f"{label}_dropped": f["dropped"]})
+    return out
+
+json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),
+                        "target_threads": int(tthreads), "lab_bin": lab_bin},
+           "lab": figures("lab"),
+           "peer": {"name": f"{oha_version or 'oha'} and {wrk_version or 'wrk'}",
+                    "oha": figures("oha"), "wrk": figures("wrk")}}, sys.stdout)
+PY
+python3 "$ROOT/scripts/bench_record.py" load <"$WORK/record.json"
 say "bench-load took $(( $(date +%s) - START_ALL )) s"

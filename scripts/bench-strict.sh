@@ -6,7 +6,8 @@
 #                (CreateFunction needs the role and the table; the function is then Pending)
 #   down floor = max(table DELETING, DeleteRole conflict after detach + IAM read-after-delete)
 # Each down starts a full DeleteRestApi window (30 s) after the previous one, so every round pays
-# the same account-wide quota (none). Prints the figures and writes bench/results/strict-up-down.json.
+# the same account-wide quota (none). Prints the figures and records them in
+# bench/results/strict-up-down.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_RUNS (3), TIME_SCALE (1.0), LAB_BIN (default: target/debug/lab, built;
 # the figures are AWS's waits, not lab's CPU).
@@ -57,32 +58,23 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 STATUS=$(curl -sf "$ENDPOINT/_lab/status")
-mkdir -p bench/results
-python3 - "$STATUS" "$SCALE" "$(git rev-parse --short HEAD)" "$(nproc)" "${ups[*]}" "${downs[*]}" <<'PY'
-import json, statistics, sys, datetime
-status, scale, rev, cores, ups, downs = sys.argv[1:7]
+python3 - "$STATUS" "$SCALE" "${ups[*]}" "${downs[*]}" "$WORK/record.json" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
+import json, statistics, sys
+status, scale, ups, downs, record, lab_bin, bootstrap = sys.argv[1:8]
 f = {k: v / 1000 for k, v in json.loads(status)["strict"]["figures_ms"].items()}
 ups = [float(x) for x in ups.split()]
 downs = [float(x) for x in downs.split()]
 floor_up = max(f["role_not_assumable"], f["table_creating"], f["policy_not_attachable"]) + f["function_pending"]
 floor_down = max(f["table_deleting"], f["role_delete_conflict"] + f["iam_read_after_delete"])
 up, down = statistics.median(ups), statistics.median(downs)
-doc = {
-    "name": "strict-up-down",
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "git_revision": rev,
-    "cores": int(cores),
-    "time_scale": float(scale),
-    "lab": {"up_s": round(up, 3), "down_s": round(down, 3), "up_runs_s": ups, "down_runs_s": downs},
-    "peer": {"name": "floor set by AWS's delays", "up_s": round(floor_up, 3), "down_s": round(floor_down, 3)},
-    "ratio": {"up": round(up / floor_up, 3), "down": round(down / floor_down, 3)},
-    "figures_s": f,
-}
-with open("bench/results/strict-up-down.json", "w") as out:
-    json.dump(doc, out, indent=2)
-    out.write("\n")
 print(f"strict stack, time scale {scale}, median of {len(ups)}:")
 print(f"  lab up   {up:6.2f} s   floor {floor_up:6.2f} s   ratio {up / floor_up:.2f}x")
 print(f"  lab down {down:6.2f} s   floor {floor_down:6.2f} s   ratio {down / floor_down:.2f}x")
-print("written: bench/results/strict-up-down.json")
+json.dump({
+    "settings": {"runs": len(ups), "lab_bin": lab_bin, "bootstrap": bootstrap},
+    "extra": {"time_scale": float(scale), "figures_s": f},
+    "lab": {"up_s": round(up, 3), "down_s": round(down, 3), "up_runs_s": ups, "down_runs_s": downs},
+    "peer": {"name": "floor set by AWS's delays", "up_s": round(floor_up, 3), "down_s": round(floor_down, 3)},
+}, open(record, "w"))
 PY
+python3 scripts/bench_record.py strict-up-down <"$WORK/record.json"

@@ -3,7 +3,9 @@
 # (assets/events/power-tuning-input.json: 4 powers x 10 invocations, parallel, the list event), and the
 # time lab itself adds per invocation: wall time minus the time attributable to the function and to the
 # memory changes, divided by the invocations. The same input with "parallelInvocation": false runs too,
-# for comparison. Prints figures only, no pass/fail.
+# for comparison. Prints figures only, no pass/fail, and records them in bench/results/tune.json
+# (scripts/bench_record.py) beside the floor of the same runs: the function's own time on the critical
+# path (parallel) or in sum (sequential) plus the memory changes, what a tuner that cost nothing would take.
 #
 # Function time comes from the REPORT lines the local stack writes to /aws/lambda/<fn> (Duration + Init
 # Duration of every invocation, read back through the Logs API), so it is exact per invocation; the tune
@@ -16,7 +18,8 @@
 # Everything runs on 127.0.0.1 with a throwaway LAB_HOME; the stack is stopped on exit.
 # Knobs (environment): BENCH_RUNS (10 runs of each mode, alternated), BENCH_ITEMS (3 items in the table),
 # BENCH_MEM_SAMPLES (10 timed memory changes), LAB_BIN (skip building lab),
-# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present).
+# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
+# BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +49,7 @@ if [ -z "${LAB_BIN:-}" ]; then
     cargo build -q --release --bin lab
     LAB_BIN=$ROOT/target/release/lab
 fi
-BOOTSTRAP=$ROOT/target/lambda/bootstrap
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
 HANDLER_BUILD="reused the existing $BOOTSTRAP (BENCH_REBUILD_HANDLER=1 rebuilds it)"
 if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
     say "building the handler (profile lambda)"
@@ -182,9 +185,11 @@ PY
 
 # --- report ------------------------------------------------------------------------------------------
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$WORK" "$RUNS" "$UP_S" "$HANDLER_BUILD" "$LOAD_AFTER" <<'PY'
+python3 - "$WORK" "$RUNS" "$UP_S" "$HANDLER_BUILD" "$LOAD_AFTER" "$ITEMS" "$MEM_SAMPLES" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
 import json, statistics, sys
 work, runs, up_s, handler_build, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+items, mem_samples, lab_bin, bootstrap = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8], sys.argv[9]
+medians = {}
 walls = {}
 for l in open(f"{work}/walls"):
     mode, run, t0, t1 = l.split()
@@ -226,6 +231,7 @@ print("sum(mean x count) from the tune JSON is the approximation (trimmed means:
 for mode in ("parallel", "sequential"):
     all_runs = [analyse(mode, r) for r in range(1, runs + 1)]
     med = sorted(all_runs, key=lambda a: a["wall_ms"])[len(all_runs) // 2]
+    medians[mode] = (med, all_runs)
     print()
     print(f"== {mode} (\"parallelInvocation\": {'true' if mode == 'parallel' else 'false'}) ==")
     print(f"wall time, median run (the run shown below): {med['wall_ms'] / 1e3:.3f} s   all runs: "
@@ -264,5 +270,31 @@ print()
 print("Function instances get CPU in proportion to memory (1769 MB = 1 vCPU) where cgroups allow, and the")
 print("machine's 2 cores are shared by lab, the gateway, moto and the instances: parallel cold starts compete.")
 print(f"load average after the run: {load_after}")
+
+# On record: the median run of each mode, and the floor of that same run (function time on the critical
+# path, or in sum when sequential, plus the memory changes): what a tuner that cost nothing would take.
+par, par_runs = medians["parallel"]
+seq, seq_runs = medians["sequential"]
+r3 = lambda x: round(x, 3)
+json.dump({
+    "settings": {"runs": runs, "items": items, "memory_change_samples": mem_samples, "lab_bin": lab_bin,
+                 "bootstrap": bootstrap},
+    "lab": {"parallel_wall_s": r3(par["wall_ms"] / 1e3), "parallel_invocations": par["n"],
+            "parallel_overhead_ms": r3(par["over_crit"]), "parallel_memory_changes": par["updates"],
+            "parallel_wall_runs_s": [r3(a["wall_ms"] / 1e3) for a in par_runs],
+            "sequential_wall_s": r3(seq["wall_ms"] / 1e3), "sequential_invocations": seq["n"],
+            "sequential_overhead_ms": r3(seq["over_sum"]),
+            "sequential_wall_runs_s": [r3(a["wall_ms"] / 1e3) for a in seq_runs],
+            "memory_change_ms": r3(mem_ms), "process_start_ms": r3(starts[len(starts) // 2] * 1e3),
+            "up_s": float(up_s)},
+    "peer": {"name": "the floor: the function's own time (REPORT lines) on the critical path, or in sum when "
+                     "sequential, plus the memory changes",
+             "parallel_s": r3((par["crit"] + par["mem_total"]) / 1e3),
+             "sequential_s": r3((seq["fn_sum"] + seq["mem_total"]) / 1e3),
+             "parallel_function_ms": r3(par["crit"]), "sequential_function_ms": r3(seq["fn_sum"]),
+             "parallel_memory_changes_ms": r3(par["mem_total"]),
+             "sequential_memory_changes_ms": r3(seq["mem_total"])},
+}, open(f"{work}/record.json", "w"))
 PY
+python3 "$ROOT/scripts/bench_record.py" tune <"$WORK/record.json"
 say "bench-tune took $(python3 -c "print(f'{$EPOCHREALTIME - $START_ALL:.0f}')") s"

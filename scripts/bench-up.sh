@@ -5,10 +5,13 @@
 #
 # Prints figures only, no pass/fail: median wall time of up and of down for each side over BENCH_RUNS
 # alternating rounds, the awscli/lab ratio, `lab up` again with nothing to change, and the handler's
-# build time (kept out of the comparison: both sides deploy the same prebuilt zip).
+# build time (kept out of the comparison: both sides deploy the same prebuilt zip). Records them, lab's
+# beside the AWS CLI's, in bench/results/up.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_RUNS (3), LAB_BIN (a lab binary; default: build target/release/lab),
-# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present), XDG_CACHE_HOME.
+# BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
+# BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings),
+# XDG_CACHE_HOME.
 set -euo pipefail
 shopt -s inherit_errexit  # a failing step inside $(cli_up) must stop the script too
 
@@ -44,7 +47,7 @@ fi
 
 # The handler is built once, outside the timed part: its build time is a property of the Rust toolchain,
 # not of provisioning, and the AWS CLI side could not build it anyway.
-BOOTSTRAP=$ROOT/target/lambda/bootstrap
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
 HANDLER_BUILD="not built: $BOOTSTRAP already present (BENCH_REBUILD_HANDLER=1 to rebuild and time it)"
 if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
     say "building the handler (profile lambda)"
@@ -242,3 +245,24 @@ echo
 echo "awscli script: $CLI_UP_CALLS calls for up, $CLI_DOWN_CALLS for down (each a new aws process);"
 echo "  one aws call alone (sts get-caller-identity): median $(median "$WORK/t-aws-one") s"
 echo "stage URL ping after up (untimed): lab -> $LAB_PING; awscli -> $CLI_PING"
+
+# --- on record -------------------------------------------------------------------------------------------
+python3 - "$WORK" "$RUNS" "$CLI_UP_CALLS" "$CLI_DOWN_CALLS" "$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)" \
+    "$(stat -c %s "$ZIP")" "$LOADAVG" "$LAB" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
+import json, statistics, sys
+work, runs, up_calls, down_calls, awscli, zip_bytes, load_before, lab_bin, bootstrap = sys.argv[1:]
+runs_of = lambda f: [float(x) for x in open(f"{work}/t-{f}").read().split()]
+med = lambda f: round(statistics.median(runs_of(f)), 3)
+json.dump({
+    "settings": {"runs": int(runs), "zip_bytes": int(zip_bytes), "load_average_before": load_before,
+                 "lab_bin": lab_bin, "bootstrap": bootstrap},
+    "lab": {"up_s": med("lab-up"), "down_s": med("lab-down"), "up_again_s": med("lab-again"),
+            "up_runs_s": runs_of("lab-up"), "down_runs_s": runs_of("lab-down"),
+            "up_again_runs_s": runs_of("lab-again")},
+    "peer": {"name": f"the same steps scripted with the AWS CLI ({awscli}, PyPI)",
+             "up_s": med("cli-up"), "down_s": med("cli-down"),
+             "up_runs_s": runs_of("cli-up"), "down_runs_s": runs_of("cli-down"),
+             "up_calls": int(up_calls), "down_calls": int(down_calls), "one_call_s": med("aws-one")},
+}, sys.stdout)
+PY
+python3 "$ROOT/scripts/bench_record.py" up <"$WORK/record.json"

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Benchmarks on record (standard library only).
+
+Every scripts/bench-*.sh ends by handing its figures to this recorder, which writes
+bench/results/<name>.json; scripts/bench-readme renders the README's benchmark table from those files.
+
+    python3 scripts/bench_record.py NAME < figures.json
+        figures.json: {"lab": {...}, "peer": {"name": "...", ...}, "settings": {...}, "extra": {...}}
+        ("peer" may be null when the peer could not run; "settings" are the bench's knobs; "extra" are
+        further top-level fields, e.g. the strict stack's delays). Writes bench/results/NAME.json (or
+        $BENCH_RESULTS/NAME.json) and prints its one-line summary.
+
+    python3 scripts/bench_record.py --refresh bench/results/NAME.json ...
+        Recomputes `what`, `ratio` and `summary` from the figures already in the file, after a change of
+        wording or of a ratio's definition here; the figures, date and revision stay as measured.
+
+A record holds: name, what (what is measured), summary (one line computed from the numbers below by
+this file's summary function for the bench, never typed), date (UTC, ISO 8601), git_revision and
+git_dirty (tracked files changed at the time of the run), cores (nproc), machine (CPU model),
+load_average (at the end of the run), settings (the knobs the run used), lab (lab's figures), peer
+(the peer's name and figures, measured in the same run on the same machine), ratio (computed here
+from lab and peer). Times are in the unit their key ends with (_s, _ms, _us), rates in _rps.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+# --- numbers as the table shows them ------------------------------------------------------------------
+
+def num(x):
+    """Three significant digits, at most three decimals: 281, 12.9, 7.80, 0.430, 0.078."""
+    a = abs(x)
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def times(r):
+    """A ratio: 36x, 3.87x, 1.13x."""
+    return f"{r:.0f}x" if abs(r) >= 10 else f"{r:.2f}x"
+
+
+def rate(x):
+    """Requests per second: 123k, 5.5k, 830."""
+    if x >= 10_000:
+        return f"{x / 1000:.0f}k"
+    if x >= 1000:
+        return f"{x / 1000:.1f}".removesuffix(".0") + "k"
+    return f"{x:.0f}"
+
+
+def megabytes(b):
+    return f"{b / 1e6:.1f} MB"
+
+
+def div(a, b):
+    """A ratio as recorded: four significant digits."""
+    return float(f"{a / b:.4g}") if a is not None and b else None
+
+
+# --- the benches -----------------------------------------------------------------------------------------
+# Each: the script, what it measures, the ratios computed from lab's and the peer's figures, and the
+# summary computed from the whole record. Table order is this order.
+
+def handler_ratios(lab, peer):
+    # python/rust for every figure both have, as the script prints them.
+    return {k: div(peer[k], lab[k]) for k in lab
+            if k != "name" and isinstance(lab[k], (int, float)) and isinstance(peer.get(k), (int, float))}
+
+
+def handler_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"] or {}, d["ratio"]
+    reads = sorted((int(k.split("_")[2]), k) for k in lab if k.startswith("warm_read_") and k.endswith("_items_ms"))
+    pairs = [("cold start", "cold_start_ms")] + [(f"warm read ({n} items)", k) for n, k in reads[:1]]
+    if peer:
+        parts = [f"{label} {num(lab[k])} ms vs Python {num(peer[k])} ms ({times(ratio[k])})" for label, k in pairs]
+    else:
+        parts = [", ".join(f"{label} {num(lab[k])} ms" for label, k in pairs) + " (Python handler not measured)"]
+    parts.append(f"zip {megabytes(lab['zip_bytes'])}")
+    if "peak_rss_mib" in lab:
+        parts.append(f"peak RSS {num(lab['peak_rss_mib'])} MiB"
+                     + (f" vs {num(peer['peak_rss_mib'])} MiB" if "peak_rss_mib" in peer else ""))
+    return "; ".join(parts)
+
+
+def up_ratios(lab, peer):
+    return {"up": div(peer["up_s"], lab["up_s"]), "down": div(peer["down_s"], lab["down_s"]),
+            "up_down": div(peer["up_s"] + peer["down_s"], lab["up_s"] + lab["down_s"])}
+
+
+def up_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+    return (f"up {num(lab['up_s'])} s vs awscli {num(peer['up_s'])} s ({times(ratio['up'])}), "
+            f"down {num(lab['down_s'])} s vs {num(peer['down_s'])} s ({times(ratio['down'])}); "
+            f"a no-change `up` {num(lab['up_again_s'])} s")
+
+
+def gateway_ratios(lab, peer):
+    return {"ping_rps": div(lab["ping_rps"], peer["rps"]), "ping_p50": div(lab["ping_p50_ms"], peer["p50_ms"])}
+
+
+def gateway_summary(d):
+    lab, peer, s = d["lab"], d["peer"], d["settings"]
+    return (f"ping {rate(lab['ping_rps'])} req/s vs bare server {rate(peer['rps'])} ({s['clients']} clients); "
+            f"gateway overhead p50 {num(lab['ping_overhead_p50_ms'])} ms "
+            f"({num(lab['ping_net_p50_ms'])} ms net of client and loopback; "
+            f"{num(lab['ping_1_overhead_p50_ms'])} ms with 1 client)")
+
+
+def load_ratios(lab, peer):
+    oha, wrk = peer["oha"], peer["wrk"]
+    faster = max(oha["max_rps"], wrk["max_rps"])
+    return {"max_rps_vs_faster_peer": div(lab["max_rps"], faster),
+            "max_rps_vs_oha": div(lab["max_rps"], oha["max_rps"]),
+            "max_rps_vs_wrk": div(lab["max_rps"], wrk["max_rps"]),
+            "gen_cpu_vs_oha": div(lab["gen_cpu_us_per_req"], oha["gen_cpu_us_per_req"]),
+            "fixed_p50_vs_oha": div(lab["fixed_p50_ms"], oha["fixed_p50_ms"]),
+            "fixed_p99_vs_oha": div(lab["fixed_p99_ms"], oha["fixed_p99_ms"]),
+            "light_p50_vs_oha": div(lab["light_p50_ms"], oha["light_p50_ms"]),
+            "light_p99_vs_oha": div(lab["light_p99_ms"], oha["light_p99_ms"])}
+
+
+def load_summary(d):
+    lab, oha, wrk, ratio = d["lab"], d["peer"]["oha"], d["peer"]["wrk"], d["ratio"]
+    parts = [f"{rate(lab['max_rps'])} req/s vs wrk {rate(wrk['max_rps'])}, oha {rate(oha['max_rps'])} "
+             f"({times(ratio['max_rps_vs_faster_peer'])} the faster peer), "
+             f"{num(lab['gen_cpu_us_per_req'])} µs CPU/request (oha {num(oha['gen_cpu_us_per_req'])}, "
+             f"wrk {num(wrk['gen_cpu_us_per_req'])})"]
+    for level, label in (("fixed", " fixed rate"), ("light", "")):
+        text = (f"at {rate(lab[f'{level}_rate'])} req/s{label} p50 {num(lab[f'{level}_p50_ms'])} ms vs oha "
+                f"{num(oha[f'{level}_p50_ms'])} ms (p99 {num(lab[f'{level}_p99_ms'])} vs "
+                f"{num(oha[f'{level}_p99_ms'])} ms)")
+        # An open-model generator that falls behind its schedule measured a lighter load: say so.
+        short = [f"{name} sent {rate(f[f'{level}_rps'])}/s" for name, f in (("lab", lab), ("oha", oha))
+                 if f[f"{level}_rps"] < 0.95 * f[f"{level}_rate"]]
+        parts.append(text + (f", but {' and '.join(short)}" if short else ""))
+    return "; ".join(parts)
+
+
+def strict_ratios(lab, peer):
+    return {"up": div(lab["up_s"], peer["up_s"]), "down": div(lab["down_s"], peer["down_s"])}
+
+
+def strict_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+    scale = d.get("time_scale", 1.0)
+    return (("" if scale == 1.0 else f"at time scale {scale}: ")
+            + f"up {num(lab['up_s'])} s vs floor {num(peer['up_s'])} s ({times(ratio['up'])}), "
+            f"down {num(lab['down_s'])} s vs floor {num(peer['down_s'])} s ({times(ratio['down'])})")
+
+
+def tune_ratios(lab, peer):
+    return {"parallel": div(lab["parallel_wall_s"], peer["parallel_s"]),
+            "sequential": div(lab["sequential_wall_s"], peer["sequential_s"])}
+
+
+def tune_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+    return (f"{num(lab['parallel_wall_s'])} s wall for {lab['parallel_invocations']} invocations vs floor "
+            f"{num(peer['parallel_s'])} s ({times(ratio['parallel'])}); lab's own overhead "
+            f"{num(lab['parallel_overhead_ms'])} ms per invocation against the critical path "
+            f"({num(lab['sequential_overhead_ms'])} ms sequential)")
+
+
+BENCHES = [
+    dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
+         what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
+              "against moto"),
+    dict(name="up", script="scripts/bench-up.sh", ratios=up_ratios, summary=up_summary,
+         what="`lab up`/`down` vs the same calls scripted with the AWS CLI, against the local stack"),
+    dict(name="gateway", script="scripts/bench-gateway.sh", ratios=gateway_ratios, summary=gateway_summary,
+         what="stage URL through the local gateway vs a bare loopback server, same client"),
+    dict(name="load", script="scripts/bench-load.sh", ratios=load_ratios, summary=load_summary,
+         what="`lab load`'s generator vs oha and wrk on the same loopback target"),
+    dict(name="strict-up-down", script="scripts/bench-strict.sh", ratios=strict_ratios, summary=strict_summary,
+         what="`lab up`/`down` on the strict stack at time scale 1.0 (AWS's own delays) vs the floor those "
+              "delays set"),
+    dict(name="soak-strict", script="scripts/soak-strict.sh", ratios=None, summary=None,
+         what="up → calls → tune → load → down, 5 rounds on the strict stack, the account inventoried "
+              "after each down", fixed="pass/fail, not a figure"),
+    dict(name="tune", script="scripts/bench-tune.sh", ratios=tune_ratios, summary=tune_summary,
+         what="the tutorial's tune input (4 powers x 10, parallel and sequential) on the local stack vs the "
+              "floor: the function's own time and the memory changes"),
+]
+BY_NAME = {b["name"]: b for b in BENCHES}
+
+
+# --- the record --------------------------------------------------------------------------------------------
+
+def git(*args):
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def cores():
+    try:
+        return len(os.sched_getaffinity(0))  # what nproc prints
+    except AttributeError:
+        return os.cpu_count()
+
+
+def relative(value):
+    """A path under the repository, as the repository sees it; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(str(ROOT) + os.sep):
+        return value[len(str(ROOT)) + 1:]
+    return value
+
+
+def derive(doc):
+    """Fills what, ratio and summary from the bench's definition and the record's figures."""
+    bench = BY_NAME[doc["name"]]
+    doc["what"] = bench["what"]
+    doc["ratio"] = bench["ratios"](doc["lab"], doc["peer"]) if doc.get("peer") else {}
+    doc["summary"] = bench["summary"](doc)
+    return doc
+
+
+ORDER = ["name", "what", "summary", "date", "git_revision", "git_dirty", "cores", "machine", "load_average",
+         "settings"]
+
+
+def ordered(doc):
+    """Header fields first, then any extra fields, then lab, peer and ratio."""
+    tail = ["lab", "peer", "ratio"]
+    out = {k: doc[k] for k in ORDER if k in doc}
+    out.update({k: v for k, v in doc.items() if k not in ORDER and k not in tail})
+    out.update({k: doc[k] for k in tail if k in doc})
+    return out
+
+
+def write(doc, results=None):
+    results = Path(results or os.environ.get("BENCH_RESULTS") or RESULTS)
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"{doc['name']}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(ordered(doc), indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def record(name, lab, peer, settings=None, extra=None):
+    """Writes bench/results/NAME.json from one run's figures; returns (path, record)."""
+    if name not in BY_NAME or BY_NAME[name]["summary"] is None:
+        raise SystemExit(f"bench_record: no bench named {name!r} with figures (see BENCHES in {__file__})")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = None
+    doc = {
+        "name": name,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git_revision": git("rev-parse", "--short", "HEAD"),
+        "git_dirty": None if dirty is None else bool(dirty),
+        "cores": cores(),
+        "machine": machine(),
+        "load_average": " ".join(load) if load else None,
+        "settings": {k: relative(v) for k, v in (settings or {}).items()},
+        **(extra or {}),
+        "lab": lab,
+        "peer": peer,
+    }
+    derive(doc)
+    return write(doc), doc
+
+
+def main(argv):
+    if argv[:1] == ["--refresh"]:
+        for p in argv[1:]:
+            doc = json.loads(Path(p).read_text())
+            derive(doc)
+            Path(p).write_text(json.dumps(ordered(doc), indent=2, ensure_ascii=False) + "\n")
+            print(f"refreshed {p}: {doc['summary']}")
+        return
+    if len(argv) != 1 or argv[0].startswith("-"):
+        raise SystemExit(__doc__)
+    given = json.load(sys.stdin)
+    path, doc = record(argv[0], given["lab"], given.get("peer"), given.get("settings"), given.get("extra"))
+    try:
+        shown = path.relative_to(ROOT)
+    except ValueError:
+        shown = path
+    print(f"recorded {shown}: {doc['summary']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
