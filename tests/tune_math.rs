@@ -1,19 +1,10 @@
-//! Power tuning: the arithmetic on fixed inputs worked out by hand, REPORT parsing, and the sweep
-//! against a fake function that answers with synthetic REPORT lines.
+//! Power tuning's arithmetic on fixed inputs worked out by hand, and REPORT parsing against the
+//! lines AWS's documentation quotes. (The run itself: tests/tune_sweep.rs, tests/tune_exits.rs.)
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-
-use anyhow::{anyhow, Result};
-use async_trait::async_trait;
-use lab::control::{FunctionControl, Invocation};
 use lab::tune::pricing::{Architecture, Pricing};
 use lab::tune::report_line;
 use lab::tune::stats::{percentile, summarize, trimmed_mean};
 use lab::tune::strategy::{pick, Candidate, Strategy};
-use lab::tune::{TuneArgs, TuneConfig};
-use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
 // Arithmetic
@@ -125,411 +116,117 @@ fn report_lines() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sweep against a fake function
+// REPORT lines as AWS prints them
 
-/// What the fake does for an invocation at a memory size.
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Normal,
-    FunctionError(&'static str),
-    NoReport,
-}
+/// The Node.js logging page of the Lambda developer guide (docs/nodejs-logging.md in
+/// awsdocs/aws-lambda-developer-guide): a cold start with X-Ray's fields after the REPORT's own.
+const DOC_NODE_XRAY: &str = "REPORT RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac\tDuration: 128.83 ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 166.62 ms\tXRAY TraceId: 1-5d9d007f-0a8c7fd02xmpl480aed55ef0\tSegmentId: 3d752xmpl1bbe37e\tSampled: true";
+/// The Python logging page (docs/python-logging.md): the CLI's `--log-type Tail` output, with runs of
+/// spaces where the tabs were.
+const DOC_PYTHON_SPACES: &str = "REPORT RequestId: 8f507cfc-xmpl-4697-b07a-ac58fc914c95  Duration: 15.74 ms  Billed Duration: 16 ms Memory Size: 128 MB Max Memory Used: 56 MB  Init Duration: 130.49 ms";
+/// The same page's CloudWatch Logs event, whose message ends with a tab after a space.
+const DOC_LOGS_EVENT: &str = "REPORT RequestId: 4ce9340a-b765-490f-ad8a-02ab3415e2bf\tDuration: 26.73 ms\tBilled Duration: 27 ms \tMemory Size: 128 MB\tMax Memory Used: 75 MB\t\n";
+/// The Telemetry API schema reference's `platform.report` example (docs/telemetry-schema-reference.md;
+/// the page's copy has a stray comma after `requestId`, left out here), one record per line as the
+/// JSON log format writes it.
+const DOC_PLATFORM_REPORT: &str = r#"{"time": "2022-10-12T00:01:15.000Z", "type": "platform.report", "record": {"metrics": {"billedDurationMs": 694, "durationMs": 693.92, "initDurationMs": 397.68, "maxMemoryUsedMB": 84, "memorySizeMB": 128}, "requestId": "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa"}}"#;
+/// SnapStart: the fields AWS's "Monitoring for Lambda SnapStart" page describes (Restore Duration,
+/// Billed Restore Duration, no Init Duration), in the line aws-lambda-power-tuning's own tests use.
+const SNAPSTART: &str = "REPORT RequestId: 55bc566d-1e2c-11e7-93e6-6705ceb4c1cc\tDuration: 469.40 ms\tBilled Duration: 500 ms\tMemory Size: 1024 MB\tMax Memory Used: 21 MB\tRestore Duration: 474.16 ms\tBilled Restore Duration: 75 ms";
+/// A timeout, with the Status field Lambda appends to a failed run's REPORT.
+const TIMEOUT: &str = "REPORT RequestId: 0e1a\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 44 MB\tInit Duration: 155.21 ms\tStatus: timeout";
 
-/// A function whose k-th invocation since its memory last changed takes `100 + 128000 / memory + k`
-/// ms (plus a 50 ms Init Duration when k = 0, the cold start), billed at the next whole ms.
-struct Fake {
-    memory: Mutex<u32>,
-    sets: Mutex<Vec<u32>>,
-    since_change: AtomicU32,
-    invocations: AtomicU32,
-    modes: HashMap<u32, Mode>,
-    fail_set: Option<u32>,
-    throttle_first: AtomicU32,
-    slow: bool,
-}
-
-impl Fake {
-    fn new(original: u32) -> Fake {
-        Fake {
-            memory: Mutex::new(original),
-            sets: Mutex::new(Vec::new()),
-            since_change: AtomicU32::new(0),
-            invocations: AtomicU32::new(0),
-            modes: HashMap::new(),
-            fail_set: None,
-            throttle_first: AtomicU32::new(0),
-            slow: false,
-        }
-    }
-
-    fn memory_now(&self) -> u32 {
-        *self.memory.lock().unwrap()
-    }
-}
-
-#[async_trait]
-impl FunctionControl for Fake {
-    fn name(&self) -> &str {
-        "FakeFunction"
-    }
-    async fn architecture(&self) -> Result<String> {
-        Ok("x86_64".into())
-    }
-    async fn memory(&self) -> Result<u32> {
-        Ok(self.memory_now())
-    }
-    async fn set_memory(&self, mb: u32) -> Result<()> {
-        if self.fail_set == Some(mb) {
-            return Err(anyhow!("InvalidParameterValueException: no {mb} MB today"));
-        }
-        self.sets.lock().unwrap().push(mb);
-        *self.memory.lock().unwrap() = mb;
-        self.since_change.store(0, Ordering::SeqCst);
-        Ok(())
-    }
-    async fn invoke(&self, _payload: &[u8]) -> Result<Invocation> {
-        if self.slow {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        if self
-            .throttle_first
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(anyhow!("TooManyRequestsException: Rate exceeded"));
-        }
-        self.invocations.fetch_add(1, Ordering::SeqCst);
-        let memory = self.memory_now();
-        let k = self.since_change.fetch_add(1, Ordering::SeqCst);
-        let duration = 100.0 + 128_000.0 / memory as f64 + k as f64;
-        let init = if k == 0 {
-            "\tInit Duration: 50.00 ms"
-        } else {
-            ""
-        };
-        let billed = (duration + if k == 0 { 50.0 } else { 0.0 }).ceil();
-        let report = format!(
-            "START RequestId: {k}\nEND RequestId: {k}\nREPORT RequestId: {k}\tDuration: {duration:.2} ms\t\
-             Billed Duration: {billed} ms\tMemory Size: {memory} MB\tMax Memory Used: {} MB{init}\n",
-            30 + k
-        );
-        let mode = self.modes.get(&memory).copied().unwrap_or(Mode::Normal);
-        Ok(match mode {
-            Mode::Normal => Invocation {
-                body: br#"{"Items":[]}"#.to_vec(),
-                function_error: None,
-                log_tail: report,
-            },
-            Mode::FunctionError(kind) => Invocation {
-                body: format!(r#"{{"errorType":"{kind}","errorMessage":"{kind}: synthetic"}}"#)
-                    .into_bytes(),
-                function_error: Some("Unhandled".into()),
-                log_tail: report,
-            },
-            Mode::NoReport => Invocation {
-                body: b"{}".to_vec(),
-                function_error: None,
-                log_tail: String::new(),
-            },
-        })
-    }
-}
-
-fn args(extra: impl FnOnce(&mut TuneArgs)) -> TuneArgs {
-    let mut a = TuneArgs::default();
-    extra(&mut a);
-    a
-}
-
-fn list_event() -> serde_json::Value {
-    json!({"operation": "list", "tableName": "lambda-apigateway", "payload": {}})
-}
-
-#[tokio::test]
-async fn sweep_picks_the_cheapest_and_restores_memory() {
-    let fake = Arc::new(Fake::new(192));
-    let result = lab::tune::run(&args(|_| {}), fake.clone(), "us-east-1", list_event(), true)
-        .await
-        .unwrap();
-
-    // Per size, durations are base+50 (cold: 0 + 50 init), base+1, ..., base+9 with
-    // base = 100 + 128000 / memory (1100, 600, 350, 225). Sorted: base+1..base+9, base+50;
-    // dropping 2 per end keeps base+3..base+8: trimmed mean base + 5.5.
-    let p128 = result.powers[0].stats.as_ref().unwrap();
-    assert_eq!(p128.duration_ms.mean, 1105.5);
+#[test]
+fn reports_from_the_documentation() {
+    let r = report_line::parse(DOC_NODE_XRAY).unwrap();
     assert_eq!(
-        (
-            p128.duration_ms.p50,
-            p128.duration_ms.p90,
-            p128.duration_ms.p99
-        ),
-        (1105.0, 1109.0, 1150.0)
+        (r.duration_ms, r.billed_ms, r.init_ms),
+        (128.83, 200.0, Some(166.62))
     );
     assert_eq!(
-        (p128.cold_starts, p128.warm_starts, p128.invocations),
-        (1, 9, 10)
+        (r.memory_size_mb, r.max_memory_used_mb, r.status.as_deref()),
+        (Some(128), Some(74), None)
     );
-    assert_eq!(p128.max_memory_used_mb, Some(39));
-    // Billed follows the same pattern, so the trimmed billed mean is 1105.5 ms:
-    // 1.1055 s x 0.125 GB x 0.0000166667 + 0.0000002.
-    let expected_cost = 1.1055 * 0.125 * 0.000_016_666_7 + 0.000_000_2;
-    assert!((p128.cost_per_invoke - expected_cost).abs() < 1e-15);
-    // GB-seconds per call: 128 -> 1.1055 x 0.125 = 0.138; 256 -> 0.6055 x 0.25 = 0.151;
-    // 512 -> 0.3555 x 0.5 = 0.178; 1024 -> 0.2305 x 1 = 0.2305. Cheapest: 128 MB.
-    let winner = result.winner.as_ref().unwrap();
-    assert_eq!(winner.memory_mb, 128);
-    assert_eq!(result.powers[0].verdict, "Best (cost)");
-    assert_eq!(result.invocations, 40);
-    assert_eq!(fake.invocations.load(Ordering::SeqCst), 40);
-    // The original 192 MB is back, and it was the last change made.
-    assert_eq!(fake.memory_now(), 192);
+    let r = report_line::parse(DOC_PYTHON_SPACES).unwrap();
     assert_eq!(
-        fake.sets.lock().unwrap().as_slice(),
-        &[128, 256, 512, 1024, 192]
+        (r.duration_ms, r.billed_ms, r.init_ms),
+        (15.74, 16.0, Some(130.49))
     );
-    assert_eq!(result.restored_memory_mb, Some(192));
-    // The tuning cost is the sum of every invocation's cost, all sizes.
-    let sum: f64 = result.powers.iter().map(|p| p.total_cost).sum();
-    assert!((result.tuning_cost - sum).abs() < 1e-18 && result.tuning_cost > 0.0);
-    // The JSON form carries every statistic.
-    let v = serde_json::to_value(&result).unwrap();
-    assert_eq!(v["winner"]["memory_mb"], json!(128));
+    let r = report_line::parse(DOC_LOGS_EVENT).unwrap();
     assert_eq!(
-        v["powers"][3]["stats"]["duration_ms"]["mean"].as_f64(),
-        Some(230.5)
+        (r.duration_ms, r.billed_ms, r.memory_size_mb),
+        (26.73, 27.0, Some(128))
     );
-}
-
-#[tokio::test]
-async fn speed_and_balanced_strategies() {
-    let fake = Arc::new(Fake::new(128));
-    let r = lab::tune::run(
-        &args(|a| a.strategy = Some(Strategy::Speed)),
-        fake.clone(),
-        "us-east-1",
-        list_event(),
-        true,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.winner.unwrap().memory_mb, 1024);
-
-    // Balanced, w = 0.5. Costs ($/call, compute + 2e-7): 128 2.5031e-6, 256 2.7229e-6, 512 3.1625e-6,
-    // 1024 4.0417e-6; durations 1105.5, 605.5, 355.5, 230.5 ms.
-    //   128: 0.5 x 2.5031/4.0417 + 0.5 x 1      = 0.3097 + 0.5    = 0.8097
-    //   256: 0.5 x 2.7229/4.0417 + 0.5 x 0.5477 = 0.3369 + 0.2739 = 0.6107
-    //   512: 0.5 x 3.1625/4.0417 + 0.5 x 0.3216 = 0.3912 + 0.1608 = 0.5520  <- smallest
-    //  1024: 0.5 x 1        + 0.5 x 0.2085 = 0.5    + 0.1043 = 0.6043
-    let fake = Arc::new(Fake::new(128));
-    let r = lab::tune::run(
-        &args(|a| a.strategy = Some(Strategy::Balanced)),
-        fake,
-        "us-east-1",
-        list_event(),
-        true,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.winner.unwrap().memory_mb, 512);
-}
-
-#[tokio::test]
-async fn a_failing_power_is_skipped() {
-    let mut fake = Fake::new(1024);
-    fake.modes.insert(128, Mode::FunctionError("Internal"));
-    fake.fail_set = Some(512);
-    let fake = Arc::new(fake);
-    let r = lab::tune::run(
-        &args(|_| {}),
-        fake.clone(),
-        "us-east-1",
-        list_event(),
-        false,
-    )
-    .await
-    .unwrap();
-    let status: Vec<&str> = r.powers.iter().map(|p| p.status).collect();
-    assert_eq!(status, ["failed", "ok", "failed", "ok"]);
-    assert!(
-        r.powers[0].error.as_deref().unwrap().contains("Internal"),
-        "{:?}",
-        r.powers[0].error
-    );
-    assert!(r.powers[2]
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("setting the memory to 512 MB failed"));
-    // Of 256 and 1024, 256 is cheaper (0.151 vs 0.2305 GB-s per call).
-    assert_eq!(r.winner.unwrap().memory_mb, 256);
-    assert_eq!(fake.memory_now(), 1024);
-    // Sequential: the failing size stopped at its first error; the others ran 10 each.
-    assert_eq!(fake.invocations.load(Ordering::SeqCst), 1 + 10 + 10);
-    // The failed call was billed and is part of the tuning cost.
-    assert!(r.powers[0].total_cost > 0.0);
-}
-
-#[tokio::test]
-async fn every_power_failing_is_an_error_and_memory_is_restored() {
-    let mut fake = Fake::new(256);
-    for m in [128, 256, 512, 1024] {
-        fake.modes.insert(m, Mode::NoReport);
-    }
-    let fake = Arc::new(fake);
-    let err = lab::tune::run(
-        &args(|a| a.parallel = true),
-        fake.clone(),
-        "us-east-1",
-        list_event(),
-        true,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("every memory size failed"), "{err}");
-    assert!(err.contains("no REPORT line"), "{err}");
-    assert_eq!(fake.memory_now(), 256);
-}
-
-#[tokio::test]
-async fn allowed_exceptions_count_as_measurements() {
-    let mut fake = Fake::new(128);
-    fake.modes.insert(256, Mode::FunctionError("NotFound"));
-    let fake = Arc::new(fake);
-    let a = args(|a| {
-        a.powers = Some(vec![256]);
-        a.allowed_exceptions = Some(vec!["NotFound".into()]);
-    });
-    let r = lab::tune::run(&a, fake, "us-east-1", list_event(), true)
-        .await
-        .unwrap();
-    assert_eq!(r.powers[0].stats.as_ref().unwrap().allowed_errors, 10);
-}
-
-#[tokio::test]
-async fn throttling_is_retried_and_counted() {
-    let fake = Fake::new(128);
-    fake.throttle_first.store(2, Ordering::SeqCst);
-    let fake = Arc::new(fake);
-    let r = lab::tune::run(
-        &args(|a| a.powers = Some(vec![128])),
-        fake.clone(),
-        "us-east-1",
-        list_event(),
-        true,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.powers[0].retries, 2);
-    assert_eq!(r.powers[0].stats.as_ref().unwrap().invocations, 10);
-}
-
-#[tokio::test]
-async fn auto_optimize_leaves_the_winner() {
-    let fake = Arc::new(Fake::new(512));
-    let a = args(|a| {
-        a.auto_optimize = true;
-        a.strategy = Some(Strategy::Speed);
-    });
-    let r = lab::tune::run(&a, fake.clone(), "us-east-1", list_event(), true)
-        .await
-        .unwrap();
-    assert_eq!(fake.memory_now(), 1024);
+    assert!(!r.is_cold());
+    let r = report_line::parse(DOC_PLATFORM_REPORT).unwrap();
     assert_eq!(
-        (r.original_memory_mb, r.restored_memory_mb),
-        (Some(512), Some(1024))
+        (r.duration_ms, r.billed_ms, r.init_ms),
+        (693.92, 694.0, Some(397.68))
+    );
+    assert_eq!(
+        (r.memory_size_mb, r.max_memory_used_mb),
+        (Some(128), Some(84))
+    );
+    assert_eq!(
+        r.request_id.as_deref(),
+        Some("6d68ca91-49c9-448d-89b8-7ca3e6dc66aa")
     );
 }
 
-#[tokio::test]
-async fn dry_run_touches_nothing() {
-    let fake = Arc::new(Fake::new(128));
-    let r = lab::tune::run(
-        &args(|a| a.dry_run = true),
-        fake.clone(),
-        "us-east-1",
-        list_event(),
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(fake.invocations.load(Ordering::SeqCst), 0);
-    assert!(fake.sets.lock().unwrap().is_empty());
-    assert_eq!(r.plan.total_invocations, 40);
-    assert!(r.powers.is_empty());
-}
-
-#[tokio::test]
-async fn only_cold_starts_toggles_memory_before_each_invocation() {
-    let fake = Arc::new(Fake::new(128));
-    let a = args(|a| {
-        a.powers = Some(vec![256]);
-        a.num = Some(5);
-        a.only_cold_starts = true;
-    });
-    let r = lab::tune::run(&a, fake.clone(), "us-east-1", list_event(), true)
-        .await
-        .unwrap();
-    let stats = r.powers[0].stats.as_ref().unwrap();
-    assert_eq!((stats.cold_starts, stats.invocations), (5, 5));
-    // Set 256, then (257, 256) before each of the 5 calls, then restore 128.
-    let sets = fake.sets.lock().unwrap().clone();
-    assert_eq!(sets.len(), 1 + 2 * 5 + 1);
-    assert_eq!(&sets[..3], &[256, 257, 256]);
-    assert_eq!(*sets.last().unwrap(), 128);
-}
-
-#[tokio::test]
-async fn an_interrupt_restores_memory() {
-    let mut fake = Fake::new(640);
-    fake.slow = true;
-    let fake = Arc::new(fake);
-    let cfg = TuneConfig::resolve(&TuneArgs::default(), list_event()).unwrap();
-    let watcher = fake.clone();
-    // "Ctrl-C" once a few invocations have happened.
-    let interrupt = async move {
-        while watcher.invocations.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    };
-    let options = lab::tune::run::RunOptions::default();
-    let err = lab::tune::run::execute(&cfg, fake.clone(), "us-east-1", &options, interrupt)
-        .await
-        .unwrap_err();
-    assert_eq!(err.to_string(), "interrupted; memory restored to 640 MB");
-    assert_eq!(fake.memory_now(), 640);
-    assert!(fake.invocations.load(Ordering::SeqCst) < 40);
-}
-
-#[tokio::test]
-async fn html_report_is_self_contained_and_holds_the_values() {
-    let path = std::env::temp_dir().join(format!("lab-tune-report-{}.html", std::process::id()));
-    let mut fake = Fake::new(128);
-    fake.modes.insert(512, Mode::FunctionError("Internal"));
-    let fake = Arc::new(fake);
-    let a = args(|a| a.report = Some(path.clone()));
-    let r = lab::tune::run(&a, fake, "us-east-1", list_event(), true)
-        .await
-        .unwrap();
-    let html = std::fs::read_to_string(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-
-    let external = regex::Regex::new(r#"(?i-u)(src|href)\s*=\s*["']?\s*(https?:)?//"#).unwrap();
-    assert!(
-        !external.is_match(&html),
-        "the report loads something from the network"
+#[test]
+fn snapstart_restore_is_not_read_as_the_duration() {
+    let r = report_line::parse(SNAPSTART).unwrap();
+    // "Restore Duration: 474.16" ends in "Duration:": it must not overwrite the handler's 469.40.
+    assert_eq!((r.duration_ms, r.billed_ms), (469.40, 500.0));
+    assert_eq!(
+        (r.restore_ms, r.billed_restore_ms, r.init_ms),
+        (Some(474.16), Some(75.0), None)
     );
-    assert!(!html.contains("<script"), "the report has a script");
-    assert!(!html.contains("<link"), "the report links a stylesheet");
-    assert!(html.contains("<style>") && html.contains("<svg"));
-    for p in &r.powers {
-        assert!(html.contains(&format!("data-memory=\"{}\"", p.memory_mb)));
-        if let Some(s) = &p.stats {
-            assert!(html.contains(&format!("data-avg-ms=\"{}\"", s.duration_ms.mean)));
-            assert!(html.contains(&format!("data-cost=\"{}\"", s.cost_per_invoke)));
-        }
-    }
-    assert!(html.contains("data-avg-ms=\"1105.5\""));
-    assert!(html.contains("data-status=\"failed\""));
-    assert!(html.contains("data-verdict=\"Best (cost)\""));
+    assert!(r.is_cold());
+    // As the power-tuning tool: duration + restore, billed + billed restore.
+    assert!((r.total_ms() - (469.40 + 474.16)).abs() < 1e-9);
+    assert_eq!(r.total_billed_ms(), 575.0);
+    let json = r#"{"time":"2024-02-09T08:42:44.080Z","type":"platform.report","record":{"requestId":"d661f7cf","status":"success","metrics":{"durationMs": 147.156,"billedDurationMs": 201, "memorySizeMB": 512,"maxMemoryUsedMB": 91,"restoreDurationMs": 500.795,"billedRestoreDurationMs": 53 }}}"#;
+    let r = report_line::parse(json).unwrap();
+    assert_eq!(
+        (r.restore_ms, r.billed_restore_ms, r.status),
+        (Some(500.795), Some(53.0), None)
+    );
+}
+
+#[test]
+fn status_and_pretty_printed_json() {
+    let r = report_line::parse(TIMEOUT).unwrap();
+    assert_eq!(
+        (r.duration_ms, r.status.as_deref()),
+        (3000.0, Some("timeout"))
+    );
+    let error = "REPORT RequestId: e\tDuration: 2.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 129 MB\tStatus: error\tError Type: Runtime.OutOfMemory";
+    assert_eq!(
+        report_line::parse(error).unwrap().status.as_deref(),
+        Some("error")
+    );
+    let pretty = "{\n  \"type\": \"platform.report\",\n  \"record\": {\"status\": \"timeout\",\n \"metrics\": {\"durationMs\": 100.0, \"billedDurationMs\": 100}}\n}";
+    let r = report_line::parse(pretty).unwrap();
+    assert_eq!(
+        (r.duration_ms, r.status.as_deref()),
+        (100.0, Some("timeout"))
+    );
+    let array = format!("[{DOC_PLATFORM_REPORT}, {{\"type\": \"platform.start\"}}]");
+    assert_eq!(report_line::parse(&array).unwrap().billed_ms, 694.0);
+}
+
+#[test]
+fn pt_prices_per_invocation() {
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-18;
+    // PT: ceil(avg billed) x price per ms at 128 MB x memory / 128, no request charge.
+    let x86 = Pricing::for_region("us-east-1", Architecture::X86_64);
+    assert!(close(x86.pt_cost(55.2, 1024), 56.0 * 2.1e-9 * 8.0));
+    let hk = Pricing::for_region("ap-east-1", Architecture::X86_64);
+    assert!(close(hk.pt_cost(100.0, 256), 100.0 * 2.9e-9 * 2.0));
+    let arm = Pricing::for_region("ap-east-1", Architecture::Arm64);
+    assert!(close(arm.pt_cost(10.0, 128), 10.0 * 1.7e-9));
+    let cn = Pricing::for_region("cn-northwest-1", Architecture::X86_64);
+    assert_eq!(cn.currency, "CNY");
+    assert!(close(cn.pt_cost(10.0, 128), 10.0 * 0.000_000_014_2));
 }

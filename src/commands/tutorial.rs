@@ -94,14 +94,9 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
             "--report".into(),
             tune_report.display().to_string(),
         ])?;
-        crate::tune::run(
-            &tune.args,
-            target.clone(),
-            stack.region(),
-            crate::session::default_event(&stack),
-            json,
-        )
-        .await?;
+        let event = crate::session::default_event(&stack);
+        let cfg = crate::tune::TuneConfig::resolve(&tune.args, event)?;
+        crate::tune::run(&cfg, target.clone(), stack.region(), json).await?;
         section("4. load test at 128 MB and 1024 MB", output);
         let load_report = args.report.with_extension("load.html");
         let load = LoadLine::try_parse_from([

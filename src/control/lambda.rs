@@ -11,8 +11,8 @@ use crate::aws::ctx;
 
 /// A deployed function, reached through the SDK.
 pub struct LambdaTarget {
-    client: aws_sdk_lambda::Client,
-    name: String,
+    pub(super) client: aws_sdk_lambda::Client,
+    pub(super) name: String,
 }
 
 impl LambdaTarget {
@@ -21,6 +21,95 @@ impl LambdaTarget {
         Self {
             client,
             name: name.to_string(),
+        }
+    }
+
+    /// Any function in the account: a name (in the client's region) or an unqualified ARN, whose
+    /// region wins over the client's, as aws-lambda-power-tuning reads the region from the ARN.
+    pub fn for_function(
+        client: &aws_sdk_lambda::Client,
+        name_or_arn: &str,
+    ) -> anyhow::Result<Self> {
+        let parts: Vec<&str> = name_or_arn.split(':').collect();
+        if !name_or_arn.starts_with("arn:") {
+            anyhow::ensure!(
+                !name_or_arn.is_empty() && parts.len() == 1,
+                "--function takes a function name or an unqualified ARN (got {name_or_arn:?}): \
+                 tuning publishes its own versions from $LATEST"
+            );
+            return Ok(Self::new(client.clone(), name_or_arn));
+        }
+        anyhow::ensure!(
+            parts.len() == 7 && parts[2] == "lambda" && parts[5] == "function",
+            "{name_or_arn} is not an unqualified Lambda function ARN \
+             (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME): tuning publishes its own versions from $LATEST"
+        );
+        let region = parts[3];
+        let client = if client.config().region().map(|r| r.as_ref()) == Some(region) {
+            client.clone()
+        } else {
+            let config = client
+                .config()
+                .to_builder()
+                .region(aws_sdk_lambda::config::Region::new(region.to_string()))
+                .build();
+            aws_sdk_lambda::Client::from_conf(config)
+        };
+        Ok(Self::new(client, name_or_arn))
+    }
+
+    /// The region the function's calls go to.
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(|r| r.to_string())
+    }
+
+    /// Applies a configuration update (with a repair of a failed one) and waits until it is
+    /// `Successful`.
+    pub(super) async fn update(&self, mb: u32, description: Option<&str>) -> anyhow::Result<()> {
+        use crate::stack::function::{wait_function_ready, UpdateFailed};
+        // A failed update (Lambda kept the old configuration) is applied once more before giving up.
+        for attempt in 0..2 {
+            match wait_function_ready(&self.client, &self.name).await {
+                Err(e) if !e.is::<UpdateFailed>() => return Err(e),
+                _ => {}
+            }
+            // Someone else's update may still be in progress: wait for it and go again.
+            crate::aws::retry_while(
+                &["ResourceConflictException"],
+                std::time::Duration::from_secs(120),
+                || {
+                    self.client
+                        .update_function_configuration()
+                        .function_name(&self.name)
+                        .memory_size(mb as i32)
+                        .set_description(description.map(str::to_string))
+                        .send()
+                },
+            )
+            .await
+            .map_err(ctx("lambda:UpdateFunctionConfiguration"))?;
+            match wait_function_ready(&self.client, &self.name).await {
+                Err(e) if attempt == 0 && e.is::<UpdateFailed>() => continue,
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt always returns")
+    }
+
+    /// Decodes an Invoke answer.
+    pub(super) fn invocation(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> Invocation {
+        let log_tail = out
+            .log_result()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        Invocation {
+            body: out
+                .payload()
+                .map(|p| p.as_ref().to_vec())
+                .unwrap_or_default(),
+            function_error: out.function_error().map(str::to_string),
+            log_tail,
         }
     }
 }
@@ -59,33 +148,7 @@ impl FunctionControl for LambdaTarget {
     }
 
     async fn set_memory(&self, mb: u32) -> anyhow::Result<()> {
-        use crate::stack::function::{wait_function_ready, UpdateFailed};
-        // A failed update (Lambda kept the old memory) is applied once more before giving up.
-        for attempt in 0..2 {
-            match wait_function_ready(&self.client, &self.name).await {
-                Err(e) if !e.is::<UpdateFailed>() => return Err(e),
-                _ => {}
-            }
-            // Someone else's update may still be in progress: wait for it and go again.
-            crate::aws::retry_while(
-                &["ResourceConflictException"],
-                std::time::Duration::from_secs(120),
-                || {
-                    self.client
-                        .update_function_configuration()
-                        .function_name(&self.name)
-                        .memory_size(mb as i32)
-                        .send()
-                },
-            )
-            .await
-            .map_err(ctx("lambda:UpdateFunctionConfiguration"))?;
-            match wait_function_ready(&self.client, &self.name).await {
-                Err(e) if attempt == 0 && e.is::<UpdateFailed>() => continue,
-                other => return other,
-            }
-        }
-        unreachable!("the second attempt always returns")
+        self.update(mb, None).await
     }
 
     async fn invoke(&self, payload: &[u8]) -> anyhow::Result<Invocation> {
@@ -100,18 +163,6 @@ impl FunctionControl for LambdaTarget {
         })
         .await?
         .map_err(ctx("lambda:Invoke"))?;
-        let log_tail = out
-            .log_result()
-            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        Ok(Invocation {
-            body: out
-                .payload()
-                .map(|p| p.as_ref().to_vec())
-                .unwrap_or_default(),
-            function_error: out.function_error().map(str::to_string),
-            log_tail,
-        })
+        Ok(Self::invocation(&out))
     }
 }

@@ -1,5 +1,7 @@
 //! What the gateway knows of each function: the code it kept as CreateFunction/UpdateFunctionCode
-//! passed through, and the configuration read from moto (cached until a change passes the gateway).
+//! passed through (and, per published version, the code `$LATEST` had when it was published), and the
+//! configuration read from moto (cached until a change passes the gateway). A qualifier (a version
+//! number or an alias) selects a published version's configuration and code, as on Lambda.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -27,6 +29,8 @@ pub struct FunctionConfig {
     pub timeout_s: u32,
     pub env: Vec<(String, String)>,
     pub code_sha256: String,
+    /// `$LATEST` or the published version number a qualifier resolved to (an alias names its version).
+    pub version: String,
     /// Instances started from one configuration cannot serve another (memory, env, code differ).
     /// Computed once per configuration read, not per invocation.
     pub fingerprint: String,
@@ -41,6 +45,44 @@ impl FunctionConfig {
         ));
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(&h.finalize()[..9])
     }
+
+    /// Where warm instances of this configuration are kept: `$LATEST` under the function's name, a
+    /// version under `name:version`, so versions measured side by side never retire each other's.
+    pub fn pool_key(&self) -> FunctionKey {
+        if self.version == LATEST {
+            (self.region.clone(), self.name.clone())
+        } else {
+            (
+                self.region.clone(),
+                format!("{}:{}", self.name, self.version),
+            )
+        }
+    }
+}
+
+/// The unpublished version's name.
+pub const LATEST: &str = "$LATEST";
+
+/// The qualifier of an Invoke or a delete: the `Qualifier` query parameter, else the one in a
+/// qualified name or ARN (`f:prod`, `arn:...:function:f:3`). `None` (or `$LATEST`) is `$LATEST`.
+pub fn qualifier(raw_name: &str, query: Option<&str>) -> Option<String> {
+    let from_query = query.and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k == "Qualifier").then(|| urlencoding::decode(v).map(|v| v.into_owned()).ok())?
+        })
+    });
+    let from_name = || {
+        let decoded = urlencoding::decode(raw_name).ok()?.into_owned();
+        let tail = match decoded.split_once(":function:") {
+            Some((_, rest)) => rest.to_string(),
+            None => decoded,
+        };
+        tail.split_once(':').map(|(_, q)| q.to_string())
+    };
+    from_query
+        .or_else(from_name)
+        .filter(|q| !q.is_empty() && q != LATEST)
 }
 
 /// Extracts the function name from a name, a partial or a full ARN, dropping a qualifier.
@@ -55,6 +97,9 @@ pub fn function_name(raw: &str) -> String {
     name.split(':').next().unwrap_or_default().to_string()
 }
 
+/// A configuration read from moto, with the generation it was read at.
+type Cached = (u64, Arc<FunctionConfig>);
+
 /// A previous configuration and code kept until an update ends.
 type Pinned = (std::time::Instant, Arc<FunctionConfig>, Option<PathBuf>);
 
@@ -62,7 +107,10 @@ type Pinned = (std::time::Instant, Arc<FunctionConfig>, Option<PathBuf>);
 pub struct Registry {
     root: PathBuf,
     code: Mutex<HashMap<FunctionKey, PathBuf>>,
-    configs: Mutex<HashMap<FunctionKey, (u64, Arc<FunctionConfig>)>>,
+    /// The code of each published version, by (function, version number): `$LATEST`'s at publish time.
+    versions: Mutex<HashMap<(FunctionKey, String), PathBuf>>,
+    /// Read configurations by (function, qualifier); `$LATEST` has no qualifier.
+    configs: Mutex<HashMap<(FunctionKey, Option<String>), Cached>>,
     /// Strict mode: while an update is InProgress, invocations keep the previous configuration and
     /// code, as on Lambda. Until when, and what.
     pinned: Mutex<HashMap<FunctionKey, Pinned>>,
@@ -76,6 +124,7 @@ impl Registry {
         Self {
             root,
             code: Mutex::new(HashMap::new()),
+            versions: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
             pinned: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
@@ -107,12 +156,53 @@ impl Registry {
         Ok(())
     }
 
-    /// Forgets a deleted function.
+    /// Forgets a deleted function, its versions included.
     pub fn remove(&self, key: &FunctionKey) {
         self.code.lock().expect("code lock").remove(key);
-        self.configs.lock().expect("config lock").remove(key);
+        self.versions
+            .lock()
+            .expect("versions lock")
+            .retain(|(k, _), _| k != key);
+        self.configs
+            .lock()
+            .expect("config lock")
+            .retain(|(k, _), _| k != key);
         self.pinned.lock().expect("pin lock").remove(key);
         self.bump();
+    }
+
+    /// PublishVersion passed: the version runs the code `$LATEST` has now. Lambda answers a publish
+    /// with nothing changed with the existing version, whose code is already kept and stays.
+    pub fn record_version(&self, key: &FunctionKey, version: &str) {
+        let Some(dir) = self.code.lock().expect("code lock").get(key).cloned() else {
+            return;
+        };
+        self.versions
+            .lock()
+            .expect("versions lock")
+            .entry((key.clone(), version.to_string()))
+            .or_insert(dir);
+        self.bump();
+    }
+
+    /// Forgets one deleted version.
+    pub fn remove_version(&self, key: &FunctionKey, version: &str) {
+        self.versions
+            .lock()
+            .expect("versions lock")
+            .remove(&(key.clone(), version.to_string()));
+        self.bump();
+    }
+
+    /// The code a configuration runs: `$LATEST`'s (see [`code_dir`](Self::code_dir)) or its version's.
+    pub fn code_dir_for(&self, key: &FunctionKey, config: &FunctionConfig) -> Option<PathBuf> {
+        if config.version == LATEST {
+            return self.code_dir(key);
+        }
+        let versions = self.versions.lock().expect("versions lock");
+        versions
+            .get(&(key.clone(), config.version.clone()))
+            .cloned()
     }
 
     /// Where the function's code was unpacked, if the gateway saw it.
@@ -144,22 +234,40 @@ impl Registry {
             .cloned()
     }
 
-    /// The function's configuration: cached, or read from moto. `None` when moto does not know it.
+    /// `$LATEST`'s configuration: cached, or read from moto. `None` when moto does not know it.
     pub async fn config(
         &self,
         moto: &Moto,
         key: &FunctionKey,
     ) -> anyhow::Result<Option<Arc<FunctionConfig>>> {
-        if let Some((_, config, _)) = self.pin(key) {
-            return Ok(Some(config));
+        self.config_at(moto, key, None).await
+    }
+
+    /// The configuration a qualifier (version number or alias; `None` for `$LATEST`) resolves to:
+    /// cached, or read from moto. `None` when moto knows no such function, version or alias.
+    pub async fn config_at(
+        &self,
+        moto: &Moto,
+        key: &FunctionKey,
+        qualifier: Option<&str>,
+    ) -> anyhow::Result<Option<Arc<FunctionConfig>>> {
+        // Only $LATEST changes under an update; a published version never does.
+        if qualifier.is_none() {
+            if let Some((_, config, _)) = self.pin(key) {
+                return Ok(Some(config));
+            }
         }
+        let cache_key = (key.clone(), qualifier.map(str::to_string));
         let generation = self.generation();
-        if let Some((g, c)) = self.configs.lock().expect("config lock").get(key) {
+        if let Some((g, c)) = self.configs.lock().expect("config lock").get(&cache_key) {
             if *g == generation {
                 return Ok(Some(c.clone()));
             }
         }
-        let path = format!("/2015-03-31/functions/{}", key.1);
+        let mut path = format!("/2015-03-31/functions/{}", key.1);
+        if let Some(q) = qualifier {
+            path.push_str(&format!("?Qualifier={}", urlencoding::encode(q)));
+        }
         let Some(doc) = moto.get_json("lambda", &key.0, &path).await? else {
             return Ok(None);
         };
@@ -183,6 +291,7 @@ impl Registry {
             timeout_s: c["Timeout"].as_u64().unwrap_or(3) as u32,
             env,
             code_sha256: c["CodeSha256"].as_str().unwrap_or_default().to_string(),
+            version: c["Version"].as_str().unwrap_or(LATEST).to_string(),
             fingerprint: String::new(),
         };
         config.fingerprint = config.compute_fingerprint();
@@ -190,7 +299,7 @@ impl Registry {
         self.configs
             .lock()
             .expect("config lock")
-            .insert(key.clone(), (generation, config.clone()));
+            .insert(cache_key, (generation, config.clone()));
         Ok(Some(config))
     }
 }
@@ -251,5 +360,34 @@ mod tests {
             "f"
         );
         assert_eq!(function_name("f:prod"), "f");
+    }
+
+    #[test]
+    fn qualifiers_from_the_query_or_the_name() {
+        assert_eq!(
+            qualifier("f", Some("Qualifier=lab-tune-512")).as_deref(),
+            Some("lab-tune-512")
+        );
+        assert_eq!(
+            qualifier("f", Some("a=b&Qualifier=3")).as_deref(),
+            Some("3")
+        );
+        assert_eq!(qualifier("f:prod", None).as_deref(), Some("prod"));
+        assert_eq!(
+            qualifier(
+                "arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af%3A7",
+                None
+            )
+            .as_deref(),
+            Some("7")
+        );
+        // $LATEST, spelled out or encoded, is no qualifier at all.
+        assert_eq!(qualifier("f", Some("Qualifier=%24LATEST")), None);
+        assert_eq!(qualifier("f:$LATEST", None), None);
+        assert_eq!(qualifier("f", None), None);
+        assert_eq!(
+            qualifier("arn:aws:lambda:us-east-1:1:function:f", Some("x=y")),
+            None
+        );
     }
 }

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
-use super::functions::{function_name, Registry};
-use super::invoke::{invoke, InvokeError};
+use super::functions::{function_name, qualifier, Registry};
+use super::invoke::{invoke_at, InvokeError};
 use super::logs::LogSink;
 use super::moto::Moto;
 use super::pool::Pool;
@@ -131,7 +131,8 @@ async fn dispatch(
     if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_PREFIX}/")) {
         if method == Method::POST {
             if let Some(name) = rest.strip_suffix("/invocations") {
-                return invoke_endpoint(&gw, &region, name, &headers, body).await;
+                let target = (name, uri.query());
+                return invoke_endpoint(&gw, &region, target, &headers, body).await;
             }
         }
     }
@@ -174,15 +175,23 @@ pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 /// For an asynchronous (Event) request: 1 MB since AWS raised it from 256 KB (Invoke API reference).
 pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
-/// Lambda Invoke, as Lambda answers it.
+/// Lambda Invoke, as Lambda answers it. `target` is the path's function (name, ARN, either may be
+/// qualified) and the query, which may hold `Qualifier`: a version or an alias runs that version's
+/// configuration and code.
 async fn invoke_endpoint(
     gw: &Gateway,
     region: &str,
-    raw_name: &str,
+    target: (&str, Option<&str>),
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
+    let (raw_name, query) = target;
     let key = (region.to_string(), function_name(raw_name));
+    let qualifier = qualifier(raw_name, query);
+    let qualified = || match &qualifier {
+        Some(q) => format!("{}:{q}", key.1),
+        None => key.1.clone(),
+    };
     let invocation_type = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
@@ -190,14 +199,18 @@ async fn invoke_endpoint(
     let asynchronous = invocation_type == "Event";
     if invocation_type == "DryRun" {
         // Validates the call and answers 204 without running the function.
-        return match gw.registry.config(&gw.moto, &key).await {
+        return match gw
+            .registry
+            .config_at(&gw.moto, &key, qualifier.as_deref())
+            .await
+        {
             Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
             Ok(None) => lambda_error(
                 StatusCode::NOT_FOUND,
                 "ResourceNotFoundException",
                 &format!(
                     "Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{}",
-                    key.1
+                    qualified()
                 ),
             ),
             Err(e) => lambda_error(
@@ -244,7 +257,7 @@ async fn invoke_endpoint(
             "Could not parse request body into json",
         );
     }
-    let result = invoke(gw, &key, payload).await;
+    let result = invoke_at(gw, &key, qualifier.as_deref(), payload).await;
     let invoked = match result {
         Ok(i) => i,
         Err(InvokeError::NotFound(name)) => {
@@ -275,10 +288,9 @@ async fn invoke_endpoint(
     let mut response = (StatusCode::OK, invoked.body.clone()).into_response();
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
-    h.insert(
-        "x-amz-executed-version",
-        HeaderValue::from_static("$LATEST"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&invoked.version) {
+        h.insert("x-amz-executed-version", v);
+    }
     if let Ok(v) = HeaderValue::from_str(&invoked.request_id) {
         h.insert("x-amzn-requestid", v);
     }
@@ -309,6 +321,9 @@ async fn forward_with_hooks(
     let path = uri.path();
     let mut code_to_store: Option<(String, String)> = None;
     let mut deleted_function: Option<String> = None;
+    // (function, version) of a DeleteFunction that names a version: only that version goes.
+    let mut deleted_version: Option<(String, String)> = None;
+    let mut published: Option<String> = None;
     let mut updated_function: Option<String> = None;
 
     if method == Method::POST && path == LAMBDA_PREFIX {
@@ -331,9 +346,15 @@ async fn forward_with_hooks(
             }
         } else if method == Method::DELETE && !rest.contains('/') {
             let name = function_name(rest);
-            // Logs still queued would recreate the log group after `down` deleted it.
-            gw.logs.flush().await;
-            deleted_function = Some(name);
+            if let Some(version) = qualifier(rest, uri.query()) {
+                deleted_version = Some((name, version));
+            } else {
+                // Logs still queued would recreate the log group after `down` deleted it.
+                gw.logs.flush().await;
+                deleted_function = Some(name);
+            }
+        } else if method == Method::POST && rest.ends_with("/versions") {
+            published = rest.split('/').next().map(function_name);
         }
     }
 
@@ -379,6 +400,20 @@ async fn forward_with_hooks(
             let key = (region.to_string(), name);
             gw.registry.remove(&key);
             gw.pool.retire(&key);
+        }
+        if let Some((name, version)) = deleted_version {
+            gw.registry
+                .remove_version(&(region.to_string(), name.clone()), &version);
+            gw.pool
+                .retire(&(region.to_string(), format!("{name}:{version}")));
+        }
+        if let Some(name) = published {
+            // The version's number is in moto's answer; its code is $LATEST's now.
+            let doc: serde_json::Value = serde_json::from_slice(&upstream.body).unwrap_or_default();
+            if let Some(version) = doc["Version"].as_str() {
+                gw.registry
+                    .record_version(&(region.to_string(), name), version);
+            }
         }
     }
     if method != Method::GET && method != Method::HEAD {

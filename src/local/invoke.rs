@@ -16,6 +16,9 @@ use super::runtime_api::{Outcome, RESPONSE_LIMIT};
 #[derive(Debug)]
 pub struct Invoked {
     pub request_id: String,
+    /// The version that ran (`$LATEST`, or the number a version or alias qualifier resolved to), as
+    /// `X-Amz-Executed-Version`.
+    pub version: String,
     pub body: Bytes,
     /// `Unhandled` when the function failed, as `X-Amz-Function-Error`.
     pub function_error: Option<String>,
@@ -50,22 +53,37 @@ pub enum InvokeError {
     Backend(anyhow::Error),
 }
 
-/// Runs `payload` on the function.
+/// Runs `payload` on the function's `$LATEST`.
 pub async fn invoke(
     gw: &Gateway,
     key: &FunctionKey,
     payload: Bytes,
 ) -> Result<Invoked, InvokeError> {
-    let config = match gw.registry.config(&gw.moto, key).await {
+    invoke_at(gw, key, None, payload).await
+}
+
+/// Runs `payload` on the version a qualifier (version number or alias) names, with that version's
+/// configuration and code; `None` is `$LATEST`.
+pub async fn invoke_at(
+    gw: &Gateway,
+    key: &FunctionKey,
+    qualifier: Option<&str>,
+    payload: Bytes,
+) -> Result<Invoked, InvokeError> {
+    let shown = || match qualifier {
+        Some(q) => format!("{}:{q}", key.1),
+        None => key.1.clone(),
+    };
+    let config = match gw.registry.config_at(&gw.moto, key, qualifier).await {
         Ok(Some(c)) => c,
-        Ok(None) => return Err(InvokeError::NotFound(key.1.clone())),
+        Ok(None) => return Err(InvokeError::NotFound(shown())),
         Err(e) => return Err(InvokeError::Backend(e)),
     };
     gw.rules
         .invoke_gate(&key.0, &key.1)
         .map_err(InvokeError::NotReady)?;
-    let Some(code_dir) = gw.registry.code_dir(key) else {
-        return Err(InvokeError::NoCode(key.1.clone()));
+    let Some(code_dir) = gw.registry.code_dir_for(key, &config) else {
+        return Err(InvokeError::NoCode(shown()));
     };
     let Some(mut lease) = gw.pool.acquire(&config) else {
         return Err(InvokeError::Throttled);
@@ -87,9 +105,13 @@ pub async fn invoke(
                     "Runtime.InvalidEntrypoint",
                     &format!("RequestId: {request_id} Error: {e:#}"),
                 );
-                let log = format!("START RequestId: {request_id} Version: $LATEST\n{e:#}\nEND RequestId: {request_id}\n");
+                let log = format!(
+                    "START RequestId: {request_id} Version: {}\n{e:#}\nEND RequestId: {request_id}\n",
+                    config.version
+                );
                 return Ok(Invoked {
                     request_id,
+                    version: config.version.clone(),
                     body,
                     function_error: Some("Unhandled".into()),
                     log,
@@ -148,6 +170,7 @@ pub async fn invoke(
     };
     let log = build_log(
         &request_id,
+        &config.version,
         &lines,
         &measured,
         config.memory_mb,
@@ -169,6 +192,7 @@ pub async fn invoke(
     });
     Ok(Invoked {
         request_id,
+        version: config.version.clone(),
         body,
         function_error,
         log,
@@ -186,15 +210,17 @@ pub fn billed_ms(m: &Measured) -> u64 {
     (total.as_secs_f64() * 1000.0).ceil().max(1.0) as u64
 }
 
-/// START, the function's lines, END and Lambda's REPORT line (tab-separated, as Lambda writes it).
+/// START (with the version that ran), the function's lines, END and Lambda's REPORT line
+/// (tab-separated, as Lambda writes it).
 pub fn build_log(
     request_id: &str,
+    version: &str,
     lines: &[String],
     m: &Measured,
     memory_mb: u32,
     status: Option<&str>,
 ) -> String {
-    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
+    let mut log = format!("START RequestId: {request_id} Version: {version}\n");
     for line in lines {
         log.push_str(line);
         log.push('\n');
@@ -244,7 +270,7 @@ mod tests {
             init: Some(Duration::from_micros(40_000)),
             max_memory_mb: 17,
         };
-        let log = build_log("abc", &["hello".into()], &m, 128, None);
+        let log = build_log("abc", "$LATEST", &["hello".into()], &m, 128, None);
         assert!(
             log.starts_with("START RequestId: abc Version: $LATEST\nhello\nEND RequestId: abc\n")
         );

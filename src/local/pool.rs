@@ -59,7 +59,7 @@ impl Pool {
     /// `None` means the limit is reached (the caller answers 429, as Lambda does).
     pub fn acquire(&self, config: &FunctionConfig) -> Option<Lease> {
         let permit = self.permits.clone().try_acquire_owned().ok()?;
-        let key = (config.region.clone(), config.name.clone());
+        let key = config.pool_key();
         let fingerprint = &config.fingerprint;
         let mut idle = self.idle.lock().expect("pool lock");
         let list = idle.entry(key).or_default();
@@ -77,7 +77,7 @@ impl Pool {
         if !instance.alive() || instance.fingerprint != config.fingerprint {
             return;
         }
-        let key = (config.region.clone(), config.name.clone());
+        let key = config.pool_key();
         self.idle
             .lock()
             .expect("pool lock")
@@ -86,9 +86,14 @@ impl Pool {
             .push(instance);
     }
 
-    /// Kills every idle instance of a function (deleted or redeployed).
+    /// Kills every idle instance of a function (deleted or redeployed), or of one of its versions
+    /// when `key` is a [`FunctionConfig::pool_key`] of one; a function's versions go with it.
     pub fn retire(&self, key: &FunctionKey) {
-        self.idle.lock().expect("pool lock").remove(key);
+        let versions = format!("{}:", key.1);
+        self.idle
+            .lock()
+            .expect("pool lock")
+            .retain(|k, _| k.0 != key.0 || (k.1 != key.1 && !k.1.starts_with(&versions)));
     }
 
     /// Kills every idle instance.

@@ -1,7 +1,9 @@
 //! The tuning run as a self-contained HTML page: duration and cost against memory, and the table.
 //!
 //! Table `#tune-results`, one `<tr>` per size with `data-memory` and, on the row and on each cell,
-//! `data-avg-ms`, `data-p50-ms`, `data-p90-ms`, `data-p99-ms`, `data-cold-starts`, `data-cost` (dollars per invocation) and `data-verdict`; failed sizes carry `data-status="failed"`.
+//! `data-avg-ms`, `data-p50-ms`, `data-p90-ms`, `data-p99-ms`, `data-cold-starts`, `data-pt-cost`
+//! (PT's cost per invocation), `data-cost` (lab's full cost per invocation) and `data-verdict`;
+//! failed sizes carry `data-status="failed"`.
 
 use super::result::TuneResult;
 use crate::report::format;
@@ -32,10 +34,11 @@ pub fn render(result: &TuneResult) -> Document {
         facts.push((
             format!("Best for {}", w.strategy.as_str()),
             format!(
-                "{} MB — {} avg, {} per invocation",
+                "{} MB — {} avg, {} per invocation ({} cost)",
                 w.memory_mb,
                 format::ms(w.avg_duration_ms),
-                format::usd(w.cost_per_invoke)
+                format::usd(w.cost_per_invoke),
+                w.cost_model.as_str()
             ),
         ));
     }
@@ -55,6 +58,15 @@ pub fn render(result: &TuneResult) -> Document {
             format::usd(result.pricing.request)
         ),
     ));
+    if let Some(pt) = &result.results {
+        facts.push((
+            "aws-lambda-power-tuning".into(),
+            format!(
+                "{} MB; visualization {}",
+                pt.power, pt.state_machine.visualization
+            ),
+        ));
+    }
     if let Some(m) = result.restored_memory_mb {
         facts.push(("Memory left at".into(), format!("{m} MB")));
     }
@@ -94,7 +106,7 @@ pub fn render(result: &TuneResult) -> Document {
                 s.duration_ms.p99
             }),
             series("Cost per invocation", "#e07b24", Axis::Right, &|s| {
-                s.cost_per_invoke
+                s.cost_in(result.cost_model)
             }),
         ],
     };
@@ -109,7 +121,8 @@ pub fn render(result: &TuneResult) -> Document {
         "p90",
         "p99",
         "Cold starts",
-        "Cost per Invoke",
+        "PT cost",
+        "Full cost",
         "Verdict",
     ];
     let rows = result
@@ -140,6 +153,11 @@ pub fn render(result: &TuneResult) -> Document {
                             "cold-starts",
                             s.cold_starts,
                         ),
+                        DataCell::value(
+                            format::usd(s.pt_cost_per_invoke),
+                            "pt-cost",
+                            s.pt_cost_per_invoke,
+                        ),
                         DataCell::value(format::usd(s.cost_per_invoke), "cost", s.cost_per_invoke),
                         DataCell::labelled(p.verdict.clone(), "verdict"),
                     ],
@@ -153,6 +171,7 @@ pub fn render(result: &TuneResult) -> Document {
                             data: Some(("status".into(), "failed".into())),
                             numeric: true,
                         },
+                        DataCell::text("-"),
                         DataCell::text("-"),
                         DataCell::text("-"),
                         DataCell::text("-"),
@@ -175,10 +194,13 @@ pub fn render(result: &TuneResult) -> Document {
     });
     doc.paragraph(
         &format!(
-            "Duration is Duration + Init Duration from each invocation's REPORT line; the average drops the \
-             fastest and slowest {:.0}% (each end). Cost is the trimmed mean billed duration × memory × price \
-             per GB-second, plus the request charge.",
-            result.plan.discard_top_bottom * 100.0
+            "Duration is Duration + Init (or Restore) Duration from each invocation's REPORT line; the \
+             average drops the fastest and slowest {:.0}% (each end). PT cost is aws-lambda-power-tuning's: \
+             the trimmed mean billed duration rounded up to the millisecond × memory × its price, no request \
+             charge. Full cost is the exact trimmed mean billed duration × memory × price per GB-second, \
+             plus the request charge. The winner was chosen on {}.",
+            result.plan.discard_top_bottom * 100.0,
+            result.cost_model.describe()
         ),
         true,
     );

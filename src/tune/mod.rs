@@ -1,81 +1,96 @@
-//! Power tuning (DESIGN §7), after aws-lambda-power-tuning: run the function at several memory
-//! sizes, read each invocation's REPORT line, price it, and pick the size that is cheapest, fastest
-//! or the best balance of both.
+//! Power tuning, as aws-lambda-power-tuning does it and without Step Functions: publish a version
+//! and an alias per memory size, measure the aliases (so `$LATEST`'s traffic never runs at a test
+//! size), read each invocation's REPORT line, price it, pick the size that is cheapest, fastest or
+//! the best balance of both, and remove what was published.
 //!
-//! Files, one job each: [`args`] (options and the tutorial's input file), [`payload`] (what is sent),
-//! [`report_line`] (REPORT parsing), [`stats`] (trimmed mean, percentiles), [`pricing`],
-//! [`strategy`] (choosing the winner), [`run`] (the sweep, retries, restoring memory),
-//! [`result`] (what was found), [`present`] (terminal output), [`html`] (the HTML report).
+//! Files, one job each: [`args`] (flags), [`config`] (the tool's input file, and how the two
+//! combine), [`payload`] (what is sent), [`versions`] (publishing, restoring, cleaning up),
+//! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
+//! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
+//! winner), [`run`] (the run from start to end), [`result`] (what was found), [`pt`] (the tool's
+//! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
 
 pub mod args;
+pub mod config;
 pub mod html;
+pub mod measure;
 pub mod payload;
 pub mod present;
 pub mod pricing;
+pub mod pt;
 pub mod report_line;
 pub mod result;
 pub mod run;
 pub mod stats;
 pub mod strategy;
+pub mod versions;
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-pub use args::{TuneArgs, TuneConfig};
+pub use args::TuneArgs;
+pub use config::TuneConfig;
 pub use result::TuneResult;
-pub use strategy::Strategy;
+pub use strategy::{CostModel, Strategy};
 
-use crate::control::FunctionControl;
+use crate::control::VersionControl;
 
-/// Runs `lab tune`: resolves `args` (with `default_payload` when none is given), sweeps the memory
-/// sizes on `target`, prints the observations table and charts (or, with `json`, the full
-/// [`TuneResult`] as JSON on stdout), writes `--report` when asked, and returns the result.
-///
-/// The function's memory is restored afterwards (or set to the winner with `--auto-optimize`),
-/// also when a size fails or Ctrl-C interrupts the run; an interrupted run returns an error
-/// `interrupted; memory restored to N MB`.
-pub async fn run(
+/// `lab tune` from the command line: the function named by `--function` or the input's `lambdaARN`,
+/// else the stack's (with `stack_event`, the tutorial's `list` event, as the default payload;
+/// another function gets the power-tuning tool's default, `null`). Returns the exit code: 0, or 128
+/// + the signal's number when a signal stopped the run (after its cleanup).
+pub async fn command(
+    stack: &crate::stack::Stack,
     args: &TuneArgs,
-    target: Arc<dyn FunctionControl>,
+    stack_event: serde_json::Value,
+    json: bool,
+) -> Result<i32> {
+    let own = &stack.names.function;
+    let named = TuneConfig::resolve(args, serde_json::Value::Null)?.function;
+    let is_own = named.as_deref().is_none_or(|f| f == own);
+    let default_payload = if is_own {
+        stack_event
+    } else {
+        serde_json::Value::Null
+    };
+    let cfg = TuneConfig::resolve(args, default_payload)?;
+    let function = named.unwrap_or_else(|| own.clone());
+    let target =
+        crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)?;
+    let region = target
+        .region()
+        .unwrap_or_else(|| stack.region().to_string());
+    match run(&cfg, Arc::new(target), &region, json).await {
+        Ok(_) => Ok(0),
+        Err(e) => match e.downcast_ref::<run::Interrupted>() {
+            Some(stopped) => {
+                let _ = writeln!(std::io::stderr(), "error: {stopped}");
+                Ok(128 + stopped.number)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// Runs `lab tune` with `cfg` on `target` (priced for `region`): the sweep, then the observations
+/// table, charts and the visualization link (or, with `json`, the full [`TuneResult`] as JSON on
+/// stdout), and `--report` when asked. SIGINT, SIGTERM and SIGHUP stop the run; it cleans up and
+/// returns a [`run::Interrupted`] error.
+pub async fn run(
+    cfg: &TuneConfig,
+    target: Arc<dyn VersionControl>,
     region: &str,
-    default_payload: serde_json::Value,
     json: bool,
 ) -> Result<TuneResult> {
-    let cfg = TuneConfig::resolve(args, default_payload)?;
-    if let Some(arn) = &cfg.lambda_arn {
-        let name = arn.split(':').nth(6).unwrap_or_default();
-        if name != target.name() {
-            eprintln!(
-                "note: the input names {arn}; tuning {} (the stack's function)",
-                target.name()
-            );
-        }
-    }
-
-    let result = if cfg.dry_run {
-        // A dry run touches nothing, not even to read the configuration.
-        TuneResult {
-            function: target.name().to_string(),
-            region: region.to_string(),
-            architecture: "unknown".to_string(),
-            pricing: pricing::Pricing::for_region(region, pricing::Architecture::X86_64),
-            plan: run::plan(&cfg),
-            powers: Vec::new(),
-            winner: None,
-            tuning_cost: 0.0,
-            invocations: 0,
-            original_memory_mb: None,
-            restored_memory_mb: None,
-        }
-    } else {
-        let options = run::RunOptions {
-            progress: !json,
-            ..run::RunOptions::default()
-        };
-        run::execute(&cfg, target, region, &options, ctrl_c()).await?
+    // Installed before anything changes: from here on these signals end the run through cleanup.
+    let signals = Signals::install();
+    let options = run::RunOptions {
+        progress: !json,
+        ..run::RunOptions::default()
     };
-
+    let result = run::execute(cfg, target, region, &options, signals.first()).await?;
     if json {
         println!(
             "{}",
@@ -83,6 +98,7 @@ pub async fn run(
         );
     } else if cfg.dry_run {
         print!("{}", present::plan(&result));
+        print!("{}", present::dry_run(&result));
     } else {
         println!("Performance & Cost Observations ({})", result.function);
         println!("{}", present::table(&result));
@@ -100,10 +116,43 @@ pub async fn run(
     Ok(result)
 }
 
-/// Resolves on Ctrl-C; never, if the signal handler cannot be installed (then Ctrl-C keeps its
-/// default effect of ending the process).
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+/// SIGINT (Ctrl-C), SIGTERM and SIGHUP, caught from the moment they are installed.
+struct Signals {
+    streams: Vec<(&'static str, i32, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Catches the three signals; one that cannot be caught keeps its default effect.
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let wanted = [
+            ("SIGINT", libc::SIGINT, SignalKind::interrupt()),
+            ("SIGTERM", libc::SIGTERM, SignalKind::terminate()),
+            ("SIGHUP", libc::SIGHUP, SignalKind::hangup()),
+        ];
+        Signals {
+            streams: wanted
+                .into_iter()
+                .filter_map(|(name, number, kind)| signal(kind).ok().map(|s| (name, number, s)))
+                .collect(),
+        }
+    }
+
+    /// Resolves with the first of them to arrive (its name and number).
+    async fn first(mut self) -> (&'static str, i32) {
+        let waits = self.streams.iter_mut().map(|(name, number, stream)| {
+            Box::pin(async move {
+                if stream.recv().await.is_none() {
+                    // The signal driver is gone: this signal will never arrive.
+                    std::future::pending::<()>().await;
+                }
+                (*name, *number)
+            })
+        });
+        let waits: Vec<_> = waits.collect();
+        if waits.is_empty() {
+            return std::future::pending().await;
+        }
+        futures::future::select_all(waits).await.0
     }
 }

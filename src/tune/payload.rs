@@ -3,6 +3,8 @@
 //! A command-line value is inline JSON or `@path` to a JSON file. A weighted list is a JSON array
 //! whose every element is `{"payload": ..., "weight": n}` with n > 0; weights are relative
 //! (`[{"payload": A, "weight": 3}, {"payload": B, "weight": 1}]` sends A three times as often as B).
+//! As in aws-lambda-power-tuning, other keys in an entry (a `"name"`, a `"comment"`) are allowed and
+//! ignored.
 //! As in aws-lambda-power-tuning, a payload that is a JSON *string* holding JSON is sent as that JSON
 //! (`"{\"a\":1}"` sends `{"a":1}`); every other value is sent serialised.
 
@@ -34,14 +36,13 @@ pub fn read_arg(arg: &str) -> Result<Value> {
     }
 }
 
-/// Whether `value` looks like a weighted list: a non-empty array of objects that each have exactly
-/// the keys `payload` and `weight`.
+/// Whether `value` looks like a weighted list: a non-empty array of objects that each have the keys
+/// `payload` and `weight` (other keys are allowed, as aws-lambda-power-tuning allows them).
 fn is_weighted(value: &Value) -> bool {
     match value {
         Value::Array(items) if !items.is_empty() => items.iter().all(|item| {
-            item.as_object().is_some_and(|o| {
-                o.len() == 2 && o.contains_key("payload") && o.contains_key("weight")
-            })
+            item.as_object()
+                .is_some_and(|o| o.contains_key("payload") && o.contains_key("weight"))
         }),
         _ => false,
     }
@@ -166,6 +167,19 @@ mod tests {
             3
         );
         assert!(spec.expand(1).is_err());
+    }
+
+    #[test]
+    fn weighted_entries_may_carry_other_keys() {
+        let spec = PayloadSpec::from_value(json!([
+            {"payload": {"n": 1}, "weight": 1, "name": "small"},
+            {"payload": {"n": 2}, "weight": 1, "comment": "large"}
+        ]))
+        .unwrap();
+        assert_eq!(
+            spec.entries(),
+            vec![(&json!({"n": 1}), 1.0), (&json!({"n": 2}), 1.0)]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The terminal view of a tuning run: the tutorial's "Performance & Cost Observations" table,
-//! bar charts of duration and cost per memory size, and the dry-run plan.
+//! The terminal view of a tuning run: the tutorial's "Performance & Cost Observations" table (with
+//! PT's cost and lab's full cost side by side), bar charts of duration and cost per memory size, the
+//! closing lines with the visualization link, and the dry-run plan.
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,15 @@ use super::result::{PowerResult, TuneResult};
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};
+
+/// An amount per invocation in the run's currency (CNY in the China regions).
+pub fn money(value: f64, currency: &str) -> String {
+    let usd = format::usd(value);
+    match currency {
+        "USD" => usd,
+        other => usd.replacen('$', &format!("{other} "), 1),
+    }
+}
 
 /// The observations table, one row per memory size.
 pub fn table(result: &TuneResult) -> String {
@@ -17,11 +27,13 @@ pub fn table(result: &TuneResult) -> String {
         "p90",
         "p99",
         "Cold starts",
-        "Cost per Invoke",
+        "PT cost",
+        "Full cost",
         "vs best",
         "Verdict",
     ];
-    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6]);
+    let currency = result.pricing.currency;
+    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7]);
     for p in &result.powers {
         let tone = tone(p);
         let memory = format!("{} MB", p.memory_mb);
@@ -46,7 +58,8 @@ pub fn table(result: &TuneResult) -> String {
                         format!("{}/{}", s.cold_starts, s.invocations),
                         Tone::Neutral,
                     ),
-                    cell(format::usd(s.cost_per_invoke), tone),
+                    cell(money(s.pt_cost_per_invoke, currency), tone),
+                    cell(money(s.cost_per_invoke, currency), tone),
                     cell(vs, Tone::Neutral),
                     cell(&p.verdict, tone),
                 ]);
@@ -55,6 +68,7 @@ pub fn table(result: &TuneResult) -> String {
                 // The reason can be long; it is printed under the table ("Skipped: ...").
                 table.add_row(vec![
                     cell(memory, Tone::Bad),
+                    cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
@@ -106,30 +120,53 @@ pub fn charts(result: &TuneResult) -> String {
             .as_ref()
             .map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean)))
     });
+    let model = result.cost_model;
+    let currency = result.pricing.currency;
     let costs = bars(&|p| {
-        p.stats
-            .as_ref()
-            .map(|s| (s.cost_per_invoke, format::usd(s.cost_per_invoke)))
+        p.stats.as_ref().map(|s| {
+            let cost = s.cost_in(model);
+            (cost, money(cost, currency))
+        })
     });
     format!(
         "{}\n{}",
         hbar_chart("Average duration (ms)", &durations, 40),
-        hbar_chart("Cost per invocation ($)", &costs, 40)
+        hbar_chart(
+            &format!("Cost per invocation ({}, {currency})", model.as_str()),
+            &costs,
+            40
+        )
     )
 }
 
 /// The closing lines: winner, what the run cost, where the memory was left.
 pub fn summary(result: &TuneResult) -> String {
     let mut out = String::new();
+    let currency = result.pricing.currency;
     if let Some(w) = &result.winner {
         let _ = writeln!(
             out,
-            "Best for {}: {} MB (avg {}, {} per invocation)",
+            "Best for {}: {} MB (avg {}, {} per invocation), chosen on {}",
             w.strategy.as_str(),
             w.memory_mb,
             format::ms(w.avg_duration_ms),
-            format::usd(w.cost_per_invoke)
+            money(w.cost_per_invoke, currency),
+            w.cost_model.describe()
         );
+    }
+    if let Some(pt) = &result.results {
+        if result
+            .winner
+            .as_ref()
+            .is_some_and(|w| w.memory_mb != pt.power)
+        {
+            let _ = writeln!(
+                out,
+                "aws-lambda-power-tuning would pick {} MB (PT's cost).",
+                pt.power
+            );
+        }
+        let _ = writeln!(out, "Visualization: {}", pt.state_machine.visualization);
     }
     let failed: Vec<String> = result
         .powers
@@ -147,41 +184,83 @@ pub fn summary(result: &TuneResult) -> String {
         let _ = writeln!(out, "Skipped: {}", failed.join(", "));
     }
     let retries: u32 = result.powers.iter().map(|p| p.retries).sum();
+    let error_retries: u32 = result.powers.iter().map(|p| p.error_retries).sum();
     let _ = write!(
         out,
-        "Tuning run: {} invocations, {} (at ${} per GB-second for {}, {} per request)",
+        "Tuning run: {} invocations, {} (at {} {} per GB-second for {}, {} per request)",
         result.invocations,
-        format::usd(result.tuning_cost),
+        money(result.tuning_cost, currency),
         result.pricing.gb_second,
+        currency,
         result.architecture,
-        format::usd(result.pricing.request)
+        money(result.pricing.request, currency)
     );
     if retries > 0 {
         let _ = write!(out, ", {retries} throttled calls retried");
     }
+    if error_retries > 0 {
+        let _ = write!(out, ", {error_retries} failed calls retried");
+    }
     out.push('\n');
+    out.push_str(&afterwards(result));
+    out
+}
+
+/// Where `$LATEST` was left and what became of the versions.
+fn afterwards(result: &TuneResult) -> String {
+    let mut out = String::new();
     if let (Some(original), Some(now)) = (result.original_memory_mb, result.restored_memory_mb) {
         if original == now {
-            let _ = writeln!(out, "Memory restored to {now} MB.");
+            let _ = write!(out, "$LATEST at {now} MB as before");
         } else {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "Memory set to {now} MB (was {original} MB; --auto-optimize)."
+                "$LATEST set to {now} MB (was {original} MB; --auto-optimize)"
             );
         }
     }
+    if let Some((alias, version)) = &result.optimized_alias {
+        let _ = write!(out, "; alias {alias} now points at version {version}");
+    }
+    let v = &result.versions;
+    if v.kept {
+        let kept: Vec<String> = v
+            .published
+            .iter()
+            .map(|p| format!("{} -> {}", p.alias, p.version))
+            .collect();
+        let _ = writeln!(out, "; kept (--keep-versions): {}.", kept.join(", "));
+    } else {
+        let _ = writeln!(
+            out,
+            "; the run's {} aliases and {} versions are removed.",
+            v.removed_aliases.len(),
+            v.removed_versions.len()
+        );
+    }
     out
+}
+
+/// What a dry run found: each size invoked once through its alias.
+pub fn dry_run(result: &TuneResult) -> String {
+    let sizes: Vec<String> = result
+        .powers
+        .iter()
+        .map(|p| format!("{} MB", p.memory_mb))
+        .collect();
+    format!(
+        "Dry run: published a version and an alias per size, invoked each once ({}): every call \
+         is allowed and answered.\n{}",
+        sizes.join(", "),
+        afterwards(result)
+    )
 }
 
 /// What a dry run would do.
 pub fn plan(result: &TuneResult) -> String {
     let p = &result.plan;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Dry run: nothing will be invoked. The plan for {}:",
-        result.function
-    );
+    let _ = writeln!(out, "The plan for {}:", result.function);
     let powers: Vec<String> = p.powers.iter().map(|m| m.to_string()).collect();
     let _ = writeln!(out, "  memory sizes   {} MB", powers.join(", "));
     let _ = writeln!(
@@ -195,7 +274,11 @@ pub fn plan(result: &TuneResult) -> String {
         },
         p.total_invocations
     );
-    let _ = writeln!(out, "  config updates {}", p.configuration_updates);
+    let _ = writeln!(
+        out,
+        "  versions       {} published and removed afterwards ({} updates of $LATEST)",
+        p.versions_published, p.configuration_updates
+    );
     for w in &p.payloads {
         let text = serde_json::to_string(&w.payload).unwrap_or_default();
         if p.payloads.len() == 1 {
@@ -216,7 +299,7 @@ pub fn plan(result: &TuneResult) -> String {
     );
     let _ = writeln!(out, "  discard        {} of each end", p.discard_top_bottom);
     if p.only_cold_starts {
-        let _ = writeln!(out, "  cold starts    forced before every invocation");
+        let _ = writeln!(out, "  cold starts    one version per invocation");
     }
     if p.sleep_between_runs_ms > 0 {
         let _ = writeln!(
@@ -229,9 +312,9 @@ pub fn plan(result: &TuneResult) -> String {
         out,
         "  afterwards     {}",
         if p.auto_optimize {
-            "leave the winning size configured"
+            "apply the winning size"
         } else {
-            "restore the original memory size"
+            "leave $LATEST as it was"
         }
     );
     out

@@ -1,11 +1,16 @@
-//! Lambda on-demand prices: compute per GB-second by architecture and region, plus the request charge.
+//! Lambda on-demand prices, in two models.
 //!
-//! Defaults are AWS's published prices (first tier): x86_64 $0.0000166667 and arm64 $0.0000133334
-//! per GB-second, $0.20 per million requests. A few regions charge more for x86_64 compute;
-//! aws-lambda-power-tuning keeps those as dollars per millisecond at 128 MB, and the same figures are
-//! used here (converted: $/ms at 128 MB x 1000 ms x 8 = $/GB-second), so results agree with it.
-//! Unlike that tool, the request charge is included in the cost of every invocation: at 128 MB and a
-//! few milliseconds it is most of the bill.
+//! - **PT's** (aws-lambda-power-tuning's, the default for choosing): a price per millisecond at
+//!   128 MB by architecture and region (x86_64 2.1e-9 by default, arm64 1.7e-9, a few regions more,
+//!   China in CNY), times the memory over 128 MB, times the average billed duration rounded up to the
+//!   millisecond; no request charge.
+//! - **lab's full cost**: AWS's published prices (first tier): x86_64 $0.0000166667 and arm64
+//!   $0.0000133334 per GB-second, PT's regional x86_64 figures converted ($/ms at 128 MB x 1000 ms x
+//!   8 = $/GB-second), times the exact average billed duration, plus the request charge ($0.20 per
+//!   million; CNY 1.36 in China): at 128 MB and a few milliseconds the request is most of the bill.
+//!
+//! China's regions are priced in CNY (PT's table has their x86_64 figure and nothing for arm64, for
+//! which it applies its default; lab does the same so both columns agree on the currency's caveat).
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -17,16 +22,29 @@ pub const ARM64_GB_SECOND: f64 = 0.000_013_333_4;
 /// Price per request: $0.20 per million.
 pub const REQUEST: f64 = 0.20 / 1_000_000.0;
 
-/// x86_64 regions priced above the default, in dollars per millisecond at 128 MB
+/// x86_64 regions priced differently from the default, per millisecond at 128 MB
 /// (aws-lambda-power-tuning's table; the default there is 2.1e-9, i.e. $0.0000166667 rounded).
-/// China regions are left out: their prices are in CNY.
+/// The China regions' figure is in CNY.
 pub const X86_REGIONAL_PER_MS_128: &[(&str, f64)] = &[
     ("ap-east-1", 2.9e-9),
     ("af-south-1", 2.8e-9),
     ("ap-northeast-3", 2.7e-9),
     ("me-south-1", 2.6e-9),
     ("eu-south-1", 2.4e-9),
+    ("cn-north-1", 0.000_000_014_2),
+    ("cn-northwest-1", 0.000_000_014_2),
 ];
+/// PT's default x86_64 price per millisecond at 128 MB.
+pub const PT_X86_DEFAULT_PER_MS_128: f64 = 2.1e-9;
+/// PT's arm64 price per millisecond at 128 MB (every region).
+pub const PT_ARM64_PER_MS_128: f64 = 1.7e-9;
+/// The request charge in the China regions: CNY 1.36 per million.
+pub const REQUEST_CNY: f64 = 1.36 / 1_000_000.0;
+
+/// Whether a region is one of AWS's China regions (priced in CNY).
+pub fn is_china(region: &str) -> bool {
+    region.starts_with("cn-")
+}
 
 /// A function's instruction set, which sets its compute price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,10 +78,14 @@ impl Architecture {
 /// The prices that apply to one function.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Pricing {
-    /// Dollars per GB-second of billed duration.
+    /// Price per GB-second of billed duration (lab's full model).
     pub gb_second: f64,
-    /// Dollars per request.
+    /// Price per request (lab's full model).
     pub request: f64,
+    /// PT's price per millisecond at 128 MB.
+    pub pt_per_ms_128: f64,
+    /// `USD`, or `CNY` in the China regions.
+    pub currency: &'static str,
 }
 
 /// The cost of one invocation, in dollars, split into its two charges.
@@ -85,18 +107,37 @@ impl Cost {
 impl Pricing {
     /// The prices for `architecture` in `region`.
     pub fn for_region(region: &str, architecture: Architecture) -> Pricing {
-        let gb_second = match architecture {
-            Architecture::Arm64 => ARM64_GB_SECOND,
-            Architecture::X86_64 => X86_REGIONAL_PER_MS_128
-                .iter()
-                .find(|(name, _)| *name == region)
-                // $/ms at 128 MB -> $/GB-second: x 1000 ms/s x (1024 / 128) GB^-1.
-                .map_or(X86_64_GB_SECOND, |(_, per_ms)| per_ms * 1000.0 * 8.0),
+        let regional = X86_REGIONAL_PER_MS_128
+            .iter()
+            .find(|(name, _)| *name == region)
+            .map(|(_, per_ms)| *per_ms);
+        let pt_per_ms_128 = match architecture {
+            Architecture::Arm64 => PT_ARM64_PER_MS_128,
+            Architecture::X86_64 => regional.unwrap_or(PT_X86_DEFAULT_PER_MS_128),
+        };
+        // $/ms at 128 MB -> $/GB-second: x 1000 ms/s x (1024 / 128) GB^-1.
+        let gb_second = match (architecture, regional) {
+            (Architecture::Arm64, _) if is_china(region) => PT_ARM64_PER_MS_128 * 8000.0,
+            (Architecture::Arm64, _) => ARM64_GB_SECOND,
+            (Architecture::X86_64, Some(per_ms)) => per_ms * 8000.0,
+            (Architecture::X86_64, None) => X86_64_GB_SECOND,
         };
         Pricing {
             gb_second,
-            request: REQUEST,
+            request: if is_china(region) {
+                REQUEST_CNY
+            } else {
+                REQUEST
+            },
+            pt_per_ms_128,
+            currency: if is_china(region) { "CNY" } else { "USD" },
         }
+    }
+
+    /// PT's cost of one invocation at `memory_mb` for an (average) billed duration:
+    /// `ceil(billed_ms) x price per ms at 128 MB x memory / 128`, no request charge.
+    pub fn pt_cost(&self, billed_ms: f64, memory_mb: u32) -> f64 {
+        billed_ms.ceil() * self.pt_per_ms_128 * (memory_mb as f64 / 128.0)
     }
 
     /// The cost of one invocation billed `billed_ms` at `memory_mb`:
@@ -148,6 +189,25 @@ mod tests {
         assert_eq!(
             Pricing::for_region("ap-east-1", Architecture::Arm64).gb_second,
             ARM64_GB_SECOND
+        );
+    }
+
+    #[test]
+    fn pt_prices_and_china() {
+        let p = Pricing::for_region("us-east-1", Architecture::X86_64);
+        // ceil(10.2) = 11 ms x 2.1e-9 x 1024/128 = 1.848e-7; no request charge.
+        assert!(close(p.pt_cost(10.2, 1024), 11.0 * 2.1e-9 * 8.0));
+        let arm = Pricing::for_region("eu-west-1", Architecture::Arm64);
+        assert!(close(arm.pt_cost(1.0, 128), 1.7e-9));
+        let cn = Pricing::for_region("cn-north-1", Architecture::X86_64);
+        assert_eq!(cn.currency, "CNY");
+        // 0.0000000142 CNY/ms at 128 MB = 0.0001136 CNY per GB-second.
+        assert!(close(cn.gb_second, 0.000_113_6));
+        assert!(close(cn.pt_cost(3.0, 256), 3.0 * 0.000_000_014_2 * 2.0));
+        assert!(close(cn.request, 1.36e-6));
+        assert_eq!(
+            Pricing::for_region("us-east-1", Architecture::X86_64).currency,
+            "USD"
         );
     }
 

@@ -1,13 +1,15 @@
 //! Parsing the `REPORT` line Lambda appends to every invocation's log.
 //!
 //! Text format (fields separated by tabs in real Lambda logs, shown as `⇥`; spaces are accepted too;
-//! `Init Duration` only on a cold start):
+//! `Init Duration` only on a cold start; SnapStart's `Restore Duration` and `Billed Restore Duration`
+//! on a restore; `Status: timeout|error` after a failed run; X-Ray's `XRAY TraceId: ...` last):
 //!
 //! ```text
 //! REPORT RequestId: 3f1c...⇥Duration: 12.34 ms⇥Billed Duration: 13 ms⇥Memory Size: 128 MB⇥Max Memory Used: 20 MB⇥Init Duration: 45.67 ms
 //! ```
 //!
-//! Functions using Lambda's JSON log format emit a `platform.report` record instead; both are read.
+//! Functions using Lambda's JSON log format emit a `platform.report` record instead (one JSON object
+//! per line, or pretty-printed); both are read.
 
 use std::sync::OnceLock;
 
@@ -29,27 +31,40 @@ pub struct ReportLine {
     pub max_memory_used_mb: Option<u32>,
     /// `Init Duration` in ms: present only when the call started a new instance (a cold start).
     pub init_ms: Option<f64>,
+    /// SnapStart's `Restore Duration` in ms: a new instance restored from a snapshot.
+    pub restore_ms: Option<f64>,
+    /// SnapStart's `Billed Restore Duration` in ms, billed on top of `Billed Duration`.
+    pub billed_restore_ms: Option<f64>,
+    /// `Status` (`timeout`, `error`) when the run failed; `None` for a success.
+    pub status: Option<String>,
 }
 
 impl ReportLine {
-    /// What the caller waited for: handler time plus, on a cold start, the instance's init time.
+    /// What the caller waited for: handler time plus, on a cold start, the instance's init or
+    /// restore time (aws-lambda-power-tuning's duration).
     pub fn total_ms(&self) -> f64 {
-        self.duration_ms + self.init_ms.unwrap_or(0.0)
+        self.duration_ms + self.init_ms.unwrap_or(0.0) + self.restore_ms.unwrap_or(0.0)
     }
 
-    /// Whether this invocation started a new instance.
+    /// What the invocation is charged for: `Billed Duration` plus `Billed Restore Duration`.
+    pub fn total_billed_ms(&self) -> f64 {
+        self.billed_ms + self.billed_restore_ms.unwrap_or(0.0)
+    }
+
+    /// Whether this invocation started a new instance (initialised or restored).
     pub fn is_cold(&self) -> bool {
-        self.init_ms.is_some()
+        self.init_ms.is_some() || self.restore_ms.is_some()
     }
 }
 
 fn field_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    // Longer names first so "Billed Duration" is never read as "Duration"; leftmost-first matching
-    // also consumes "Billed Duration: 13" as one field, so its inner "Duration:" is never seen alone.
+    // Every field name that ends in "Duration" is listed, longest first, and the name must start
+    // the line or follow whitespace: the scan then consumes "Restore Duration: 474.16" and "Billed
+    // Restore Duration: 75" whole, and their inner "Duration:" is never read as the handler's.
     RE.get_or_init(|| {
         Regex::new(
-            r"(?:^|\s)(RequestId|Billed Duration|Init Duration|Max Memory Used|Memory Size|Duration):\s*([^\s]+)",
+            r"(?:^|\s)(RequestId|Billed Restore Duration|Restore Duration|Billed Duration|Init Duration|Max Memory Used|Memory Size|Duration|Status):\s*([^\s]+)",
         )
         .expect("valid REPORT regex")
     })
@@ -65,12 +80,19 @@ pub fn parse(log_tail: &str) -> Option<ReportLine> {
             return parse_text(rest);
         }
         if line.starts_with('{') && line.contains("platform.report") {
-            if let Some(report) = parse_json(line) {
-                return Some(report);
+            if let Ok(value) = serde_json::from_str(line) {
+                if let Some(report) = from_json(&value) {
+                    return Some(report);
+                }
             }
         }
     }
-    None
+    // A pretty-printed record (or an array of them) spans lines: read the tail as one document.
+    let value: serde_json::Value = serde_json::from_str(log_tail.trim()).ok()?;
+    match &value {
+        serde_json::Value::Array(items) => items.iter().rev().find_map(from_json),
+        one => from_json(one),
+    }
 }
 
 fn parse_text(fields: &str) -> Option<ReportLine> {
@@ -81,6 +103,9 @@ fn parse_text(fields: &str) -> Option<ReportLine> {
         memory_size_mb: None,
         max_memory_used_mb: None,
         init_ms: None,
+        restore_ms: None,
+        billed_restore_ms: None,
+        status: None,
     };
     for cap in field_regex().captures_iter(fields) {
         let value = &cap[2];
@@ -89,32 +114,36 @@ fn parse_text(fields: &str) -> Option<ReportLine> {
             "Duration" => report.duration_ms = value.parse().ok()?,
             "Billed Duration" => report.billed_ms = value.parse().ok()?,
             "Init Duration" => report.init_ms = Some(value.parse().ok()?),
+            "Restore Duration" => report.restore_ms = Some(value.parse().ok()?),
+            "Billed Restore Duration" => report.billed_restore_ms = Some(value.parse().ok()?),
             "Memory Size" => report.memory_size_mb = value.parse().ok(),
             "Max Memory Used" => report.max_memory_used_mb = value.parse().ok(),
+            "Status" => report.status = Some(value.to_string()),
             _ => {}
         }
     }
     (report.duration_ms.is_finite() && report.billed_ms.is_finite()).then_some(report)
 }
 
-fn parse_json(line: &str) -> Option<ReportLine> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+fn from_json(value: &serde_json::Value) -> Option<ReportLine> {
     if value.get("type")?.as_str()? != "platform.report" {
         return None;
     }
     let record = value.get("record")?;
     let metrics = record.get("metrics")?;
     let num = |key: &str| metrics.get(key).and_then(serde_json::Value::as_f64);
+    let text = |key: &str| record.get(key).and_then(|v| v.as_str()).map(str::to_string);
     Some(ReportLine {
-        request_id: record
-            .get("requestId")
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
+        request_id: text("requestId"),
         duration_ms: num("durationMs")?,
         billed_ms: num("billedDurationMs")?,
         memory_size_mb: num("memorySizeMB").map(|v| v as u32),
         max_memory_used_mb: num("maxMemoryUsedMB").map(|v| v as u32),
         init_ms: num("initDurationMs"),
+        restore_ms: num("restoreDurationMs"),
+        billed_restore_ms: num("billedRestoreDurationMs"),
+        // The JSON form says "success" where the text form says nothing.
+        status: text("status").filter(|s| s != "success"),
     })
 }
 

@@ -4,13 +4,19 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::pricing::{Cost, Pricing};
+use super::pt::PtOutput;
 use super::report_line::ReportLine;
 use super::stats::{self, Summary};
-use super::strategy::{self, Candidate, Strategy};
+use super::strategy::{self, Candidate, CostModel, Strategy};
+use super::versions::Cleanup;
 
 /// The whole outcome of `lab tune` (`--output json` prints exactly this).
 #[derive(Debug, Clone, Serialize)]
 pub struct TuneResult {
+    /// aws-lambda-power-tuning's output document for this run (`power`, `cost`, `duration`,
+    /// `stateMachine`, and `stats` with `includeOutputResults`), under the key its README uses;
+    /// `None` in a dry run, which analyses nothing (as the tool's).
+    pub results: Option<PtOutput>,
     /// The tuned function.
     pub function: String,
     /// Region used for pricing.
@@ -25,7 +31,9 @@ pub struct TuneResult {
     pub powers: Vec<PowerResult>,
     /// The chosen size; `None` in a dry run.
     pub winner: Option<Winner>,
-    /// Dollars spent by every invocation of the run, all sizes (including failed ones).
+    /// Which cost chose the winner.
+    pub cost_model: CostModel,
+    /// Spent by every invocation of the run, all sizes (including failed ones), full cost.
     pub tuning_cost: f64,
     /// Invocations that produced a REPORT line.
     pub invocations: u64,
@@ -33,6 +41,10 @@ pub struct TuneResult {
     pub original_memory_mb: Option<u32>,
     /// Memory the function was left with: the original, or the winner with --auto-optimize.
     pub restored_memory_mb: Option<u32>,
+    /// The versions and aliases the run published, and what became of them.
+    pub versions: Cleanup,
+    /// With --auto-optimize-alias: the alias and the version it now points at.
+    pub optimized_alias: Option<(String, String)>,
 }
 
 /// The settings of a run.
@@ -62,9 +74,11 @@ pub struct Plan {
     pub allowed_exceptions: Vec<String>,
     /// The payloads with their relative weights.
     pub payloads: Vec<WeightedPayload>,
-    /// `powers x num`.
+    /// `powers x num` (one per size in a dry run).
     pub total_invocations: u64,
-    /// Configuration updates: one per size, two more per forced cold start, one restore.
+    /// Versions (and aliases) published: one per size, `num` per size with `only_cold_starts`.
+    pub versions_published: u64,
+    /// Updates of `$LATEST`: one per version published, and one to restore it.
     pub configuration_updates: u64,
 }
 
@@ -90,8 +104,12 @@ pub struct PowerResult {
     pub stats: Option<PowerStats>,
     /// Throttled calls retried.
     pub retries: u32,
-    /// Dollars spent at this size (every invocation with a REPORT line, failed or not).
+    /// Failed invocations retried (at most two per invocation, as the power-tuning tool).
+    pub error_retries: u32,
+    /// Spent at this size (every invocation with a REPORT line, failed or not), full cost.
     pub total_cost: f64,
+    /// The same in PT's model (its `totalCost`: each invocation's billed ms, no request charge).
+    pub pt_total_cost: f64,
     /// Short judgement, e.g. `Best (cost)`, `Avoid`, `Fastest`.
     pub verdict: String,
     /// Cost and duration relative to the winner (1.0 = same).
@@ -111,16 +129,19 @@ pub struct PowerStats {
     pub allowed_errors: usize,
     /// Duration + Init Duration: trimmed mean, percentiles, min, max (ms).
     pub duration_ms: Summary,
-    /// Trimmed mean of Billed Duration (ms).
+    /// Trimmed mean of Billed Duration plus Billed Restore Duration (ms).
     pub avg_billed_ms: f64,
     /// Mean Init Duration of the cold starts (ms).
     pub avg_init_ms: Option<f64>,
     /// Largest Max Memory Used seen (MB).
     pub max_memory_used_mb: Option<u32>,
-    /// Cost of one invocation at the trimmed mean billed duration.
+    /// Full cost of one invocation at the trimmed mean billed duration (request charge included).
     pub cost_per_invoke: f64,
     /// Its two parts.
     pub cost: Cost,
+    /// PT's cost of one invocation (its `averagePrice`): the trimmed mean billed duration rounded
+    /// up to the millisecond, no request charge.
+    pub pt_cost_per_invoke: f64,
 }
 
 /// A size compared with the winner.
@@ -139,10 +160,12 @@ pub struct Winner {
     pub memory_mb: u32,
     /// Trimmed mean duration (ms).
     pub avg_duration_ms: f64,
-    /// Cost per invocation.
+    /// Cost per invocation in the model that chose it.
     pub cost_per_invoke: f64,
     /// The strategy that chose it.
     pub strategy: Strategy,
+    /// The cost model the strategy compared.
+    pub cost_model: CostModel,
 }
 
 /// One measured invocation.
@@ -161,24 +184,34 @@ pub struct PowerOutcome {
     pub memory_mb: u32,
     /// Measured invocations (also those made before a failure, for the cost total).
     pub samples: Vec<Sample>,
-    /// Cost-bearing invocations that failed (their REPORT lines).
+    /// Cost-bearing invocations that failed or were rejected (their REPORT lines).
     pub failed_reports: Vec<ReportLine>,
-    /// The first failure; the size is skipped when set.
+    /// The first failure that retries did not cure; the size is skipped when set.
     pub error: Option<String>,
     /// Throttled calls retried.
     pub retries: u32,
+    /// Failed invocations retried.
+    pub error_retries: u32,
 }
 
 impl PowerOutcome {
     /// Statistics and cost for this size. `None` stats when it failed or measured nothing.
     pub fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
-        let total_cost = self
-            .samples
-            .iter()
-            .map(|s| &s.report)
-            .chain(&self.failed_reports)
-            .map(|r| pricing.cost(r.billed_ms, self.memory_mb).total())
-            .sum();
+        // A rejected REPORT was billed at the memory it names, not the size measured.
+        let billed = || {
+            self.samples
+                .iter()
+                .map(|s| &s.report)
+                .chain(&self.failed_reports)
+                .map(|r| {
+                    (
+                        r.total_billed_ms(),
+                        r.memory_size_mb.unwrap_or(self.memory_mb),
+                    )
+                })
+        };
+        let total_cost = billed().map(|(ms, mb)| pricing.cost(ms, mb).total()).sum();
+        let pt_total_cost = billed().map(|(ms, mb)| pricing.pt_cost(ms, mb)).sum();
         let stats = if self.error.is_some() {
             None
         } else {
@@ -195,7 +228,9 @@ impl PowerOutcome {
             error,
             stats,
             retries: self.retries,
+            error_retries: self.error_retries,
             total_cost,
+            pt_total_cost,
             verdict: String::new(),
             vs_best: None,
         }
@@ -203,13 +238,17 @@ impl PowerOutcome {
 
     fn stats(&self, pricing: &Pricing, discard: f64) -> Option<PowerStats> {
         let durations: Vec<f64> = self.samples.iter().map(|s| s.report.total_ms()).collect();
-        let billed: Vec<f64> = self.samples.iter().map(|s| s.report.billed_ms).collect();
+        let billed: Vec<f64> = self
+            .samples
+            .iter()
+            .map(|s| s.report.total_billed_ms())
+            .collect();
         let duration_ms = stats::summarize(&durations, discard)?;
         let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
         let inits: Vec<f64> = self
             .samples
             .iter()
-            .filter_map(|s| s.report.init_ms)
+            .filter_map(|s| s.report.init_ms.or(s.report.restore_ms))
             .collect();
         let cost = pricing.cost(avg_billed_ms, self.memory_mb);
         Some(PowerStats {
@@ -232,14 +271,24 @@ impl PowerOutcome {
                 .max(),
             cost_per_invoke: cost.total(),
             cost,
+            pt_cost_per_invoke: pricing.pt_cost(avg_billed_ms, self.memory_mb),
         })
     }
 }
 
-/// Picks the winner among the successful sizes and fills in verdicts and comparisons.
-/// Returns the winner's index in `powers`.
-pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Option<usize> {
-    let ok: Vec<(usize, Candidate)> = powers
+impl PowerStats {
+    /// The cost per invocation `model` compares.
+    pub fn cost_in(&self, model: CostModel) -> f64 {
+        match model {
+            CostModel::Pt => self.pt_cost_per_invoke,
+            CostModel::Full => self.cost_per_invoke,
+        }
+    }
+}
+
+/// The successful sizes as candidates priced in `model`, with their indexes in `powers`.
+pub fn candidates(powers: &[PowerResult], model: CostModel) -> Vec<(usize, Candidate)> {
+    powers
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
@@ -248,13 +297,24 @@ pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Opt
                     i,
                     Candidate {
                         memory_mb: p.memory_mb,
-                        cost: s.cost_per_invoke,
+                        cost: s.cost_in(model),
                         duration_ms: s.duration_ms.mean,
                     },
                 )
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Picks the winner among the successful sizes, comparing costs in `model`, and fills in verdicts
+/// and comparisons. Returns the winner's index in `powers`.
+pub fn judge(
+    powers: &mut [PowerResult],
+    strategy: Strategy,
+    weight: f64,
+    model: CostModel,
+) -> Option<usize> {
+    let ok = candidates(powers, model);
     let candidates: Vec<Candidate> = ok.iter().map(|(_, c)| *c).collect();
     let winner = strategy::pick(strategy, &candidates, weight).map(|k| ok[k].0);
 
@@ -262,7 +322,7 @@ pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Opt
         powers[w]
             .stats
             .as_ref()
-            .map(|s| (s.cost_per_invoke, s.duration_ms.mean))
+            .map(|s| (s.cost_in(model), s.duration_ms.mean))
     });
     let fastest = candidates
         .iter()
@@ -280,7 +340,7 @@ pub fn judge(powers: &mut [PowerResult], strategy: Strategy, weight: f64) -> Opt
             p.verdict = "Failed".to_string();
             continue;
         };
-        let (cost, duration) = (s.cost_per_invoke, s.duration_ms.mean);
+        let (cost, duration) = (s.cost_in(model), s.duration_ms.mean);
         if let Some((best_cost, best_duration)) = best {
             p.vs_best = Some(VsBest {
                 cost_ratio: cost / best_cost,

@@ -1,93 +1,81 @@
-//! The sweep: for each memory size, configure, invoke, read REPORT lines; then choose and restore.
+//! The run, start to end: publish a version and an alias per size, restore `$LATEST`, measure the
+//! aliases, clean up, judge, and optionally apply the winner.
 //!
 //! Guarantees:
-//! - the original memory size is put back whatever happens (a size failing, every size failing, an
-//!   interrupt), unless `--auto-optimize` asks to leave the winner configured;
-//! - a size whose configuration or invocations fail is reported and skipped; the run fails only when
-//!   every size failed;
-//! - throttled calls (`TooManyRequestsException`, HTTP 429) are retried with exponential backoff and
-//!   counted, never reported as failures until the retries run out.
+//! - `$LATEST` is back at its own memory and description before the first measured invocation, so
+//!   live traffic never runs at a test size for longer than the versions take to publish;
+//! - the aliases and versions the run published are deleted however the run ends: success, a size
+//!   failing, an error, a panic inside the sweep, or an interrupt (SIGINT, SIGTERM, SIGHUP), unless
+//!   `--keep-versions`; `$LATEST` is checked and restored again at that point;
+//! - a size that keeps failing fails the run (non-zero, naming the size and the error) unless
+//!   `--skip-failing`, with which the run fails only when every size failed.
 //!
-//! `--only-cold-starts` makes Lambda start a new instance for each measured call by changing the
-//! memory to a neighbouring size and back (a configuration change retires warm instances). That
-//! costs two configuration updates per invocation (one per batch with `--parallel`, where each
-//! concurrent call needs its own instance anyway).
+//! The work runs in its own task so that a panic in it reaches this function as an error and the
+//! cleanup still happens.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::Rng;
 
-use super::args::TuneConfig;
+use super::config::TuneConfig;
+pub use super::measure::is_throttle;
+use super::measure::{self, Job, RetryPolicy};
 use super::pricing::{Architecture, Pricing};
-use super::report_line;
-use super::result::{self, Plan, PowerOutcome, Sample, TuneResult, WeightedPayload, Winner};
-use crate::control::FunctionControl;
-
-/// How throttled invocations are retried.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Retries before the invocation counts as failed.
-    pub max_retries: u32,
-    /// First delay; doubled on each retry.
-    pub base_delay: Duration,
-    /// Longest delay.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 8 retries from 100 ms doubling to at most 5 s: about 13 s of patience in all, enough for
-    /// Lambda's burst limit to recover.
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 8,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `attempt` (0-based): exponential with "equal jitter", so
-    /// parallel callers that were throttled together do not come back together.
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
-        let half = exp / 2;
-        half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
-    }
-}
-
-/// Whether a failed call was throttling, which is worth retrying.
-pub fn is_throttle(error: &anyhow::Error) -> bool {
-    let text = format!("{error:#}");
-    text.contains("TooManyRequests") || text.contains("Throttl") || text.contains("429")
-}
+use super::result::{self, Plan, PowerOutcome, TuneResult, WeightedPayload, Winner};
+use super::versions::{alias_name, Cleanup, Session};
+use crate::control::{LatestSettings, VersionControl};
 
 /// Options that do not come from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Throttling retries.
+    /// Retries of failed and throttled invocations.
     pub retry: RetryPolicy,
-    /// Draw progress bars on stderr (off for JSON output).
+    /// Progress bars and phase lines on stderr (off for JSON output).
     pub progress: bool,
 }
 
-/// The plan of `cfg`, for dry runs and for the result.
-pub fn plan(cfg: &TuneConfig) -> Plan {
-    let per_size_toggles = if !cfg.only_cold_starts {
-        0
-    } else if cfg.parallel {
-        2
+/// The run was stopped by a signal; the cleanup ran.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+    pub signal: &'static str,
+    /// Its number, for the exit code (128 + number, as a shell reports it).
+    pub number: i32,
+    /// What the cleanup did (or why it failed).
+    pub detail: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by {}; {}", self.signal, self.detail)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The aliases of one size: one, or one per invocation with `--only-cold-starts`.
+pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
+    if cfg.only_cold_starts {
+        (0..cfg.payloads.len())
+            .map(|i| alias_name(memory_mb, Some(i)))
+            .collect()
     } else {
-        2 * cfg.num as u64
+        vec![alias_name(memory_mb, None)]
+    }
+}
+
+/// The plan of `cfg`, for the output.
+pub fn plan(cfg: &TuneConfig) -> Plan {
+    let per_size = if cfg.only_cold_starts {
+        cfg.num as u64
+    } else {
+        1
     };
+    let sizes = cfg.powers.len() as u64;
     Plan {
         powers: cfg.powers.clone(),
         num: cfg.num,
@@ -109,288 +97,349 @@ pub fn plan(cfg: &TuneConfig) -> Plan {
                 weight,
             })
             .collect(),
-        total_invocations: cfg.powers.len() as u64 * cfg.num as u64,
-        configuration_updates: cfg.powers.len() as u64 * (1 + per_size_toggles) + 1,
+        total_invocations: sizes * if cfg.dry_run { 1 } else { cfg.num as u64 },
+        versions_published: sizes * if cfg.dry_run { 1 } else { per_size },
+        configuration_updates: sizes * if cfg.dry_run { 1 } else { per_size } + 1,
     }
 }
 
-/// Runs the sweep against `target` and returns the judged result, with `interrupt` (normally
-/// Ctrl-C) able to stop it at any point. The memory is restored in every case, and an interrupted
-/// run is an error saying so.
+/// Writes a phase line on stderr; a closed stderr (SIGHUP's terminal gone) must not stop the cleanup.
+fn say(on: bool, line: &str) {
+    if on {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+}
+
+/// Runs the whole tuning of `target` and returns the judged result; `interrupt` (normally the
+/// signals) can stop it at any point, and the run cleans up in every case.
 pub async fn execute(
     cfg: &TuneConfig,
-    target: Arc<dyn FunctionControl>,
+    target: Arc<dyn VersionControl>,
     region: &str,
     options: &RunOptions,
-    interrupt: impl Future<Output = ()>,
+    interrupt: impl Future<Output = (&'static str, i32)>,
 ) -> Result<TuneResult> {
     let original = target
-        .memory()
+        .latest()
         .await
-        .context("reading the function's memory size")?;
-    let architecture_name = target
+        .context("reading $LATEST's configuration")?;
+    let architecture = target
         .architecture()
         .await
         .context("reading the function's architecture")?;
-    let pricing = Pricing::for_region(region, Architecture::parse(&architecture_name)?);
-
+    let pricing = Pricing::for_region(region, Architecture::parse(&architecture)?);
+    let mut work_cfg = cfg.clone();
+    if cfg.dry_run {
+        // As the tool's dry run: one invocation per size, to check that everything is allowed.
+        work_cfg.payloads.truncate(1);
+    }
+    let session = Arc::new(Session::new(target.clone(), original.clone()));
     let progress = Progress::new(options.progress);
-    let sweep = sweep(cfg, target.as_ref(), &options.retry, &progress);
-    let outcomes = tokio::select! {
-        outcomes = sweep => outcomes,
-        () = interrupt => {
-            progress.abandon();
-            return match target.set_memory(original).await {
-                Ok(()) => Err(anyhow::anyhow!("interrupted; memory restored to {original} MB")),
-                Err(e) => Err(e.context(format!("interrupted; restoring the memory to {original} MB failed"))),
-            };
-        }
+    let work = tokio::spawn(work(
+        Arc::new(work_cfg),
+        session.clone(),
+        target.clone(),
+        options.clone(),
+        progress.clone(),
+    ));
+    let outcome = supervise(work, interrupt).await;
+    progress.clear();
+    say(
+        options.progress,
+        "cleaning up: $LATEST, then the run's aliases and versions",
+    );
+    let cleanup = session.cleanup(cfg.keep_versions).await;
+    let detail = match &cleanup {
+        Ok(c) => c.summary(&original),
+        Err(e) => format!("{e:#}"),
     };
-
-    let mut powers: Vec<_> = outcomes
-        .iter()
-        .map(|o| o.to_result(&pricing, cfg.discard))
-        .collect();
-    let winner = result::judge(&mut powers, cfg.strategy, cfg.balanced_weight);
-    let keep = match winner {
-        Some(w) if cfg.auto_optimize => powers[w].memory_mb,
-        _ => original,
-    };
-    target.set_memory(keep).await.with_context(|| {
-        format!("tuning finished but setting the memory back to {keep} MB failed")
-    })?;
-
-    let Some(w) = winner else {
-        let reasons: Vec<String> = powers
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} MB: {}",
-                    p.memory_mb,
-                    p.error.as_deref().unwrap_or("failed")
-                )
-            })
-            .collect();
-        bail!(
-            "every memory size failed (memory restored to {original} MB): {}",
-            reasons.join("; ")
-        );
-    };
-    let best = &powers[w];
-    let best_stats = best.stats.as_ref().expect("the winner has statistics");
-    Ok(TuneResult {
-        function: target.name().to_string(),
-        region: region.to_string(),
-        architecture: architecture_name,
-        pricing,
-        plan: plan(cfg),
-        winner: Some(Winner {
-            memory_mb: best.memory_mb,
-            avg_duration_ms: best_stats.duration_ms.mean,
-            cost_per_invoke: best_stats.cost_per_invoke,
-            strategy: cfg.strategy,
+    let outcomes = match outcome {
+        Ok(outcomes) => outcomes,
+        Err(Stop::Signal(signal, number)) => bail!(Interrupted {
+            signal,
+            number,
+            detail
         }),
-        tuning_cost: powers.iter().map(|p| p.total_cost).sum(),
-        invocations: outcomes
-            .iter()
-            .map(|o| (o.samples.len() + o.failed_reports.len()) as u64)
-            .sum(),
-        original_memory_mb: Some(original),
-        restored_memory_mb: Some(keep),
-        powers,
-    })
+        Err(Stop::Failed(e)) => bail!("{e:#}; {detail}"),
+    };
+    let cleanup = cleanup?;
+    say(options.progress, &detail);
+    let run = Finished {
+        cfg,
+        target: target.as_ref(),
+        region,
+        pricing,
+        architecture,
+        original,
+    };
+    run.judge(&outcomes, cleanup).await
 }
 
-/// Every size in turn; never fails as a whole (failures are recorded per size).
+/// Why the work stopped early.
+enum Stop {
+    Signal(&'static str, i32),
+    Failed(anyhow::Error),
+}
+
+async fn supervise(
+    mut work: tokio::task::JoinHandle<Result<Vec<PowerOutcome>>>,
+    interrupt: impl Future<Output = (&'static str, i32)>,
+) -> Result<Vec<PowerOutcome>, Stop> {
+    tokio::select! {
+        joined = &mut work => match joined {
+            Ok(Ok(outcomes)) => Ok(outcomes),
+            Ok(Err(e)) => Err(Stop::Failed(e)),
+            Err(e) if e.is_panic() => {
+                let payload = e.into_panic();
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Err(Stop::Failed(anyhow!("tuning panicked: {message}")))
+            }
+            Err(e) => Err(Stop::Failed(anyhow!("tuning stopped: {e}"))),
+        },
+        (signal, number) = interrupt => {
+            work.abort();
+            // Wait until the task is gone, so nothing it started is still running during cleanup.
+            let _ = work.await;
+            Err(Stop::Signal(signal, number))
+        }
+    }
+}
+
+/// Publish every size, restore `$LATEST`, measure.
+async fn work(
+    cfg: Arc<TuneConfig>,
+    session: Arc<Session>,
+    target: Arc<dyn VersionControl>,
+    options: RunOptions,
+    progress: Progress,
+) -> Result<Vec<PowerOutcome>> {
+    let mut outcomes = Vec::with_capacity(cfg.powers.len());
+    let mut ready = Vec::with_capacity(cfg.powers.len());
+    let original = session.original.memory_mb;
+    say(options.progress, &format!("publishing a version and an alias per size ({} MB): $LATEST changes meanwhile, and is back at {original} MB before anything is measured",
+        cfg.powers.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")));
+    for &memory_mb in &cfg.powers {
+        let names = aliases(&cfg, memory_mb);
+        match session.publish(memory_mb, &names).await {
+            Ok(()) => ready.push((memory_mb, names)),
+            Err(e) if cfg.skip_failing => outcomes.push(PowerOutcome {
+                memory_mb,
+                error: Some(format!(
+                    "publishing a version at {memory_mb} MB failed: {e:#}"
+                )),
+                ..PowerOutcome::default()
+            }),
+            Err(e) => return Err(e.context(format!("publishing a version at {memory_mb} MB"))),
+        }
+    }
+    session
+        .restore_latest()
+        .await
+        .context("restoring $LATEST before measuring")?;
+    say(
+        options.progress,
+        &format!("$LATEST is back at {original} MB; measuring the aliases"),
+    );
+    let measured = sweep(&cfg, target.as_ref(), &ready, &options.retry, &progress).await?;
+    outcomes.extend(measured);
+    // In the order the sizes were given, whatever finished first.
+    outcomes.sort_by_key(|o| cfg.powers.iter().position(|p| *p == o.memory_mb));
+    Ok(outcomes)
+}
+
+/// Measures every size: side by side with `--parallel` (as the tool runs a branch per size), else
+/// one after another. A size that failed stops the run unless `--skip-failing`.
 async fn sweep(
     cfg: &TuneConfig,
-    target: &dyn FunctionControl,
+    target: &dyn VersionControl,
+    ready: &[(u32, Vec<String>)],
     retry: &RetryPolicy,
     progress: &Progress,
-) -> Vec<PowerOutcome> {
-    let mut outcomes = Vec::with_capacity(cfg.powers.len());
-    for &memory_mb in &cfg.powers {
-        let bar = progress.bar(memory_mb, cfg.num);
-        let outcome = measure_power(cfg, target, retry, memory_mb, &bar).await;
-        match &outcome.error {
-            Some(e) => bar.abandon_with_message(format!("failed: {e}")),
-            None => bar.finish_with_message("done"),
-        }
-        outcomes.push(outcome);
-    }
-    outcomes
-}
-
-async fn measure_power(
-    cfg: &TuneConfig,
-    target: &dyn FunctionControl,
-    retry: &RetryPolicy,
-    memory_mb: u32,
-    bar: &ProgressBar,
-) -> PowerOutcome {
-    let mut outcome = PowerOutcome {
-        memory_mb,
-        ..PowerOutcome::default()
-    };
-    if let Err(e) = target.set_memory(memory_mb).await {
-        outcome.error = Some(format!(
-            "setting the memory to {memory_mb} MB failed: {e:#}"
-        ));
-        return outcome;
-    }
+) -> Result<Vec<PowerOutcome>> {
+    let one = |size| measure_one(cfg, target, size, retry, progress);
     if cfg.parallel {
-        if cfg.only_cold_starts {
-            if let Err(e) = force_cold_start(target, memory_mb).await {
-                outcome.error = Some(e);
-                return outcome;
-            }
+        if cfg.skip_failing {
+            return join_all(ready.iter().map(one)).await.into_iter().collect();
         }
-        let calls = cfg.payloads.iter().map(|payload| async {
-            let r = invoke(target, payload, retry, &cfg.allowed_exceptions).await;
-            bar.inc(1);
-            r
-        });
-        for call in join_all(calls).await {
-            record(&mut outcome, call);
-        }
-    } else {
-        for (i, payload) in cfg.payloads.iter().enumerate() {
-            if i > 0 && !cfg.sleep_between_runs.is_zero() {
-                tokio::time::sleep(cfg.sleep_between_runs).await;
-            }
-            if cfg.only_cold_starts {
-                if let Err(e) = force_cold_start(target, memory_mb).await {
-                    outcome.error = Some(e);
-                    break;
-                }
-            }
-            let call = invoke(target, payload, retry, &cfg.allowed_exceptions).await;
-            bar.inc(1);
-            record(&mut outcome, call);
-            if outcome.error.is_some() {
-                // Sequential: one failure decides the size; stop spending invocations on it.
-                break;
-            }
-        }
+        // The first size to fail ends the others at once: the run fails anyway.
+        return futures::future::try_join_all(ready.iter().map(one)).await;
     }
-    outcome
-}
-
-fn record(outcome: &mut PowerOutcome, call: Call) {
-    outcome.retries += call.retries;
-    match call.result {
-        Ok(sample) => outcome.samples.push(sample),
-        Err((reason, report)) => {
-            outcome.failed_reports.extend(report);
-            if outcome.error.is_none() {
-                outcome.error = Some(reason);
-            }
-        }
+    let mut outcomes = Vec::with_capacity(ready.len());
+    for size in ready {
+        outcomes.push(one(size).await?);
     }
+    Ok(outcomes)
 }
 
-/// Memory away to a neighbouring size and back: the configuration change retires warm instances.
-async fn force_cold_start(target: &dyn FunctionControl, memory_mb: u32) -> Result<(), String> {
-    let change = async {
-        // One MB away and back retires every warm instance. Up is the usual neighbour; at the
-        // account's memory cap (10240 MB, or 3008 MB on a new account) Lambda refuses it, and
-        // one MB down is used instead.
-        let up_refused = if memory_mb < 10240 {
-            match target.set_memory(memory_mb + 1).await {
-                Ok(()) => false,
-                Err(e) if is_over_memory_cap(&e) => true,
-                Err(e) => return Err(e),
-            }
-        } else {
-            true
-        };
-        if up_refused {
-            target.set_memory(memory_mb - 1).await?;
-        }
-        target.set_memory(memory_mb).await
-    };
-    change
-        .await
-        .map_err(|e| format!("forcing a cold start at {memory_mb} MB failed: {e:#}"))
-}
-
-/// Lambda's answer to a memory size above the account's cap.
-fn is_over_memory_cap(e: &anyhow::Error) -> bool {
-    let text = format!("{e:#}");
-    text.contains("MemorySize") && text.contains("less than or equal to")
-}
-
-/// One invocation's outcome: a measurement, or why it failed (with its REPORT, if it was billed).
-struct Call {
-    result: Result<Sample, (String, Option<report_line::ReportLine>)>,
-    retries: u32,
-}
-
-async fn invoke(
-    target: &dyn FunctionControl,
-    payload: &[u8],
+async fn measure_one(
+    cfg: &TuneConfig,
+    target: &dyn VersionControl,
+    (memory_mb, aliases): &(u32, Vec<String>),
     retry: &RetryPolicy,
-    allowed: &[String],
-) -> Call {
-    let mut retries = 0;
-    loop {
-        match target.invoke(payload).await {
-            Err(e) if is_throttle(&e) && retries < retry.max_retries => {
-                tokio::time::sleep(retry.delay(retries)).await;
-                retries += 1;
-            }
-            Err(e) => {
-                let reason = if is_throttle(&e) {
-                    format!("still throttled after {retries} retries: {e:#}")
-                } else {
-                    format!("invocation failed: {e:#}")
-                };
-                return Call {
-                    result: Err((reason, None)),
-                    retries,
-                };
-            }
-            Ok(invocation) => {
-                let report = report_line::parse(&invocation.log_tail);
-                let result = match (invocation.function_error, report) {
-                    (Some(kind), report) => {
-                        let (error_type, message) = error_document(&invocation.body);
-                        match report {
-                            Some(report) if allowed.iter().any(|a| a == &error_type) => {
-                                Ok(Sample { report, allowed_error: Some(error_type) })
-                            }
-                            report => Err((format!("function error ({kind}) {error_type}: {message}"), report)),
-                        }
-                    }
-                    (None, Some(report)) => Ok(Sample { report, allowed_error: None }),
-                    (None, None) => Err((
-                        "no REPORT line in the invocation's log tail (was it invoked with LogType=Tail?)".to_string(),
-                        None,
-                    )),
-                };
-                return Call { result, retries };
-            }
+    progress: &Progress,
+) -> Result<PowerOutcome> {
+    let bar = progress.bar(*memory_mb, cfg.payloads.len());
+    let job = Job {
+        cfg,
+        memory_mb: *memory_mb,
+        aliases,
+        retry,
+    };
+    let outcome = measure::power(target, &job, &bar).await;
+    match &outcome.error {
+        Some(e) => bar.abandon_with_message(format!("failed: {e}")),
+        None => bar.finish_with_message("done"),
+    }
+    check(cfg, outcome)
+}
+
+/// A size that failed is an error, unless the run skips failing sizes.
+fn check(cfg: &TuneConfig, outcome: PowerOutcome) -> Result<PowerOutcome> {
+    match &outcome.error {
+        Some(e) if !cfg.skip_failing => {
+            bail!(
+                "{} MB failed: {e} (--skip-failing records it and goes on)",
+                outcome.memory_mb
+            )
         }
+        _ => Ok(outcome),
     }
 }
 
-/// `errorType` and `errorMessage` of a Lambda error document (placeholders when it is not one).
-fn error_document(body: &[u8]) -> (String, String) {
-    let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let fallback = || {
-        String::from_utf8_lossy(body)
-            .chars()
-            .take(200)
-            .collect::<String>()
-    };
-    (
-        field("errorType").unwrap_or_else(|| "Unknown".to_string()),
-        field("errorMessage").unwrap_or_else(fallback),
-    )
+/// What judging a finished run needs.
+struct Finished<'a> {
+    cfg: &'a TuneConfig,
+    target: &'a dyn VersionControl,
+    region: &'a str,
+    pricing: Pricing,
+    architecture: String,
+    original: LatestSettings,
+}
+
+impl Finished<'_> {
+    async fn judge(&self, outcomes: &[PowerOutcome], versions: Cleanup) -> Result<TuneResult> {
+        let cfg = self.cfg;
+        let mut powers: Vec<_> = outcomes
+            .iter()
+            .map(|o| o.to_result(&self.pricing, cfg.discard))
+            .collect();
+        let analysed = !cfg.dry_run;
+        let winner = analysed
+            .then(|| {
+                result::judge(
+                    &mut powers,
+                    cfg.strategy,
+                    cfg.balanced_weight,
+                    cfg.cost_model,
+                )
+            })
+            .flatten();
+        if analysed && winner.is_none() {
+            let reasons: Vec<String> = powers
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} MB: {}",
+                        p.memory_mb,
+                        p.error.as_deref().unwrap_or("failed")
+                    )
+                })
+                .collect();
+            bail!("every memory size failed: {}", reasons.join("; "));
+        }
+        if cfg.dry_run {
+            if let Some(p) = powers.iter().find(|p| p.stats.is_none()) {
+                bail!(
+                    "dry run: {} MB failed: {}",
+                    p.memory_mb,
+                    p.error.as_deref().unwrap_or("failed")
+                );
+            }
+        }
+        let (restored, optimized_alias) = match winner {
+            Some(w) if cfg.auto_optimize => self.apply(powers[w].memory_mb).await?,
+            _ => (self.original.memory_mb, None),
+        };
+        let results = analysed
+            .then(|| {
+                let include = cfg.include_output_results;
+                super::pt::document(
+                    &powers,
+                    cfg.strategy,
+                    cfg.balanced_weight,
+                    include,
+                    self.region,
+                )
+            })
+            .flatten();
+        let winner = winner.map(|w| {
+            let s = powers[w].stats.as_ref().expect("the winner has statistics");
+            Winner {
+                memory_mb: powers[w].memory_mb,
+                avg_duration_ms: s.duration_ms.mean,
+                cost_per_invoke: s.cost_in(cfg.cost_model),
+                strategy: cfg.strategy,
+                cost_model: cfg.cost_model,
+            }
+        });
+        Ok(TuneResult {
+            results,
+            function: self.target.name().to_string(),
+            region: self.region.to_string(),
+            architecture: self.architecture.clone(),
+            pricing: self.pricing,
+            plan: plan(cfg),
+            winner,
+            cost_model: cfg.cost_model,
+            tuning_cost: powers.iter().map(|p| p.total_cost).sum(),
+            invocations: outcomes
+                .iter()
+                .map(|o| (o.samples.len() + o.failed_reports.len()) as u64)
+                .sum(),
+            original_memory_mb: Some(self.original.memory_mb),
+            restored_memory_mb: Some(restored),
+            versions,
+            optimized_alias,
+            powers,
+        })
+    }
+
+    /// `--auto-optimize`: `$LATEST` at the winner; or, with an alias, a version at the winner
+    /// behind that alias and `$LATEST` as it was (the tool leaves `$LATEST` at the winner then too;
+    /// its README promises only the alias).
+    async fn apply(&self, memory_mb: u32) -> Result<(u32, Option<(String, String)>)> {
+        let at_winner = LatestSettings {
+            memory_mb,
+            description: self.original.description.clone(),
+        };
+        self.target
+            .configure(&at_winner)
+            .await
+            .context("setting the winning memory size")?;
+        let Some(alias) = &self.cfg.auto_optimize_alias else {
+            return Ok((memory_mb, None));
+        };
+        let published = async {
+            let version = self.target.publish().await?;
+            self.target.put_alias(alias, &version.version).await?;
+            Ok::<_, anyhow::Error>(version.version)
+        }
+        .await;
+        self.target
+            .configure(&self.original)
+            .await
+            .context("restoring $LATEST after publishing the winner")?;
+        let version = published.with_context(|| format!("pointing {alias} at the winner"))?;
+        Ok((self.original.memory_mb, Some((alias.clone(), version))))
+    }
 }
 
 /// One bar per memory size on stderr; drawn nowhere when progress is off or stderr is not a terminal.
+#[derive(Clone)]
 struct Progress {
     multi: MultiProgress,
 }
@@ -407,7 +456,7 @@ impl Progress {
         }
     }
 
-    fn bar(&self, memory_mb: u32, num: u32) -> ProgressBar {
+    fn bar(&self, memory_mb: u32, num: usize) -> ProgressBar {
         let style = ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {msg}")
             .expect("valid progress template")
             .progress_chars("=> ");
@@ -417,49 +466,7 @@ impl Progress {
         bar
     }
 
-    fn abandon(&self) {
+    fn clear(&self) {
         let _ = self.multi.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn throttles_are_recognised() {
-        assert!(is_throttle(&anyhow::anyhow!(
-            "TooManyRequestsException: Rate exceeded"
-        )));
-        assert!(is_throttle(
-            &anyhow::anyhow!("service error").context("HTTP 429")
-        ));
-        assert!(is_throttle(&anyhow::anyhow!("ThrottlingException")));
-        assert!(!is_throttle(&anyhow::anyhow!("ResourceNotFoundException")));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let p = RetryPolicy {
-            max_retries: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(300),
-        };
-        for _ in 0..20 {
-            let d0 = p.delay(0);
-            assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100));
-            let d1 = p.delay(1);
-            assert!(d1 >= Duration::from_millis(100) && d1 <= Duration::from_millis(200));
-            let d5 = p.delay(5);
-            assert!(d5 >= Duration::from_millis(150) && d5 <= Duration::from_millis(300));
-        }
-    }
-
-    #[test]
-    fn error_documents() {
-        let (t, m) = error_document(br#"{"errorType":"BadRequest","errorMessage":"missing id"}"#);
-        assert_eq!((t.as_str(), m.as_str()), ("BadRequest", "missing id"));
-        let (t, m) = error_document(b"boom");
-        assert_eq!((t.as_str(), m.as_str()), ("Unknown", "boom"));
     }
 }

@@ -35,6 +35,36 @@ impl Strategy {
     }
 }
 
+/// Which cost the strategies compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CostModel {
+    /// aws-lambda-power-tuning's: the average billed duration rounded up to the millisecond, no
+    /// request charge (so lab picks what the power-tuning tool would pick).
+    #[default]
+    Pt,
+    /// lab's: the exact average billed duration plus the request charge (what the bill says).
+    Full,
+}
+
+impl CostModel {
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostModel::Pt => "pt",
+            CostModel::Full => "full",
+        }
+    }
+
+    /// How the output names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CostModel::Pt => "PT's cost (billed ms rounded up, no request charge)",
+            CostModel::Full => "lab's full cost (exact billed ms plus the request charge)",
+        }
+    }
+}
+
 /// One measured memory size, as the strategies see it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {

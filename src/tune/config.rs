@@ -1,0 +1,391 @@
+//! aws-lambda-power-tuning's input file and how it combines with the flags into one [`TuneConfig`].
+//!
+//! Precedence: a flag given on the command line, then the `--input` file, then the default.
+//! Boolean flags can only switch a setting on: `--parallel` wins over `"parallelInvocation": false`,
+//! and `"parallelInvocation": true` in the file stays on without the flag. A key the power-tuning
+//! tool does not define is an error (a typo would otherwise be silently ignored).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::args::{self, TuneArgs, DEFAULT_BALANCED_WEIGHT, DEFAULT_DISCARD, DEFAULT_NUM};
+use super::payload::{self, PayloadSpec};
+use super::strategy::{CostModel, Strategy};
+
+/// A number the power-tuning tool also accepts as a string (it runs `parseInt` on it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Count {
+    Number(u32),
+    Text(String),
+}
+
+impl Count {
+    fn value(&self, key: &str) -> Result<u32> {
+        match self {
+            Count::Number(n) => Ok(*n),
+            Count::Text(t) => t
+                .trim()
+                .parse()
+                .with_context(|| format!("{key}: {t:?} is not a whole number")),
+        }
+    }
+}
+
+/// `powerValues` is a list of sizes, or `"ALL"` (128 to 3008 MB in 64 MB steps) as in the tool.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PowerValues {
+    List(Vec<Count>),
+    Keyword(String),
+}
+
+/// The aws-lambda-power-tuning state machine input: every key it defines, nothing else.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct InputFile {
+    #[serde(rename = "lambdaARN")]
+    lambda_arn: Option<String>,
+    power_values: Option<PowerValues>,
+    num: Option<Count>,
+    payload: Option<Value>,
+    #[serde(rename = "payloadS3")]
+    payload_s3: Option<String>,
+    parallel_invocation: Option<bool>,
+    strategy: Option<Strategy>,
+    balanced_weight: Option<f64>,
+    discard_top_bottom: Option<f64>,
+    auto_optimize: Option<bool>,
+    auto_optimize_alias: Option<String>,
+    dry_run: Option<bool>,
+    only_cold_starts: Option<bool>,
+    sleep_between_runs_ms: Option<u64>,
+    allowed_exceptions: Option<Vec<String>>,
+    disable_payload_logs: Option<bool>,
+    include_output_results: Option<bool>,
+    #[serde(rename = "preProcessorARN")]
+    pre_processor_arn: Option<String>,
+    #[serde(rename = "postProcessorARN")]
+    post_processor_arn: Option<String>,
+}
+
+fn read_input(path: &Path) -> Result<InputFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the tuning input {}", path.display()))?;
+    let input: InputFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid power-tuning input", path.display()))?;
+    if input.payload_s3.is_some() {
+        bail!(
+            "{}: payloadS3 is not supported; save the payload to a file and pass --payload @FILE",
+            path.display()
+        );
+    }
+    if input.pre_processor_arn.is_some() || input.post_processor_arn.is_some() {
+        bail!(
+            "{}: preProcessorARN and postProcessorARN are not supported; remove them",
+            path.display()
+        );
+    }
+    Ok(input)
+}
+
+/// Every setting of one tuning run, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct TuneConfig {
+    /// `--function`, else the input's `lambdaARN` (when it is a function ARN or name): the function
+    /// to tune; `None` for the stack's.
+    pub function: Option<String>,
+    /// Memory sizes, in the order they are tried (duplicates removed).
+    pub powers: Vec<u32>,
+    /// Invocations per size.
+    pub num: u32,
+    /// What is sent.
+    pub payload: PayloadSpec,
+    /// The `num` serialised payloads, in sending order.
+    pub payloads: Vec<Vec<u8>>,
+    /// Sizes side by side, each size's invocations all at once.
+    pub parallel: bool,
+    /// Winner selection.
+    pub strategy: Strategy,
+    /// Which cost the strategy compares.
+    pub cost_model: CostModel,
+    /// Cost weight for the balanced strategy.
+    pub balanced_weight: f64,
+    /// Trimmed-mean share dropped from each end.
+    pub discard: f64,
+    /// Apply the winner afterwards.
+    pub auto_optimize: bool,
+    /// With `auto_optimize`: the alias to point at a version with the winner.
+    pub auto_optimize_alias: Option<String>,
+    /// Invoke each size once to check permissions; no analysis.
+    pub dry_run: bool,
+    /// A version per invocation, so every call starts a new instance.
+    pub only_cold_starts: bool,
+    /// Pause between sequential invocations.
+    pub sleep_between_runs: Duration,
+    /// Function error types counted as measurements.
+    pub allowed_exceptions: Vec<String>,
+    /// Record a size that keeps failing and go on.
+    pub skip_failing: bool,
+    /// Keep the published versions and aliases.
+    pub keep_versions: bool,
+    /// Leave payloads out of error messages.
+    pub disable_payload_logs: bool,
+    /// Add `stats` to the power-tuning output document.
+    pub include_output_results: bool,
+    /// HTML report path.
+    pub report: Option<PathBuf>,
+}
+
+/// The function an input's `lambdaARN` names: an ARN, or a plain function name. The tutorial's
+/// placeholder (`PUT YOUR LAMBDA ARN HERE`) names none.
+fn named_function(value: &str) -> Option<String> {
+    let value = value.trim();
+    let is_name = !value.is_empty()
+        && value.len() <= 140
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (value.starts_with("arn:") || is_name).then(|| value.to_string())
+}
+
+fn powers(args: &TuneArgs, input: Option<&PowerValues>) -> Result<Vec<u32>> {
+    let mut powers = match (&args.powers, input) {
+        (Some(p), _) => p.clone(),
+        (None, Some(PowerValues::List(p))) => p
+            .iter()
+            .map(|c| c.value("powerValues"))
+            .collect::<Result<_>>()?,
+        (None, Some(PowerValues::Keyword(k))) if k.eq_ignore_ascii_case("all") => {
+            (128..=3008).step_by(64).collect()
+        }
+        (None, Some(PowerValues::Keyword(k))) => {
+            bail!("powerValues must be a list of sizes or \"ALL\" (got {k:?})")
+        }
+        (None, None) => args::DEFAULT_POWERS.to_vec(),
+    };
+    for &p in &powers {
+        args::check_power(p).map_err(anyhow::Error::msg)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    powers.retain(|p| seen.insert(*p));
+    if powers.is_empty() {
+        bail!("no memory sizes to try");
+    }
+    Ok(powers)
+}
+
+impl TuneConfig {
+    /// Combines `args`, its `--input` file and the defaults; `default_payload` is used when neither
+    /// names a payload.
+    pub fn resolve(args: &TuneArgs, default_payload: Value) -> Result<TuneConfig> {
+        let input = match &args.input {
+            Some(path) => read_input(path)?,
+            None => InputFile::default(),
+        };
+        let err = anyhow::Error::msg;
+        let powers = powers(args, input.power_values.as_ref())?;
+        let num = match (args.num, &input.num) {
+            (Some(n), _) => n,
+            (None, Some(c)) => c.value("num")?,
+            (None, None) => DEFAULT_NUM,
+        };
+        args::check_num(num).map_err(err)?;
+
+        let payload_value = match (&args.payload, input.payload) {
+            (Some(arg), _) => payload::read_arg(arg)?,
+            (None, Some(v)) => v,
+            (None, None) => default_payload,
+        };
+        let payload = PayloadSpec::from_value(payload_value)?;
+        let payloads = payload.expand(num as usize)?;
+
+        let only_cold_starts = args.only_cold_starts || input.only_cold_starts.unwrap_or(false);
+        // As the tool: one invocation per version leaves nothing to trim.
+        let default_discard = if only_cold_starts {
+            0.0
+        } else {
+            DEFAULT_DISCARD
+        };
+        let discard = args
+            .discard
+            .or(input.discard_top_bottom)
+            .unwrap_or(default_discard);
+        args::check_discard(discard).map_err(err)?;
+        let balanced_weight = args
+            .balanced_weight
+            .or(input.balanced_weight)
+            .unwrap_or(DEFAULT_BALANCED_WEIGHT);
+        args::check_weight(balanced_weight).map_err(err)?;
+        let auto_optimize_alias = args
+            .auto_optimize_alias
+            .clone()
+            .or(input.auto_optimize_alias);
+        if let Some(alias) = &auto_optimize_alias {
+            args::check_alias(alias).map_err(err)?;
+        }
+        let function = args
+            .function
+            .clone()
+            .or_else(|| input.lambda_arn.as_deref().and_then(named_function));
+
+        Ok(TuneConfig {
+            function,
+            powers,
+            num,
+            payload,
+            payloads,
+            parallel: args.parallel || input.parallel_invocation.unwrap_or(false),
+            strategy: args.strategy.or(input.strategy).unwrap_or_default(),
+            cost_model: args.cost_model.unwrap_or_default(),
+            balanced_weight,
+            discard,
+            auto_optimize: args.auto_optimize || input.auto_optimize.unwrap_or(false),
+            auto_optimize_alias,
+            dry_run: args.dry_run || input.dry_run.unwrap_or(false),
+            only_cold_starts,
+            sleep_between_runs: Duration::from_millis(
+                args.sleep_between_runs
+                    .or(input.sleep_between_runs_ms)
+                    .unwrap_or(0),
+            ),
+            allowed_exceptions: args
+                .allowed_exceptions
+                .clone()
+                .or(input.allowed_exceptions)
+                .unwrap_or_default(),
+            skip_failing: args.skip_failing,
+            keep_versions: args.keep_versions,
+            disable_payload_logs: args.disable_payload_logs
+                || input.disable_payload_logs.unwrap_or(false),
+            include_output_results: args.include_output_results
+                || input.include_output_results.unwrap_or(false),
+            report: args.report.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn with_input(text: &str) -> Result<TuneConfig> {
+        let path = std::env::temp_dir().join(format!(
+            "lab-tune-input-{}-{}.json",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let args = TuneArgs {
+            input: Some(path.clone()),
+            ..TuneArgs::default()
+        };
+        let result = TuneConfig::resolve(&args, json!(null));
+        std::fs::remove_file(path).unwrap();
+        result
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = TuneConfig::resolve(&TuneArgs::default(), json!({"operation": "list"})).unwrap();
+        assert_eq!(cfg.powers, args::DEFAULT_POWERS);
+        assert_eq!((cfg.num, cfg.payloads.len()), (10, 10));
+        assert_eq!(
+            (cfg.strategy, cfg.cost_model),
+            (Strategy::Cost, CostModel::Pt)
+        );
+        assert_eq!((cfg.discard, cfg.balanced_weight), (0.2, 0.5));
+        assert!(!cfg.parallel && !cfg.auto_optimize && !cfg.dry_run && !cfg.skip_failing);
+        assert_eq!(cfg.function, None);
+    }
+
+    #[test]
+    fn the_tutorials_input_with_its_placeholder() {
+        let cfg = with_input(
+            r#"{"lambdaARN": "PUT YOUR LAMBDA ARN HERE", "powerValues": [128, 256, 512, 1024, 2048],
+                "num": 20, "payload": {"operation": "list", "tableName": "t", "payload": {}},
+                "parallelInvocation": true, "strategy": "speed", "balancedWeight": 0.3,
+                "discardTopBottom": 0.1}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.powers, vec![128, 256, 512, 1024, 2048]);
+        assert_eq!(
+            (cfg.num, cfg.parallel, cfg.strategy),
+            (20, true, Strategy::Speed)
+        );
+        assert_eq!((cfg.balanced_weight, cfg.discard), (0.3, 0.1));
+        assert_eq!(
+            cfg.payloads[0],
+            br#"{"operation":"list","payload":{},"tableName":"t"}"#
+        );
+        assert_eq!(cfg.function, None, "the placeholder names no function");
+    }
+
+    #[test]
+    fn pt_keys_and_loose_numbers() {
+        let cfg = with_input(
+            r#"{"lambdaARN": "arn:aws:lambda:eu-west-1:123456789012:function:other", "num": "6",
+                "powerValues": ["128", 256], "autoOptimize": true, "autoOptimizeAlias": "live",
+                "includeOutputResults": true, "disablePayloadLogs": true, "dryRun": true,
+                "onlyColdStarts": true, "allowedExceptions": ["NotFound"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.function.as_deref(),
+            Some("arn:aws:lambda:eu-west-1:123456789012:function:other")
+        );
+        assert_eq!((cfg.num, cfg.powers.clone()), (6, vec![128, 256]));
+        assert_eq!(cfg.auto_optimize_alias.as_deref(), Some("live"));
+        assert!(cfg.auto_optimize && cfg.include_output_results && cfg.disable_payload_logs);
+        assert!(cfg.dry_run && cfg.only_cold_starts && cfg.discard == 0.0);
+        assert_eq!(cfg.allowed_exceptions, ["NotFound"]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_one_line_errors() {
+        let err = format!(
+            "{:#}",
+            with_input(r#"{"num": 10, "parallelInvocations": true}"#).unwrap_err()
+        );
+        assert!(err.contains("unknown field `parallelInvocations`"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let err = format!("{:#}", with_input(r#"{"num": 2}"#).unwrap_err());
+        assert!(err.contains("at least 5"), "{err}");
+        let err = format!(
+            "{:#}",
+            with_input(r#"{"autoOptimizeAlias": "1"}"#).unwrap_err()
+        );
+        assert!(err.contains("alias name"), "{err}");
+        let err = format!(
+            "{:#}",
+            with_input(r#"{"preProcessorARN": "arn:x"}"#).unwrap_err()
+        );
+        assert!(err.contains("not supported"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let path = std::env::temp_dir().join(format!("lab-tune-flags-{}.json", std::process::id()));
+        std::fs::write(
+            &path,
+            r#"{"num": 20, "strategy": "speed", "lambdaARN": "a-fn"}"#,
+        )
+        .unwrap();
+        let args = TuneArgs {
+            input: Some(path.clone()),
+            num: Some(6),
+            strategy: Some(Strategy::Cost),
+            function: Some("b-fn".into()),
+            ..TuneArgs::default()
+        };
+        let cfg = TuneConfig::resolve(&args, json!(null)).unwrap();
+        std::fs::remove_file(path).unwrap();
+        assert_eq!((cfg.num, cfg.strategy), (6, Strategy::Cost));
+        assert_eq!(cfg.function.as_deref(), Some("b-fn"));
+    }
+}

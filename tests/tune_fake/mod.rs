@@ -1,0 +1,280 @@
+//! A Lambda function in memory for the tuning tests: `$LATEST`, published versions and aliases, and
+//! invocations that answer with synthetic REPORT lines. The k-th invocation of a version takes
+//! `100 + 128000 / memory + k` ms (plus a 50 ms Init Duration when k = 0, its cold start), billed at
+//! the next whole ms.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Result};
+use async_trait::async_trait;
+use lab::control::{
+    AliasTarget, FunctionControl, Invocation, LatestSettings, PublishedVersion, VersionControl,
+};
+
+/// What the fake does for an invocation at a memory size.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Mode {
+    Normal,
+    /// Always a function error of this type.
+    FunctionError(&'static str),
+    /// A function error for the first n invocations at this size, then normal.
+    FailFirst(u32),
+    /// No REPORT line in the log tail.
+    NoReport,
+    /// A REPORT line that names twice the memory size.
+    WrongMemory,
+    /// The invocation panics (a bug in the caller would look the same from the run's side).
+    Panic,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub latest: LatestSettings,
+    pub versions: Vec<PublishedVersion>,
+    pub aliases: HashMap<String, String>,
+    next_version: u32,
+    calls_per_version: HashMap<String, u32>,
+    failures: HashMap<u32, u32>,
+    /// `$LATEST`'s memory at every invocation: it must always be the original.
+    pub latest_at_invoke: Vec<u32>,
+}
+
+pub struct Fake {
+    pub state: Mutex<State>,
+    /// Memory sizes `$LATEST` was configured with, in order.
+    pub configures: Mutex<Vec<u32>>,
+    pub invocations: AtomicU32,
+    pub modes: HashMap<u32, Mode>,
+    pub fail_configure: Option<u32>,
+    pub throttle_first: AtomicU32,
+    pub slow: bool,
+    in_flight: AtomicU32,
+    pub max_in_flight: AtomicU32,
+}
+
+impl Fake {
+    pub fn new(memory_mb: u32) -> Fake {
+        let state = State {
+            latest: LatestSettings {
+                memory_mb,
+                description: "the user's own".into(),
+            },
+            ..State::default()
+        };
+        Fake {
+            state: Mutex::new(state),
+            configures: Mutex::new(Vec::new()),
+            invocations: AtomicU32::new(0),
+            modes: HashMap::new(),
+            fail_configure: None,
+            throttle_first: AtomicU32::new(0),
+            slow: false,
+            in_flight: AtomicU32::new(0),
+            max_in_flight: AtomicU32::new(0),
+        }
+    }
+
+    pub fn latest(&self) -> LatestSettings {
+        self.state.lock().unwrap().latest.clone()
+    }
+
+    /// (versions, aliases) left on the function.
+    pub fn leftovers(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.versions.len(), s.aliases.len())
+    }
+
+    fn report(&self, version: &str, memory: u32) -> String {
+        let mut s = self.state.lock().unwrap();
+        let k = {
+            let n = s.calls_per_version.entry(version.to_string()).or_default();
+            *n += 1;
+            *n - 1
+        };
+        let original = s.latest.memory_mb;
+        s.latest_at_invoke.push(original);
+        let duration = 100.0 + 128_000.0 / memory as f64 + k as f64;
+        let init = if k == 0 {
+            "\tInit Duration: 50.00 ms"
+        } else {
+            ""
+        };
+        let billed = (duration + if k == 0 { 50.0 } else { 0.0 }).ceil();
+        let reported = if self.modes.get(&memory) == Some(&Mode::WrongMemory) {
+            memory * 2
+        } else {
+            memory
+        };
+        format!(
+            "START RequestId: {k} Version: {version}\nEND RequestId: {k}\nREPORT RequestId: {k}\tDuration: {duration:.2} ms\t\
+             Billed Duration: {billed} ms\tMemory Size: {reported} MB\tMax Memory Used: {} MB{init}\n",
+            30 + k
+        )
+    }
+
+    fn fails_now(&self, memory: u32, mode: Mode) -> Option<&'static str> {
+        match mode {
+            Mode::FunctionError(kind) => Some(kind),
+            Mode::FailFirst(n) => {
+                let mut s = self.state.lock().unwrap();
+                let seen = s.failures.entry(memory).or_default();
+                *seen += 1;
+                (*seen <= n).then_some("Flaky")
+            }
+            _ => None,
+        }
+    }
+}
+
+#[async_trait]
+impl FunctionControl for Fake {
+    fn name(&self) -> &str {
+        "FakeFunction"
+    }
+    async fn architecture(&self) -> Result<String> {
+        Ok("x86_64".into())
+    }
+    async fn memory(&self) -> Result<u32> {
+        Ok(self.latest().memory_mb)
+    }
+    async fn set_memory(&self, mb: u32) -> Result<()> {
+        self.state.lock().unwrap().latest.memory_mb = mb;
+        Ok(())
+    }
+    async fn invoke(&self, _payload: &[u8]) -> Result<Invocation> {
+        bail!("tuning must never invoke $LATEST")
+    }
+}
+
+#[async_trait]
+impl VersionControl for Fake {
+    async fn latest(&self) -> Result<LatestSettings> {
+        Ok(Fake::latest(self))
+    }
+    async fn configure(&self, settings: &LatestSettings) -> Result<()> {
+        if self.fail_configure == Some(settings.memory_mb) {
+            return Err(anyhow!(
+                "InvalidParameterValueException: no {} MB today",
+                settings.memory_mb
+            ));
+        }
+        if self.slow {
+            // An update takes a while on Lambda too; the run must be interruptible meanwhile.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        self.configures.lock().unwrap().push(settings.memory_mb);
+        self.state.lock().unwrap().latest = settings.clone();
+        Ok(())
+    }
+    async fn publish(&self) -> Result<PublishedVersion> {
+        let mut s = self.state.lock().unwrap();
+        s.next_version += 1;
+        let v = PublishedVersion {
+            version: s.next_version.to_string(),
+            description: s.latest.description.clone(),
+            memory_mb: s.latest.memory_mb,
+        };
+        s.versions.push(v.clone());
+        Ok(v)
+    }
+    async fn put_alias(&self, name: &str, version: &str) -> Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.aliases.insert(name.to_string(), version.to_string());
+        Ok(())
+    }
+    async fn aliases(&self) -> Result<Vec<AliasTarget>> {
+        let s = self.state.lock().unwrap();
+        Ok(s.aliases
+            .iter()
+            .map(|(name, version)| AliasTarget {
+                name: name.clone(),
+                version: version.clone(),
+            })
+            .collect())
+    }
+    async fn versions(&self) -> Result<Vec<PublishedVersion>> {
+        Ok(self.state.lock().unwrap().versions.clone())
+    }
+    async fn delete_alias(&self, name: &str) -> Result<()> {
+        self.state.lock().unwrap().aliases.remove(name);
+        Ok(())
+    }
+    async fn delete_version(&self, version: &str) -> Result<()> {
+        let mut s = self.state.lock().unwrap();
+        if s.aliases.values().any(|v| v == version) {
+            bail!("ResourceConflictException: an alias points at version {version}");
+        }
+        s.versions.retain(|v| v.version != version);
+        Ok(())
+    }
+    async fn wait_active(&self, qualifier: &str) -> Result<()> {
+        let s = self.state.lock().unwrap();
+        s.aliases
+            .get(qualifier)
+            .map(|_| ())
+            .ok_or_else(|| anyhow!("no alias {qualifier}"))
+    }
+    async fn invoke_at(&self, qualifier: &str, _payload: &[u8]) -> Result<Invocation> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if self.slow {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let result = self.answer(qualifier);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}
+
+impl Fake {
+    fn answer(&self, qualifier: &str) -> Result<Invocation> {
+        let throttled = self
+            .throttle_first
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if throttled {
+            return Err(anyhow!("TooManyRequestsException: Rate exceeded"));
+        }
+        let (version, memory) = {
+            let s = self.state.lock().unwrap();
+            let version = s
+                .aliases
+                .get(qualifier)
+                .cloned()
+                .ok_or_else(|| anyhow!("no alias {qualifier}"))?;
+            let memory = s
+                .versions
+                .iter()
+                .find(|v| v.version == version)
+                .unwrap()
+                .memory_mb;
+            (version, memory)
+        };
+        self.invocations.fetch_add(1, Ordering::SeqCst);
+        let mode = self.modes.get(&memory).copied().unwrap_or(Mode::Normal);
+        if mode == Mode::Panic {
+            panic!("the fake panics at {memory} MB");
+        }
+        let log_tail = if mode == Mode::NoReport {
+            String::new()
+        } else {
+            self.report(&version, memory)
+        };
+        Ok(match self.fails_now(memory, mode) {
+            Some(kind) => Invocation {
+                body: format!(r#"{{"errorType":"{kind}","errorMessage":"{kind}: synthetic"}}"#)
+                    .into_bytes(),
+                function_error: Some("Unhandled".into()),
+                log_tail,
+            },
+            None => Invocation {
+                body: br#"{"Items":[]}"#.to_vec(),
+                function_error: None,
+                log_tail,
+            },
+        })
+    }
+}
