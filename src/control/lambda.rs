@@ -26,7 +26,7 @@ impl LambdaTarget {
 
     /// Any function in the account: a name (in the client's region) or an unqualified ARN, whose
     /// region wins over the client's, as aws-lambda-power-tuning reads the region from the ARN.
-    pub fn for_function(
+    pub async fn for_function(
         client: &aws_sdk_lambda::Client,
         name_or_arn: &str,
     ) -> anyhow::Result<Self> {
@@ -55,7 +55,22 @@ impl LambdaTarget {
                 .build();
             aws_sdk_lambda::Client::from_conf(config)
         };
-        Ok(Self::new(client, name_or_arn))
+        // The caller's own function is called by name: not every Lambda-compatible endpoint decodes
+        // an ARN in every path (moto's ListAliases does not). Lambda's answer for the name says
+        // whether it is the same function; another account's stays addressed by its ARN.
+        let own = client
+            .get_function_configuration()
+            .function_name(parts[6])
+            .send()
+            .await
+            .ok()
+            .and_then(|c| c.function_arn().map(str::to_string));
+        let name = if own.as_deref() == Some(name_or_arn) {
+            parts[6]
+        } else {
+            name_or_arn
+        };
+        Ok(Self::new(client, name))
     }
 
     /// The region the function's calls go to.

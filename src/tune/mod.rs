@@ -58,7 +58,8 @@ pub async fn command(
     let cfg = TuneConfig::resolve(args, default_payload)?;
     let function = named.unwrap_or_else(|| own.clone());
     let target =
-        crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)?;
+        crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)
+            .await?;
     let region = target
         .region()
         .unwrap_or_else(|| stack.region().to_string());
