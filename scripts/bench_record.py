@@ -174,6 +174,23 @@ def tune_summary(d):
             f"({num(lab['sequential_overhead_ms'])} ms sequential)")
 
 
+def persistence_ratios(lab, peer):
+    return {"load_write": div(lab["load_write_rps"], peer["load_write_rps"]),
+            "load_list": div(lab["load_list_rps"], peer["load_list_rps"])}
+
+
+def persistence_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+    slower = lambda r: f"{num(100 * (1 - r))}% slower" if r < 1 else f"{num(100 * (r - 1))}% faster"
+    return (f"kill -9 of moto under writes: first successful call {num(lab['recovery_median_s'])} s after "
+            f"(median, max {num(lab['recovery_max_s'])} s, {lab['recovered']}/{lab['kills']} kills), "
+            f"{lab['items_lost']} of {lab['writes_acknowledged']} acknowledged items lost vs "
+            f"{peer['items_lost']} of {peer['writes_acknowledged']} without persistence; `lab load` "
+            f"{rate(lab['load_write_rps'])} req/s vs {rate(peer['load_write_rps'])} on writes "
+            f"({slower(ratio['load_write'])}), {rate(lab['load_list_rps'])} vs {rate(peer['load_list_rps'])} "
+            f"on the tutorial's list ({slower(ratio['load_list'])})")
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -190,6 +207,10 @@ BENCHES = [
     dict(name="soak-strict", script="scripts/soak-strict.sh", ratios=None, summary=None,
          what="up → calls → tune → load → down, 5 rounds on the strict stack, the account inventoried "
               "after each down", fixed="pass/fail, not a figure"),
+    dict(name="persistence", script="scripts/bench-persistence.sh", ratios=persistence_ratios,
+         summary=persistence_summary,
+         what="the local stack with persistence (write-ahead log and snapshots) vs without, same run: "
+              "recovery and items lost over kill -9s of moto during writes, `lab load` throughput"),
     dict(name="tune", script="scripts/bench-tune.sh", ratios=tune_ratios, summary=tune_summary,
          what="the tutorial's tune input (4 powers x 10, parallel and sequential) on the local stack vs the "
               "floor: the function's own time and the memory changes"),

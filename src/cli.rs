@@ -304,8 +304,10 @@ pub struct LocalArgs {
 pub enum LocalAction {
     /// Start it in the background (installs moto on first use).
     Start(LocalStartArgs),
-    /// Stop it and every function instance.
+    /// Stop it and every function instance (its state stays under LAB_HOME for the next start).
     Stop,
+    /// Empty it: every resource, item, function and log group goes (running or not).
+    Reset,
     /// Is it running, where, and with what.
     Status,
     /// Print its log.
@@ -344,6 +346,13 @@ pub struct LocalStartArgs {
     /// Give each instance CPU in proportion to its memory (1769 MB = one vCPU), where cgroups allow.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub cpu_share: bool,
+    /// Keep the state (resources, items, code, logs) under LAB_HOME across crashes and restarts:
+    /// a write-ahead log of every acknowledged write plus snapshots. `false`: memory only.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub persist: bool,
+    /// Start empty: delete the state the previous run kept.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 impl Default for LocalStartArgs {
@@ -373,6 +382,7 @@ mod tests {
             (args.concurrency, args.iam_delay_ms, args.cpu_share),
             (10, None, true)
         );
+        assert!(args.persist && !args.fresh);
     }
 
     #[test]

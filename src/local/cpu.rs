@@ -71,13 +71,18 @@ pub struct CpuShare {
 }
 
 impl CpuShare {
-    /// Moves `pid` into a new cgroup limited to its memory's share of a CPU.
-    pub fn apply(root: &Path, instance: u64, pid: u32, memory_mb: u32) -> std::io::Result<Self> {
+    /// Makes a cgroup limited to the memory's share of a CPU; the instance joins it between fork
+    /// and exec (through [`procs`](Self::procs)), so it never runs a moment unthrottled.
+    pub fn prepare(root: &Path, instance: u64, memory_mb: u32) -> std::io::Result<Self> {
         let dir = root.join(format!("i{instance}"));
         std::fs::create_dir_all(&dir)?;
         write_quota(&dir, flavor_of(root), memory_mb)?;
-        std::fs::write(dir.join("cgroup.procs"), pid.to_string())?;
         Ok(Self { dir })
+    }
+
+    /// The file a process writes `0` to, to join.
+    pub fn procs(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
     }
 }
 

@@ -196,13 +196,35 @@ impl Registry {
 
     /// The code a configuration runs: `$LATEST`'s (see [`code_dir`](Self::code_dir)) or its version's.
     pub fn code_dir_for(&self, key: &FunctionKey, config: &FunctionConfig) -> Option<PathBuf> {
-        if config.version == LATEST {
-            return self.code_dir(key);
-        }
-        let versions = self.versions.lock().expect("versions lock");
-        versions
-            .get(&(key.clone(), config.version.clone()))
-            .cloned()
+        let kept = if config.version == LATEST {
+            self.code_dir(key)
+        } else {
+            let versions = self.versions.lock().expect("versions lock");
+            versions
+                .get(&(key.clone(), config.version.clone()))
+                .cloned()
+        };
+        kept.or_else(|| self.code_on_disk(key, config))
+    }
+
+    /// The code a configuration names, unpacked under `root` by an earlier gateway: after a
+    /// restart the maps are empty but the folders (named by the zip's SHA-256) are still there.
+    fn code_on_disk(&self, key: &FunctionKey, config: &FunctionConfig) -> Option<PathBuf> {
+        let sha = base64::engine::general_purpose::STANDARD
+            .decode(&config.code_sha256)
+            .ok()?;
+        let dir = self.root.join(&key.0).join(&key.1).join(&hex(&sha)[..16]);
+        dir.join("bootstrap").is_file().then_some(dir)
+    }
+
+    /// Forgets every function and deletes the kept code (`lab local reset`).
+    pub fn clear(&self) {
+        self.code.lock().expect("code lock").clear();
+        self.versions.lock().expect("versions lock").clear();
+        self.configs.lock().expect("config lock").clear();
+        self.pinned.lock().expect("pin lock").clear();
+        let _ = std::fs::remove_dir_all(&self.root);
+        self.bump();
     }
 
     /// Where the function's code was unpacked, if the gateway saw it.

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+use super::async_invoke::{self, Event, Events};
 use super::functions::{function_name, qualifier, Registry};
 use super::invoke::{invoke_at, InvokeError};
 use super::logs::LogSink;
@@ -20,6 +21,7 @@ use super::pool::Pool;
 use super::stage::{self, RouteCache};
 use super::strict::reply::Upstream;
 use super::strict::{Call, Rules};
+use super::supervisor::Supervisor;
 
 /// moto's fixed account id.
 pub const ACCOUNT: &str = "123456789012";
@@ -38,22 +40,42 @@ pub struct Gateway {
     pub rules: Rules,
     /// A line for `lab local status`: how CPU is shared.
     pub cpu_mode: String,
+    /// A line for `lab local status`: how memory is enforced.
+    pub memory_mode: String,
+    /// moto's process: restarted when it dies, its state restored.
+    pub supervisor: Arc<Supervisor>,
+    /// Asynchronous (Event) invocations accepted so far.
+    pub events: Events,
     pub started: Instant,
+}
+
+/// What a gateway is made of.
+pub struct Parts {
+    pub moto: Moto,
+    pub registry: Registry,
+    pub pool: Pool,
+    pub rules: Rules,
+    pub cpu_mode: String,
+    pub memory_mode: String,
+    pub supervisor: Arc<Supervisor>,
 }
 
 impl Gateway {
     /// A gateway in front of `moto`.
-    pub fn new(moto: Moto, registry: Registry, pool: Pool, rules: Rules, cpu_mode: String) -> Self {
-        let logs = LogSink::start(moto.clone());
+    pub fn new(parts: Parts) -> Self {
+        let logs = LogSink::start(parts.moto.clone(), parts.supervisor.clone());
         Self {
-            moto,
-            registry,
-            pool,
+            moto: parts.moto,
+            registry: parts.registry,
+            pool: parts.pool,
             logs,
             routes: RouteCache::default(),
             regions: Mutex::new(["us-east-1".to_string()].into()),
-            rules,
-            cpu_mode,
+            rules: parts.rules,
+            cpu_mode: parts.cpu_mode,
+            memory_mode: parts.memory_mode,
+            supervisor: parts.supervisor,
+            events: Events::default(),
             started: Instant::now(),
         }
     }
@@ -114,7 +136,7 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path().to_string();
     if let Some(what) = path.strip_prefix("/_lab/") {
-        return lab_endpoint(&gw, &method, what);
+        return super::lab_api::serve(&gw, &method, what).await;
     }
     if let Some(rest) = host_style_stage(&headers, &path) {
         return stage::serve(&gw, &method, &rest, body).await;
@@ -179,7 +201,7 @@ pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 /// qualified) and the query, which may hold `Qualifier`: a version or an alias runs that version's
 /// configuration and code.
 async fn invoke_endpoint(
-    gw: &Gateway,
+    gw: &Arc<Gateway>,
     region: &str,
     target: (&str, Option<&str>),
     headers: &HeaderMap,
@@ -197,28 +219,34 @@ async fn invoke_endpoint(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("RequestResponse");
     let asynchronous = invocation_type == "Event";
-    if invocation_type == "DryRun" {
-        // Validates the call and answers 204 without running the function.
-        return match gw
+    // Validates the call (the function, version or alias exists) without running anything.
+    let exists = || async {
+        match gw
             .registry
             .config_at(&gw.moto, &key, qualifier.as_deref())
             .await
         {
-            Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
-            Ok(None) => lambda_error(
+            Ok(Some(_)) => None,
+            Ok(None) => Some(lambda_error(
                 StatusCode::NOT_FOUND,
                 "ResourceNotFoundException",
                 &format!(
                     "Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{}",
                     qualified()
                 ),
-            ),
-            Err(e) => lambda_error(
+            )),
+            Err(_) if !gw.supervisor.is_up() => Some(unavailable(gw, headers)),
+            Err(e) => Some(lambda_error(
                 StatusCode::BAD_GATEWAY,
                 "ServiceException",
                 &format!("lab local: moto failed: {e:#}"),
-            ),
-        };
+            )),
+        }
+    };
+    if invocation_type == "DryRun" {
+        return exists()
+            .await
+            .unwrap_or_else(|| StatusCode::NO_CONTENT.into_response());
     }
     let tail = headers
         .get("x-amz-log-type")
@@ -257,6 +285,17 @@ async fn invoke_endpoint(
             "Could not parse request body into json",
         );
     }
+    if asynchronous {
+        if let Some(refused) = exists().await {
+            return refused;
+        }
+        let event = Event {
+            key,
+            qualifier,
+            payload,
+        };
+        return async_invoke::accept(gw, event);
+    }
     let result = invoke_at(gw, &key, qualifier.as_deref(), payload).await;
     let invoked = match result {
         Ok(i) => i,
@@ -281,10 +320,8 @@ async fn invoke_endpoint(
         Err(InvokeError::Backend(e)) => {
             return lambda_error(StatusCode::BAD_GATEWAY, "ServiceException", &format!("lab local: moto failed: {e:#}"))
         }
+        Err(InvokeError::Unavailable(_)) => return unavailable(gw, headers),
     };
-    if asynchronous {
-        return StatusCode::ACCEPTED.into_response();
-    }
     let mut response = (StatusCode::OK, invoked.body.clone()).into_response();
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -446,6 +483,9 @@ async fn forward(
         gw.moto.base,
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
+    if !gw.supervisor.is_up() {
+        return gw.supervisor.unavailable(headers);
+    }
     let mut request = gw.moto.http.request(method.clone(), target).body(body);
     for (k, v) in headers {
         if !HOP_BY_HOP.contains(&k.as_str()) {
@@ -454,13 +494,7 @@ async fn forward(
     }
     let upstream = match request.send().await {
         Ok(r) => r,
-        Err(e) => {
-            return Upstream::new(
-                StatusCode::BAD_GATEWAY,
-                "text/plain",
-                format!("lab local: moto is not answering ({e}); restart the local stack: lab local stop && lab local start"),
-            )
-        }
+        Err(e) => return moto_dropped(headers, &e),
     };
     let status = upstream.status();
     let mut out_headers = HeaderMap::new();
@@ -469,7 +503,10 @@ async fn forward(
             out_headers.append(k, v.clone());
         }
     }
-    let bytes = upstream.bytes().await.unwrap_or_default();
+    let bytes = match upstream.bytes().await {
+        Ok(b) => b,
+        Err(e) => return moto_dropped(headers, &e),
+    };
     Upstream {
         status,
         headers: out_headers,
@@ -477,53 +514,20 @@ async fn forward(
     }
 }
 
-/// `/_lab/...`: health, status, and strict mode's test hooks
-/// (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`).
-fn lab_endpoint(gw: &Gateway, method: &Method, what: &str) -> Response {
-    if let Some(hook) = what.strip_prefix("strict/") {
-        if method != Method::POST {
-            return (StatusCode::METHOD_NOT_ALLOWED, "strict hooks take POST").into_response();
-        }
-        let (action, function) = hook.split_once('/').unwrap_or((hook, ""));
-        let name = function_name(function);
-        if name.is_empty() {
-            return (
-                StatusCode::BAD_REQUEST,
-                "name a function: /_lab/strict/<hook>/<function>",
-            )
-                .into_response();
-        }
-        match action {
-            "inactive" => gw.rules.make_inactive("us-east-1", &name),
-            "fail-next-update" => gw.rules.fail_next_update("us-east-1", &name),
-            _ => return (StatusCode::NOT_FOUND, "unknown strict hook").into_response(),
-        }
-        return (StatusCode::OK, "ok").into_response();
-    }
-    match what {
-        "health" => (StatusCode::OK, "ok").into_response(),
-        "status" => {
-            let refusals = gw.rules.refusals();
-            let body = serde_json::json!({
-                "pid": std::process::id(),
-                "moto": gw.moto.base,
-                "moto_version": super::moto::MOTO_VERSION,
-                "uptime_s": gw.started.elapsed().as_secs(),
-                "concurrency_limit": gw.pool.limit(),
-                "busy": gw.pool.busy(),
-                "idle_instances": gw.pool.idle_count(),
-                "cpu": gw.cpu_mode,
-                "iam_delay_ms": gw.rules.iam_delay().as_millis() as u64,
-                "iam_refusals": refusals.get("role_not_assumable").copied().unwrap_or(0),
-                "strict": gw.rules.status(),
-            });
-            (
-                StatusCode::OK,
-                [("content-type", "application/json")],
-                body.to_string(),
-            )
-                .into_response()
-        }
-        _ => (StatusCode::NOT_FOUND, "unknown lab endpoint").into_response(),
-    }
+/// moto went away during the call (it is being restarted): a retryable 503, never a dropped
+/// connection. Whether a write in flight was applied is unknown, as with any 5xx from AWS.
+fn moto_dropped(headers: &HeaderMap, e: &reqwest::Error) -> Upstream {
+    let message = format!(
+        "lab local: moto (the local AWS) stopped during this call ({e}); it is restarted with its state, retry in a moment"
+    );
+    super::supervisor::unavailable_reply(headers, &message)
+}
+
+/// The supervisor's 503 as a response.
+fn unavailable(gw: &Gateway, headers: &HeaderMap) -> Response {
+    let up = gw.supervisor.unavailable(headers);
+    let mut response = Response::new(Body::from(up.body));
+    *response.status_mut() = up.status;
+    *response.headers_mut() = up.headers;
+    response
 }

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::cpu::CpuShare;
 use super::functions::FunctionConfig;
+use super::memory::{self, MemoryLimit};
 use super::runtime_api::{self, Job, Outcome};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -52,6 +53,15 @@ pub struct Instance {
     spawned: Instant,
     ready: Option<oneshot::Receiver<Instant>>,
     _cpu: Option<CpuShare>,
+    /// The memory cgroup that stops the instance at its memory size, where the machine allows.
+    memory: Option<MemoryLimit>,
+}
+
+/// The cgroups instances go into: CPU share and memory limit, each where the machine allows.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub cpu_root: Option<std::path::PathBuf>,
+    pub memory_root: Option<(std::path::PathBuf, memory::Flavor)>,
 }
 
 impl Instance {
@@ -60,7 +70,7 @@ impl Instance {
         config: &FunctionConfig,
         code_dir: &Path,
         aws_endpoint: &str,
-        cpu_root: Option<&Path>,
+        limits: &Limits,
     ) -> anyhow::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (state, jobs, ready) = runtime_api::channel();
@@ -103,10 +113,23 @@ impl Instance {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: prctl only sets a flag in the child between fork and exec.
+        let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
+        let joins: Vec<std::ffi::CString> = [
+            cpu.as_ref().map(CpuShare::procs),
+            memory.as_ref().map(MemoryLimit::procs),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).ok())
+        .collect();
+        // SAFETY: prctl and memory::join (open, write, close) are async-signal-safe; the paths were
+        // built before the fork. Joining before exec means nothing the function allocates escapes.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                for procs in &joins {
+                    memory::join(procs)?;
+                }
                 Ok(())
             });
         }
@@ -115,7 +138,6 @@ impl Instance {
             .spawn()
             .with_context(|| format!("cannot start {}/bootstrap", code_dir.display()))?;
         let pid = child.id().unwrap_or_default();
-        let cpu = cpu_root.and_then(|root| CpuShare::apply(root, id, pid, config.memory_mb).ok());
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             child
@@ -172,6 +194,7 @@ impl Instance {
             spawned,
             ready: Some(ready),
             _cpu: cpu,
+            memory,
         })
     }
 
@@ -255,6 +278,16 @@ impl Instance {
         std::mem::take(&mut *self.lines.lock().expect("lines lock"))
     }
 
+    /// True when the memory cgroup enforces the function's memory size while it runs.
+    pub fn memory_enforced(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    /// Whether the kernel stopped this instance for going past its memory size.
+    pub fn out_of_memory(&self) -> bool {
+        self.memory.as_ref().is_some_and(MemoryLimit::oom_killed)
+    }
+
     /// Peak resident memory (VmHWM) in MB, rounded up, as Lambda's "Max Memory Used".
     fn max_memory_mb(&self) -> u64 {
         let status =
@@ -287,12 +320,36 @@ impl Drop for Instance {
     }
 }
 
+/// The cgroups of a new instance, each where the machine allows (none is an error: the instance
+/// then runs without that limit, as the stack's status says).
+fn prepare_cgroups(
+    limits: &Limits,
+    id: u64,
+    memory_mb: u32,
+) -> (Option<CpuShare>, Option<MemoryLimit>) {
+    let cpu = limits
+        .cpu_root
+        .as_deref()
+        .and_then(|root| CpuShare::prepare(root, id, memory_mb).ok());
+    let memory = limits
+        .memory_root
+        .as_ref()
+        .and_then(|(root, flavor)| MemoryLimit::prepare(root, *flavor, id, memory_mb).ok());
+    (cpu, memory)
+}
+
 /// `YYYY/MM/DD` in UTC, as Lambda's log stream names start.
 pub fn utc_date() -> String {
     let days = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0) as i64;
+        .unwrap_or(0);
+    utc_date_of(days)
+}
+
+/// `YYYY/MM/DD` of a day counted from the Unix epoch.
+pub fn utc_date_of(days: u64) -> String {
+    let days = days as i64;
     // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one string.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

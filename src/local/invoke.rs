@@ -51,6 +51,8 @@ pub enum InvokeError {
     NoCode(String),
     /// moto failed.
     Backend(anyhow::Error),
+    /// moto is restarting (after it died): a retryable 503.
+    Unavailable(String),
 }
 
 /// Runs `payload` on the function's `$LATEST`.
@@ -70,6 +72,25 @@ pub async fn invoke_at(
     qualifier: Option<&str>,
     payload: Bytes,
 ) -> Result<Invoked, InvokeError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    invoke_as(gw, key, qualifier, payload, request_id).await
+}
+
+/// [`invoke_at`] under a given request id (an asynchronous event keeps its id across retries).
+pub async fn invoke_as(
+    gw: &Gateway,
+    key: &FunctionKey,
+    qualifier: Option<&str>,
+    payload: Bytes,
+    request_id: String,
+) -> Result<Invoked, InvokeError> {
+    // Calls in the gap while moto restarts fail at once, and say why, rather than hang.
+    if !gw.supervisor.is_up() {
+        return Err(InvokeError::Unavailable(format!(
+            "lab local: moto (the local AWS) is restarting (restart {}); retry in a moment",
+            gw.supervisor.restarts()
+        )));
+    }
     let shown = || match qualifier {
         Some(q) => format!("{}:{q}", key.1),
         None => key.1.clone(),
@@ -77,6 +98,7 @@ pub async fn invoke_at(
     let config = match gw.registry.config_at(&gw.moto, key, qualifier).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(InvokeError::NotFound(shown())),
+        Err(e) if !gw.supervisor.is_up() => return Err(InvokeError::Unavailable(format!("{e:#}"))),
         Err(e) => return Err(InvokeError::Backend(e)),
     };
     gw.rules
@@ -88,17 +110,9 @@ pub async fn invoke_at(
     let Some(mut lease) = gw.pool.acquire(&config) else {
         return Err(InvokeError::Throttled);
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
     let mut instance = match lease.instance.take() {
         Some(i) => i,
-        None => match Instance::start(
-            &config,
-            &code_dir,
-            &gw.moto.base,
-            gw.pool.cpu_root.as_deref(),
-        )
-        .await
-        {
+        None => match Instance::start(&config, &code_dir, &gw.moto.base, &gw.pool.limits).await {
             Ok(i) => i,
             Err(e) => {
                 let body = error_doc(
@@ -120,11 +134,16 @@ pub async fn invoke_at(
             }
         },
     };
-    let (ended, measured) = instance.invoke(&request_id, payload, &config).await;
+    let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;
     let lines = instance.take_lines();
-    // Lambda kills an environment that goes past its memory size; the local runtime checks the peak
-    // after the call (it does not cap memory while the function runs).
-    let out_of_memory = measured.max_memory_mb > u64::from(config.memory_mb);
+    // Lambda stops an environment that goes past its memory size: the memory cgroup does it mid-call
+    // where the machine allows; elsewhere the peak is checked after the call.
+    let out_of_memory = instance.out_of_memory()
+        || (!instance.memory_enforced() && measured.max_memory_mb > u64::from(config.memory_mb));
+    if out_of_memory {
+        // The process is gone (no /proc entry to read): it used all it had, as Lambda reports.
+        measured.max_memory_mb = measured.max_memory_mb.max(u64::from(config.memory_mb));
+    }
     let (body, function_error, status_note) = match ended {
         _ if out_of_memory => {
             instance.kill();

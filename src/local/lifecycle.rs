@@ -1,7 +1,7 @@
 //! `lab local start|stop|status|logs|serve`, and starting the stack on demand for `--local`.
 
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,10 +9,14 @@ use anyhow::{bail, Context};
 
 use super::cpu;
 use super::functions::Registry;
-use super::gateway::{self, Gateway};
+use super::gateway::{self, Gateway, Parts};
+use super::instance::Limits;
+use super::memory;
 use super::moto::{self, Moto};
 use super::pool::Pool;
+use super::status_view;
 use super::strict::{self, Rules};
+use super::supervisor::{self, Launch, Supervisor};
 use crate::cli::{Global, LocalAction, LocalStartArgs, Output};
 
 /// The folder of the stack on `port`: pid file, logs, unpacked function code.
@@ -85,6 +89,9 @@ pub async fn ensure_running(global: &Global) -> anyhow::Result<String> {
 pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()> {
     let (port, output) = (global.local_port, global.output);
     if let Some(status) = probe(port).await {
+        if args.fresh {
+            bail!("the local stack on port {port} is running: empty it with lab local reset (or stop it, then start it with --fresh)");
+        }
         if output == Output::Text {
             eprintln!(
                 "The local stack is already running on {} (pid {}).",
@@ -107,6 +114,7 @@ pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
     cmd.args(["local", "serve", "--local-port", &port.to_string()])
         .args(["--concurrency", &args.concurrency.to_string()])
         .args(["--cpu-share", &args.cpu_share.to_string()])
+        .args(["--persist", &args.persist.to_string()])
         .args(["--time-scale", &global.time_scale.to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
@@ -126,6 +134,9 @@ pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
     }
     if global.strict {
         cmd.arg("--strict");
+    }
+    if args.fresh {
+        cmd.arg("--fresh");
     }
     // The child reads its flags, not the environment we were started with.
     cmd.env_remove("LAB_LOCAL_STRICT");
@@ -198,7 +209,7 @@ pub async fn stop(port: u16, output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the gateway in the foreground until SIGINT/SIGTERM or until moto dies.
+/// Runs the gateway in the foreground until SIGINT/SIGTERM; moto runs under its supervisor.
 pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()> {
     let port = global.local_port;
     // Bind first: a busy port must fail before anything else starts.
@@ -209,16 +220,81 @@ pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
         })?;
     let dir = state_dir(port);
     std::fs::create_dir_all(&dir)?;
-    let server = moto::install(false)?;
-    let moto_port = moto::free_port()?;
-    let mut moto_child = moto::spawn(&server, moto_port, &dir.join("moto.log")).await?;
+    if args.fresh {
+        forget_state(port)?;
+    }
+    let supervisor = Supervisor::new(launch_for(&dir, args.persist)?)?;
+    supervisor.start().await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let base = format!("http://127.0.0.1:{moto_port}");
-    moto::configure(&http, &base).await?;
-    let cgroup_name = format!("lab-local-{port}");
-    let (cpu_root, cpu_mode) = match (args.cpu_share, cpu::setup(&cgroup_name)) {
+    let base = supervisor.base.clone();
+    let (limits, cpu_mode, memory_mode) = limits_for(port, args.cpu_share);
+    let gw = Arc::new(Gateway::new(Parts {
+        moto: Moto { base, http },
+        registry: Registry::new(dir.join("functions")),
+        pool: Pool::new(args.concurrency, limits.clone()),
+        rules: Rules::new(strict::Config {
+            enabled: global.strict,
+            time_scale: global.time_scale,
+            iam_delay: args.iam_delay_ms.map(Duration::from_millis),
+            memory_cap_mb: args.memory_cap,
+        }),
+        cpu_mode: cpu_mode.clone(),
+        memory_mode: memory_mode.clone(),
+        supervisor: supervisor.clone(),
+    }));
+    std::fs::write(pid_file(port), std::process::id().to_string())?;
+    eprintln!(
+        "lab local: gateway on {} -> moto {} at {}; state: {}; cpu: {cpu_mode}; memory: {memory_mode}; {}",
+        endpoint(port),
+        moto::MOTO_VERSION,
+        supervisor.base,
+        if args.persist { "kept under LAB_HOME (write-ahead log and snapshots)" } else { "memory only (--persist false)" },
+        status_view::strict_line(&gw.rules.status())
+    );
+    let app = gateway::router(gw.clone());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let result = tokio::select! {
+        r = axum::serve(listener, app) => r.map_err(anyhow::Error::from),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
+    };
+    gw.pool.clear();
+    // A last snapshot, so the next start unpickles it instead of replaying the log.
+    supervisor.stop().await;
+    if limits.cpu_root.is_some() || limits.memory_root.is_some() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if let Some(root) = &limits.cpu_root {
+        cpu::teardown(root);
+    }
+    if let Some((root, _)) = &limits.memory_root {
+        memory::teardown(root);
+    }
+    let _ = std::fs::remove_file(pid_file(port));
+    eprintln!("lab local: stopped");
+    result
+}
+
+/// How moto runs: lab's launcher with moto's Python, durable under `dir/moto` unless `persist` is off.
+fn launch_for(dir: &Path, persist: bool) -> anyhow::Result<Launch> {
+    let server = moto::install(false)?;
+    let script = dir.join("lab_moto.py");
+    std::fs::write(&script, supervisor::LAUNCHER)
+        .with_context(|| format!("cannot write {}", script.display()))?;
+    Ok(Launch {
+        python: supervisor::python_for(&server)?,
+        script,
+        state: persist.then(|| dir.join("moto")),
+        log: dir.join("moto.log"),
+    })
+}
+
+/// The cgroups of this stack's instances, and a line on each for the status.
+fn limits_for(port: u16, cpu_share: bool) -> (Limits, String, String) {
+    let name = format!("lab-local-{port}");
+    let (cpu_root, cpu_mode) = match (cpu_share, cpu::setup(&name)) {
         (false, _) => (None, "unthrottled (--cpu-share false)".to_string()),
         (true, Some((root, flavor))) => (
             Some(root),
@@ -229,77 +305,54 @@ pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
             "unthrottled: cpu cgroups are not writable here".to_string(),
         ),
     };
-    let registry = Registry::new(dir.join("functions"));
-    let pool = Pool::new(args.concurrency, cpu_root.clone());
-    let gw = Arc::new(Gateway::new(
-        Moto { base, http },
-        registry,
-        pool,
-        Rules::new(strict::Config {
-            enabled: global.strict,
-            time_scale: global.time_scale,
-            iam_delay: args.iam_delay_ms.map(Duration::from_millis),
-            memory_cap_mb: args.memory_cap,
-        }),
-        cpu_mode.clone(),
-    ));
-    std::fs::write(pid_file(port), std::process::id().to_string())?;
-    eprintln!(
-        "lab local: gateway on {} -> moto {} on port {moto_port}; cpu: {cpu_mode}; {}",
-        endpoint(port),
-        moto::MOTO_VERSION,
-        strict_line(&gw.rules.status())
-    );
-    let app = gateway::router(gw.clone());
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let result = tokio::select! {
-        r = axum::serve(listener, app) => r.map_err(anyhow::Error::from),
-        _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = term.recv() => Ok(()),
-        status = moto_child.wait() => Err(anyhow::anyhow!(
-            "moto exited ({}); the local stack stops with it. Start it again with lab local start (its state is gone: run lab up again)",
-            status.map(|s| s.to_string()).unwrap_or_default()
-        )),
+    let memory_root = memory::setup(&name);
+    let memory_mode = match &memory_root {
+        Some((_, flavor)) => format!(
+            "enforced while the function runs via cgroup {flavor:?} (Runtime.OutOfMemory mid-call)"
+        ),
+        None => "checked after each call: memory cgroups are not writable here".to_string(),
     };
-    gw.pool.clear();
-    let _ = moto_child.start_kill();
-    if let Some(root) = cpu_root {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        cpu::teardown(&root);
-    }
-    let _ = std::fs::remove_file(pid_file(port));
-    eprintln!("lab local: stopped");
-    result
+    let limits = Limits {
+        cpu_root,
+        memory_root,
+    };
+    (limits, cpu_mode, memory_mode)
 }
 
-/// One line on strict mode: on or off, the time scale, the cap, and what it refused so far.
-fn strict_line(strict: &serde_json::Value) -> String {
-    if strict["enabled"].as_bool() != Some(true) {
-        return "strict: off (moto's lenient answers; start with --strict for AWS's delays and limits)"
-            .to_string();
-    }
-    let refused: Vec<String> = strict["refusals"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "strict: on, time scale {}{}; refused so far: {}",
-        strict["time_scale"],
-        strict["memory_cap_mb"]
-            .as_u64()
-            .map(|c| format!(", memory cap {c} MB"))
-            .unwrap_or_default(),
-        if refused.is_empty() {
-            "nothing".to_string()
-        } else {
-            refused.join(", ")
+/// Deletes what a stopped stack kept (moto's log and snapshot, function code).
+fn forget_state(port: u16) -> anyhow::Result<()> {
+    let dir = state_dir(port);
+    for sub in ["moto", "functions"] {
+        let path = dir.join(sub);
+        if path.exists() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot delete {}", path.display()))?;
         }
-    )
+    }
+    Ok(())
+}
+
+/// `lab local reset`: empties the running stack, or the state a stopped one kept.
+async fn reset(port: u16, output: Output) -> anyhow::Result<()> {
+    if probe(port).await.is_some() {
+        let r = http()
+            .post(format!("{}/_lab/reset", endpoint(port)))
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!(
+                "the local stack refused the reset: {}",
+                r.text().await.unwrap_or_default()
+            );
+        }
+    } else {
+        forget_state(port)?;
+    }
+    if output == Output::Text {
+        eprintln!("Local stack on port {port} is empty.");
+    }
+    Ok(())
 }
 
 /// Dispatches `lab local ...`.
@@ -321,6 +374,10 @@ pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32
             stop(port, global.output).await?;
             Ok(0)
         }
+        LocalAction::Reset => {
+            reset(port, global.output).await?;
+            Ok(0)
+        }
         LocalAction::Status => {
             let status = probe(port).await;
             if global.output == Output::Json {
@@ -329,19 +386,7 @@ pub async fn command(action: LocalAction, global: &Global) -> anyhow::Result<i32
                 doc["endpoint"] = serde_json::json!(endpoint(port));
                 crate::output::print_json(&doc)?;
             } else if let Some(s) = &status {
-                println!("running on {} (pid {})", endpoint(port), s["pid"]);
-                println!(
-                    "moto {} at {}",
-                    s["moto_version"].as_str().unwrap_or(""),
-                    s["moto"].as_str().unwrap_or("")
-                );
-                println!(
-                    "uptime {} s; concurrency limit {}; busy {}; idle instances {}",
-                    s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]
-                );
-                println!("cpu: {}", s["cpu"].as_str().unwrap_or(""));
-                println!("{}", strict_line(&s["strict"]));
-                println!("state and logs: {}", state_dir(port).display());
+                status_view::print(&endpoint(port), &state_dir(port), s);
             } else {
                 println!("not running (start it with: lab local start)");
             }

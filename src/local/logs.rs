@@ -2,9 +2,13 @@
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::moto::Moto;
+use super::supervisor::Supervisor;
 
 /// One batch of log lines, or a request to wait until everything queued so far is written.
 pub enum LogMsg {
@@ -26,9 +30,9 @@ pub struct LogSink {
 
 impl LogSink {
     /// Starts the writer task.
-    pub fn start(moto: Moto) -> Self {
+    pub fn start(moto: Moto, supervisor: Arc<Supervisor>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(writer(moto, rx));
+        tokio::spawn(writer(moto, supervisor, rx));
         Self { tx }
     }
 
@@ -51,9 +55,11 @@ const MAX_EVENTS_PER_CALL: usize = 2_000;
 
 type StreamKey = (String, String, String);
 
-async fn writer(moto: Moto, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
+async fn writer(moto: Moto, supervisor: Arc<Supervisor>, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
     let mut known: HashSet<StreamKey> = HashSet::new();
     while let Some(first) = rx.recv().await {
+        // While moto restarts, lines wait for it (a minute at most) rather than being lost.
+        supervisor.wait_up(Duration::from_secs(60)).await;
         // Drain what is queued: under load one call per stream carries many invocations' lines, so
         // the writer keeps up and a flush (before DeleteFunction) never waits long.
         let mut batch = vec![first];

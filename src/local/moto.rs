@@ -1,9 +1,8 @@
-//! moto: installed into a per-user cache venv on first use, started on loopback, configured, and
-//! called directly by the gateway for the definitions it needs (functions, APIs, logs).
+//! moto: installed into a per-user cache venv on first use (the supervisor runs it), and called
+//! directly by the gateway for the definitions it needs (functions, APIs, logs).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -106,60 +105,6 @@ fn which(program: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(program))
             .find(|p| p.is_file())
     })
-}
-
-/// A free loopback port (the OS picks it; there is a small race until moto binds it).
-pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Starts moto on loopback; it dies with this process (PR_SET_PDEATHSIG), so no orphan survives.
-pub async fn spawn(server: &Path, port: u16, log: &Path) -> anyhow::Result<tokio::process::Child> {
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("cannot write {}", log.display()))?;
-    let mut cmd = tokio::process::Command::new(server);
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .kill_on_drop(true);
-    // SAFETY: prctl is async-signal-safe; it only sets a flag on the child between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", server.display()))?;
-    Ok(child)
-}
-
-/// Waits until moto answers, then turns off Docker for Lambda (it must precede any CreateFunction).
-pub async fn configure(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/moto-api/config")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("moto did not answer on {base} within 60 s (see moto.log in the local stack's folder)");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r = http
-        .post(format!("{base}/moto-api/config"))
-        .json(&serde_json::json!({"lambda": {"use_docker": false}}))
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        bail!("moto refused its configuration: HTTP {}", r.status());
-    }
-    Ok(())
 }
 
 /// Unsigned calls that moto routes to the right service and region by the credential scope.

@@ -1,21 +1,20 @@
 //! Instances kept warm per function configuration, and the account-wide concurrency limit.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::functions::{FunctionConfig, FunctionKey};
-use super::instance::Instance;
+use super::instance::{Instance, Limits};
 
 /// Warm instances and the concurrency budget.
 pub struct Pool {
     limit: usize,
     permits: Arc<Semaphore>,
     idle: Mutex<HashMap<FunctionKey, Vec<Instance>>>,
-    /// The cpu cgroup instances go into, when available.
-    pub cpu_root: Option<PathBuf>,
+    /// The cgroups instances go into (CPU share, memory limit), where available.
+    pub limits: Limits,
 }
 
 /// An instance lent to one invocation, with the concurrency slot it occupies.
@@ -26,12 +25,12 @@ pub struct Lease {
 
 impl Pool {
     /// A pool allowing `limit` concurrent invocations across all functions (Lambda's account limit).
-    pub fn new(limit: usize, cpu_root: Option<PathBuf>) -> Self {
+    pub fn new(limit: usize, limits: Limits) -> Self {
         Self {
             limit,
             permits: Arc::new(Semaphore::new(limit)),
             idle: Mutex::new(HashMap::new()),
-            cpu_root,
+            limits,
         }
     }
 

@@ -71,6 +71,14 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
     let path = if path.is_empty() { "/" } else { path };
     let route = match resolve(gw, api, stage, path, method.as_str()).await {
         Ok(r) => r,
+        Err(e) if !gw.supervisor.is_up() => {
+            return json_message(
+                503,
+                &format!(
+                    "lab local: moto (the local AWS) is restarting; retry in a moment ({e:#})"
+                ),
+            )
+        }
         Err(e) => {
             return json_message(
                 502,
@@ -109,6 +117,7 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
         | Err(InvokeError::NotReady(_))
         | Err(InvokeError::NoCode(_))
         | Err(InvokeError::Backend(_)) => return json_message(500, "Internal server error"),
+        Err(InvokeError::Unavailable(message)) => return json_message(503, &message),
     };
     let status = if invoked.function_error.is_some() {
         let doc: serde_json::Value = serde_json::from_slice(&invoked.body).unwrap_or_default();

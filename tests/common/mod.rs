@@ -216,6 +216,20 @@ impl Drop for LocalStack {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A test that restarted the stack with `lab local start` left a detached serve: stop it too.
+        let pid_file = self.home.join(format!("local-{}/gateway.pid", self.port));
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            // SAFETY: SIGTERM to the serve this test's stack started (its own pid file).
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            // SAFETY: signal 0 only checks that the process exists.
+            while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.home);
     }
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmark the local stack's crash recovery and the price of its persistence, against the same stack
+# without persistence (`--persist false`), measured in the same run on the same machine:
+#   - recovery: moto killed with SIGKILL BENCH_KILLS times (10) while BENCH_WRITERS clients (4) write
+#     unique items through the stage URL; the time from each kill to the first successful call, and
+#     the items lost: acknowledged (HTTP 200) but not readable at the end (scripts/bench_persistence.py).
+#     The peer loses its state at the first kill: its figure is how many acknowledged items that costs.
+#   - throughput: `lab load` (BENCH_VUS 10 VUs, BENCH_DURATION 15 s, fixed profile) on each stack, in
+#     alternating rounds (BENCH_ROUNDS 2 each, the median kept): a write-heavy mix (create and read,
+#     1:1: every create goes through the write-ahead log) and the tutorial's own `list`.
+# Prints the figures and records them in bench/results/persistence.json (scripts/bench_record.py).
+#
+# Knobs (environment): BENCH_KILLS, BENCH_WRITERS, BENCH_VUS, BENCH_DURATION, BENCH_ROUNDS,
+# LAB_BIN (default: target/debug/lab, built), BOOTSTRAP (default: target/debug/bootstrap).
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+KILLS=${BENCH_KILLS:-10}
+WRITERS=${BENCH_WRITERS:-4}
+VUS=${BENCH_VUS:-10}
+DURATION=${BENCH_DURATION:-15}
+ROUNDS=${BENCH_ROUNDS:-2}
+cd "$ROOT"
+scripts/install-deps >/dev/null
+if [ -z "${LAB_BIN:-}" ]; then
+    cargo build -q --bin lab -p handler --bin bootstrap
+    LAB_BIN=$ROOT/target/debug/lab
+fi
+BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
+[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
+
+WORK=$(mktemp -d)
+export NO_COLOR=1
+declare -A PORT PID
+cleanup() {
+    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
+    for name in "${!PID[@]}"; do
+        kill "${PID[$name]}" 2>/dev/null || true
+        wait "${PID[$name]}" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { printf '==> %s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+lab() { local name=$1; shift; LAB_HOME=$WORK/$name "$LAB_BIN" --local --local-port "${PORT[$name]}" "$@"; }
+
+# Two stacks side by side, idle unless measured: "durable" (the default) and "memory" (the peer).
+for name in durable memory; do
+    PORT[$name]=$(free_port)
+    persist=true; [ "$name" = memory ] && persist=false
+    mkdir -p "$WORK/$name"
+    LAB_HOME=$WORK/$name "$LAB_BIN" local serve --local-port "${PORT[$name]}" --persist "$persist" \
+        >"$WORK/$name.log" 2>&1 &
+    PID[$name]=$!
+    for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:${PORT[$name]}/_lab/health" >/dev/null && break; sleep 0.1; done
+    say "$name stack (--persist $persist) on port ${PORT[$name]}: lab up"
+    lab "$name" up --bootstrap "$BOOTSTRAP" >"$WORK/$name-up.log" 2>&1
+done
+url() { lab "$1" -o json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])'; }
+
+# lab load's throughput on one stack with one payload (requests per second, errors).
+load() {
+    local name=$1 payload=$2
+    lab "$name" -o json load --vus "$VUS" --duration "${DURATION}s" --load-profile fixed \
+        --payload "$payload" 2>/dev/null |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["runs"][0]["summary"]; print(r["throughput_rps"], r["errors"])'
+}
+declare -A RPS
+for mix in write list; do
+    payload="create:bench-1=1,read:bench-1=1"; [ "$mix" = list ] && payload=list
+    for round in $(seq 1 "$ROUNDS"); do
+        for name in durable memory; do
+            read -r rps errors < <(load "$name" "$payload")
+            say "load $mix round $round on $name: $rps req/s ($errors errors)"
+            RPS[$name-$mix]+="$rps "
+        done
+    done
+done
+
+say "memory stack: 1 kill under $WRITERS writers (it loses its state)"
+python3 scripts/bench_persistence.py "http://127.0.0.1:${PORT[memory]}" "$(url memory)" lambda-apigateway \
+    1 "$WRITERS" "$WORK/kills-memory.json"
+say "durable stack: $KILLS kills under $WRITERS writers"
+python3 scripts/bench_persistence.py "http://127.0.0.1:${PORT[durable]}" "$(url durable)" lambda-apigateway \
+    "$KILLS" "$WRITERS" "$WORK/kills-durable.json"
+
+python3 - "$WORK" "${RPS[durable-write]}" "${RPS[memory-write]}" "${RPS[durable-list]}" "${RPS[memory-list]}" \
+    "$KILLS" "$WRITERS" "$VUS" "$DURATION" "$ROUNDS" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
+import json, statistics, sys
+work, dw, mw, dl, ml, kills, writers, vus, duration, rounds, lab_bin, bootstrap = sys.argv[1:13]
+med = lambda text: round(statistics.median(float(x) for x in text.split()), 1)
+durable = json.load(open(f"{work}/kills-durable.json"))
+memory = json.load(open(f"{work}/kills-memory.json"))
+lab = {
+    "recovery_median_s": durable["recovery_median_s"], "recovery_max_s": durable["recovery_max_s"],
+    "recovery_s": durable["recovery_s"], "kills": durable["kills"], "recovered": durable["recovered"],
+    "items_lost": durable["items_lost"], "writes_acknowledged": durable["writes_acknowledged"],
+    "load_write_rps": med(dw), "load_list_rps": med(dl),
+    "load_write_runs_rps": [float(x) for x in dw.split()], "load_list_runs_rps": [float(x) for x in dl.split()],
+}
+peer = {
+    "name": "the same stack without persistence (--persist false)",
+    "kills": memory["kills"], "recovered": memory["recovered"], "items_lost": memory["items_lost"],
+    "writes_acknowledged": memory["writes_acknowledged"],
+    "load_write_rps": med(mw), "load_list_rps": med(ml),
+    "load_write_runs_rps": [float(x) for x in mw.split()], "load_list_runs_rps": [float(x) for x in ml.split()],
+}
+cost = lambda a, b: round(100 * (1 - a / b), 1)
+print(f"recovery after kill -9 of moto: median {lab['recovery_median_s']} s, max {lab['recovery_max_s']} s "
+      f"over {lab['recovered']}/{lab['kills']} kills")
+print(f"items lost: {lab['items_lost']} of {lab['writes_acknowledged']} acknowledged "
+      f"(without persistence: {peer['items_lost']} of {peer['writes_acknowledged']} after one kill)")
+print(f"lab load, write mix: {lab['load_write_rps']} req/s vs {peer['load_write_rps']} without persistence "
+      f"({cost(lab['load_write_rps'], peer['load_write_rps'])}% slower)")
+print(f"lab load, list:      {lab['load_list_rps']} req/s vs {peer['load_list_rps']} without persistence "
+      f"({cost(lab['load_list_rps'], peer['load_list_rps'])}% slower)")
+json.dump({
+    "settings": {"kills": int(kills), "writers": int(writers), "vus": int(vus), "duration_s": int(duration),
+                 "rounds": int(rounds), "lab_bin": lab_bin, "bootstrap": bootstrap},
+    "lab": lab, "peer": peer,
+}, open(f"{work}/record.json", "w"))
+PY
+python3 scripts/bench_record.py persistence <"$WORK/record.json"

@@ -1,0 +1,121 @@
+//! Asynchronous invocation (`InvocationType=Event`), as Lambda does it: the event is accepted with a
+//! 202 at once and runs in the background; a function error is retried twice (one minute, then two
+//! minutes later); a throttle or a system error (moto restarting) keeps the event queued, retried
+//! with a backoff from 1 s to 5 minutes, for up to 6 hours. Every figure follows `--time-scale`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::functions::FunctionKey;
+use super::gateway::Gateway;
+use super::invoke::{invoke_as, InvokeError};
+
+/// The waits before the second and the third attempt after a function error (Lambda's defaults).
+pub const ERROR_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+/// How long an event that cannot run (throttled, system error) stays queued.
+pub const MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 3600);
+/// The longest wait between attempts of a queued event.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Counters of the events this gateway accepted, for `lab local status`.
+#[derive(Default)]
+pub struct Events {
+    accepted: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+    retries: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Events {
+    /// `{"accepted", "pending", "succeeded", "failed", "retries", "dropped"}`.
+    pub fn status(&self) -> serde_json::Value {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let done = get(&self.succeeded) + get(&self.failed) + get(&self.dropped);
+        serde_json::json!({
+            "accepted": get(&self.accepted),
+            "pending": get(&self.accepted).saturating_sub(done),
+            "succeeded": get(&self.succeeded),
+            "failed": get(&self.failed),
+            "retries": get(&self.retries),
+            "dropped": get(&self.dropped),
+        })
+    }
+}
+
+/// What an accepted event needs to run.
+pub struct Event {
+    pub key: FunctionKey,
+    pub qualifier: Option<String>,
+    pub payload: Bytes,
+}
+
+/// Queues the event and answers 202 with its request id; the function must exist (Lambda checks
+/// that before it queues), which the caller has established.
+pub fn accept(gw: &Arc<Gateway>, event: Event) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    gw.events.accepted.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(run(gw.clone(), event, request_id.clone()));
+    let mut response = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+async fn run(gw: Arc<Gateway>, event: Event, request_id: String) {
+    let born = Instant::now();
+    let max_age = gw.rules.scaled(MAX_EVENT_AGE);
+    let mut errors = 0usize;
+    let mut backoff = gw.rules.scaled(Duration::from_secs(1));
+    loop {
+        let outcome = invoke_as(
+            &gw,
+            &event.key,
+            event.qualifier.as_deref(),
+            event.payload.clone(),
+            request_id.clone(),
+        )
+        .await;
+        let wait = match outcome {
+            Ok(invoked) if invoked.function_error.is_none() => {
+                gw.events.succeeded.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(_) if errors < ERROR_RETRY_DELAYS.len() => {
+                errors += 1;
+                gw.rules.scaled(ERROR_RETRY_DELAYS[errors - 1])
+            }
+            Ok(_) => {
+                // Lambda would send it to a failure destination or dead-letter queue; none here.
+                eprintln!(
+                    "lab local: event {request_id} for {} failed {} times; dropped",
+                    event.key.1,
+                    errors + 1
+                );
+                gw.events.failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(InvokeError::NotFound(_)) | Err(InvokeError::NoCode(_)) => {
+                gw.events.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(_) if born.elapsed() > max_age => {
+                gw.events.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(_) => {
+                let wait = backoff;
+                backoff = (backoff * 2).min(gw.rules.scaled(MAX_BACKOFF));
+                wait
+            }
+        };
+        gw.events.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(wait).await;
+    }
+}

@@ -1,0 +1,450 @@
+//! moto under supervision: lab's launcher (`moto_launcher.py`) runs moto's app on a listening socket
+//! the gateway owns, so the port never changes; when moto dies the gateway stays up, starts it again
+//! (it restores its own state from the snapshot and write-ahead log before it serves), and answers
+//! calls made in the gap with a retryable 503.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context};
+use axum::http::{HeaderMap, StatusCode};
+use tokio::process::Child;
+use tokio::sync::{oneshot, watch};
+
+use super::strict::reply::{self, Upstream};
+
+/// The launcher, written next to the stack's state at every start.
+pub const LAUNCHER: &str = include_str!("moto_launcher.py");
+
+/// Where moto is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotoState {
+    /// Serving.
+    Up,
+    /// Died; a new one is starting and restoring the state.
+    Restarting,
+    /// The stack is stopping.
+    Stopping,
+}
+
+/// How to start moto: its Python, the launcher, the state folder (`None`: not durable), the log.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub python: PathBuf,
+    pub script: PathBuf,
+    pub state: Option<PathBuf>,
+    pub log: PathBuf,
+}
+
+/// One moto at a time, restarted when it dies.
+pub struct Supervisor {
+    launch: Launch,
+    /// moto's socket: bound once by the gateway, inherited by every moto as fd 3.
+    listener: std::net::TcpListener,
+    /// moto's base URL (constant: the socket outlives each moto).
+    pub base: String,
+    state: watch::Sender<MotoState>,
+    restarts: AtomicU64,
+    pid: AtomicU32,
+    last: Mutex<LastRestart>,
+    http: reqwest::Client,
+    stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
+}
+
+#[derive(Default)]
+struct LastRestart {
+    at: Option<SystemTime>,
+    exit: Option<String>,
+    recovery_ms: Option<u64>,
+    error: Option<String>,
+}
+
+impl Supervisor {
+    /// Binds moto's socket on loopback; nothing runs yet.
+    pub fn new(launch: Launch) -> anyhow::Result<Arc<Self>> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let base = format!("http://{}", listener.local_addr()?);
+        Ok(Arc::new(Self {
+            launch,
+            listener,
+            base,
+            state: watch::channel(MotoState::Restarting).0,
+            restarts: AtomicU64::new(0),
+            pid: AtomicU32::new(0),
+            last: Mutex::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()?,
+            stop: Mutex::new(None),
+        }))
+    }
+
+    /// Starts the first moto and waits until it serves (its state restored), then watches it.
+    pub async fn start(self: &Arc<Self>) -> anyhow::Result<()> {
+        let child = self.spawn_ready().await?;
+        let (tx, rx) = oneshot::channel();
+        *self.stop.lock().expect("stop lock") = Some(tx);
+        self.state.send_replace(MotoState::Up);
+        tokio::spawn(self.clone().watch(child, rx));
+        Ok(())
+    }
+
+    /// True while moto serves.
+    pub fn is_up(&self) -> bool {
+        *self.state.borrow() == MotoState::Up
+    }
+
+    /// Waits until moto serves, at most `limit`; false if it did not.
+    pub async fn wait_up(&self, limit: Duration) -> bool {
+        let mut rx = self.state.subscribe();
+        tokio::time::timeout(limit, rx.wait_for(|s| *s == MotoState::Up))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// A 503 in the caller's protocol, saying moto is restarting; SDKs retry it.
+    pub fn unavailable(&self, headers: &HeaderMap) -> Upstream {
+        let message = format!(
+            "lab local: moto (the local AWS) is restarting after it stopped (restart {}); the state is being restored, retry in a moment",
+            self.restarts()
+        );
+        unavailable_reply(headers, &message)
+    }
+
+    async fn watch(
+        self: Arc<Self>,
+        mut child: Child,
+        mut stop: oneshot::Receiver<oneshot::Sender<()>>,
+    ) {
+        loop {
+            let exit = tokio::select! {
+                status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                done = &mut stop => {
+                    self.shutdown(&mut child).await;
+                    if let Ok(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+            };
+            let died = Instant::now();
+            {
+                // State, count and time change together under the lock the status reads them with.
+                let mut last = self.last.lock().expect("last lock");
+                self.state.send_replace(MotoState::Restarting);
+                self.restarts.fetch_add(1, Ordering::Relaxed);
+                *last = LastRestart {
+                    at: Some(SystemTime::now()),
+                    exit: Some(exit.clone()),
+                    ..LastRestart::default()
+                };
+            }
+            eprintln!("lab local: moto exited ({exit}); restarting it and restoring its state");
+            let mut backoff = Duration::from_millis(100);
+            child = loop {
+                let attempt = tokio::select! {
+                    r = self.spawn_ready() => r,
+                    done = &mut stop => {
+                        if let Ok(done) = done {
+                            let _ = done.send(());
+                        }
+                        return;
+                    }
+                };
+                match attempt {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        eprintln!("lab local: moto did not come back ({e:#}); trying again");
+                        self.last.lock().expect("last lock").error = Some(format!("{e:#}"));
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            };
+            let ms = died.elapsed().as_millis() as u64;
+            {
+                let mut last = self.last.lock().expect("last lock");
+                last.recovery_ms = Some(ms);
+                self.state.send_replace(MotoState::Up);
+            }
+            eprintln!("lab local: moto is back after {ms} ms");
+        }
+    }
+
+    /// Snapshots the state (so the next start only unpickles it) and ends moto.
+    pub async fn stop(&self) {
+        let tx = self.stop.lock().expect("stop lock").take();
+        if let Some(tx) = tx {
+            let (done_tx, done_rx) = oneshot::channel();
+            if tx.send(done_tx).is_ok() {
+                let _ = done_rx.await;
+            }
+        }
+    }
+
+    async fn shutdown(&self, child: &mut Child) {
+        self.state.send_replace(MotoState::Stopping);
+        if self.launch.state.is_some() {
+            let r = self
+                .http
+                .post(format!("{}/_lab/snapshot", self.base))
+                .send()
+                .await;
+            if let Err(e) = r {
+                eprintln!("lab local: no snapshot at stop ({e}); the log still holds every write");
+            }
+        }
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+
+    /// Starts moto and waits until it answers (a restore happens before it serves), then turns
+    /// off Docker for Lambda.
+    async fn spawn_ready(&self) -> anyhow::Result<Child> {
+        let mut child = self.spawn()?;
+        self.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
+        let ready = async {
+            loop {
+                if let Ok(r) = self
+                    .http
+                    .get(format!("{}/moto-api/config", self.base))
+                    .send()
+                    .await
+                {
+                    if r.status().is_success() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            _ = ready => {}
+            status = child.wait() => bail!(
+                "moto exited while starting ({}); see {}",
+                status.map(|s| s.to_string()).unwrap_or_default(),
+                self.launch.log.display()
+            ),
+            _ = tokio::time::sleep(Duration::from_secs(300)) => bail!("moto did not answer within 300 s"),
+        }
+        let r = self
+            .http
+            .post(format!("{}/moto-api/config", self.base))
+            .json(&serde_json::json!({"lambda": {"use_docker": false}}))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("moto refused its configuration: HTTP {}", r.status());
+        }
+        Ok(child)
+    }
+
+    fn spawn(&self) -> anyhow::Result<Child> {
+        use std::os::fd::AsRawFd;
+        // Each moto appends to the log: the previous one's last lines say why it died.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.launch.log)
+            .with_context(|| format!("cannot write {}", self.launch.log.display()))?;
+        let mut cmd = tokio::process::Command::new(&self.launch.python);
+        cmd.arg(&self.launch.script).args(["--fd", "3"]);
+        if let Some(state) = &self.launch.state {
+            cmd.arg("--state").arg(state);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        let fd = self.listener.as_raw_fd();
+        // SAFETY: prctl, dup2 and fcntl are async-signal-safe; they run in the child between fork
+        // and exec: moto dies with the gateway, and gets the socket as fd 3 (without close-on-exec).
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                let ok = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) == 0
+                } else {
+                    libc::dup2(fd, 3) == 3
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        cmd.spawn()
+            .with_context(|| format!("cannot start {}", self.launch.python.display()))
+    }
+
+    /// `lab local status`'s supervision and persistence figures.
+    pub async fn status(&self) -> serde_json::Value {
+        // One consistent reading: state, restarts and the last restart change under this lock.
+        let (state, restarts, last) = {
+            let last = self.last.lock().expect("last lock");
+            let state = match *self.state.borrow() {
+                MotoState::Up => "up",
+                MotoState::Restarting => "restarting",
+                MotoState::Stopping => "stopping",
+            };
+            let doc = serde_json::json!({
+                "at": last.at.map(rfc3339),
+                "at_epoch_ms": last.at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
+                "exit": last.exit,
+                "recovery_ms": last.recovery_ms,
+                "error": last.error,
+            });
+            (state, self.restarts(), doc)
+        };
+        let persistence = match self.is_up() {
+            true => self.info().await,
+            false => serde_json::Value::Null,
+        };
+        serde_json::json!({
+            "state": state,
+            "pid": self.pid.load(Ordering::Relaxed),
+            "restarts": restarts,
+            "last_restart": last,
+            "persistence": persistence,
+            "state_dir": self.launch.state,
+        })
+    }
+
+    /// The launcher's own figures (log position, sizes, last restore).
+    async fn info(&self) -> serde_json::Value {
+        let r = self
+            .http
+            .get(format!("{}/_lab/info", self.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        match r {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+
+    /// Empties moto and its log (`lab local reset`).
+    pub async fn reset(&self) -> anyhow::Result<()> {
+        let r = self
+            .http
+            .post(format!("{}/_lab/reset", self.base))
+            .send()
+            .await
+            .context("moto is not answering")?;
+        if !r.status().is_success() {
+            bail!("moto refused the reset: HTTP {}", r.status());
+        }
+        Ok(())
+    }
+}
+
+/// A 503 in the wire protocol the headers imply (JSON, query/XML, or REST JSON).
+pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let up = if headers.contains_key("x-amz-target") {
+        let body = serde_json::json!({"__type": "ServiceUnavailable", "message": message});
+        Upstream::new(status, "application/x-amz-json-1.0", body.to_string())
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        reply::iam(status, "ServiceUnavailable", message)
+    } else {
+        reply::rest_json(status, "ServiceUnavailableException", message)
+    };
+    up.with_header("retry-after", "1")
+}
+
+/// The Python that runs moto: the venv's, or the one `LAB_MOTO`'s `#!` line names.
+pub fn python_for(server: &Path) -> anyhow::Result<PathBuf> {
+    let text =
+        std::fs::read(server).with_context(|| format!("cannot read {}", server.display()))?;
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(first);
+    if let Some(interpreter) = line.strip_prefix("#!") {
+        // `#!/usr/bin/env python3` names the program last; `#!/venv/bin/python3` first.
+        let words: Vec<&str> = interpreter.split_whitespace().collect();
+        if let Some(python) = words.iter().rev().find(|w| w.contains("python")) {
+            return Ok(PathBuf::from(python));
+        }
+    }
+    let sibling = server.with_file_name("python3");
+    if sibling.is_file() {
+        return Ok(sibling);
+    }
+    bail!(
+        "{} is not a moto_server console script (its #! line names no Python); lab runs moto's app with that Python",
+        server.display()
+    )
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let date = super::instance::utc_date_of(secs / 86_400).replace('/', "-");
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("{date}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_python_of_a_console_script() {
+        let dir = std::env::temp_dir().join(format!("lab-python-for-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("moto_server");
+        std::fs::write(&script, "#!/opt/venv/bin/python3.11\nimport moto\n").unwrap();
+        assert_eq!(
+            python_for(&script).unwrap(),
+            PathBuf::from("/opt/venv/bin/python3.11")
+        );
+        std::fs::write(&script, "#!/usr/bin/env python3\n").unwrap();
+        assert_eq!(python_for(&script).unwrap(), PathBuf::from("python3"));
+        std::fs::write(&script, "#!/bin/sh\nexec something\n").unwrap();
+        assert!(python_for(&script).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unavailable_speaks_each_protocol() {
+        let mut json = HeaderMap::new();
+        json.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        let up = unavailable_reply(&json, "m");
+        assert_eq!(up.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(up.json()["__type"], "ServiceUnavailable");
+        let mut query = HeaderMap::new();
+        query.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let up = unavailable_reply(&query, "m");
+        assert!(String::from_utf8_lossy(&up.body).contains("<Code>ServiceUnavailable</Code>"));
+        let up = unavailable_reply(&HeaderMap::new(), "m");
+        assert_eq!(
+            up.headers["x-amzn-errortype"],
+            "ServiceUnavailableException"
+        );
+        assert_eq!(up.headers["retry-after"], "1");
+    }
+
+    #[test]
+    fn rfc3339_of_the_epoch() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+}

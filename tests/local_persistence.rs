@@ -1,0 +1,331 @@
+//! The local stack survives a crash and keeps its state: moto killed (-9) during a load comes back on
+//! its own with every acknowledged item; stop/start keeps the stack (same invoke URL, items, code,
+//! log group); `--fresh` and `lab local reset` empty it. And Lambda's instance limits: memory
+//! enforced mid-call, asynchronous (Event) invocations answered at once and retried twice.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{post, LocalStack};
+use serde_json::{json, Value};
+
+/// Polls `probe` until it returns `Some`, failing with `what` after `limit`.
+async fn poll<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn create(id: &str) -> String {
+    json!({"operation": "create", "tableName": "lambda-apigateway", "payload": {"Item": {"id": id, "v": id}}})
+        .to_string()
+}
+
+fn read(id: &str) -> String {
+    json!({"operation": "read", "tableName": "lambda-apigateway", "payload": {"Key": {"id": id}}})
+        .to_string()
+}
+
+/// Reads every id back through the stage URL; returns those missing.
+async fn missing(url: &str, ids: &[String]) -> Vec<String> {
+    let mut gone = Vec::new();
+    for id in ids {
+        let (status, body) = post(url, &read(id)).await;
+        if status != 200 || body["Item"]["v"] != json!(id) {
+            gone.push(format!("{id}: {status} {body}"));
+        }
+    }
+    gone
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_killed_mid_load_closed_model_recovers_every_acknowledged_item() {
+    let local = LocalStack::start(&[]);
+    let url = local.up("lab", &[]);
+    let before: Vec<String> = (0..20).map(|i| format!("before-{i}")).collect();
+    assert_eq!(before.len(), 20);
+    for id in &before {
+        let (status, body) = post(&url, &create(id)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let seq = |s: &Value| s["supervision"]["persistence"]["seq"].as_u64();
+    let written = seq(&local.status()).expect("persistence figures");
+
+    // A write-heavy load, as a user would run it, in its own process.
+    let load = std::process::Command::new(common::lab_bin())
+        .args([
+            "--local",
+            "--local-port",
+            &local.port.to_string(),
+            "-o",
+            "json",
+        ])
+        .args([
+            "load",
+            "--vus",
+            "4",
+            "--duration",
+            "12s",
+            "--load-profile",
+            "fixed",
+        ])
+        .args([
+            "--payload",
+            "create:load-1=1,read:before-3=1",
+            "--timeout",
+            "10s",
+        ])
+        .env("LAB_HOME", &local.home)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start lab load");
+    // Kill once the load is writing (the log position moves on).
+    poll(Duration::from_secs(60), "the load's writes", || {
+        seq(&local.status()).filter(|s| *s >= written + 50)
+    })
+    .await;
+    let status = local.status();
+    let moto_pid = status["supervision"]["pid"].as_i64().unwrap() as i32;
+    assert!(moto_pid > 0, "{status}");
+    // SAFETY: a plain SIGKILL to the moto process the stack under test started.
+    assert_eq!(unsafe { libc::kill(moto_pid, libc::SIGKILL) }, 0);
+
+    // No restart command: the stack brings moto back by itself.
+    let back = poll(Duration::from_secs(60), "moto to come back", || {
+        let s = local.status();
+        (s["supervision"]["restarts"] == 1 && s["supervision"]["state"] == "up").then_some(s)
+    })
+    .await;
+    assert_ne!(back["supervision"]["pid"], json!(moto_pid));
+    assert!(
+        back["supervision"]["last_restart"]["at"].is_string(),
+        "{back}"
+    );
+    assert_eq!(missing(&url, &before).await, Vec::<String>::new());
+
+    // The load saw the gap as errors (503s, not dropped connections), then recovered.
+    let out = load.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "load printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let run = &report["runs"][0];
+    assert!(
+        run["errors"]["http_status"]["503"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        run["errors"]
+    );
+    let series = run["series"].as_array().unwrap();
+    assert!(series.len() >= 2, "{series:?}");
+    let first_error = series
+        .iter()
+        .position(|p| p["errors"].as_u64() > Some(0))
+        .unwrap();
+    let recovered = series[first_error..]
+        .iter()
+        .any(|p| p["requests"].as_u64() > p["errors"].as_u64());
+    assert!(recovered, "no successful second after the gap: {series:?}");
+
+    let text = local.lab_ok(&["local", "status"]);
+    assert!(text.contains("restarts 1, the last at"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_and_start_keep_the_stack_and_fresh_or_reset_empties_it() {
+    let local = LocalStack::start(&[]);
+    let url = local.up("keep", &[]);
+    let table_event = |body: String| body.replace("lambda-apigateway", "keep-table");
+    let ids: Vec<String> = (0..10).map(|i| format!("kept-{i}")).collect();
+    assert_eq!(ids.len(), 10);
+    for id in &ids {
+        let (status, body) = post(&url, &table_event(create(id))).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let strict = ["--strict", "--time-scale", common::TEST_TIME_SCALE];
+    let restart = |fresh: bool| {
+        local.lab_ok(&["local", "stop"]);
+        let mut args = strict.to_vec();
+        args.extend(["local", "start"]);
+        if fresh {
+            args.push("--fresh");
+        }
+        local.lab_ok(&args);
+    };
+    restart(false);
+    // lab status reports the stack complete: the same API (the invoke URL is unchanged), the
+    // function with its code (it runs), the table with its items, the log group.
+    let status = local.lab_json(&["--stack", "keep", "status"]);
+    assert_eq!(status["invoke_url"], json!(url), "{status}");
+    let (code, body) = post(&url, r#"{"operation":"ping"}"#).await;
+    assert_eq!((code, body), (200, json!("pong")));
+    let mut gone = Vec::new();
+    for id in &ids {
+        let (code, body) = post(&url, &table_event(read(id))).await;
+        if code != 200 || body["Item"]["v"] != json!(id) {
+            gone.push(id.clone());
+        }
+    }
+    assert_eq!(gone, Vec::<String>::new());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&local.sdk().await);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/keep-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1, "{groups:?}");
+
+    // --fresh starts empty.
+    restart(true);
+    let out = local.lab(&["--stack", "keep", "status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // lab local reset empties a running stack, on disk too.
+    local.up("again", &[]);
+    local.lab_ok(&["local", "reset"]);
+    let out = local.lab(&["--stack", "again", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    restart(false);
+    let out = local.lab(&["--stack", "again", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    local.lab_ok(&["local", "stop"]);
+}
+
+/// A test runtime in Python: notes each attempt in `{"count": file}`, waits for `{"gate": file}`,
+/// touches `{"alloc_mb": n}` of memory, writes `{"reached": file}` once past all that, and answers
+/// an error for `{"fail": true}`.
+const FIXTURE: &str = r#"#!PYTHON
+import json, os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+def post(path, doc):
+    urllib.request.urlopen(urllib.request.Request(api + path, data=json.dumps(doc).encode(), method="POST")).read()
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    if "count" in event:
+        with open(event["count"], "a") as f:
+            f.write(rid + "\n")
+    while "gate" in event and not os.path.exists(event["gate"]):
+        time.sleep(0.01)
+    hog = b"\x01" * (event.get("alloc_mb", 0) * 1024 * 1024)
+    if "reached" in event:
+        with open(event["reached"], "w") as f:
+            f.write("reached")
+    if event.get("fail"):
+        post(rid + "/error", {"errorType": "Boom", "errorMessage": "asked to fail"})
+    else:
+        post(rid + "/response", {"pid": os.getpid()})
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_memory_mid_call_and_event_invokes_answer_at_once_with_two_retries() {
+    // Async retries wait a minute, then two; at time scale 0.01 that is 0.6 s and 1.2 s.
+    let local =
+        LocalStack::start_with(&["--strict", "--time-scale", "0.01", "--cpu-share", "false"]);
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("python3 for the fixture runtime");
+    let zip = common::script_zip(&local.home, &FIXTURE.replace("PYTHON", python));
+    let zip = zip.to_str().unwrap();
+    local.lab_ok(&[
+        "--stack",
+        "lim",
+        "up",
+        "--zip",
+        zip,
+        "--memory",
+        "128",
+        "--timeout",
+        "60",
+    ]);
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    let invoke = |event: Value, kind: aws_sdk_lambda::types::InvocationType| {
+        let lambda = lambda.clone();
+        async move {
+            lambda
+                .invoke()
+                .function_name("lim-fn")
+                .invocation_type(kind)
+                .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    use aws_sdk_lambda::types::InvocationType::{Event, RequestResponse};
+
+    // Memory: 400 MB in a 128 MB function. Where the machine allows a memory cgroup the kernel stops
+    // it during the allocation (it never reaches the next line); elsewhere the peak is caught after.
+    let reached = local.home.join("reached");
+    let oom = invoke(
+        json!({"alloc_mb": 400, "reached": reached}),
+        RequestResponse,
+    )
+    .await;
+    let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
+    assert_eq!(oom.function_error(), Some("Unhandled"));
+    let memory = local.status()["memory"].as_str().unwrap().to_string();
+    if memory.starts_with("enforced") {
+        assert!(
+            !reached.exists(),
+            "the function ran past its memory size ({memory})"
+        );
+    } else {
+        assert!(memory.starts_with("checked after each call"), "{memory}");
+    }
+    let fine = invoke(json!({}), RequestResponse).await;
+    assert!(
+        fine.function_error().is_none(),
+        "a fresh instance serves after the kill"
+    );
+
+    // Event: 202 at once. The function cannot finish before the gate exists, and the test makes the
+    // gate only after the answer: the answer came first.
+    let (gate, done) = (local.home.join("gate"), local.home.join("done"));
+    let accepted = invoke(json!({"gate": gate, "reached": done}), Event).await;
+    assert_eq!(accepted.status_code(), 202);
+    assert!(!done.exists());
+    std::fs::write(&gate, "open").unwrap();
+    poll(Duration::from_secs(60), "the event to run", || {
+        done.exists().then_some(())
+    })
+    .await;
+
+    // A failing event runs three times in all (two retries), then counts as failed.
+    let count = local.home.join("count");
+    let failing = invoke(json!({"fail": true, "count": count}), Event).await;
+    assert_eq!(failing.status_code(), 202);
+    let events = poll(Duration::from_secs(60), "the retries to end", || {
+        let s = local.status();
+        (s["async"]["failed"] == 1).then_some(s["async"].clone())
+    })
+    .await;
+    let attempts = std::fs::read_to_string(&count).unwrap();
+    let lines: Vec<&str> = attempts.lines().collect();
+    assert_eq!(lines.len(), 3, "{attempts}");
+    // Lambda keeps the request id across retries.
+    assert!(lines.iter().all(|l| *l == lines[0]), "{attempts}");
+    assert_eq!(
+        (events["succeeded"].as_u64(), events["retries"].as_u64()),
+        (Some(1), Some(2))
+    );
+}
