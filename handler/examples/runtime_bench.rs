@@ -15,10 +15,6 @@
 //! The function processes inherit this process's environment plus what Lambda sets (`AWS_LAMBDA_*`,
 //! region, dummy credentials unless set, `AWS_ENDPOINT_URL`), so both runtimes reach the same moto.
 
-#[path = "../tests/common/runtime_api.rs"]
-#[allow(dead_code)]
-mod runtime_api;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -27,7 +23,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, WriteRequest,
 };
-use runtime_api::{Outcome, RuntimeApi};
+use handler::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
@@ -236,6 +232,17 @@ fn summary(mut samples: Vec<f64>) -> (f64, f64, f64) {
     (at(0.5), at(0.9), mean)
 }
 
+async fn start_api() -> Result<RuntimeApi, String> {
+    RuntimeApi::start()
+        .await
+        .map_err(|e| format!("cannot start the runtime API: {e}"))
+}
+
+/// An outcome's body, for an error message.
+fn text(outcome: &Outcome) -> String {
+    String::from_utf8_lossy(outcome.body()).into_owned()
+}
+
 async fn stop(mut child: Child) {
     let _ = child.start_kill();
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
@@ -255,7 +262,7 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
     let mut cold = Vec::new();
     let mut init = Vec::new();
     for _ in 0..args.cold_runs {
-        let api = RuntimeApi::start().await;
+        let api = start_api().await?;
         let started = Instant::now();
         let child = spawn(cmd, &api, &args.endpoint)?;
         // Queued before the process is up, as Lambda does for the invocation that triggers a cold start.
@@ -263,8 +270,8 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
             .invoke(read_event(first_size).to_string(), TIMEOUT)
             .await?;
         let total = started.elapsed();
-        if let Outcome::Error(_) = outcome {
-            return Err(format!("cold read failed: {}", outcome.json()));
+        if let Outcome::Error { .. } = outcome {
+            return Err(format!("cold read failed: {}", text(&outcome)));
         }
         cold.push(ms(total));
         if let Some(polled) = api.first_poll() {
@@ -277,7 +284,7 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
     let (median, _, _) = summary(init);
     figures.push(("init to first poll (median)".into(), median));
 
-    let api = RuntimeApi::start().await;
+    let api = start_api().await?;
     let child = spawn(cmd, &api, &args.endpoint)?;
     for size in &args.sizes {
         for (op, event) in [("read", read_event(*size)), ("list", list_event(*size))] {
@@ -290,8 +297,8 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
                 let started = Instant::now();
                 let outcome = api.invoke(body.clone(), TIMEOUT).await?;
                 samples.push(ms(started.elapsed()));
-                if let Outcome::Error(_) = outcome {
-                    return Err(format!("{op} on {size} items failed: {}", outcome.json()));
+                if let Outcome::Error { .. } = outcome {
+                    return Err(format!("{op} on {size} items failed: {}", text(&outcome)));
                 }
             }
             let (median, p90, _) = summary(samples);

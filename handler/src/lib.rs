@@ -15,6 +15,8 @@ pub mod convert;
 pub mod error;
 pub mod event;
 mod ops;
+#[cfg(feature = "runtime-api")]
+pub mod runtime_api;
 
 pub use error::{ErrorKind, HandlerError};
 

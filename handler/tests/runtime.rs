@@ -1,6 +1,6 @@
-//! The built `bootstrap` under a minimal Lambda Runtime API served by this test, with DynamoDB on moto:
-//! proves the binary's wiring (runtime loop, env-configured SDK client, error reporting), not just the
-//! library.
+//! The built `bootstrap` under the crate's Lambda Runtime API (the one `lab`'s local stack serves), with
+//! DynamoDB on moto: proves the binary's wiring (runtime loop, env-configured SDK client, error
+//! reporting), not just the library, and Lambda's response limit over real HTTP.
 
 mod common;
 
@@ -8,14 +8,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::moto::{client, fresh_table, moto};
-use common::runtime_api::{Outcome, RuntimeApi};
+use handler::runtime_api::{Outcome, RuntimeApi, RESPONSE_LIMIT, RESPONSE_TOO_LARGE};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Starts `bootstrap` against `api`, with the environment Lambda would give it.
-fn spawn_bootstrap(api: &RuntimeApi, allowed_table: Option<&str>) -> Child {
+/// An endpoint nothing listens on, for tests whose events never reach DynamoDB (`echo`, `ping`).
+const NO_AWS: &str = "http://127.0.0.1:9";
+
+/// Starts `bootstrap` against `api` and the AWS `endpoint`, with the environment Lambda would give it.
+fn spawn_bootstrap(api: &RuntimeApi, endpoint: &str, allowed_table: Option<&str>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -29,7 +32,7 @@ fn spawn_bootstrap(api: &RuntimeApi, allowed_table: Option<&str>) -> Child {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_ENDPOINT_URL", &moto().url)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .stdin(Stdio::null())
         .kill_on_drop(true);
     if let Some(table) = allowed_table {
@@ -44,10 +47,16 @@ async fn invoke(api: &RuntimeApi, event: Value) -> Outcome {
         .unwrap_or_else(|e| panic!("{event}: {e}"))
 }
 
+fn json(outcome: &Outcome) -> Value {
+    outcome
+        .json()
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {outcome:?}"))
+}
+
 fn error_body(outcome: &Outcome) -> Value {
     match outcome {
-        Outcome::Error(_) => outcome.json(),
-        Outcome::Response(_) => panic!("expected an error, got {}", outcome.json()),
+        Outcome::Error { .. } => json(outcome),
+        Outcome::Response(_) => panic!("expected an error, got {}", json(outcome)),
     }
 }
 
@@ -59,8 +68,8 @@ async fn stop(mut child: Child) {
 
 #[tokio::test]
 async fn bootstrap_serves_ping_and_reports_typed_errors() {
-    let api = RuntimeApi::start().await;
-    let child = spawn_bootstrap(&api, None);
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, &moto().url, None);
 
     let pong = invoke(&api, json!({"operation": "ping"})).await;
     assert_eq!(pong, Outcome::Response("\"pong\"".into()));
@@ -80,13 +89,13 @@ async fn bootstrap_serves_ping_and_reports_typed_errors() {
 
     // A body that is not JSON at all is reported, and the function keeps serving.
     let garbage = api.invoke("{not json", TIMEOUT).await.expect("answer");
-    assert!(matches!(garbage, Outcome::Error(_)), "{garbage:?}");
+    assert!(matches!(garbage, Outcome::Error { .. }), "{garbage:?}");
     let again = invoke(
         &api,
         json!({"operation": "echo", "payload": {"still": "alive"}}),
     )
     .await;
-    assert_eq!(again.json(), json!({"still": "alive"}));
+    assert_eq!(json(&again), json!({"still": "alive"}));
 
     assert!(api.init_error().is_none(), "{:?}", api.init_error());
     stop(child).await;
@@ -96,8 +105,8 @@ async fn bootstrap_serves_ping_and_reports_typed_errors() {
 async fn bootstrap_reaches_dynamodb_through_the_environment() {
     let sdk = client();
     let table = fresh_table(&sdk, "runtime").await;
-    let api = RuntimeApi::start().await;
-    let child = spawn_bootstrap(&api, Some(&table));
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, &moto().url, Some(&table));
 
     let item = r#"{"id": "r1", "price": 12345678901234567890.5, "qty": 5}"#;
     let create = format!(
@@ -105,7 +114,7 @@ async fn bootstrap_reaches_dynamodb_through_the_environment() {
     );
     let created = api.invoke(create, TIMEOUT).await.expect("create answered");
     assert!(matches!(created, Outcome::Response(_)), "{created:?}");
-    assert_eq!(created.json()["ResponseMetadata"]["HTTPStatusCode"], 200);
+    assert_eq!(json(&created)["ResponseMetadata"]["HTTPStatusCode"], 200);
 
     let read = invoke(
         &api,
@@ -142,5 +151,85 @@ async fn bootstrap_reaches_dynamodb_through_the_environment() {
     let body = error_body(&invoke(&api, guarded).await);
     assert_eq!(body["errorType"], "Conflict", "{body}");
 
+    stop(child).await;
+}
+
+/// An `echo` event whose answer, the payload string as JSON, is exactly `size` bytes.
+fn echo_of_size(size: usize) -> String {
+    let text = "x".repeat(size - 2); // the answer adds the two quotes
+    json!({"operation": "echo", "payload": text}).to_string()
+}
+
+#[tokio::test]
+async fn a_response_of_exactly_the_limit_passes() {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, NO_AWS, None);
+
+    let outcome = api
+        .invoke(echo_of_size(RESPONSE_LIMIT), TIMEOUT)
+        .await
+        .expect("answer");
+    let Outcome::Response(body) = &outcome else {
+        panic!(
+            "expected the response, got {}",
+            String::from_utf8_lossy(outcome.body())
+        )
+    };
+    assert_eq!(body.len(), RESPONSE_LIMIT);
+    assert!(
+        body.iter().skip(1).take(64).all(|b| *b == b'x'),
+        "the echo came back changed"
+    );
+    stop(child).await;
+}
+
+#[tokio::test]
+async fn a_response_one_byte_past_the_limit_fails_as_response_size_too_large() {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, NO_AWS, None);
+
+    let outcome = api
+        .invoke(echo_of_size(RESPONSE_LIMIT + 1), TIMEOUT)
+        .await
+        .expect("answer");
+    let Outcome::Error { error_type, .. } = &outcome else {
+        panic!(
+            "expected an error, got {} bytes of response",
+            outcome.body().len()
+        )
+    };
+    assert_eq!(error_type, RESPONSE_TOO_LARGE);
+    let body = error_body(&outcome);
+    assert_eq!(body["errorType"], RESPONSE_TOO_LARGE, "{body}");
+    assert_eq!(
+        body["errorMessage"],
+        format!(
+            "Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."
+        ),
+    );
+
+    // The runtime was told 413 and goes on serving, as a warm Lambda environment does.
+    let pong = invoke(&api, json!({"operation": "ping"})).await;
+    assert_eq!(pong, Outcome::Response("\"pong\"".into()));
+    stop(child).await;
+}
+
+#[tokio::test]
+async fn a_response_far_past_the_limit_fails_too_rather_than_hanging() {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, NO_AWS, None);
+
+    // Past what the server reads in at all: the invocation must still end at once, as too large.
+    let outcome = api
+        .invoke(echo_of_size(3 * RESPONSE_LIMIT), TIMEOUT)
+        .await
+        .expect("answer");
+    let Outcome::Error { error_type, .. } = &outcome else {
+        panic!(
+            "expected an error, got {} bytes of response",
+            outcome.body().len()
+        )
+    };
+    assert_eq!(error_type, RESPONSE_TOO_LARGE);
     stop(child).await;
 }

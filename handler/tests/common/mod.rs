@@ -3,5 +3,3 @@
 
 #[allow(dead_code)]
 pub mod moto;
-#[allow(dead_code)]
-pub mod runtime_api;
