@@ -109,37 +109,44 @@ async fn signals_leave_the_function_as_it_was() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failing_size_fails_the_run_unless_skipped_or_allowed() {
-    // A new account's memory cap: 3072 MB cannot be published, 128 MB can.
+/// A function made through the SDK on a stack with a new account's memory cap (3008 MB), and its
+/// snapshot.
+async fn capped_stack(name: &str) -> (LocalStack, aws_sdk_lambda::Client, Snapshot) {
     let local = LocalStack::start(&["--memory-cap", "3008"]);
     let sdk = local.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    create_function(&sdk, "failing-fn", handler_zip(), 256).await;
-    let before = snapshot(&lambda, "failing-fn").await;
-    let tune = |extra: &[&str]| {
-        let mut args = vec!["tune", "--function", "failing-fn", "--num", "5"];
-        args.extend_from_slice(extra);
-        local.lab(&args)
-    };
+    create_function(&sdk, name, handler_zip(), 256).await;
+    let before = snapshot(&lambda, name).await;
+    (local, lambda, before)
+}
 
-    // The function fails every call: retried twice, then the run fails naming the size and error.
-    let out = tune(&[
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
+    let (local, lambda, before) = capped_stack("failing-fn").await;
+    let nope = r#"{"operation":"nope"}"#;
+    // Every call fails: retried twice, then the run fails naming the size and the error.
+    let out = local.lab(&[
+        "tune",
+        "--function",
+        "failing-fn",
+        "--num",
+        "5",
         "--powers",
         "128,256",
         "--payload",
-        r#"{"operation":"nope"}"#,
+        nope,
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("128 MB failed")
-            && stderr.contains("BadRequest")
-            && stderr.contains("3 tries"),
-        "{stderr}"
-    );
+    for needle in [
+        "128 MB failed",
+        "BadRequest",
+        "3 tries",
+        "removed 2 aliases and 2 versions",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle}: {stderr}");
+    }
     assert_eq!(snapshot(&lambda, "failing-fn").await, before);
-
     // The same error type allowed: every call is a measurement.
     let r = local.lab_json(&[
         "tune",
@@ -150,33 +157,39 @@ async fn a_failing_size_fails_the_run_unless_skipped_or_allowed() {
         "--powers",
         "128",
         "--payload",
-        r#"{"operation":"nope"}"#,
+        nope,
         "--allowed-exceptions",
         "BadRequest",
     ]);
     assert_eq!(r["powers"][0]["stats"]["allowed_errors"], 5, "{r}");
-
-    // A size that cannot be published: the run fails, or with --skip-failing records it.
-    let out = tune(&["--powers", "128,3072", "--payload", PING]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("3072 MB") && stderr.contains("less than or equal to 3008"),
-        "{stderr}"
-    );
     assert_eq!(snapshot(&lambda, "failing-fn").await, before);
-    let r = local.lab_json(&[
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_size_that_cannot_be_published_fails_the_run_unless_skipped() {
+    let (local, lambda, before) = capped_stack("capped-fn").await;
+    let args = [
         "tune",
         "--function",
-        "failing-fn",
+        "capped-fn",
         "--num",
         "5",
         "--powers",
         "128,3072",
         "--payload",
         PING,
-        "--skip-failing",
-    ]);
+    ];
+    let out = local.lab(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("3072 MB") && stderr.contains("less than or equal to 3008"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&lambda, "capped-fn").await, before);
+    let mut skipping = args.to_vec();
+    skipping.push("--skip-failing");
+    let r = local.lab_json(&skipping);
     let status: Vec<&str> = r["powers"]
         .as_array()
         .unwrap()
@@ -185,12 +198,18 @@ async fn a_failing_size_fails_the_run_unless_skipped_or_allowed() {
         .collect();
     assert_eq!(status, ["ok", "failed"]);
     assert_eq!(r["winner"]["memory_mb"], 128);
-    assert_eq!(snapshot(&lambda, "failing-fn").await, before);
+    assert_eq!(snapshot(&lambda, "capped-fn").await, before);
 
     // An unknown key in the input is a one-line error, before anything changes.
     let input = local.home.join("typo.json");
     std::fs::write(&input, r#"{"num": 5, "parallelInvocations": true}"#).unwrap();
-    let out = tune(&["--input", input.to_str().unwrap()]);
+    let out = local.lab(&[
+        "tune",
+        "--function",
+        "capped-fn",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors = stderr.lines().filter(|l| l.starts_with("error")).count();
     assert_eq!((out.status.code(), errors), (Some(1), 1), "{stderr}");

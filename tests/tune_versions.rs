@@ -66,12 +66,14 @@ async fn run_at(
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_qualifier_runs_its_versions_code_and_configuration() {
-    let local = LocalStack::start(&[]);
-    let sdk = local.sdk().await;
-    let lambda = aws_sdk_lambda::Client::new(&sdk);
-    create_function(&sdk, "qual-fn", tagged_zip(&local, "A"), 1024).await;
+/// `qual-fn`: version 1 runs code A at 1024 MB, version 2 and `$LATEST` code B at 1536 MB, and the
+/// alias `live` points at version 1.
+async fn two_versions(
+    local: &LocalStack,
+    sdk: &aws_config::SdkConfig,
+    lambda: &aws_sdk_lambda::Client,
+) {
+    create_function(sdk, "qual-fn", tagged_zip(local, "A"), 1024).await;
     let v1 = lambda
         .publish_version()
         .function_name("qual-fn")
@@ -80,7 +82,7 @@ async fn a_qualifier_runs_its_versions_code_and_configuration() {
         .unwrap();
     assert_eq!(v1.version(), Some("1"));
     // New code and memory on $LATEST, published as version 2; an alias on version 1.
-    let zip_b = tagged_zip(&local, "B");
+    let zip_b = tagged_zip(local, "B");
     lambda
         .update_function_code()
         .function_name("qual-fn")
@@ -88,7 +90,7 @@ async fn a_qualifier_runs_its_versions_code_and_configuration() {
         .send()
         .await
         .unwrap();
-    wait_ready(&lambda, "qual-fn").await;
+    wait_ready(lambda, "qual-fn").await;
     lambda
         .update_function_configuration()
         .function_name("qual-fn")
@@ -96,7 +98,7 @@ async fn a_qualifier_runs_its_versions_code_and_configuration() {
         .send()
         .await
         .unwrap();
-    wait_ready(&lambda, "qual-fn").await;
+    wait_ready(lambda, "qual-fn").await;
     let v2 = lambda
         .publish_version()
         .function_name("qual-fn")
@@ -112,6 +114,14 @@ async fn a_qualifier_runs_its_versions_code_and_configuration() {
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_qualifier_runs_its_versions_code_and_configuration() {
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    two_versions(&local, &sdk, &lambda).await;
 
     let cases = [
         (Some("1"), ("A", 1024, "1")),

@@ -179,11 +179,49 @@ fn powers(args: &TuneArgs, input: Option<&PowerValues>) -> Result<Vec<u32>> {
     Ok(powers)
 }
 
+/// What is sent: `--payload`, else the file's `payload`, else `default`; and the `num` payloads.
+fn payloads(
+    args: &TuneArgs,
+    from_file: Option<Value>,
+    default: Value,
+    num: u32,
+) -> Result<(PayloadSpec, Vec<Vec<u8>>)> {
+    let value = match (&args.payload, from_file) {
+        (Some(arg), _) => payload::read_arg(arg)?,
+        (None, Some(v)) => v,
+        (None, None) => default,
+    };
+    let spec = PayloadSpec::from_value(value)?;
+    let list = spec.expand(num as usize)?;
+    Ok((spec, list))
+}
+
+/// The trimmed mean's share (0 by default with cold starts only: one invocation per version
+/// leaves nothing to trim, as in the tool) and the balanced weight.
+fn trimming(args: &TuneArgs, input: &InputFile, only_cold_starts: bool) -> Result<(f64, f64)> {
+    let default_discard = if only_cold_starts {
+        0.0
+    } else {
+        DEFAULT_DISCARD
+    };
+    let discard = args
+        .discard
+        .or(input.discard_top_bottom)
+        .unwrap_or(default_discard);
+    args::check_discard(discard).map_err(anyhow::Error::msg)?;
+    let weight = args
+        .balanced_weight
+        .or(input.balanced_weight)
+        .unwrap_or(DEFAULT_BALANCED_WEIGHT);
+    args::check_weight(weight).map_err(anyhow::Error::msg)?;
+    Ok((discard, weight))
+}
+
 impl TuneConfig {
     /// Combines `args`, its `--input` file and the defaults; `default_payload` is used when neither
     /// names a payload.
     pub fn resolve(args: &TuneArgs, default_payload: Value) -> Result<TuneConfig> {
-        let input = match &args.input {
+        let mut input = match &args.input {
             Some(path) => read_input(path)?,
             None => InputFile::default(),
         };
@@ -196,31 +234,9 @@ impl TuneConfig {
         };
         args::check_num(num).map_err(err)?;
 
-        let payload_value = match (&args.payload, input.payload) {
-            (Some(arg), _) => payload::read_arg(arg)?,
-            (None, Some(v)) => v,
-            (None, None) => default_payload,
-        };
-        let payload = PayloadSpec::from_value(payload_value)?;
-        let payloads = payload.expand(num as usize)?;
-
+        let (payload, payloads) = payloads(args, input.payload.take(), default_payload, num)?;
         let only_cold_starts = args.only_cold_starts || input.only_cold_starts.unwrap_or(false);
-        // As the tool: one invocation per version leaves nothing to trim.
-        let default_discard = if only_cold_starts {
-            0.0
-        } else {
-            DEFAULT_DISCARD
-        };
-        let discard = args
-            .discard
-            .or(input.discard_top_bottom)
-            .unwrap_or(default_discard);
-        args::check_discard(discard).map_err(err)?;
-        let balanced_weight = args
-            .balanced_weight
-            .or(input.balanced_weight)
-            .unwrap_or(DEFAULT_BALANCED_WEIGHT);
-        args::check_weight(balanced_weight).map_err(err)?;
+        let (discard, balanced_weight) = trimming(args, &input, only_cold_starts)?;
         let auto_optimize_alias = args
             .auto_optimize_alias
             .clone()

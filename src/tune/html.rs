@@ -5,7 +5,7 @@
 //! (PT's cost per invocation), `data-cost` (lab's full cost per invocation) and `data-verdict`;
 //! failed sizes carry `data-status="failed"`.
 
-use super::result::TuneResult;
+use super::result::{PowerResult, TuneResult};
 use crate::report::format;
 use crate::report::html::{
     line_chart, Axis, DataCell, DataRow, DataTable, Document, LineChart, Series,
@@ -29,6 +29,46 @@ pub fn render(result: &TuneResult) -> Document {
     );
     let mut doc = Document::new(&format!("Power tuning: {}", result.function), &subtitle);
 
+    doc.facts(&facts(result));
+
+    doc.heading("Duration and cost");
+    doc.figure(&line_chart(&chart(result)), "Trimmed mean and p99 duration (left axis) and cost per invocation (right axis) for each memory size.");
+
+    doc.heading("Performance & Cost Observations");
+    let headers = [
+        "Memory",
+        "Avg Duration",
+        "p50",
+        "p90",
+        "p99",
+        "Cold starts",
+        "PT cost",
+        "Full cost",
+        "Verdict",
+    ];
+    let rows = result.powers.iter().map(row).collect();
+    doc.table(&DataTable {
+        id: "tune-results".into(),
+        headers: headers.iter().map(|h| h.to_string()).collect(),
+        rows,
+    });
+    doc.paragraph(
+        &format!(
+            "Duration is Duration + Init (or Restore) Duration from each invocation's REPORT line; the \
+             average drops the fastest and slowest {:.0}% (each end). PT cost is aws-lambda-power-tuning's: \
+             the trimmed mean billed duration rounded up to the millisecond × memory × its price, no request \
+             charge. Full cost is the exact trimmed mean billed duration × memory × price per GB-second, \
+             plus the request charge. The winner was chosen on {}.",
+            result.plan.discard_top_bottom * 100.0,
+            result.cost_model.describe()
+        ),
+        true,
+    );
+    doc
+}
+
+/// The facts above the chart: the winner, what the run cost, prices, the tool's pick and link.
+fn facts(result: &TuneResult) -> Vec<(String, String)> {
     let mut facts = Vec::new();
     if let Some(w) = &result.winner {
         facts.push((
@@ -70,9 +110,12 @@ pub fn render(result: &TuneResult) -> Document {
     if let Some(m) = result.restored_memory_mb {
         facts.push(("Memory left at".into(), format!("{m} MB")));
     }
-    doc.facts(&facts);
+    facts
+}
 
-    let ok: Vec<(usize, &super::result::PowerResult)> = result.powers.iter().enumerate().collect();
+/// Duration (trimmed mean and p99) and cost per invocation against memory.
+fn chart(result: &TuneResult) -> LineChart {
+    let ok: Vec<(usize, &PowerResult)> = result.powers.iter().enumerate().collect();
     let series = |name: &str,
                   color: &str,
                   axis: Axis,
@@ -85,7 +128,7 @@ pub fn render(result: &TuneResult) -> Document {
             .filter_map(|(i, p)| p.stats.as_ref().map(|s| (*i as f64, f(s))))
             .collect(),
     };
-    let chart = LineChart {
+    LineChart {
         title: "Duration and cost by memory size".into(),
         x_label: "Memory (MB)".into(),
         left_label: "Duration (ms)".into(),
@@ -109,100 +152,61 @@ pub fn render(result: &TuneResult) -> Document {
                 s.cost_in(result.cost_model)
             }),
         ],
-    };
-    doc.heading("Duration and cost");
-    doc.figure(&line_chart(&chart), "Trimmed mean and p99 duration (left axis) and cost per invocation (right axis) for each memory size.");
+    }
+}
 
-    doc.heading("Performance & Cost Observations");
-    let headers = [
-        "Memory",
-        "Avg Duration",
-        "p50",
-        "p90",
-        "p99",
-        "Cold starts",
-        "PT cost",
-        "Full cost",
-        "Verdict",
-    ];
-    let rows = result
-        .powers
-        .iter()
-        .map(|p| {
-            let key = Some(("memory".to_string(), p.memory_mb.to_string()));
-            match &p.stats {
-                Some(s) => DataRow {
-                    class: p.verdict.starts_with("Best").then(|| "best".to_string()),
-                    key,
-                    cells: vec![
-                        DataCell {
-                            text: format!("{} MB", p.memory_mb),
-                            data: None,
-                            numeric: true,
-                        },
-                        DataCell::value(
-                            format::ms(s.duration_ms.mean),
-                            "avg-ms",
-                            s.duration_ms.mean,
-                        ),
-                        DataCell::value(format::ms(s.duration_ms.p50), "p50-ms", s.duration_ms.p50),
-                        DataCell::value(format::ms(s.duration_ms.p90), "p90-ms", s.duration_ms.p90),
-                        DataCell::value(format::ms(s.duration_ms.p99), "p99-ms", s.duration_ms.p99),
-                        DataCell::value(
-                            format!("{}/{}", s.cold_starts, s.invocations),
-                            "cold-starts",
-                            s.cold_starts,
-                        ),
-                        DataCell::value(
-                            format::usd(s.pt_cost_per_invoke),
-                            "pt-cost",
-                            s.pt_cost_per_invoke,
-                        ),
-                        DataCell::value(format::usd(s.cost_per_invoke), "cost", s.cost_per_invoke),
-                        DataCell::labelled(p.verdict.clone(), "verdict"),
-                    ],
+/// One size's row of `#tune-results`.
+fn row(p: &PowerResult) -> DataRow {
+    let key = Some(("memory".to_string(), p.memory_mb.to_string()));
+    match &p.stats {
+        Some(s) => DataRow {
+            class: p.verdict.starts_with("Best").then(|| "best".to_string()),
+            key,
+            cells: vec![
+                DataCell {
+                    text: format!("{} MB", p.memory_mb),
+                    data: None,
+                    numeric: true,
                 },
-                None => DataRow {
-                    class: Some("failed".into()),
-                    key,
-                    cells: vec![
-                        DataCell {
-                            text: format!("{} MB", p.memory_mb),
-                            data: Some(("status".into(), "failed".into())),
-                            numeric: true,
-                        },
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::text("-"),
-                        DataCell::labelled(
-                            format!("Failed: {}", p.error.as_deref().unwrap_or("failed")),
-                            "verdict",
-                        ),
-                    ],
+                DataCell::value(format::ms(s.duration_ms.mean), "avg-ms", s.duration_ms.mean),
+                DataCell::value(format::ms(s.duration_ms.p50), "p50-ms", s.duration_ms.p50),
+                DataCell::value(format::ms(s.duration_ms.p90), "p90-ms", s.duration_ms.p90),
+                DataCell::value(format::ms(s.duration_ms.p99), "p99-ms", s.duration_ms.p99),
+                DataCell::value(
+                    format!("{}/{}", s.cold_starts, s.invocations),
+                    "cold-starts",
+                    s.cold_starts,
+                ),
+                DataCell::value(
+                    format::usd(s.pt_cost_per_invoke),
+                    "pt-cost",
+                    s.pt_cost_per_invoke,
+                ),
+                DataCell::value(format::usd(s.cost_per_invoke), "cost", s.cost_per_invoke),
+                DataCell::labelled(p.verdict.clone(), "verdict"),
+            ],
+        },
+        None => DataRow {
+            class: Some("failed".into()),
+            key,
+            cells: vec![
+                DataCell {
+                    text: format!("{} MB", p.memory_mb),
+                    data: Some(("status".into(), "failed".into())),
+                    numeric: true,
                 },
-            }
-        })
-        .collect();
-    doc.table(&DataTable {
-        id: "tune-results".into(),
-        headers: headers.iter().map(|h| h.to_string()).collect(),
-        rows,
-    });
-    doc.paragraph(
-        &format!(
-            "Duration is Duration + Init (or Restore) Duration from each invocation's REPORT line; the \
-             average drops the fastest and slowest {:.0}% (each end). PT cost is aws-lambda-power-tuning's: \
-             the trimmed mean billed duration rounded up to the millisecond × memory × its price, no request \
-             charge. Full cost is the exact trimmed mean billed duration × memory × price per GB-second, \
-             plus the request charge. The winner was chosen on {}.",
-            result.plan.discard_top_bottom * 100.0,
-            result.cost_model.describe()
-        ),
-        true,
-    );
-    doc
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::text("-"),
+                DataCell::labelled(
+                    format!("Failed: {}", p.error.as_deref().unwrap_or("failed")),
+                    "verdict",
+                ),
+            ],
+        },
+    }
 }

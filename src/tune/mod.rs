@@ -7,11 +7,12 @@
 //! combine), [`payload`] (what is sent), [`versions`] (publishing, restoring, cleaning up),
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
 //! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
-//! winner), [`run`] (the run from start to end), [`result`] (what was found), [`pt`] (the tool's
+//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`result`] (what was found), [`pt`] (the tool's
 //! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
 
 pub mod args;
 pub mod config;
+pub mod finish;
 pub mod html;
 pub mod measure;
 pub mod payload;

@@ -25,9 +25,9 @@ use super::config::TuneConfig;
 pub use super::measure::is_throttle;
 use super::measure::{self, Job, RetryPolicy};
 use super::pricing::{Architecture, Pricing};
-use super::result::{self, Plan, PowerOutcome, TuneResult, WeightedPayload, Winner};
-use super::versions::{alias_name, Cleanup, Session};
-use crate::control::{LatestSettings, VersionControl};
+use super::result::{Plan, PowerOutcome, TuneResult, WeightedPayload};
+use super::versions::{alias_name, Session};
+use crate::control::VersionControl;
 
 /// Options that do not come from the command line.
 #[derive(Debug, Clone, Default)]
@@ -164,7 +164,7 @@ pub async fn execute(
     };
     let cleanup = cleanup?;
     say(options.progress, &detail);
-    let run = Finished {
+    let run = super::finish::Finished {
         cfg,
         target: target.as_ref(),
         region,
@@ -307,134 +307,6 @@ fn check(cfg: &TuneConfig, outcome: PowerOutcome) -> Result<PowerOutcome> {
             )
         }
         _ => Ok(outcome),
-    }
-}
-
-/// What judging a finished run needs.
-struct Finished<'a> {
-    cfg: &'a TuneConfig,
-    target: &'a dyn VersionControl,
-    region: &'a str,
-    pricing: Pricing,
-    architecture: String,
-    original: LatestSettings,
-}
-
-impl Finished<'_> {
-    async fn judge(&self, outcomes: &[PowerOutcome], versions: Cleanup) -> Result<TuneResult> {
-        let cfg = self.cfg;
-        let mut powers: Vec<_> = outcomes
-            .iter()
-            .map(|o| o.to_result(&self.pricing, cfg.discard))
-            .collect();
-        let analysed = !cfg.dry_run;
-        let winner = analysed
-            .then(|| {
-                result::judge(
-                    &mut powers,
-                    cfg.strategy,
-                    cfg.balanced_weight,
-                    cfg.cost_model,
-                )
-            })
-            .flatten();
-        if analysed && winner.is_none() {
-            let reasons: Vec<String> = powers
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} MB: {}",
-                        p.memory_mb,
-                        p.error.as_deref().unwrap_or("failed")
-                    )
-                })
-                .collect();
-            bail!("every memory size failed: {}", reasons.join("; "));
-        }
-        if cfg.dry_run {
-            if let Some(p) = powers.iter().find(|p| p.stats.is_none()) {
-                bail!(
-                    "dry run: {} MB failed: {}",
-                    p.memory_mb,
-                    p.error.as_deref().unwrap_or("failed")
-                );
-            }
-        }
-        let (restored, optimized_alias) = match winner {
-            Some(w) if cfg.auto_optimize => self.apply(powers[w].memory_mb).await?,
-            _ => (self.original.memory_mb, None),
-        };
-        let results = analysed
-            .then(|| {
-                let include = cfg.include_output_results;
-                super::pt::document(
-                    &powers,
-                    cfg.strategy,
-                    cfg.balanced_weight,
-                    include,
-                    self.region,
-                )
-            })
-            .flatten();
-        let winner = winner.map(|w| {
-            let s = powers[w].stats.as_ref().expect("the winner has statistics");
-            Winner {
-                memory_mb: powers[w].memory_mb,
-                avg_duration_ms: s.duration_ms.mean,
-                cost_per_invoke: s.cost_in(cfg.cost_model),
-                strategy: cfg.strategy,
-                cost_model: cfg.cost_model,
-            }
-        });
-        Ok(TuneResult {
-            results,
-            function: self.target.name().to_string(),
-            region: self.region.to_string(),
-            architecture: self.architecture.clone(),
-            pricing: self.pricing,
-            plan: plan(cfg),
-            winner,
-            cost_model: cfg.cost_model,
-            tuning_cost: powers.iter().map(|p| p.total_cost).sum(),
-            invocations: outcomes
-                .iter()
-                .map(|o| (o.samples.len() + o.failed_reports.len()) as u64)
-                .sum(),
-            original_memory_mb: Some(self.original.memory_mb),
-            restored_memory_mb: Some(restored),
-            versions,
-            optimized_alias,
-            powers,
-        })
-    }
-
-    /// `--auto-optimize`: `$LATEST` at the winner; or, with an alias, a version at the winner
-    /// behind that alias and `$LATEST` as it was (the tool leaves `$LATEST` at the winner then too;
-    /// its README promises only the alias).
-    async fn apply(&self, memory_mb: u32) -> Result<(u32, Option<(String, String)>)> {
-        let at_winner = LatestSettings {
-            memory_mb,
-            description: self.original.description.clone(),
-        };
-        self.target
-            .configure(&at_winner)
-            .await
-            .context("setting the winning memory size")?;
-        let Some(alias) = &self.cfg.auto_optimize_alias else {
-            return Ok((memory_mb, None));
-        };
-        let published = async {
-            let version = self.target.publish().await?;
-            self.target.put_alias(alias, &version.version).await?;
-            Ok::<_, anyhow::Error>(version.version)
-        }
-        .await;
-        self.target
-            .configure(&self.original)
-            .await
-            .context("restoring $LATEST after publishing the winner")?;
-        let version = published.with_context(|| format!("pointing {alias} at the winner"))?;
-        Ok((self.original.memory_mb, Some((alias.clone(), version))))
     }
 }
 

@@ -1,0 +1,132 @@
+//! A finished run judged: statistics per size, the winner, `--auto-optimize`, the result.
+
+use anyhow::{anyhow, Context, Result};
+
+use super::config::TuneConfig;
+use super::pricing::Pricing;
+use super::result::{self, PowerOutcome, PowerResult, TuneResult, Winner};
+use super::run::plan;
+use super::versions::Cleanup;
+use crate::control::{LatestSettings, VersionControl};
+
+/// What went wrong with the sizes that have no statistics, as one error.
+fn all_failed(what: &str, powers: &[PowerResult]) -> anyhow::Error {
+    let reasons: Vec<String> = powers
+        .iter()
+        .filter(|p| p.stats.is_none())
+        .map(|p| {
+            format!(
+                "{} MB: {}",
+                p.memory_mb,
+                p.error.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    anyhow!("{what}: {}", reasons.join("; "))
+}
+
+/// What judging a finished run needs.
+pub struct Finished<'a> {
+    /// The run's settings.
+    pub cfg: &'a TuneConfig,
+    /// The function.
+    pub target: &'a dyn VersionControl,
+    /// Its region (prices, the visualization's currency).
+    pub region: &'a str,
+    /// Its prices.
+    pub pricing: Pricing,
+    /// Its architecture.
+    pub architecture: String,
+    /// `$LATEST` before the run.
+    pub original: LatestSettings,
+}
+
+impl Finished<'_> {
+    /// Statistics per size, the winner (none in a dry run, which analyses nothing), the winner
+    /// applied with `--auto-optimize`, and the whole result.
+    pub async fn judge(&self, outcomes: &[PowerOutcome], versions: Cleanup) -> Result<TuneResult> {
+        let cfg = self.cfg;
+        let mut powers: Vec<_> = outcomes
+            .iter()
+            .map(|o| o.to_result(&self.pricing, cfg.discard))
+            .collect();
+        let analysed = !cfg.dry_run;
+        let winner = if analysed {
+            let model = cfg.cost_model;
+            let w = result::judge(&mut powers, cfg.strategy, cfg.balanced_weight, model);
+            Some(w.ok_or_else(|| all_failed("every memory size failed", &powers))?)
+        } else if powers.iter().any(|p| p.stats.is_none()) {
+            return Err(all_failed("dry run failed", &powers));
+        } else {
+            None
+        };
+        let (restored, optimized_alias) = match winner {
+            Some(w) if cfg.auto_optimize => self.apply(powers[w].memory_mb).await?,
+            _ => (self.original.memory_mb, None),
+        };
+        let include = cfg.include_output_results;
+        let (strategy, weight) = (cfg.strategy, cfg.balanced_weight);
+        let results = analysed
+            .then(|| super::pt::document(&powers, strategy, weight, include, self.region))
+            .flatten();
+        let winner = winner.map(|w| {
+            let s = powers[w].stats.as_ref().expect("the winner has statistics");
+            Winner {
+                memory_mb: powers[w].memory_mb,
+                avg_duration_ms: s.duration_ms.mean,
+                cost_per_invoke: s.cost_in(cfg.cost_model),
+                strategy: cfg.strategy,
+                cost_model: cfg.cost_model,
+            }
+        });
+        Ok(TuneResult {
+            results,
+            function: self.target.name().to_string(),
+            region: self.region.to_string(),
+            architecture: self.architecture.clone(),
+            pricing: self.pricing,
+            plan: plan(cfg),
+            winner,
+            cost_model: cfg.cost_model,
+            tuning_cost: powers.iter().map(|p| p.total_cost).sum(),
+            invocations: outcomes
+                .iter()
+                .map(|o| (o.samples.len() + o.failed_reports.len()) as u64)
+                .sum(),
+            original_memory_mb: Some(self.original.memory_mb),
+            restored_memory_mb: Some(restored),
+            versions,
+            optimized_alias,
+            powers,
+        })
+    }
+
+    /// `--auto-optimize`: `$LATEST` at the winner; or, with an alias, a version at the winner
+    /// behind that alias and `$LATEST` as it was (the tool leaves `$LATEST` at the winner then too;
+    /// its README promises only the alias).
+    async fn apply(&self, memory_mb: u32) -> Result<(u32, Option<(String, String)>)> {
+        let at_winner = LatestSettings {
+            memory_mb,
+            description: self.original.description.clone(),
+        };
+        self.target
+            .configure(&at_winner)
+            .await
+            .context("setting the winning memory size")?;
+        let Some(alias) = &self.cfg.auto_optimize_alias else {
+            return Ok((memory_mb, None));
+        };
+        let published = async {
+            let version = self.target.publish().await?;
+            self.target.put_alias(alias, &version.version).await?;
+            Ok::<_, anyhow::Error>(version.version)
+        }
+        .await;
+        self.target
+            .configure(&self.original)
+            .await
+            .context("restoring $LATEST after publishing the winner")?;
+        let version = published.with_context(|| format!("pointing {alias} at the winner"))?;
+        Ok((self.original.memory_mb, Some((alias.clone(), version))))
+    }
+}
