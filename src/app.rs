@@ -1,13 +1,10 @@
 //! Wires the parsed command line to the commands: dispatch and exit code. Where AWS is and which
 //! stack to open live in [`crate::session`], which commands use too.
 
-use std::sync::Arc;
-
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, Global, Output, UpArgs};
 use crate::commands;
-use crate::control::lambda::LambdaTarget;
 use crate::session::{default_event, note_local_cpu, open_stack};
 use crate::stack::Names;
 
@@ -64,19 +61,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             // A plain URL needs no AWS at all, unless memory sizes or Lambda Invoke are asked for.
             let needs_stack = args.url.is_none()
                 || args.memory.is_some()
+                || args.workers.is_some()
                 || args.via == crate::load::args::Via::Lambda;
             if !needs_stack {
                 let url = args.url.clone().unwrap_or_default();
                 let table = Names::new(&global.stack)?.table;
-                crate::load::run(&args, url, None, &table, json).await?;
-                return Ok(0);
+                let result = crate::load::run(&args, url, None, &table, json).await?;
+                return Ok(result.exit_code());
             }
             let stack = open_stack(&global, None).await?;
             note_local_cpu(&global).await;
-            let target = Arc::new(LambdaTarget::new(
-                stack.clients.lambda.clone(),
-                &stack.names.function,
-            ));
             let url = match (&args.url, crate::stack::api::find_id(&stack).await?) {
                 (Some(url), _) => url.clone(),
                 (None, Some(id)) => stack.invoke_url(&id),
@@ -85,8 +79,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     stack.names.stack
                 ),
             };
-            crate::load::run(&args, url, Some(target), &stack.names.table, json).await?;
-            Ok(0)
+            // Exit 1 when a --threshold failed (the results are printed either way).
+            let result = crate::load::run_on_stack(&args, url, &stack, json).await?;
+            Ok(result.exit_code())
         }
         Command::Tutorial(args) => commands::tutorial::run(&global, &args).await,
     }

@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
-use lab::load::client::stop_signal;
-use lab::load::{LoadArgs, Profile, Via};
 use lab::control::{FunctionControl, Invocation};
+use lab::load::stop_signal;
+use lab::load::{LoadArgs, Profile, Via};
 
 /// How the test server answers.
 #[derive(Clone, Copy)]
@@ -24,6 +24,9 @@ enum Behaviour {
     /// By arrival order n: n % 4 == 1 -> 429, n % 4 == 2 -> 200 with a Lambda error document,
     /// otherwise 200.
     Mixed,
+    /// Stalls for the first 500 ms of every second since `since` (a request arriving then is
+    /// answered at the half-second mark), answers at once otherwise: a server pausing once a second.
+    Stall { since: Instant },
 }
 
 #[derive(Clone)]
@@ -44,6 +47,16 @@ async fn handle(State(s): State<Server>, body: String) -> impl IntoResponse {
                 StatusCode::OK,
                 r#"{"Items":[],"Count":0,"ScannedCount":0}"#.to_string(),
             )
+        }
+        Behaviour::Stall { since } => {
+            let into = since.elapsed();
+            let fraction = into.as_secs_f64().fract();
+            if fraction < 0.5 {
+                let release =
+                    since + Duration::from_secs(into.as_secs()) + Duration::from_millis(500);
+                tokio::time::sleep_until(release.into()).await;
+            }
+            (StatusCode::OK, r#"{"Items":[]}"#.to_string())
         }
         Behaviour::Mixed => match n % 4 {
             1 => (
@@ -103,7 +116,9 @@ async fn closed_model_sends_exactly_max_requests() {
     let s = &r.runs[0].summary;
     assert_eq!((s.requests, s.ok, s.errors), (200, 200, 0));
     assert_eq!(served.load(Ordering::SeqCst), 200);
-    assert!(s.p50_ms.unwrap() > 0.0 && s.p99_ms.unwrap() >= s.p50_ms.unwrap());
+    assert!(
+        s.latency.p50_ms.unwrap() > 0.0 && s.latency.p99_ms.unwrap() >= s.latency.p50_ms.unwrap()
+    );
     assert!(s.throughput_rps > 0.0);
     // The per-second series adds up to the total.
     assert_eq!(
@@ -135,7 +150,7 @@ async fn errors_are_accounted_by_kind() {
         (200, 100, 100)
     );
     assert_eq!(run.errors.http_status.get(&429), Some(&50));
-    assert_eq!(run.errors.function_errors, 50);
+    assert_eq!(run.errors.function_errors.get("BadRequest"), Some(&50));
     assert_eq!((run.errors.timeouts, run.errors.connection), (0, 0));
     assert_eq!(run.summary.error_rate, 0.5);
     assert!(run.errors.example.is_some());
@@ -188,9 +203,46 @@ async fn open_model_drops_arrivals_when_no_vu_is_free_and_counts_waiting() {
     );
     assert!(s.requests >= 5, "{} sent", s.requests);
     assert!(
-        s.p50_ms.unwrap() >= 45.0,
+        s.latency.p50_ms.unwrap() >= 45.0,
         "latency includes the server's 50 ms"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_counts_a_stall_from_the_intended_send_time() {
+    // 100 arrivals/s against a server that stalls the first half of every second, 20 VUs: during
+    // a stall the 20 VUs are all held and later arrivals wait for one. Counted from the intended
+    // send time (wrk2, oha --latency-correction), every arrival in a stall waits until its end:
+    // half the requests take U(0, 500 ms), so p75 is about 250 ms and p90 about 400 ms. Counted
+    // from the actual send, the arrivals sent at the release would look instant and p75 near 0.
+    let (url, _) = serve(Behaviour::Stall {
+        since: Instant::now(),
+    })
+    .await;
+    let args = load(|a| {
+        a.vus = 20;
+        a.rate = Some(100.0);
+        a.duration = Duration::from_secs(3);
+        a.thresholds = vec![
+            lab::load::threshold::parse_threshold("p(75)>=150ms").unwrap(),
+            lab::load::threshold::parse_threshold("p(25)<50ms").unwrap(),
+        ];
+    });
+    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    let run = &r.runs[0];
+    let s = &run.summary;
+    assert_eq!(s.requests + s.dropped_iterations, 300);
+    assert_eq!((s.dropped_iterations, s.errors), (0, 0), "{s:?}");
+    assert_eq!(run.thresholds.len(), 2);
+    for t in &run.thresholds {
+        assert!(t.passed, "{}: {}", t.expression, t.shown);
+    }
+    let p90 = s.latency.p90_ms.unwrap();
+    assert!(
+        (300.0..560.0).contains(&p90),
+        "p90 {p90} ms should be the stall's"
+    );
+    assert_eq!(r.thresholds_passed, Some(true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,22 +254,22 @@ async fn ramp_up_adds_vus_over_time() {
     let args = load(|a| {
         a.vus = 4;
         a.profile = Profile::RampUp;
-        a.duration = Duration::from_secs(4);
-        a.ramp_up = Some(Duration::from_secs(4));
+        a.duration = Duration::from_secs(5);
+        a.ramp_up = Some(Duration::from_secs(3));
     });
     let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
     let series = &r.runs[0].series;
     assert!(series.len() >= 4, "{series:?}");
     let active: Vec<u32> = series.iter().take(4).map(|p| p.active_vus).collect();
-    // One more VU each second: about [1, 2, 3, 4].
+    // From 1 VU, one more each second: [1, 2, 3, 4].
     assert!(active.windows(2).all(|w| w[0] <= w[1]), "{active:?}");
-    assert!(
-        active[0] <= 2 && active[3] == 4 && active[0] < active[3],
-        "{active:?}"
-    );
+    // Each VU joins when the curve says (timers never fire early): exactly one more per second.
+    assert_eq!(active, vec![1, 2, 3, 4], "{series:?}");
     // More VUs, more requests per second (each VU is limited by the 5 ms server).
     assert!(series[3].requests > series[0].requests, "{series:?}");
-    assert_eq!(r.ramp_up_s, Some(4.0));
+    assert_eq!(r.ramp_up_s, Some(3.0));
+    // Throughput is counted after the ramp-up only.
+    assert_eq!(r.runs[0].summary.window_from_s, 3.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,7 +381,7 @@ async fn via_lambda_invokes_the_function() {
         .await
         .unwrap();
     assert_eq!(f.calls.load(Ordering::SeqCst), 40);
-    assert_eq!(r.runs[0].errors.function_errors, 10);
+    assert_eq!(r.runs[0].errors.function_errors.get("NotFound"), Some(&10));
     assert_eq!(r.target, "lambda:FakeFunction");
     assert!(lab::load::run(&args, String::new(), None, "t", true)
         .await
@@ -361,7 +413,7 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
         (r.original_memory_mb, r.restored_memory_mb),
         (Some(256), Some(256))
     );
-    // 2 warm-up requests per size plus 50 measured.
+    // A warm-up request from each of the 2 VUs per size, plus 50 measured.
     assert_eq!(served.load(Ordering::SeqCst), 2 * (2 + 50));
     assert!(r
         .runs
@@ -381,8 +433,8 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
         let s = &run.summary;
         let mb = run.memory_mb.unwrap();
         assert!(html.contains(&format!("data-memory=\"{mb}\"")));
-        assert!(html.contains(&format!("data-p95-ms=\"{}\"", s.p95_ms.unwrap())));
-        assert!(html.contains(&format!("data-avg-ms=\"{}\"", s.avg_ms.unwrap())));
+        assert!(html.contains(&format!("data-p95-ms=\"{}\"", s.latency.p95_ms.unwrap())));
+        assert!(html.contains(&format!("data-avg-ms=\"{}\"", s.latency.avg_ms.unwrap())));
         assert!(html.contains(&format!("data-throughput=\"{}\"", s.throughput_rps)));
     }
     assert!(html.contains("data-active-vus="));

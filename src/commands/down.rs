@@ -51,6 +51,25 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     changes.push(step(&steps, "rest api", stack::api::destroy(stack)).await?);
     changes.push(step(&steps, "function", stack::function::destroy(stack)).await?);
     changes.push(step(&steps, "log group", stack::log_group::destroy(stack)).await?);
+    // The load generator `lab load --workers` deployed, if any: its function and log group here,
+    // its role with the IAM removals below.
+    let generator = crate::load::worker::deploy::worker_stack(stack, 128, &stack.settings.arch);
+    changes.push(
+        step(
+            &steps,
+            "load generator",
+            stack::function::destroy(&generator),
+        )
+        .await?,
+    );
+    changes.push(
+        step(
+            &steps,
+            "load generator logs",
+            stack::log_group::destroy(&generator),
+        )
+        .await?,
+    );
     // Nothing left uses the table or the role: DynamoDB's DELETING and IAM's settling overlap.
     let table = step(&steps, "table", async {
         if delete_table {
@@ -69,7 +88,13 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     let iam = async {
         let role = step(&steps, "role", stack::role::destroy(stack)).await?;
         let policy = step(&steps, "policy", stack::policy::destroy(stack)).await?;
-        anyhow::Ok([role, policy])
+        let generator_role = step(
+            &steps,
+            "load generator role",
+            stack::role::destroy(&generator),
+        )
+        .await?;
+        anyhow::Ok([role, policy, generator_role])
     };
     let (table, iam) = tokio::join!(table, iam);
     changes.push(table?);

@@ -3,10 +3,24 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::profile::Profile;
+use super::profile::{parse_stage, Profile, Shape, Stage};
+use super::threshold::{parse_threshold, Threshold};
+
+/// The most VUs one `lab load` (or one worker) runs.
+pub const MAX_VUS: u32 = 10_000;
 
 /// How requests reach the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     /// POST to the API Gateway stage URL, as the tutorial's Postman run does.
@@ -20,7 +34,7 @@ pub enum Via {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
     /// Virtual users looping (closed model); with --rate, the most requests in flight at once
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=MAX_VUS as i64))]
     pub vus: u32,
 
     /// Test length: 90s, 2m, 500ms, 1m30s
@@ -35,6 +49,40 @@ pub struct LoadArgs {
     /// `lab::load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
     #[arg(id = "load_profile", long = "load-profile", value_enum, default_value_t = Profile::RampUp)]
     pub profile: Profile,
+
+    /// Postman's initial load: VUs at the start of --load-profile ramp-up (and the start of
+    /// --stages, k6's startVUs) [default: 1]
+    #[arg(long, value_name = "VUS")]
+    pub initial_vus: Option<u32>,
+
+    /// Postman's base load: VUs before and after the spike or peak [default: --vus / 5]
+    #[arg(long, value_name = "VUS")]
+    pub base_vus: Option<u32>,
+
+    /// k6 stages instead of a profile: DURATION:VUS,... ramps linearly to each target, e.g.
+    /// 30s:10,1m:50,30s:0 (the test lasts as long as the stages together)
+    #[arg(long, value_delimiter = ',', value_parser = parse_stage, value_name = "DURATION:VUS,...",
+          conflicts_with_all = ["load_profile", "ramp_up", "rate", "duration", "vus", "base_vus"])]
+    pub stages: Option<Vec<Stage>>,
+
+    /// Pass/fail criterion on the all-responses figures, k6 syntax, repeatable: 'p95<200ms',
+    /// 'errors<1%', 'rps>100', 'avg<=50', 'p(99.9)<1s', 'http_req_failed:rate<0.01'; any failure
+    /// exits 1
+    #[arg(long = "threshold", value_parser = parse_threshold, value_name = "EXPR")]
+    pub thresholds: Vec<Threshold>,
+
+    /// Generate the load from N Lambda invocations instead of this process (lab deploys its
+    /// generator function on first use; lab down removes it)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
+    pub workers: Option<u32>,
+
+    /// Memory of the generator function (1769 MB is one full vCPU)
+    #[arg(long, default_value_t = 1769, value_parser = clap::value_parser!(u32).range(128..=10240), value_name = "MB")]
+    pub worker_memory: u32,
+
+    /// The generator's bootstrap (a Linux build of lab-load-worker) [default: beside lab, or built]
+    #[arg(long, value_name = "FILE")]
+    pub worker_bootstrap: Option<PathBuf>,
 
     /// Open model: start this many requests per second whatever the latency (latency counts from
     /// the intended send time; arrivals with no free VU are dropped and counted)
@@ -82,6 +130,43 @@ impl Default for LoadArgs {
             args: LoadArgs,
         }
         <Wrapper as clap::Parser>::parse_from(["load"]).args
+    }
+}
+
+impl LoadArgs {
+    /// The closed-model schedule these options ask for (`None` with `--rate`).
+    pub fn shape(&self) -> Result<Option<Shape>, String> {
+        if self.rate.is_some() {
+            return Ok(None);
+        }
+        let shape = match &self.stages {
+            Some(stages) => Shape::stages(stages, self.initial_vus.unwrap_or(1))?,
+            None => Shape::profile(
+                self.profile,
+                self.vus,
+                self.duration,
+                self.ramp_up,
+                self.initial_vus,
+                self.base_vus,
+            )?,
+        };
+        Ok(Some(shape))
+    }
+
+    /// The most VUs at once: `--vus`, or the highest stage.
+    pub fn max_vus(&self) -> u32 {
+        match self.shape() {
+            Ok(Some(shape)) => shape.vus,
+            _ => self.vus,
+        }
+    }
+
+    /// The planned length: `--duration`, or the stages together.
+    pub fn planned_duration(&self) -> Duration {
+        match self.shape() {
+            Ok(Some(shape)) => shape.duration,
+            _ => self.duration,
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+//! Latency figures are of every request (a timeout at its timeout), successes only beside them.
+//!
 //! The load test as a self-contained HTML page: latency over time, the latency histogram and the
 //! comparison across memory sizes, each with its figures in a table.
 //!
@@ -5,12 +7,15 @@
 //! - `#load-comparison` (with several runs): `data-memory` (or `data-run`), `data-avg-ms`, `data-p90-ms`, `data-p95-ms`, `data-p99-ms`, `data-error-rate`, `data-throughput`,
 //!   `data-verdict`;
 //! - `#load-summary-N` (run N from 0): the same without the verdict, plus `data-requests`,
-//!   `data-errors`, `data-min-ms`, `data-p50-ms`, `data-max-ms`, `data-dropped`;
+//!   `data-errors`, `data-min-ms`, `data-p50-ms`, `data-max-ms`, `data-dropped`; the first row is
+//!   every request (keyed by the run), the second successes only (`data-latency-of="successes"`);
 //! - `#load-series-N`: `data-second`, `data-requests`, `data-errors`, `data-avg-ms`, `data-p95-ms`,
 //!   `data-active-vus`;
 //! - `#load-histogram-N`: `data-from-ms`, `data-to-ms`, `data-count`.
 
+use super::metrics::LatencyStats;
 use super::result::{LoadResult, RunResult};
+use super::timeline::SecondPoint;
 use crate::report::format;
 use crate::report::html::{
     bar_chart, line_chart, Axis, BarChart, DataCell, DataRow, DataTable, Document, LineChart,
@@ -34,12 +39,12 @@ fn run_key(run: &RunResult, index: usize) -> (String, String) {
 
 /// Builds the report page for `result`.
 pub fn render(result: &LoadResult) -> Document {
-    let model = match (result.model, result.profile, result.rate) {
+    let model = match (result.model, &result.shape, result.rate) {
         ("open", _, Some(rate)) => format!(
             "open model, {rate} requests/s, at most {} in flight",
             result.vus
         ),
-        (_, Some(p), _) => format!("{} VUs, {} profile", result.vus, p.as_str()),
+        (_, Some(shape), _) => shape.clone(),
         _ => format!("{} VUs", result.vus),
     };
     let subtitle = format!(
@@ -83,8 +88,10 @@ pub fn render(result: &LoadResult) -> Document {
         run_section(&mut doc, run, i);
     }
     doc.paragraph(
-        "Latency figures are of successful requests (HDR histogram, microsecond resolution); errors are \
-         counted separately by kind. Throughput counts every completed request.",
+        "Latency figures are of every request, errors and timeouts included (a timeout counts at its \
+         timeout), as Postman, k6 and oha report them; successes only are shown beside them. HDR \
+         histograms, microsecond resolution. Throughput counts the requests completed inside the \
+         measured window.",
         true,
     );
     doc
@@ -107,15 +114,31 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
         y_format: |v| format!("{v}"),
         groups,
         series: vec![
-            ("Avg".into(), "#2f6fdf".into(), stat(|r| r.summary.avg_ms)),
-            ("P90".into(), "#6c95e6".into(), stat(|r| r.summary.p90_ms)),
-            ("P95".into(), "#e07b24".into(), stat(|r| r.summary.p95_ms)),
-            ("P99".into(), "#c2362b".into(), stat(|r| r.summary.p99_ms)),
+            (
+                "Avg".into(),
+                "#2f6fdf".into(),
+                stat(|r| r.summary.latency.avg_ms),
+            ),
+            (
+                "P90".into(),
+                "#6c95e6".into(),
+                stat(|r| r.summary.latency.p90_ms),
+            ),
+            (
+                "P95".into(),
+                "#e07b24".into(),
+                stat(|r| r.summary.latency.p95_ms),
+            ),
+            (
+                "P99".into(),
+                "#c2362b".into(),
+                stat(|r| r.summary.latency.p99_ms),
+            ),
         ],
     };
     doc.figure(
         &bar_chart(&chart),
-        "Average, p90, p95 and p99 latency of successful requests at each memory size.",
+        "Average, p90, p95 and p99 latency of all requests at each memory size.",
     );
     let rows = result
         .runs
@@ -123,17 +146,22 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
         .enumerate()
         .map(|(i, r)| {
             let s = &r.summary;
+            let l = &s.latency;
             let verdict = r.verdict.clone().unwrap_or_default();
             DataRow {
                 class: verdict.starts_with("Stable").then(|| "best".to_string()),
                 key: Some(run_key(r, i)),
                 cells: vec![
                     DataCell::text(r.label.clone()),
-                    DataCell::value(ms(s.avg_ms), "avg-ms", opt(s.avg_ms)),
-                    DataCell::value(ms(s.p90_ms), "p90-ms", opt(s.p90_ms)),
-                    DataCell::value(ms(s.p95_ms), "p95-ms", opt(s.p95_ms)),
-                    DataCell::value(ms(s.p99_ms), "p99-ms", opt(s.p99_ms)),
-                    DataCell::value(format::pct(s.error_rate), "error-rate", s.error_rate),
+                    DataCell::value(ms(l.avg_ms), "avg-ms", opt(l.avg_ms)),
+                    DataCell::value(ms(l.p90_ms), "p90-ms", opt(l.p90_ms)),
+                    DataCell::value(ms(l.p95_ms), "p95-ms", opt(l.p95_ms)),
+                    DataCell::value(ms(l.p99_ms), "p99-ms", opt(l.p99_ms)),
+                    DataCell::value(
+                        format::pct(super::result::failure_rate(s)),
+                        "error-rate",
+                        super::result::failure_rate(s),
+                    ),
                     DataCell::value(
                         format::rate(s.throughput_rps),
                         "throughput",
@@ -166,9 +194,37 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         }
     ));
     let key = Some(run_key(run, i));
+    let row = |key: Option<(String, String)>, label: &str, count: u64, l: &LatencyStats| DataRow {
+        class: None,
+        key,
+        cells: vec![
+            DataCell::text(label.to_string()),
+            DataCell::value(count.to_string(), "requests", count),
+            DataCell::value(s.errors.to_string(), "errors", s.errors),
+            DataCell::value(format::pct(s.error_rate), "error-rate", s.error_rate),
+            DataCell::value(
+                format::rate(s.throughput_rps),
+                "throughput",
+                s.throughput_rps,
+            ),
+            DataCell::value(ms(l.avg_ms), "avg-ms", opt(l.avg_ms)),
+            DataCell::value(ms(l.min_ms), "min-ms", opt(l.min_ms)),
+            DataCell::value(ms(l.p50_ms), "p50-ms", opt(l.p50_ms)),
+            DataCell::value(ms(l.p90_ms), "p90-ms", opt(l.p90_ms)),
+            DataCell::value(ms(l.p95_ms), "p95-ms", opt(l.p95_ms)),
+            DataCell::value(ms(l.p99_ms), "p99-ms", opt(l.p99_ms)),
+            DataCell::value(ms(l.max_ms), "max-ms", opt(l.max_ms)),
+            DataCell::value(
+                s.dropped_iterations.to_string(),
+                "dropped",
+                s.dropped_iterations,
+            ),
+        ],
+    };
     doc.table(&DataTable {
         id: format!("load-summary-{i}"),
         headers: [
+            "Latency of",
             "Requests",
             "Errors",
             "Error rate",
@@ -185,50 +241,46 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         .iter()
         .map(|h| h.to_string())
         .collect(),
-        rows: vec![DataRow {
-            class: None,
-            key: key.clone(),
-            cells: vec![
-                DataCell::value(s.requests.to_string(), "requests", s.requests),
-                DataCell::value(s.errors.to_string(), "errors", s.errors),
-                DataCell::value(format::pct(s.error_rate), "error-rate", s.error_rate),
-                DataCell::value(
-                    format::rate(s.throughput_rps),
-                    "throughput",
-                    s.throughput_rps,
-                ),
-                DataCell::value(ms(s.avg_ms), "avg-ms", opt(s.avg_ms)),
-                DataCell::value(ms(s.min_ms), "min-ms", opt(s.min_ms)),
-                DataCell::value(ms(s.p50_ms), "p50-ms", opt(s.p50_ms)),
-                DataCell::value(ms(s.p90_ms), "p90-ms", opt(s.p90_ms)),
-                DataCell::value(ms(s.p95_ms), "p95-ms", opt(s.p95_ms)),
-                DataCell::value(ms(s.p99_ms), "p99-ms", opt(s.p99_ms)),
-                DataCell::value(ms(s.max_ms), "max-ms", opt(s.max_ms)),
-                DataCell::value(
-                    s.dropped_iterations.to_string(),
-                    "dropped",
-                    s.dropped_iterations,
-                ),
-            ],
-        }],
+        rows: vec![
+            row(key.clone(), "all requests", s.requests, &s.latency),
+            row(
+                Some(("latency-of".into(), "successes".into())),
+                "successes only",
+                s.ok,
+                &s.ok_latency,
+            ),
+        ],
     });
+    doc.paragraph(
+        &format!(
+            "Throughput over the measured window {}-{} ({} requests){}.",
+            format::seconds(s.window_from_s),
+            format::seconds(s.window_to_s),
+            s.window_requests,
+            if s.window_from_s > 0.0 {
+                ", after the ramp-up, drain after the end excluded"
+            } else {
+                ", drain after the end excluded"
+            }
+        ),
+        true,
+    );
+    for t in &run.thresholds {
+        let mark = if t.passed { "pass" } else { "FAIL" };
+        doc.paragraph(
+            &format!("Threshold {mark}: {} ({})", t.expression, t.shown),
+            false,
+        );
+    }
     if s.errors > 0 {
         let e = &run.errors;
-        let mut kinds: Vec<String> = e
-            .http_status
-            .iter()
-            .map(|(c, n)| format!("HTTP {c}: {n}"))
-            .collect();
-        kinds.push(format!("function errors: {}", e.function_errors));
-        kinds.push(format!("timeouts: {}", e.timeouts));
-        kinds.push(format!("connection: {}", e.connection));
-        doc.paragraph(&format!("Errors — {}", kinds.join(", ")), false);
+        doc.paragraph(&format!("Errors — {}", e.kinds().join(", ")), false);
         if let Some(example) = &e.example {
             doc.paragraph(&format!("Example: {example}"), true);
         }
     }
 
-    let points = |f: fn(&super::metrics::SecondPoint) -> Option<f64>| -> Vec<(f64, f64)> {
+    let points = |f: fn(&SecondPoint) -> Option<f64>| -> Vec<(f64, f64)> {
         run.series
             .iter()
             .filter_map(|p| f(p).map(|v| (p.second as f64, v)))
@@ -266,7 +318,7 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
     };
     doc.figure(
         &line_chart(&latency),
-        "Per-second p95 and average latency of successful requests (left) and active VUs (right).",
+        "Per-second p95 and average latency of all requests (left) and active VUs (right).",
     );
     let throughput = LineChart {
         title: "Throughput over time".into(),
@@ -316,7 +368,7 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
         };
         doc.figure(
             &bar_chart(&chart),
-            "Successful requests by latency, in equal-width bins from the fastest to the slowest.",
+            "All requests by latency, in equal-width bins from the fastest to the slowest.",
         );
         doc.table_collapsed(
             "Latency distribution (table)",

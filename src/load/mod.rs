@@ -2,13 +2,16 @@
 //!
 //! Layout (the hot loop knows nothing of the screen, as in oha):
 //! [`args`] options, [`payload`] what is sent, [`profile`] how load varies over time,
-//! [`client`] sending and classifying (the VU loop), [`metrics`] histograms and per-second series,
-//! [`runner`] one test from start to finish, [`monitor`] the live line, [`printer`] the final
-//! tables, [`html`] the HTML report, [`result`] what was measured.
+//! [`client`] sending and classifying, [`invoke`] Lambda Invoke without retries, [`vu`] the VU
+//! loops and the open model's clock, [`metrics`] histograms, [`summary`] the figures, [`timeline`] the
+//! per-second series, [`runner`] one test in this process, [`worker`] the same test spread over
+//! Lambda invocations, [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`]
+//! the final tables, [`html`] the HTML report, [`result`] what was measured.
 
 pub mod args;
 pub mod client;
 pub mod html;
+pub mod invoke;
 pub mod metrics;
 pub mod monitor;
 pub mod payload;
@@ -17,35 +20,48 @@ pub mod profile;
 pub mod raw_http;
 pub mod result;
 pub mod runner;
+pub mod summary;
+pub mod threshold;
+pub mod timeline;
+pub mod vu;
+pub mod worker;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use futures::future::join_all;
 
 pub use args::{LoadArgs, Via};
 pub use profile::Profile;
 pub use result::{LoadResult, RunResult};
+pub use vu::{stop_signal, StopHandle};
 
-use client::{Endpoint, StopHandle};
+use client::Endpoint;
+use invoke::{ControlInvoker, Invoker, SdkInvoker};
 use payload::PayloadMix;
-use profile::Shape;
-use runner::{Model, RunSpec};
+use runner::{Model, RunSpec, VuSet};
+use vu::Arrivals;
 
 use crate::control::FunctionControl;
+use crate::stack::Stack;
 
-/// Requests sent at each memory size before measuring: at most this many, one per VU, so every
-/// instance the test will use exists (a configuration change retires the warm ones).
-const WARM_UP_REQUESTS: u32 = 10;
+/// What a load test is aimed at.
+pub struct Target<'a> {
+    /// The stage URL (or `--url`).
+    pub url: String,
+    /// The function, for `--memory` (and `--via lambda` without `invoker`).
+    pub control: Option<Arc<dyn FunctionControl>>,
+    /// Lambda Invoke without retries, for `--via lambda`.
+    pub invoker: Option<Arc<dyn Invoker>>,
+    /// The stack, for `--workers` (which deploys and invokes the generator function).
+    pub stack: Option<&'a Stack>,
+    /// Fills the `tableName` of operation shortcuts.
+    pub table: String,
+}
 
 /// Runs `lab load` against `url` (or `target` with `--via lambda`), prints the results (or, with
 /// `json`, the [`LoadResult`] as JSON on stdout), writes `--report` when asked, and returns them.
-/// `table` fills the `tableName` of operation shortcuts (default payload: the `list` event).
-///
-/// With `--memory`, `target` is required: the test runs once per size (set, warm up, measure) and
-/// the original memory is restored afterwards, also after an error or Ctrl-C. Ctrl-C stops the test
-/// in progress; the results measured so far are printed and returned with `interrupted` set.
+/// Ctrl-C stops the test in progress; the results measured so far are printed and returned with
+/// `interrupted` set. See [`run_target`].
 pub async fn run(
     args: &LoadArgs,
     url: String,
@@ -53,7 +69,44 @@ pub async fn run(
     table: &str,
     json: bool,
 ) -> Result<LoadResult> {
-    let (stop, _) = client::stop_signal();
+    let t = Target {
+        url,
+        invoker: target
+            .clone()
+            .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
+        control: target,
+        stack: None,
+        table: table.to_string(),
+    };
+    with_ctrl_c(args, &t, json).await
+}
+
+/// [`run`] on a stack: `--via lambda` invokes the stack's function with the SDK's retries off,
+/// and `--workers` can deploy and invoke the generator function.
+pub async fn run_on_stack(
+    args: &LoadArgs,
+    url: String,
+    stack: &Stack,
+    json: bool,
+) -> Result<LoadResult> {
+    let lambda = &stack.clients.lambda;
+    let control = Arc::new(crate::control::lambda::LambdaTarget::new(
+        lambda.clone(),
+        &stack.names.function,
+    ));
+    let t = Target {
+        url,
+        control: Some(control),
+        invoker: Some(Arc::new(SdkInvoker::new(lambda, &stack.names.function))),
+        stack: Some(stack),
+        table: stack.names.table.clone(),
+    };
+    with_ctrl_c(args, &t, json).await
+}
+
+/// Runs the test with Ctrl-C wired to its stop signal.
+async fn with_ctrl_c(args: &LoadArgs, t: &Target<'_>, json: bool) -> Result<LoadResult> {
+    let (stop, _) = stop_signal();
     let stop = Arc::new(stop);
     let listener = {
         let stop = stop.clone();
@@ -63,7 +116,7 @@ pub async fn run(
             }
         })
     };
-    let result = run_with_stop(args, url, target, table, json, &stop).await;
+    let result = run_target(args, t, json, &stop).await;
     listener.abort();
     result
 }
@@ -77,196 +130,241 @@ pub async fn run_with_stop(
     json: bool,
     stop: &StopHandle,
 ) -> Result<LoadResult> {
-    let mix = Arc::new(PayloadMix::parse(args.payload.as_deref(), table)?);
-    let (endpoint, target_name) = match args.via {
-        Via::Http => (
-            Endpoint::Http {
-                url: url.clone(),
+    let t = Target {
+        url,
+        invoker: target
+            .clone()
+            .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
+        control: target,
+        stack: None,
+        table: table.to_string(),
+    };
+    run_target(args, &t, json, stop).await
+}
+
+/// Where the load comes from: this process, or Lambda workers.
+enum Generator {
+    Local(Endpoint),
+    Workers(Box<worker::Fleet>),
+}
+
+/// Runs the test (once, or once per `--memory` size with the memory restored afterwards, also
+/// after an error or Ctrl-C), prints and returns the results.
+pub async fn run_target(
+    args: &LoadArgs,
+    t: &Target<'_>,
+    json: bool,
+    stop: &StopHandle,
+) -> Result<LoadResult> {
+    let mix = Arc::new(PayloadMix::parse(args.payload.as_deref(), &t.table)?);
+    let shape = args.shape().map_err(anyhow::Error::msg)?;
+    let (vus, duration) = (args.max_vus(), args.planned_duration());
+    let target_name = match args.via {
+        Via::Http => t.url.clone(),
+        Via::Lambda => match &t.invoker {
+            Some(i) => format!("lambda:{}", i.name()),
+            None => bail!("--via lambda needs the function; none was given"),
+        },
+    };
+    let generator = match args.workers {
+        Some(n) => {
+            let Some(stack) = t.stack else {
+                bail!("--workers needs the stack (the generator runs in its account); --url alone has none")
+            };
+            Generator::Workers(Box::new(
+                worker::Fleet::prepare(args, stack, &t.url, n, json).await?,
+            ))
+        }
+        None => Generator::Local(match args.via {
+            Via::Http => Endpoint::http(&t.url, args.timeout, vus)?,
+            Via::Lambda => Endpoint::Lambda {
+                invoker: t.invoker.clone().expect("checked above"),
                 timeout: args.timeout,
             },
-            url,
+        }),
+    };
+    let model = match (&shape, args.rate) {
+        (Some(s), _) => Model::Closed(Arc::new(s.clone())),
+        (None, Some(rate)) => Model::Open(Arrivals {
+            rate,
+            index: 0,
+            count: 1,
+        }),
+        (None, None) => unreachable!("a shape unless --rate"),
+    };
+    let shape_text = match &shape {
+        Some(s) => s.describe(),
+        None => format!(
+            "{} requests/s, at most {vus} in flight",
+            args.rate.unwrap_or_default()
         ),
-        Via::Lambda => {
-            let Some(t) = target.clone() else {
-                bail!("--via lambda needs the function; none was given")
-            };
-            let name = format!("lambda:{}", t.name());
-            (
-                Endpoint::Lambda {
-                    target: t,
-                    timeout: args.timeout,
-                },
-                name,
-            )
-        }
     };
-    let model = match args.rate {
-        Some(rate) => Model::Open { rate },
-        None => Model::Closed(Shape::new(
-            args.profile,
-            args.vus,
-            args.duration,
-            args.ramp_up,
-        )),
-    };
-    let shape_text = match model {
-        Model::Closed(shape) => shape.describe(),
-        Model::Open { rate } => format!("{rate} requests/s, at most {} in flight", args.vus),
-    };
-
-    let mut result = LoadResult {
-        target: target_name,
-        via: args.via,
-        model: if args.rate.is_some() {
-            "open"
-        } else {
-            "closed"
-        },
-        profile: args.rate.is_none().then_some(args.profile),
-        vus: args.vus,
-        duration_s: args.duration.as_secs_f64(),
-        ramp_up_s: match model {
-            Model::Closed(s) if s.profile == Profile::RampUp => Some(s.ramp_up.as_secs_f64()),
-            _ => None,
-        },
-        rate: args.rate,
-        timeout_s: args.timeout.as_secs_f64(),
-        max_requests: args.max_requests,
-        payloads: mix
-            .described
-            .iter()
-            .map(|(payload, weight)| result::WeightedPayload {
-                payload: payload.clone(),
-                weight: *weight,
-            })
-            .collect(),
-        runs: Vec::new(),
-        interrupted: false,
-        original_memory_mb: None,
-        restored_memory_mb: None,
-    };
+    let mut result = result::header(args, &target_name, &mix, shape.as_ref(), vus, duration);
+    let window_from = shape
+        .as_ref()
+        .map_or(0.0, |s| s.window_start().as_secs_f64());
     let spec = |label: String, memory_mb: Option<u32>| RunSpec {
-        model,
-        vus: args.vus,
-        duration: args.duration,
+        model: model.clone(),
+        vus: VuSet::all(vus),
+        duration,
+        offset: std::time::Duration::ZERO,
+        window: (window_from, duration.as_secs_f64()),
         timeout: args.timeout,
         max_requests: args.max_requests,
         label,
         memory_mb,
         live_view: !json,
+        warm_up: memory_mb.is_some(),
+        start_at: None,
     };
     if !json {
-        eprintln!(
-            "Load test of {}: {shape_text}, {}",
-            result.target,
-            crate::report::format::seconds(result.duration_s)
-        );
+        let by = match &generator {
+            Generator::Local(_) => String::new(),
+            Generator::Workers(f) => format!(", from {} Lambda workers", f.count()),
+        };
+        let length = crate::report::format::seconds(duration.as_secs_f64());
+        eprintln!("Load test of {target_name}: {shape_text}, {length}{by}");
     }
-
     match &args.memory {
         None => {
-            let run = runner::run_once(&spec("Results".into(), None), &endpoint, mix.clone(), stop)
-                .await?;
+            let run =
+                measure_one(args, &generator, &spec("Results".into(), None), &mix, stop).await?;
             if !json {
                 println!("{}", printer::run_report(&run));
             }
             result.runs.push(run);
         }
         Some(sizes) => {
-            let Some(target) = target else {
+            let Some(control) = &t.control else {
                 bail!("--memory needs the function; none was given")
             };
-            let original = target
-                .memory()
-                .await
-                .context("reading the function's memory size")?;
-            result.original_memory_mb = Some(original);
-            let sweep = async {
-                for &mb in sizes {
-                    if stop.subscribe().is_stopped() {
-                        break;
-                    }
-                    target
-                        .set_memory(mb)
-                        .await
-                        .with_context(|| format!("setting the memory to {mb} MB"))?;
-                    warm_up(&endpoint, &mix, args.vus.min(WARM_UP_REQUESTS)).await?;
-                    let run = runner::run_once(
-                        &spec(format!("{mb} MB"), Some(mb)),
-                        &endpoint,
-                        mix.clone(),
-                        stop,
-                    )
-                    .await?;
-                    if !json {
-                        println!("{}", printer::run_report(&run));
-                    }
-                    result.runs.push(run);
-                }
-                anyhow::Ok(())
-            };
-            let outcome = sweep.await;
-            let restored = target.set_memory(original).await;
-            match (outcome, restored) {
-                (Ok(()), Ok(())) => result.restored_memory_mb = Some(original),
-                (Err(e), Ok(())) => {
-                    return Err(e.context(format!(
-                        "load test failed; memory restored to {original} MB"
-                    )))
-                }
-                (Ok(()), Err(e)) => {
-                    return Err(e.context(format!("restoring the memory to {original} MB failed")))
-                }
-                (Err(e), Err(r)) => {
-                    return Err(e.context(format!(
-                    "load test failed, and restoring the memory to {original} MB failed too: {r:#}"
-                )))
-                }
-            }
+            sweep(
+                args,
+                &generator,
+                control.as_ref(),
+                sizes,
+                &spec,
+                &mix,
+                json,
+                stop,
+                &mut result,
+            )
+            .await?;
         }
     }
-
     result.interrupted = stop.subscribe().is_stopped();
     result::judge(&mut result.runs);
+    if !args.thresholds.is_empty() {
+        result.thresholds_passed = Some(
+            result
+                .runs
+                .iter()
+                .all(|r| r.thresholds.iter().all(|c| c.passed)),
+        );
+    }
+    publish(args, &result, json)?;
+    Ok(result)
+}
+
+/// One run on the generator, with the thresholds checked against its merged recorder.
+async fn measure_one(
+    args: &LoadArgs,
+    generator: &Generator,
+    spec: &RunSpec,
+    mix: &Arc<PayloadMix>,
+    stop: &StopHandle,
+) -> Result<RunResult> {
+    let measured = match generator {
+        Generator::Local(endpoint) => runner::measure(spec, endpoint, mix.clone(), stop).await?,
+        Generator::Workers(fleet) => fleet.measure(spec, mix, stop).await?,
+    };
+    let mut run = runner::finish(spec, &measured);
+    run.thresholds = args
+        .thresholds
+        .iter()
+        .map(|t| t.check(&measured.recorder, &run.summary))
+        .collect();
+    Ok(run)
+}
+
+/// The tutorial's comparison: set each memory size, warm up every VU, measure; restore the
+/// original memory whatever happened.
+#[allow(clippy::too_many_arguments)]
+async fn sweep(
+    args: &LoadArgs,
+    generator: &Generator,
+    control: &dyn FunctionControl,
+    sizes: &[u32],
+    spec: &dyn Fn(String, Option<u32>) -> RunSpec,
+    mix: &Arc<PayloadMix>,
+    json: bool,
+    stop: &StopHandle,
+    result: &mut LoadResult,
+) -> Result<()> {
+    let original = control
+        .memory()
+        .await
+        .context("reading the function's memory size")?;
+    result.original_memory_mb = Some(original);
+    let outcome = async {
+        for &mb in sizes {
+            if stop.subscribe().is_stopped() {
+                break;
+            }
+            control
+                .set_memory(mb)
+                .await
+                .with_context(|| format!("setting the memory to {mb} MB"))?;
+            let run = measure_one(
+                args,
+                generator,
+                &spec(format!("{mb} MB"), Some(mb)),
+                mix,
+                stop,
+            )
+            .await?;
+            if !json {
+                println!("{}", printer::run_report(&run));
+            }
+            result.runs.push(run);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    let restored = control.set_memory(original).await;
+    match (outcome, restored) {
+        (Ok(()), Ok(())) => {
+            result.restored_memory_mb = Some(original);
+            Ok(())
+        }
+        (Err(e), Ok(())) => Err(e.context(format!(
+            "load test failed; memory restored to {original} MB"
+        ))),
+        (Ok(()), Err(e)) => Err(e.context(format!("restoring the memory to {original} MB failed"))),
+        (Err(e), Err(r)) => Err(e.context(format!(
+            "load test failed, and restoring the memory to {original} MB failed too: {r:#}"
+        ))),
+    }
+}
+
+/// Prints the comparison, footer or JSON, and writes `--report`.
+fn publish(args: &LoadArgs, result: &LoadResult, json: bool) -> Result<()> {
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&result).context("serialising the load test result")?
+            serde_json::to_string_pretty(result).context("serialising the load test result")?
         );
     } else {
         if result.runs.len() > 1 {
-            print!("{}", printer::comparison(&result));
+            print!("{}", printer::comparison(result));
         }
-        print!("{}", printer::footer(&result));
+        print!("{}", printer::footer(result));
     }
     if let Some(path) = &args.report {
-        html::render(&result).write(path)?;
+        html::render(result).write(path)?;
         if !json {
             println!("Report written to {}", path.display());
         }
     }
-    Ok(result)
-}
-
-/// A burst of `n` concurrent requests whose results are ignored; fails only if none got any
-/// answer at all (the target is unreachable, so measuring would be pointless).
-async fn warm_up(endpoint: &Endpoint, mix: &PayloadMix, n: u32) -> Result<()> {
-    let transports = (0..n.max(1))
-        .map(|_| endpoint.connect())
-        .collect::<Result<Vec<_>>>()?;
-    let body = mix.first();
-    let outcomes = join_all(transports.iter().map(|t| t.send(body, true))).await;
-    let unreachable = outcomes
-        .iter()
-        .all(|(o, _)| *o == metrics::Outcome::Connection);
-    if unreachable {
-        let why = outcomes
-            .into_iter()
-            .find_map(|(_, e)| e)
-            .unwrap_or_default();
-        bail!("warm-up failed: the target did not answer ({why})");
-    }
-    // Let instances that just answered their first request settle before the clock starts.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(())
 }

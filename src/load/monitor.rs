@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 
-use super::metrics::Timeline;
+use super::timeline::Timeline;
 use crate::report::format;
 
 /// A running live view; [`Monitor::finish`] removes it.

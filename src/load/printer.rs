@@ -12,14 +12,14 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), format::ms)
 }
 
-/// One run: headline table, errors by kind, latency histogram.
+/// One run: the latency of every request (the headline) and of successes beside it, each
+/// labelled; throughput over the measured window; errors by kind; thresholds; the histogram.
 pub fn run_report(run: &RunResult) -> String {
     let s = &run.summary;
     let mut out = String::new();
-    let mut headers = vec![
+    let headers = [
+        "Latency of",
         "Requests",
-        "Errors",
-        "Throughput",
         "Avg",
         "Min",
         "p50",
@@ -28,34 +28,19 @@ pub fn run_report(run: &RunResult) -> String {
         "p99",
         "Max",
     ];
-    if s.dropped_iterations > 0 {
-        headers.push("Dropped");
+    let mut table = new_table(&headers, &(1..headers.len()).collect::<Vec<_>>());
+    for (label, count, l) in [
+        ("all requests", s.requests, &s.latency),
+        ("successes only", s.ok, &s.ok_latency),
+    ] {
+        let mut row = vec![cell(label, Tone::Neutral), cell(count, Tone::Neutral)];
+        for v in [
+            l.avg_ms, l.min_ms, l.p50_ms, l.p90_ms, l.p95_ms, l.p99_ms, l.max_ms,
+        ] {
+            row.push(cell(ms(v), Tone::Neutral));
+        }
+        table.add_row(row);
     }
-    let mut table = new_table(&headers, &(0..headers.len()).collect::<Vec<_>>());
-    let error_tone = if s.errors > 0 {
-        Tone::Bad
-    } else {
-        Tone::Neutral
-    };
-    let mut row = vec![
-        cell(s.requests, Tone::Neutral),
-        cell(
-            format!("{} ({})", s.errors, format::pct(s.error_rate)),
-            error_tone,
-        ),
-        cell(format::rate(s.throughput_rps), Tone::Neutral),
-        cell(ms(s.avg_ms), Tone::Neutral),
-        cell(ms(s.min_ms), Tone::Neutral),
-        cell(ms(s.p50_ms), Tone::Neutral),
-        cell(ms(s.p90_ms), Tone::Neutral),
-        cell(ms(s.p95_ms), Tone::Neutral),
-        cell(ms(s.p99_ms), Tone::Neutral),
-        cell(ms(s.max_ms), Tone::Neutral),
-    ];
-    if s.dropped_iterations > 0 {
-        row.push(cell(s.dropped_iterations, Tone::Warn));
-    }
-    table.add_row(row);
     let _ = writeln!(
         out,
         "{}{} in {}",
@@ -68,26 +53,43 @@ pub fn run_report(run: &RunResult) -> String {
         format::seconds(s.elapsed_s)
     );
     let _ = writeln!(out, "{table}");
-    if s.errors > 0 {
-        let e = &run.errors;
-        let mut kinds: Vec<String> = e
-            .http_status
-            .iter()
-            .map(|(code, n)| format!("HTTP {code} x{n}"))
-            .collect();
-        for (name, n) in [
-            ("function errors", e.function_errors),
-            ("timeouts", e.timeouts),
-            ("connection", e.connection),
-        ] {
-            if n > 0 {
-                kinds.push(format!("{name} x{n}"));
-            }
+    let _ = writeln!(
+        out,
+        "Throughput {} over the measured window {}-{} ({} requests){}",
+        format::rate(s.throughput_rps),
+        format::seconds(s.window_from_s),
+        format::seconds(s.window_to_s),
+        s.window_requests,
+        if s.window_from_s > 0.0 {
+            ": ramp-up and drain excluded"
+        } else {
+            ": drain after the end excluded"
         }
-        let _ = writeln!(out, "Errors: {}", kinds.join(", "));
-        if let Some(example) = &e.example {
+    );
+    let _ = writeln!(
+        out,
+        "Errors {} of {} ({}){}",
+        s.errors,
+        s.requests,
+        format::pct(s.error_rate),
+        if s.dropped_iterations > 0 {
+            format!(
+                "; {} arrivals dropped (no free VU within 1 s)",
+                s.dropped_iterations
+            )
+        } else {
+            String::new()
+        }
+    );
+    if s.errors > 0 {
+        let _ = writeln!(out, "  by kind: {}", run.errors.kinds().join(", "));
+        if let Some(example) = &run.errors.example {
             let _ = writeln!(out, "  e.g. {example}");
         }
+    }
+    for t in &run.thresholds {
+        let mark = if t.passed { "✓ pass" } else { "✗ FAIL" };
+        let _ = writeln!(out, "Threshold {mark}  {}  ({})", t.expression, t.shown);
     }
     if !run.histogram.is_empty() {
         let bars: Vec<Bar> = run
@@ -101,7 +103,7 @@ pub fn run_report(run: &RunResult) -> String {
             })
             .collect();
         out.push('\n');
-        out.push_str(&hbar_chart("Latency of successful requests", &bars, 40));
+        out.push_str(&hbar_chart("Latency of all requests", &bars, 40));
     }
     out
 }
@@ -118,7 +120,8 @@ pub const COMPARISON_HEADERS: [&str; 8] = [
     "Result",
 ];
 
-/// The comparison across memory sizes (one row per run).
+/// The comparison across memory sizes (one row per run), on the all-requests figures; the
+/// errors column counts dropped arrivals too.
 pub fn comparison(result: &LoadResult) -> String {
     let mut table = new_table(&COMPARISON_HEADERS, &[0, 1, 2, 3, 4, 5, 6]);
     for run in &result.runs {
@@ -136,13 +139,13 @@ pub fn comparison(result: &LoadResult) -> String {
         };
         table.add_row(vec![
             cell(&run.label, tone),
-            cell(ms(s.avg_ms), Tone::Neutral),
-            cell(ms(s.p90_ms), Tone::Neutral),
-            cell(ms(s.p95_ms), Tone::Neutral),
-            cell(ms(s.p99_ms), Tone::Neutral),
+            cell(ms(s.latency.avg_ms), Tone::Neutral),
+            cell(ms(s.latency.p90_ms), Tone::Neutral),
+            cell(ms(s.latency.p95_ms), Tone::Neutral),
+            cell(ms(s.latency.p99_ms), Tone::Neutral),
             cell(
-                format::pct(s.error_rate),
-                if s.errors > 0 {
+                format::pct(super::result::failure_rate(s)),
+                if s.errors + s.dropped_iterations > 0 {
                     Tone::Bad
                 } else {
                     Tone::Neutral
@@ -152,7 +155,7 @@ pub fn comparison(result: &LoadResult) -> String {
             cell(verdict, tone),
         ]);
     }
-    format!("Workload Behavior Observation\n{table}\n")
+    format!("Workload Behavior Observation (latency of all requests)\n{table}\n")
 }
 
 /// The lines after the tables: memory restored, interruption.
@@ -166,6 +169,15 @@ pub fn footer(result: &LoadResult) -> String {
     }
     if let Some(m) = result.restored_memory_mb {
         let _ = writeln!(out, "Memory restored to {m} MB.");
+    }
+    match result.thresholds_passed {
+        Some(true) => {
+            let _ = writeln!(out, "All thresholds passed.");
+        }
+        Some(false) => {
+            let _ = writeln!(out, "Some thresholds failed: exit status 1.");
+        }
+        None => {}
     }
     out
 }

@@ -1,40 +1,50 @@
 //! How much load is offered over time.
 //!
 //! Closed model (virtual users that loop: send, wait for the answer, send again), as Postman's
-//! collection runner does. VU number `i` (from 0) is active while `i < target_vus(t)`; the shapes,
-//! with `base = max(1, vus / 5)` (rounded up) and `T` the test duration:
+//! collection runner and k6's `ramping-vus` do. Every shape is a piecewise-linear curve of VUs over
+//! time; VU number `i` (from 0) is active while `i < target_vus(t)`. Along a linear piece from `a` to
+//! `b` VUs the count moves one VU each time a whole step is crossed, as k6 computes its stages
+//! (`a + floor((b - a) * x)` going up, `a - floor((a - b) * x)` going down), so a ramp reaches its
+//! target exactly at the end of its piece.
+//!
+//! Postman's profiles, with `I` the initial load (`--initial-vus`, default 1), `B` the base load
+//! (`--base-vus`, default `vus / 5` rounded up), `V` the VUs and `T` the test duration:
 //!
 //! ```text
-//! fixed     all VUs from start to end                         ▕██████████▏
-//! ramp-up   1 -> all linearly over the ramp-up (default T/4),  ▕▁▃▅▇██████▏
-//!           then all VUs to the end (the tutorial's run)
-//! spike     base; all VUs between 40% and 60% of T; base      ▕▂▂▂▂██▂▂▂▂▏
-//! peak      base to 20%, rising to all at 40%, held to 60%,   ▕▂▂▄▆██▆▄▂▂▏
-//!           falling to base at 80%, base to the end
+//! fixed     V from start to end                               ▕██████████▏
+//! ramp-up   I -> V linearly over the ramp-up (default T/4),   ▕▁▃▅▇██████▏
+//!           then V to the end (the tutorial's run)
+//! spike     B to 40% of T, up to V at 50%, straight back down ▕▂▂▂▂▅▂▂▂▂▂▏
+//!           to B at 60% (no plateau), B to the end
+//! peak      B to 20%, up to V at 40%, held to 60%, down to B  ▕▂▂▄▆██▆▄▂▂▏
+//!           at 80%, B to the end
 //! ```
 //!
+//! k6's stages (`--stages 30s:10,1m:50,30s:0`): from the initial VUs (k6's default start of 1)
+//! linearly to each target over each duration; the test lasts as long as the stages together.
+//!
 //! Open model (`--rate N`): requests start at fixed intervals of 1/N s whatever the latency, as
-//! k6's constant-arrival-rate and wrk2 do; latency is measured from when a request *should* have
-//! been sent, so a slow server cannot hide its slowness by slowing the generator down (coordinated
-//! omission). `--vus` caps the requests in flight; an arrival finding every VU busy is dropped and
-//! counted.
+//! k6's constant-arrival-rate and wrk2 do; latency is always measured from when a request *should*
+//! have been sent, so neither a slow server nor a late generator can hide (coordinated omission).
+//! `--vus` caps the requests in flight; an arrival waits up to a second for a free VU and is then
+//! dropped and counted.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// The closed-model load shapes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+/// The closed-model load shapes (Postman's load profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// All VUs for the whole test.
     Fixed,
-    /// From 1 VU to all over the ramp-up, then hold.
+    /// From the initial load to all VUs over the ramp-up, then hold.
     #[default]
     RampUp,
-    /// A short burst of all VUs in the middle of a low baseline.
+    /// Base load, a sharp rise to all VUs and straight back down, base load.
     Spike,
-    /// Baseline, rise to all VUs, hold, fall back to baseline.
+    /// Base load, rise to all VUs, hold, fall back to base load.
     Peak,
 }
 
@@ -50,93 +60,233 @@ impl Profile {
     }
 }
 
-/// A closed-model schedule: how many VUs should be active at each moment.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One k6 stage: reach `target` VUs linearly over `duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// How long the stage lasts.
+    pub duration: Duration,
+    /// VUs at the end of the stage.
+    pub target: u32,
+}
+
+/// Parses one k6 stage, `30s:10` (duration, colon, target VUs).
+pub fn parse_stage(text: &str) -> Result<Stage, String> {
+    let (d, t) = text
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| format!("invalid stage {text:?}: use DURATION:VUS, e.g. 30s:10"))?;
+    let duration = super::args::parse_duration(d)?;
+    let target = t
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("invalid stage {text:?}: {t:?} is not a number of VUs"))?;
+    if target > super::args::MAX_VUS {
+        return Err(format!(
+            "stage {text:?}: at most {} VUs",
+            super::args::MAX_VUS
+        ));
+    }
+    Ok(Stage { duration, target })
+}
+
+/// A closed-model schedule: how many VUs should be active at each moment, as a piecewise-linear
+/// curve through `points` (seconds since the start, VUs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
-    /// The shape.
-    pub profile: Profile,
-    /// The most VUs.
+    /// The Postman profile, or `None` for k6 stages.
+    pub profile: Option<Profile>,
+    /// The most VUs at any moment.
     pub vus: u32,
     /// Test length.
     pub duration: Duration,
-    /// Ramp-up length (ramp-up profile).
+    /// Ramp-up length (ramp-up profile): the measured window for throughput starts after it.
     pub ramp_up: Duration,
+    /// Initial load (ramp-up) or base load (spike, peak), or the stages' start.
+    pub low: u32,
+    points: Vec<(f64, u32)>,
 }
 
 impl Shape {
-    /// A shape; `ramp_up` defaults to a quarter of `duration`.
-    pub fn new(profile: Profile, vus: u32, duration: Duration, ramp_up: Option<Duration>) -> Shape {
+    /// A Postman profile. `ramp_up` defaults to a quarter of `duration`, `initial` to 1 and `base`
+    /// to a fifth of `vus` (rounded up); both must be at most `vus`.
+    pub fn profile(
+        profile: Profile,
+        vus: u32,
+        duration: Duration,
+        ramp_up: Option<Duration>,
+        initial: Option<u32>,
+        base: Option<u32>,
+    ) -> Result<Shape, String> {
+        let vus = vus.max(1);
         let ramp_up = ramp_up.unwrap_or(duration / 4).min(duration);
-        Shape {
-            profile,
-            vus: vus.max(1),
-            duration,
-            ramp_up,
+        let low = match profile {
+            Profile::Fixed => vus,
+            Profile::RampUp => initial.unwrap_or(1),
+            Profile::Spike | Profile::Peak => base.unwrap_or(vus.div_ceil(5).max(1)),
+        };
+        if low > vus {
+            let flag = if profile == Profile::RampUp {
+                "--initial-vus"
+            } else {
+                "--base-vus"
+            };
+            return Err(format!("{flag} {low} is more than --vus {vus}"));
         }
+        let t = duration.as_secs_f64();
+        let points = match profile {
+            Profile::Fixed => vec![(0.0, vus), (t, vus)],
+            Profile::RampUp if ramp_up.is_zero() => vec![(0.0, vus), (t, vus)],
+            Profile::RampUp => vec![(0.0, low), (ramp_up.as_secs_f64(), vus), (t, vus)],
+            Profile::Spike => vec![
+                (0.0, low),
+                (0.4 * t, low),
+                (0.5 * t, vus),
+                (0.6 * t, low),
+                (t, low),
+            ],
+            Profile::Peak => vec![
+                (0.0, low),
+                (0.2 * t, low),
+                (0.4 * t, vus),
+                (0.6 * t, vus),
+                (0.8 * t, low),
+                (t, low),
+            ],
+        };
+        Ok(Shape {
+            profile: Some(profile),
+            vus,
+            duration,
+            ramp_up: if profile == Profile::RampUp {
+                ramp_up
+            } else {
+                Duration::ZERO
+            },
+            low,
+            points,
+        })
     }
 
-    fn base(&self) -> u32 {
-        self.vus.div_ceil(5).max(1)
+    /// k6 stages from `start` VUs (k6's default start is 1).
+    pub fn stages(stages: &[Stage], start: u32) -> Result<Shape, String> {
+        if stages.is_empty() {
+            return Err("--stages needs at least one DURATION:VUS".into());
+        }
+        let mut points = vec![(0.0, start)];
+        let mut at = Duration::ZERO;
+        for s in stages {
+            at += s.duration;
+            points.push((at.as_secs_f64(), s.target));
+        }
+        let vus = points.iter().map(|p| p.1).max().unwrap_or(1);
+        if vus == 0 {
+            return Err("every stage targets 0 VUs: nothing would be sent".into());
+        }
+        Ok(Shape {
+            profile: None,
+            vus,
+            duration: at,
+            ramp_up: Duration::ZERO,
+            low: start,
+            points,
+        })
+    }
+
+    /// The curve's corners: (seconds since the start, VUs).
+    pub fn points(&self) -> &[(f64, u32)] {
+        &self.points
     }
 
     /// VUs that should be active `elapsed` into the test.
     pub fn target_vus(&self, elapsed: Duration) -> u32 {
-        let vus = self.vus;
-        let frac = if self.duration.is_zero() {
-            1.0
-        } else {
-            elapsed.as_secs_f64() / self.duration.as_secs_f64()
-        };
-        // Linear from `from` to `to` as `x` goes 0 -> 1: one more VU each time a step is crossed
-        // (the epsilon keeps 0.3 / 0.2-style rounding from landing just short of a step).
-        let lerp = |from: u32, to: u32, x: f64| -> u32 {
-            let steps = |span: u32| ((span as f64 * x.clamp(0.0, 1.0)) + 1e-9).floor() as u32;
-            if to >= from {
-                from + steps(to - from)
-            } else {
-                from - steps(from - to)
-            }
-        };
-        match self.profile {
-            Profile::Fixed => vus,
-            Profile::RampUp => {
-                if self.ramp_up.is_zero() || elapsed >= self.ramp_up {
-                    vus
-                } else {
-                    // floor(vus x t / ramp) + 1: VU i starts at ramp x i / vus, the last one before
-                    // the ramp ends, and there is always at least one.
-                    let started = (vus as f64 * elapsed.as_secs_f64() / self.ramp_up.as_secs_f64())
-                        .floor() as u32;
-                    (started + 1).min(vus)
+        let t = elapsed.as_secs_f64();
+        for w in self.points.windows(2) {
+            let ((t0, a), (t1, b)) = (w[0], w[1]);
+            if t < t1 {
+                if t < t0 || t1 <= t0 {
+                    return a;
                 }
+                return step(a, b, (t - t0) / (t1 - t0));
             }
-            Profile::Spike => {
-                if (0.4..0.6).contains(&frac) {
-                    vus
-                } else {
-                    self.base()
-                }
-            }
-            Profile::Peak => match frac {
-                f if f < 0.2 => self.base(),
-                f if f < 0.4 => lerp(self.base(), vus, (f - 0.2) / 0.2).max(1),
-                f if f < 0.6 => vus,
-                f if f < 0.8 => lerp(vus, self.base(), (f - 0.6) / 0.2).max(1),
-                _ => self.base(),
-            },
         }
+        self.points.last().map_or(0, |p| p.1)
+    }
+
+    /// The first moment at or after `from` when VU `id` should be active, if any before the end.
+    /// Idle VUs sleep until then instead of polling, so 10,000 waiting VUs cost no CPU.
+    pub fn next_active(&self, id: u32, from: Duration) -> Option<Duration> {
+        if self.target_vus(from) > id {
+            return Some(from);
+        }
+        let from_s = from.as_secs_f64();
+        for w in self.points.windows(2) {
+            let ((t0, a), (t1, b)) = (w[0], w[1]);
+            if t1 <= from_s {
+                continue;
+            }
+            if t0 > from_s && a > id {
+                return Some(Duration::from_secs_f64(t0));
+            }
+            if b > a && b > id && t1 > t0 {
+                // Count a + floor((b - a) x) passes id at x = (id + 1 - a) / (b - a); a microsecond
+                // later so the VU wakes past the step, not on a rounding edge before it.
+                let x = f64::from(id + 1 - a.min(id + 1)) / f64::from(b - a);
+                let t = (t0 + x * (t1 - t0)).max(from_s) + 1e-6;
+                return Some(Duration::from_secs_f64(t));
+            }
+        }
+        None
+    }
+
+    /// When the measured window for throughput starts: after the ramp-up (ramp-up profile),
+    /// otherwise at the start.
+    pub fn window_start(&self) -> Duration {
+        self.ramp_up
     }
 
     /// A one-line description for the live view and reports.
     pub fn describe(&self) -> String {
+        let secs = |d: Duration| crate::report::format::seconds(d.as_secs_f64());
         match self.profile {
-            Profile::RampUp => format!(
-                "ramp-up to {} VUs over {}",
+            Some(Profile::RampUp) => format!(
+                "ramp-up from {} to {} VUs over {}",
+                self.low,
                 self.vus,
-                crate::report::format::seconds(self.ramp_up.as_secs_f64())
+                secs(self.ramp_up)
             ),
-            p => format!("{} with {} VUs", p.as_str(), self.vus),
+            Some(Profile::Fixed) => format!("fixed with {} VUs", self.vus),
+            Some(p) => format!(
+                "{} from a base of {} to {} VUs",
+                p.as_str(),
+                self.low,
+                self.vus
+            ),
+            None => {
+                let stages: Vec<String> = self
+                    .points
+                    .windows(2)
+                    .map(|w| {
+                        format!(
+                            "{}:{}",
+                            secs(Duration::from_secs_f64(w[1].0 - w[0].0)),
+                            w[1].1
+                        )
+                    })
+                    .collect();
+                format!("stages {} from {} VUs", stages.join(","), self.low)
+            }
         }
+    }
+}
+
+/// VUs `x` (0..1) along a piece from `a` to `b`, one VU per whole step crossed (the epsilon keeps
+/// 0.3 / 0.2-style rounding from landing just short of a step).
+fn step(a: u32, b: u32, x: f64) -> u32 {
+    let steps = |span: u32| ((f64::from(span) * x.clamp(0.0, 1.0)) + 1e-9).floor() as u32;
+    if b >= a {
+        a + steps(b - a)
+    } else {
+        a - steps(a - b)
     }
 }
 
@@ -148,47 +298,125 @@ mod tests {
         shape.target_vus(Duration::from_secs_f64(secs))
     }
 
-    #[test]
-    fn ramp_up_adds_one_vu_per_step_then_holds() {
-        // 10 VUs, 120 s, default ramp 30 s: a new VU every 3 s.
-        let s = Shape::new(Profile::RampUp, 10, Duration::from_secs(120), None);
-        assert_eq!(s.ramp_up, Duration::from_secs(30));
-        assert_eq!(at(&s, 0.0), 1);
-        assert_eq!(at(&s, 2.9), 1);
-        assert_eq!(at(&s, 3.0), 2);
-        assert_eq!(at(&s, 29.9), 10);
-        assert_eq!(at(&s, 60.0), 10);
-        // Never decreasing.
-        let mut last = 0;
-        for t in 0..120 {
-            let v = at(&s, t as f64);
-            assert!(v >= last);
-            last = v;
-        }
+    fn profile(p: Profile, vus: u32, secs: u64) -> Shape {
+        Shape::profile(p, vus, Duration::from_secs(secs), None, None, None).unwrap()
     }
 
     #[test]
-    fn fixed_spike_and_peak() {
-        let d = Duration::from_secs(100);
-        assert_eq!(at(&Shape::new(Profile::Fixed, 7, d, None), 0.0), 7);
-        let spike = Shape::new(Profile::Spike, 10, d, None);
-        // base = ceil(10 / 5) = 2.
+    fn ramp_up_goes_from_the_initial_load_to_all_then_holds() {
+        // 10 VUs, 120 s, default ramp 30 s, from 1: one more VU every 30 / 9 s.
+        let s = profile(Profile::RampUp, 10, 120);
+        assert_eq!(s.ramp_up, Duration::from_secs(30));
+        assert_eq!((at(&s, 0.0), at(&s, 3.3), at(&s, 3.34)), (1, 1, 2));
+        assert_eq!((at(&s, 29.9), at(&s, 30.0), at(&s, 60.0)), (9, 10, 10));
+        let mut last = 0;
+        for t in 0..120 {
+            let v = at(&s, f64::from(t));
+            assert!(v >= last);
+            last = v;
+        }
+        let from4 = Shape::profile(
+            Profile::RampUp,
+            10,
+            Duration::from_secs(100),
+            Some(Duration::from_secs(6)),
+            Some(4),
+            None,
+        )
+        .unwrap();
         assert_eq!(
-            (at(&spike, 10.0), at(&spike, 45.0), at(&spike, 70.0)),
-            (2, 10, 2)
+            (at(&from4, 0.0), at(&from4, 1.0), at(&from4, 6.0)),
+            (4, 5, 10)
         );
-        let peak = Shape::new(Profile::Peak, 10, d, None);
-        // 30 s is halfway up from 2 to 10: 2 + floor(8 x 0.5) = 6.
+        assert!(Shape::profile(
+            Profile::RampUp,
+            3,
+            Duration::from_secs(9),
+            None,
+            Some(4),
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn spike_is_a_sharp_rise_and_fall_and_peak_holds() {
+        let spike = profile(Profile::Spike, 10, 100);
+        // base = ceil(10 / 5) = 2; up 8 VUs over 40..50 s, down over 50..60 s.
+        let seen: Vec<u32> = [10.0, 39.9, 45.0, 50.0, 55.0, 59.9, 60.0, 90.0]
+            .iter()
+            .map(|&t| at(&spike, t))
+            .collect();
+        assert_eq!(seen, vec![2, 2, 6, 10, 6, 3, 2, 2]);
+        let peak = profile(Profile::Peak, 10, 100);
+        let seen: Vec<u32> = [10.0, 30.0, 50.0, 70.0, 90.0]
+            .iter()
+            .map(|&t| at(&peak, t))
+            .collect();
+        assert_eq!(seen, vec![2, 6, 10, 6, 2]);
+        let based = Shape::profile(
+            Profile::Peak,
+            10,
+            Duration::from_secs(100),
+            None,
+            None,
+            Some(5),
+        );
+        assert_eq!(at(&based.unwrap(), 0.0), 5);
+        assert_eq!(at(&profile(Profile::Fixed, 7, 100), 0.0), 7);
+    }
+
+    #[test]
+    fn stages_follow_k6() {
+        let stages: Vec<Stage> = "30s:10,1m:50,30s:0"
+            .split(',')
+            .map(|s| parse_stage(s).unwrap())
+            .collect();
+        assert_eq!(stages.len(), 3);
+        let s = Shape::stages(&stages, 1).unwrap();
+        assert_eq!((s.vus, s.duration), (50, Duration::from_secs(120)));
+        // 1 -> 10 over 30 s: +1 VU every 30/9 s; 10 -> 50 over 60 s; 50 -> 0 over 30 s.
+        assert_eq!((at(&s, 0.0), at(&s, 15.0), at(&s, 30.0)), (1, 5, 10));
+        assert_eq!((at(&s, 60.0), at(&s, 90.0), at(&s, 105.0)), (30, 50, 25));
+        assert_eq!(at(&s, 119.9), 1);
+        assert!(parse_stage("30s").is_err() && parse_stage("x:1").is_err());
+        assert!(Shape::stages(&[], 1).is_err());
+    }
+
+    #[test]
+    fn next_active_is_the_first_moment_a_vu_is_wanted() {
+        let s = profile(Profile::Spike, 10, 100);
+        for id in 0..10 {
+            let t = s.next_active(id, Duration::ZERO).unwrap();
+            assert!(at(&s, t.as_secs_f64()) > id, "VU {id} at {t:?}");
+            if t > Duration::from_millis(1) {
+                let before = t.as_secs_f64() - 0.001;
+                assert!(at(&s, before) <= id, "VU {id} wanted before {t:?}");
+            }
+        }
+        // VU 9 is wanted only at the top of the spike (50..51.25 s); after it, never again.
+        assert_eq!(s.next_active(9, Duration::from_secs(55)), None);
+        let stages = Shape::stages(
+            &[
+                Stage {
+                    duration: Duration::from_secs(2),
+                    target: 0,
+                },
+                Stage {
+                    duration: Duration::ZERO,
+                    target: 3,
+                },
+                Stage {
+                    duration: Duration::from_secs(2),
+                    target: 3,
+                },
+            ],
+            0,
+        )
+        .unwrap();
         assert_eq!(
-            (
-                at(&peak, 10.0),
-                at(&peak, 30.0),
-                at(&peak, 50.0),
-                at(&peak, 70.0),
-                at(&peak, 90.0)
-            ),
-            (2, 6, 10, 6, 2)
+            stages.next_active(2, Duration::ZERO),
+            Some(Duration::from_secs(2))
         );
-        assert_eq!(at(&Shape::new(Profile::Spike, 1, d, None), 10.0), 1);
     }
 }

@@ -1,10 +1,16 @@
 //! What a load test measured, as printed and as JSON.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
-use super::args::Via;
-use super::metrics::{ErrorBreakdown, HistogramBin, SecondPoint, Summary};
+use super::args::{LoadArgs, Via};
+use super::metrics::{ErrorBreakdown, HistogramBin, Summary};
+use super::payload::PayloadMix;
 use super::profile::Profile;
+use super::profile::Shape;
+use super::threshold::Checked;
+use super::timeline::SecondPoint;
 pub use crate::tune::result::WeightedPayload;
 
 /// The whole outcome of `lab load` (`--output json` prints exactly this).
@@ -16,9 +22,13 @@ pub struct LoadResult {
     pub via: Via,
     /// `closed` (VUs) or `open` (arrival rate).
     pub model: &'static str,
-    /// Closed model shape.
+    /// Closed model shape (`None` with `--stages` or `--rate`).
     pub profile: Option<Profile>,
-    /// VUs (closed) or most requests in flight (open).
+    /// The closed model's schedule in words (`ramp-up from 1 to 10 VUs over 30 s`, the stages).
+    pub shape: Option<String>,
+    /// The closed model's curve: (seconds since the start, VUs) corners.
+    pub shape_points: Vec<(f64, u32)>,
+    /// Most VUs (closed) or most requests in flight (open).
     pub vus: u32,
     /// Planned length of each run.
     pub duration_s: f64,
@@ -40,6 +50,17 @@ pub struct LoadResult {
     pub original_memory_mb: Option<u32>,
     /// Memory the function was left with (with `--memory`).
     pub restored_memory_mb: Option<u32>,
+    /// Lambda invocations that generated the load (`--workers`), or `None` for this process.
+    pub workers: Option<u32>,
+    /// Whether every `--threshold` held in every run (`None` without thresholds).
+    pub thresholds_passed: Option<bool>,
+}
+
+impl LoadResult {
+    /// The exit code: 1 when a threshold failed, else 0.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.thresholds_passed == Some(false))
+    }
 }
 
 /// One run (at one memory size).
@@ -53,7 +74,7 @@ pub struct RunResult {
     pub summary: Summary,
     /// Errors by kind.
     pub errors: ErrorBreakdown,
-    /// Latency distribution of successful requests.
+    /// Latency distribution of every request.
     pub histogram: Vec<HistogramBin>,
     /// Per-second series.
     pub series: Vec<SecondPoint>,
@@ -61,14 +82,72 @@ pub struct RunResult {
     pub interrupted: bool,
     /// Comparison verdict (with several runs).
     pub verdict: Option<String>,
+    /// Each `--threshold`, checked against this run.
+    pub thresholds: Vec<Checked>,
+}
+
+/// The result's description of the test, before any run.
+pub fn header(
+    args: &LoadArgs,
+    target: &str,
+    mix: &PayloadMix,
+    shape: Option<&Shape>,
+    vus: u32,
+    duration: Duration,
+) -> LoadResult {
+    LoadResult {
+        target: target.to_string(),
+        via: args.via,
+        model: if args.rate.is_some() {
+            "open"
+        } else {
+            "closed"
+        },
+        profile: shape.and_then(|s| s.profile),
+        shape: shape.map(Shape::describe),
+        shape_points: shape.map(|s| s.points().to_vec()).unwrap_or_default(),
+        vus,
+        duration_s: duration.as_secs_f64(),
+        ramp_up_s: shape
+            .filter(|s| s.profile == Some(Profile::RampUp))
+            .map(|s| s.ramp_up.as_secs_f64()),
+        rate: args.rate,
+        timeout_s: args.timeout.as_secs_f64(),
+        max_requests: args.max_requests,
+        payloads: mix
+            .described
+            .iter()
+            .map(|(payload, weight)| WeightedPayload {
+                payload: payload.clone(),
+                weight: *weight,
+            })
+            .collect(),
+        runs: Vec::new(),
+        interrupted: false,
+        original_memory_mb: None,
+        restored_memory_mb: None,
+        workers: args.workers,
+        thresholds_passed: None,
+    }
 }
 
 /// Error rate above which a run is judged by its errors rather than its latency.
 const ERROR_RATE_LIMIT: f64 = 0.01;
 
-/// Fills in the verdicts of the tutorial's comparison ("Workload Behavior Observation"): the
-/// error-free run with the lowest p95 is "Stable & scalable"; runs with more than 1% errors are
-/// judged by those; others by their average against the best's.
+/// Requests that failed or were never sent (open model's dropped arrivals), over all attempted.
+pub fn failure_rate(s: &Summary) -> f64 {
+    let attempted = s.requests + s.dropped_iterations;
+    if attempted == 0 {
+        0.0
+    } else {
+        (s.errors + s.dropped_iterations) as f64 / attempted as f64
+    }
+}
+
+/// Fills in the verdicts of the tutorial's comparison ("Workload Behavior Observation"), on the
+/// all-requests figures: runs where more than 1% of the requests failed or were dropped are judged
+/// by those; of the others, the one with the lowest p95 is "Stable & scalable", and the rest by
+/// their average against the best's.
 pub fn judge(runs: &mut [RunResult]) {
     if runs.len() < 2 {
         return;
@@ -76,24 +155,30 @@ pub fn judge(runs: &mut [RunResult]) {
     let best = runs
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.summary.error_rate <= ERROR_RATE_LIMIT && r.summary.p95_ms.is_some())
+        .filter(|(_, r)| {
+            failure_rate(&r.summary) <= ERROR_RATE_LIMIT && r.summary.latency.p95_ms.is_some()
+        })
         .min_by(|a, b| {
             a.1.summary
+                .latency
                 .p95_ms
-                .partial_cmp(&b.1.summary.p95_ms)
+                .partial_cmp(&b.1.summary.latency.p95_ms)
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
-        .map(|(i, r)| (i, r.summary.avg_ms.unwrap_or(0.0)));
+        .map(|(i, r)| (i, r.summary.latency.avg_ms.unwrap_or(0.0)));
     for (i, run) in runs.iter_mut().enumerate() {
         let s = &run.summary;
+        let failed = failure_rate(s);
         run.verdict = Some(if s.requests == 0 {
             "No requests completed".to_string()
-        } else if s.error_rate > ERROR_RATE_LIMIT {
-            format!("Errors under load ({:.1}%)", s.error_rate * 100.0)
+        } else if failed > ERROR_RATE_LIMIT && s.dropped_iterations > 0 {
+            format!("Errors or dropped under load ({:.1}%)", failed * 100.0)
+        } else if failed > ERROR_RATE_LIMIT {
+            format!("Errors under load ({:.1}%)", failed * 100.0)
         } else {
             match best {
                 Some((b, _)) if b == i => "Stable & scalable".to_string(),
-                Some((_, best_avg)) if s.avg_ms.unwrap_or(0.0) > 2.0 * best_avg => {
+                Some((_, best_avg)) if s.latency.avg_ms.unwrap_or(0.0) > 2.0 * best_avg => {
                     "High latency under load".to_string()
                 }
                 Some(_) => "Close to the best".to_string(),

@@ -1,45 +1,77 @@
-//! One load test from start to finish: start the VUs (closed model) or the scheduler and its
-//! workers (open model), sample active VUs, run the live view, and merge the results.
+//! One load test from start to finish in this process: connect every VU, warm them up, start the
+//! VUs (closed model) or the clock and its workers (open model), sample active VUs, run the live
+//! view, and hand back what was measured. A Lambda worker runs exactly this on its share.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use futures::future::join_all;
 use tokio::sync::mpsc;
 
-use super::client::{self, Endpoint, Job, RunContext, StopHandle};
-use super::metrics::{Recorder, Timeline};
+use super::client::{Endpoint, Transport};
+use super::metrics::{Outcome, Recorder, Shards};
 use super::monitor::Monitor;
 use super::payload::PayloadMix;
 use super::profile::Shape;
 use super::result::RunResult;
+use super::timeline::Timeline;
+use super::vu::{self, Arrivals, Job, RunContext, StopHandle};
 
 /// Closed (VUs looping) or open (fixed arrival rate) model.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Model {
     /// VUs active according to a shape.
-    Closed(Shape),
-    /// Requests per second.
-    Open {
-        /// Arrivals per second.
-        rate: f64,
-    },
+    Closed(Arc<Shape>),
+    /// A share of a fixed arrival rate.
+    Open(Arrivals),
 }
 
-/// What one run does.
+/// Which VUs of the whole test this generator runs: `first, first + step, ...` below `total`
+/// (a Lambda worker `i` of `n` runs VUs `i, i + n, ...`, so the workers together follow the shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VuSet {
+    /// The first VU number.
+    pub first: u32,
+    /// The distance between this generator's VUs.
+    pub step: u32,
+    /// VUs in the whole test.
+    pub total: u32,
+}
+
+impl VuSet {
+    /// Every VU of a test of `total`.
+    pub fn all(total: u32) -> VuSet {
+        VuSet {
+            first: 0,
+            step: 1,
+            total,
+        }
+    }
+
+    /// The VU numbers.
+    pub fn ids(&self) -> impl Iterator<Item = u32> {
+        (self.first..self.total).step_by(self.step.max(1) as usize)
+    }
+}
+
+/// What one run (or one slice of one worker's run) does.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     /// The load model.
     pub model: Model,
-    /// Most VUs (closed) or requests in flight (open).
-    pub vus: u32,
-    /// Test length.
+    /// This generator's VUs (closed) or workers (open).
+    pub vus: VuSet,
+    /// Length of this run or slice.
     pub duration: Duration,
+    /// Where in the test this slice starts (0 for a whole run).
+    pub offset: Duration,
+    /// The measured window for throughput, seconds since the test's start.
+    pub window: (f64, f64),
     /// Request timeout (sizes the timeline for requests that finish after the end).
     pub timeout: Duration,
-    /// `--max-requests`.
+    /// `--max-requests` (this generator's share).
     pub max_requests: Option<u64>,
     /// Shown in the live view, e.g. `128 MB`.
     pub label: String,
@@ -47,32 +79,66 @@ pub struct RunSpec {
     pub memory_mb: Option<u32>,
     /// Draw the live view.
     pub live_view: bool,
+    /// Send one request from every VU first, unmeasured (after a memory change).
+    pub warm_up: bool,
+    /// Start the clock at this instant (workers start together), else right after the warm-up.
+    pub start_at: Option<Instant>,
+}
+
+/// What a run measured, before it is summarised.
+pub struct Measured {
+    /// Every request, merged.
+    pub recorder: Recorder,
+    /// The per-second record.
+    pub timeline: Arc<Timeline>,
+    /// Open model: arrivals not sent.
+    pub dropped: u64,
+    /// From the clock's start to the last answer.
+    pub elapsed: Duration,
+    /// Stopped early (Ctrl-C).
+    pub interrupted: bool,
+    /// How late after `start_at` this generator got going.
+    pub late: Duration,
 }
 
 /// Bins in the reported latency histogram.
 const HISTOGRAM_BINS: usize = 12;
 
-/// Runs one test. Every VU's client is built before the clock starts, so setup is not measured.
-pub async fn run_once(
+/// Runs one test (or slice). Every VU's connection is made, and warmed up when asked, before the
+/// clock starts, so setup is not measured.
+pub async fn measure(
     spec: &RunSpec,
     endpoint: &Endpoint,
     mix: Arc<PayloadMix>,
     stop: &StopHandle,
-) -> Result<RunResult> {
-    let transports = (0..spec.vus)
+) -> Result<Measured> {
+    let ids: Vec<u32> = spec.vus.ids().collect();
+    let transports = ids
+        .iter()
         .map(|_| endpoint.connect())
         .collect::<Result<Vec<_>>>()?;
-    let start = Instant::now();
+    if spec.warm_up {
+        warm_up(&transports, &mix).await?;
+    }
+    let now = Instant::now();
+    let start = spec.start_at.unwrap_or(now);
+    let late = now.saturating_duration_since(start);
     let slots = (spec.duration + spec.timeout).as_secs() as usize + 2;
     let timeline = Arc::new(Timeline::new(start, slots));
+    let local = |secs: f64| {
+        let at = Duration::from_secs_f64((secs - spec.offset.as_secs_f64()).max(0.0));
+        start + at.min(spec.duration)
+    };
     let ctx = Arc::new(RunContext {
         timeline: timeline.clone(),
+        shards: Shards::for_this_machine(),
         mix,
         end: start + spec.duration,
+        window: (local(spec.window.0), local(spec.window.1)),
+        shape_offset: spec.offset,
         started: AtomicU64::new(0),
         max_requests: spec.max_requests,
     });
-
     let sampler = {
         let timeline = timeline.clone();
         tokio::spawn(async move {
@@ -87,128 +153,97 @@ pub async fn run_once(
         timeline.clone(),
         spec.duration,
         &spec.label,
-        spec.vus,
+        ids.len() as u32,
         spec.live_view,
     );
-
-    let (recorders, dropped) = match spec.model {
+    tokio::time::sleep_until(start.into()).await;
+    let dropped = match &spec.model {
         Model::Closed(shape) => {
-            let vus = transports.into_iter().enumerate().map(|(id, transport)| {
-                tokio::spawn(client::vu_loop(
-                    id as u32,
+            let vus = ids.iter().zip(transports).map(|(&id, transport)| {
+                tokio::spawn(vu::vu_loop(
+                    id,
                     ctx.clone(),
-                    shape,
+                    shape.clone(),
                     transport,
                     stop.subscribe(),
                 ))
             });
-            (collect(join_all(vus.collect::<Vec<_>>()).await), 0)
+            join_all(vus.collect::<Vec<_>>()).await;
+            0
         }
-        Model::Open { rate } => {
-            let (free_tx, free_rx) = mpsc::unbounded_channel::<usize>();
-            let mut job_txs = Vec::new();
-            let mut workers = Vec::new();
-            for (id, transport) in transports.into_iter().enumerate() {
-                let (tx, rx) = mpsc::channel::<Job>(1);
-                job_txs.push(tx);
-                let _ = free_tx.send(id);
-                workers.push(tokio::spawn(client::worker(
-                    id,
-                    ctx.clone(),
-                    rx,
-                    free_tx.clone(),
-                    transport,
-                    stop.subscribe(),
-                )));
-            }
-            drop(free_tx);
-            let dropped = schedule(&ctx, rate, job_txs, free_rx, stop).await;
-            (collect(join_all(workers).await), dropped)
-        }
+        Model::Open(arrivals) => open(&ctx, *arrivals, transports, stop).await,
     };
     sampler.abort();
     let elapsed = start.elapsed();
     monitor.finish();
-
-    let mut total = Recorder::new();
-    for r in &recorders {
-        total.merge(r);
-    }
-    Ok(RunResult {
-        memory_mb: spec.memory_mb,
-        label: spec.label.clone(),
-        summary: total.summary(elapsed, dropped),
-        errors: total.errors(),
-        histogram: total.histogram(HISTOGRAM_BINS),
-        series: timeline.series(elapsed),
+    Ok(Measured {
+        recorder: ctx.shards.merged(),
+        timeline,
+        dropped,
+        elapsed,
         interrupted: stop.subscribe().is_stopped(),
-        verdict: None,
+        late,
     })
 }
 
-fn collect(joined: Vec<Result<Recorder, tokio::task::JoinError>>) -> Vec<Recorder> {
-    // A VU task only fails by panicking; its measurements are lost but the others still count.
-    joined.into_iter().filter_map(Result::ok).collect()
-}
-
-/// How long an arrival may wait for a free worker before it counts as dropped. Waiting (and counting
-/// the wait in its latency) rather than dropping at once keeps a timer tick's burst of arrivals, or a
-/// brief stall of the server, from being reported as drops.
-const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
-
-/// The open-model clock: one arrival every 1/rate s, each handed to a free worker, or dropped when
-/// none frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
-async fn schedule(
-    ctx: &RunContext,
-    rate: f64,
-    workers: Vec<mpsc::Sender<Job>>,
-    mut free: mpsc::UnboundedReceiver<usize>,
+async fn open(
+    ctx: &Arc<RunContext>,
+    arrivals: Arrivals,
+    transports: Vec<Transport>,
     stop: &StopHandle,
 ) -> u64 {
-    let start = ctx.timeline.start();
-    let mut stop = stop.subscribe();
-    let mut dropped = 0;
-    for k in 0u64.. {
-        // Computed from the start, not accumulated, so rounding never drifts the rate.
-        let intended = start + Duration::from_secs_f64(k as f64 / rate);
-        if intended >= ctx.end || stop.is_stopped() {
-            break;
-        }
-        tokio::select! {
-            () = tokio::time::sleep_until(intended.into()) => {}
-            () = stop.stopped() => break,
-        }
-        let (id, waited) = match free.try_recv() {
-            Ok(id) => (id, false),
-            Err(_) => {
-                let give_up = intended + MAX_QUEUE_WAIT;
-                if Instant::now() >= give_up {
-                    dropped += 1;
-                    continue;
-                }
-                tokio::select! {
-                    id = free.recv() => match id {
-                        Some(id) => (id, true),
-                        None => break,
-                    },
-                    () = tokio::time::sleep_until(give_up.into()) => {
-                        dropped += 1;
-                        continue;
-                    }
-                    () = stop.stopped() => break,
-                }
-            }
-        };
-        if !ctx.claim() {
-            break;
-        }
-        let job = Job {
-            intended,
-            queued: waited,
-        };
-        if workers[id].send(job).await.is_err() {
-            break;
-        }
+    let (free_tx, free_rx) = mpsc::unbounded_channel::<usize>();
+    let mut job_txs = Vec::new();
+    let mut workers = Vec::new();
+    for (id, transport) in transports.into_iter().enumerate() {
+        let (tx, rx) = mpsc::channel::<Job>(1);
+        job_txs.push(tx);
+        let _ = free_tx.send(id);
+        workers.push(tokio::spawn(vu::worker(
+            id,
+            ctx.clone(),
+            rx,
+            free_tx.clone(),
+            transport,
+            stop.subscribe(),
+        )));
     }
+    drop(free_tx);
+    let dropped = vu::schedule(ctx, arrivals, job_txs, free_rx, stop.subscribe()).await;
+    join_all(workers).await;
     dropped
+}
+
+/// One request from every VU at once, results ignored: every connection is open and every
+/// function instance the test will use exists (a memory change retires the warm ones). Fails only
+/// if no request got any answer (the target is unreachable, so measuring would be pointless).
+async fn warm_up(transports: &[Transport], mix: &PayloadMix) -> Result<()> {
+    let body = mix.first();
+    let outcomes = join_all(transports.iter().map(|t| t.send(body, true))).await;
+    if outcomes.iter().all(|(o, _)| *o == Outcome::Connection) {
+        let why = outcomes
+            .into_iter()
+            .find_map(|(_, e)| e)
+            .unwrap_or_default();
+        bail!("warm-up failed: the target did not answer ({why})");
+    }
+    Ok(())
+}
+
+/// The run's result: summary over the measured window, errors by kind, histogram, series.
+pub fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
+    // The window ends at the planned end, or earlier where the run stopped (Ctrl-C, max requests).
+    let ended = spec.offset.as_secs_f64() + m.elapsed.as_secs_f64();
+    let window = (spec.window.0, spec.window.1.min(ended));
+    RunResult {
+        memory_mb: spec.memory_mb,
+        label: spec.label.clone(),
+        summary: m.recorder.summary(m.elapsed, window, m.dropped),
+        errors: m.recorder.errors(),
+        histogram: m.recorder.histogram(HISTOGRAM_BINS),
+        series: m.timeline.series(m.elapsed),
+        interrupted: m.interrupted,
+        verdict: None,
+        thresholds: Vec::new(),
+    }
 }

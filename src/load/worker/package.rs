@@ -1,0 +1,120 @@
+//! The generator's package: the `lab-load-worker` binary of this workspace, zipped as `bootstrap`
+//! for `provided.al2023`. `--worker-bootstrap FILE` names one; otherwise the one installed beside
+//! `lab` is used (cargo builds and installs both), or, when that one cannot run on Lambda (another
+//! architecture, a glibc newer than provided.al2023's), it is built in the `lambda` profile.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::package::{self, Executable, Package};
+
+/// The binary's name, beside `lab`.
+pub const BINARY: &str = "lab-load-worker";
+
+/// The zipped generator and its architecture (`x86_64` or `arm64`). `local` relaxes the glibc
+/// check: the local stack runs the binary on this machine.
+pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, String)> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => locate_or_build(local)?,
+    };
+    let arch = architecture(&path)?;
+    if !local {
+        package::check_glibc(&path)?;
+    }
+    let zipped = package::zip_bootstrap(&path)?;
+    if zipped.bytes.len() > package::DIRECT_UPLOAD_LIMIT {
+        bail!(
+            "the zip of {} is {:.1} MB, over Lambda's 50 MB limit for a direct upload; build it in the lambda profile (cargo build --profile lambda --bin {BINARY})",
+            path.display(),
+            zipped.bytes.len() as f64 / 1048576.0
+        );
+    }
+    Ok((zipped, arch))
+}
+
+fn architecture(path: &Path) -> Result<String> {
+    let mut head = Vec::with_capacity(64);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+            64,
+        ),
+        &mut head,
+    )?;
+    match package::executable_kind(&head) {
+        Executable::Elf(Ok(arch)) => Ok(arch.to_string()),
+        _ => bail!(
+            "{} is not a Linux x86_64 or arm64 executable; pass --worker-bootstrap with a Linux build of {BINARY}",
+            path.display()
+        ),
+    }
+}
+
+fn locate_or_build(local: bool) -> Result<PathBuf> {
+    let sibling = std::env::current_exe()
+        .context("cannot find lab's own path")?
+        .with_file_name(BINARY);
+    if sibling.is_file() {
+        let fits =
+            local || package::max_glibc(&sibling).is_none_or(|found| found <= package::MAX_GLIBC);
+        if fits && architecture(&sibling).is_ok() {
+            return Ok(sibling);
+        }
+    }
+    build(
+        &package::project_root()?,
+        if local { host_arch()? } else { "x86_64" },
+    )
+}
+
+fn host_arch() -> Result<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" => Ok("x86_64"),
+        "aarch64" => Ok("arm64"),
+        other => bail!("the local stack runs Linux x86_64 or arm64 binaries, not {other}"),
+    }
+}
+
+/// Builds the generator in the `lambda` profile, as `up` builds the handler: with cargo-zigbuild
+/// against glibc 2.34 when it is installed, otherwise for this (Linux) host.
+fn build(root: &Path, arch: &str) -> Result<PathBuf> {
+    let triple = package::target_triple(arch);
+    let zig = Command::new("cargo")
+        .args(["zigbuild", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut cmd = Command::new("cargo");
+    let binary = if zig {
+        cmd.args([
+            "zigbuild",
+            "--profile",
+            "lambda",
+            "-p",
+            "lab",
+            "--bin",
+            BINARY,
+            "--target",
+        ])
+        .arg(format!("{triple}.2.34"));
+        root.join("target").join(triple).join("lambda").join(BINARY)
+    } else if std::env::consts::OS == "linux" && host_arch().ok() == Some(arch) {
+        cmd.args(["build", "--profile", "lambda", "-p", "lab", "--bin", BINARY]);
+        root.join("target/lambda").join(BINARY)
+    } else {
+        bail!("building {BINARY} for Linux {arch} here needs cargo-zigbuild (pip install ziglang cargo-zigbuild), or pass --worker-bootstrap");
+    };
+    let out = cmd
+        .current_dir(root)
+        .output()
+        .with_context(|| format!("cannot run cargo to build {BINARY}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!("building {BINARY} failed:\n{}", tail.join("\n"));
+    }
+    Ok(binary)
+}

@@ -1,0 +1,238 @@
+//! What goes to a worker (the [`Plan`]) and what comes back (the [`Report`]): the recorder's
+//! counts and its HDR histograms serialized in HdrHistogram's own V2 format (deflated, base64),
+//! and the per-second slots likewise, so merging workers gives exactly the counts, and the
+//! percentiles within HDR precision, of one histogram fed every sample.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::args::Via;
+use super::super::metrics::{latency_histogram, Recorder};
+use super::super::profile::Shape;
+use super::super::timeline::Timeline;
+
+/// The marker a worker requires in its event: it runs only what lab sends it.
+pub const PLAN_MARKER: &str = "lab_load_worker";
+/// The plan format this build speaks.
+pub const PLAN_VERSION: u32 = 1;
+
+/// Closed or open model, as sent to a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanModel {
+    /// VUs following a shape.
+    Closed {
+        /// The whole test's shape.
+        shape: Shape,
+    },
+    /// A share of an arrival rate.
+    Open {
+        /// Arrivals per second of the whole test.
+        rate: f64,
+    },
+}
+
+/// One worker's share of one slice of a test.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always [`PLAN_VERSION`].
+    pub version: u32,
+    /// Through the stage URL or Lambda Invoke.
+    pub via: Via,
+    /// The stage URL.
+    pub url: String,
+    /// The function, with `--via lambda`.
+    pub function: Option<String>,
+    /// The Lambda API endpoint to use (the local stack's gateway), with `--via lambda`.
+    pub endpoint_url: Option<String>,
+    /// The model.
+    pub model: PlanModel,
+    /// This worker's number, and how many share the test.
+    pub index: u32,
+    /// Workers in the test.
+    pub count: u32,
+    /// VUs in the whole test (closed) or requests in flight (open).
+    pub vus: u32,
+    /// Length of this slice, seconds.
+    pub duration_s: f64,
+    /// Where the slice starts in the test, seconds.
+    pub offset_s: f64,
+    /// The measured window, seconds since the test's start.
+    pub window: (f64, f64),
+    /// Request timeout, seconds.
+    pub timeout_s: f64,
+    /// This worker's share of `--max-requests`.
+    pub max_requests: Option<u64>,
+    /// The payloads and their weights.
+    pub payloads: Vec<(Value, f64)>,
+    /// Send one request per VU before the clock starts.
+    pub warm_up: bool,
+    /// When every worker starts its clock, milliseconds since the Unix epoch.
+    pub start_at_unix_ms: u64,
+}
+
+/// What one worker measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The recorder.
+    pub recorder: RecorderWire,
+    /// Each second that saw anything.
+    pub seconds: Vec<SecondWire>,
+    /// Open model: arrivals not sent.
+    pub dropped: u64,
+    /// From the clock's start to the last answer, seconds.
+    pub elapsed_s: f64,
+    /// How late after the agreed start this worker began, milliseconds.
+    pub late_ms: f64,
+}
+
+/// A [`Recorder`] on the wire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecorderWire {
+    /// Every request's latency: V2 deflate, base64.
+    pub all: String,
+    /// Successes' latency.
+    pub ok: String,
+    /// Successes.
+    pub ok_count: u64,
+    /// Non-2xx answers by status.
+    pub status: BTreeMap<u16, u64>,
+    /// Function errors by type.
+    pub function_errors: BTreeMap<String, u64>,
+    /// Lambda throttles.
+    pub throttles: u64,
+    /// Other Lambda errors by code.
+    pub lambda_errors: BTreeMap<String, u64>,
+    /// Timeouts.
+    pub timeouts: u64,
+    /// Connection failures.
+    pub connection: u64,
+    /// Requests completed inside the measured window.
+    pub window_requests: u64,
+    /// The first error seen.
+    pub first_error: Option<String>,
+}
+
+/// One second of a worker's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondWire {
+    /// Seconds since the worker's clock started.
+    pub second: u32,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// Most VUs active.
+    pub active_vus: u32,
+    /// Latency of the second's requests (2 significant digits), V2 deflate, base64.
+    pub latency: Option<String>,
+}
+
+/// Serializes a histogram as HdrHistogram's V2 deflate format in base64.
+pub fn encode(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("serializing into memory cannot fail");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads [`encode`]'s output back.
+pub fn decode(text: &str) -> Result<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .context("a worker's histogram is not base64")?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("a worker's histogram does not decode: {e:?}"))
+}
+
+impl RecorderWire {
+    /// The wire form of `r`.
+    pub fn from_recorder(r: &Recorder) -> RecorderWire {
+        RecorderWire {
+            all: encode(&r.all),
+            ok: encode(&r.ok),
+            ok_count: r.ok_count,
+            status: r
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(code, n)| (code as u16, *n))
+                .collect(),
+            function_errors: r.function_errors.clone(),
+            throttles: r.throttles,
+            lambda_errors: r.lambda_errors.clone(),
+            timeouts: r.timeouts,
+            connection: r.connection,
+            window_requests: r.window_requests,
+            first_error: r.first_error.clone(),
+        }
+    }
+
+    /// The recorder back: histograms re-added into lab's bounds, so they merge with any other.
+    pub fn to_recorder(&self) -> Result<Recorder> {
+        let mut r = Recorder::new();
+        r.all
+            .add(decode(&self.all)?)
+            .context("a worker's histogram has other bounds")?;
+        r.ok.add(decode(&self.ok)?)
+            .context("a worker's histogram has other bounds")?;
+        r.ok_count = self.ok_count;
+        let last = r.status.len() - 1;
+        for (&code, &n) in &self.status {
+            r.status[usize::from(code).min(last)] += n;
+        }
+        r.function_errors = self.function_errors.clone();
+        r.throttles = self.throttles;
+        r.lambda_errors = self.lambda_errors.clone();
+        r.timeouts = self.timeouts;
+        r.connection = self.connection;
+        r.window_requests = self.window_requests;
+        r.first_error = self.first_error.clone();
+        Ok(r)
+    }
+}
+
+/// The seconds of `t` that saw anything.
+pub fn seconds_of(t: &Timeline) -> Vec<SecondWire> {
+    (0..t.slots.len())
+        .filter_map(|i| {
+            let slot = t.lock(i);
+            slot.touched.then(|| SecondWire {
+                second: i as u32,
+                requests: slot.requests,
+                errors: slot.errors,
+                active_vus: slot.active_vus,
+                latency: slot.latency.as_ref().map(encode),
+            })
+        })
+        .collect()
+}
+
+/// Adds a worker's seconds into `t`, `offset` seconds in (a later slice of a long test).
+pub fn absorb(t: &Timeline, seconds: &[SecondWire], offset: u32) -> Result<()> {
+    for s in seconds {
+        let i = ((s.second + offset) as usize).min(t.slots.len() - 1);
+        let mut slot = t.lock(i);
+        slot.touched = true;
+        slot.requests += s.requests;
+        slot.errors += s.errors;
+        // Workers follow the same curve at the same moments: their peaks add up.
+        slot.active_vus += s.active_vus;
+        if let Some(text) = &s.latency {
+            slot.latency
+                .get_or_insert_with(|| latency_histogram(2))
+                .add(decode(text)?)
+                .context("a worker's histogram has other bounds")?;
+        }
+    }
+    Ok(())
+}
