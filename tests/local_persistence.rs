@@ -162,6 +162,23 @@ async fn stop_and_start_keep_the_stack_and_fresh_or_reset_empties_it() {
         }
         local.lab_ok(&args);
     };
+    // Stopped, the endpoint says so with a hint; started again, everything is back.
+    local.lab_ok(&["local", "stop"]);
+    let out = std::process::Command::new(common::lab_bin())
+        .args(["--endpoint-url", &local.endpoint(), "--region", "us-east-1"])
+        .args(["--stack", "keep", "status"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("LAB_HOME", &local.home)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("cannot reach the endpoint")
+            && err.contains("lab local status"),
+        "{err}"
+    );
     restart(false);
     // lab status reports the stack complete: the same API (the invoke URL is unchanged), the
     // function with its code (it runs), the table with its items, the log group.

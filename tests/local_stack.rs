@@ -1,6 +1,6 @@
 //! The local stack end to end: the real handler behind the stage URL and Lambda Invoke, API Gateway's
-//! error mapping, `lab call`, CloudWatch logs, the runtime's limits (concurrency, timeout, crash), and
-//! recovery after moto dies.
+//! error mapping, `lab call`, CloudWatch logs, and the runtime's limits (concurrency, timeout, crash).
+//! moto dying, and the state kept across restarts, are in `local_persistence.rs`.
 
 mod common;
 
@@ -475,63 +475,4 @@ async fn iam_propagation_delay_is_retried_by_up() {
         status["iam_refusals"].as_u64().unwrap() >= 1,
         "the retry path was not taken: {status}"
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn moto_dying_is_reported_and_a_rerun_converges() {
-    let local = LocalStack::start(&[]);
-    local.up("crash", &[]);
-    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let moto_port = status["moto"]
-        .as_str()
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .to_string();
-    let killed = std::process::Command::new("pkill")
-        .args(["-f", &format!("moto_server -H 127.0.0.1 -p {moto_port}")])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // The gateway stops with moto and says why.
-    for _ in 0..100 {
-        if local.log().contains("moto exited") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(local.log().contains("moto exited"), "{}", local.log());
-    // A plain endpoint call now fails with a clear hint.
-    let out = std::process::Command::new(common::lab_bin())
-        .args([
-            "--endpoint-url",
-            &local.endpoint(),
-            "--region",
-            "us-east-1",
-            "--stack",
-            "crash",
-            "status",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("LAB_HOME", &local.home)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot reach the endpoint") && err.contains("lab local status"),
-        "{err}"
-    );
-    // --local starts a fresh stack on the same port, and up converges from nothing.
-    let url = local.up("crash", &[]);
-    let (status, body) = post(&url, r#"{"operation":"ping"}"#).await;
-    assert_eq!((status, body), (200, Value::String("pong".into())));
-    local.lab_ok(&["local", "stop"]);
 }

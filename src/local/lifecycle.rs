@@ -281,10 +281,14 @@ pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
 fn launch_for(dir: &Path, persist: bool) -> anyhow::Result<Launch> {
     let server = moto::install(false)?;
     let script = dir.join("lab_moto.py");
-    std::fs::write(&script, supervisor::LAUNCHER)
-        .with_context(|| format!("cannot write {}", script.display()))?;
+    for (path, text) in [
+        (script.clone(), supervisor::LAUNCHER),
+        (dir.join("moto_state.py"), supervisor::STATE_MODULE),
+    ] {
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(Launch {
-        python: supervisor::python_for(&server)?,
+        python: moto::python_for(&server)?,
         script,
         state: persist.then(|| dir.join("moto")),
         log: dir.join("moto.log"),

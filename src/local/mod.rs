@@ -15,6 +15,7 @@ pub mod functions;
 pub mod gateway;
 pub mod instance;
 pub mod invoke;
+pub mod invoke_api;
 pub mod lab_api;
 pub mod lifecycle;
 pub mod logs;

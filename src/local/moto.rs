@@ -191,3 +191,48 @@ impl Moto {
         Ok((status, r.text().await.unwrap_or_default()))
     }
 }
+
+/// The Python that runs moto: the venv's, or the one `LAB_MOTO`'s `#!` line names.
+pub fn python_for(server: &Path) -> anyhow::Result<PathBuf> {
+    let text =
+        std::fs::read(server).with_context(|| format!("cannot read {}", server.display()))?;
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(first);
+    if let Some(interpreter) = line.strip_prefix("#!") {
+        // `#!/usr/bin/env python3` names the program last; `#!/venv/bin/python3` first.
+        let words: Vec<&str> = interpreter.split_whitespace().collect();
+        if let Some(python) = words.iter().rev().find(|w| w.contains("python")) {
+            return Ok(PathBuf::from(python));
+        }
+    }
+    let sibling = server.with_file_name("python3");
+    if sibling.is_file() {
+        return Ok(sibling);
+    }
+    bail!(
+        "{} is not a moto_server console script (its #! line names no Python); lab runs moto's app with that Python",
+        server.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_python_of_a_console_script() {
+        let dir = std::env::temp_dir().join(format!("lab-python-for-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("moto_server");
+        std::fs::write(&script, "#!/opt/venv/bin/python3.11\nimport moto\n").unwrap();
+        assert_eq!(
+            python_for(&script).unwrap(),
+            PathBuf::from("/opt/venv/bin/python3.11")
+        );
+        std::fs::write(&script, "#!/usr/bin/env python3\n").unwrap();
+        assert_eq!(python_for(&script).unwrap(), PathBuf::from("python3"));
+        std::fs::write(&script, "#!/bin/sh\nexec something\n").unwrap();
+        assert!(python_for(&script).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

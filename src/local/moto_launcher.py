@@ -18,24 +18,17 @@ Endpoints under /_lab/: info, snapshot (synchronous, on a clean stop), reset (em
 
 import argparse
 import base64
-import collections
-import importlib
 import io
 import json
 import os
-import pickle
 import signal
-import sys
 import threading
 import time
 import traceback
-import weakref
-import _thread
 
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
-from moto.core.base_backend import BackendDict
 from moto.core.config import default_user_config
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import (
@@ -43,6 +36,8 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+
+from moto_state import Log, dump_state, load_state
 
 # Operation names that only read (JSON and query protocols); REST reads are GET/HEAD.
 READ_PREFIXES = (
@@ -60,7 +55,6 @@ DROP_HEADERS = {
     "content-length", "connection", "accept-encoding", "accept", "x-lab-seed", "host",
     "x-amz-content-sha256", "expect", "transfer-encoding",
 }
-SNAPSHOT_VERSION = 1
 
 
 class RwLock:
@@ -95,87 +89,6 @@ class RwLock:
         with self.cond:
             self.writer = False
             self.cond.notify_all()
-
-
-def backend_dicts():
-    """Every BackendDict in use, keyed by the module attribute that holds it."""
-    found = {}
-    for bd in list(BackendDict._instances):
-        module = sys.modules.get(bd.backend.__module__)
-        names = [k for k, v in vars(module or {}).items() if v is bd] if module else []
-        if names:
-            found[(module.__name__, names[0])] = bd
-    return found
-
-
-def lookup_backend_dict(module, name):
-    return getattr(importlib.import_module(module), name)
-
-
-class StatePickler(pickle.Pickler):
-    """moto's models pickle as they are except for a few containers built around local functions."""
-
-    def __init__(self, file, names):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.names = names
-
-    def reducer_override(self, obj):
-        if isinstance(obj, BackendDict):
-            # A model that points at a whole service keeps pointing at the live one after restore.
-            key = self.names.get(id(obj))
-            if key:
-                return (lookup_backend_dict, key)
-        if isinstance(obj, weakref.WeakValueDictionary):
-            return (weakref.WeakValueDictionary, (dict(obj),))
-        if isinstance(obj, collections.defaultdict):
-            factory = obj.default_factory
-            try:
-                pickle.dumps(factory)
-            except Exception:
-                factory = type(factory()) if factory else None
-            return (collections.defaultdict, (factory,), None, None, iter(obj.items()))
-        if isinstance(obj, _thread.LockType):
-            return (threading.Lock, ())
-        if isinstance(obj, _thread.RLock):
-            return (threading.RLock, ())
-        return NotImplemented
-
-
-def dump_state(path, seq):
-    """Pickles every backend to `path` (temporary file, fsync, rename: never half written)."""
-    dicts = backend_dicts()
-    state = {key: {acct: dict(asb) for acct, asb in bd.items()} for key, bd in dicts.items()}
-    names = {id(bd): key for key, bd in dicts.items()}
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        StatePickler(f, names).dump({"version": SNAPSHOT_VERSION, "seq": seq, "state": state})
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    fsync_dir(os.path.dirname(path))
-
-
-def load_state(path):
-    """Installs a snapshot's backends into the live BackendDicts; returns its log position."""
-    with open(path, "rb") as f:
-        doc = pickle.load(f)
-    if doc.get("version") != SNAPSHOT_VERSION:
-        raise ValueError(f"snapshot version {doc.get('version')} is not {SNAPSHOT_VERSION}")
-    for (module, name), accounts in doc["state"].items():
-        live = lookup_backend_dict(module, name)
-        for account, regions in accounts.items():
-            per_account = live[account]
-            for region, backend in regions.items():
-                dict.__setitem__(per_account, region, backend)
-    return doc["seq"]
-
-
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_body(environ):
@@ -217,74 +130,6 @@ def classify(environ, body):
     if op.startswith(READ_PREFIXES):
         return "read"
     return "plain" if op in PLAIN_WRITES else "seeded"
-
-
-class Log:
-    """The write-ahead log: segments named by their first entry's position, plus one snapshot."""
-
-    def __init__(self, folder, compact_entries, compact_bytes):
-        self.folder = folder
-        self.segments = os.path.join(folder, "wal")
-        self.snapshot = os.path.join(folder, "moto.snapshot")
-        os.makedirs(self.segments, exist_ok=True)
-        self.compact_entries = compact_entries
-        self.compact_bytes = compact_bytes
-        self.seq = 0
-        self.snapshot_seq = 0
-        self.fd = None
-        self.since_entries = 0
-        self.since_bytes = 0
-        self.append_lock = threading.Lock()
-        self.compacting = threading.Lock()
-        self.wake = threading.Event()
-        self.info = {"compactions": 0, "last_compaction_ms": None, "restore": None, "errors": 0}
-
-    def segment_files(self):
-        names = sorted(n for n in os.listdir(self.segments) if n.endswith(".jsonl"))
-        return [(int(n.split(".")[0]), os.path.join(self.segments, n)) for n in names]
-
-    def open_segment(self):
-        if self.fd is not None:
-            os.close(self.fd)
-        path = os.path.join(self.segments, f"{self.seq + 1:016d}.jsonl")
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        fsync_dir(self.segments)
-
-    def append(self, entry):
-        """Assigns the next position and writes the entry (one write; the page cache keeps it if
-        this process dies). Called with the mutation lock held, so positions follow moto's order."""
-        with self.append_lock:
-            self.seq += 1
-            entry["seq"] = self.seq
-            data = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view):]
-            self.since_entries += 1
-            self.since_bytes += len(data)
-            if self.since_entries >= self.compact_entries or self.since_bytes >= self.compact_bytes:
-                self.wake.set()
-            return self.seq
-
-    def drop_covered(self, seq):
-        """Deletes segments whose every entry is in the snapshot at `seq`."""
-        files = self.segment_files()
-        for i, (first, path) in enumerate(files):
-            upper = files[i + 1][0] - 1 if i + 1 < len(files) else None
-            if upper is not None and upper <= seq:
-                os.unlink(path)
-
-    def entries(self):
-        """Every logged entry after the snapshot, in order; a torn last line (a kill mid-write) ends a segment."""
-        for _, path in self.segment_files():
-            with open(path, "rb") as f:
-                for line in f:
-                    try:
-                        entry = json.loads(line)
-                    except ValueError:
-                        break
-                    if entry["seq"] > self.snapshot_seq:
-                        yield entry
 
 
 class Durable:

@@ -3,7 +3,7 @@
 //! (it restores its own state from the snapshot and write-ahead log before it serves), and answers
 //! calls made in the gap with a retryable 503.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ use super::strict::reply::{self, Upstream};
 
 /// The launcher, written next to the stack's state at every start.
 pub const LAUNCHER: &str = include_str!("moto_launcher.py");
+/// The launcher's log and snapshots (`moto_state`), written beside it.
+pub const STATE_MODULE: &str = include_str!("moto_state.py");
 
 /// Where moto is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,29 +368,6 @@ pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
     up.with_header("retry-after", "1")
 }
 
-/// The Python that runs moto: the venv's, or the one `LAB_MOTO`'s `#!` line names.
-pub fn python_for(server: &Path) -> anyhow::Result<PathBuf> {
-    let text =
-        std::fs::read(server).with_context(|| format!("cannot read {}", server.display()))?;
-    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(first);
-    if let Some(interpreter) = line.strip_prefix("#!") {
-        // `#!/usr/bin/env python3` names the program last; `#!/venv/bin/python3` first.
-        let words: Vec<&str> = interpreter.split_whitespace().collect();
-        if let Some(python) = words.iter().rev().find(|w| w.contains("python")) {
-            return Ok(PathBuf::from(python));
-        }
-    }
-    let sibling = server.with_file_name("python3");
-    if sibling.is_file() {
-        return Ok(sibling);
-    }
-    bail!(
-        "{} is not a moto_server console script (its #! line names no Python); lab runs moto's app with that Python",
-        server.display()
-    )
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
@@ -403,23 +382,6 @@ pub fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_python_of_a_console_script() {
-        let dir = std::env::temp_dir().join(format!("lab-python-for-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = dir.join("moto_server");
-        std::fs::write(&script, "#!/opt/venv/bin/python3.11\nimport moto\n").unwrap();
-        assert_eq!(
-            python_for(&script).unwrap(),
-            PathBuf::from("/opt/venv/bin/python3.11")
-        );
-        std::fs::write(&script, "#!/usr/bin/env python3\n").unwrap();
-        assert_eq!(python_for(&script).unwrap(), PathBuf::from("python3"));
-        std::fs::write(&script, "#!/bin/sh\nexec something\n").unwrap();
-        assert!(python_for(&script).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn unavailable_speaks_each_protocol() {
