@@ -246,6 +246,24 @@ async fn load_closed_open_throttled_and_compared() {
         "{errors}"
     );
 
+    // Lambda Invoke directly, with no SDK retries: each throttle is counted as one, not retried
+    // into extra latency.
+    let direct = local.lab_json(&[
+        "--stack",
+        "ld",
+        "load",
+        "--vus",
+        "8",
+        "--duration",
+        "2s",
+        "--load-profile",
+        "fixed",
+        "--via",
+        "lambda",
+    ]);
+    let errors = &direct["runs"][0]["errors"];
+    assert!(errors["throttles"].as_u64().unwrap() > 0, "{errors}");
+
     // Function errors in the body are counted by kind (the API maps BadRequest to 400).
     let bad = local.lab_json(&[
         "--stack",
