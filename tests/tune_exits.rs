@@ -186,7 +186,7 @@ async fn auto_optimize_sets_latest_or_an_alias() {
     let published = s.versions.iter().find(|v| v.version == version).unwrap();
     assert_eq!(
         (published.memory_mb, published.description.as_str()),
-        (1024, "the user's own")
+        (1024, "lab tune: 1024 MB, best for speed")
     );
     assert_eq!((s.latest.memory_mb, r.restored_memory_mb), (512, Some(512)));
 }

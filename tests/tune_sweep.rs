@@ -267,3 +267,41 @@ async fn throttling_is_retried_and_counted() {
     assert_eq!((r.powers[0].retries, r.powers[0].error_retries), (2, 0));
     assert_eq!(r.powers[0].stats.as_ref().unwrap().invocations, 10);
 }
+
+#[tokio::test]
+async fn latest_at_a_tested_size_is_published_last_and_needs_no_restore() {
+    let fake = Arc::new(Fake::new(512));
+    let r = tune(&fake, |_| {}).await.unwrap();
+    // 512 MB last: publishing it leaves $LATEST as it was, so no fifth update; its description is
+    // never touched (each version carries the mark in its own).
+    assert_eq!(
+        fake.configures.lock().unwrap().as_slice(),
+        &[128, 256, 1024, 512]
+    );
+    assert_eq!(r.powers.len(), 4);
+    assert!(r.versions.published.iter().all(|p| p.ours));
+    assert!(!r.versions.latest_restored);
+    assert_clean(&fake, 512);
+}
+
+#[tokio::test]
+async fn an_unchanged_latest_is_measured_through_the_owners_version_which_stays() {
+    use lab::control::VersionControl;
+    let fake = Arc::new(Fake::new(256));
+    let owners = fake.publish("the owner's release").await.unwrap();
+    let r = tune(&fake, |a| a.powers = Some(vec![256])).await.unwrap();
+    // Nothing changed since the owner's version: Lambda answers with it; the alias used it.
+    assert!(fake.configures.lock().unwrap().is_empty());
+    let used = &r.versions.published[0];
+    assert_eq!(
+        (used.version.as_str(), used.ours),
+        (owners.version.as_str(), false)
+    );
+    assert_eq!(r.powers[0].stats.as_ref().unwrap().invocations, 10);
+    assert_eq!(
+        fake.leftovers(),
+        (1, 0),
+        "the owner's version stays, lab's alias goes"
+    );
+    assert!(r.versions.removed_versions.is_empty());
+}

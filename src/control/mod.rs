@@ -43,7 +43,7 @@ pub trait FunctionControl: Send + Sync {
 pub struct LatestSettings {
     /// Memory size in MB.
     pub memory_mb: u32,
-    /// The function's description (tuning marks the versions it publishes through it).
+    /// The function's description.
     pub description: String,
 }
 
@@ -52,7 +52,7 @@ pub struct LatestSettings {
 pub struct PublishedVersion {
     /// The version number.
     pub version: String,
-    /// Its description: `$LATEST`'s when it was published.
+    /// Its description: the one given to PublishVersion, else `$LATEST`'s when it was published.
     pub description: String,
     /// Its memory size in MB.
     pub memory_mb: u32,
@@ -76,9 +76,9 @@ pub trait VersionControl: FunctionControl {
     /// Sets `$LATEST`'s memory and description and waits until the update is `Successful` (Lambda
     /// refuses PublishVersion while it is `InProgress`).
     async fn configure(&self, settings: &LatestSettings) -> Result<()>;
-    /// Publishes `$LATEST` as a version. Lambda answers with the latest existing version when
-    /// nothing changed since it was published.
-    async fn publish(&self) -> Result<PublishedVersion>;
+    /// Publishes `$LATEST` as a version with `description`. Lambda answers with the latest existing
+    /// version (and its own description) when `$LATEST` did not change since it was published.
+    async fn publish(&self, description: &str) -> Result<PublishedVersion>;
     /// Creates the alias, or points it at `version` when it exists.
     async fn put_alias(&self, name: &str, version: &str) -> Result<()>;
     /// Every alias of the function.

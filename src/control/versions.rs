@@ -40,7 +40,7 @@ impl VersionControl for LambdaTarget {
             .await
     }
 
-    async fn publish(&self) -> anyhow::Result<PublishedVersion> {
+    async fn publish(&self, description: &str) -> anyhow::Result<PublishedVersion> {
         // An update someone else started meanwhile makes Lambda refuse the publish: wait it out.
         let out = crate::aws::retry_while(
             &["ResourceConflictException"],
@@ -49,6 +49,7 @@ impl VersionControl for LambdaTarget {
                 self.client
                     .publish_version()
                     .function_name(&self.name)
+                    .description(description)
                     .send()
             },
         )

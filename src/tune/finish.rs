@@ -4,7 +4,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::config::TuneConfig;
 use super::pricing::Pricing;
-use super::result::{self, PowerOutcome, PowerResult, TuneResult, Winner};
+use super::result::{self, PowerOutcome, PowerResult, Timings, TuneResult, Winner};
 use super::run::plan;
 use super::versions::Cleanup;
 use crate::control::{LatestSettings, VersionControl};
@@ -44,7 +44,12 @@ pub struct Finished<'a> {
 impl Finished<'_> {
     /// Statistics per size, the winner (none in a dry run, which analyses nothing), the winner
     /// applied with `--auto-optimize`, and the whole result.
-    pub async fn judge(&self, outcomes: &[PowerOutcome], versions: Cleanup) -> Result<TuneResult> {
+    pub async fn judge(
+        &self,
+        outcomes: &[PowerOutcome],
+        versions: Cleanup,
+        timings: Timings,
+    ) -> Result<TuneResult> {
         let cfg = self.cfg;
         let mut powers: Vec<_> = outcomes
             .iter()
@@ -97,6 +102,7 @@ impl Finished<'_> {
             restored_memory_mb: Some(restored),
             versions,
             optimized_alias,
+            timings,
             powers,
         })
     }
@@ -109,23 +115,31 @@ impl Finished<'_> {
             memory_mb,
             description: self.original.description.clone(),
         };
-        self.target
-            .configure(&at_winner)
-            .await
-            .context("setting the winning memory size")?;
+        if at_winner != self.original {
+            self.target
+                .configure(&at_winner)
+                .await
+                .context("setting the winning memory size")?;
+        }
         let Some(alias) = &self.cfg.auto_optimize_alias else {
             return Ok((memory_mb, None));
         };
         let published = async {
-            let version = self.target.publish().await?;
+            let description = format!(
+                "lab tune: {memory_mb} MB, best for {}",
+                self.cfg.strategy.as_str()
+            );
+            let version = self.target.publish(&description).await?;
             self.target.put_alias(alias, &version.version).await?;
             Ok::<_, anyhow::Error>(version.version)
         }
         .await;
-        self.target
-            .configure(&self.original)
-            .await
-            .context("restoring $LATEST after publishing the winner")?;
+        if at_winner != self.original {
+            self.target
+                .configure(&self.original)
+                .await
+                .context("restoring $LATEST after publishing the winner")?;
+        }
         let version = published.with_context(|| format!("pointing {alias} at the winner"))?;
         Ok((self.original.memory_mb, Some((alias.clone(), version))))
     }

@@ -202,6 +202,14 @@ pub fn summary(result: &TuneResult) -> String {
         let _ = write!(out, ", {error_retries} failed calls retried");
     }
     out.push('\n');
+    let t = &result.timings;
+    let _ = writeln!(
+        out,
+        "Phases: publishing {:.1} s (Lambda's updates), measuring {:.1} s, cleaning up {:.1} s",
+        t.publish_ms / 1000.0,
+        t.measure_ms / 1000.0,
+        t.cleanup_ms / 1000.0
+    );
     out.push_str(&afterwards(result));
     out
 }

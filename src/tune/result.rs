@@ -45,6 +45,19 @@ pub struct TuneResult {
     pub versions: Cleanup,
     /// With --auto-optimize-alias: the alias and the version it now points at.
     pub optimized_alias: Option<(String, String)>,
+    /// How long each phase took.
+    pub timings: Timings,
+}
+
+/// How long each phase of a run took, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Publishing the versions and aliases, and restoring `$LATEST` (Lambda's update times).
+    pub publish_ms: f64,
+    /// Invoking the aliases.
+    pub measure_ms: f64,
+    /// Restoring `$LATEST` again if needed and deleting the aliases and versions.
+    pub cleanup_ms: f64,
 }
 
 /// The settings of a run.

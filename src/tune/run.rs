@@ -25,7 +25,7 @@ use super::config::TuneConfig;
 pub use super::measure::is_throttle;
 use super::measure::{self, Job, RetryPolicy};
 use super::pricing::{Architecture, Pricing};
-use super::result::{Plan, PowerOutcome, TuneResult, WeightedPayload};
+use super::result::{Plan, PowerOutcome, Timings, TuneResult, WeightedPayload};
 use super::versions::{alias_name, Session};
 use crate::control::VersionControl;
 
@@ -148,13 +148,21 @@ pub async fn execute(
         options.progress,
         "cleaning up: $LATEST, then the run's aliases and versions",
     );
+    let cleaning = std::time::Instant::now();
     let cleanup = session.cleanup(cfg.keep_versions).await;
+    let cleanup_ms = cleaning.elapsed().as_secs_f64() * 1000.0;
     let detail = match &cleanup {
         Ok(c) => c.summary(&original),
         Err(e) => format!("{e:#}"),
     };
-    let outcomes = match outcome {
-        Ok(outcomes) => outcomes,
+    let (outcomes, timings) = match outcome {
+        Ok((outcomes, timings)) => (
+            outcomes,
+            Timings {
+                cleanup_ms,
+                ..timings
+            },
+        ),
         Err(Stop::Signal(signal, number)) => bail!(Interrupted {
             signal,
             number,
@@ -172,7 +180,7 @@ pub async fn execute(
         architecture,
         original,
     };
-    run.judge(&outcomes, cleanup).await
+    run.judge(&outcomes, cleanup, timings).await
 }
 
 /// Why the work stopped early.
@@ -182,12 +190,12 @@ enum Stop {
 }
 
 async fn supervise(
-    mut work: tokio::task::JoinHandle<Result<Vec<PowerOutcome>>>,
+    mut work: tokio::task::JoinHandle<Result<Measured>>,
     interrupt: impl Future<Output = (&'static str, i32)>,
-) -> Result<Vec<PowerOutcome>, Stop> {
+) -> Result<Measured, Stop> {
     tokio::select! {
         joined = &mut work => match joined {
-            Ok(Ok(outcomes)) => Ok(outcomes),
+            Ok(Ok(measured)) => Ok(measured),
             Ok(Err(e)) => Err(Stop::Failed(e)),
             Err(e) if e.is_panic() => {
                 let payload = e.into_panic();
@@ -209,6 +217,9 @@ async fn supervise(
     }
 }
 
+/// What the work found, and how long its phases took.
+type Measured = (Vec<PowerOutcome>, Timings);
+
 /// Publish every size, restore `$LATEST`, measure.
 async fn work(
     cfg: Arc<TuneConfig>,
@@ -216,13 +227,18 @@ async fn work(
     target: Arc<dyn VersionControl>,
     options: RunOptions,
     progress: Progress,
-) -> Result<Vec<PowerOutcome>> {
+) -> Result<Measured> {
+    let started = std::time::Instant::now();
     let mut outcomes = Vec::with_capacity(cfg.powers.len());
     let mut ready = Vec::with_capacity(cfg.powers.len());
     let original = session.original.memory_mb;
     say(options.progress, &format!("publishing a version and an alias per size ({} MB): $LATEST changes meanwhile, and is back at {original} MB before anything is measured",
         cfg.powers.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")));
-    for &memory_mb in &cfg.powers {
+    // $LATEST's own memory last: once it is published, $LATEST is back as it was, and the restore
+    // costs no update (each update is seconds on Lambda).
+    let mut order = cfg.powers.clone();
+    order.sort_by_key(|p| *p == original);
+    for memory_mb in order {
         let names = aliases(&cfg, memory_mb);
         match session.publish(memory_mb, &names).await {
             Ok(()) => ready.push((memory_mb, names)),
@@ -244,11 +260,17 @@ async fn work(
         options.progress,
         &format!("$LATEST is back at {original} MB; measuring the aliases"),
     );
+    let published = started.elapsed();
     let measured = sweep(&cfg, target.as_ref(), &ready, &options.retry, &progress).await?;
     outcomes.extend(measured);
     // In the order the sizes were given, whatever finished first.
     outcomes.sort_by_key(|o| cfg.powers.iter().position(|p| *p == o.memory_mb));
-    Ok(outcomes)
+    let timings = Timings {
+        publish_ms: published.as_secs_f64() * 1000.0,
+        measure_ms: (started.elapsed() - published).as_secs_f64() * 1000.0,
+        cleanup_ms: 0.0,
+    };
+    Ok((outcomes, timings))
 }
 
 /// Measures every size: side by side with `--parallel` (as the tool runs a branch per size), else

@@ -7,11 +7,17 @@
 //! tool's `RAM<MB>`: a name in lab's own namespace never takes over an alias the tool or the user
 //! made, and anything left under it (after a SIGKILL) is recognisably lab's.
 //!
-//! Every version this run publishes carries the run's mark in its description (`lab tune <run>
-//! <MB> MB`), which `$LATEST` holds while it is published. The mark is what cleanup goes by: it
-//! lists the function's versions and deletes those with the mark, and the `lab-tune-*` aliases that
-//! point at them. That also finds a version whose PublishVersion answer never arrived (an interrupt
-//! mid-call), and never touches a version someone else published.
+//! Every version this run publishes carries the run's mark in its own description (`lab tune <run>
+//! <MB> MB ...`, given to PublishVersion; `$LATEST`'s description is left alone). The mark is what
+//! cleanup goes by: it lists the function's versions and deletes those with the mark, and the aliases
+//! the run pointed (plus any `lab-tune-*` alias at a marked version). That also finds a version whose
+//! PublishVersion answer never arrived (an interrupt mid-call), and never touches a version someone
+//! else published: when `$LATEST` did not change since the owner's last version, Lambda answers with
+//! that version, which the alias then uses and cleanup leaves.
+//!
+//! With `--only-cold-starts` each invocation needs a version of its own at the same memory, so, as
+//! the tool does, `$LATEST`'s description changes before each publish (Lambda publishes nothing new
+//! for an unchanged `$LATEST`) and is put back with the memory.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -44,6 +50,8 @@ pub struct Published {
     pub alias: String,
     /// The version number.
     pub version: String,
+    /// Whether this run published it (else Lambda answered with an existing version, left alone).
+    pub ours: bool,
 }
 
 /// What became of the run's versions and aliases.
@@ -86,6 +94,8 @@ pub struct Session {
     pub original: LatestSettings,
     mark: String,
     published: Mutex<Vec<Published>>,
+    /// `$LATEST`'s settings as this run last left them (an update is skipped when they match).
+    current: Mutex<LatestSettings>,
 }
 
 impl Session {
@@ -94,9 +104,10 @@ impl Session {
         let run: u32 = rand::random();
         Self {
             target,
-            original,
             mark: format!("lab tune {run:08x}"),
             published: Mutex::new(Vec::new()),
+            current: Mutex::new(original.clone()),
+            original,
         }
     }
 
@@ -106,24 +117,29 @@ impl Session {
     }
 
     /// Publishes a version at `memory_mb` for each alias in `aliases` and points the alias at it.
-    /// Each needs its own version (a cold start per alias), so `$LATEST`'s description changes
-    /// each time: Lambda publishes nothing new for an unchanged `$LATEST`.
+    /// `$LATEST` is updated only when it is not at that memory already.
     pub async fn publish(&self, memory_mb: u32, aliases: &[String]) -> Result<()> {
         for alias in aliases {
-            let description = format!("{} {memory_mb} MB {alias}", self.mark);
-            self.target
-                .configure(&LatestSettings {
-                    memory_mb,
-                    description: description.clone(),
-                })
-                .await?;
-            let version = self.target.publish().await?;
-            if version.description != description || version.memory_mb != memory_mb {
+            let mark = format!("{} {memory_mb} MB {alias}", self.mark);
+            let mut wanted = LatestSettings {
+                memory_mb,
+                description: self.original.description.clone(),
+            };
+            if aliases.len() > 1 {
+                wanted.description = mark.clone();
+            }
+            let current = self.current.lock().expect("current lock").clone();
+            if current != wanted {
+                // Marked as changed before the call: an interrupt mid-update must still restore.
+                *self.current.lock().expect("current lock") = wanted.clone();
+                self.target.configure(&wanted).await?;
+            }
+            let version = self.target.publish(&mark).await?;
+            if version.memory_mb != memory_mb {
                 bail!(
-                    "PublishVersion answered version {} ({} MB, {:?}), not a new version at {memory_mb} MB",
+                    "PublishVersion answered version {} at {} MB, not a version at {memory_mb} MB",
                     version.version,
-                    version.memory_mb,
-                    version.description
+                    version.memory_mb
                 );
             }
             self.target.put_alias(alias, &version.version).await?;
@@ -133,6 +149,7 @@ impl Session {
                 .push(Published {
                     memory_mb,
                     alias: alias.clone(),
+                    ours: version.description == mark,
                     version: version.version,
                 });
         }
@@ -146,6 +163,7 @@ impl Session {
             return Ok(false);
         }
         self.target.configure(&self.original).await?;
+        *self.current.lock().expect("current lock") = self.original.clone();
         Ok(true)
     }
 
@@ -174,8 +192,10 @@ impl Session {
         }
     }
 
-    /// This run's versions (by their mark) and the lab aliases pointing at them.
+    /// This run's versions (by their mark), and the aliases it pointed or that are lab's and point at
+    /// one of them (an alias whose CreateAlias answer never arrived).
     async fn ours(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let pointed: HashSet<String> = self.published().into_iter().map(|p| p.alias).collect();
         let versions: HashSet<String> = self
             .target
             .versions()
@@ -189,7 +209,10 @@ impl Session {
             .aliases()
             .await?
             .into_iter()
-            .filter(|a| a.name.starts_with(ALIAS_PREFIX) && versions.contains(&a.version))
+            .filter(|a| {
+                pointed.contains(&a.name)
+                    || (a.name.starts_with(ALIAS_PREFIX) && versions.contains(&a.version))
+            })
             .map(|a| a.name)
             .collect();
         let mut versions: Vec<String> = versions.into_iter().collect();

@@ -36,6 +36,8 @@ pub struct State {
     pub versions: Vec<PublishedVersion>,
     pub aliases: HashMap<String, String>,
     next_version: u32,
+    /// `$LATEST` changed since the last publish (Lambda publishes nothing new otherwise).
+    changed: bool,
     calls_per_version: HashMap<String, u32>,
     failures: HashMap<u32, u32>,
     /// `$LATEST`'s memory at every invocation: it must always be the original.
@@ -166,15 +168,21 @@ impl VersionControl for Fake {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         self.configures.lock().unwrap().push(settings.memory_mb);
-        self.state.lock().unwrap().latest = settings.clone();
+        let mut s = self.state.lock().unwrap();
+        s.latest = settings.clone();
+        s.changed = true;
         Ok(())
     }
-    async fn publish(&self) -> Result<PublishedVersion> {
+    async fn publish(&self, description: &str) -> Result<PublishedVersion> {
         let mut s = self.state.lock().unwrap();
+        if let (false, Some(last)) = (s.changed, s.versions.last()) {
+            return Ok(last.clone());
+        }
+        s.changed = false;
         s.next_version += 1;
         let v = PublishedVersion {
             version: s.next_version.to_string(),
-            description: s.latest.description.clone(),
+            description: description.to_string(),
             memory_mb: s.latest.memory_mb,
         };
         s.versions.push(v.clone());
