@@ -182,17 +182,9 @@ fn comparison(doc: &mut Document, result: &LoadResult) {
     });
 }
 
-fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
+/// The run's figures: every request's row and successes' row, the window, the thresholds.
+fn summary(doc: &mut Document, run: &RunResult, i: usize) {
     let s = &run.summary;
-    doc.heading(&format!(
-        "{}{}",
-        run.label,
-        if run.interrupted {
-            " (interrupted)"
-        } else {
-            ""
-        }
-    ));
     let key = Some(run_key(run, i));
     let row = |key: Option<(String, String)>, label: &str, count: u64, l: &LatencyStats| DataRow {
         class: None,
@@ -272,6 +264,21 @@ fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
             false,
         );
     }
+}
+
+fn run_section(doc: &mut Document, run: &RunResult, i: usize) {
+    let s = &run.summary;
+    doc.heading(&format!(
+        "{}{}",
+        run.label,
+        if run.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    ));
+    let key = Some(run_key(run, i));
+    summary(doc, run, i);
     if s.errors > 0 {
         let e = &run.errors;
         doc.paragraph(&format!("Errors — {}", e.kinds().join(", ")), false);

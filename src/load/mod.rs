@@ -166,38 +166,14 @@ pub async fn run_target(
             None => bail!("--via lambda needs the function; none was given"),
         },
     };
-    let generator = match args.workers {
-        Some(n) => {
-            let Some(stack) = t.stack else {
-                bail!("--workers needs the stack (the generator runs in its account); --url alone has none")
-            };
-            Generator::Workers(Box::new(
-                worker::Fleet::prepare(args, stack, &t.url, n, json).await?,
-            ))
-        }
-        None => Generator::Local(match args.via {
-            Via::Http => Endpoint::http(&t.url, args.timeout, vus)?,
-            Via::Lambda => Endpoint::Lambda {
-                invoker: t.invoker.clone().expect("checked above"),
-                timeout: args.timeout,
-            },
-        }),
-    };
+    let generator = generator(args, t, vus, json).await?;
     let model = match (&shape, args.rate) {
         (Some(s), _) => Model::Closed(Arc::new(s.clone())),
-        (None, Some(rate)) => Model::Open(Arrivals {
-            rate,
+        (None, rate) => Model::Open(Arrivals {
+            rate: rate.unwrap_or(1.0),
             index: 0,
             count: 1,
         }),
-        (None, None) => unreachable!("a shape unless --rate"),
-    };
-    let shape_text = match &shape {
-        Some(s) => s.describe(),
-        None => format!(
-            "{} requests/s, at most {vus} in flight",
-            args.rate.unwrap_or_default()
-        ),
     };
     let mut result = result::header(args, &target_name, &mix, shape.as_ref(), vus, duration);
     let window_from = shape
@@ -218,12 +194,7 @@ pub async fn run_target(
         start_at: None,
     };
     if !json {
-        let by = match &generator {
-            Generator::Local(_) => String::new(),
-            Generator::Workers(f) => format!(", from {} Lambda workers", f.count()),
-        };
-        let length = crate::report::format::seconds(duration.as_secs_f64());
-        eprintln!("Load test of {target_name}: {shape_text}, {length}{by}");
+        eprintln!("{}", intro(&target_name, shape.as_ref(), args, &generator));
     }
     match &args.memory {
         None => {
@@ -264,6 +235,48 @@ pub async fn run_target(
     }
     publish(args, &result, json)?;
     Ok(result)
+}
+
+/// This process (an endpoint for every VU) or the Lambda workers (deployed first if need be).
+async fn generator(args: &LoadArgs, t: &Target<'_>, vus: u32, json: bool) -> Result<Generator> {
+    Ok(match (args.workers, args.via, &t.invoker) {
+        (Some(n), _, _) => {
+            let Some(stack) = t.stack else {
+                bail!("--workers needs the stack (the generator runs in its account); --url alone has none")
+            };
+            let fleet = worker::Fleet::prepare(args, stack, &t.url, n, json).await?;
+            Generator::Workers(Box::new(fleet))
+        }
+        (None, Via::Http, _) => Generator::Local(Endpoint::http(&t.url, args.timeout, vus)?),
+        (None, Via::Lambda, Some(invoker)) => Generator::Local(Endpoint::Lambda {
+            invoker: invoker.clone(),
+            timeout: args.timeout,
+        }),
+        (None, Via::Lambda, None) => bail!("--via lambda needs the function; none was given"),
+    })
+}
+
+/// The line that opens a test: target, load shape, length, generator.
+fn intro(
+    target: &str,
+    shape: Option<&profile::Shape>,
+    args: &LoadArgs,
+    generator: &Generator,
+) -> String {
+    let load = match shape {
+        Some(s) => s.describe(),
+        None => format!(
+            "{} requests/s, at most {} in flight",
+            args.rate.unwrap_or_default(),
+            args.vus
+        ),
+    };
+    let length = crate::report::format::seconds(args.planned_duration().as_secs_f64());
+    let by = match generator {
+        Generator::Local(_) => String::new(),
+        Generator::Workers(f) => format!(", from {} Lambda workers", f.count()),
+    };
+    format!("Load test of {target}: {load}, {length}{by}")
 }
 
 /// One run on the generator, with the thresholds checked against its merged recorder.

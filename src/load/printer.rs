@@ -12,11 +12,8 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), format::ms)
 }
 
-/// One run: the latency of every request (the headline) and of successes beside it, each
-/// labelled; throughput over the measured window; errors by kind; thresholds; the histogram.
-pub fn run_report(run: &RunResult) -> String {
-    let s = &run.summary;
-    let mut out = String::new();
+/// Every request's latency and successes' beside it, each row labelled.
+fn latency_table(s: &super::summary::Summary) -> comfy_table::Table {
     let headers = [
         "Latency of",
         "Requests",
@@ -41,6 +38,14 @@ pub fn run_report(run: &RunResult) -> String {
         }
         table.add_row(row);
     }
+    table
+}
+
+/// One run: the latency of every request (the headline) and of successes beside it, each
+/// labelled; throughput over the measured window; errors by kind; thresholds; the histogram.
+pub fn run_report(run: &RunResult) -> String {
+    let s = &run.summary;
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{}{} in {}",
@@ -52,7 +57,7 @@ pub fn run_report(run: &RunResult) -> String {
         },
         format::seconds(s.elapsed_s)
     );
-    let _ = writeln!(out, "{table}");
+    let _ = writeln!(out, "{}", latency_table(s));
     let _ = writeln!(
         out,
         "Throughput {} over the measured window {}-{} ({} requests){}",
