@@ -3,7 +3,7 @@
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Global, Output, UpArgs};
+use crate::cli::{Cli, Command, Output};
 use crate::commands;
 use crate::session::{default_event, note_local_cpu, open_stack};
 use crate::stack::Names;
