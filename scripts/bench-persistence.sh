@@ -8,6 +8,8 @@
 #   - throughput: `lab load` (BENCH_VUS 10 VUs, BENCH_DURATION 15 s, fixed profile) on each stack, in
 #     alternating rounds (BENCH_ROUNDS 2 each, the median kept): a write-heavy mix (create and read,
 #     1:1: every create goes through the write-ahead log) and the tutorial's own `list`.
+# Both stacks run with --cpu-share false: at the tutorial's 128 MB ten instances would share 0.7 of a
+# core and `lab load` would measure that quota, not moto and its log (the part persistence changes).
 # Prints the figures and records them in bench/results/persistence.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_KILLS, BENCH_WRITERS, BENCH_VUS, BENCH_DURATION, BENCH_ROUNDS,
@@ -24,7 +26,7 @@ ROUNDS=${BENCH_ROUNDS:-2}
 cd "$ROOT"
 scripts/install-deps >/dev/null
 if [ -z "${LAB_BIN:-}" ]; then
-    cargo build -q --bin lab -p handler --bin bootstrap
+    cargo build -q --bin lab
     LAB_BIN=$ROOT/target/debug/lab
 fi
 BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
@@ -52,7 +54,7 @@ for name in durable memory; do
     persist=true; [ "$name" = memory ] && persist=false
     mkdir -p "$WORK/$name"
     LAB_HOME=$WORK/$name "$LAB_BIN" local serve --local-port "${PORT[$name]}" --persist "$persist" \
-        >"$WORK/$name.log" 2>&1 &
+        --cpu-share false >"$WORK/$name.log" 2>&1 &
     PID[$name]=$!
     for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:${PORT[$name]}/_lab/health" >/dev/null && break; sleep 0.1; done
     say "$name stack (--persist $persist) on port ${PORT[$name]}: lab up"

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+
+use super::strict::reply::{self, Upstream};
 
 /// The moto release the local stack is tested with.
 pub const MOTO_VERSION: &str = "5.2.5";
@@ -215,6 +218,24 @@ pub fn python_for(server: &Path) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// A 503 in the wire protocol the headers imply (JSON, query/XML, or REST JSON).
+pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let up = if headers.contains_key("x-amz-target") {
+        let body = serde_json::json!({"__type": "ServiceUnavailable", "message": message});
+        Upstream::new(status, "application/x-amz-json-1.0", body.to_string())
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        reply::iam(status, "ServiceUnavailable", message)
+    } else {
+        reply::rest_json(status, "ServiceUnavailableException", message)
+    };
+    up.with_header("retry-after", "1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +255,27 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\nexec something\n").unwrap();
         assert!(python_for(&script).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unavailable_speaks_each_protocol() {
+        let mut json = HeaderMap::new();
+        json.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        let up = unavailable_reply(&json, "m");
+        assert_eq!(up.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(up.json()["__type"], "ServiceUnavailable");
+        let mut query = HeaderMap::new();
+        query.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let up = unavailable_reply(&query, "m");
+        assert!(String::from_utf8_lossy(&up.body).contains("<Code>ServiceUnavailable</Code>"));
+        let up = unavailable_reply(&HeaderMap::new(), "m");
+        assert_eq!(
+            up.headers["x-amzn-errortype"],
+            "ServiceUnavailableException"
+        );
+        assert_eq!(up.headers["retry-after"], "1");
     }
 }

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -261,6 +262,8 @@ class Durable:
                     os.unlink(path)
                 if os.path.exists(self.log.snapshot):
                     os.unlink(self.log.snapshot)
+                for name in os.listdir(self.log.blobs) if os.path.isdir(self.log.blobs) else []:
+                    os.unlink(os.path.join(self.log.blobs, name))
                 self.log.snapshot_seq = self.log.seq
                 self.log.since_entries = self.log.since_bytes = 0
                 self.log.open_segment()
@@ -282,14 +285,14 @@ class Durable:
                     if pid == 0:
                         code = 1
                         try:
-                            dump_state(self.log.snapshot, seq)
+                            dump_state(self.log.snapshot, seq, self.log.blobs)
                             code = 0
                         except BaseException:
                             traceback.print_exc()
                         finally:
                             os._exit(code)
                 else:
-                    dump_state(self.log.snapshot, seq)
+                    dump_state(self.log.snapshot, seq, self.log.blobs)
             finally:
                 self.lock.release_exclusive()
             if fork:
@@ -308,10 +311,14 @@ class Durable:
         while True:
             self.log.wake.wait()
             self.log.wake.clear()
+            started = time.time()
             try:
                 self.snapshot(fork=True)
             except Exception:
                 traceback.print_exc()
+            # At most one snapshot a second: under a heavy write load the tail to replay stays about
+            # a second of writes, and the snapshots' CPU stays a small share.
+            time.sleep(max(0.0, 1.0 - (time.time() - started)))
 
     def restore(self):
         """Snapshot, then the log after it, through moto's own app, before the socket is served."""
@@ -319,7 +326,7 @@ class Durable:
         log = self.log
         stats = {"snapshot_seq": 0, "replayed": 0, "failed": 0}
         if os.path.exists(log.snapshot):
-            log.snapshot_seq = log.seq = load_state(log.snapshot)
+            log.snapshot_seq = log.seq = load_state(log.snapshot, log.blobs)
             stats["snapshot_seq"] = log.seq
         for entry in log.entries():
             environ = EnvironBuilder(
@@ -345,19 +352,58 @@ class Durable:
         print(f"lab moto: restored {json.dumps(stats)}", flush=True)
 
 
+# One harmless read per service lab uses: moto builds each service's app, imports its models and
+# creates its backend on first use; doing it first makes that happen at the same point in every run.
+WARM_UP = [
+    ("POST", "/", "dynamodb", "DynamoDB_20120810.ListTables", b"{}"),
+    ("GET", "/2015-03-31/functions", "lambda", None, b""),
+    ("GET", "/restapis", "apigateway", None, b""),
+    ("POST", "/", "iam", None, b"Action=ListRoles&Version=2010-05-08"),
+    ("POST", "/", "logs", "Logs_20140328.DescribeLogGroups", b"{}"),
+    ("POST", "/", "sts", None, b"Action=GetCallerIdentity&Version=2011-06-15"),
+]
+
+
+def warm_up(app):
+    for method, path, service, target, body in WARM_UP:
+        headers = {
+            "authorization": f"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+            "content-type": "application/x-amz-json-1.0" if target else "application/x-www-form-urlencoded",
+        }
+        if target:
+            headers["x-amz-target"] = target
+        environ = EnvironBuilder(method=method, path=path, headers=headers, data=body).get_environ()
+        try:
+            result = app(environ, lambda *_: None)
+            list(result)
+        except Exception:
+            traceback.print_exc()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--fd", type=int, help="an inherited listening socket")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--state", help="the folder of the log and snapshot (none: not durable)")
-    parser.add_argument("--compact-entries", type=int, default=2000)
+    parser.add_argument("--compact-entries", type=int, default=200)
+    parser.add_argument("--standby", action="store_true", help="load everything, then wait for 'go' on stdin")
     parser.add_argument("--compact-bytes", type=int, default=8 * 1024 * 1024)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     # Functions run in lab's gateway, never in Docker: moto must know before any CreateFunction replays.
     default_user_config["lambda"] = {"use_docker": False}
+    app = DomainDispatcherApplication(create_backend_app)
+    # Always, standby or not: the services' backends then exist before any logged call, in the run
+    # that logged it and in the one replaying it, so a seeded call draws the same random numbers.
+    warm_up(app)
+    if args.standby:
+        # A standby pays Python's start and moto's imports now; when the moto before it dies, the
+        # gateway says "go" and this one only restores the state and serves.
+        if sys.stdin.readline().strip() != "go":
+            return
     log = Log(args.state, args.compact_entries, args.compact_bytes) if args.state else None
-    durable = Durable(DomainDispatcherApplication(create_backend_app), log)
+    durable = Durable(app, log)
     if log:
         durable.restore()
         threading.Thread(target=durable.compactor, daemon=True).start()

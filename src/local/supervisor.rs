@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
-use super::strict::reply::{self, Upstream};
+pub use super::moto::unavailable_reply;
+use super::strict::reply::Upstream;
 
 /// The launcher, written next to the stack's state at every start.
 pub const LAUNCHER: &str = include_str!("moto_launcher.py");
@@ -54,7 +55,12 @@ pub struct Supervisor {
     last: Mutex<LastRestart>,
     http: reqwest::Client,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
+    /// The next moto, started ahead: Python up and moto imported, waiting for "go".
+    standby: Mutex<Option<Child>>,
 }
+
+/// How `stop` reaches the watcher, and how the watcher says it is done.
+type StopRx = oneshot::Receiver<oneshot::Sender<()>>;
 
 #[derive(Default)]
 struct LastRestart {
@@ -81,15 +87,17 @@ impl Supervisor {
                 .timeout(Duration::from_secs(120))
                 .build()?,
             stop: Mutex::new(None),
+            standby: Mutex::new(None),
         }))
     }
 
     /// Starts the first moto and waits until it serves (its state restored), then watches it.
     pub async fn start(self: &Arc<Self>) -> anyhow::Result<()> {
-        let child = self.spawn_ready().await?;
+        let child = self.ready(self.spawn(false)?).await?;
         let (tx, rx) = oneshot::channel();
         *self.stop.lock().expect("stop lock") = Some(tx);
         self.state.send_replace(MotoState::Up);
+        self.refill_standby();
         tokio::spawn(self.clone().watch(child, rx));
         Ok(())
     }
@@ -118,14 +126,10 @@ impl Supervisor {
             "lab local: moto (the local AWS) is restarting after it stopped (restart {}); the state is being restored, retry in a moment",
             self.restarts()
         );
-        unavailable_reply(headers, &message)
+        super::moto::unavailable_reply(headers, &message)
     }
 
-    async fn watch(
-        self: Arc<Self>,
-        mut child: Child,
-        mut stop: oneshot::Receiver<oneshot::Sender<()>>,
-    ) {
+    async fn watch(self: Arc<Self>, mut child: Child, mut stop: StopRx) {
         loop {
             let exit = tokio::select! {
                 status = child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
@@ -150,27 +154,10 @@ impl Supervisor {
                 };
             }
             eprintln!("lab local: moto exited ({exit}); restarting it and restoring its state");
-            let mut backoff = Duration::from_millis(100);
-            child = loop {
-                let attempt = tokio::select! {
-                    r = self.spawn_ready() => r,
-                    done = &mut stop => {
-                        if let Ok(done) = done {
-                            let _ = done.send(());
-                        }
-                        return;
-                    }
-                };
-                match attempt {
-                    Ok(c) => break c,
-                    Err(e) => {
-                        eprintln!("lab local: moto did not come back ({e:#}); trying again");
-                        self.last.lock().expect("last lock").error = Some(format!("{e:#}"));
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
-                }
+            let Some(next) = self.recover(&mut stop).await else {
+                return;
             };
+            child = next;
             let ms = died.elapsed().as_millis() as u64;
             {
                 let mut last = self.last.lock().expect("last lock");
@@ -178,6 +165,60 @@ impl Supervisor {
                 self.state.send_replace(MotoState::Up);
             }
             eprintln!("lab local: moto is back after {ms} ms");
+            self.refill_standby();
+        }
+    }
+
+    /// The next moto, serving with the state restored; retried with a backoff until it works or the
+    /// stack stops (`None`).
+    async fn recover(&self, stop: &mut StopRx) -> Option<Child> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let attempt = tokio::select! {
+                r = self.next_moto() => r,
+                done = &mut *stop => {
+                    if let Ok(done) = done {
+                        let _ = done.send(());
+                    }
+                    return None;
+                }
+            };
+            match attempt {
+                Ok(child) => return Some(child),
+                Err(e) => {
+                    eprintln!("lab local: moto did not come back ({e:#}); trying again");
+                    self.last.lock().expect("last lock").error = Some(format!("{e:#}"));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Promotes the standby (Python started, moto imported: it only restores the state), or starts
+    /// a moto from nothing when there is none.
+    async fn next_moto(&self) -> anyhow::Result<Child> {
+        use tokio::io::AsyncWriteExt;
+        let standby = self.standby.lock().expect("standby lock").take();
+        if let Some(mut child) = standby {
+            if let (Ok(None), Some(mut stdin)) = (child.try_wait(), child.stdin.take()) {
+                if stdin.write_all(b"go\n").await.is_ok() {
+                    drop(stdin);
+                    return self.ready(child).await;
+                }
+            }
+        }
+        let child = self.spawn(false)?;
+        self.ready(child).await
+    }
+
+    /// Starts the next standby (in the background: it competes for CPU only once moto serves).
+    fn refill_standby(&self) {
+        match self.spawn(true) {
+            Ok(child) => *self.standby.lock().expect("standby lock") = Some(child),
+            Err(e) => eprintln!(
+                "lab local: no standby moto ({e:#}); a restart will start one from nothing"
+            ),
         }
     }
 
@@ -194,10 +235,16 @@ impl Supervisor {
 
     async fn shutdown(&self, child: &mut Child) {
         self.state.send_replace(MotoState::Stopping);
-        if self.launch.state.is_some() {
+        // Dropping the standby kills it (kill_on_drop).
+        drop(self.standby.lock().expect("standby lock").take());
+        // Only a live moto can snapshot: with none, a call would wait in the socket's backlog (the
+        // gateway holds it) until the timeout. A dead one's log already holds every write.
+        let alive = matches!(child.try_wait(), Ok(None));
+        if self.launch.state.is_some() && alive {
             let r = self
                 .http
                 .post(format!("{}/_lab/snapshot", self.base))
+                .timeout(Duration::from_secs(60))
                 .send()
                 .await;
             if let Err(e) = r {
@@ -208,10 +255,9 @@ impl Supervisor {
         let _ = child.wait().await;
     }
 
-    /// Starts moto and waits until it answers (a restore happens before it serves), then turns
-    /// off Docker for Lambda.
-    async fn spawn_ready(&self) -> anyhow::Result<Child> {
-        let mut child = self.spawn()?;
+    /// Waits until a moto answers (a restore happens before it serves), then turns off Docker for
+    /// Lambda.
+    async fn ready(&self, mut child: Child) -> anyhow::Result<Child> {
         self.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
         let ready = async {
             loop {
@@ -249,7 +295,8 @@ impl Supervisor {
         Ok(child)
     }
 
-    fn spawn(&self) -> anyhow::Result<Child> {
+    /// Starts moto; a standby loads everything, then waits for "go" on its stdin.
+    fn spawn(&self, standby: bool) -> anyhow::Result<Child> {
         use std::os::fd::AsRawFd;
         // Each moto appends to the log: the previous one's last lines say why it died.
         let log = std::fs::OpenOptions::new()
@@ -262,10 +309,17 @@ impl Supervisor {
         if let Some(state) = &self.launch.state {
             cmd.arg("--state").arg(state);
         }
-        cmd.stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
+        if standby {
+            cmd.arg("--standby");
+        }
+        cmd.stdin(if standby {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
         let fd = self.listener.as_raw_fd();
         // SAFETY: prctl, dup2 and fcntl are async-signal-safe; they run in the child between fork
         // and exec: moto dies with the gateway, and gets the socket as fd 3 (without close-on-exec).
@@ -315,6 +369,7 @@ impl Supervisor {
             "state": state,
             "pid": self.pid.load(Ordering::Relaxed),
             "restarts": restarts,
+            "standby": self.standby.lock().expect("standby lock").is_some(),
             "last_restart": last,
             "persistence": persistence,
             "state_dir": self.launch.state,
@@ -350,24 +405,6 @@ impl Supervisor {
     }
 }
 
-/// A 503 in the wire protocol the headers imply (JSON, query/XML, or REST JSON).
-pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
-    let status = StatusCode::SERVICE_UNAVAILABLE;
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let up = if headers.contains_key("x-amz-target") {
-        let body = serde_json::json!({"__type": "ServiceUnavailable", "message": message});
-        Upstream::new(status, "application/x-amz-json-1.0", body.to_string())
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        reply::iam(status, "ServiceUnavailable", message)
-    } else {
-        reply::rest_json(status, "ServiceUnavailableException", message)
-    };
-    up.with_header("retry-after", "1")
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
@@ -382,28 +419,6 @@ pub fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unavailable_speaks_each_protocol() {
-        let mut json = HeaderMap::new();
-        json.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
-        let up = unavailable_reply(&json, "m");
-        assert_eq!(up.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(up.json()["__type"], "ServiceUnavailable");
-        let mut query = HeaderMap::new();
-        query.insert(
-            "content-type",
-            "application/x-www-form-urlencoded".parse().unwrap(),
-        );
-        let up = unavailable_reply(&query, "m");
-        assert!(String::from_utf8_lossy(&up.body).contains("<Code>ServiceUnavailable</Code>"));
-        let up = unavailable_reply(&HeaderMap::new(), "m");
-        assert_eq!(
-            up.headers["x-amzn-errortype"],
-            "ServiceUnavailableException"
-        );
-        assert_eq!(up.headers["retry-after"], "1");
-    }
 
     #[test]
     fn rfc3339_of_the_epoch() {
