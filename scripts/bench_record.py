@@ -191,6 +191,43 @@ def persistence_summary(d):
             f"on the tutorial's list ({slower(ratio['load_list'])})")
 
 
+def load_memory_ratios(lab, peer):
+    return {f"rss_{v}_vus": div(lab[f"rss_{v}_vus_mb"], peer[f"rss_{v}_vus_mb"])
+            for v in (10, 1000, 10000) if f"rss_{v}_vus_mb" in lab and f"rss_{v}_vus_mb" in peer}
+
+
+def load_memory_summary(d):
+    lab, peer = d["lab"], d.get("peer") or {}
+    parts = []
+    for v in (10, 1000, 10000):
+        k = f"rss_{v}_vus_mb"
+        if k in lab:
+            parts.append(f"{v:,} VUs {num(lab[k])} MB" + (f" (oha {num(peer[k])} MB)" if k in peer else ""))
+    text = "peak RSS " + ", ".join(parts)
+    if "rss_10_vus_mb" in lab and "rss_10000_vus_mb" in lab:
+        per_vu = (lab["rss_10000_vus_mb"] - lab["rss_10_vus_mb"]) * 1024 / 9990
+        text += f"; {num(per_vu)} KB per added VU"
+    return text
+
+
+def load_peers_ratios(lab, peer):
+    hey, oha = peer["hey"], peer["oha"]
+    return {"closed_rps_vs_hey": div(lab["closed_rps"], hey["closed_rps"]),
+            "closed_avg_vs_hey": div(lab["closed_avg_ms"], hey["closed_avg_ms"]),
+            "stall_p99_vs_oha": div(lab["stall_p99_ms"], oha["stall_p99_ms"])}
+
+
+def load_peers_summary(d):
+    lab, hey, oha, ratio = d["lab"], d["peer"]["hey"], d["peer"]["oha"], d["ratio"]
+    workers = ", ".join(f"{n} {rate(lab[f'workers_{n}_rps'])}" for n in (1, 2, 4))
+    return (f"stage URL, closed model: {rate(lab['closed_rps'])} req/s, avg {num(lab['closed_avg_ms'])} ms vs hey "
+            f"{rate(hey['closed_rps'])} req/s, {num(hey['closed_avg_ms'])} ms ({times(ratio['closed_rps_vs_hey'])}, "
+            f"{times(ratio['closed_avg_vs_hey'])}); stalling target, open model: p99 {num(lab['stall_p99_ms'])} ms vs "
+            f"oha --latency-correction {num(oha['stall_p99_ms'])} ms ({times(ratio['stall_p99_vs_oha'])}); "
+            f"--workers: in process {rate(lab['workers_0_rps'])} req/s, workers {workers} req/s, merged counts "
+            + ("exact" if lab["counts_exact"] else "NOT exact"))
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -214,6 +251,14 @@ BENCHES = [
     dict(name="tune", script="scripts/bench-tune.sh", ratios=tune_ratios, summary=tune_summary,
          what="the tutorial's tune input (4 powers x 10, parallel and sequential) on the local stack vs the "
               "floor: the function's own time and the memory changes"),
+    dict(name="load-memory", script="scripts/bench-load-memory.sh", ratios=load_memory_ratios,
+         summary=load_memory_summary,
+         what="`lab load`'s peak RSS at 10, 1,000 and 10,000 VUs vs oha at as many connections, one loopback "
+              "target"),
+    dict(name="load-peers", script="scripts/bench-load-peers.sh", ratios=load_peers_ratios,
+         summary=load_peers_summary,
+         what="`lab load` vs hey (closed model, local stage URL) and oha --latency-correction (open model, a "
+              "target stalling 500 ms a second); --workers 1, 2, 4 on the local Lambda vs in process"),
 ]
 BY_NAME = {b["name"]: b for b in BENCHES}
 

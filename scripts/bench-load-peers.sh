@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `lab load`'s honest numbers against peers, in one run on this machine:
+#   (a) closed model on the local stack's stage URL, 10 connections, ping: lab vs hey (Debian), same
+#       connections and length; throughput and average latency (goal: within 5%);
+#   (b) open model on a target that stalls 500 ms once a second (scripts/bench_stall.py): lab --rate vs
+#       oha -q --latency-correction, both timing from the intended send; p99 (goal: within 10%);
+#   (c) --workers 1, 2 and 4 (the generator in Lambda invocations, here the local stack's Lambda) vs
+#       lab in this process, same VUs: merged counts exact (series, histogram and totals agree) and
+#       throughput, as far as 2 cores shared by generator, gateway and handler allow.
+# Prints the figures and records them (scripts/bench_record.py) in bench/results/load-peers.json.
+# Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (10), BENCH_ROUNDS (3, for (a)), BENCH_RATE (200), BENCH_WORKER_VUS (8),
+# LAB_BIN (skip the build; the handler's bootstrap is built in debug beside it).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${BENCH_DURATION:-10s}
+CONN=${BENCH_CONNECTIONS:-10}
+RATE=${BENCH_RATE:-200}
+ROUNDS=${BENCH_ROUNDS:-3}
+WVUS=${BENCH_WORKER_VUS:-8}
+PING='{"operation":"ping"}'
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+WORK=$(mktemp -d)
+export LAB_HOME=$WORK/home
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { printf '==> %s\n' "$*" >&2; }
+
+cd "$ROOT"
+if ! command -v hey >/dev/null; then
+    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get install -y hey >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y hey >/dev/null; }
+fi
+command -v oha >/dev/null || { say "installing oha from crates.io (compiles: several minutes, once)"; cargo install oha --locked; }
+BUILD=release
+if [ -z "${LAB_BIN:-}" ]; then
+    cargo build -q --release --bin lab --bin lab-load-worker
+    LAB_BIN=$ROOT/target/release/lab
+else
+    # Say which build the figures are of (LAB_BUILD=debug for a debug binary copied elsewhere).
+    case "$LAB_BIN" in */debug/*) BUILD=debug ;; esac
+    BUILD=${LAB_BUILD:-$BUILD}
+fi
+cargo build -q -p handler --bin bootstrap
+BOOTSTRAP=$ROOT/target/debug/bootstrap
+
+# --- the local stack (no strict mode: the figures are the generator's, not AWS's delays) ------------
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$LAB_BIN" local serve --local-port "$PORT" --concurrency 24 >"$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/_lab/health" >/dev/null && break; sleep 0.2; done
+lab() { "$LAB_BIN" --local --local-port "$PORT" --stack bench "$@"; }
+URL=$(lab up --bootstrap "$BOOTSTRAP" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])')
+lab call ping >/dev/null
+
+# --- (a) closed model vs hey ---------------------------------------------------------------------------
+# Rounds in alternating order, medians reported: the machine is shared, so neither tool always runs
+# first or in the same moment's load.
+say "(a) closed model, $CONN connections, $DURATION, on $URL, $ROUNDS rounds"
+for r in $(seq "$ROUNDS"); do
+    for tool in $( [ $((r % 2)) -eq 1 ] && echo "lab hey" || echo "hey lab" ); do
+        if [ "$tool" = lab ]; then
+            lab load --vus "$CONN" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/a-lab-$r.json"
+        else
+            hey -z "$DURATION" -c "$CONN" -m POST -T application/json -d "$PING" "$URL" >"$WORK/a-hey-$r.txt"
+        fi
+    done
+done
+
+# --- (b) the stall vs oha --latency-correction ----------------------------------------------------------
+python3 "$ROOT/scripts/bench_stall.py" 0 >"$WORK/stall.out" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q listening "$WORK/stall.out" 2>/dev/null && break; sleep 0.05; done
+STALL=http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/stall.out")/
+say "(b) open model, $RATE/s, on a target stalling 500 ms once a second"
+"$LAB_BIN" load --url "$STALL" --rate "$RATE" --vus 200 --duration "$DURATION" --payload "$PING" -o json >"$WORK/b-lab.json"
+oha -z "$DURATION" -c 200 -q "$RATE" --latency-correction -m POST -d "$PING" -H 'content-type: application/json' \
+    --no-tui --output-format json "$STALL" >"$WORK/b-oha.json"
+
+# --- (c) workers -----------------------------------------------------------------------------------------
+say "(c) $WVUS VUs in this process, then from 1, 2 and 4 Lambda workers"
+lab load --vus "$WVUS" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/c-0.json"
+for n in 1 2 4; do
+    lab load --workers "$n" --vus "$WVUS" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/c-$n.json"
+done
+lab down --yes >/dev/null
+
+python3 - "$WORK" "$DURATION" "$CONN" "$RATE" "$WVUS" "$BUILD" "$ROUNDS" <<'PY' | python3 "$ROOT/scripts/bench_record.py" load-peers
+import json, re, sys
+work, duration, conn, rate, wvus, build = sys.argv[1:7]
+run = lambda name: json.load(open(f"{work}/{name}"))["runs"][0]
+import statistics
+rounds = int(sys.argv[7])
+labs = [run(f"a-lab-{r}.json")["summary"] for r in range(1, rounds + 1)]
+heys = [open(f"{work}/a-hey-{r}.txt").read() for r in range(1, rounds + 1)]
+a = {"throughput_rps": statistics.median(s["throughput_rps"] for s in labs),
+     "avg_ms": statistics.median(s["avg_ms"] for s in labs)}
+hey_rps = statistics.median(float(re.search(r"Requests/sec:\s+([\d.]+)", h).group(1)) for h in heys)
+hey_avg = statistics.median(float(re.search(r"Average:\s+([\d.]+) secs", h).group(1)) * 1000 for h in heys)
+print(f"    (a) rounds: lab {[round(s['throughput_rps']) for s in labs]} req/s, hey "
+      f"{[h.split('Requests/sec:')[1].split()[0] for h in heys]} req/s", file=sys.stderr)
+b = run("b-lab.json")["summary"]
+oha = json.load(open(f"{work}/b-oha.json"))
+lab = {"closed_rps": a["throughput_rps"], "closed_avg_ms": a["avg_ms"],
+       "stall_p99_ms": b["p99_ms"], "stall_p50_ms": b["p50_ms"], "stall_rps": b["throughput_rps"]}
+exact = True
+for n in (0, 1, 2, 4):
+    r = run(f"c-{n}.json")
+    s = r["summary"]
+    exact &= sum(p["requests"] for p in r["series"]) == s["requests"] == sum(h["count"] for h in r["histogram"])
+    lab[f"workers_{n}_rps"] = s["throughput_rps"]
+    lab[f"workers_{n}_requests"] = s["requests"]
+lab["counts_exact"] = exact
+peer = {"name": "hey, oha",
+        "hey": {"closed_rps": hey_rps, "closed_avg_ms": hey_avg},
+        "oha": {"stall_p99_ms": oha["latencyPercentiles"]["p99"] * 1000,
+                "stall_p50_ms": oha["latencyPercentiles"]["p50"] * 1000,
+                "stall_rps": oha["summary"]["requestsPerSec"]}}
+for k, v in lab.items():
+    print(f"    lab {k}: {v}", file=sys.stderr)
+print(f"    hey {peer['hey']}\n    oha {peer['oha']}", file=sys.stderr)
+print(json.dumps({"lab": lab, "peer": peer, "settings": {
+    "duration": duration, "connections": int(conn), "stall_rate": float(rate), "worker_vus": int(wvus),
+    "build": build, "payload": "ping", "local_concurrency": 24, "rounds_a": rounds}}))
+PY
