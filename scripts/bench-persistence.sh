@@ -2,11 +2,12 @@
 # Benchmark the local stack's crash recovery and the price of its persistence, against the same stack
 # without persistence (`--persist false`), measured in the same run on the same machine:
 #   - recovery: moto killed with SIGKILL BENCH_KILLS times (10) while BENCH_WRITERS clients (4) write
-#     unique items through the stage URL; the time from each kill to the first successful call, and
+#     unique items through the stage URL, each kill once the stack's standby moto is ready (as a crash
+#     comes, not back to back); the time from each kill to the first successful call, and
 #     the items lost: acknowledged (HTTP 200) but not readable at the end (scripts/bench_persistence.py).
 #     The peer loses its state at the first kill: its figure is how many acknowledged items that costs.
-#   - throughput: `lab load` (BENCH_VUS 10 VUs, BENCH_DURATION 15 s, fixed profile) on each stack, in
-#     alternating rounds (BENCH_ROUNDS 2 each, the median kept): a write-heavy mix (create and read,
+#   - throughput: `lab load` (BENCH_VUS 10 VUs, BENCH_DURATION 10 s, fixed profile) on each stack, in
+#     alternating rounds (BENCH_ROUNDS 3 each, which stack goes first alternating too; the median kept): a write-heavy mix (create and read,
 #     1:1: every create goes through the write-ahead log) and the tutorial's own `list`.
 # Both stacks run with --cpu-share false: at the tutorial's 128 MB ten instances would share 0.7 of a
 # core and `lab load` would measure that quota, not moto and its log (the part persistence changes).
@@ -21,8 +22,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KILLS=${BENCH_KILLS:-10}
 WRITERS=${BENCH_WRITERS:-4}
 VUS=${BENCH_VUS:-10}
-DURATION=${BENCH_DURATION:-15}
-ROUNDS=${BENCH_ROUNDS:-2}
+DURATION=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 cd "$ROOT"
 scripts/install-deps >/dev/null
 if [ -z "${LAB_BIN:-}" ]; then
@@ -73,7 +74,8 @@ declare -A RPS
 for mix in write list; do
     payload="create:bench-1=1,read:bench-1=1"; [ "$mix" = list ] && payload=list
     for round in $(seq 1 "$ROUNDS"); do
-        for name in durable memory; do
+        order="durable memory"; [ $((round % 2)) = 0 ] && order="memory durable"
+        for name in $order; do
             read -r rps errors < <(load "$name" "$payload")
             say "load $mix round $round on $name: $rps req/s ($errors errors)"
             RPS[$name-$mix]+="$rps "

@@ -4,8 +4,8 @@
     bench_persistence.py ENDPOINT STAGE_URL TABLE KILLS WRITERS OUT.json
 
 Writers POST creates of unique ids to the stage URL, as clients would, and keep the ids the stack
-acknowledged (HTTP 200); on an error they back off 20 ms and go on. KILLS times, once writes flow,
-moto is killed with SIGKILL (its pid from /_lab/status); a prober then sends a read every 5 ms and
+acknowledged (HTTP 200); on an error they back off 20 ms and go on. KILLS times, once writes flow
+and the stack's standby moto is ready, moto is killed with SIGKILL (its pid from /_lab/status); a prober then sends a read every 5 ms and
 the time from the kill to its first 200 is one recovery. At the end every acknowledged id is read
 back: those missing are the items lost. Writes JSON figures to OUT.json.
 """
@@ -70,6 +70,10 @@ def main(endpoint, url, table, kills, writers, out):
         floor = len(acked) + 100
         while len(acked) < floor:
             time.sleep(0.01)
+        # Kill as a crash comes, not back to back: once the standby that takes over is ready.
+        deadline = time.monotonic() + 60
+        while status(endpoint)["supervision"]["standby"] != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
         pid = status(endpoint)["supervision"]["pid"]
         killed = time.monotonic()
         os.kill(pid, signal.SIGKILL)

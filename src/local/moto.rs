@@ -1,12 +1,17 @@
-//! moto: installed into a per-user cache venv on first use (the supervisor runs it), and called
-//! directly by the gateway for the definitions it needs (functions, APIs, logs).
+//! moto: installed into a per-user cache venv on first use, started through lab's launcher (the
+//! supervisor decides when), and called directly by the gateway for the definitions it needs
+//! (functions, APIs, logs).
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use tokio::process::Child;
 
 use super::strict::reply::{self, Upstream};
 
@@ -108,6 +113,99 @@ fn which(program: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(program))
             .find(|p| p.is_file())
     })
+}
+
+/// How to start moto: its Python, the launcher, the state folder (`None`: not durable), the log.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub python: PathBuf,
+    pub script: PathBuf,
+    pub state: Option<PathBuf>,
+    pub log: PathBuf,
+}
+
+/// Starts moto through the launcher with `fd` (a listening socket) as its fd 3; a standby loads
+/// everything, then waits for "go" on its stdin.
+pub fn spawn(launch: &Launch, fd: std::os::fd::RawFd, standby: bool) -> anyhow::Result<Child> {
+    // Each moto appends to the log: the previous one's last lines say why it died.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&launch.log)
+        .with_context(|| format!("cannot write {}", launch.log.display()))?;
+    let mut cmd = tokio::process::Command::new(&launch.python);
+    cmd.arg(&launch.script).args(["--fd", "3"]);
+    if let Some(state) = &launch.state {
+        cmd.arg("--state").arg(state);
+    }
+    if standby {
+        cmd.arg("--standby");
+    }
+    cmd.stdin(if standby {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    // A standby's output comes through the gateway, which learns from it when it is ready.
+    .stdout(if standby {
+        Stdio::piped()
+    } else {
+        Stdio::from(log.try_clone()?)
+    })
+    .stderr(log)
+    .kill_on_drop(true);
+    // SAFETY: prctl, dup2 and fcntl are async-signal-safe; they run in the child between fork
+    // and exec: moto dies with the gateway, and gets the socket as fd 3 (without close-on-exec).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            let ok = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0) == 0
+            } else {
+                libc::dup2(fd, 3) == 3
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    cmd.spawn()
+        .with_context(|| format!("cannot start {}", launch.python.display()))
+}
+
+/// Copies a standby's output to moto's log, noting the line that says it is ready.
+pub async fn relay(out: tokio::process::ChildStdout, log: PathBuf, ready: Arc<AtomicBool>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let Ok(mut file) = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .await
+    else {
+        return;
+    };
+    let mut lines = BufReader::new(out).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line == STANDBY_READY {
+            ready.store(true, Ordering::Relaxed);
+        }
+        let _ = file.write_all(format!("{line}\n").as_bytes()).await;
+    }
+}
+
+/// What the launcher prints once a standby has loaded everything.
+pub const STANDBY_READY: &str = "lab moto: standby ready";
+
+/// The last line moto wrote (why it stopped, when it says).
+pub fn last_line(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .to_string()
 }
 
 /// Unsigned calls that moto routes to the right service and region by the credential scope.

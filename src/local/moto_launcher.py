@@ -316,9 +316,11 @@ class Durable:
                 self.snapshot(fork=True)
             except Exception:
                 traceback.print_exc()
-            # At most one snapshot a second: under a heavy write load the tail to replay stays about
-            # a second of writes, and the snapshots' CPU stays a small share.
-            time.sleep(max(0.0, 1.0 - (time.time() - started)))
+            # A snapshot costs in proportion to the whole state: the next one waits at least four
+            # times as long as this one took (and a second), so snapshots stay a fifth of a core at
+            # most however large the state, while the tail to replay stays a few seconds of writes.
+            took = time.time() - started
+            time.sleep(max(1.0, 4 * took) - took)
 
     def restore(self):
         """Snapshot, then the log after it, through moto's own app, before the socket is served."""
@@ -326,7 +328,14 @@ class Durable:
         log = self.log
         stats = {"snapshot_seq": 0, "replayed": 0, "failed": 0}
         if os.path.exists(log.snapshot):
-            log.snapshot_seq = log.seq = load_state(log.snapshot, log.blobs)
+            try:
+                log.snapshot_seq = log.seq = load_state(log.snapshot, log.blobs)
+            except Exception as e:
+                # Never start empty silently over a user's state: say what to do, and stop.
+                print(f"lab moto: cannot restore {log.snapshot} ({e!r}); keep it and start empty with "
+                      "`lab local start --fresh` (or `lab local reset`) once you have saved what you need",
+                      flush=True)
+                raise
             stats["snapshot_seq"] = log.seq
         for entry in log.entries():
             environ = EnvironBuilder(
@@ -400,6 +409,7 @@ def main():
     if args.standby:
         # A standby pays Python's start and moto's imports now; when the moto before it dies, the
         # gateway says "go" and this one only restores the state and serves.
+        print("lab moto: standby ready", flush=True)
         if sys.stdin.readline().strip() != "go":
             return
     log = Log(args.state, args.compact_entries, args.compact_bytes) if args.state else None

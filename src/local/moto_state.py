@@ -49,24 +49,39 @@ class StatePickler(pickle.Pickler):
         self.blobs = blobs
         self.used = {}
 
-    def persistent_id(self, obj):
-        # Called for every object, str and bytes included (reducer_override never sees those).
-        if type(obj) not in (bytes, str) or len(obj) < BLOB_MIN:
-            return None
-        known = self.used.get(id(obj))
+    def blob(self, value):
+        """A reference to `value`, written once under its SHA-256."""
+        known = self.used.get(id(value))
         if known:
             return known[0]
-        data = obj if type(obj) is bytes else obj.encode("utf-8")
+        data = value if type(value) is bytes else value.encode("utf-8")
         sha = hashlib.sha256(data).hexdigest()
         path = os.path.join(self.blobs, sha)
         if not os.path.exists(path):
             write_durably(path, data)
-        pid = ("blob", sha, type(obj) is str)
-        # Keep obj alive in the map so its id cannot be reused by another object during the dump.
-        self.used[id(obj)] = (pid, obj)
-        return pid
+        ref = BlobRef(sha, type(value) is str)
+        # Keep the value alive in the map so its id cannot be reused by another object in this dump.
+        self.used[id(value)] = (ref, value)
+        return ref
+
+    def without_blobs(self, value, depth=0):
+        """`value` with large strings and bytes (in it, or in dicts and lists in it) as references."""
+        if type(value) in (bytes, str) and len(value) >= BLOB_MIN:
+            return self.blob(value)
+        if depth < 2 and type(value) is dict:
+            return {k: self.without_blobs(v, depth + 1) for k, v in value.items()}
+        if depth < 2 and type(value) is list:
+            return [self.without_blobs(v, depth + 1) for v in value]
+        return value
 
     def reducer_override(self, obj):
+        if isinstance(obj, BlobRef):
+            return (load_blob, (obj.sha, obj.is_str))
+        # Only Lambda's models hold deployment packages: checking just them keeps the per-object
+        # cost off the rest (DynamoDB items, log events are most of a large state).
+        if type(obj).__module__.startswith("moto.awslambda") and hasattr(obj, "__dict__"):
+            state = {k: self.without_blobs(v) for k, v in vars(obj).items()}
+            return (new_object, (type(obj),), state)
         if isinstance(obj, BackendDict):
             # A model that points at a whole service keeps pointing at the live one after restore.
             key = self.names.get(id(obj))
@@ -88,18 +103,26 @@ class StatePickler(pickle.Pickler):
         return NotImplemented
 
 
-class StateUnpickler(pickle.Unpickler):
-    def __init__(self, file, blobs):
-        super().__init__(file)
-        self.blobs = blobs
+class BlobRef:
+    """A large value kept in the blobs folder, by SHA-256."""
 
-    def persistent_load(self, pid):
-        kind, sha, is_str = pid
-        if kind != "blob":
-            raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
-        with open(os.path.join(self.blobs, sha), "rb") as f:
-            data = f.read()
-        return data.decode("utf-8") if is_str else data
+    def __init__(self, sha, is_str):
+        self.sha = sha
+        self.is_str = is_str
+
+
+# Where load_blob reads: set by load_state before it unpickles.
+BLOB_DIR = None
+
+
+def load_blob(sha, is_str):
+    with open(os.path.join(BLOB_DIR, sha), "rb") as f:
+        data = f.read()
+    return data.decode("utf-8") if is_str else data
+
+
+def new_object(cls):
+    return cls.__new__(cls)
 
 
 def write_durably(path, data):
@@ -127,7 +150,7 @@ def dump_state(path, seq, blobs):
         os.fsync(f.fileno())
     os.rename(tmp, path)
     fsync_dir(os.path.dirname(path))
-    kept = {pid[1] for pid, _ in pickler.used.values()}
+    kept = {ref.sha for ref, _ in pickler.used.values()}
     for name in os.listdir(blobs):
         if name not in kept:
             os.unlink(os.path.join(blobs, name))
@@ -135,8 +158,10 @@ def dump_state(path, seq, blobs):
 
 def load_state(path, blobs):
     """Installs a snapshot's backends into the live BackendDicts; returns its log position."""
+    global BLOB_DIR
+    BLOB_DIR = blobs
     with open(path, "rb") as f:
-        doc = StateUnpickler(f, blobs).load()
+        doc = pickle.load(f)
     if doc.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"snapshot version {doc.get('version')} is not {SNAPSHOT_VERSION}")
     for (module, name), accounts in doc["state"].items():

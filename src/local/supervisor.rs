@@ -3,9 +3,7 @@
 //! (it restores its own state from the snapshot and write-ahead log before it serves), and answers
 //! calls made in the gap with a retryable 503.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,6 +13,8 @@ use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
 pub use super::moto::unavailable_reply;
+pub use super::moto::Launch;
+use super::moto::{last_line, relay};
 use super::strict::reply::Upstream;
 
 /// The launcher, written next to the stack's state at every start.
@@ -33,15 +33,6 @@ pub enum MotoState {
     Stopping,
 }
 
-/// How to start moto: its Python, the launcher, the state folder (`None`: not durable), the log.
-#[derive(Debug, Clone)]
-pub struct Launch {
-    pub python: PathBuf,
-    pub script: PathBuf,
-    pub state: Option<PathBuf>,
-    pub log: PathBuf,
-}
-
 /// One moto at a time, restarted when it dies.
 pub struct Supervisor {
     launch: Launch,
@@ -56,7 +47,13 @@ pub struct Supervisor {
     http: reqwest::Client,
     stop: Mutex<Option<oneshot::Sender<oneshot::Sender<()>>>>,
     /// The next moto, started ahead: Python up and moto imported, waiting for "go".
-    standby: Mutex<Option<Child>>,
+    standby: Mutex<Option<Standby>>,
+}
+
+/// A moto started ahead, and whether it has said it is ready (loaded and waiting for "go").
+struct Standby {
+    child: Child,
+    ready: Arc<AtomicBool>,
 }
 
 /// How `stop` reaches the watcher, and how the watcher says it is done.
@@ -200,7 +197,7 @@ impl Supervisor {
     async fn next_moto(&self) -> anyhow::Result<Child> {
         use tokio::io::AsyncWriteExt;
         let standby = self.standby.lock().expect("standby lock").take();
-        if let Some(mut child) = standby {
+        if let Some(Standby { mut child, .. }) = standby {
             if let (Ok(None), Some(mut stdin)) = (child.try_wait(), child.stdin.take()) {
                 if stdin.write_all(b"go\n").await.is_ok() {
                     drop(stdin);
@@ -215,7 +212,13 @@ impl Supervisor {
     /// Starts the next standby (in the background: it competes for CPU only once moto serves).
     fn refill_standby(&self) {
         match self.spawn(true) {
-            Ok(child) => *self.standby.lock().expect("standby lock") = Some(child),
+            Ok(mut child) => {
+                let ready = Arc::new(AtomicBool::new(false));
+                if let Some(out) = child.stdout.take() {
+                    tokio::spawn(relay(out, self.launch.log.clone(), ready.clone()));
+                }
+                *self.standby.lock().expect("standby lock") = Some(Standby { child, ready });
+            }
             Err(e) => eprintln!(
                 "lab local: no standby moto ({e:#}); a restart will start one from nothing"
             ),
@@ -277,8 +280,9 @@ impl Supervisor {
         tokio::select! {
             _ = ready => {}
             status = child.wait() => bail!(
-                "moto exited while starting ({}); see {}",
+                "moto exited while starting ({}): {} (see {})",
                 status.map(|s| s.to_string()).unwrap_or_default(),
+                last_line(&self.launch.log),
                 self.launch.log.display()
             ),
             _ = tokio::time::sleep(Duration::from_secs(300)) => bail!("moto did not answer within 300 s"),
@@ -298,48 +302,7 @@ impl Supervisor {
     /// Starts moto; a standby loads everything, then waits for "go" on its stdin.
     fn spawn(&self, standby: bool) -> anyhow::Result<Child> {
         use std::os::fd::AsRawFd;
-        // Each moto appends to the log: the previous one's last lines say why it died.
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.launch.log)
-            .with_context(|| format!("cannot write {}", self.launch.log.display()))?;
-        let mut cmd = tokio::process::Command::new(&self.launch.python);
-        cmd.arg(&self.launch.script).args(["--fd", "3"]);
-        if let Some(state) = &self.launch.state {
-            cmd.arg("--state").arg(state);
-        }
-        if standby {
-            cmd.arg("--standby");
-        }
-        cmd.stdin(if standby {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-        let fd = self.listener.as_raw_fd();
-        // SAFETY: prctl, dup2 and fcntl are async-signal-safe; they run in the child between fork
-        // and exec: moto dies with the gateway, and gets the socket as fd 3 (without close-on-exec).
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                let ok = if fd == 3 {
-                    libc::fcntl(3, libc::F_SETFD, 0) == 0
-                } else {
-                    libc::dup2(fd, 3) == 3
-                };
-                if ok {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
-        cmd.spawn()
-            .with_context(|| format!("cannot start {}", self.launch.python.display()))
+        super::moto::spawn(&self.launch, self.listener.as_raw_fd(), standby)
     }
 
     /// `lab local status`'s supervision and persistence figures.
@@ -369,7 +332,11 @@ impl Supervisor {
             "state": state,
             "pid": self.pid.load(Ordering::Relaxed),
             "restarts": restarts,
-            "standby": self.standby.lock().expect("standby lock").is_some(),
+            "standby": match &*self.standby.lock().expect("standby lock") {
+                Some(s) if s.ready.load(Ordering::Relaxed) => "ready",
+                Some(_) => "starting",
+                None => "none",
+            },
             "last_restart": last,
             "persistence": persistence,
             "state_dir": self.launch.state,
