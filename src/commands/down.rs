@@ -52,24 +52,12 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     changes.push(step(&steps, "function", stack::function::destroy(stack)).await?);
     changes.push(step(&steps, "log group", stack::log_group::destroy(stack)).await?);
     // The load generator `lab load --workers` deployed, if any: its function and log group here,
-    // its role with the IAM removals below.
+    // its role with the IAM removals below; reported only when it was there.
     let generator = crate::load::worker::deploy::worker_stack(stack, 128, &stack.settings.arch);
-    changes.push(
-        step(
-            &steps,
-            "load generator",
-            stack::function::destroy(&generator),
-        )
-        .await?,
-    );
-    changes.push(
-        step(
-            &steps,
-            "load generator logs",
-            stack::log_group::destroy(&generator),
-        )
-        .await?,
-    );
+    let function = stack::function::destroy(&generator);
+    changes.extend(generator_step(&steps, "load generator", function).await?);
+    let logs = stack::log_group::destroy(&generator);
+    changes.extend(generator_step(&steps, "load generator logs", logs).await?);
     // Nothing left uses the table or the role: DynamoDB's DELETING and IAM's settling overlap.
     let table = step(&steps, "table", async {
         if delete_table {
@@ -88,17 +76,13 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     let iam = async {
         let role = step(&steps, "role", stack::role::destroy(stack)).await?;
         let policy = step(&steps, "policy", stack::policy::destroy(stack)).await?;
-        let generator_role = step(
-            &steps,
-            "load generator role",
-            stack::role::destroy(&generator),
-        )
-        .await?;
-        anyhow::Ok([role, policy, generator_role])
+        let generator_role = stack::role::destroy(&generator);
+        let generator_role = generator_step(&steps, "load generator role", generator_role).await?;
+        anyhow::Ok([Some(role), Some(policy), generator_role])
     };
     let (table, iam) = tokio::join!(table, iam);
     changes.push(table?);
-    changes.extend(iam?);
+    changes.extend(iam?.into_iter().flatten());
     let left = leftovers(stack, &changes).await?;
     let report = DownReport {
         stack: stack.names.stack.clone(),
@@ -132,6 +116,28 @@ async fn step(
             Ok(change)
         }
         Err(e) => {
+            steps.fail(&pb, what, &e);
+            Err(e)
+        }
+    }
+}
+
+/// A removal of the load generator's, shown and reported only when there was something to remove:
+/// most stacks never ran `lab load --workers`.
+async fn generator_step(
+    steps: &Steps,
+    what: &str,
+    work: impl std::future::Future<Output = anyhow::Result<Change>>,
+) -> anyhow::Result<Option<Change>> {
+    match work.await {
+        Ok(change) if change.action == Action::Absent => Ok(None),
+        Ok(change) => {
+            let pb = steps.start(what);
+            steps.finish(&pb, &change);
+            Ok(Some(change))
+        }
+        Err(e) => {
+            let pb = steps.start(what);
             steps.fail(&pb, what, &e);
             Err(e)
         }
