@@ -174,6 +174,19 @@ def tune_summary(d):
             f"({num(lab['sequential_overhead_ms'])} ms sequential)")
 
 
+def tune_strict_ratios(lab, peer):
+    return {"parallel_vs_sequential": div(lab["parallel_wall_s"], peer["sequential_wall_s"]),
+            "measuring": div(lab["parallel_measure_s"], peer["sequential_measure_s"])}
+
+
+def tune_strict_summary(d):
+    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+    return (f"{num(lab['parallel_wall_s'])} s parallel vs {num(peer['sequential_wall_s'])} s sequential "
+            f"({times(ratio['parallel_vs_sequential'])}; measuring alone {times(ratio['measuring'])}); both "
+            f"share {lab['updates']} updates of $LATEST at {num(d['update_window_s'])} s each "
+            f"(floor {num(d['floor_s'])} s)")
+
+
 def persistence_ratios(lab, peer):
     return {"load_write": div(lab["load_write_rps"], peer["load_write_rps"]),
             "load_list": div(lab["load_list_rps"], peer["load_list_rps"])}
@@ -241,6 +254,10 @@ BENCHES = [
     dict(name="strict-up-down", script="scripts/bench-strict.sh", ratios=strict_ratios, summary=strict_summary,
          what="`lab up`/`down` on the strict stack at time scale 1.0 (AWS's own delays) vs the floor those "
               "delays set"),
+    dict(name="tune-strict", script="scripts/bench-tune-strict.sh", ratios=tune_strict_ratios,
+         summary=tune_strict_summary,
+         what="the tutorial's tune (4 powers x 10, parallel) on the strict local stack at AWS's own delays vs "
+              "the same tune sequential, same run"),
     dict(name="soak-strict", script="scripts/soak-strict.sh", ratios=None, summary=None,
          what="up → calls → tune → load → down, 5 rounds on the strict stack, the account inventoried "
               "after each down", fixed="pass/fail, not a figure"),

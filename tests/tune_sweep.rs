@@ -305,3 +305,20 @@ async fn an_unchanged_latest_is_measured_through_the_owners_version_which_stays(
     );
     assert!(r.versions.removed_versions.is_empty());
 }
+
+#[tokio::test]
+async fn invocations_are_paced_by_the_accounts_concurrency() {
+    let mut fake = Fake::new(128);
+    fake.slow = true;
+    fake.concurrency = Some(3);
+    let fake = Arc::new(fake);
+    let r = tune(&fake, |a| a.parallel = true).await.unwrap();
+    assert_eq!(r.concurrency_limit, Some(3));
+    assert_eq!(
+        r.powers.iter().map(|p| p.retries).sum::<u32>(),
+        0,
+        "never throttled"
+    );
+    assert_eq!(fake.max_in_flight.load(Ordering::SeqCst), 3);
+    assert_eq!(fake.invocations.load(Ordering::SeqCst), 40);
+}

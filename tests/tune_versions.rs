@@ -196,6 +196,8 @@ async fn tuning_another_function_leaves_it_as_it_was() {
             "a new version starts new instances: {p}"
         );
     }
+    // Paced by the account's concurrency, which the local stack's GetAccountSettings reports (10).
+    assert_eq!(r["concurrency_limit"], 10);
     let pt = &r["results"];
     assert!([128, 512].contains(&pt["power"].as_u64().unwrap()), "{pt}");
     assert_eq!(pt["stats"].as_array().unwrap().len(), 2);

@@ -91,6 +91,9 @@ pub trait VersionControl: FunctionControl {
     async fn delete_version(&self, version: &str) -> Result<()>;
     /// Waits until the version or alias is `Active` (a new version may start `Pending`).
     async fn wait_active(&self, qualifier: &str) -> Result<()>;
+    /// The account's unreserved concurrency (`GetAccountSettings`), when it can be read: the most
+    /// invocations that can run at once without being throttled.
+    async fn concurrency_limit(&self) -> Result<Option<u32>>;
     /// Invokes a version or alias synchronously with `LogType=Tail`; errors as
     /// [`FunctionControl::invoke`].
     async fn invoke_at(&self, qualifier: &str, payload: &[u8]) -> Result<Invocation>;

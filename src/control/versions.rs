@@ -184,6 +184,16 @@ impl VersionControl for LambdaTarget {
         }
     }
 
+    async fn concurrency_limit(&self) -> anyhow::Result<Option<u32>> {
+        // Not being allowed to read it only means running unpaced, as the power-tuning tool does.
+        let settings = self.client.get_account_settings().send().await.ok();
+        Ok(settings
+            .and_then(|s| s.account_limit().cloned())
+            .and_then(|l| l.unreserved_concurrent_executions())
+            .filter(|n| *n > 0)
+            .map(|n| n as u32))
+    }
+
     async fn invoke_at(&self, qualifier: &str, payload: &[u8]) -> anyhow::Result<Invocation> {
         let out = crate::stack::function::retry_waking(&self.client, &self.name, || {
             self.client

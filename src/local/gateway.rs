@@ -132,6 +132,9 @@ async fn dispatch(
             return stage::serve(&gw, &method, rest, body).await;
         }
     }
+    if method == Method::GET && path.trim_end_matches('/') == "/2016-08-19/account-settings" {
+        return account_settings(&gw);
+    }
     let region = scope(&headers)
         .map(|(r, _)| r)
         .unwrap_or_else(|| "us-east-1".into());
@@ -145,6 +148,28 @@ async fn dispatch(
         }
     }
     forward_with_hooks(&gw, &region, method, &uri, &headers, body).await
+}
+
+/// Lambda's GetAccountSettings (moto has none): the account's concurrency is the local stack's limit,
+/// so a client that paces itself by it (`lab tune --parallel`) is not throttled; the code-size limits
+/// are Lambda's.
+fn account_settings(gw: &Gateway) -> Response {
+    let limit = gw.pool.limit();
+    let body = serde_json::json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800u64,
+            "CodeSizeUnzipped": 262_144_000u64,
+            "CodeSizeZipped": 52_428_800u64,
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": limit,
+        }
+    });
+    let reply = (
+        axum::http::StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    );
+    axum::response::IntoResponse::into_response(reply)
 }
 
 /// API Gateway's own host form, `{api}.execute-api.localhost:{port}/{stage}/{path}`, as the path

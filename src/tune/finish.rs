@@ -39,6 +39,8 @@ pub struct Finished<'a> {
     pub architecture: String,
     /// `$LATEST` before the run.
     pub original: LatestSettings,
+    /// The account's concurrency the invocations were paced by.
+    pub concurrency_limit: Option<u32>,
 }
 
 impl Finished<'_> {
@@ -103,6 +105,7 @@ impl Finished<'_> {
             versions,
             optimized_alias,
             timings,
+            concurrency_limit: self.concurrency_limit,
             powers,
         })
     }

@@ -80,6 +80,8 @@ pub struct Job<'a> {
     pub aliases: &'a [String],
     /// Retries.
     pub retry: &'a RetryPolicy,
+    /// The account's concurrency, shared by every size's invocations; `None` when unknown.
+    pub permits: Option<&'a tokio::sync::Semaphore>,
 }
 
 /// Measures one size: waits until its aliases are Active, then invokes them (all at once with
@@ -193,7 +195,14 @@ async fn attempt(
 ) -> (Attempt, u32) {
     let mut throttles = 0;
     let invocation = loop {
-        match target.invoke_at(alias, payload).await {
+        // Paced by the account's concurrency: beyond it Lambda only throttles.
+        let permit = match job.permits {
+            Some(p) => Some(p.acquire().await.expect("the semaphore is never closed")),
+            None => None,
+        };
+        let answer = target.invoke_at(alias, payload).await;
+        drop(permit);
+        match answer {
             Err(e) if is_throttle(&e) && throttles < job.retry.max_retries => {
                 tokio::time::sleep(job.retry.delay(throttles)).await;
                 throttles += 1;

@@ -201,6 +201,9 @@ pub fn summary(result: &TuneResult) -> String {
     if error_retries > 0 {
         let _ = write!(out, ", {error_retries} failed calls retried");
     }
+    if let (Some(limit), true) = (result.concurrency_limit, result.plan.parallel) {
+        let _ = write!(out, ", at most {limit} at once (the account's concurrency)");
+    }
     out.push('\n');
     let t = &result.timings;
     let _ = writeln!(

@@ -47,6 +47,8 @@ pub struct TuneResult {
     pub optimized_alias: Option<(String, String)>,
     /// How long each phase took.
     pub timings: Timings,
+    /// The account's unreserved concurrency the invocations were paced by (`None`: unknown, unpaced).
+    pub concurrency_limit: Option<u32>,
 }
 
 /// How long each phase of a run took, in milliseconds.

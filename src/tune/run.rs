@@ -133,13 +133,14 @@ pub async fn execute(
         // As the tool's dry run: one invocation per size, to check that everything is allowed.
         work_cfg.payloads.truncate(1);
     }
+    let limit = target.concurrency_limit().await.unwrap_or(None);
     let session = Arc::new(Session::new(target.clone(), original.clone()));
     let progress = Progress::new(options.progress);
     let work = tokio::spawn(work(
         Arc::new(work_cfg),
         session.clone(),
         target.clone(),
-        options.clone(),
+        (options.clone(), limit),
         progress.clone(),
     ));
     let outcome = supervise(work, interrupt).await;
@@ -179,6 +180,7 @@ pub async fn execute(
         pricing,
         architecture,
         original,
+        concurrency_limit: limit,
     };
     run.judge(&outcomes, cleanup, timings).await
 }
@@ -217,6 +219,9 @@ async fn supervise(
     }
 }
 
+/// Retries, and the account's concurrency to pace invocations by.
+type Pace<'a> = (&'a RetryPolicy, Option<&'a tokio::sync::Semaphore>);
+
 /// What the work found, and how long its phases took.
 type Measured = (Vec<PowerOutcome>, Timings);
 
@@ -225,9 +230,10 @@ async fn work(
     cfg: Arc<TuneConfig>,
     session: Arc<Session>,
     target: Arc<dyn VersionControl>,
-    options: RunOptions,
+    (options, limit): (RunOptions, Option<u32>),
     progress: Progress,
 ) -> Result<Measured> {
+    let permits = limit.map(|n| tokio::sync::Semaphore::new(n as usize));
     let started = std::time::Instant::now();
     let mut outcomes = Vec::with_capacity(cfg.powers.len());
     let mut ready = Vec::with_capacity(cfg.powers.len());
@@ -261,7 +267,8 @@ async fn work(
         &format!("$LATEST is back at {original} MB; measuring the aliases"),
     );
     let published = started.elapsed();
-    let measured = sweep(&cfg, target.as_ref(), &ready, &options.retry, &progress).await?;
+    let pace = (&options.retry, permits.as_ref());
+    let measured = sweep(&cfg, target.as_ref(), &ready, pace, &progress).await?;
     outcomes.extend(measured);
     // In the order the sizes were given, whatever finished first.
     outcomes.sort_by_key(|o| cfg.powers.iter().position(|p| *p == o.memory_mb));
@@ -279,10 +286,10 @@ async fn sweep(
     cfg: &TuneConfig,
     target: &dyn VersionControl,
     ready: &[(u32, Vec<String>)],
-    retry: &RetryPolicy,
+    pace: Pace<'_>,
     progress: &Progress,
 ) -> Result<Vec<PowerOutcome>> {
-    let one = |size| measure_one(cfg, target, size, retry, progress);
+    let one = |size| measure_one(cfg, target, size, pace, progress);
     if cfg.parallel {
         if cfg.skip_failing {
             return join_all(ready.iter().map(one)).await.into_iter().collect();
@@ -301,7 +308,7 @@ async fn measure_one(
     cfg: &TuneConfig,
     target: &dyn VersionControl,
     (memory_mb, aliases): &(u32, Vec<String>),
-    retry: &RetryPolicy,
+    (retry, permits): Pace<'_>,
     progress: &Progress,
 ) -> Result<PowerOutcome> {
     let bar = progress.bar(*memory_mb, cfg.payloads.len());
@@ -310,6 +317,7 @@ async fn measure_one(
         memory_mb: *memory_mb,
         aliases,
         retry,
+        permits,
     };
     let outcome = measure::power(target, &job, &bar).await;
     match &outcome.error {

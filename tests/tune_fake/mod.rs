@@ -53,6 +53,8 @@ pub struct Fake {
     pub fail_configure: Option<u32>,
     pub throttle_first: AtomicU32,
     pub slow: bool,
+    /// What GetAccountSettings says.
+    pub concurrency: Option<u32>,
     in_flight: AtomicU32,
     pub max_in_flight: AtomicU32,
 }
@@ -74,6 +76,7 @@ impl Fake {
             fail_configure: None,
             throttle_first: AtomicU32::new(0),
             slow: false,
+            concurrency: None,
             in_flight: AtomicU32::new(0),
             max_in_flight: AtomicU32::new(0),
         }
@@ -224,6 +227,9 @@ impl VersionControl for Fake {
             .get(qualifier)
             .map(|_| ())
             .ok_or_else(|| anyhow!("no alias {qualifier}"))
+    }
+    async fn concurrency_limit(&self) -> Result<Option<u32>> {
+        Ok(self.concurrency)
     }
     async fn invoke_at(&self, qualifier: &str, _payload: &[u8]) -> Result<Invocation> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
