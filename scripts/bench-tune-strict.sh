@@ -90,11 +90,8 @@ def runs_of(mode):
     out = []
     for r in range(1, runs + 1):
         d = json.load(open(f"{work}/{mode}-{r}.json"))
-        powers = d["plan"]["powers"]
-        # One update per version, and one to restore $LATEST, unless its own size was among them:
-        # published last, it brings $LATEST back without a restore.
-        own = d["original_memory_mb"] in powers
-        updates = d["plan"]["versions_published"] + (0 if own else 1)
+        # One update per version, and one to restore $LATEST unless its own size was among them.
+        updates = d["plan"]["configuration_updates"]
         out.append(dict(wall=walls[(mode, r)], t=d["timings"], updates=updates, n=d["invocations"],
                         winner=d["winner"]["memory_mb"], pt=d["results"]["power"]))
     return out

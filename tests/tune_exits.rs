@@ -230,6 +230,7 @@ async fn only_cold_starts_publishes_a_version_per_invocation() {
     let stats = r.powers[0].stats.as_ref().unwrap();
     assert_eq!((stats.cold_starts, stats.invocations), (5, 5));
     assert_eq!(r.plan.discard_top_bottom, 0.0);
+    assert_eq!(r.plan.configuration_updates, 6);
     let aliases: Vec<&str> = r
         .versions
         .published

@@ -82,6 +82,7 @@ async fn sizes_are_measured_through_their_own_versions() {
         fake.configures.lock().unwrap().as_slice(),
         &[128, 256, 512, 1024, 192]
     );
+    assert_eq!(r.plan.configuration_updates, 5);
     assert_clean(&fake, 192);
     assert_eq!(r.versions.published.len(), 4);
     assert_eq!(
@@ -278,6 +279,7 @@ async fn latest_at_a_tested_size_is_published_last_and_needs_no_restore() {
         fake.configures.lock().unwrap().as_slice(),
         &[128, 256, 1024, 512]
     );
+    assert_eq!(r.plan.configuration_updates, 4, "the plan counts them as made");
     assert_eq!(r.powers.len(), 4);
     assert!(r.versions.published.iter().all(|p| p.ours));
     assert!(!r.versions.latest_restored);

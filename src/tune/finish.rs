@@ -92,7 +92,7 @@ impl Finished<'_> {
             region: self.region.to_string(),
             architecture: self.architecture.clone(),
             pricing: self.pricing,
-            plan: plan(cfg),
+            plan: plan(cfg, self.original.memory_mb),
             winner,
             cost_model: cfg.cost_model,
             tuning_cost: powers.iter().map(|p| p.total_cost).sum(),

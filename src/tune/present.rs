@@ -277,7 +277,7 @@ pub fn plan(result: &TuneResult) -> String {
     let _ = writeln!(
         out,
         "  invocations    {} per size, {}; {} in total",
-        p.num,
+        p.total_invocations / p.powers.len().max(1) as u64,
         if p.parallel {
             "all at once"
         } else {

@@ -68,8 +68,8 @@ pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
     }
 }
 
-/// The plan of `cfg`, for the output.
-pub fn plan(cfg: &TuneConfig) -> Plan {
+/// The plan of `cfg` for a function whose `$LATEST` is at `original_mb`, for the output.
+pub fn plan(cfg: &TuneConfig, original_mb: u32) -> Plan {
     let per_size = if cfg.only_cold_starts {
         cfg.num as u64
     } else {
@@ -99,7 +99,22 @@ pub fn plan(cfg: &TuneConfig) -> Plan {
             .collect(),
         total_invocations: sizes * if cfg.dry_run { 1 } else { cfg.num as u64 },
         versions_published: sizes * if cfg.dry_run { 1 } else { per_size },
-        configuration_updates: sizes * if cfg.dry_run { 1 } else { per_size } + 1,
+        configuration_updates: updates(cfg, original_mb),
+    }
+}
+
+/// Updates of `$LATEST` a run makes: one per version and one to restore it; with one version per
+/// size, `$LATEST`'s own size (published last) restores it, and alone needs no update at all.
+fn updates(cfg: &TuneConfig, original_mb: u32) -> u64 {
+    let sizes = cfg.powers.len() as u64;
+    if cfg.only_cold_starts && !cfg.dry_run {
+        // Every version changes the description, which must be put back.
+        return sizes * cfg.num as u64 + 1;
+    }
+    match (cfg.powers.contains(&original_mb), sizes) {
+        (true, 1) => 0,
+        (true, _) => sizes,
+        (false, _) => sizes + 1,
     }
 }
 
