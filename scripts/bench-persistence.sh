@@ -7,7 +7,7 @@
 #     the items lost: acknowledged (HTTP 200) but not readable at the end (scripts/bench_persistence.py).
 #     The peer loses its state at the first kill: its figure is how many acknowledged items that costs.
 #   - throughput: `lab load` (BENCH_VUS 10 VUs, BENCH_DURATION 10 s, fixed profile) on each stack, in
-#     alternating rounds (BENCH_ROUNDS 3 each, which stack goes first alternating too; the median kept): a write-heavy mix (create and read,
+#     alternating rounds (BENCH_ROUNDS 5 each, which stack goes first alternating too; the median kept): a write-heavy mix (create and read,
 #     1:1: every create goes through the write-ahead log) and the tutorial's own `list`.
 # Both stacks run with --cpu-share false: at the tutorial's 128 MB ten instances would share 0.7 of a
 # core and `lab load` would measure that quota, not moto and its log (the part persistence changes).
@@ -23,7 +23,7 @@ KILLS=${BENCH_KILLS:-10}
 WRITERS=${BENCH_WRITERS:-4}
 VUS=${BENCH_VUS:-10}
 DURATION=${BENCH_DURATION:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 cd "$ROOT"
 scripts/install-deps >/dev/null
 if [ -z "${LAB_BIN:-}" ]; then
@@ -100,6 +100,7 @@ memory = json.load(open(f"{work}/kills-memory.json"))
 lab = {
     "recovery_median_s": durable["recovery_median_s"], "recovery_max_s": durable["recovery_max_s"],
     "recovery_s": durable["recovery_s"], "kills": durable["kills"], "recovered": durable["recovered"],
+    "restores": durable["restores"],
     "items_lost": durable["items_lost"], "writes_acknowledged": durable["writes_acknowledged"],
     "load_write_rps": med(dw), "load_list_rps": med(dl),
     "load_write_runs_rps": [float(x) for x in dw.split()], "load_list_runs_rps": [float(x) for x in dl.split()],

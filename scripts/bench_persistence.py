@@ -64,7 +64,7 @@ def main(endpoint, url, table, kills, writers, out):
     threads = [threading.Thread(target=writer, args=(n,), daemon=True) for n in range(writers)]
     for t in threads:
         t.start()
-    recoveries = []
+    recoveries, restores = [], []
     for k in range(kills):
         # Let writes flow (at least 100 acknowledged since the last recovery) before each kill.
         floor = len(acked) + 100
@@ -89,8 +89,9 @@ def main(endpoint, url, table, kills, writers, out):
             print(f"kill {k + 1}/{kills}: no successful call within {GIVE_UP_S} s", file=sys.stderr, flush=True)
             break
         recoveries.append(recovered)
-        print(f"kill {k + 1}/{kills}: first successful call {recovered:.3f} s after the kill",
-              file=sys.stderr, flush=True)
+        restores.append(status(endpoint)["supervision"]["persistence"]["restore"])
+        print(f"kill {k + 1}/{kills}: first successful call {recovered:.3f} s after the kill "
+              f"(restore: {restores[-1]})", file=sys.stderr, flush=True)
     stop.set()
     for t in threads:
         t.join()
@@ -118,6 +119,8 @@ def main(endpoint, url, table, kills, writers, out):
         "recovery_s": [round(r, 3) for r in recoveries],
         "recovery_median_s": round(statistics.median(recoveries), 3) if recoveries else None,
         "recovery_max_s": round(max(recoveries), 3) if recoveries else None,
+        # What each new moto did before it served: the snapshot's position, writes replayed, ms.
+        "restores": restores,
         "writes_acknowledged": len(ids),
         "writes_failed": counts["errors"],
         "items_lost": len(lost),

@@ -203,6 +203,27 @@ async fn stop_and_start_keep_the_stack_and_fresh_or_reset_empties_it() {
         .unwrap();
     assert_eq!(groups.log_groups().len(), 1, "{groups:?}");
 
+    // A crash of the whole stack (the gateway killed with SIGKILL, moto with it) loses no
+    // acknowledged write either, even one made just before.
+    let last = "kept-last".to_string();
+    let (code, body) = post(&url, &table_event(create(&last))).await;
+    assert_eq!(code, 200, "{body}");
+    let gateway = local.status()["pid"].as_i64().unwrap() as i32;
+    // SAFETY: SIGKILL to the serve process this test's stack runs (its own status says the pid).
+    assert_eq!(unsafe { libc::kill(gateway, libc::SIGKILL) }, 0);
+    // Gone when its port is free (a zombie still "exists" but holds no socket).
+    poll(Duration::from_secs(30), "the gateway's port to be free", || {
+        std::net::TcpListener::bind(("127.0.0.1", local.port))
+            .is_ok()
+            .then_some(())
+    })
+    .await;
+    let mut args = strict.to_vec();
+    args.extend(["local", "start"]);
+    local.lab_ok(&args);
+    let (code, body) = post(&url, &table_event(read(&last))).await;
+    assert_eq!((code, &body["Item"]["v"]), (200, &json!(last)), "{body}");
+
     // --fresh starts empty.
     restart(true);
     let out = local.lab(&["--stack", "keep", "status"]);

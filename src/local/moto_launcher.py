@@ -18,6 +18,7 @@ Endpoints under /_lab/: info, snapshot (synchronous, on a clean stop), reset (em
 
 import argparse
 import base64
+import ctypes
 import io
 import json
 import os
@@ -39,6 +40,8 @@ from moto.moto_server.werkzeug_app import (
 )
 
 from moto_state import Log, dump_state, load_state
+
+PR_SET_PDEATHSIG = 1
 
 # Operation names that only read (JSON and query protocols); REST reads are GET/HEAD.
 READ_PREFIXES = (
@@ -281,10 +284,16 @@ class Durable:
                 self.log.open_segment()
                 self.log.since_entries = self.log.since_bytes = 0
                 if fork:
+                    parent = os.getpid()
                     pid = os.fork()
                     if pid == 0:
                         code = 1
                         try:
+                            # Die with this moto: an orphan finishing later would rename an older
+                            # snapshot over the next moto's newer one.
+                            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                            if os.getppid() != parent:
+                                os._exit(1)
                             dump_state(self.log.snapshot, seq, self.log.blobs)
                             code = 0
                         except BaseException:
@@ -327,6 +336,7 @@ class Durable:
         started = time.time()
         log = self.log
         stats = {"snapshot_seq": 0, "replayed": 0, "failed": 0}
+        log.sweep()
         if os.path.exists(log.snapshot):
             try:
                 log.snapshot_seq = log.seq = load_state(log.snapshot, log.blobs)

@@ -202,6 +202,13 @@ class Log:
         self.wake = threading.Event()
         self.info = {"compactions": 0, "last_compaction_ms": None, "restore": None, "errors": 0}
 
+    def sweep(self):
+        """Deletes what a moto killed mid-snapshot left: temporary files (`*.tmp<pid>`)."""
+        for folder in (self.folder, self.blobs):
+            for name in os.listdir(folder) if os.path.isdir(folder) else []:
+                if ".tmp" in name:
+                    os.unlink(os.path.join(folder, name))
+
     def segment_files(self):
         names = sorted(n for n in os.listdir(self.segments) if n.endswith(".jsonl"))
         return [(int(n.split(".")[0]), os.path.join(self.segments, n)) for n in names]
