@@ -63,10 +63,13 @@ lab call ping >/dev/null
 say "(a) closed model, $CONN connections, $DURATION, on $URL, $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
     for tool in $( [ $((r % 2)) -eq 1 ] && echo "lab hey" || echo "hey lab" ); do
+        # GNU time records each generator's own CPU (user + system): what it takes from the target.
         if [ "$tool" = lab ]; then
-            lab load --vus "$CONN" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/a-lab-$r.json"
+            /usr/bin/time -f '%U %S' -o "$WORK/a-lab-$r.cpu" "$LAB_BIN" --local --local-port "$PORT" --stack bench \
+                load --vus "$CONN" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/a-lab-$r.json"
         else
-            hey -z "$DURATION" -c "$CONN" -m POST -T application/json -d "$PING" "$URL" >"$WORK/a-hey-$r.txt"
+            /usr/bin/time -f '%U %S' -o "$WORK/a-hey-$r.cpu" \
+                hey -z "$DURATION" -c "$CONN" -m POST -T application/json -d "$PING" "$URL" >"$WORK/a-hey-$r.txt"
         fi
     done
 done
@@ -101,11 +104,17 @@ a = {"throughput_rps": statistics.median(s["throughput_rps"] for s in labs),
      "avg_ms": statistics.median(s["avg_ms"] for s in labs)}
 hey_rps = statistics.median(float(re.search(r"Requests/sec:\s+([\d.]+)", h).group(1)) for h in heys)
 hey_avg = statistics.median(float(re.search(r"Average:\s+([\d.]+) secs", h).group(1)) * 1000 for h in heys)
+def cpu_us_per_request(path, requests):
+    user, system = map(float, open(path).read().split()[-2:])
+    return (user + system) / requests * 1e6
+hey_requests = [int(re.search(r"\[200\]\s+(\d+) responses", h).group(1)) for h in heys]
+lab_cpu = statistics.median(cpu_us_per_request(f"{work}/a-lab-{r}.cpu", labs[r - 1]["requests"]) for r in range(1, rounds + 1))
+hey_cpu = statistics.median(cpu_us_per_request(f"{work}/a-hey-{r}.cpu", hey_requests[r - 1]) for r in range(1, rounds + 1))
 print(f"    (a) rounds: lab {[round(s['throughput_rps']) for s in labs]} req/s, hey "
       f"{[h.split('Requests/sec:')[1].split()[0] for h in heys]} req/s", file=sys.stderr)
 b = run("b-lab.json")["summary"]
 oha = json.load(open(f"{work}/b-oha.json"))
-lab = {"closed_rps": a["throughput_rps"], "closed_avg_ms": a["avg_ms"],
+lab = {"closed_rps": a["throughput_rps"], "closed_avg_ms": a["avg_ms"], "closed_cpu_us_per_req": lab_cpu,
        "stall_p99_ms": b["p99_ms"], "stall_p50_ms": b["p50_ms"], "stall_rps": b["throughput_rps"]}
 exact = True
 for n in (0, 1, 2, 4):
@@ -116,7 +125,7 @@ for n in (0, 1, 2, 4):
     lab[f"workers_{n}_requests"] = s["requests"]
 lab["counts_exact"] = exact
 peer = {"name": "hey, oha",
-        "hey": {"closed_rps": hey_rps, "closed_avg_ms": hey_avg},
+        "hey": {"closed_rps": hey_rps, "closed_avg_ms": hey_avg, "closed_cpu_us_per_req": hey_cpu},
         "oha": {"stall_p99_ms": oha["latencyPercentiles"]["p99"] * 1000,
                 "stall_p50_ms": oha["latencyPercentiles"]["p50"] * 1000,
                 "stall_rps": oha["summary"]["requestsPerSec"]}}

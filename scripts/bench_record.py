@@ -227,6 +227,7 @@ def load_peers_ratios(lab, peer):
     hey, oha = peer["hey"], peer["oha"]
     return {"closed_rps_vs_hey": div(lab["closed_rps"], hey["closed_rps"]),
             "closed_avg_vs_hey": div(lab["closed_avg_ms"], hey["closed_avg_ms"]),
+            "closed_cpu_vs_hey": div(lab.get("closed_cpu_us_per_req"), hey.get("closed_cpu_us_per_req")),
             "stall_p99_vs_oha": div(lab["stall_p99_ms"], oha["stall_p99_ms"])}
 
 
@@ -235,7 +236,10 @@ def load_peers_summary(d):
     workers = ", ".join(f"{n} {rate(lab[f'workers_{n}_rps'])}" for n in (1, 2, 4))
     return (f"stage URL, closed model: {rate(lab['closed_rps'])} req/s, avg {num(lab['closed_avg_ms'])} ms vs hey "
             f"{rate(hey['closed_rps'])} req/s, {num(hey['closed_avg_ms'])} ms ({times(ratio['closed_rps_vs_hey'])}, "
-            f"{times(ratio['closed_avg_vs_hey'])}); stalling target, open model: p99 {num(lab['stall_p99_ms'])} ms vs "
+            f"{times(ratio['closed_avg_vs_hey'])}"
+            + (f", generator CPU {num(lab['closed_cpu_us_per_req'])} vs {num(hey['closed_cpu_us_per_req'])} µs/request"
+               if ratio.get("closed_cpu_vs_hey") else "")
+            + f"); stalling target, open model: p99 {num(lab['stall_p99_ms'])} ms vs "
             f"oha --latency-correction {num(oha['stall_p99_ms'])} ms ({times(ratio['stall_p99_vs_oha'])}); "
             f"--workers: in process {rate(lab['workers_0_rps'])} req/s, workers {workers} req/s, merged counts "
             + ("exact" if lab["counts_exact"] else "NOT exact"))
