@@ -263,8 +263,8 @@ fn progress(label: &str, count: u32, length: Duration) -> indicatif::ProgressBar
 }
 
 /// The concurrency available to this account's functions: GetAccountSettings' unreserved
-/// concurrency. The local stack's moto does not answer GetAccountSettings; its gateway says its
-/// limit in `/_lab/status`.
+/// concurrency (the local gateway answers it with its limit; an older gateway that passed the call
+/// to moto, which has no such call, says its limit in `/_lab/status`).
 async fn concurrency_limit(stack: &Stack) -> Result<u32> {
     match stack.clients.lambda.get_account_settings().send().await {
         Ok(out) => {
