@@ -22,6 +22,60 @@ async fn memory(local: &LocalStack, function: &str) -> i32 {
         .unwrap()
 }
 
+/// One size's statistics from real REPORT lines: `num` invocations, cold and warm, positive figures.
+fn assert_measured(p: &Value, num: u64) {
+    assert_eq!(p["status"], "ok", "{p}");
+    let stats = &p["stats"];
+    assert_eq!(stats["invocations"], num, "{p}");
+    assert_eq!(
+        stats["cold_starts"].as_u64().unwrap() + stats["warm_starts"].as_u64().unwrap(),
+        num
+    );
+    assert!(
+        stats["cold_starts"].as_u64().unwrap() >= 1,
+        "a new memory size starts new instances: {p}"
+    );
+    assert!(stats["duration_ms"]["min"].as_f64().unwrap() > 0.0);
+    assert!(stats["avg_billed_ms"].as_f64().unwrap() >= 1.0);
+    assert!(
+        stats["max_memory_used_mb"].as_u64().unwrap() >= 1,
+        "Max Memory Used comes from the process: {p}"
+    );
+    assert!(stats["cost_per_invoke"].as_f64().unwrap() > 0.0);
+}
+
+/// speed and balanced pick a winner too; --auto-optimize leaves it set: returns it.
+async fn strategies_and_auto_optimize(local: &LocalStack) -> i32 {
+    for strategy in ["speed", "balanced"] {
+        let r = local.lab_json(&[
+            "--stack",
+            "tn",
+            "tune",
+            "--num",
+            "5",
+            "--strategy",
+            strategy,
+            "--powers",
+            "128,1024",
+        ]);
+        assert_eq!(r["winner"]["strategy"], strategy, "{r}");
+        assert_eq!(memory(local, "tn-fn").await, 192);
+    }
+    let r = local.lab_json(&[
+        "--stack",
+        "tn",
+        "tune",
+        "--num",
+        "5",
+        "--powers",
+        "256,512",
+        "--auto-optimize",
+    ]);
+    let chosen = r["winner"]["memory_mb"].as_i64().unwrap() as i32;
+    assert_eq!(memory(local, "tn-fn").await, chosen);
+    chosen
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
     let local = LocalStack::start(&[]);
@@ -49,24 +103,7 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
         vec![128, 256, 512, 1024]
     );
     for p in powers {
-        assert_eq!(p["status"], "ok", "{p}");
-        let stats = &p["stats"];
-        assert_eq!(stats["invocations"], 10, "{p}");
-        assert_eq!(
-            stats["cold_starts"].as_u64().unwrap() + stats["warm_starts"].as_u64().unwrap(),
-            10
-        );
-        assert!(
-            stats["cold_starts"].as_u64().unwrap() >= 1,
-            "a new memory size starts new instances: {p}"
-        );
-        assert!(stats["duration_ms"]["min"].as_f64().unwrap() > 0.0);
-        assert!(stats["avg_billed_ms"].as_f64().unwrap() >= 1.0);
-        assert!(
-            stats["max_memory_used_mb"].as_u64().unwrap() >= 1,
-            "Max Memory Used comes from the process: {p}"
-        );
-        assert!(stats["cost_per_invoke"].as_f64().unwrap() > 0.0);
+        assert_measured(p, 10);
     }
     let winner = result["winner"]["memory_mb"].as_u64().unwrap();
     // PT's cost model by default; among equal costs the faster wins.
@@ -93,34 +130,7 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
         "self-contained report with a chart"
     );
 
-    // speed and balanced pick a winner too; --auto-optimize leaves it set.
-    for strategy in ["speed", "balanced"] {
-        let r = local.lab_json(&[
-            "--stack",
-            "tn",
-            "tune",
-            "--num",
-            "5",
-            "--strategy",
-            strategy,
-            "--powers",
-            "128,1024",
-        ]);
-        assert_eq!(r["winner"]["strategy"], strategy, "{r}");
-        assert_eq!(memory(&local, "tn-fn").await, 192);
-    }
-    let r = local.lab_json(&[
-        "--stack",
-        "tn",
-        "tune",
-        "--num",
-        "5",
-        "--powers",
-        "256,512",
-        "--auto-optimize",
-    ]);
-    let chosen = r["winner"]["memory_mb"].as_i64().unwrap() as i32;
-    assert_eq!(memory(&local, "tn-fn").await, chosen);
+    let chosen = strategies_and_auto_optimize(&local).await;
 
     // Bad input: one line, non-zero, nothing changed.
     let bad = local.lab(&["--stack", "tn", "tune", "--num", "2"]);
