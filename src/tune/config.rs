@@ -5,6 +5,7 @@
 //! and `"parallelInvocation": true` in the file stays on without the flag. A key the power-tuning
 //! tool does not define is an error (a typo would otherwise be silently ignored).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -196,18 +197,22 @@ fn payloads(
     Ok((spec, list))
 }
 
-/// The trimmed mean's share (0 by default with cold starts only: one invocation per version
-/// leaves nothing to trim, as in the tool) and the balanced weight.
+/// The trimmed mean's share and the balanced weight. With cold starts only the share is 0, whatever
+/// was asked, as in the tool: each version is invoked once and every invocation must count.
 fn trimming(args: &TuneArgs, input: &InputFile, only_cold_starts: bool) -> Result<(f64, f64)> {
-    let default_discard = if only_cold_starts {
-        0.0
-    } else {
-        DEFAULT_DISCARD
+    let asked = args.discard.or(input.discard_top_bottom);
+    let discard = match asked {
+        Some(d) if only_cold_starts && d > 0.0 => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: with only cold starts every invocation counts: discard {d} ignored, as aws-lambda-power-tuning does"
+            );
+            0.0
+        }
+        _ if only_cold_starts => 0.0,
+        Some(d) => d,
+        None => DEFAULT_DISCARD,
     };
-    let discard = args
-        .discard
-        .or(input.discard_top_bottom)
-        .unwrap_or(default_discard);
     args::check_discard(discard).map_err(anyhow::Error::msg)?;
     let weight = args
         .balanced_weight
@@ -348,7 +353,7 @@ mod tests {
             r#"{"lambdaARN": "arn:aws:lambda:eu-west-1:123456789012:function:other", "num": "6",
                 "powerValues": ["128", 256], "autoOptimize": true, "autoOptimizeAlias": "live",
                 "includeOutputResults": true, "disablePayloadLogs": true, "dryRun": true,
-                "onlyColdStarts": true, "allowedExceptions": ["NotFound"]}"#,
+                "onlyColdStarts": true, "allowedExceptions": ["NotFound"], "discardTopBottom": 0.3}"#,
         )
         .unwrap();
         assert_eq!(
