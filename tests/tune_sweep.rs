@@ -279,7 +279,10 @@ async fn latest_at_a_tested_size_is_published_last_and_needs_no_restore() {
         fake.configures.lock().unwrap().as_slice(),
         &[128, 256, 1024, 512]
     );
-    assert_eq!(r.plan.configuration_updates, 4, "the plan counts them as made");
+    assert_eq!(
+        r.plan.configuration_updates, 4,
+        "the plan counts them as made"
+    );
     assert_eq!(r.powers.len(), 4);
     assert!(r.versions.published.iter().all(|p| p.ours));
     assert!(!r.versions.latest_restored);
