@@ -40,6 +40,17 @@ def status(endpoint):
         return json.loads(r.read())
 
 
+def restore_figures(endpoint):
+    """What the new moto did before it served (the stack reports it once moto answers it)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        persistence = status(endpoint)["supervision"]["persistence"]
+        if persistence:
+            return persistence["restore"]
+        time.sleep(0.05)
+    return None
+
+
 def main(endpoint, url, table, kills, writers, out):
     acked, lock, stop = [], threading.Lock(), threading.Event()
     counts = {"sent": 0, "errors": 0}
@@ -89,7 +100,7 @@ def main(endpoint, url, table, kills, writers, out):
             print(f"kill {k + 1}/{kills}: no successful call within {GIVE_UP_S} s", file=sys.stderr, flush=True)
             break
         recoveries.append(recovered)
-        restores.append(status(endpoint)["supervision"]["persistence"]["restore"])
+        restores.append(restore_figures(endpoint))
         print(f"kill {k + 1}/{kills}: first successful call {recovered:.3f} s after the kill "
               f"(restore: {restores[-1]})", file=sys.stderr, flush=True)
     stop.set()

@@ -82,57 +82,21 @@ impl Instance {
         });
         let date = utc_date();
         let log_stream = format!("{date}/[$LATEST]{id:032x}");
-        let mut cmd = tokio::process::Command::new(code_dir.join("bootstrap"));
-        // A clean environment: the host's variables (and any secrets in them) never reach the function.
-        cmd.env_clear()
-            .current_dir(code_dir)
-            .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("TZ", ":UTC")
-            .env("LANG", "en_US.UTF-8")
-            .env("LAMBDA_TASK_ROOT", code_dir)
-            .env("_HANDLER", "bootstrap")
-            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
-            .env(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                config.memory_mb.to_string(),
-            )
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", config.name),
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream)
-            .env("AWS_REGION", &config.region)
-            .env("AWS_DEFAULT_REGION", &config.region)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL", aws_endpoint)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
         let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
-        let joins: Vec<std::ffi::CString> = [
-            cpu.as_ref().map(CpuShare::procs),
-            memory.as_ref().map(MemoryLimit::procs),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(|p| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).ok())
-        .collect();
-        // SAFETY: prctl and memory::join (open, write, close) are async-signal-safe; the paths were
-        // built before the fork. Joining before exec means nothing the function allocates escapes.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                for procs in &joins {
-                    memory::join(procs)?;
-                }
-                Ok(())
-            });
-        }
+        let env = RuntimeEnv {
+            api_addr: api_addr.to_string(),
+            log_stream: &log_stream,
+            aws_endpoint,
+        };
+        let mut cmd = bootstrap_command(
+            config,
+            code_dir,
+            &env,
+            [
+                cpu.as_ref().map(CpuShare::procs),
+                memory.as_ref().map(MemoryLimit::procs),
+            ],
+        );
         let spawned = Instant::now();
         let mut child = cmd
             .spawn()
@@ -318,6 +282,71 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// What an instance's runtime is told besides the function's configuration.
+struct RuntimeEnv<'a> {
+    api_addr: String,
+    log_stream: &'a str,
+    aws_endpoint: &'a str,
+}
+
+/// The `bootstrap` process: Lambda's environment variables (and none of the host's), its output
+/// piped, and the cgroups it joins between fork and exec.
+fn bootstrap_command(
+    config: &FunctionConfig,
+    code_dir: &Path,
+    env: &RuntimeEnv,
+    cgroups: [Option<std::path::PathBuf>; 2],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(code_dir.join("bootstrap"));
+    // A clean environment: the host's variables (and any secrets in them) never reach the function.
+    cmd.env_clear()
+        .current_dir(code_dir)
+        .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("TZ", ":UTC")
+        .env("LANG", "en_US.UTF-8")
+        .env("LAMBDA_TASK_ROOT", code_dir)
+        .env("_HANDLER", "bootstrap")
+        .env("AWS_LAMBDA_RUNTIME_API", &env.api_addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        )
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", config.name),
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", env.log_stream)
+        .env("AWS_REGION", &config.region)
+        .env("AWS_DEFAULT_REGION", &config.region)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", env.aws_endpoint)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let joins: Vec<std::ffi::CString> = cgroups
+        .into_iter()
+        .flatten()
+        .filter_map(|p| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).ok())
+        .collect();
+    // SAFETY: prctl and memory::join (open, write, close) are async-signal-safe; the paths were
+    // built before the fork. Joining before exec means nothing the function allocates escapes.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            for procs in &joins {
+                memory::join(procs)?;
+            }
+            Ok(())
+        });
+    }
+    cmd
 }
 
 /// The cgroups of a new instance, each where the machine allows (none is an error: the instance

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use base64::Engine;
 
-use super::functions::FunctionKey;
+use super::functions::{FunctionConfig, FunctionKey};
 use super::gateway::Gateway;
 use super::instance::{Ended, Instance, Measured};
 use super::logs::LogMsg;
@@ -114,24 +114,7 @@ pub async fn invoke_as(
         Some(i) => i,
         None => match Instance::start(&config, &code_dir, &gw.moto.base, &gw.pool.limits).await {
             Ok(i) => i,
-            Err(e) => {
-                let body = error_doc(
-                    "Runtime.InvalidEntrypoint",
-                    &format!("RequestId: {request_id} Error: {e:#}"),
-                );
-                let log = format!(
-                    "START RequestId: {request_id} Version: {}\n{e:#}\nEND RequestId: {request_id}\n",
-                    config.version
-                );
-                return Ok(Invoked {
-                    request_id,
-                    version: config.version.clone(),
-                    body,
-                    function_error: Some("Unhandled".into()),
-                    log,
-                    function_us: 0,
-                });
-            }
+            Err(e) => return Ok(start_failed(request_id, &config, &e)),
         },
     };
     let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;
@@ -143,10 +126,71 @@ pub async fn invoke_as(
     if out_of_memory {
         // The process is gone (no /proc entry to read): it used all it had, as Lambda reports.
         measured.max_memory_mb = measured.max_memory_mb.max(u64::from(config.memory_mb));
+        instance.kill();
     }
-    let (body, function_error, status_note) = match ended {
+    let (body, function_error, status_note) = outcome(ended, out_of_memory, &request_id, &config);
+    let log = build_log(
+        &request_id,
+        &config.version,
+        &lines,
+        &measured,
+        config.memory_mb,
+        status_note,
+    );
+    let stream = instance.log_stream.clone();
+    if status_note.is_none() {
+        gw.pool.release(&config, instance);
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    gw.logs.send(LogMsg::Lines {
+        region: config.region.clone(),
+        group: format!("/aws/lambda/{}", config.name),
+        stream,
+        events: log.lines().map(|l| (now_ms, l.to_string())).collect(),
+    });
+    Ok(Invoked {
+        request_id,
+        version: config.version.clone(),
+        body,
+        function_error,
+        log,
+        function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
+    })
+}
+
+/// An instance that could not start: Lambda's Runtime.InvalidEntrypoint, with the reason.
+fn start_failed(request_id: String, config: &FunctionConfig, e: &anyhow::Error) -> Invoked {
+    let body = error_doc(
+        "Runtime.InvalidEntrypoint",
+        &format!("RequestId: {request_id} Error: {e:#}"),
+    );
+    let log = format!(
+        "START RequestId: {request_id} Version: {}\n{e:#}\nEND RequestId: {request_id}\n",
+        config.version
+    );
+    Invoked {
+        request_id,
+        version: config.version.clone(),
+        body,
+        function_error: Some("Unhandled".into()),
+        log,
+        function_us: 0,
+    }
+}
+
+/// The payload, function error and REPORT status of how an invocation ended (the status, when
+/// set, also means the instance is not reused).
+fn outcome(
+    ended: Ended,
+    out_of_memory: bool,
+    request_id: &str,
+    config: &FunctionConfig,
+) -> (Bytes, Option<String>, Option<&'static str>) {
+    match ended {
         _ if out_of_memory => {
-            instance.kill();
             let message =
                 format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed");
             (
@@ -186,37 +230,7 @@ pub async fn invoke_as(
                 Some("error"),
             )
         }
-    };
-    let log = build_log(
-        &request_id,
-        &config.version,
-        &lines,
-        &measured,
-        config.memory_mb,
-        status_note,
-    );
-    let stream = instance.log_stream.clone();
-    if status_note.is_none() {
-        gw.pool.release(&config, instance);
     }
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    gw.logs.send(LogMsg::Lines {
-        region: config.region.clone(),
-        group: format!("/aws/lambda/{}", config.name),
-        stream,
-        events: log.lines().map(|l| (now_ms, l.to_string())).collect(),
-    });
-    Ok(Invoked {
-        request_id,
-        version: config.version.clone(),
-        body,
-        function_error,
-        log,
-        function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
-    })
 }
 
 fn error_doc(error_type: &str, message: &str) -> Bytes {

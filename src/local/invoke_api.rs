@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::async_invoke::{self, Event};
-use super::functions::{function_name, qualifier};
+use super::functions::{function_name, qualifier, FunctionKey};
 use super::gateway::{Gateway, ACCOUNT};
-use super::invoke::{invoke_at, InvokeError};
+use super::invoke::{invoke_at, InvokeError, Invoked};
 
 /// Lambda's payload limit for a synchronous request: 6 MB.
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
@@ -31,48 +31,61 @@ pub async fn serve(
     let (raw_name, query) = target;
     let key = (region.to_string(), function_name(raw_name));
     let qualifier = qualifier(raw_name, query);
-    let qualified = || match &qualifier {
-        Some(q) => format!("{}:{q}", key.1),
-        None => key.1.clone(),
-    };
     let invocation_type = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("RequestResponse");
     let asynchronous = invocation_type == "Event";
-    // Validates the call (the function, version or alias exists) without running anything.
-    let exists = || async {
-        match gw
-            .registry
-            .config_at(&gw.moto, &key, qualifier.as_deref())
-            .await
-        {
-            Ok(Some(_)) => None,
-            Ok(None) => Some(lambda_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                &format!(
-                    "Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{}",
-                    qualified()
-                ),
-            )),
-            Err(_) if !gw.supervisor.is_up() => Some(unavailable(gw, headers)),
-            Err(e) => Some(lambda_error(
-                StatusCode::BAD_GATEWAY,
-                "ServiceException",
-                &format!("lab local: moto failed: {e:#}"),
-            )),
-        }
-    };
     if invocation_type == "DryRun" {
-        return exists()
+        return refuse_missing(gw, &key, qualifier.as_deref(), headers)
             .await
             .unwrap_or_else(|| StatusCode::NO_CONTENT.into_response());
     }
-    let tail = headers
-        .get("x-amz-log-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "Tail");
+    let payload = match checked_payload(body, asynchronous) {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    if asynchronous {
+        if let Some(refused) = refuse_missing(gw, &key, qualifier.as_deref(), headers).await {
+            return refused;
+        }
+        let event = Event {
+            key,
+            qualifier,
+            payload,
+        };
+        return async_invoke::accept(gw, event);
+    }
+    match invoke_at(gw, &key, qualifier.as_deref(), payload).await {
+        Ok(invoked) => answer(&invoked, headers),
+        Err(e) => refusal(gw, region, headers, e),
+    }
+}
+
+/// Lambda validates an Event or DryRun call without running it: the function (version, alias)
+/// must exist. `None` when it does.
+async fn refuse_missing(
+    gw: &Gateway,
+    key: &FunctionKey,
+    qualifier: Option<&str>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    match gw.registry.config_at(&gw.moto, key, qualifier).await {
+        Ok(Some(_)) => None,
+        Ok(None) => {
+            let name = match qualifier {
+                Some(q) => format!("{}:{q}", key.1),
+                None => key.1.clone(),
+            };
+            Some(refusal(gw, &key.0, headers, InvokeError::NotFound(name)))
+        }
+        Err(_) if !gw.supervisor.is_up() => Some(unavailable(gw, headers)),
+        Err(e) => Some(refusal(gw, &key.0, headers, InvokeError::Backend(e))),
+    }
+}
+
+/// The payload within Lambda's limits (6 MB synchronous, 1 MB Event) and JSON; `{}` when empty.
+fn checked_payload(body: Bytes, asynchronous: bool) -> Result<Bytes, Response> {
     let limit = if asynchronous {
         ASYNC_PAYLOAD_LIMIT
     } else {
@@ -88,11 +101,11 @@ pub async fn serve(
         } else {
             format!("Request must be smaller than {limit} bytes for the InvokeFunction operation")
         };
-        return lambda_error(
+        return Err(lambda_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
             &message,
-        );
+        ));
     }
     let payload = if body.is_empty() {
         Bytes::from_static(b"{}")
@@ -100,49 +113,50 @@ pub async fn serve(
         body
     };
     if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
-        return lambda_error(
+        return Err(lambda_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",
             "Could not parse request body into json",
-        );
+        ));
     }
-    if asynchronous {
-        if let Some(refused) = exists().await {
-            return refused;
-        }
-        let event = Event {
-            key,
-            qualifier,
-            payload,
-        };
-        return async_invoke::accept(gw, event);
+    Ok(payload)
+}
+
+/// Why an invocation did not run, as Lambda answers it.
+fn refusal(gw: &Gateway, region: &str, headers: &HeaderMap, e: InvokeError) -> Response {
+    match e {
+        InvokeError::NotFound(name) => lambda_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"),
+        ),
+        InvokeError::NotReady(n) => lambda_error(n.status, n.code, &n.message),
+        InvokeError::Throttled => lambda_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Rate Exceeded.",
+        ),
+        InvokeError::NoCode(name) => lambda_error(
+            StatusCode::BAD_GATEWAY,
+            "ServiceException",
+            &format!("lab local has no code for {name}: it was deployed before this gateway started; run lab up again"),
+        ),
+        InvokeError::Backend(e) => lambda_error(
+            StatusCode::BAD_GATEWAY,
+            "ServiceException",
+            &format!("lab local: moto failed: {e:#}"),
+        ),
+        InvokeError::Unavailable(_) => unavailable(gw, headers),
     }
-    let result = invoke_at(gw, &key, qualifier.as_deref(), payload).await;
-    let invoked = match result {
-        Ok(i) => i,
-        Err(InvokeError::NotFound(name)) => {
-            return lambda_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                &format!("Function not found: arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"),
-            )
-        }
-        Err(InvokeError::NotReady(n)) => return lambda_error(n.status, n.code, &n.message),
-        Err(InvokeError::Throttled) => {
-            return lambda_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", "Rate Exceeded.")
-        }
-        Err(InvokeError::NoCode(name)) => {
-            return lambda_error(
-                StatusCode::BAD_GATEWAY,
-                "ServiceException",
-                &format!("lab local has no code for {name}: it was deployed before this gateway started; run lab up again"),
-            )
-        }
-        Err(InvokeError::Backend(e)) => {
-            return lambda_error(StatusCode::BAD_GATEWAY, "ServiceException", &format!("lab local: moto failed: {e:#}"))
-        }
-        Err(InvokeError::Unavailable(_)) => return unavailable(gw, headers),
-    };
+}
+
+/// A synchronous invocation's answer: the payload, the version that ran, the request id, the
+/// function error and, with `LogType=Tail`, the log's last 4 KB.
+fn answer(invoked: &Invoked, headers: &HeaderMap) -> Response {
+    let tail = headers
+        .get("x-amz-log-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "Tail");
     let mut response = (StatusCode::OK, invoked.body.clone()).into_response();
     let h = response.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));

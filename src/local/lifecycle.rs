@@ -109,7 +109,46 @@ pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
     let dir = state_dir(port);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let log = std::fs::File::create(log_file(port))?;
+    let mut cmd = serve_command(global, args, log)?;
+    let mut child = cmd.spawn().context("cannot start lab local serve")?;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if probe(port).await.is_some() {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!(
+                "the local stack exited at start ({status}): {}",
+                log_tail(port, 5)
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!(
+                "the local stack did not answer within 90 s: {}",
+                log_tail(port, 5)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if output == Output::Text {
+        eprintln!(
+            "Local stack running on {} (pid {}).",
+            endpoint(port),
+            child.id()
+        );
+    }
+    Ok(())
+}
+
+/// `lab local serve` with the stack's flags, detached (own session), its output to `log`.
+fn serve_command(
+    global: &Global,
+    args: &LocalStartArgs,
+    log: std::fs::File,
+) -> anyhow::Result<std::process::Command> {
     let exe = std::env::current_exe().context("cannot find the lab executable")?;
+    let port = global.local_port;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["local", "serve", "--local-port", &port.to_string()])
         .args(["--concurrency", &args.concurrency.to_string()])
@@ -140,35 +179,7 @@ pub async fn start(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
     }
     // The child reads its flags, not the environment we were started with.
     cmd.env_remove("LAB_LOCAL_STRICT");
-    let mut child = cmd.spawn().context("cannot start lab local serve")?;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if probe(port).await.is_some() {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            bail!(
-                "the local stack exited at start ({status}): {}",
-                log_tail(port, 5)
-            );
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            bail!(
-                "the local stack did not answer within 90 s: {}",
-                log_tail(port, 5)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if output == Output::Text {
-        eprintln!(
-            "Local stack running on {} (pid {}).",
-            endpoint(port),
-            child.id()
-        );
-    }
-    Ok(())
+    Ok(cmd)
 }
 
 fn log_tail(port: u16, n: usize) -> String {
