@@ -101,7 +101,7 @@ aws() { echo "$*" >>"$WORK/aws-calls"; "$AWS_BIN" --endpoint-url "$ENDPOINT" "$@
 lab() { "$LAB" --local --local-port "$PORT" "$@"; }
 
 # --- the console steps, scripted with the AWS CLI --------------------------------------------------------
-# The same resources, settings and order as `lab up` (DESIGN.md §4), with the names `lab --stack NAME`
+# The same resources, settings and order as `lab up` (ARCHITECTURE.md §4 and the README), with the names `lab --stack NAME`
 # would use. What the script needs between steps (account, ARNs, ids) it takes from the answers.
 cli_up() { # name
     local n=$1 acct role_arn fn_arn api root res s pattern

@@ -1,4 +1,4 @@
-//! Load testing (DESIGN §8), after Postman's collection runner, k6, oha and wrk2.
+//! Load testing (ARCHITECTURE.md §1, `load/`), after Postman's collection runner, k6, oha and wrk2.
 //!
 //! Layout (the hot loop knows nothing of the screen, as in oha):
 //! [`args`] options, [`payload`] what is sent, [`profile`] how load varies over time,

@@ -1,4 +1,4 @@
-//! Resource names of one stack (DESIGN §2): the tutorial's names by default, `NAME-*` for other stacks.
+//! Resource names of one stack (ARCHITECTURE.md §4, "A resource"): the tutorial's names by default, `NAME-*` for other stacks.
 
 use serde::Serialize;
 
