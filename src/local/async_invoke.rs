@@ -50,8 +50,11 @@ impl Events {
 
 /// What an accepted event needs to run.
 pub struct Event {
+    /// The function.
     pub key: FunctionKey,
+    /// The version or alias invoked, if any.
     pub qualifier: Option<String>,
+    /// The event.
     pub payload: Bytes,
 }
 

@@ -51,12 +51,19 @@ pub struct Gateway {
 
 /// What a gateway is made of.
 pub struct Parts {
+    /// moto's client.
     pub moto: Moto,
+    /// Functions' code and configuration.
     pub registry: Registry,
+    /// Instances and the concurrency limit.
     pub pool: Pool,
+    /// Strict mode's rules.
     pub rules: Rules,
+    /// How CPU is shared, for the status.
     pub cpu_mode: String,
+    /// How memory is enforced, for the status.
     pub memory_mode: String,
+    /// moto's process, restarted when it dies.
     pub supervisor: Arc<Supervisor>,
 }
 

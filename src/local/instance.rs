@@ -60,7 +60,9 @@ pub struct Instance {
 /// The cgroups instances go into: CPU share and memory limit, each where the machine allows.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
+    /// The parent cpu cgroup, when CPU follows memory.
     pub cpu_root: Option<std::path::PathBuf>,
+    /// The parent memory cgroup and its interface, when memory is enforced while functions run.
     pub memory_root: Option<(std::path::PathBuf, memory::Flavor)>,
 }
 

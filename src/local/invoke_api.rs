@@ -43,7 +43,7 @@ pub async fn serve(
     }
     let payload = match checked_payload(body, asynchronous) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     if asynchronous {
         if let Some(refused) = refuse_missing(gw, &key, qualifier.as_deref(), headers).await {
@@ -85,7 +85,7 @@ async fn refuse_missing(
 }
 
 /// The payload within Lambda's limits (6 MB synchronous, 1 MB Event) and JSON; `{}` when empty.
-fn checked_payload(body: Bytes, asynchronous: bool) -> Result<Bytes, Response> {
+fn checked_payload(body: Bytes, asynchronous: bool) -> Result<Bytes, Box<Response>> {
     let limit = if asynchronous {
         ASYNC_PAYLOAD_LIMIT
     } else {
@@ -101,11 +101,11 @@ fn checked_payload(body: Bytes, asynchronous: bool) -> Result<Bytes, Response> {
         } else {
             format!("Request must be smaller than {limit} bytes for the InvokeFunction operation")
         };
-        return Err(lambda_error(
+        return Err(Box::new(lambda_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
             &message,
-        ));
+        )));
     }
     let payload = if body.is_empty() {
         Bytes::from_static(b"{}")
@@ -113,11 +113,11 @@ fn checked_payload(body: Bytes, asynchronous: bool) -> Result<Bytes, Response> {
         body
     };
     if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
-        return Err(lambda_error(
+        return Err(Box::new(lambda_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",
             "Could not parse request body into json",
-        ));
+        )));
     }
     Ok(payload)
 }

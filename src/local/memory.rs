@@ -125,12 +125,15 @@ impl Drop for MemoryLimit {
 /// # Safety
 /// Call only in a `pre_exec` closure; `procs` must be a valid C string.
 pub unsafe fn join(procs: &std::ffi::CStr) -> std::io::Result<()> {
-    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+    // SAFETY: a valid C string; a plain open of a cgroup file.
+    let fd = unsafe { libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-    libc::close(fd);
+    // SAFETY: one byte from a static buffer to the descriptor just opened, then closed.
+    let written = unsafe { libc::write(fd, b"0".as_ptr().cast(), 1) };
+    // SAFETY: as above.
+    unsafe { libc::close(fd) };
     if written == 1 {
         Ok(())
     } else {

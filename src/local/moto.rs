@@ -118,9 +118,13 @@ fn which(program: &str) -> Option<PathBuf> {
 /// How to start moto: its Python, the launcher, the state folder (`None`: not durable), the log.
 #[derive(Debug, Clone)]
 pub struct Launch {
+    /// The Python that has moto installed.
     pub python: PathBuf,
+    /// lab's launcher (`lab_moto.py`, with `moto_state.py` beside it).
     pub script: PathBuf,
+    /// The write-ahead log and snapshots; `None` keeps everything in memory.
     pub state: Option<PathBuf>,
+    /// moto's output, appended by every moto in turn.
     pub log: PathBuf,
 }
 

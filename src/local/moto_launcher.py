@@ -341,11 +341,14 @@ class Durable:
             try:
                 log.snapshot_seq = log.seq = load_state(log.snapshot, log.blobs)
             except Exception as e:
-                # Never start empty silently over a user's state: say what to do, and stop.
-                print(f"lab moto: cannot restore {log.snapshot} ({e!r}); keep it and start empty with "
+                # Never start empty silently over a user's state: say what to do (last, so the
+                # gateway's error shows it), and stop.
+                traceback.print_exc()
+                sys.stderr.flush()
+                print(f"lab moto: cannot restore {log.snapshot} ({e!r}); start empty with "
                       "`lab local start --fresh` (or `lab local reset`) once you have saved what you need",
                       flush=True)
-                raise
+                sys.exit(1)
             stats["snapshot_seq"] = log.seq
         for entry in log.entries():
             environ = EnvironBuilder(
