@@ -355,23 +355,7 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         .await
         .unwrap();
     // As on Lambda, invocations keep the old configuration until the update is Successful.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let c = lambda
-            .get_function_configuration()
-            .function_name("fx-fn")
-            .send()
-            .await
-            .unwrap();
-        if c.last_update_status().map(|s| s.as_str()) == Some("Successful") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the update never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_update(&lambda).await;
     let cold = lambda
         .invoke()
         .function_name("fx-fn")
@@ -411,6 +395,7 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
                 .send()
                 .await
                 .unwrap();
+            wait_for_update(&lambda).await;
             invoke(json!({})).await.unwrap(); // start the instance outside the measurement
             let started = std::time::Instant::now();
             let r = invoke(json!({"spin": 0.2})).await.unwrap();
@@ -438,6 +423,8 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         .send()
         .await
         .unwrap();
+    // Until then the previous configuration (1792 MB, which 1100 MB fits in) still serves.
+    wait_for_update(&lambda).await;
     let before = pid(&invoke(json!({})).await.unwrap());
     let oom = invoke(json!({"alloc_mb": 1100})).await.unwrap();
     let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
@@ -448,6 +435,27 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
         before,
         "the instance that ran out of memory must not be reused"
     );
+}
+
+/// Polls until the function's last update is Successful (strict mode keeps it InProgress a moment).
+async fn wait_for_update(lambda: &aws_sdk_lambda::Client) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = lambda
+            .get_function_configuration()
+            .function_name("fx-fn")
+            .send()
+            .await
+            .unwrap();
+        if c.last_update_status().map(|s| s.as_str()) == Some("Successful") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the update never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
