@@ -56,4 +56,3 @@ pub async fn note_local_cpu(global: &Global) {
         );
     }
 }
-

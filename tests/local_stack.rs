@@ -350,7 +350,7 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     lambda
         .update_function_configuration()
         .function_name("fx-fn")
-        .memory_size(256)
+        .memory_size(512)
         .send()
         .await
         .unwrap();
@@ -370,7 +370,7 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
             .unwrap(),
     )
     .unwrap();
-    assert!(tail.contains("Memory Size: 256 MB"), "{tail}");
+    assert!(tail.contains("Memory Size: 512 MB"), "{tail}");
     assert!(tail.contains("Init Duration: "), "{tail}");
     assert!(
         tail.contains("got {}"),

@@ -109,10 +109,12 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
-    let local = LocalStack::start(&[]);
+    // Time scale 0.5: IAM's windows (1 s to attach, 1.5 s to delete, 2 s of reads after a delete)
+    // stay open long enough on a busy machine for up and down to meet each of them.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.5"]);
     let status = local.status();
     assert_eq!(status["strict"]["enabled"], true);
-    assert_eq!(status["strict"]["time_scale"], 0.05);
+    assert_eq!(status["strict"]["time_scale"], 0.5);
     local.up("iam", &[]);
     assert!(
         local.refusals("policy_not_attachable") >= 1,
@@ -334,7 +336,9 @@ async fn the_account_memory_cap_is_refused_and_cold_start_tuning_steps_down() {
         "5",
         "--only-cold-starts",
     ]);
-    assert!(local.refusals("memory_cap") >= 2, "{tune}");
+    // Cold starts come from one version per invocation (as aws-lambda-power-tuning does), never
+    // from a neighbouring memory size: tuning at the cap asks for nothing above it.
+    assert_eq!(local.refusals("memory_cap"), 1, "{tune}");
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
     let c = lambda
         .get_function_configuration()
