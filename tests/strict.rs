@@ -127,12 +127,15 @@ async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
     assert!(local.refusals("role_delete_conflict") >= 1);
     assert!(local.refusals("iam_read_after_delete") >= 1);
     let iam = aws_sdk_iam::Client::new(&local.sdk().await);
-    let gone = iam
-        .get_role()
-        .role_name("iam-role")
-        .send()
-        .await
-        .unwrap_err();
+    // Once IAM's read-after-delete window has passed, the role reads as gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let gone = loop {
+        match iam.get_role().role_name("iam-role").send().await {
+            Err(e) => break e,
+            Ok(_) => assert!(std::time::Instant::now() < deadline, "the role never went"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(gone.code(), Some("NoSuchEntity"));
 
     // Raw: a deleted role is still read for a moment, as IAM does.

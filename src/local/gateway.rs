@@ -285,9 +285,12 @@ async fn forward_with_hooks(
         })
         .await;
     if upstream.ok() {
+        // Pinned exactly until the update reports Successful: not a moment longer, or a client
+        // that waited for Successful would still meet the old configuration.
         if let Some((key, config, code)) = previous {
-            let until = Instant::now() + gw.rules.update_window();
-            gw.registry.pin_until(key, until, (config, code));
+            if let Some(until) = gw.rules.update_ends(&key.0, &key.1) {
+                gw.registry.pin_until(key, until, (config, code));
+            }
         }
         if let Some((name, zip)) = code_to_store {
             if let Err(e) = gw

@@ -330,6 +330,16 @@ pub fn invoke_gate(rules: &Rules, region: &str, name: &str, now: Instant) -> Res
     Err(refusal)
 }
 
+/// When the function's update in progress ends, if one is.
+pub fn update_ends(rules: &Rules, region: &str, name: &str, now: Instant) -> Option<Instant> {
+    let functions = rules.functions.lock().expect("functions lock");
+    functions
+        .by_key
+        .get(&(region.to_string(), name.to_string()))
+        .and_then(|f| f.updating_until)
+        .filter(|t| *t > now)
+}
+
 /// Test hook: the function goes Inactive.
 pub fn make_inactive(rules: &Rules, region: &str, name: &str) {
     let mut functions = rules.functions.lock().expect("functions lock");

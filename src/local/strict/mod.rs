@@ -199,9 +199,9 @@ impl Rules {
         }
     }
 
-    /// How long an update of a function stays InProgress at this time scale.
-    pub fn update_window(&self) -> Duration {
-        self.scaled(AWS.function_update)
+    /// When the function's update in progress ends (its LastUpdateStatus turns Successful).
+    pub fn update_ends(&self, region: &str, name: &str) -> Option<Instant> {
+        lambda::update_ends(self, region, name, Instant::now())
     }
 
     fn count(&self, rule: Rule) {
