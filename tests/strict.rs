@@ -116,17 +116,37 @@ async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
     assert_eq!(status["strict"]["enabled"], true);
     assert_eq!(status["strict"]["time_scale"], 0.5);
     local.up("iam", &[]);
-    assert!(
-        local.refusals("policy_not_attachable") >= 1,
-        "up attaches right after creating the policy: IAM must have refused once"
-    );
+    // Raw: a policy created a moment ago is not attachable yet (NoSuchEntity). Whether `up` itself
+    // meets the window depends on the machine's speed; that it gets through it is what up shows.
+    let iam = aws_sdk_iam::Client::new(&local.sdk().await);
+    iam.create_role()
+        .role_name("probe-role")
+        .assume_role_policy_document(include_str!("../assets/trust-policy.json"))
+        .send()
+        .await
+        .unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name("probe-policy")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let refused = iam
+        .attach_role_policy()
+        .role_name("probe-role")
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("NoSuchEntity"));
+    assert!(local.refusals("policy_not_attachable") >= 1);
     // Keep the table, so the final check reads IAM right after its deletes, while IAM still
     // answers for the deleted role and policy.
     let down = local.lab_json(&["--stack", "iam", "down", "--keep-table"]);
     assert_eq!(down["left"], json!([]), "{down}");
     assert!(local.refusals("role_delete_conflict") >= 1);
     assert!(local.refusals("iam_read_after_delete") >= 1);
-    let iam = aws_sdk_iam::Client::new(&local.sdk().await);
     // Once IAM's read-after-delete window has passed, the role reads as gone.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let gone = loop {
