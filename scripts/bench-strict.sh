@@ -17,33 +17,11 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${BENCH_RUNS:-3}
 SCALE=${TIME_SCALE:-1.0}
-cd "$ROOT"
-scripts/install-deps >/dev/null
-if [ -z "${LAB_BIN:-}" ]; then
-    cargo build -q --bin lab -p handler --bin bootstrap
-    LAB_BIN=$ROOT/target/debug/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
-[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
-
-WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ENDPOINT=http://127.0.0.1:$PORT
-export LAB_HOME=$WORK NO_COLOR=1
-SERVE_PID=
-cleanup() {
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/strict-stack.sh
+. "$ROOT/scripts/strict-stack.sh"
 say() { printf '==> %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-
-"$LAB_BIN" local serve --local-port "$PORT" --strict --time-scale "$SCALE" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 300); do curl -sf "$ENDPOINT/_lab/health" >/dev/null && break; sleep 0.1; done
-lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
 
 ups=() downs=()
 last_delete=0

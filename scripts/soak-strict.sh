@@ -11,32 +11,8 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-5}
 SCALE=${TIME_SCALE:-0.05}
-cd "$ROOT"
-scripts/install-deps >/dev/null
-if [ -z "${LAB_BIN:-}" ]; then
-    cargo build -q --bin lab -p handler --bin bootstrap
-    LAB_BIN=$ROOT/target/debug/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
-[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
-
-WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ENDPOINT=http://127.0.0.1:$PORT
-export LAB_HOME=$WORK NO_COLOR=1
-SERVE_PID=
-cleanup() {
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-"$LAB_BIN" local serve --local-port "$PORT" --strict --time-scale "$SCALE" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 300); do curl -sf "$ENDPOINT/_lab/health" >/dev/null && break; sleep 0.1; done
-curl -sf "$ENDPOINT/_lab/health" >/dev/null || { echo "the local stack did not start:" >&2; tail "$WORK/serve.log" >&2; exit 1; }
-
-lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
+# shellcheck source=scripts/strict-stack.sh
+. "$ROOT/scripts/strict-stack.sh"
 auth() { echo "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/$1/aws4_request, SignedHeaders=host, Signature=0"; }
 
 # Everything the account holds, as "kind count" lines (read from the APIs, not from lab).
