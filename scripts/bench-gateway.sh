@@ -17,9 +17,8 @@
 # BENCH_CLIENTS (10), BENCH_MEMORY (1769 MB: see below), LAB_BIN (default: build target/release/lab),
 # BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
 # BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings).
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 DURATION=${BENCH_DURATION:-15}
 SHORT=${BENCH_SHORT:-5}
 CLIENTS=${BENCH_CLIENTS:-10}
@@ -29,63 +28,18 @@ CLIENTS=${BENCH_CLIENTS:-10}
 MEMORY=${BENCH_MEMORY:-1769}
 BENCH_HTTP=$ROOT/scripts/bench_http.py
 
-WORK=$(mktemp -d)
-SERVE_PID=
-ECHO_PID=
-cleanup() {
-    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
-    if [ -n "$ECHO_PID" ]; then kill "$ECHO_PID" 2>/dev/null || true; wait "$ECHO_PID" 2>/dev/null || true; fi
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { printf '==> %s\n' "$*" >&2; }
-now_ns() { date +%s%N; }
-
-cd "$ROOT"
-
-# --- lab and the handler -------------------------------------------------------------------------------
-if [ -n "${LAB_BIN:-}" ]; then
-    LAB=$LAB_BIN
-else
-    say "building lab (release)"
-    cargo build -q --release --bin lab
-    LAB=$ROOT/target/release/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
-HANDLER_BUILD="$BOOTSTRAP (already built)"
-if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
-    say "building the handler (profile lambda: fat LTO, as it ships)"
-    t0=$(now_ns)
-    cargo build -q --profile lambda -p handler --bin bootstrap
-    HANDLER_BUILD="$BOOTSTRAP (built in $(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') s)"
-fi
-
-# --- the local stack, private state, free port ----------------------------------------------------------
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
-unset AWS_PROFILE AWS_ENDPOINT_URL LAB_STACK
-export LAB_HOME=$WORK/lab-home
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-ENDPOINT=http://127.0.0.1:$PORT
-say "starting lab local serve on $ENDPOINT"
-"$LAB" local serve --local-port "$PORT" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$ENDPOINT/_lab/health" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$ENDPOINT/_lab/health" || { cat "$WORK/serve.log" >&2; exit 1; }
+build_lab release
+build_handler lambda
+isolate_aws_env
+start_stack
 
 # The default stack's names, so the tutorial's list event (tableName lambda-apigateway) runs unchanged.
 say "lab up (memory $MEMORY MB)"
-"$LAB" --local --local-port "$PORT" -o json up --bootstrap "$BOOTSTRAP" --memory "$MEMORY" >"$WORK/up.json"
+lab -o json up --bootstrap "$BOOTSTRAP" --memory "$MEMORY" >"$WORK/up.json"
 URL=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["invoke_url"])' "$WORK/up.json")
 
 # Events. ten items in the table, so `list` returns a realistic small page.
-echo '{"operation":"ping"}' >"$WORK/ping.json"
+echo "$PING" >"$WORK/ping.json"
 cp assets/events/list.json "$WORK/list.json"
 for i in $(seq 1 10); do
     curl -fsS -o /dev/null -X POST "$URL" \
@@ -93,10 +47,9 @@ for i in $(seq 1 10); do
 done
 
 # The trivial peer server.
-python3 "$BENCH_HTTP" echo-server "$WORK/echo.port" &
-ECHO_PID=$!
-for _ in $(seq 1 100); do [ -s "$WORK/echo.port" ] && break; sleep 0.1; done
-ECHO_URL=http://127.0.0.1:$(cat "$WORK/echo.port")/DynamoDBManager
+start_listener echo python3 "$BENCH_HTTP" echo-server
+ECHO_PID=$LISTEN_PID
+ECHO_URL=http://127.0.0.1:$LISTEN_PORT/DynamoDBManager
 
 run() { # name url body clients seconds pid
     say "$1: $4 clients for $5 s"
@@ -110,8 +63,8 @@ python3 "$BENCH_HTTP" client "$URL" "$WORK/ping.json" --clients "$CLIENTS" --dur
 python3 "$BENCH_HTTP" client "$URL" "$WORK/list.json" --clients "$CLIENTS" --duration 2 >/dev/null
 curl -fsS "$ENDPOINT/_lab/status" >"$WORK/status-warm.json"
 
-T_START=$(now_ns)
-LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)  # the machine may be shared: say how busy it was
+T_START=$(now)
+LOADAVG=$(loadavg)
 run baseline-c "$ECHO_URL" "$WORK/ping.json" "$CLIENTS" "$DURATION" "$ECHO_PID"
 run ping-c "$URL" "$WORK/ping.json" "$CLIENTS" "$DURATION" "$SERVE_PID"
 run list-c "$URL" "$WORK/list.json" "$CLIENTS" "$DURATION" "$SERVE_PID"
@@ -123,8 +76,8 @@ curl -fsS "$ENDPOINT/_lab/status" >"$WORK/status-end.json"
 # --- figures ----------------------------------------------------------------------------------------------
 echo
 echo "## Stage URL through lab's local gateway: throughput, latency, and time outside the function"
-echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before the runs $LOADAVG, after $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "lab: $LAB"
+echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before the runs $LOADAVG, after $(loadavg)"
+echo "lab: $LAB_BIN"
 echo "handler: $HANDLER_BUILD; memory $MEMORY MB"
 python3 - "$WORK" "$CLIENTS" <<'PY'
 import json, sys
@@ -167,10 +120,10 @@ for c in ("c", "1"):
             print(f"note: {name} with {r['clients']} clients: statuses {r['statuses']}, "
                   f"reconnects {r['reconnects']}, e.g. {r['sample']}")
 PY
-echo "load phase: $(awk -v a="$T_START" -v b="$(now_ns)" 'BEGIN { printf "%.0f", (b - a) / 1e9 }') s (${DURATION} s per ${CLIENTS}-client run, ${SHORT} s per 1-client run)"
+echo "load phase: $(since "$T_START" 0) s (${DURATION} s per ${CLIENTS}-client run, ${SHORT} s per 1-client run)"
 
 # --- on record -------------------------------------------------------------------------------------------
-python3 - "$WORK" "$CLIENTS" "$DURATION" "$SHORT" "$MEMORY" "$LOADAVG" "$LAB" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
+python3 - "$WORK" "$CLIENTS" "$DURATION" "$SHORT" "$MEMORY" "$LOADAVG" "$LAB_BIN" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
 import json, sys
 work, clients, duration, short, memory, load_before, lab_bin, bootstrap = sys.argv[1:]
 load = lambda n: json.load(open(f"{work}/r-{n}.json"))
@@ -204,4 +157,4 @@ json.dump({"settings": {"clients": int(clients), "duration_s": float(duration), 
                         "lab_bin": lab_bin, "bootstrap": bootstrap},
            "lab": lab, "peer": peer}, sys.stdout)
 PY
-python3 "$ROOT/scripts/bench_record.py" gateway <"$WORK/record.json"
+record_bench gateway <"$WORK/record.json"

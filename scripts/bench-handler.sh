@@ -8,9 +8,8 @@
 #
 # Knobs (environment): BENCH_INVOCATIONS (100), BENCH_WARMUP (5), BENCH_COLD_RUNS (5),
 # BENCH_SIZES (10,100,1000), LAB_MOTO (path to moto_server), XDG_CACHE_HOME.
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/lab
 MOTO=${LAB_MOTO:-$CACHE/moto-5.2.5/bin/moto_server}
 VENV=$CACHE/bench-venv
@@ -19,26 +18,15 @@ WARMUP=${BENCH_WARMUP:-5}
 COLD_RUNS=${BENCH_COLD_RUNS:-5}
 SIZES=${BENCH_SIZES:-10,100,1000}
 
-WORK=$(mktemp -d)
-MOTO_PID=
-cleanup() {
-    if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { printf '==> %s\n' "$*" >&2; }
-
 # --- build -------------------------------------------------------------------------------------------
 # The bootstrap is built the way it ships (profile `lambda`: fat LTO, stripped). The driver is built in
 # the dev profile on purpose: its dependencies are already compiled for the tests there, and it adds the
 # same small overhead to both handlers.
-cd "$ROOT"
 say "building bootstrap (profile lambda) and the benchmark driver"
 cargo build -q --profile lambda -p handler --bin bootstrap
 cargo build -q -p handler --example runtime_bench
-BOOTSTRAP=$ROOT/target/lambda/bootstrap
-DRIVER=$ROOT/target/debug/examples/runtime_bench
+BOOTSTRAP=$TARGET/lambda/bootstrap
+DRIVER=$TARGET/debug/examples/runtime_bench
 
 # --- the tutorial's Python handler, verbatim ---------------------------------------------------------
 mkdir -p "$WORK/py"
@@ -81,17 +69,6 @@ def lambda_handler(event, context):
 PY
 
 # Deterministic zips with the entry at the root, mode 0755 for the bootstrap (as Lambda needs).
-make_zip() { # zip_path file mode
-    python3 - "$1" "$2" "$3" <<'PY'
-import sys, zipfile
-out, path, mode = sys.argv[1], sys.argv[2], int(sys.argv[3], 8)
-info = zipfile.ZipInfo(path.rsplit('/', 1)[-1], date_time=(1980, 1, 1, 0, 0, 0))
-info.external_attr = (0o100000 | mode) << 16
-info.compress_type = zipfile.ZIP_DEFLATED
-with open(path, 'rb') as f, zipfile.ZipFile(out, 'w') as z:
-    z.writestr(info, f.read(), compresslevel=9)
-PY
-}
 make_zip "$WORK/rust.zip" "$BOOTSTRAP" 755
 make_zip "$WORK/python.zip" "$WORK/py/lambda_function.py" 644
 
@@ -117,15 +94,10 @@ if [ ! -x "$MOTO" ]; then
     echo "moto_server not found at $MOTO (set LAB_MOTO); cannot benchmark" >&2
     exit 1
 fi
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
-MOTO_PID=$!
+PORT=$(free_port)
 ENDPOINT=http://127.0.0.1:$PORT
-for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$ENDPOINT/moto-api/config" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$ENDPOINT/moto-api/config" || { cat "$WORK/moto.log" >&2; exit 1; }
+spawn "$MOTO" -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1
+wait_for "$ENDPOINT/moto-api/config" "$WORK/moto.log" "$!"
 
 # --- run -----------------------------------------------------------------------------------------------
 say "running: $INVOCATIONS warm invocations per figure, $COLD_RUNS cold starts, sizes $SIZES"
@@ -185,4 +157,4 @@ json.dump({"settings": {"invocations": int(invocations), "warmup": int(warmup), 
                         "sizes": [int(x) for x in sizes.split(",")], "bootstrap": "target/lambda/bootstrap"},
            "lab": lab, "peer": peer}, open(record, "w"))
 PY
-python3 scripts/bench_record.py handler <"$WORK/record.json"
+record_bench handler <"$WORK/record.json"

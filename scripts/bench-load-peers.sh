@@ -10,50 +10,24 @@
 # Prints the figures and records them (scripts/bench_record.py) in bench/results/load-peers.json.
 # Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (10), BENCH_ROUNDS (3, for (a)), BENCH_RATE (200), BENCH_WORKER_VUS (8),
 # LAB_BIN (skip the build; the handler's bootstrap is built in debug beside it).
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 DURATION=${BENCH_DURATION:-10s}
 CONN=${BENCH_CONNECTIONS:-10}
 RATE=${BENCH_RATE:-200}
 ROUNDS=${BENCH_ROUNDS:-3}
 WVUS=${BENCH_WORKER_VUS:-8}
-PING='{"operation":"ping"}'
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-WORK=$(mktemp -d)
-export LAB_HOME=$WORK/home
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-say() { printf '==> %s\n' "$*" >&2; }
 
-cd "$ROOT"
-if ! command -v hey >/dev/null; then
-    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get install -y hey >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y hey >/dev/null; }
-fi
-command -v oha >/dev/null || { say "installing oha from crates.io (compiles: several minutes, once)"; cargo install oha --locked; }
-BUILD=release
-if [ -z "${LAB_BIN:-}" ]; then
-    cargo build -q --release --bin lab --bin lab-load-worker
-    LAB_BIN=$ROOT/target/release/lab
-else
-    # Say which build the figures are of (LAB_BUILD=debug for a debug binary copied elsewhere).
-    case "$LAB_BIN" in */debug/*) BUILD=debug ;; esac
-    BUILD=${LAB_BUILD:-$BUILD}
-fi
+apt_install hey hey
+need_oha
+build_lab release --bin lab-load-worker
+BUILD=$(lab_build)
 cargo build -q -p handler --bin bootstrap
-BOOTSTRAP=$ROOT/target/debug/bootstrap
+BOOTSTRAP=$TARGET/debug/bootstrap
 
 # --- the local stack (no strict mode: the figures are the generator's, not AWS's delays) ------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$LAB_BIN" local serve --local-port "$PORT" --concurrency 24 >"$WORK/serve.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/_lab/health" >/dev/null && break; sleep 0.2; done
-lab() { "$LAB_BIN" --local --local-port "$PORT" --stack bench "$@"; }
+export LAB_STACK=bench
+start_stack --concurrency 24
 URL=$(lab up --bootstrap "$BOOTSTRAP" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])')
 lab call ping >/dev/null
 
@@ -65,7 +39,7 @@ for r in $(seq "$ROUNDS"); do
     for tool in $( [ $((r % 2)) -eq 1 ] && echo "lab hey" || echo "hey lab" ); do
         # GNU time records each generator's own CPU (user + system): what it takes from the target.
         if [ "$tool" = lab ]; then
-            /usr/bin/time -f '%U %S' -o "$WORK/a-lab-$r.cpu" "$LAB_BIN" --local --local-port "$PORT" --stack bench \
+            /usr/bin/time -f '%U %S' -o "$WORK/a-lab-$r.cpu" "$LAB_BIN" --local --local-port "$PORT" \
                 load --vus "$CONN" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/a-lab-$r.json"
         else
             /usr/bin/time -f '%U %S' -o "$WORK/a-hey-$r.cpu" \
@@ -75,10 +49,8 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # --- (b) the stall vs oha --latency-correction ----------------------------------------------------------
-python3 "$ROOT/scripts/bench_stall.py" 0 >"$WORK/stall.out" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q listening "$WORK/stall.out" 2>/dev/null && break; sleep 0.05; done
-STALL=http://127.0.0.1:$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/stall.out")/
+start_listener stall python3 "$ROOT/scripts/bench_stall.py" 0
+STALL=http://127.0.0.1:$LISTEN_PORT/
 say "(b) open model, $RATE/s, on a target stalling 500 ms once a second"
 "$LAB_BIN" load --url "$STALL" --rate "$RATE" --vus 200 --duration "$DURATION" --payload "$PING" -o json >"$WORK/b-lab.json"
 oha -z "$DURATION" -c 200 -q "$RATE" --latency-correction -m POST -d "$PING" -H 'content-type: application/json' \
@@ -92,7 +64,7 @@ for n in 1 2 4; do
 done
 lab down --yes >/dev/null
 
-python3 - "$WORK" "$DURATION" "$CONN" "$RATE" "$WVUS" "$BUILD" "$ROUNDS" <<'PY' | python3 "$ROOT/scripts/bench_record.py" load-peers
+python3 - "$WORK" "$DURATION" "$CONN" "$RATE" "$WVUS" "$BUILD" "$ROUNDS" <<'PY' | record_bench load-peers
 import json, re, sys
 work, duration, conn, rate, wvus, build = sys.argv[1:7]
 run = lambda name: json.load(open(f"{work}/{name}"))["runs"][0]

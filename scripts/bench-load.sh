@@ -21,67 +21,33 @@
 # what is being measured; the CPU each side used per request is printed so the split can be seen.
 #
 # Knobs (environment): BENCH_DURATION (10s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
-# BENCH_RATE_SHARE (0.5), BENCH_LIGHT_RATE (1000), BENCH_TARGET_THREADS (2), LAB_BIN (skip the build).
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# BENCH_RATE_SHARE (0.5), BENCH_LIGHT_RATE (1000), BENCH_TARGET_THREADS (2), LAB_BIN and TARGET_BIN
+# (skip the builds).
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONN=${BENCH_CONNECTIONS:-10}
 RATE_SHARE=${BENCH_RATE_SHARE:-0.5}
 LIGHT_RATE=${BENCH_LIGHT_RATE:-1000}
 TARGET_THREADS=${BENCH_TARGET_THREADS:-2}
-BODY='{"operation":"ping"}'
-CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
-export PATH="$CARGO_BIN:$PATH"
-
-WORK=$(mktemp -d)
-TARGET_PID=
-cleanup() {
-    if [ -n "$TARGET_PID" ]; then kill "$TARGET_PID" 2>/dev/null || true; wait "$TARGET_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { printf '==> %s\n' "$*" >&2; }
-START_ALL=$(date +%s)
+START_ALL=$(now)
 
 # --- peers -------------------------------------------------------------------------------------------
-if ! command -v oha >/dev/null; then
-    say "installing oha from crates.io (compiles from source: several minutes, once)"
-    t0=$(date +%s)
-    cargo install oha --locked
-    say "oha installed in $(( $(date +%s) - t0 )) s"
-fi
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (Debian)"
-    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
-fi
+need_oha
+apt_install wrk wrk
 
-# --- build (before any measurement: a compile would take the cores the benchmark needs) ---------------
-cd "$ROOT"
-if [ -z "${LAB_BIN:-}" ]; then
-    say "building lab and examples/bench_target (release)"
-    cargo build -q --release --bin lab --example bench_target
-    LAB_BIN=$ROOT/target/release/lab
-else
-    cargo build -q --release --example bench_target
-fi
-TARGET_BIN=$ROOT/target/release/examples/bench_target
-
-# --- target ------------------------------------------------------------------------------------------
-"$TARGET_BIN" 0 "$TARGET_THREADS" >"$WORK/target.out" &
-TARGET_PID=$!
-for _ in $(seq 100); do grep -q listening "$WORK/target.out" 2>/dev/null && break; sleep 0.05; done
-PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/target.out")
-[ -n "$PORT" ] || { echo "bench_target did not start" >&2; exit 1; }
-URL=http://127.0.0.1:$PORT/
-curl -sf -X POST -d "$BODY" "$URL" >/dev/null
+# --- build (before any measurement: a compile would take the cores the benchmark needs), target -------
+build_lab release
+build_target
+start_listener target "$TARGET_BIN" 0 "$TARGET_THREADS"
+TARGET_PID=$LISTEN_PID
+URL=http://127.0.0.1:$LISTEN_PORT/
+curl -sf -X POST -d "$PING" "$URL" >/dev/null
 
 cat >"$WORK/post.lua" <<EOF
 wrk.method = "POST"
-wrk.body = '$BODY'
+wrk.body = '$PING'
 wrk.headers["Content-Type"] = "application/json"
 -- wrk's own summary is text; one machine-readable line is easier to compare than parsing it.
 done = function(summary, latency, requests)
@@ -114,17 +80,17 @@ measure() {
         lab)
             if [ -n "$rate" ]; then
                 "$LAB_BIN" load --url "$URL" --vus "$CONN" --duration "$DURATION" --load-profile fixed \
-                    --rate "$rate" --payload "$BODY" -o json >"$out"
+                    --rate "$rate" --payload "$PING" -o json >"$out"
             else
                 "$LAB_BIN" load --url "$URL" --vus "$CONN" --duration "$DURATION" --load-profile fixed \
-                    --payload "$BODY" -o json >"$out"
+                    --payload "$PING" -o json >"$out"
             fi ;;
         oha)
             if [ -n "$rate" ]; then
-                oha -z "$DURATION" -c "$CONN" -q "$rate" --latency-correction -m POST -d "$BODY" \
+                oha -z "$DURATION" -c "$CONN" -q "$rate" --latency-correction -m POST -d "$PING" \
                     -H 'content-type: application/json' --no-tui --output-format json "$URL" >"$out"
             else
-                oha -z "$DURATION" -c "$CONN" -m POST -d "$BODY" \
+                oha -z "$DURATION" -c "$CONN" -m POST -d "$PING" \
                     -H 'content-type: application/json' --no-tui --output-format json "$URL" >"$out"
             fi ;;
         wrk)
@@ -161,7 +127,7 @@ PY
 }
 
 # --- (a) max throughput ------------------------------------------------------------------------------
-say "load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+say "load average before measuring: $(loadavg) (other work on the machine skews every figure)"
 say "(a) max throughput: $CONN connections, $DURATION per run, $ROUNDS rounds, target $URL ($TARGET_THREADS threads)"
 TOOLS=(lab oha wrk)
 for round in $(seq 0 $((ROUNDS - 1))); do
@@ -186,15 +152,16 @@ for rate in "$RATE" "$LIGHT_RATE"; do
 done
 
 # --- report ------------------------------------------------------------------------------------------
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" "$LOAD_AFTER" <<'PY'
+LOAD_AFTER=$(loadavg)
+py - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" "$LOAD_AFTER" <<'PY'
 import json, sys
+from bench_lib import middle
 path, rate, light, conn, duration, rounds, tthreads, load_after = sys.argv[1:]
 rows = [json.loads(l) for l in open(path)]
 
 def median_run(tool):
     runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
-    return runs[len(runs) // 2], runs
+    return middle(runs, key=lambda r: r["rps"]), runs
 
 def us_per_req(cpu_s, r):
     return cpu_s / r["requests"] * 1e6 if r["requests"] else float("nan")
@@ -252,17 +219,18 @@ print(f"load average after the run: {load_after}")
 PY
 
 # --- on record -------------------------------------------------------------------------------------------
-python3 - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" \
+py - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" \
     "$(oha --version 2>/dev/null | head -1)" "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2)" "$LAB_BIN" \
     <<'PY' >"$WORK/record.json"
 import json, sys
+from bench_lib import middle
 path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin = sys.argv[1:]
 rows = [json.loads(l) for l in open(path)]
 
 def figures(tool):
     # The round with the median throughput, as printed above; CPU per request from that round.
     runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
-    r = runs[len(runs) // 2]
+    r = middle(runs, key=lambda r: r["rps"])
     out = {"max_rps": round(r["rps"], 1), "max_p50_ms": round(r["p50_ms"], 3), "max_p99_ms": round(r["p99_ms"], 3),
            "max_errors": r["errors"],
            "gen_cpu_us_per_req": round(r["gen_cpu_s"] / r["requests"] * 1e6, 2) if r["requests"] else None,
@@ -282,5 +250,5 @@ json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds"
            "peer": {"name": f"{oha_version or 'oha'} and {wrk_version or 'wrk'}",
                     "oha": figures("oha"), "wrk": figures("wrk")}}, sys.stdout)
 PY
-python3 "$ROOT/scripts/bench_record.py" load <"$WORK/record.json"
-say "bench-load took $(( $(date +%s) - START_ALL )) s"
+record_bench load <"$WORK/record.json"
+say "bench-load took $(since "$START_ALL" 0) s"

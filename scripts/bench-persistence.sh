@@ -15,58 +15,34 @@
 #
 # Knobs (environment): BENCH_KILLS, BENCH_WRITERS, BENCH_VUS, BENCH_DURATION, BENCH_ROUNDS,
 # LAB_BIN (default: target/debug/lab, built), BOOTSTRAP (default: target/debug/bootstrap).
-set -euo pipefail
-shopt -s inherit_errexit
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 KILLS=${BENCH_KILLS:-10}
 WRITERS=${BENCH_WRITERS:-4}
 VUS=${BENCH_VUS:-10}
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-5}
-cd "$ROOT"
 scripts/install-deps >/dev/null
-if [ -z "${LAB_BIN:-}" ]; then
-    cargo build -q --bin lab
-    LAB_BIN=$ROOT/target/debug/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/debug/bootstrap}
-[ -x "$BOOTSTRAP" ] || cargo build -q -p handler --bin bootstrap
-
-WORK=$(mktemp -d)
+build_lab dev
+build_handler dev
 export NO_COLOR=1
-declare -A PORT PID
-cleanup() {
-    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
-    for name in "${!PID[@]}"; do
-        kill "${PID[$name]}" 2>/dev/null || true
-        wait "${PID[$name]}" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-say() { printf '==> %s\n' "$*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-lab() { local name=$1; shift; LAB_HOME=$WORK/$name "$LAB_BIN" --local --local-port "${PORT[$name]}" "$@"; }
 
 # Two stacks side by side, idle unless measured: "durable" (the default) and "memory" (the peer).
+declare -A PORTS
+lab_on() { local name=$1; shift; LAB_HOME=$WORK/$name "$LAB_BIN" --local --local-port "${PORTS[$name]}" "$@"; }
 for name in durable memory; do
-    PORT[$name]=$(free_port)
     persist=true; [ "$name" = memory ] && persist=false
-    mkdir -p "$WORK/$name"
-    LAB_HOME=$WORK/$name "$LAB_BIN" local serve --local-port "${PORT[$name]}" --persist "$persist" \
-        --cpu-share false >"$WORK/$name.log" 2>&1 &
-    PID[$name]=$!
-    for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:${PORT[$name]}/_lab/health" >/dev/null && break; sleep 0.1; done
-    say "$name stack (--persist $persist) on port ${PORT[$name]}: lab up"
-    lab "$name" up --bootstrap "$BOOTSTRAP" >"$WORK/$name-up.log" 2>&1
+    LAB_HOME=$WORK/$name start_stack --persist "$persist" --cpu-share false
+    PORTS[$name]=$PORT
+    say "$name stack (--persist $persist) on port $PORT: lab up"
+    lab_on "$name" up --bootstrap "$BOOTSTRAP" >"$WORK/$name-up.log" 2>&1
 done
-url() { lab "$1" -o json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])'; }
+url() { lab_on "$1" -o json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])'; }
 
 # lab load's throughput on one stack with one payload (requests per second, errors).
 load() {
     local name=$1 payload=$2
-    lab "$name" -o json load --vus "$VUS" --duration "${DURATION}s" --load-profile fixed \
+    lab_on "$name" -o json load --vus "$VUS" --duration "${DURATION}s" --load-profile fixed \
         --payload "$payload" 2>/dev/null |
         python3 -c 'import json,sys; r=json.load(sys.stdin)["runs"][0]["summary"]; print(r["throughput_rps"], r["errors"])'
 }
@@ -84,10 +60,10 @@ for mix in write list; do
 done
 
 say "memory stack: 1 kill under $WRITERS writers (it loses its state)"
-python3 scripts/bench_persistence.py "http://127.0.0.1:${PORT[memory]}" "$(url memory)" lambda-apigateway \
+python3 scripts/bench_persistence.py "http://127.0.0.1:${PORTS[memory]}" "$(url memory)" lambda-apigateway \
     1 "$WRITERS" "$WORK/kills-memory.json"
 say "durable stack: $KILLS kills under $WRITERS writers"
-python3 scripts/bench_persistence.py "http://127.0.0.1:${PORT[durable]}" "$(url durable)" lambda-apigateway \
+python3 scripts/bench_persistence.py "http://127.0.0.1:${PORTS[durable]}" "$(url durable)" lambda-apigateway \
     "$KILLS" "$WRITERS" "$WORK/kills-durable.json"
 
 python3 - "$WORK" "${RPS[durable-write]}" "${RPS[memory-write]}" "${RPS[durable-list]}" "${RPS[memory-list]}" \
@@ -131,4 +107,4 @@ json.dump({
     "lab": lab, "peer": peer,
 }, open(f"{work}/record.json", "w"))
 PY
-python3 scripts/bench_record.py persistence <"$WORK/record.json"
+record_bench persistence <"$WORK/record.json"

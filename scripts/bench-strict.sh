@@ -11,37 +11,31 @@
 #
 # Knobs (environment): BENCH_RUNS (3), TIME_SCALE (1.0), LAB_BIN (default: target/debug/lab, built;
 # the figures are AWS's waits, not lab's CPU).
-set -euo pipefail
-shopt -s inherit_errexit
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-3}
 SCALE=${TIME_SCALE:-1.0}
-# shellcheck source=scripts/strict-stack.sh
-. "$ROOT/scripts/strict-stack.sh"
-say() { printf '==> %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+start_strict_stack "$SCALE"
 
-ups=() downs=()
 last_delete=0
 for run in $(seq 1 "$RUNS"); do
     say "round $run/$RUNS: up"
-    t=$(now); lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1; ups+=("$(since "$t")")
+    timed "$WORK/t-up" lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1
     window=$(curl -sf "$ENDPOINT/_lab/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["strict"]["figures_ms"]["delete_rest_api_window"] / 1000)')
     wait_s=$(awk -v last="$last_delete" -v w="$window" -v n="$(now)" 'BEGIN { d = last + w - n; print (d > 0 && last > 0) ? d + 0.2 : 0 }')
     sleep "$wait_s"
     say "round $run/$RUNS: down"
-    last_delete=$(now); lab down --yes >"$WORK/down.log" 2>&1; downs+=("$(since "$last_delete")")
+    last_delete=$(now)
+    timed "$WORK/t-down" lab down --yes >"$WORK/down.log" 2>&1
 done
 
 STATUS=$(curl -sf "$ENDPOINT/_lab/status")
-python3 - "$STATUS" "$SCALE" "${ups[*]}" "${downs[*]}" "$WORK/record.json" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
+py - "$STATUS" "$SCALE" "$(cat "$WORK/t-up")" "$(cat "$WORK/t-down")" "$WORK/record.json" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
 import json, statistics, sys
+from bench_lib import floats
 status, scale, ups, downs, record, lab_bin, bootstrap = sys.argv[1:8]
 f = {k: v / 1000 for k, v in json.loads(status)["strict"]["figures_ms"].items()}
-ups = [float(x) for x in ups.split()]
-downs = [float(x) for x in downs.split()]
+ups, downs = floats(ups), floats(downs)
 floor_up = max(f["role_not_assumable"], f["table_creating"], f["policy_not_attachable"]) + f["function_pending"]
 floor_down = max(f["table_deleting"], f["role_delete_conflict"] + f["iam_read_after_delete"])
 up, down = statistics.median(ups), statistics.median(downs)
@@ -55,4 +49,4 @@ json.dump({
     "peer": {"name": "floor set by AWS's delays", "up_s": round(floor_up, 3), "down_s": round(floor_down, 3)},
 }, open(record, "w"))
 PY
-python3 scripts/bench_record.py strict-up-down <"$WORK/record.json"
+record_bench strict-up-down <"$WORK/record.json"

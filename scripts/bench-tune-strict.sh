@@ -12,79 +12,27 @@
 # scripts/run and scripts/test use: its own time is small beside Lambda's updates.
 # Knobs (environment): BENCH_RUNS (3 runs of each mode), BENCH_TIME_SCALE (1.0), BENCH_ITEMS (3 items in
 # the table), LAB_BIN and BOOTSTRAP (skip building).
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-3}
 SCALE=${BENCH_TIME_SCALE:-1.0}
 ITEMS=${BENCH_ITEMS:-3}
-INPUT=$ROOT/assets/events/power-tuning-input.json
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-
-WORK=$(mktemp -d)
-export LAB_HOME=$WORK/lab-home
-SERVE_PID=
-cleanup() {
-    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-say() { printf '==> %s\n' "$*" >&2; }
-
-cd "$ROOT"
-if [ -z "${LAB_BIN:-}" ]; then
-    say "building lab (dev profile)"
-    cargo build -q --bin lab
-    LAB_BIN=$TARGET/debug/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$TARGET/lambda/bootstrap}
-if [ ! -x "$BOOTSTRAP" ]; then
-    say "building the handler (profile lambda; minutes on 2 cores, once)"
-    cargo build -q --profile lambda -p handler --bin bootstrap
-fi
-
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$LAB_HOME"
-"$LAB_BIN" local serve --local-port "$PORT" --strict --time-scale "$SCALE" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 300); do
-    curl -sf "127.0.0.1:$PORT/_lab/health" >/dev/null && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
+build_lab dev
+build_handler lambda
+start_stack --strict --time-scale "$SCALE"
 
 say "lab up on the strict stack at time scale $SCALE (IAM's propagation delay alone is 10 s)"
-lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; exit 1; }
-for i in $(seq "$ITEMS"); do lab call create --id "$i" >/dev/null; done
-python3 - "$INPUT" "$WORK/sequential.json" <<'PY'
+up_with_items "$ITEMS"
+tune_inputs
+show_wall() { printf '    %-10s run %s: %s s wall\n' "$1" "$2" "$(elapsed "$3" "$4" 2)" >&2; } # mode run t0 t1
+tune_alternated "$RUNS" show_wall
+
+py - "$WORK" "$RUNS" "$SCALE" "$LAB_BIN" "$BOOTSTRAP" >"$WORK/record.json" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
-d["parallelInvocation"] = False
-json.dump(d, open(sys.argv[2], "w"), indent=2)
-PY
-
-for run in $(seq "$RUNS"); do
-    # Alternated, so a slow spell on the machine falls on both modes alike.
-    for mode in parallel sequential; do
-        input=$INPUT; [ "$mode" = sequential ] && input=$WORK/sequential.json
-        t0=$EPOCHREALTIME
-        lab tune --input "$input" -o json >"$WORK/$mode-$run.json"
-        t1=$EPOCHREALTIME
-        echo "$mode $run $t0 $t1" >>"$WORK/walls"
-        python3 -c "print(f'    {\"$mode\":<10} run $run: {$t1 - $t0:.2f} s wall')" >&2
-    done
-done
-
-python3 - "$WORK" "$RUNS" "$SCALE" "$LAB_BIN" "$BOOTSTRAP" >"$WORK/record.json" <<'PY'
-import json, statistics, sys
+from bench_lib import middle, r3, walls
 work, runs, scale, lab_bin, bootstrap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 UPDATE_S = 2.0 * scale  # the strict stack's InProgress window for an update (AWS's figure x scale)
-walls = {}
-for line in open(f"{work}/walls"):
-    mode, run, t0, t1 = line.split()
-    walls[(mode, int(run))] = float(t1) - float(t0)
+walls = walls(work)
 
 def runs_of(mode):
     out = []
@@ -97,7 +45,7 @@ def runs_of(mode):
     return out
 
 modes = {m: runs_of(m) for m in ("parallel", "sequential")}
-med = {m: sorted(v, key=lambda a: a["wall"])[len(v) // 2] for m, v in modes.items()}
+med = {m: middle(v, key=lambda a: a["wall"]) for m, v in modes.items()}
 par, seq = med["parallel"], med["sequential"]
 floor = par["updates"] * UPDATE_S
 print(f"lab tune, the tutorial's input, strict local stack at time scale {scale} "
@@ -115,7 +63,6 @@ ratio = par["wall"] / seq["wall"]
 measuring = par["t"]["measure_ms"] / seq["t"]["measure_ms"]
 print(f"  parallel / sequential: {ratio:.2f}x of the wall time (goal 0.5x); measuring alone {measuring:.2f}x;\n"
       f"  the floor both share: {par['updates']} updates x {UPDATE_S:.1f} s = {floor:.1f} s", file=sys.stderr)
-r3 = lambda x: round(x, 3)
 json.dump({
     "settings": {"runs": runs, "time_scale": scale, "lab_bin": lab_bin, "bootstrap": bootstrap},
     "lab": {"parallel_wall_s": r3(par["wall"]), "parallel_publish_s": r3(par["t"]["publish_ms"] / 1e3),
@@ -130,4 +77,4 @@ json.dump({
     "extra": {"update_window_s": UPDATE_S, "floor_s": r3(floor)},
 }, sys.stdout)
 PY
-python3 "$ROOT/scripts/bench_record.py" tune-strict <"$WORK/record.json"
+record_bench tune-strict <"$WORK/record.json"

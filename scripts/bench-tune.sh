@@ -20,70 +20,21 @@
 # BENCH_MEM_SAMPLES (10 timed memory changes), LAB_BIN (skip building lab),
 # BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
 # BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings).
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 RUNS=${BENCH_RUNS:-10}
 ITEMS=${BENCH_ITEMS:-3}
 MEM_SAMPLES=${BENCH_MEM_SAMPLES:-10}
-INPUT=$ROOT/assets/events/power-tuning-input.json
 FUNCTION=LambdaFunctionOverHttps
+START_ALL=$(now)
 
-WORK=$(mktemp -d)
-export LAB_HOME=$WORK/lab-home
-SERVE_PID=
-cleanup() {
-    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { printf '==> %s\n' "$*" >&2; }
-START_ALL=$EPOCHREALTIME
-
-# --- build (before anything is timed) ----------------------------------------------------------------
-cd "$ROOT"
-if [ -z "${LAB_BIN:-}" ]; then
-    say "building lab (release)"
-    cargo build -q --release --bin lab
-    LAB_BIN=$ROOT/target/release/lab
-fi
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
-HANDLER_BUILD="reused the existing $BOOTSTRAP (BENCH_REBUILD_HANDLER=1 rebuilds it)"
-if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
-    say "building the handler (profile lambda)"
-    t0=$EPOCHREALTIME
-    cargo build -q --profile lambda -p handler --bin bootstrap
-    HANDLER_BUILD="built in $(python3 -c "print(f'{$EPOCHREALTIME - $t0:.1f}')") s (cargo build --profile lambda -p handler --bin bootstrap)"
-fi
-
-# --- local stack -------------------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$LAB_HOME"
-"$LAB_BIN" local serve --local-port "$PORT" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-# moto is a Python server: its first start can take several seconds.
-for _ in $(seq 300); do
-    curl -sf "127.0.0.1:$PORT/_lab/health" >/dev/null && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
-curl -sf "127.0.0.1:$PORT/_lab/health" >/dev/null || { echo "local stack did not come up" >&2; cat "$WORK/serve.log" >&2; exit 1; }
-lab() { "$LAB_BIN" --local --local-port "$PORT" "$@"; }
-
+# --- build (before anything is timed), local stack ------------------------------------------------------
+build_lab release
+build_handler lambda
+start_stack
 say "deploying on 127.0.0.1:$PORT"
-t0=$EPOCHREALTIME
-lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; exit 1; }
-UP_S=$(python3 -c "print(f'{$EPOCHREALTIME - $t0:.2f}')")
-for i in $(seq "$ITEMS"); do lab call create --id "$i" >/dev/null; done
-
-python3 - "$INPUT" "$WORK/sequential.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["parallelInvocation"] = False
-json.dump(d, open(sys.argv[2], "w"), indent=2)
-PY
+up_with_items "$ITEMS"
+tune_inputs
 
 # Reads every REPORT line of the function's log group through the Logs API (moto behind the gateway;
 # it checks no signature, only reads the region from the credential scope) and writes those not seen
@@ -137,26 +88,18 @@ reports() { python3 "$WORK/reports.py" "$PORT" "$WORK/seen" "$1" "$2" "$FUNCTION
 reports 0 "$WORK/baseline-reports.json"
 
 # --- the tune runs -----------------------------------------------------------------------------------
-say "load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-for run in $(seq "$RUNS"); do
-    # Alternated, so a slow spell on the machine falls on both modes alike.
-    for mode in parallel sequential; do
-        input=$INPUT; [ "$mode" = sequential ] && input=$WORK/sequential.json
-        t0=$EPOCHREALTIME
-        lab tune --input "$input" -o json >"$WORK/$mode-$run.json"
-        t1=$EPOCHREALTIME
-        n=$(python3 -c "import json; print(json.load(open('$WORK/$mode-$run.json'))['invocations'])")
-        reports "$n" "$WORK/$mode-$run.reports.json"
-        python3 -c "print(f'    {\"$mode\":<10} run $run: {$t1 - $t0:.3f} s wall, $n invocations')" >&2
-        echo "$mode $run $t0 $t1" >>"$WORK/walls"
-    done
-done
+# After each run: its function time from the REPORT lines, and a line of progress.
+read_reports() { # mode run t0 t1
+    local n
+    n=$(python3 -c "import json; print(json.load(open('$WORK/$1-$2.json'))['invocations'])")
+    reports "$n" "$WORK/$1-$2.reports.json"
+    printf '    %-10s run %s: %s s wall, %s invocations\n' "$1" "$2" "$(elapsed "$3" "$4")" "$n" >&2
+}
+say "load average before measuring: $(loadavg) (other work on the machine skews every figure)"
+tune_alternated "$RUNS" read_reports
 
 # A fixed cost inside every wall time above, whatever the invocations: starting and ending the process.
-for _ in $(seq 10); do
-    t0=$EPOCHREALTIME; "$LAB_BIN" --version >/dev/null; t1=$EPOCHREALTIME
-    echo "$t0 $t1" >>"$WORK/starts"
-done
+for _ in $(seq 10); do TIMED_DECIMALS=6 timed "$WORK/starts" "$LAB_BIN" --version >/dev/null; done
 
 # --- memory changes, timed alone ---------------------------------------------------------------------
 say "timing $MEM_SAMPLES memory changes as lab does them"
@@ -184,16 +127,14 @@ print(json.dumps({"samples_s": times}))
 PY
 
 # --- report ------------------------------------------------------------------------------------------
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$WORK" "$RUNS" "$UP_S" "$HANDLER_BUILD" "$LOAD_AFTER" "$ITEMS" "$MEM_SAMPLES" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
+LOAD_AFTER=$(loadavg)
+py - "$WORK" "$RUNS" "$UP_S" "$HANDLER_BUILD" "$LOAD_AFTER" "$ITEMS" "$MEM_SAMPLES" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
 import json, statistics, sys
+from bench_lib import floats, middle, r3, walls
 work, runs, up_s, handler_build, load_after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 items, mem_samples, lab_bin, bootstrap = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8], sys.argv[9]
 medians = {}
-walls = {}
-for l in open(f"{work}/walls"):
-    mode, run, t0, t1 = l.split()
-    walls[(mode, int(run))] = float(t1) - float(t0)
+walls = walls(work)
 mem = json.load(open(f"{work}/memchange.json"))["samples_s"]
 mem_ms = statistics.mean(mem) * 1e3
 
@@ -223,14 +164,14 @@ print(f"4 powers x 10 invocations of the list event over the table's items; {run
 print(f"handler: {handler_build}; lab up on a fresh local stack: {up_s} s")
 print(f"memory change (Get + Update + Get until Successful), timed alone: mean {mem_ms:.1f} ms "
       f"(min {min(mem) * 1e3:.1f}, max {max(mem) * 1e3:.1f}, {len(mem)} samples)")
-starts = sorted(float(b) - float(a) for a, b in (l.split() for l in open(f"{work}/starts")))
+starts = sorted(floats(open(f"{work}/starts").read()))
 print(f"lab process start + exit (lab --version), median of {len(starts)}: {starts[len(starts) // 2] * 1e3:.1f} ms "
       "(inside each wall time and so inside the overhead below)")
 print("function time = Duration + Init Duration from each invocation's REPORT line (exact);")
 print("sum(mean x count) from the tune JSON is the approximation (trimmed means: fastest/slowest 20% left out).")
 for mode in ("parallel", "sequential"):
     all_runs = [analyse(mode, r) for r in range(1, runs + 1)]
-    med = sorted(all_runs, key=lambda a: a["wall_ms"])[len(all_runs) // 2]
+    med = middle(all_runs, key=lambda a: a["wall_ms"])
     medians[mode] = (med, all_runs)
     print()
     print(f"== {mode} (\"parallelInvocation\": {'true' if mode == 'parallel' else 'false'}) ==")
@@ -275,7 +216,6 @@ print(f"load average after the run: {load_after}")
 # path, or in sum when sequential, plus the memory changes): what a tuner that cost nothing would take.
 par, par_runs = medians["parallel"]
 seq, seq_runs = medians["sequential"]
-r3 = lambda x: round(x, 3)
 json.dump({
     "settings": {"runs": runs, "items": items, "memory_change_samples": mem_samples, "lab_bin": lab_bin,
                  "bootstrap": bootstrap},
@@ -296,5 +236,5 @@ json.dump({
              "sequential_memory_changes_ms": r3(seq["mem_total"])},
 }, open(f"{work}/record.json", "w"))
 PY
-python3 "$ROOT/scripts/bench_record.py" tune <"$WORK/record.json"
-say "bench-tune took $(python3 -c "print(f'{$EPOCHREALTIME - $START_ALL:.0f}')") s"
+record_bench tune <"$WORK/record.json"
+say "bench-tune took $(since "$START_ALL" 0) s"

@@ -12,61 +12,22 @@
 # BENCH_REBUILD_HANDLER=1 (rebuild target/lambda/bootstrap even if present),
 # BOOTSTRAP (another prebuilt handler, e.g. a dev build for a quick check; recorded in the settings),
 # XDG_CACHE_HOME.
-set -euo pipefail
-shopt -s inherit_errexit  # a failing step inside $(cli_up) must stop the script too
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/lab
 AWSCLI_VENV=$CACHE/awscli-venv   # its own venv: awscli pins botocore, which would disturb bench-venv's boto3
 RUNS=${BENCH_RUNS:-3}
 REGION=us-east-1
 
-WORK=$(mktemp -d)
-SERVE_PID=
-cleanup() {
-    # SIGTERM lets `lab local serve` stop moto and every function instance it started.
-    if [ -n "$SERVE_PID" ]; then kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { printf '==> %s\n' "$*" >&2; }
-now_ns() { date +%s%N; }
-secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
-
-cd "$ROOT"
-
 # --- lab and the handler -------------------------------------------------------------------------------
-if [ -n "${LAB_BIN:-}" ]; then
-    LAB=$LAB_BIN
-else
-    say "building lab (release)"
-    cargo build -q --release --bin lab
-    LAB=$ROOT/target/release/lab
-fi
-
 # The handler is built once, outside the timed part: its build time is a property of the Rust toolchain,
 # not of provisioning, and the AWS CLI side could not build it anyway.
-BOOTSTRAP=${BOOTSTRAP:-$ROOT/target/lambda/bootstrap}
-HANDLER_BUILD="not built: $BOOTSTRAP already present (BENCH_REBUILD_HANDLER=1 to rebuild and time it)"
-if [ ! -x "$BOOTSTRAP" ] || [ "${BENCH_REBUILD_HANDLER:-0}" = 1 ]; then
-    say "building the handler (profile lambda)"
-    t0=$(now_ns)
-    cargo build -q --profile lambda -p handler --bin bootstrap
-    HANDLER_BUILD="$(secs_since "$t0") s (cargo build --profile lambda -p handler --bin bootstrap)"
-fi
+build_lab release
+build_handler lambda
 
 # One deterministic zip (bootstrap at the root, mode 0755), deployed by both sides.
 ZIP=$WORK/function.zip
-python3 - "$ZIP" "$BOOTSTRAP" <<'PY'
-import sys, zipfile
-out, path = sys.argv[1], sys.argv[2]
-info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
-info.external_attr = (0o100000 | 0o755) << 16
-info.compress_type = zipfile.ZIP_DEFLATED
-with open(path, "rb") as f, zipfile.ZipFile(out, "w") as z:
-    z.writestr(info, f.read(), compresslevel=9)
-PY
+make_zip "$ZIP" "$BOOTSTRAP" 755 bootstrap
 
 # --- the AWS CLI ---------------------------------------------------------------------------------------
 if ! "$AWSCLI_VENV/bin/aws" --version >/dev/null 2>&1; then
@@ -76,29 +37,12 @@ if ! "$AWSCLI_VENV/bin/aws" --version >/dev/null 2>&1; then
 fi
 AWS_BIN=$AWSCLI_VENV/bin/aws
 
-# Dummy credentials and no user config: both sides see only the local endpoint.
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
-export AWS_REGION=$REGION AWS_DEFAULT_REGION=$REGION AWS_EC2_METADATA_DISABLED=true
-export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials AWS_PAGER=
-unset AWS_PROFILE AWS_ENDPOINT_URL
-
-# --- the backend: one `lab local serve`, private state, free port ---------------------------------------
-export LAB_HOME=$WORK/lab-home
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ENDPOINT=http://127.0.0.1:$PORT
-say "starting lab local serve on $ENDPOINT"
-"$LAB" local serve --local-port "$PORT" >"$WORK/serve.log" 2>&1 &
-SERVE_PID=$!
-for _ in $(seq 1 300); do
-    if curl -fsS -o /dev/null "$ENDPOINT/_lab/health" 2>/dev/null; then break; fi
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$ENDPOINT/_lab/health" || { cat "$WORK/serve.log" >&2; exit 1; }
+# Both sides see only the local endpoint: one `lab local serve`, private state, free port.
+isolate_aws_env
+start_stack
 
 # Every CLI call is logged, so the output can say how many calls each side's script made.
 aws() { echo "$*" >>"$WORK/aws-calls"; "$AWS_BIN" --endpoint-url "$ENDPOINT" "$@"; }
-
-lab() { "$LAB" --local --local-port "$PORT" "$@"; }
 
 # --- the console steps, scripted with the AWS CLI --------------------------------------------------------
 # The same resources, settings and order as `lab up` (ARCHITECTURE.md §4 and the README), with the names `lab --stack NAME`
@@ -179,7 +123,7 @@ cli_down() { # name
 
 # Untimed check that a stack answers through its stage URL: proves both sides built a working API.
 ping_stage() { # url
-    curl -sS -X POST -d '{"operation":"ping"}' -o "$WORK/ping" -w '%{http_code}' "$1"
+    curl -sS -X POST -d "$PING" -o "$WORK/ping" -w '%{http_code}' "$1"
     printf ' %s' "$(head -c 40 "$WORK/ping")"
 }
 
@@ -193,28 +137,25 @@ aws sts get-caller-identity >/dev/null
 : >"$WORK/aws-calls"
 
 # One AWS CLI call on its own: the fixed cost each step pays (Python start-up, botocore models).
-for i in 1 2 3; do
-    t0=$(now_ns); "$AWS_BIN" --endpoint-url "$ENDPOINT" sts get-caller-identity >/dev/null
-    echo "$(secs_since "$t0")" >>"$WORK/t-aws-one"
-done
+for i in 1 2 3; do timed "$WORK/t-aws-one" "$AWS_BIN" --endpoint-url "$ENDPOINT" sts get-caller-identity >/dev/null; done
 
 # --- the rounds, alternating ------------------------------------------------------------------------------
-LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)  # the machine may be shared: say how busy it was
+LOADAVG=$(loadavg)
 for i in $(seq 1 "$RUNS"); do
     say "round $i/$RUNS: lab"
-    t0=$(now_ns); lab -o json --stack labbench up --zip "$ZIP" >"$WORK/lab-up.json"; echo "$(secs_since "$t0")" >>"$WORK/t-lab-up"
-    t0=$(now_ns); lab --stack labbench up --zip "$ZIP" >/dev/null 2>&1; echo "$(secs_since "$t0")" >>"$WORK/t-lab-again"
+    timed "$WORK/t-lab-up" lab -o json --stack labbench up --zip "$ZIP" >"$WORK/lab-up.json"
+    timed "$WORK/t-lab-again" lab --stack labbench up --zip "$ZIP" >/dev/null 2>&1
     if [ "$i" = 1 ]; then
         LAB_PING=$(ping_stage "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["invoke_url"])' "$WORK/lab-up.json")")
     fi
-    t0=$(now_ns); lab --stack labbench down --yes >/dev/null 2>&1; echo "$(secs_since "$t0")" >>"$WORK/t-lab-down"
+    timed "$WORK/t-lab-down" lab --stack labbench down --yes >/dev/null 2>&1
 
     say "round $i/$RUNS: awscli"
     calls0=$(wc -l <"$WORK/aws-calls")
-    t0=$(now_ns); url=$(cli_up clibench); echo "$(secs_since "$t0")" >>"$WORK/t-cli-up"
+    url=$(timed "$WORK/t-cli-up" cli_up clibench)
     calls1=$(wc -l <"$WORK/aws-calls")
     if [ "$i" = 1 ]; then CLI_PING=$(ping_stage "$url"); fi
-    t0=$(now_ns); cli_down clibench; echo "$(secs_since "$t0")" >>"$WORK/t-cli-down"
+    timed "$WORK/t-cli-down" cli_down clibench
     calls2=$(wc -l <"$WORK/aws-calls")
     CLI_UP_CALLS=$((calls1 - calls0)); CLI_DOWN_CALLS=$((calls2 - calls1))
 done
@@ -230,8 +171,8 @@ CT=$(awk -v a="$CU" -v b="$CD" 'BEGIN { printf "%.3f", a + b }')
 
 echo
 echo "## lab up/down vs the same steps with the AWS CLI (moto 5.2.5 behind lab local serve, 127.0.0.1)"
-echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before the rounds $LOADAVG, after $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "lab: $LAB ($("$LAB" --version)); awscli: $("$AWS_BIN" --version 2>&1 | cut -d' ' -f1,2)"
+echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before the rounds $LOADAVG, after $(loadavg)"
+echo "lab: $LAB_BIN ($("$LAB_BIN" --version)); awscli: $("$AWS_BIN" --version 2>&1 | cut -d' ' -f1,2)"
 echo "handler build: $HANDLER_BUILD"
 echo "deployed zip: $(stat -c %s "$ZIP") bytes, the same file for both sides (build time excluded below)"
 echo "rounds: $RUNS, alternating lab then awscli, after one untimed warm-up round; wall times in seconds"
@@ -248,7 +189,7 @@ echo "stage URL ping after up (untimed): lab -> $LAB_PING; awscli -> $CLI_PING"
 
 # --- on record -------------------------------------------------------------------------------------------
 python3 - "$WORK" "$RUNS" "$CLI_UP_CALLS" "$CLI_DOWN_CALLS" "$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)" \
-    "$(stat -c %s "$ZIP")" "$LOADAVG" "$LAB" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
+    "$(stat -c %s "$ZIP")" "$LOADAVG" "$LAB_BIN" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
 import json, statistics, sys
 work, runs, up_calls, down_calls, awscli, zip_bytes, load_before, lab_bin, bootstrap = sys.argv[1:]
 runs_of = lambda f: [float(x) for x in open(f"{work}/t-{f}").read().split()]
@@ -265,4 +206,4 @@ json.dump({
              "up_calls": int(up_calls), "down_calls": int(down_calls), "one_call_s": med("aws-one")},
 }, sys.stdout)
 PY
-python3 "$ROOT/scripts/bench_record.py" up <"$WORK/record.json"
+record_bench up <"$WORK/record.json"

@@ -2,7 +2,7 @@
 """Load client and trivial baseline server for scripts/bench-gateway.sh (standard library only).
 
     bench_http.py client URL BODY_FILE --clients 10 --duration 15 [--pid PID]   -> one JSON line
-    bench_http.py echo-server PORT_FILE                                         -> serves until killed
+    bench_http.py echo-server            -> prints `listening on 127.0.0.1:N`, serves until killed
 
 Why not oha or http.client: oha reports summaries only, so it cannot pair each request's latency with
 the `x-lab-function-us` header of its own response, and Python's http.client costs several times more
@@ -199,10 +199,8 @@ class Echo(asyncio.Protocol):
 def run_echo(args):
     async def main():
         server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        with open(args.port_file + ".tmp", "w") as f:
-            f.write(str(port))
-        os.rename(args.port_file + ".tmp", args.port_file)
+        # The same line as the other loopback servers (bench-lib.sh's start_listener waits for it).
+        print(f"listening on 127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
         await server.serve_forever()
 
     asyncio.run(main())
@@ -217,8 +215,7 @@ def main():
     c.add_argument("--clients", type=int, default=10)
     c.add_argument("--duration", type=float, default=15)
     c.add_argument("--pid", type=int, help="server process whose CPU time per request to report")
-    e = sub.add_parser("echo-server")
-    e.add_argument("port_file")
+    sub.add_parser("echo-server")
     args = ap.parse_args()
     if not urlsplit(getattr(args, "url", "http://127.0.0.1/")).hostname.startswith("127."):
         sys.exit("bench_http.py only sends traffic to 127.0.0.0/8")

@@ -70,9 +70,27 @@ def div(a, b):
     return float(f"{a / b:.4g}") if a is not None and b else None
 
 
+def figure(lab, peer, path):
+    """The figure at PATH, "lab.KEY" or "peer.KEY" (or deeper, "peer.hey.closed_rps"); None if absent."""
+    side, *keys = path.split(".")
+    value = {"lab": lab, "peer": peer}[side]
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def quotients(**spec):
+    """A bench's ratios as data: each name=(numerator path, denominator path), paths as `figure` takes
+    them; a figure either side lacks makes that ratio None."""
+    def ratios(lab, peer):
+        return {name: div(figure(lab, peer, a), figure(lab, peer, b)) for name, (a, b) in spec.items()}
+    return ratios
+
+
 # --- the benches -----------------------------------------------------------------------------------------
 # Each: the script, what it measures, the ratios computed from lab's and the peer's figures, and the
-# summary computed from the whole record. Table order is this order.
+# summary computed from the whole record, called as summary(record, lab, peer or {}, ratio). Table order
+# is this order.
 
 def handler_ratios(lab, peer):
     # python/rust for every figure both have, as the script prints them.
@@ -80,8 +98,7 @@ def handler_ratios(lab, peer):
             if k != "name" and isinstance(lab[k], (int, float)) and isinstance(peer.get(k), (int, float))}
 
 
-def handler_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"] or {}, d["ratio"]
+def handler_summary(d, lab, peer, ratio):
     reads = sorted((int(k.split("_")[2]), k) for k in lab if k.startswith("warm_read_") and k.endswith("_items_ms"))
     pairs = [("cold start", "cold_start_ms")] + [(f"warm read ({n} items)", k) for n, k in reads[:1]]
     if peer:
@@ -100,19 +117,17 @@ def up_ratios(lab, peer):
             "up_down": div(peer["up_s"] + peer["down_s"], lab["up_s"] + lab["down_s"])}
 
 
-def up_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+def up_summary(d, lab, peer, ratio):
     return (f"up {num(lab['up_s'])} s vs awscli {num(peer['up_s'])} s ({times(ratio['up'])}), "
             f"down {num(lab['down_s'])} s vs {num(peer['down_s'])} s ({times(ratio['down'])}); "
             f"a no-change `up` {num(lab['up_again_s'])} s")
 
 
-def gateway_ratios(lab, peer):
-    return {"ping_rps": div(lab["ping_rps"], peer["rps"]), "ping_p50": div(lab["ping_p50_ms"], peer["p50_ms"])}
+gateway_ratios = quotients(ping_rps=("lab.ping_rps", "peer.rps"), ping_p50=("lab.ping_p50_ms", "peer.p50_ms"))
 
 
-def gateway_summary(d):
-    lab, peer, s = d["lab"], d["peer"], d["settings"]
+def gateway_summary(d, lab, peer, ratio):
+    s = d["settings"]
     return (f"ping {rate(lab['ping_rps'])} req/s vs bare server {rate(peer['rps'])} ({s['clients']} clients); "
             f"gateway overhead p50 {num(lab['ping_overhead_p50_ms'])} ms "
             f"({num(lab['ping_net_p50_ms'])} ms net of client and loopback; "
@@ -132,8 +147,8 @@ def load_ratios(lab, peer):
             "light_p99_vs_oha": div(lab["light_p99_ms"], oha["light_p99_ms"])}
 
 
-def load_summary(d):
-    lab, oha, wrk, ratio = d["lab"], d["peer"]["oha"], d["peer"]["wrk"], d["ratio"]
+def load_summary(d, lab, peer, ratio):
+    oha, wrk = peer["oha"], peer["wrk"]
     parts = [f"{rate(lab['max_rps'])} req/s vs wrk {rate(wrk['max_rps'])}, oha {rate(oha['max_rps'])} "
              f"({times(ratio['max_rps_vs_faster_peer'])} the faster peer), "
              f"{num(lab['gen_cpu_us_per_req'])} µs CPU/request (oha {num(oha['gen_cpu_us_per_req'])}, "
@@ -149,38 +164,32 @@ def load_summary(d):
     return "; ".join(parts)
 
 
-def strict_ratios(lab, peer):
-    return {"up": div(lab["up_s"], peer["up_s"]), "down": div(lab["down_s"], peer["down_s"])}
+strict_ratios = quotients(up=("lab.up_s", "peer.up_s"), down=("lab.down_s", "peer.down_s"))
 
 
-def strict_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+def strict_summary(d, lab, peer, ratio):
     scale = d.get("time_scale", 1.0)
     return (("" if scale == 1.0 else f"at time scale {scale}: ")
             + f"up {num(lab['up_s'])} s vs floor {num(peer['up_s'])} s ({times(ratio['up'])}), "
             f"down {num(lab['down_s'])} s vs floor {num(peer['down_s'])} s ({times(ratio['down'])})")
 
 
-def tune_ratios(lab, peer):
-    return {"parallel": div(lab["parallel_wall_s"], peer["parallel_s"]),
-            "sequential": div(lab["sequential_wall_s"], peer["sequential_s"])}
+tune_ratios = quotients(parallel=("lab.parallel_wall_s", "peer.parallel_s"),
+                        sequential=("lab.sequential_wall_s", "peer.sequential_s"))
 
 
-def tune_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+def tune_summary(d, lab, peer, ratio):
     return (f"{num(lab['parallel_wall_s'])} s wall for {lab['parallel_invocations']} invocations vs floor "
             f"{num(peer['parallel_s'])} s ({times(ratio['parallel'])}); lab's own overhead "
             f"{num(lab['parallel_overhead_ms'])} ms per invocation against the critical path "
             f"({num(lab['sequential_overhead_ms'])} ms sequential)")
 
 
-def tune_strict_ratios(lab, peer):
-    return {"parallel_vs_sequential": div(lab["parallel_wall_s"], peer["sequential_wall_s"]),
-            "measuring": div(lab["parallel_measure_s"], peer["sequential_measure_s"])}
+tune_strict_ratios = quotients(parallel_vs_sequential=("lab.parallel_wall_s", "peer.sequential_wall_s"),
+                               measuring=("lab.parallel_measure_s", "peer.sequential_measure_s"))
 
 
-def tune_strict_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+def tune_strict_summary(d, lab, peer, ratio):
     return (f"{num(lab['parallel_wall_s'])} s parallel vs {num(peer['sequential_wall_s'])} s sequential "
             f"({times(ratio['parallel_vs_sequential'])}; measuring alone {times(ratio['measuring'])}); both "
             f"share {lab['updates']} updates of $LATEST at {num(d['update_window_s'])} s each "
@@ -190,13 +199,13 @@ def tune_strict_summary(d):
 def persistence_ratios(lab, peer):
     # The cost is the median of the rounds' ratios (each round ran both stacks back to back), which
     # other work on the machine moves far less than the ratio of the two medians.
+    medians = quotients(load_write_medians=("lab.load_write_rps", "peer.load_write_rps"),
+                        load_list_medians=("lab.load_list_rps", "peer.load_list_rps"))
     return {"load_write": lab["load_write_paired_ratio"], "load_list": lab["load_list_paired_ratio"],
-            "load_write_medians": div(lab["load_write_rps"], peer["load_write_rps"]),
-            "load_list_medians": div(lab["load_list_rps"], peer["load_list_rps"])}
+            **medians(lab, peer)}
 
 
-def persistence_summary(d):
-    lab, peer, ratio = d["lab"], d["peer"], d["ratio"]
+def persistence_summary(d, lab, peer, ratio):
     slower = lambda r: f"{num(100 * (1 - r))}% slower" if r < 1 else f"{num(100 * (r - 1))}% faster"
     return (f"kill -9 of moto under writes: first successful call {num(lab['recovery_median_s'])} s after "
             f"(median, max {num(lab['recovery_max_s'])} s, {lab['recovered']}/{lab['kills']} kills), "
@@ -212,8 +221,7 @@ def load_memory_ratios(lab, peer):
             for v in (10, 1000, 10000) if f"rss_{v}_vus_mb" in lab and f"rss_{v}_vus_mb" in peer}
 
 
-def load_memory_summary(d):
-    lab, peer = d["lab"], d.get("peer") or {}
+def load_memory_summary(d, lab, peer, ratio):
     parts = []
     for v in (10, 1000, 10000):
         k = f"rss_{v}_vus_mb"
@@ -226,16 +234,15 @@ def load_memory_summary(d):
     return text
 
 
-def load_peers_ratios(lab, peer):
+load_peers_ratios = quotients(
+    closed_rps_vs_hey=("lab.closed_rps", "peer.hey.closed_rps"),
+    closed_avg_vs_hey=("lab.closed_avg_ms", "peer.hey.closed_avg_ms"),
+    closed_cpu_vs_hey=("lab.closed_cpu_us_per_req", "peer.hey.closed_cpu_us_per_req"),
+    stall_p99_vs_oha=("lab.stall_p99_ms", "peer.oha.stall_p99_ms"))
+
+
+def load_peers_summary(d, lab, peer, ratio):
     hey, oha = peer["hey"], peer["oha"]
-    return {"closed_rps_vs_hey": div(lab["closed_rps"], hey["closed_rps"]),
-            "closed_avg_vs_hey": div(lab["closed_avg_ms"], hey["closed_avg_ms"]),
-            "closed_cpu_vs_hey": div(lab.get("closed_cpu_us_per_req"), hey.get("closed_cpu_us_per_req")),
-            "stall_p99_vs_oha": div(lab["stall_p99_ms"], oha["stall_p99_ms"])}
-
-
-def load_peers_summary(d):
-    lab, hey, oha, ratio = d["lab"], d["peer"]["hey"], d["peer"]["oha"], d["ratio"]
     workers = ", ".join(f"{n} {rate(lab[f'workers_{n}_rps'])}" for n in (1, 2, 4))
     return (f"stage URL, closed model: {rate(lab['closed_rps'])} req/s, avg {num(lab['closed_avg_ms'])} ms vs hey "
             f"{rate(hey['closed_rps'])} req/s, {num(hey['closed_avg_ms'])} ms ({times(ratio['closed_rps_vs_hey'])}, "
@@ -327,7 +334,7 @@ def derive(doc):
     bench = BY_NAME[doc["name"]]
     doc["what"] = bench["what"]
     doc["ratio"] = bench["ratios"](doc["lab"], doc["peer"]) if doc.get("peer") else {}
-    doc["summary"] = bench["summary"](doc)
+    doc["summary"] = bench["summary"](doc, doc["lab"], doc.get("peer") or {}, doc["ratio"])
     return doc
 
 

@@ -5,14 +5,11 @@
 # Exits non-zero at the first failure or leftover; prints one line per round and a total.
 #
 # Knobs (environment): ROUNDS (5), TIME_SCALE (0.05), LAB_BIN (default: target/debug/lab, built).
-set -euo pipefail
-shopt -s inherit_errexit
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 ROUNDS=${ROUNDS:-5}
 SCALE=${TIME_SCALE:-0.05}
-# shellcheck source=scripts/strict-stack.sh
-. "$ROOT/scripts/strict-stack.sh"
+start_strict_stack "$SCALE"
 auth() { echo "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/$1/aws4_request, SignedHeaders=host, Signature=0"; }
 
 # Everything the account holds, as "kind count" lines (read from the APIs, not from lab).
@@ -38,7 +35,7 @@ inventory() {
 failures=0
 started=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
-    t0=$(date +%s.%N)
+    t0=$(now)
     log=$WORK/round-$round.log
     if {
         lab up --bootstrap "$BOOTSTRAP" &&
@@ -51,7 +48,7 @@ for round in $(seq 1 "$ROUNDS"); do
     } >"$log" 2>&1; then
         left=$(inventory)
         if [ "$left" = "tables=0 functions=0 rest_apis=0 roles=0 policies=0 log_groups=0" ]; then
-            echo "round $round: ok in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s; account empty"
+            echo "round $round: ok in $(since "$t0" 1) s; account empty"
             continue
         fi
         echo "round $round: down left resources behind: $left"
