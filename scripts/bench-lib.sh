@@ -37,9 +37,9 @@ PING='{"operation":"ping"}'
 # Progress on stderr, so stdout stays the figures.
 say() { printf '==> %s\n' "$*" >&2; }
 
-# Wall-clock time in seconds; the seconds from one such time to another, or since one, with DECIMALS
-# (3 unless given).
-# EPOCHREALTIME costs no process (a comma where the locale puts one).
+# Wall-clock time in seconds (EPOCHREALTIME: no process started, so nothing added to what is timed; its
+# decimal comma, where the locale has one, made a point); the seconds from one such time to another, or
+# since one, with DECIMALS (3 unless given).
 now() { echo "${EPOCHREALTIME/,/.}"; }
 elapsed() { awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, b - a }'; } # t0 t1 [decimals]
 since() { elapsed "$1" "$(now)" "${2:-3}"; } # t0 [decimals]
@@ -221,7 +221,7 @@ PY
 # `lab up` with the handler (its wall time in UP_S), then ITEMS items in the table (what the tune
 # input's list event reads).
 up_with_items() { # items
-    local t0
+    local t0 i
     t0=$(now)
     lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; exit 1; }
     UP_S=$(since "$t0" 2)
