@@ -18,14 +18,16 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use dynamodb::{client_for, tutorial_table};
 use handler::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
+
+// The tests' DynamoDB set-up: the same client configuration and table shape as they use.
+#[allow(dead_code)]
+#[path = "../tests/common/dynamodb.rs"]
+mod dynamodb;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -97,17 +99,6 @@ fn parse_args() -> Args {
     args
 }
 
-fn sdk_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .http_client(handler::https_client())
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
-}
-
 fn table_name(size: usize) -> String {
     format!("bench-{size}")
 }
@@ -116,26 +107,7 @@ fn table_name(size: usize) -> String {
 /// is to time both handlers on work both can do.
 async fn seed(client: &aws_sdk_dynamodb::Client, size: usize) -> Result<(), String> {
     let table = table_name(size);
-    let created = client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
+    let created = tutorial_table(client, &table).send().await;
     if let Err(e) = created {
         use aws_sdk_dynamodb::error::ProvideErrorMetadata;
         if e.code() == Some("ResourceInUseException") {
@@ -316,7 +288,7 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
 #[tokio::main]
 async fn main() {
     let args = parse_args();
-    let client = sdk_client(&args.endpoint);
+    let client = client_for(&args.endpoint);
     for size in &args.sizes {
         if let Err(e) = seed(&client, *size).await {
             eprintln!("runtime_bench: {e}");

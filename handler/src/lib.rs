@@ -11,6 +11,9 @@
 //! Modules: [`event`] parses and validates, [`convert`] maps JSON to DynamoDB values and back, `ops`
 //! talks to DynamoDB, [`error`] classifies failures.
 
+// A library with a public API (the event contract `lab` builds on): every public item says what it is.
+#![warn(missing_docs)]
+
 pub mod convert;
 pub mod error;
 pub mod event;

@@ -41,6 +41,13 @@ fn spawn_bootstrap(api: &RuntimeApi, endpoint: &str, allowed_table: Option<&str>
     cmd.spawn().expect("spawn bootstrap")
 }
 
+/// A Runtime API and a `bootstrap` started under it (see [`spawn_bootstrap`]).
+async fn start(endpoint: &str, allowed_table: Option<&str>) -> (RuntimeApi, Child) {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let child = spawn_bootstrap(&api, endpoint, allowed_table);
+    (api, child)
+}
+
 async fn invoke(api: &RuntimeApi, event: Value) -> Outcome {
     api.invoke(event.to_string(), TIMEOUT)
         .await
@@ -60,6 +67,14 @@ fn error_body(outcome: &Outcome) -> Value {
     }
 }
 
+/// Invokes `event`, which must fail with `error_type` and a message that starts with `message`.
+async fn assert_fails_as(api: &RuntimeApi, event: Value, error_type: &str, message: &str) {
+    let body = error_body(&invoke(api, event).await);
+    assert_eq!(body["errorType"], error_type, "{body}");
+    let text = body["errorMessage"].as_str().expect("errorMessage");
+    assert!(text.starts_with(message), "{body}");
+}
+
 async fn stop(mut child: Child) {
     // The bootstrap never exits on its own (it loops on /next), so end it explicitly.
     let _ = child.start_kill();
@@ -68,24 +83,14 @@ async fn stop(mut child: Child) {
 
 #[tokio::test]
 async fn bootstrap_serves_ping_and_reports_typed_errors() {
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = spawn_bootstrap(&api, &moto().url, None);
+    let (api, child) = start(&moto().url, None).await;
 
     let pong = invoke(&api, json!({"operation": "ping"})).await;
     assert_eq!(pong, Outcome::Response("\"pong\"".into()));
 
-    let bad = invoke(
-        &api,
-        json!({"operation": "bogus", "tableName": "t", "payload": {}}),
-    )
-    .await;
-    let body = error_body(&bad);
-    assert_eq!(body["errorType"], "BadRequest", "{body}");
-    let message = body["errorMessage"].as_str().expect("errorMessage");
-    assert!(
-        message.starts_with("BadRequest: Unrecognized operation \"bogus\""),
-        "{message}"
-    );
+    let bogus = json!({"operation": "bogus", "tableName": "t", "payload": {}});
+    let unknown = "BadRequest: Unrecognized operation \"bogus\"";
+    assert_fails_as(&api, bogus, "BadRequest", unknown).await;
 
     // A body that is not JSON at all is reported, and the function keeps serving.
     let garbage = api.invoke("{not json", TIMEOUT).await.expect("answer");
@@ -105,8 +110,7 @@ async fn bootstrap_serves_ping_and_reports_typed_errors() {
 async fn bootstrap_reaches_dynamodb_through_the_environment() {
     let sdk = client();
     let table = fresh_table(&sdk, "runtime").await;
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = spawn_bootstrap(&api, &moto().url, Some(&table));
+    let (api, child) = start(&moto().url, Some(&table)).await;
 
     let item = r#"{"id": "r1", "price": 12345678901234567890.5, "qty": 5}"#;
     let create = format!(
@@ -130,45 +134,40 @@ async fn bootstrap_reaches_dynamodb_through_the_environment() {
     assert!(text.contains(r#""qty":5"#), "{text}");
 
     // LAB_ALLOWED_TABLE is honoured by the binary.
-    let other = invoke(
-        &api,
-        json!({"operation": "list", "tableName": "someone-elses-table", "payload": {}}),
-    )
-    .await;
-    let body = error_body(&other);
-    assert_eq!(body["errorType"], "Forbidden", "{body}");
-    assert!(
-        body["errorMessage"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("Forbidden: ")),
-        "{body}"
-    );
+    let other = json!({"operation": "list", "tableName": "someone-elses-table", "payload": {}});
+    assert_fails_as(&api, other, "Forbidden", "Forbidden: ").await;
 
     // A Conflict from DynamoDB comes out with its type too.
     let guarded = json!({"operation": "create", "tableName": table, "payload": {
         "Item": {"id": "r1"}, "ConditionExpression": "attribute_not_exists(id)"
     }});
-    let body = error_body(&invoke(&api, guarded).await);
-    assert_eq!(body["errorType"], "Conflict", "{body}");
+    assert_fails_as(&api, guarded, "Conflict", "Conflict: ").await;
 
     stop(child).await;
 }
 
-/// An `echo` event whose answer, the payload string as JSON, is exactly `size` bytes.
-fn echo_of_size(size: usize) -> String {
+/// Invokes an `echo` whose answer, the payload string as JSON, is exactly `size` bytes.
+async fn echo_of_size(api: &RuntimeApi, size: usize) -> Outcome {
     let text = "x".repeat(size - 2); // the answer adds the two quotes
-    json!({"operation": "echo", "payload": text}).to_string()
+    let event = json!({"operation": "echo", "payload": text}).to_string();
+    api.invoke(event, TIMEOUT).await.expect("answer")
+}
+
+/// The error type of an invocation that must have failed.
+fn failed_type(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Error { error_type, .. } => error_type,
+        Outcome::Response(body) => {
+            panic!("expected an error, got {} bytes of response", body.len())
+        }
+    }
 }
 
 #[tokio::test]
 async fn a_response_of_exactly_the_limit_passes() {
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = spawn_bootstrap(&api, NO_AWS, None);
+    let (api, child) = start(NO_AWS, None).await;
 
-    let outcome = api
-        .invoke(echo_of_size(RESPONSE_LIMIT), TIMEOUT)
-        .await
-        .expect("answer");
+    let outcome = echo_of_size(&api, RESPONSE_LIMIT).await;
     let Outcome::Response(body) = &outcome else {
         panic!(
             "expected the response, got {}",
@@ -185,20 +184,10 @@ async fn a_response_of_exactly_the_limit_passes() {
 
 #[tokio::test]
 async fn a_response_one_byte_past_the_limit_fails_as_response_size_too_large() {
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = spawn_bootstrap(&api, NO_AWS, None);
+    let (api, child) = start(NO_AWS, None).await;
 
-    let outcome = api
-        .invoke(echo_of_size(RESPONSE_LIMIT + 1), TIMEOUT)
-        .await
-        .expect("answer");
-    let Outcome::Error { error_type, .. } = &outcome else {
-        panic!(
-            "expected an error, got {} bytes of response",
-            outcome.body().len()
-        )
-    };
-    assert_eq!(error_type, RESPONSE_TOO_LARGE);
+    let outcome = echo_of_size(&api, RESPONSE_LIMIT + 1).await;
+    assert_eq!(failed_type(&outcome), RESPONSE_TOO_LARGE);
     let body = error_body(&outcome);
     assert_eq!(body["errorType"], RESPONSE_TOO_LARGE, "{body}");
     assert_eq!(
@@ -216,20 +205,10 @@ async fn a_response_one_byte_past_the_limit_fails_as_response_size_too_large() {
 
 #[tokio::test]
 async fn a_response_far_past_the_limit_fails_too_rather_than_hanging() {
-    let api = RuntimeApi::start().await.expect("runtime API");
-    let child = spawn_bootstrap(&api, NO_AWS, None);
+    let (api, child) = start(NO_AWS, None).await;
 
     // Past what the server reads in at all: the invocation must still end at once, as too large.
-    let outcome = api
-        .invoke(echo_of_size(3 * RESPONSE_LIMIT), TIMEOUT)
-        .await
-        .expect("answer");
-    let Outcome::Error { error_type, .. } = &outcome else {
-        panic!(
-            "expected an error, got {} bytes of response",
-            outcome.body().len()
-        )
-    };
-    assert_eq!(error_type, RESPONSE_TOO_LARGE);
+    let outcome = echo_of_size(&api, 3 * RESPONSE_LIMIT).await;
+    assert_eq!(failed_type(&outcome), RESPONSE_TOO_LARGE);
     stop(child).await;
 }

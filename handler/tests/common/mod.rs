@@ -2,4 +2,8 @@
 //! `dead_code` allowances.
 
 #[allow(dead_code)]
+pub mod dynamodb;
+#[allow(dead_code)]
+pub mod handle;
+#[allow(dead_code)]
 pub mod moto;

@@ -15,11 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use aws_sdk_dynamodb::Client;
+
+use super::dynamodb::{client_for, tutorial_table};
 
 /// `$0` is moto_server, `$1` the port. moto's stdin is /dev/null so only the watchdog reads the pipe.
 const WATCHDOG: &str = r#"
@@ -148,18 +146,6 @@ fn config_answers(addr: SocketAddr) -> bool {
     head.starts_with(b"HTTP/1.") && head[9] == b'2'
 }
 
-/// A DynamoDB client for `endpoint` with dummy credentials, as the SDK would be set up in Lambda.
-pub fn client_for(endpoint: &str) -> Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .http_client(handler::https_client())
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "lab-tests"))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(conf)
-}
-
 /// A client for the shared moto.
 pub fn client() -> Client {
     client_for(&moto().url)
@@ -173,24 +159,7 @@ pub fn unique_table(prefix: &str) -> String {
 
 /// Creates the tutorial's table shape (partition key `id`, type S).
 pub async fn create_table(client: &Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key schema"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
+    tutorial_table(client, name)
         .send()
         .await
         .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
