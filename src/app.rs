@@ -27,9 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => {
             let stack = open_stack(&global, Some(&args)).await?;
             let sha = match (&args.zip, &args.bootstrap) {
-                (Some(zip), _) => {
-                    Some(crate::package::from_zip(zip, args.arch.as_str())?.sha256_b64)
-                }
+                (Some(zip), _) => Some(crate::package::from_zip(zip, args.arch)?.sha256_b64),
                 (_, Some(bin)) => Some(crate::package::zip_bootstrap(bin)?.sha256_b64),
                 _ => None,
             };
@@ -62,7 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let needs_stack = args.url.is_none()
                 || args.memory.is_some()
                 || args.workers.is_some()
-                || args.via == crate::load::args::Via::Lambda;
+                || args.via == crate::call::Via::Lambda;
             if !needs_stack {
                 let url = args.url.clone().unwrap_or_default();
                 let table = Names::new(&global.stack)?.table;

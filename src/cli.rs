@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::arch::Arch;
+use crate::call::Via;
+
 /// Builds, calls, tunes, load-tests and tears down the serverless-powertuning lab, on AWS or locally.
 #[derive(Debug, Parser)]
 #[command(name = "lab", version, about, propagate_version = true)]
@@ -114,25 +117,6 @@ pub struct UpArgs {
     pub force: bool,
 }
 
-/// Lambda architectures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Arch {
-    #[value(name = "x86_64")]
-    X86_64,
-    #[value(name = "arm64")]
-    Arm64,
-}
-
-impl Arch {
-    /// Lambda's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-}
-
 /// Options of `down`.
 #[derive(Debug, Args, Clone)]
 pub struct DownArgs {
@@ -145,15 +129,6 @@ pub struct DownArgs {
     /// Also delete same-named resources that lack this stack's tag.
     #[arg(long)]
     pub force: bool,
-}
-
-/// How `call` reaches the function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Via {
-    /// POST to the stage URL, as curl and Postman do in the tutorial.
-    Http,
-    /// Lambda Invoke, bypassing API Gateway.
-    Lambda,
 }
 
 /// Options of `call`.

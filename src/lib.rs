@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) only dispatches (`app::run`); every job lives in its own module here.
 
 pub mod app;
+pub mod arch;
 pub mod aws;
 pub mod call;
 pub mod cli;

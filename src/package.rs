@@ -8,6 +8,8 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::arch::Arch;
+
 /// `provided.al2023` ships glibc 2.34: a bootstrap needing newer symbols fails there at start.
 pub const MAX_GLIBC: (u32, u32) = (2, 34);
 
@@ -38,7 +40,7 @@ pub const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
 
 /// Reads a prebuilt zip (`--zip`), checking that it holds a `bootstrap` at its root that is a Linux
 /// executable for `arch`, and that it fits Lambda's direct-upload limit.
-pub fn from_zip(path: &Path, arch: &str) -> anyhow::Result<Package> {
+pub fn from_zip(path: &Path, arch: Arch) -> anyhow::Result<Package> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read --zip {}", path.display()))?;
     let label = format!("--zip {}", path.display());
@@ -57,7 +59,7 @@ pub fn from_zip(path: &Path, arch: &str) -> anyhow::Result<Package> {
 /// Checks `--bootstrap` before any AWS call: a Linux executable for `arch` that will zip within
 /// the upload limit. Cheap (a header and a size) unless the binary itself is over the limit, when
 /// only zipping it tells.
-pub fn check_bootstrap(path: &Path, arch: &str) -> anyhow::Result<()> {
+pub fn check_bootstrap(path: &Path, arch: Arch) -> anyhow::Result<()> {
     let label = format!("--bootstrap {}", path.display());
     let head = read_head(path).with_context(|| format!("cannot read {label}"))?;
     check_executable(&label, &head, arch)?;
@@ -93,8 +95,8 @@ fn check_upload_size(label: &str, len: usize) -> anyhow::Result<()> {
 /// What kind of executable the first bytes of a file say it is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Executable {
-    /// A 64-bit ELF for `x86_64` or `arm64` (Lambda's spelling), or another machine number.
-    Elf(Result<&'static str, u16>),
+    /// A 64-bit ELF for one of Lambda's architectures, or another machine number.
+    Elf(Result<Arch, u16>),
     /// A script (`#!`): Lambda's custom runtimes may be one, run by an interpreter in the image.
     Script,
     MachO,
@@ -106,11 +108,8 @@ pub enum Executable {
 pub fn executable_kind(head: &[u8]) -> Executable {
     match head {
         [0x7f, b'E', b'L', b'F', 2, ..] if head.len() >= 20 => {
-            match u16::from_le_bytes([head[18], head[19]]) {
-                0x3e => Executable::Elf(Ok("x86_64")),
-                0xb7 => Executable::Elf(Ok("arm64")),
-                other => Executable::Elf(Err(other)),
-            }
+            let machine = u16::from_le_bytes([head[18], head[19]]);
+            Executable::Elf(Arch::from_elf_machine(machine).ok_or(machine))
         }
         [0xcf, 0xfa, 0xed, 0xfe, ..]
         | [0xfe, 0xed, 0xfa, 0xcf, ..]
@@ -123,7 +122,7 @@ pub fn executable_kind(head: &[u8]) -> Executable {
 
 /// Refuses anything but a 64-bit Linux ELF for `arch` (or a `#!` script, which a custom runtime
 /// may be): Lambda would only fail at the first invocation, with Runtime.InvalidEntrypoint.
-pub fn check_executable(label: &str, head: &[u8], arch: &str) -> anyhow::Result<()> {
+pub fn check_executable(label: &str, head: &[u8], arch: Arch) -> anyhow::Result<()> {
     match executable_kind(head) {
         Executable::Elf(Ok(found)) if found == arch => Ok(()),
         Executable::Script => Ok(()),
@@ -135,11 +134,11 @@ pub fn check_executable(label: &str, head: &[u8], arch: &str) -> anyhow::Result<
         ),
         Executable::MachO => bail!(
             "{label} is a macOS (Mach-O) binary; Lambda runs Linux: build with cargo zigbuild --target {}",
-            target_triple(arch)
+            arch.target_triple()
         ),
         Executable::Pe => bail!(
             "{label} is a Windows (PE) binary; Lambda runs Linux: build with cargo zigbuild --target {}",
-            target_triple(arch)
+            arch.target_triple()
         ),
         Executable::Unknown => bail!(
             "{label} is not an executable Lambda can run (no ELF header); pass a Linux {arch} binary"
@@ -183,15 +182,6 @@ pub fn project_root() -> anyhow::Result<PathBuf> {
     bail!("cannot find the handler sources (handler/Cargo.toml); run lab from the project directory or pass --zip FILE")
 }
 
-/// The Rust target triple for a Lambda architecture.
-pub fn target_triple(arch: &str) -> &'static str {
-    if arch == "arm64" {
-        "aarch64-unknown-linux-gnu"
-    } else {
-        "x86_64-unknown-linux-gnu"
-    }
-}
-
 /// Builds the handler for the local stack: a host build in the dev profile, which shares every
 /// compiled dependency with `lab` itself and the tests (`--workspace` unifies their features),
 /// so after the first build of lab it costs seconds. The local stack runs it natively.
@@ -205,18 +195,12 @@ pub fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
 /// Builds the handler for AWS in the `lambda` profile (fat LTO, stripped: small and quick to
 /// start). With cargo-zigbuild installed it links against glibc 2.34 exactly (and for arm64 from
 /// x86); otherwise a host build on Linux, checked afterwards.
-pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
-    let triple = target_triple(arch);
+pub fn build_handler(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
+    let triple = arch.target_triple();
     let zig = Command::new("cargo")
         .args(["zigbuild", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    // A host build serves only on Linux (elsewhere it would be a Mach-O or PE binary).
-    let host_arch = match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => Some("x86_64"),
-        ("linux", "aarch64") => Some("arm64"),
-        _ => None,
-    };
     let mut cmd = Command::new("cargo");
     let binary = if zig {
         cmd.args([
@@ -231,7 +215,7 @@ pub fn build_handler(root: &Path, arch: &str) -> anyhow::Result<PathBuf> {
         ])
         .arg(format!("{triple}.2.34"));
         root.join("target").join(triple).join("lambda/bootstrap")
-    } else if host_arch == Some(arch) {
+    } else if Arch::linux_host() == Some(arch) {
         cmd.args([
             "build",
             "--profile",
@@ -320,16 +304,16 @@ mod tests {
 
     #[test]
     fn only_linux_elfs_for_the_chosen_arch_are_deployed() {
-        assert!(check_executable("b", &elf(0x3e), "x86_64").is_ok());
-        assert!(check_executable("b", &elf(0xb7), "arm64").is_ok());
-        let wrong_arch = check_executable("b", &elf(0xb7), "x86_64").unwrap_err();
+        assert!(check_executable("b", &elf(0x3e), Arch::X86_64).is_ok());
+        assert!(check_executable("b", &elf(0xb7), Arch::Arm64).is_ok());
+        let wrong_arch = check_executable("b", &elf(0xb7), Arch::X86_64).unwrap_err();
         assert!(wrong_arch.to_string().contains("--arch arm64"));
-        let macho = check_executable("b", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1], "arm64");
+        let macho = check_executable("b", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1], Arch::Arm64);
         assert!(macho.unwrap_err().to_string().contains("Mach-O"));
-        let pe = check_executable("b", b"MZ\x90\x00", "x86_64");
+        let pe = check_executable("b", b"MZ\x90\x00", Arch::X86_64);
         assert!(pe.unwrap_err().to_string().contains("Windows"));
-        assert!(check_executable("b", &elf(0x28), "x86_64").is_err());
-        assert!(check_executable("b", b"#!/bin/sh\n", "arm64").is_ok());
+        assert!(check_executable("b", &elf(0x28), Arch::X86_64).is_err());
+        assert!(check_executable("b", b"#!/bin/sh\n", Arch::Arm64).is_ok());
     }
 
     #[test]
@@ -357,12 +341,12 @@ mod tests {
         let zip_path = dir.join("p.zip");
         std::fs::write(&zip_path, &a.bytes).unwrap();
         // Not an ELF: refused before any upload.
-        assert!(from_zip(&zip_path, "x86_64")
+        assert!(from_zip(&zip_path, Arch::X86_64)
             .unwrap_err()
             .to_string()
             .contains("no ELF header"));
         std::fs::write(&zip_path, b"not a zip").unwrap();
-        assert!(from_zip(&zip_path, "x86_64")
+        assert!(from_zip(&zip_path, Arch::X86_64)
             .unwrap_err()
             .to_string()
             .contains("not a zip"));

@@ -31,7 +31,7 @@ pub async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::Result<
         .map(|a| FunctionSettings {
             memory: a.memory,
             timeout: a.timeout,
-            arch: a.arch.as_str().to_string(),
+            arch: a.arch,
         })
         .unwrap_or_default();
     let mut stack = Stack::open(clients, names, settings).await?;

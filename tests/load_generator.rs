@@ -329,8 +329,8 @@ impl FunctionControl for Fake {
     fn name(&self) -> &str {
         "FakeFunction"
     }
-    async fn architecture(&self) -> Result<String> {
-        Ok("arm64".into())
+    async fn architecture(&self) -> Result<lab::arch::Arch> {
+        Ok(lab::arch::Arch::Arm64)
     }
     async fn memory(&self) -> Result<u32> {
         Ok(*self.memory.lock().unwrap())

@@ -1,7 +1,8 @@
 //! Power tuning's arithmetic on fixed inputs worked out by hand, and REPORT parsing against the
 //! lines AWS's documentation quotes. (The run itself: tests/tune_sweep.rs, tests/tune_exits.rs.)
 
-use lab::tune::pricing::{Architecture, Pricing};
+use lab::arch::Arch;
+use lab::tune::pricing::Pricing;
 use lab::tune::report_line;
 use lab::tune::stats::{percentile, summarize, trimmed_mean};
 use lab::tune::strategy::{pick, Candidate, Strategy};
@@ -46,7 +47,7 @@ fn nearest_rank_percentiles() {
 #[test]
 fn pricing_per_invocation() {
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-15;
-    let x86 = Pricing::for_region("us-east-1", Architecture::X86_64);
+    let x86 = Pricing::for_region("us-east-1", Arch::X86_64);
     // 55 ms at 1024 MB: 0.055 s x 1 GB x 0.0000166667 = 0.000000916669 compute + 0.0000002 request.
     let c = x86.cost(55.0, 1024);
     assert!(close(c.compute, 0.000_000_916_668_5));
@@ -58,10 +59,10 @@ fn pricing_per_invocation() {
         1.146 * 0.125 * 0.000_016_666_7
     ));
     // arm64: 1000 ms at 512 MB = 0.5 GB-s x 0.0000133334 = 0.0000066667.
-    let arm = Pricing::for_region("us-east-1", Architecture::Arm64);
+    let arm = Pricing::for_region("us-east-1", Arch::Arm64);
     assert!(close(arm.cost(1000.0, 512).compute, 0.000_006_666_7));
     // ap-east-1 x86: 2.9e-9 $/ms at 128 MB -> 100 ms at 256 MB = 100 x 2 x 2.9e-9 = 5.8e-7.
-    let hk = Pricing::for_region("ap-east-1", Architecture::X86_64);
+    let hk = Pricing::for_region("ap-east-1", Arch::X86_64);
     assert!(close(hk.cost(100.0, 256).compute, 5.8e-7));
 }
 
@@ -220,13 +221,13 @@ fn status_and_pretty_printed_json() {
 fn pt_prices_per_invocation() {
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-18;
     // PT: ceil(avg billed) x price per ms at 128 MB x memory / 128, no request charge.
-    let x86 = Pricing::for_region("us-east-1", Architecture::X86_64);
+    let x86 = Pricing::for_region("us-east-1", Arch::X86_64);
     assert!(close(x86.pt_cost(55.2, 1024), 56.0 * 2.1e-9 * 8.0));
-    let hk = Pricing::for_region("ap-east-1", Architecture::X86_64);
+    let hk = Pricing::for_region("ap-east-1", Arch::X86_64);
     assert!(close(hk.pt_cost(100.0, 256), 100.0 * 2.9e-9 * 2.0));
-    let arm = Pricing::for_region("ap-east-1", Architecture::Arm64);
+    let arm = Pricing::for_region("ap-east-1", Arch::Arm64);
     assert!(close(arm.pt_cost(10.0, 128), 10.0 * 1.7e-9));
-    let cn = Pricing::for_region("cn-northwest-1", Architecture::X86_64);
+    let cn = Pricing::for_region("cn-northwest-1", Arch::X86_64);
     assert_eq!(cn.currency, "CNY");
     assert!(close(cn.pt_cost(10.0, 128), 10.0 * 0.000_000_014_2));
 }

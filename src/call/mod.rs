@@ -2,3 +2,5 @@
 
 pub mod event;
 pub mod transport;
+
+pub use transport::Via;

@@ -8,6 +8,27 @@ use aws_sdk_lambda::types::InvocationType;
 
 use crate::aws::ctx;
 
+/// How a request reaches the function (`--via` of `call` and `load`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// POST to the stage URL, as curl and Postman do in the tutorial.
+    #[default]
+    Http,
+    /// Lambda Invoke, bypassing API Gateway.
+    Lambda,
+}
+
 /// What came back, whichever way it was sent.
 #[derive(Debug, Clone)]
 pub struct Reply {

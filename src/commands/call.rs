@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Read};
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::call::{event, transport};
-use crate::cli::{CallArgs, CallOp, Output, Via};
+use crate::call::{event, transport, Via};
+use crate::cli::{CallArgs, CallOp, Output};
 use crate::stack::Stack;
 
 /// Where calls go, resolved once.

@@ -53,7 +53,7 @@ pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Resu
     changes.push(step(&steps, "log group", stack::log_group::destroy(stack)).await?);
     // The load generator `lab load --workers` deployed, if any: its function and log group here,
     // its role with the IAM removals below; reported only when it was there.
-    let generator = crate::load::worker::deploy::worker_stack(stack, 128, &stack.settings.arch);
+    let generator = crate::load::worker::deploy::worker_stack(stack, 128, stack.settings.arch);
     let function = stack::function::destroy(&generator);
     changes.extend(generator_step(&steps, "load generator", function).await?);
     let logs = stack::log_group::destroy(&generator);

@@ -16,7 +16,8 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{CallArgs, CallOp, InvocationType, InvokeArgs, Output, Via};
+use crate::call::Via;
+use crate::cli::{CallArgs, CallOp, InvocationType, InvokeArgs, Output};
 use crate::stack::Stack;
 use crate::tune::report_line::{self, ReportLine};
 

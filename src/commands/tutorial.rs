@@ -6,7 +6,8 @@ use std::sync::Arc;
 use clap::Parser;
 use serde_json::Value;
 
-use crate::cli::{Global, Output, TutorialArgs, Via};
+use crate::call::Via;
+use crate::cli::{Global, Output, TutorialArgs};
 use crate::commands::{call::Target, down, up};
 use crate::control::lambda::LambdaTarget;
 use crate::stack::Stack;
@@ -67,7 +68,7 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
     let up_args = crate::cli::UpArgs {
         memory: 128,
         timeout: 30,
-        arch: crate::cli::Arch::X86_64,
+        arch: crate::arch::Arch::X86_64,
         zip: None,
         bootstrap: args.bootstrap.clone(),
         force: false,

@@ -25,7 +25,7 @@ impl PackageSource {
     /// `--arch`, within the 50 MB upload limit), before any AWS call, so bad input leaves nothing
     /// half-made.
     pub fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
-        let arch = args.arch.as_str();
+        let arch = args.arch;
         Ok(match (&args.zip, &args.bootstrap) {
             (Some(zip), _) => Self::Zip(package::from_zip(zip, arch)?),
             (_, Some(bin)) => {
@@ -84,7 +84,7 @@ impl AsChange for (Change, String) {
 /// Builds (or reads) the package off the async runtime: cargo takes minutes the first time.
 async fn package(
     source: PackageSource,
-    arch: String,
+    arch: crate::arch::Arch,
     local: bool,
 ) -> anyhow::Result<(Package, String)> {
     tokio::task::spawn_blocking(move || {
@@ -101,7 +101,7 @@ async fn package(
                     let note = "dev build for the local stack".to_string();
                     (package::zip_bootstrap(&bin)?, note)
                 } else {
-                    let bin = package::build_handler(&root, &arch)?;
+                    let bin = package::build_handler(&root, arch)?;
                     let note = package::check_glibc(&bin)?
                         .map(|(a, b)| format!("needs GLIBC_{a}.{b}"))
                         .unwrap_or_else(|| "glibc not checked (no objdump)".into());
@@ -130,7 +130,7 @@ pub async fn run(stack: &Stack, source: PackageSource, output: Output) -> anyhow
         Ok::<_, anyhow::Error>(vec![table, logs])
     };
     let build = async {
-        let out = package(source, stack.settings.arch.clone(), local).await;
+        let out = package(source, stack.settings.arch, local).await;
         match &out {
             Ok((pkg, note)) => {
                 pkg_pb.finish_and_clear();

@@ -7,6 +7,7 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine;
 
 use super::{FunctionControl, Invocation};
+use crate::arch::Arch;
 use crate::aws::ctx;
 
 /// A deployed function, reached through the SDK.
@@ -135,7 +136,7 @@ impl FunctionControl for LambdaTarget {
         &self.name
     }
 
-    async fn architecture(&self) -> anyhow::Result<String> {
+    async fn architecture(&self) -> anyhow::Result<Arch> {
         let c = self
             .client
             .get_function_configuration()
@@ -143,10 +144,11 @@ impl FunctionControl for LambdaTarget {
             .send()
             .await
             .map_err(ctx("lambda:GetFunctionConfiguration"))?;
-        Ok(c.architectures()
-            .first()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_else(|| "x86_64".into()))
+        // Lambda leaves the list empty for functions made before it had a choice: x86_64.
+        match c.architectures().first() {
+            None => Ok(Arch::X86_64),
+            Some(reported) => reported.as_str().parse(),
+        }
     }
 
     async fn memory(&self) -> anyhow::Result<u32> {

@@ -8,6 +8,8 @@
 use anyhow::Result;
 use async_trait::async_trait;
 
+use crate::arch::Arch;
+
 pub mod lambda;
 mod versions;
 
@@ -27,8 +29,8 @@ pub struct Invocation {
 pub trait FunctionControl: Send + Sync {
     /// The function's name (for messages and reports).
     fn name(&self) -> &str;
-    /// The architecture (`x86_64` or `arm64`), which sets the price per GB-second.
-    async fn architecture(&self) -> Result<String>;
+    /// The architecture, which sets the price per GB-second.
+    async fn architecture(&self) -> Result<Arch>;
     /// The configured memory size in MB.
     async fn memory(&self) -> Result<u32>;
     /// Sets the memory size and waits until `LastUpdateStatus` is `Successful`.

@@ -3,32 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::call::Via;
+
 use super::profile::{parse_stage, Profile, Shape, Stage};
 use super::threshold::{parse_threshold, Threshold};
 
 /// The most VUs one `lab load` (or one worker) runs.
 pub const MAX_VUS: u32 = 10_000;
-
-/// How requests reach the function.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Via {
-    /// POST to the API Gateway stage URL, as the tutorial's Postman run does.
-    #[default]
-    Http,
-    /// Lambda Invoke directly (no API Gateway in the path).
-    Lambda,
-}
 
 /// Options of `lab load` (load testing, after Postman's runner, k6 and oha).
 #[derive(Debug, Clone, clap::Args)]

@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-pub use args::{LoadArgs, Via};
+pub use crate::call::Via;
+pub use args::LoadArgs;
 pub use profile::Profile;
 pub use result::{LoadResult, RunResult};
 pub use vu::{stop_signal, StopHandle};

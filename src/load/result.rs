@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::args::{LoadArgs, Via};
+use crate::call::Via;
+
+use super::args::LoadArgs;
 use super::metrics::{ErrorBreakdown, HistogramBin, Summary};
 use super::payload::PayloadMix;
 use super::profile::Profile;

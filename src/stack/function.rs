@@ -4,12 +4,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
-};
+use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::{Action, Change, ResourceStatus, Stack};
+use crate::arch::Arch;
 use crate::aws::{ctx, AwsErrorExt};
 use crate::package::Package;
 
@@ -24,7 +23,7 @@ pub struct Observed {
     pub code_sha256: String,
     pub memory: i32,
     pub timeout: i32,
-    pub arch: String,
+    pub arch: Arch,
     pub role: String,
     pub runtime: String,
     pub env: HashMap<String, String>,
@@ -64,8 +63,8 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         arch: c
             .architectures()
             .first()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_else(|| "x86_64".into()),
+            .and_then(Arch::from_lambda)
+            .unwrap_or_default(),
         role: c.role().unwrap_or_default().to_string(),
         runtime: c
             .runtime()
@@ -194,7 +193,7 @@ async fn converge(
             .update_function_code()
             .function_name(name)
             .zip_file(Blob::new(package.bytes.clone()))
-            .architectures(Architecture::from(stack.settings.arch.as_str()))
+            .architectures(stack.settings.arch.into())
             .send()
             .await
             .map_err(ctx("lambda:UpdateFunctionCode"))?;
@@ -251,7 +250,7 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
             )
             .memory_size(stack.settings.memory)
             .timeout(stack.settings.timeout)
-            .architectures(Architecture::from(stack.settings.arch.as_str()))
+            .architectures(stack.settings.arch.into())
             .environment(
                 Environment::builder()
                     .set_variables(Some(desired_env(stack)))
@@ -451,7 +450,7 @@ pub async fn describe(
             let mut status = ResourceStatus::present(RESOURCE, name, Some(o.arn.clone()))
                 .with("memory_mb", o.memory)
                 .with("timeout_s", o.timeout)
-                .with("architecture", &o.arch)
+                .with("architecture", o.arch)
                 .with("runtime", &o.runtime)
                 .with("code_sha256", &o.code_sha256)
                 .with("state", format!("{}/{}", o.state, o.last_update));

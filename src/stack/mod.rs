@@ -19,6 +19,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::arch::Arch;
 use crate::aws::Clients;
 pub use names::{Names, STACK_TAG};
 
@@ -29,8 +30,8 @@ pub struct FunctionSettings {
     pub memory: i32,
     /// Timeout in seconds (console default, 3).
     pub timeout: i32,
-    /// `x86_64` or `arm64`.
-    pub arch: String,
+    /// The instruction set.
+    pub arch: Arch,
 }
 
 impl Default for FunctionSettings {
@@ -38,7 +39,7 @@ impl Default for FunctionSettings {
         Self {
             memory: 128,
             timeout: 3,
-            arch: "x86_64".into(),
+            arch: Arch::X86_64,
         }
     }
 }

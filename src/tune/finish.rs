@@ -7,6 +7,7 @@ use super::pricing::Pricing;
 use super::result::{self, PowerOutcome, PowerResult, Timings, TuneResult, Winner};
 use super::run::plan;
 use super::versions::Cleanup;
+use crate::arch::Arch;
 use crate::control::{LatestSettings, VersionControl};
 
 /// What went wrong with the sizes that have no statistics, as one error.
@@ -36,7 +37,7 @@ pub struct Finished<'a> {
     /// Its prices.
     pub pricing: Pricing,
     /// Its architecture.
-    pub architecture: String,
+    pub architecture: Arch,
     /// `$LATEST` before the run.
     pub original: LatestSettings,
     /// The account's concurrency the invocations were paced by.
@@ -90,7 +91,7 @@ impl Finished<'_> {
             results,
             function: self.target.name().to_string(),
             region: self.region.to_string(),
-            architecture: self.architecture.clone(),
+            architecture: self.architecture,
             pricing: self.pricing,
             plan: plan(cfg, self.original.memory_mb),
             winner,

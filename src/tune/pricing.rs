@@ -12,8 +12,9 @@
 //! China's regions are priced in CNY (PT's table has their x86_64 figure and nothing for arm64, for
 //! which it applies its default; lab does the same so both columns agree on the currency's caveat).
 
-use anyhow::{bail, Result};
 use serde::Serialize;
+
+use crate::arch::Arch;
 
 /// Compute price per GB-second, x86_64, outside the regions listed in [`X86_REGIONAL_PER_MS_128`].
 pub const X86_64_GB_SECOND: f64 = 0.000_016_666_7;
@@ -44,35 +45,6 @@ pub const REQUEST_CNY: f64 = 1.36 / 1_000_000.0;
 /// Whether a region is one of AWS's China regions (priced in CNY).
 pub fn is_china(region: &str) -> bool {
     region.starts_with("cn-")
-}
-
-/// A function's instruction set, which sets its compute price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Architecture {
-    /// Intel/AMD.
-    X86_64,
-    /// Graviton.
-    Arm64,
-}
-
-impl Architecture {
-    /// Reads Lambda's spelling (`x86_64`, `arm64`).
-    pub fn parse(name: &str) -> Result<Self> {
-        match name {
-            "x86_64" | "x86-64" | "amd64" => Ok(Architecture::X86_64),
-            "arm64" | "aarch64" => Ok(Architecture::Arm64),
-            other => bail!("unsupported Lambda architecture {other:?} (expected x86_64 or arm64)"),
-        }
-    }
-
-    /// Lambda's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Architecture::X86_64 => "x86_64",
-            Architecture::Arm64 => "arm64",
-        }
-    }
 }
 
 /// The prices that apply to one function.
@@ -106,21 +78,21 @@ impl Cost {
 
 impl Pricing {
     /// The prices for `architecture` in `region`.
-    pub fn for_region(region: &str, architecture: Architecture) -> Pricing {
+    pub fn for_region(region: &str, architecture: Arch) -> Pricing {
         let regional = X86_REGIONAL_PER_MS_128
             .iter()
             .find(|(name, _)| *name == region)
             .map(|(_, per_ms)| *per_ms);
         let pt_per_ms_128 = match architecture {
-            Architecture::Arm64 => PT_ARM64_PER_MS_128,
-            Architecture::X86_64 => regional.unwrap_or(PT_X86_DEFAULT_PER_MS_128),
+            Arch::Arm64 => PT_ARM64_PER_MS_128,
+            Arch::X86_64 => regional.unwrap_or(PT_X86_DEFAULT_PER_MS_128),
         };
         // $/ms at 128 MB -> $/GB-second: x 1000 ms/s x (1024 / 128) GB^-1.
         let gb_second = match (architecture, regional) {
-            (Architecture::Arm64, _) if is_china(region) => PT_ARM64_PER_MS_128 * 8000.0,
-            (Architecture::Arm64, _) => ARM64_GB_SECOND,
-            (Architecture::X86_64, Some(per_ms)) => per_ms * 8000.0,
-            (Architecture::X86_64, None) => X86_64_GB_SECOND,
+            (Arch::Arm64, _) if is_china(region) => PT_ARM64_PER_MS_128 * 8000.0,
+            (Arch::Arm64, _) => ARM64_GB_SECOND,
+            (Arch::X86_64, Some(per_ms)) => per_ms * 8000.0,
+            (Arch::X86_64, None) => X86_64_GB_SECOND,
         };
         Pricing {
             gb_second,
@@ -160,7 +132,7 @@ mod tests {
 
     #[test]
     fn default_x86_cost() {
-        let p = Pricing::for_region("us-east-1", Architecture::X86_64);
+        let p = Pricing::for_region("us-east-1", Arch::X86_64);
         // 100 ms at 1024 MB = 0.1 GB-s x 0.0000166667 = 0.00000166667 compute, + 0.0000002 request.
         let c = p.cost(100.0, 1024);
         assert!(close(c.compute, 0.000_001_666_67));
@@ -172,49 +144,42 @@ mod tests {
 
     #[test]
     fn arm_is_cheaper_and_regions_differ() {
-        let arm = Pricing::for_region("us-east-1", Architecture::Arm64);
+        let arm = Pricing::for_region("us-east-1", Arch::Arm64);
         // 1000 ms at 1024 MB = 1 GB-s x 0.0000133334.
         assert!(close(arm.cost(1000.0, 1024).compute, 0.000_013_333_4));
-        let hk = Pricing::for_region("ap-east-1", Architecture::X86_64);
+        let hk = Pricing::for_region("ap-east-1", Arch::X86_64);
         // 2.9e-9 $/ms at 128 MB: 1 ms at 128 MB costs exactly that; 2.9e-9 x 8000 = 2.32e-5 per GB-s.
         assert!(close(hk.gb_second, 2.32e-5));
         assert!(close(hk.cost(1.0, 128).compute, 2.9e-9));
         // The default at 128 MB: 0.0000166667 / 8000 = 2.0833e-9 per ms (the anchor rounds it to 2.1e-9).
-        let default = Pricing::for_region("eu-west-1", Architecture::X86_64);
+        let default = Pricing::for_region("eu-west-1", Arch::X86_64);
         assert!(close(
             default.cost(1.0, 128).compute,
             0.000_016_666_7 / 8000.0
         ));
         // arm64 has no regional table: the same everywhere.
         assert_eq!(
-            Pricing::for_region("ap-east-1", Architecture::Arm64).gb_second,
+            Pricing::for_region("ap-east-1", Arch::Arm64).gb_second,
             ARM64_GB_SECOND
         );
     }
 
     #[test]
     fn pt_prices_and_china() {
-        let p = Pricing::for_region("us-east-1", Architecture::X86_64);
+        let p = Pricing::for_region("us-east-1", Arch::X86_64);
         // ceil(10.2) = 11 ms x 2.1e-9 x 1024/128 = 1.848e-7; no request charge.
         assert!(close(p.pt_cost(10.2, 1024), 11.0 * 2.1e-9 * 8.0));
-        let arm = Pricing::for_region("eu-west-1", Architecture::Arm64);
+        let arm = Pricing::for_region("eu-west-1", Arch::Arm64);
         assert!(close(arm.pt_cost(1.0, 128), 1.7e-9));
-        let cn = Pricing::for_region("cn-north-1", Architecture::X86_64);
+        let cn = Pricing::for_region("cn-north-1", Arch::X86_64);
         assert_eq!(cn.currency, "CNY");
         // 0.0000000142 CNY/ms at 128 MB = 0.0001136 CNY per GB-second.
         assert!(close(cn.gb_second, 0.000_113_6));
         assert!(close(cn.pt_cost(3.0, 256), 3.0 * 0.000_000_014_2 * 2.0));
         assert!(close(cn.request, 1.36e-6));
         assert_eq!(
-            Pricing::for_region("us-east-1", Architecture::X86_64).currency,
+            Pricing::for_region("us-east-1", Arch::X86_64).currency,
             "USD"
         );
-    }
-
-    #[test]
-    fn architecture_names() {
-        assert_eq!(Architecture::parse("arm64").unwrap(), Architecture::Arm64);
-        assert_eq!(Architecture::parse("x86_64").unwrap().as_str(), "x86_64");
-        assert!(Architecture::parse("mips").is_err());
     }
 }

@@ -3,6 +3,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::arch::Arch;
+
 use super::pricing::{Cost, Pricing};
 use super::pt::PtOutput;
 use super::report_line::ReportLine;
@@ -21,8 +23,8 @@ pub struct TuneResult {
     pub function: String,
     /// Region used for pricing.
     pub region: String,
-    /// `x86_64` or `arm64`.
-    pub architecture: String,
+    /// The function's instruction set.
+    pub architecture: Arch,
     /// Prices applied.
     pub pricing: Pricing,
     /// What was (or, in a dry run, would be) done.

@@ -24,7 +24,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::config::TuneConfig;
 pub use super::measure::is_throttle;
 use super::measure::{self, Job, RetryPolicy};
-use super::pricing::{Architecture, Pricing};
+use super::pricing::Pricing;
 use super::result::{Plan, PowerOutcome, Timings, TuneResult, WeightedPayload};
 use super::versions::{alias_name, Session};
 use crate::control::VersionControl;
@@ -142,7 +142,7 @@ pub async fn execute(
         .architecture()
         .await
         .context("reading the function's architecture")?;
-    let pricing = Pricing::for_region(region, Architecture::parse(&architecture)?);
+    let pricing = Pricing::for_region(region, architecture);
     let mut work_cfg = cfg.clone();
     if cfg.dry_run {
         // As the tool's dry run: one invocation per size, to check that everything is allowed.

@@ -139,8 +139,8 @@ impl FunctionControl for Fake {
     fn name(&self) -> &str {
         "FakeFunction"
     }
-    async fn architecture(&self) -> Result<String> {
-        Ok("x86_64".into())
+    async fn architecture(&self) -> Result<lab::arch::Arch> {
+        Ok(lab::arch::Arch::X86_64)
     }
     async fn memory(&self) -> Result<u32> {
         Ok(self.latest().memory_mb)

@@ -5,6 +5,7 @@
 
 use aws_sdk_iam::types::Tag;
 
+use crate::arch::Arch;
 use crate::aws::{ctx, AwsErrorExt};
 use crate::package::Package;
 use crate::stack::{self, FunctionSettings, Stack};
@@ -18,7 +19,7 @@ pub const TIMEOUT_S: i32 = 900;
 /// The stack as the generator's resources see it: the same account, clients and tag, with the
 /// worker's names and settings, so `stack::function` and friends manage it as they manage the
 /// tutorial's function.
-pub fn worker_stack(stack: &Stack, memory_mb: u32, arch: &str) -> Stack {
+pub fn worker_stack(stack: &Stack, memory_mb: u32, arch: Arch) -> Stack {
     let mut ws = stack.clone();
     let base = &stack.names.stack;
     ws.names.function = format!("{base}-load-worker");
@@ -27,7 +28,7 @@ pub fn worker_stack(stack: &Stack, memory_mb: u32, arch: &str) -> Stack {
     ws.settings = FunctionSettings {
         memory: memory_mb as i32,
         timeout: TIMEOUT_S,
-        arch: arch.to_string(),
+        arch,
     };
     ws
 }
@@ -64,7 +65,7 @@ pub async fn ensure(
     stack: &Stack,
     package: &Package,
     memory_mb: u32,
-    arch: &str,
+    arch: Arch,
 ) -> anyhow::Result<String> {
     let ws = worker_stack(stack, memory_mb, arch);
     let role_arn = ensure_role(&ws, &policy(&ws, &stack.function_arn())).await?;

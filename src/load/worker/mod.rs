@@ -21,12 +21,13 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use futures::future::join_all;
 
-use super::args::{LoadArgs, Via};
+use super::args::LoadArgs;
 use super::metrics::Recorder;
 use super::payload::PayloadMix;
 use super::runner::{Measured, Model, RunSpec};
 use super::timeline::Timeline;
 use super::vu::StopHandle;
+use crate::call::Via;
 use crate::stack::Stack;
 use wire::{Plan, PlanModel, Report, PLAN_MARKER, PLAN_VERSION};
 
@@ -77,7 +78,7 @@ impl Fleet {
             eprintln!("Preparing the load generator function ({n} workers)...");
         }
         let (package, arch) = package::worker_package(args.worker_bootstrap.as_deref(), local)?;
-        let function = deploy::ensure(stack, &package, args.worker_memory, &arch).await?;
+        let function = deploy::ensure(stack, &package, args.worker_memory, arch).await?;
         let client = aws_sdk_lambda::Client::from_conf(
             stack
                 .clients

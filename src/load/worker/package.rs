@@ -8,14 +8,15 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::arch::Arch;
 use crate::package::{self, Executable, Package};
 
 /// The binary's name, beside `lab`.
 pub const BINARY: &str = "lab-load-worker";
 
-/// The zipped generator and its architecture (`x86_64` or `arm64`). `local` relaxes the glibc
+/// The zipped generator and its architecture. `local` relaxes the glibc
 /// check: the local stack runs the binary on this machine.
-pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, String)> {
+pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, Arch)> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => locate_or_build(local)?,
@@ -35,7 +36,7 @@ pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, 
     Ok((zipped, arch))
 }
 
-fn architecture(path: &Path) -> Result<String> {
+fn architecture(path: &Path) -> Result<Arch> {
     let mut head = Vec::with_capacity(64);
     std::io::Read::read_to_end(
         &mut std::io::Read::take(
@@ -45,7 +46,7 @@ fn architecture(path: &Path) -> Result<String> {
         &mut head,
     )?;
     match package::executable_kind(&head) {
-        Executable::Elf(Ok(arch)) => Ok(arch.to_string()),
+        Executable::Elf(Ok(arch)) => Ok(arch),
         _ => bail!(
             "{} is not a Linux x86_64 or arm64 executable; pass --worker-bootstrap with a Linux build of {BINARY}",
             path.display()
@@ -66,22 +67,23 @@ fn locate_or_build(local: bool) -> Result<PathBuf> {
     }
     build(
         &package::project_root()?,
-        if local { host_arch()? } else { "x86_64" },
+        if local { host_arch()? } else { Arch::X86_64 },
     )
 }
 
-fn host_arch() -> Result<&'static str> {
-    match std::env::consts::ARCH {
-        "x86_64" => Ok("x86_64"),
-        "aarch64" => Ok("arm64"),
-        other => bail!("the local stack runs Linux x86_64 or arm64 binaries, not {other}"),
-    }
+fn host_arch() -> Result<Arch> {
+    Arch::host_cpu().with_context(|| {
+        format!(
+            "the local stack runs Linux x86_64 or arm64 binaries, not {}",
+            std::env::consts::ARCH
+        )
+    })
 }
 
 /// Builds the generator in the `lambda` profile, as `up` builds the handler: with cargo-zigbuild
 /// against glibc 2.34 when it is installed, otherwise for this (Linux) host.
-fn build(root: &Path, arch: &str) -> Result<PathBuf> {
-    let triple = package::target_triple(arch);
+fn build(root: &Path, arch: Arch) -> Result<PathBuf> {
+    let triple = arch.target_triple();
     let zig = Command::new("cargo")
         .args(["zigbuild", "--version"])
         .output()
@@ -100,7 +102,7 @@ fn build(root: &Path, arch: &str) -> Result<PathBuf> {
         ])
         .arg(format!("{triple}.2.34"));
         root.join("target").join(triple).join("lambda").join(BINARY)
-    } else if std::env::consts::OS == "linux" && host_arch().ok() == Some(arch) {
+    } else if Arch::linux_host() == Some(arch) {
         cmd.args(["build", "--profile", "lambda", "-p", "lab", "--bin", BINARY]);
         root.join("target/lambda").join(BINARY)
     } else {

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use super::super::args::Via;
 use super::super::client::Endpoint;
 use super::super::invoke::SdkInvoker;
 use super::super::payload::PayloadMix;
 use super::super::runner::{self, Model, RunSpec, VuSet};
 use super::super::vu::{stop_signal, Arrivals};
 use super::wire::{seconds_of, Plan, PlanModel, RecorderWire, Report, PLAN_MARKER, PLAN_VERSION};
+use crate::call::Via;
 
 /// Serves invocations from the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) until the process is
 /// stopped: the `lab-load-worker` bootstrap's whole life.

@@ -12,10 +12,10 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::super::args::Via;
 use super::super::metrics::{latency_histogram, Recorder};
 use super::super::profile::Shape;
 use super::super::timeline::Timeline;
+use crate::call::Via;
 
 /// The marker a worker requires in its event: it runs only what lab sends it.
 pub const PLAN_MARKER: &str = "lab_load_worker";
