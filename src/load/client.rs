@@ -1,5 +1,5 @@
 //! Sending one request and classifying its answer. Nothing here draws on the screen or records;
-//! the VU loops in [`super::vu`] do.
+//! the VU loops (the `vu` module) do.
 //!
 //! Per request, the transport does what the protocol needs and nothing more: the body is a shared
 //! [`Bytes`] serialised once before the run, a plain-`http://` VU keeps its own connection alive

@@ -13,8 +13,8 @@
 //!   `data-active-vus`;
 //! - `#load-histogram-N`: `data-from-ms`, `data-to-ms`, `data-count`.
 
-use super::metrics::LatencyStats;
 use super::result::{LoadResult, RunResult};
+use super::summary::LatencyStats;
 use super::timeline::SecondPoint;
 use crate::report::format;
 use crate::report::html::{

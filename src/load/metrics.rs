@@ -1,5 +1,5 @@
 //! Measurements: recorders shared by a few VUs each (memory does not grow with VUs), and the
-//! summaries computed once the run is over. The per-second record is [`super::timeline`].
+//! summaries computed once the run is over. The per-second record is the `timeline` module's.
 //!
 //! Latencies are recorded in microseconds in HDR histograms (3 significant digits), so percentiles
 //! are exact to 0.1% without keeping samples. Two histograms: every request (answered or not: a
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-pub use super::summary::{ErrorBreakdown, HistogramBin, LatencyStats, Summary};
+use super::summary::{ErrorBreakdown, HistogramBin, LatencyStats, Summary};
 
 /// Largest latency the histograms hold (1 hour, in µs); longer ones are recorded as this.
 pub const MAX_US: u64 = 3_600_000_000;

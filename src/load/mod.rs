@@ -1,7 +1,7 @@
 //! Load testing (ARCHITECTURE.md §1, `load/`), after Postman's collection runner, k6, oha and wrk2.
 //!
 //! Layout (the hot loop knows nothing of the screen, as in oha):
-//! [`args`] options, [`payload`] what is sent, [`profile`] how load varies over time,
+//! [`args`] options, [`duration`] their duration syntax, [`payload`] what is sent, [`profile`] how load varies over time,
 //! [`client`] sending and classifying, [`invoke`] Lambda Invoke without retries, [`vu`] the VU
 //! loops and the open model's clock, [`metrics`] histograms, [`summary`] the figures, [`timeline`] the
 //! per-second series, [`runner`] one test in this process, [`worker`] the same test spread over
@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod client;
+pub mod duration;
 pub mod html;
 pub mod invoke;
 pub mod metrics;

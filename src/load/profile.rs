@@ -33,6 +33,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::duration::parse_duration;
+
+/// The most VUs one `lab load` (or one worker) runs.
+pub const MAX_VUS: u32 = 10_000;
+
 /// The closed-model load shapes (Postman's load profiles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -75,16 +80,13 @@ pub fn parse_stage(text: &str) -> Result<Stage, String> {
         .trim()
         .split_once(':')
         .ok_or_else(|| format!("invalid stage {text:?}: use DURATION:VUS, e.g. 30s:10"))?;
-    let duration = super::args::parse_duration(d)?;
+    let duration = parse_duration(d)?;
     let target = t
         .trim()
         .parse::<u32>()
         .map_err(|_| format!("invalid stage {text:?}: {t:?} is not a number of VUs"))?;
-    if target > super::args::MAX_VUS {
-        return Err(format!(
-            "stage {text:?}: at most {} VUs",
-            super::args::MAX_VUS
-        ));
+    if target > MAX_VUS {
+        return Err(format!("stage {text:?}: at most {MAX_VUS} VUs"));
     }
     Ok(Stage { duration, target })
 }

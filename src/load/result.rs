@@ -7,10 +7,10 @@ use serde::Serialize;
 use crate::call::Via;
 
 use super::args::LoadArgs;
-use super::metrics::{ErrorBreakdown, HistogramBin, Summary};
 use super::payload::PayloadMix;
 use super::profile::Profile;
 use super::profile::Shape;
+use super::summary::{ErrorBreakdown, HistogramBin, Summary};
 use super::threshold::Checked;
 use super::timeline::SecondPoint;
 pub use crate::tune::result::WeightedPayload;

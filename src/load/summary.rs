@@ -1,5 +1,5 @@
 //! The figures a run is summarised into: totals, latency statistics, errors by kind, the latency
-//! distribution. Computed from a [`super::metrics::Recorder`] once the run is over.
+//! distribution. Computed by the metrics' `Recorder` once the run is over.
 
 use std::collections::BTreeMap;
 

@@ -20,7 +20,8 @@
 
 use serde::Serialize;
 
-use super::metrics::{Recorder, Summary};
+use super::metrics::Recorder;
+use super::summary::Summary;
 
 /// What a threshold measures.
 #[derive(Debug, Clone, Copy, PartialEq)]

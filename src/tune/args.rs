@@ -1,5 +1,5 @@
 //! `lab tune` options and their checks (one line each, as clap prints them). How they combine with an
-//! `--input` file is [`super::config`].
+//! `--input` file is the `config` module's job.
 
 use std::path::PathBuf;
 

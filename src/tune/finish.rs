@@ -3,9 +3,9 @@
 use anyhow::{anyhow, Context, Result};
 
 use super::config::TuneConfig;
+use super::power::{self, PowerOutcome, PowerResult};
 use super::pricing::Pricing;
-use super::result::{self, PowerOutcome, PowerResult, Timings, TuneResult, Winner};
-use super::run::plan;
+use super::result::{Plan, Timings, TuneResult, Winner};
 use super::versions::Cleanup;
 use crate::arch::Arch;
 use crate::control::{LatestSettings, VersionControl};
@@ -61,7 +61,7 @@ impl Finished<'_> {
         let analysed = !cfg.dry_run;
         let winner = if analysed {
             let model = cfg.cost_model;
-            let w = result::judge(&mut powers, cfg.strategy, cfg.balanced_weight, model);
+            let w = power::judge(&mut powers, cfg.strategy, cfg.balanced_weight, model);
             Some(w.ok_or_else(|| all_failed("every memory size failed", &powers))?)
         } else if powers.iter().any(|p| p.stats.is_none()) {
             return Err(all_failed("dry run failed", &powers));
@@ -93,7 +93,7 @@ impl Finished<'_> {
             region: self.region.to_string(),
             architecture: self.architecture,
             pricing: self.pricing,
-            plan: plan(cfg, self.original.memory_mb),
+            plan: Plan::of(cfg, self.original.memory_mb),
             winner,
             cost_model: cfg.cost_model,
             tuning_cost: powers.iter().map(|p| p.total_cost).sum(),

@@ -5,7 +5,8 @@
 //! (PT's cost per invocation), `data-cost` (lab's full cost per invocation) and `data-verdict`;
 //! failed sizes carry `data-status="failed"`.
 
-use super::result::{PowerResult, TuneResult};
+use super::power::{PowerResult, PowerStats};
+use super::result::TuneResult;
 use crate::report::format;
 use crate::report::html::{
     line_chart, Axis, DataCell, DataRow, DataTable, Document, LineChart, Series,
@@ -116,10 +117,7 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
 /// Duration (trimmed mean and p99) and cost per invocation against memory.
 fn chart(result: &TuneResult) -> LineChart {
     let ok: Vec<(usize, &PowerResult)> = result.powers.iter().enumerate().collect();
-    let series = |name: &str,
-                  color: &str,
-                  axis: Axis,
-                  f: &dyn Fn(&super::result::PowerStats) -> f64| Series {
+    let series = |name: &str, color: &str, axis: Axis, f: &dyn Fn(&PowerStats) -> f64| Series {
         name: name.to_string(),
         color: color.to_string(),
         axis,

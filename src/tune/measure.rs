@@ -17,8 +17,8 @@ use indicatif::ProgressBar;
 use rand::Rng;
 
 use super::config::TuneConfig;
+use super::power::{PowerOutcome, Sample};
 use super::report_line::{self, ReportLine};
-use super::result::{PowerOutcome, Sample};
 use crate::control::VersionControl;
 
 /// How failed and throttled invocations are retried.

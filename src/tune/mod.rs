@@ -7,7 +7,7 @@
 //! combine), [`payload`] (what is sent), [`versions`] (publishing, restoring, cleaning up),
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
 //! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
-//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`result`] (what was found), [`pt`] (the tool's
+//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt`] (the tool's
 //! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
 
 pub mod args;
@@ -16,6 +16,7 @@ pub mod finish;
 pub mod html;
 pub mod measure;
 pub mod payload;
+pub mod power;
 pub mod present;
 pub mod pricing;
 pub mod pt;

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::result::{PowerResult, TuneResult};
+use super::power::PowerResult;
+use super::result::TuneResult;
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};

@@ -9,8 +9,8 @@
 use base64::Engine;
 use serde::Serialize;
 
+use super::power::{candidates, PowerResult};
 use super::pricing::is_china;
-use super::result::{candidates, PowerResult};
 use super::strategy::{self, CostModel, Strategy};
 
 /// The tool's visualization page; the figures travel in the URL's fragment, never to its server.

@@ -24,8 +24,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::config::TuneConfig;
 pub use super::measure::is_throttle;
 use super::measure::{self, Job, RetryPolicy};
+use super::power::PowerOutcome;
 use super::pricing::Pricing;
-use super::result::{Plan, PowerOutcome, Timings, TuneResult, WeightedPayload};
+use super::result::{Timings, TuneResult};
 use super::versions::{alias_name, Session};
 use crate::control::VersionControl;
 
@@ -65,56 +66,6 @@ pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
             .collect()
     } else {
         vec![alias_name(memory_mb, None)]
-    }
-}
-
-/// The plan of `cfg` for a function whose `$LATEST` is at `original_mb`, for the output.
-pub fn plan(cfg: &TuneConfig, original_mb: u32) -> Plan {
-    let per_size = if cfg.only_cold_starts {
-        cfg.num as u64
-    } else {
-        1
-    };
-    let sizes = cfg.powers.len() as u64;
-    Plan {
-        powers: cfg.powers.clone(),
-        num: cfg.num,
-        parallel: cfg.parallel,
-        strategy: cfg.strategy,
-        balanced_weight: cfg.balanced_weight,
-        discard_top_bottom: cfg.discard,
-        only_cold_starts: cfg.only_cold_starts,
-        sleep_between_runs_ms: cfg.sleep_between_runs.as_millis() as u64,
-        auto_optimize: cfg.auto_optimize,
-        dry_run: cfg.dry_run,
-        allowed_exceptions: cfg.allowed_exceptions.clone(),
-        payloads: cfg
-            .payload
-            .entries()
-            .into_iter()
-            .map(|(payload, weight)| WeightedPayload {
-                payload: payload.clone(),
-                weight,
-            })
-            .collect(),
-        total_invocations: sizes * if cfg.dry_run { 1 } else { cfg.num as u64 },
-        versions_published: sizes * if cfg.dry_run { 1 } else { per_size },
-        configuration_updates: updates(cfg, original_mb),
-    }
-}
-
-/// Updates of `$LATEST` a run makes: one per version and one to restore it; with one version per
-/// size, `$LATEST`'s own size (published last) restores it, and alone needs no update at all.
-fn updates(cfg: &TuneConfig, original_mb: u32) -> u64 {
-    let sizes = cfg.powers.len() as u64;
-    if cfg.only_cold_starts && !cfg.dry_run {
-        // Every version changes the description, which must be put back.
-        return sizes * cfg.num as u64 + 1;
-    }
-    match (cfg.powers.contains(&original_mb), sizes) {
-        (true, 1) => 0,
-        (true, _) => sizes,
-        (false, _) => sizes + 1,
     }
 }
 
