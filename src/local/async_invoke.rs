@@ -3,7 +3,6 @@
 //! minutes later); a throttle or a system error (moto restarting) keeps the event queued, retried
 //! with a backoff from 1 s to 5 minutes, for up to 6 hours. Every figure follows `--time-scale`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +10,10 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::event_counts::Tally;
 use super::functions::FunctionKey;
-use super::gateway::Gateway;
 use super::invoke::{invoke_as, InvokeError};
+use super::state::Gateway;
 
 /// The waits before the second and the third attempt after a function error (Lambda's defaults).
 pub const ERROR_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
@@ -21,32 +21,6 @@ pub const ERROR_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration
 pub const MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 3600);
 /// The longest wait between attempts of a queued event.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-
-/// Counters of the events this gateway accepted, for `lab local status`.
-#[derive(Default)]
-pub struct Events {
-    accepted: AtomicU64,
-    succeeded: AtomicU64,
-    failed: AtomicU64,
-    retries: AtomicU64,
-    dropped: AtomicU64,
-}
-
-impl Events {
-    /// `{"accepted", "pending", "succeeded", "failed", "retries", "dropped"}`.
-    pub fn status(&self) -> serde_json::Value {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let done = get(&self.succeeded) + get(&self.failed) + get(&self.dropped);
-        serde_json::json!({
-            "accepted": get(&self.accepted),
-            "pending": get(&self.accepted).saturating_sub(done),
-            "succeeded": get(&self.succeeded),
-            "failed": get(&self.failed),
-            "retries": get(&self.retries),
-            "dropped": get(&self.dropped),
-        })
-    }
-}
 
 /// What an accepted event needs to run.
 pub struct Event {
@@ -62,7 +36,7 @@ pub struct Event {
 /// that before it queues), which the caller has established.
 pub fn accept(gw: &Arc<Gateway>, event: Event) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    gw.events.accepted.fetch_add(1, Ordering::Relaxed);
+    gw.events.count(Tally::Accepted);
     tokio::spawn(run(gw.clone(), event, request_id.clone()));
     let mut response = StatusCode::ACCEPTED.into_response();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -71,6 +45,7 @@ pub fn accept(gw: &Arc<Gateway>, event: Event) -> Response {
     response
 }
 
+/// Runs an accepted event until it succeeds, fails every attempt, or is dropped.
 async fn run(gw: Arc<Gateway>, event: Event, request_id: String) {
     let born = Instant::now();
     let max_age = gw.rules.scaled(MAX_EVENT_AGE);
@@ -87,7 +62,7 @@ async fn run(gw: Arc<Gateway>, event: Event, request_id: String) {
         .await;
         let wait = match outcome {
             Ok(invoked) if invoked.function_error.is_none() => {
-                gw.events.succeeded.fetch_add(1, Ordering::Relaxed);
+                gw.events.count(Tally::Succeeded);
                 return;
             }
             Ok(_) if errors < ERROR_RETRY_DELAYS.len() => {
@@ -101,15 +76,15 @@ async fn run(gw: Arc<Gateway>, event: Event, request_id: String) {
                     event.key.1,
                     errors + 1
                 );
-                gw.events.failed.fetch_add(1, Ordering::Relaxed);
+                gw.events.count(Tally::Failed);
                 return;
             }
             Err(InvokeError::NotFound(_)) | Err(InvokeError::NoCode(_)) => {
-                gw.events.dropped.fetch_add(1, Ordering::Relaxed);
+                gw.events.count(Tally::Dropped);
                 return;
             }
             Err(_) if born.elapsed() > max_age => {
-                gw.events.dropped.fetch_add(1, Ordering::Relaxed);
+                gw.events.count(Tally::Dropped);
                 return;
             }
             Err(_) => {
@@ -118,7 +93,7 @@ async fn run(gw: Arc<Gateway>, event: Event, request_id: String) {
                 wait
             }
         };
-        gw.events.retries.fetch_add(1, Ordering::Relaxed);
+        gw.events.count(Tally::Retry);
         tokio::time::sleep(wait).await;
     }
 }

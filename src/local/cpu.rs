@@ -3,35 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cgroup::{self, Flavor};
+
 /// Memory that buys one full vCPU on Lambda.
 pub const MB_PER_VCPU: u32 = 1769;
+/// The CFS period the quota is a share of, in microseconds.
 const PERIOD_US: u64 = 100_000;
-
-/// Which cgroup interface is in use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    V1,
-    V2,
-}
 
 /// The parent cgroup of this local stack's instances, when one could be made.
 pub fn setup(name: &str) -> Option<(PathBuf, Flavor)> {
-    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers");
-    let (base, flavor) = if v2.is_file() {
-        let controllers = std::fs::read_to_string(v2).unwrap_or_default();
-        if !controllers.split_whitespace().any(|c| c == "cpu") {
-            return None;
-        }
-        (PathBuf::from("/sys/fs/cgroup"), Flavor::V2)
-    } else {
-        (PathBuf::from("/sys/fs/cgroup/cpu"), Flavor::V1)
-    };
-    let dir = base.join(name);
-    std::fs::create_dir_all(&dir).ok()?;
-    if flavor == Flavor::V2 {
-        // Children only get the cpu controller when the parent delegates it.
-        let _ = std::fs::write(dir.join("cgroup.subtree_control"), "+cpu");
-    }
+    let (dir, flavor) = cgroup::parent("cpu", name)?;
     // A cgroup we cannot write limits into is no use.
     let probe = dir.join(format!("probe-{}", std::process::id()));
     std::fs::create_dir(&probe).ok()?;
@@ -88,29 +69,13 @@ impl CpuShare {
 
 impl Drop for CpuShare {
     fn drop(&mut self) {
-        // The process may take a moment to leave the cgroup after the kill: retry briefly, off-thread.
-        let dir = self.dir.clone();
-        std::thread::spawn(move || {
-            for _ in 0..50 {
-                if std::fs::remove_dir(&dir).is_ok() || !dir.exists() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        });
+        cgroup::remove_when_empty(self.dir.clone());
     }
 }
 
 /// Removes the stack's parent cgroup (on shutdown).
 pub fn teardown(root: &Path) {
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                let _ = std::fs::remove_dir(e.path());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir(root);
+    cgroup::teardown(root);
 }
 
 #[cfg(test)]

@@ -19,15 +19,25 @@ use super::moto::Moto;
 /// A function's identity: region and name.
 pub type FunctionKey = (String, String);
 
+/// The path under which Lambda's REST API names functions.
+pub const LAMBDA_API: &str = "/2015-03-31/functions";
+
 /// The configuration an instance is started with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionConfig {
+    /// The function's region.
     pub region: String,
+    /// The function's name.
     pub name: String,
+    /// The function's ARN (unqualified, or qualified by the version that runs).
     pub arn: String,
+    /// Its memory size, which also sets its CPU share.
     pub memory_mb: u32,
+    /// Its timeout in seconds.
     pub timeout_s: u32,
+    /// Its environment variables, sorted.
     pub env: Vec<(String, String)>,
+    /// The SHA-256 of its deployment package, base64, as Lambda reports it.
     pub code_sha256: String,
     /// `$LATEST` or the published version number a qualifier resolved to (an alias names its version).
     pub version: String,
@@ -141,16 +151,25 @@ impl Registry {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Unpacks a deployment zip (base64, as in the API request) for a function.
-    pub fn store_code(&self, key: FunctionKey, zip_b64: &str) -> anyhow::Result<()> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(zip_b64.trim())
-            .context("ZipFile is not base64")?;
-        let sha = hex(&Sha256::digest(&bytes));
-        let dir = self.root.join(&key.0).join(&key.1).join(&sha[..16]);
-        if !dir.join("bootstrap").is_file() {
-            unpack(&bytes, &dir)?;
-        }
+    /// Keeps a function's deployment zip, base64 at `pointer` in the request's JSON: decoded,
+    /// hashed and unpacked on a blocking thread (a 50 MB package takes a while), never on an
+    /// async worker.
+    pub async fn store_code(
+        &self,
+        key: FunctionKey,
+        doc: Arc<serde_json::Value>,
+        pointer: &'static str,
+    ) -> anyhow::Result<()> {
+        let folder = self.root.join(&key.0).join(&key.1);
+        let dir = tokio::task::spawn_blocking(move || {
+            let zip_b64 = doc
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .with_context(|| format!("the request has no {pointer}"))?;
+            unpack_code(&folder, zip_b64)
+        })
+        .await
+        .context("unpacking the code stopped")??;
         self.code.lock().expect("code lock").insert(key, dir);
         self.bump();
         Ok(())
@@ -326,6 +345,20 @@ impl Registry {
     }
 }
 
+/// Decodes a base64 zip and unpacks it under `folder`, in a folder named by its SHA-256 (kept
+/// when already there). Blocking: call it off the async threads.
+fn unpack_code(folder: &Path, zip_b64: &str) -> anyhow::Result<PathBuf> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(zip_b64.trim())
+        .context("ZipFile is not base64")?;
+    let sha = hex(&Sha256::digest(&bytes));
+    let dir = folder.join(&sha[..16]);
+    if !dir.join("bootstrap").is_file() {
+        unpack(&bytes, &dir)?;
+    }
+    Ok(dir)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -364,52 +397,4 @@ fn unpack(bytes: &[u8], dir: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_from_arns_and_qualifiers() {
-        assert_eq!(
-            function_name("LambdaFunctionOverHttps"),
-            "LambdaFunctionOverHttps"
-        );
-        assert_eq!(
-            function_name("arn:aws:lambda:us-east-1:123456789012:function:f"),
-            "f"
-        );
-        assert_eq!(
-            function_name("arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af%3A%24LATEST"),
-            "f"
-        );
-        assert_eq!(function_name("f:prod"), "f");
-    }
-
-    #[test]
-    fn qualifiers_from_the_query_or_the_name() {
-        assert_eq!(
-            qualifier("f", Some("Qualifier=lab-tune-512")).as_deref(),
-            Some("lab-tune-512")
-        );
-        assert_eq!(
-            qualifier("f", Some("a=b&Qualifier=3")).as_deref(),
-            Some("3")
-        );
-        assert_eq!(qualifier("f:prod", None).as_deref(), Some("prod"));
-        assert_eq!(
-            qualifier(
-                "arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af%3A7",
-                None
-            )
-            .as_deref(),
-            Some("7")
-        );
-        // $LATEST, spelled out or encoded, is no qualifier at all.
-        assert_eq!(qualifier("f", Some("Qualifier=%24LATEST")), None);
-        assert_eq!(qualifier("f:$LATEST", None), None);
-        assert_eq!(qualifier("f", None), None);
-        assert_eq!(
-            qualifier("arn:aws:lambda:us-east-1:1:function:f", Some("x=y")),
-            None
-        );
-    }
-}
+mod tests;

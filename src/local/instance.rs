@@ -1,21 +1,25 @@
 //! One execution environment: a `bootstrap` process, its own Runtime API listener, its log lines,
 //! and its CPU share.
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use axum::body::Bytes;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 
+use super::capture::{read_lines, Capture};
+use super::cgroup::Flavor;
 use super::cpu::CpuShare;
 use super::functions::FunctionConfig;
 use super::memory::{self, MemoryLimit};
-use super::runtime_api::{self, Job, Outcome};
+use super::runtime_api::{self, Job, Outcome, RuntimeState};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -33,23 +37,29 @@ pub enum Ended {
 /// Timings and resources of one invocation, for the REPORT line.
 #[derive(Debug, Clone)]
 pub struct Measured {
+    /// From the runtime taking the event to its answer.
     pub duration: Duration,
+    /// The process's start-up to its first `/next`, on a cold start.
     pub init: Option<Duration>,
+    /// Peak resident memory, MB.
     pub max_memory_mb: u64,
 }
 
 /// A running instance.
 pub struct Instance {
+    /// A number unique in this gateway (its cgroups and log stream are named by it).
     pub id: u64,
+    /// The configuration it was started with ([`FunctionConfig::fingerprint`]).
     pub fingerprint: String,
+    /// The CloudWatch Logs stream its output goes to.
     pub log_stream: String,
     kill: Option<oneshot::Sender<()>>,
     pid: u32,
     jobs: mpsc::Sender<Job>,
-    state: Arc<runtime_api::RuntimeState>,
+    state: Arc<RuntimeState>,
     exited: watch::Receiver<Option<String>>,
-    lines: Arc<Mutex<Vec<String>>>,
-    server: tokio::task::JoinHandle<()>,
+    output: Arc<Capture>,
+    server: JoinHandle<()>,
     spawned: Instant,
     ready: Option<oneshot::Receiver<Instant>>,
     _cpu: Option<CpuShare>,
@@ -61,9 +71,38 @@ pub struct Instance {
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
     /// The parent cpu cgroup, when CPU follows memory.
-    pub cpu_root: Option<std::path::PathBuf>,
+    pub cpu_root: Option<PathBuf>,
     /// The parent memory cgroup and its interface, when memory is enforced while functions run.
-    pub memory_root: Option<(std::path::PathBuf, memory::Flavor)>,
+    pub memory_root: Option<(PathBuf, Flavor)>,
+}
+
+/// An instance's own Runtime API, served on a loopback port.
+struct RuntimeApi {
+    addr: SocketAddr,
+    state: Arc<RuntimeState>,
+    jobs: mpsc::Sender<Job>,
+    ready: oneshot::Receiver<Instant>,
+    server: JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    /// Binds a free loopback port and serves the Runtime API on it.
+    async fn serve() -> anyhow::Result<Self> {
+        let (state, jobs, ready) = runtime_api::channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let router = runtime_api::router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self {
+            addr,
+            state,
+            jobs,
+            ready,
+            server,
+        })
+    }
 }
 
 impl Instance {
@@ -75,90 +114,39 @@ impl Instance {
         limits: &Limits,
     ) -> anyhow::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let (state, jobs, ready) = runtime_api::channel();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api_addr = listener.local_addr()?;
-        let router = runtime_api::router(state.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        let date = utc_date();
-        let log_stream = format!("{date}/[$LATEST]{id:032x}");
+        let api = RuntimeApi::serve().await?;
+        let log_stream = format!("{}/[$LATEST]{id:032x}", utc_date());
         let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
         let env = RuntimeEnv {
-            api_addr: api_addr.to_string(),
+            api_addr: api.addr.to_string(),
             log_stream: &log_stream,
             aws_endpoint,
         };
-        let mut cmd = bootstrap_command(
-            config,
-            code_dir,
-            &env,
-            [
-                cpu.as_ref().map(CpuShare::procs),
-                memory.as_ref().map(MemoryLimit::procs),
-            ],
-        );
+        let cgroups = [
+            cpu.as_ref().map(CpuShare::procs),
+            memory.as_ref().map(MemoryLimit::procs),
+        ];
+        let mut cmd = bootstrap_command(config, code_dir, &env, cgroups);
         let spawned = Instant::now();
         let mut child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}/bootstrap", code_dir.display()))?;
         let pid = child.id().unwrap_or_default();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let lines = lines.clone();
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = reader.next_line().await {
-                    lines.lock().expect("lines lock").push(line);
-                }
-            });
-        }
-        let (exit_tx, exited) = watch::channel(None);
-        let (kill_tx, kill_rx) = oneshot::channel::<()>();
-        // The task owns the process: it reaps it when it exits, or kills it when asked.
-        tokio::spawn(async move {
-            let how = tokio::select! {
-                status = child.wait() => match status {
-                    Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                        (Some(code), _) => format!("exit status {code}"),
-                        (None, Some(sig)) => format!("signal: {sig}"),
-                        _ => "exited".to_string(),
-                    },
-                    Err(e) => format!("wait failed: {e}"),
-                },
-                _ = kill_rx => {
-                    let _ = child.kill().await;
-                    "killed".to_string()
-                }
-            };
-            let _ = exit_tx.send(Some(how));
-        });
+        let output = capture_output(&mut child);
+        let (kill, exited) = own_process(child);
         Ok(Self {
             id,
             fingerprint: config.fingerprint.clone(),
             log_stream,
-            kill: Some(kill_tx),
+            kill: Some(kill),
             pid,
-            jobs,
-            state,
+            jobs: api.jobs,
+            state: api.state,
             exited,
-            lines,
-            server,
+            output,
+            server: api.server,
             spawned,
-            ready: Some(ready),
+            ready: Some(api.ready),
             _cpu: cpu,
             memory,
         })
@@ -239,9 +227,9 @@ impl Instance {
         (ended, measured)
     }
 
-    /// Log lines printed since the last call.
+    /// Log lines printed since the last call (bounded: see [`Capture`]).
     pub fn take_lines(&self) -> Vec<String> {
-        std::mem::take(&mut *self.lines.lock().expect("lines lock"))
+        self.output.take()
     }
 
     /// True when the memory cgroup enforces the function's memory size while it runs.
@@ -286,6 +274,45 @@ impl Drop for Instance {
     }
 }
 
+/// Keeps the process's stdout and stderr, line by line, as they come.
+fn capture_output(child: &mut Child) -> Arc<Capture> {
+    let output = Arc::new(Capture::default());
+    if let Some(stdout) = child.stdout.take() {
+        let output = output.clone();
+        tokio::spawn(async move { read_lines(stdout, &output).await });
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let output = output.clone();
+        tokio::spawn(async move { read_lines(stderr, &output).await });
+    }
+    output
+}
+
+/// Hands the process to a task that reaps it when it exits, or kills it when asked: the sender
+/// asks, the receiver says how it ended once it has.
+fn own_process(mut child: Child) -> (oneshot::Sender<()>, watch::Receiver<Option<String>>) {
+    let (exit_tx, exited) = watch::channel(None);
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let how = tokio::select! {
+            status = child.wait() => match status {
+                Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                    (Some(code), _) => format!("exit status {code}"),
+                    (None, Some(sig)) => format!("signal: {sig}"),
+                    _ => "exited".to_string(),
+                },
+                Err(e) => format!("wait failed: {e}"),
+            },
+            _ = kill_rx => {
+                let _ = child.kill().await;
+                "killed".to_string()
+            }
+        };
+        let _ = exit_tx.send(Some(how));
+    });
+    (kill_tx, exited)
+}
+
 /// What an instance's runtime is told besides the function's configuration.
 struct RuntimeEnv<'a> {
     api_addr: String,
@@ -299,7 +326,7 @@ fn bootstrap_command(
     config: &FunctionConfig,
     code_dir: &Path,
     env: &RuntimeEnv,
-    cgroups: [Option<std::path::PathBuf>; 2],
+    cgroups: [Option<PathBuf>; 2],
 ) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(code_dir.join("bootstrap"));
     // A clean environment: the host's variables (and any secrets in them) never reach the function.
@@ -395,12 +422,4 @@ pub fn utc_date_of(days: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn date_has_lambda_stream_shape() {
-        let d = super::utc_date();
-        assert_eq!(d.len(), 10);
-        assert!(d.starts_with("20"));
-        assert_eq!(&d[4..5], "/");
-    }
-}
+mod tests;

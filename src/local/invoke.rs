@@ -1,24 +1,28 @@
 //! One synchronous invocation on the local stack: pick or start an instance, run, build the log and
 //! its REPORT line, return the instance to the pool.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use base64::Engine;
 
 use super::functions::{FunctionConfig, FunctionKey};
-use super::gateway::Gateway;
 use super::instance::{Ended, Instance, Measured};
 use super::logs::LogMsg;
 use super::runtime_api::{Outcome, RESPONSE_LIMIT};
+use super::state::Gateway;
 
 /// What Lambda's Invoke returns.
 #[derive(Debug)]
 pub struct Invoked {
+    /// The invocation's request id (`x-amzn-RequestId`).
     pub request_id: String,
     /// The version that ran (`$LATEST`, or the number a version or alias qualifier resolved to), as
     /// `X-Amz-Executed-Version`.
     pub version: String,
+    /// The function's answer (or Lambda's error document).
     pub body: Bytes,
     /// `Unhandled` when the function failed, as `X-Amz-Function-Error`.
     pub function_error: Option<String>,
@@ -84,29 +88,7 @@ pub async fn invoke_as(
     payload: Bytes,
     request_id: String,
 ) -> Result<Invoked, InvokeError> {
-    // Calls in the gap while moto restarts fail at once, and say why, rather than hang.
-    if !gw.supervisor.is_up() {
-        return Err(InvokeError::Unavailable(format!(
-            "lab local: moto (the local AWS) is restarting (restart {}); retry in a moment",
-            gw.supervisor.restarts()
-        )));
-    }
-    let shown = || match qualifier {
-        Some(q) => format!("{}:{q}", key.1),
-        None => key.1.clone(),
-    };
-    let config = match gw.registry.config_at(&gw.moto, key, qualifier).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(InvokeError::NotFound(shown())),
-        Err(e) if !gw.supervisor.is_up() => return Err(InvokeError::Unavailable(format!("{e:#}"))),
-        Err(e) => return Err(InvokeError::Backend(e)),
-    };
-    gw.rules
-        .invoke_gate(&key.0, &key.1)
-        .map_err(InvokeError::NotReady)?;
-    let Some(code_dir) = gw.registry.code_dir_for(key, &config) else {
-        return Err(InvokeError::NoCode(shown()));
-    };
+    let (config, code_dir) = prepare(gw, key, qualifier).await?;
     let Some(mut lease) = gw.pool.acquire(&config) else {
         return Err(InvokeError::Throttled);
     };
@@ -141,6 +123,52 @@ pub async fn invoke_as(
     if status_note.is_none() {
         gw.pool.release(&config, instance);
     }
+    ship_log(gw, &config, stream, &log);
+    Ok(Invoked {
+        request_id,
+        version: config.version.clone(),
+        body,
+        function_error,
+        log,
+        function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
+    })
+}
+
+/// What the invocation runs (configuration and code), or why it cannot run now.
+async fn prepare(
+    gw: &Gateway,
+    key: &FunctionKey,
+    qualifier: Option<&str>,
+) -> Result<(Arc<FunctionConfig>, PathBuf), InvokeError> {
+    // Calls in the gap while moto restarts fail at once, and say why, rather than hang.
+    if !gw.supervisor.is_up() {
+        return Err(InvokeError::Unavailable(format!(
+            "lab local: moto (the local AWS) is restarting (restart {}); retry in a moment",
+            gw.supervisor.restarts()
+        )));
+    }
+    let shown = || match qualifier {
+        Some(q) => format!("{}:{q}", key.1),
+        None => key.1.clone(),
+    };
+    let config = match gw.registry.config_at(&gw.moto, key, qualifier).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(InvokeError::NotFound(shown())),
+        Err(e) if !gw.supervisor.is_up() => return Err(InvokeError::Unavailable(format!("{e:#}"))),
+        Err(e) => return Err(InvokeError::Backend(e)),
+    };
+    gw.rules
+        .invoke_gate(&key.0, &key.1)
+        .map_err(InvokeError::NotReady)?;
+    let code_dir = gw
+        .registry
+        .code_dir_for(key, &config)
+        .ok_or_else(|| InvokeError::NoCode(shown()))?;
+    Ok((config, code_dir))
+}
+
+/// Sends the invocation's log to CloudWatch Logs, off the invocation's path.
+fn ship_log(gw: &Gateway, config: &FunctionConfig, stream: String, log: &str) {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -151,14 +179,6 @@ pub async fn invoke_as(
         stream,
         events: log.lines().map(|l| (now_ms, l.to_string())).collect(),
     });
-    Ok(Invoked {
-        request_id,
-        version: config.version.clone(),
-        body,
-        function_error,
-        log,
-        function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
-    })
 }
 
 /// An instance that could not start: Lambda's Runtime.InvalidEntrypoint, with the reason.
@@ -233,6 +253,7 @@ fn outcome(
     }
 }
 
+/// Lambda's error document: `{"errorType", "errorMessage"}`.
 fn error_doc(error_type: &str, message: &str) -> Bytes {
     Bytes::from(serde_json::json!({"errorType": error_type, "errorMessage": message}).to_string())
 }
@@ -278,6 +299,7 @@ pub fn build_log(
     log
 }
 
+/// Now as `YYYY-MM-DDTHH:MM:SS.mmmZ`, as Lambda stamps a timeout message.
 fn rfc3339_now() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

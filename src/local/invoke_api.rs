@@ -4,14 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::async_invoke::{self, Event};
 use super::functions::{function_name, qualifier, FunctionKey};
-use super::gateway::{Gateway, ACCOUNT};
 use super::invoke::{invoke_at, InvokeError, Invoked};
+use super::moto::ACCOUNT;
+use super::state::Gateway;
 
 /// Lambda's payload limit for a synchronous request: 6 MB.
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
@@ -197,9 +198,5 @@ fn lambda_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// The supervisor's 503 as a response.
 fn unavailable(gw: &Gateway, headers: &HeaderMap) -> Response {
-    let up = gw.supervisor.unavailable(headers);
-    let mut response = Response::new(Body::from(up.body));
-    *response.status_mut() = up.status;
-    *response.headers_mut() = up.headers;
-    response
+    gw.supervisor.unavailable(headers).into_response()
 }

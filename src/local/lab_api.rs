@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::functions::function_name;
-use super::gateway::Gateway;
+use super::state::Gateway;
 
 /// Serves `/_lab/{what}`.
 pub async fn serve(gw: &Gateway, method: &Method, what: &str) -> Response {

@@ -9,11 +9,12 @@ use anyhow::{bail, Context};
 
 use super::cpu;
 use super::functions::Registry;
-use super::gateway::{self, Gateway, Parts};
+use super::gateway;
 use super::instance::Limits;
 use super::memory;
 use super::moto::{self, Moto};
 use super::pool::Pool;
+use super::state::{Gateway, Parts};
 use super::status_view;
 use super::strict::{self, Rules};
 use super::supervisor::{self, Launch, Supervisor};

@@ -6,26 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-pub use super::cpu::Flavor;
+use super::cgroup::{self, Flavor};
 
 /// The parent memory cgroup of this local stack's instances, when one could be made and joined.
 pub fn setup(name: &str) -> Option<(PathBuf, Flavor)> {
-    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers");
-    let (base, flavor) = if v2.is_file() {
-        let controllers = std::fs::read_to_string(v2).unwrap_or_default();
-        if !controllers.split_whitespace().any(|c| c == "memory") {
-            return None;
-        }
-        (PathBuf::from("/sys/fs/cgroup"), Flavor::V2)
-    } else {
-        (PathBuf::from("/sys/fs/cgroup/memory"), Flavor::V1)
-    };
-    let dir = base.join(name);
-    std::fs::create_dir_all(&dir).ok()?;
-    if flavor == Flavor::V2 {
-        // Children only get the memory controller when the parent delegates it.
-        let _ = std::fs::write(dir.join("cgroup.subtree_control"), "+memory");
-    }
+    let (dir, flavor) = cgroup::parent("memory", name)?;
     // A cgroup that cannot be limited and joined is no use: try both with a throwaway process.
     let probe = MemoryLimit::prepare(&dir, flavor, u64::from(std::process::id()) << 20, 64).ok()?;
     let joined = std::process::Command::new("/bin/sh")
@@ -106,16 +91,7 @@ impl MemoryLimit {
 
 impl Drop for MemoryLimit {
     fn drop(&mut self) {
-        // The killed process may take a moment to leave the cgroup: retry briefly, off-thread.
-        let dir = self.dir.clone();
-        std::thread::spawn(move || {
-            for _ in 0..50 {
-                if std::fs::remove_dir(&dir).is_ok() || !dir.exists() {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        });
+        cgroup::remove_when_empty(self.dir.clone());
     }
 }
 
@@ -143,5 +119,5 @@ pub unsafe fn join(procs: &std::ffi::CStr) -> std::io::Result<()> {
 
 /// Removes the stack's parent cgroup (on shutdown).
 pub fn teardown(root: &Path) {
-    super::cpu::teardown(root);
+    cgroup::teardown(root);
 }

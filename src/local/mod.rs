@@ -10,7 +10,11 @@
 //! start/stop, `strict` AWS's delays, transitions and limits in front of moto.
 
 pub mod async_invoke;
+pub mod capture;
+pub mod cgroup;
 pub mod cpu;
+pub mod event_counts;
+pub mod forward;
 pub mod functions;
 pub mod gateway;
 pub mod instance;
@@ -22,8 +26,10 @@ pub mod logs;
 pub mod memory;
 pub mod moto;
 pub mod pool;
+pub mod routes;
 pub mod runtime_api;
 pub mod stage;
+pub mod state;
 pub mod status_view;
 pub mod strict;
 pub mod supervisor;

@@ -15,6 +15,9 @@ use tokio::process::Child;
 
 use super::strict::reply::{self, Upstream};
 
+/// moto's fixed account id: every ARN on the local stack names it.
+pub const ACCOUNT: &str = "123456789012";
+
 /// The moto release the local stack is tested with.
 pub const MOTO_VERSION: &str = "5.2.5";
 
@@ -215,7 +218,9 @@ pub fn last_line(log: &std::path::Path) -> String {
 /// Unsigned calls that moto routes to the right service and region by the credential scope.
 #[derive(Clone, Debug)]
 pub struct Moto {
+    /// moto's address, `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The client every call to moto goes through.
     pub http: reqwest::Client,
 }
 
@@ -261,17 +266,9 @@ impl Moto {
         region: &str,
         form: &str,
     ) -> anyhow::Result<(u16, Bytes)> {
-        let r = self
-            .http
-            .post(format!("{}/", self.base))
-            .header("authorization", Self::auth(service, region))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form.to_string())
-            .send()
+        let content_type = ("content-type", "application/x-www-form-urlencoded");
+        self.post(service, region, &[content_type], form.to_string())
             .await
-            .context("moto is not answering")?;
-        let status = r.status().as_u16();
-        Ok((status, r.bytes().await.unwrap_or_default()))
     }
 
     /// A JSON-protocol call (CloudWatch Logs): `target` is e.g. `Logs_20140328.PutLogEvents`.
@@ -281,19 +278,36 @@ impl Moto {
         region: &str,
         target: &str,
         body: &serde_json::Value,
-    ) -> anyhow::Result<(u16, String)> {
-        let r = self
+    ) -> anyhow::Result<(u16, Bytes)> {
+        let headers = [
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.1"),
+        ];
+        self.post(service, region, &headers, body.to_string()).await
+    }
+
+    /// POSTs `body` to moto's root with the service's scope and `headers`; the status and body.
+    async fn post(
+        &self,
+        service: &str,
+        region: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> anyhow::Result<(u16, Bytes)> {
+        let mut request = self
             .http
             .post(format!("{}/", self.base))
-            .header("authorization", Self::auth(service, region))
-            .header("x-amz-target", target)
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(body.to_string())
+            .header("authorization", Self::auth(service, region));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let r = request
+            .body(body)
             .send()
             .await
             .context("moto is not answering")?;
         let status = r.status().as_u16();
-        Ok((status, r.text().await.unwrap_or_default()))
+        Ok((status, r.bytes().await.unwrap_or_default()))
     }
 }
 
@@ -339,45 +353,4 @@ pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_python_of_a_console_script() {
-        let dir = std::env::temp_dir().join(format!("lab-python-for-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = dir.join("moto_server");
-        std::fs::write(&script, "#!/opt/venv/bin/python3.11\nimport moto\n").unwrap();
-        assert_eq!(
-            python_for(&script).unwrap(),
-            PathBuf::from("/opt/venv/bin/python3.11")
-        );
-        std::fs::write(&script, "#!/usr/bin/env python3\n").unwrap();
-        assert_eq!(python_for(&script).unwrap(), PathBuf::from("python3"));
-        std::fs::write(&script, "#!/bin/sh\nexec something\n").unwrap();
-        assert!(python_for(&script).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn unavailable_speaks_each_protocol() {
-        let mut json = HeaderMap::new();
-        json.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
-        let up = unavailable_reply(&json, "m");
-        assert_eq!(up.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(up.json()["__type"], "ServiceUnavailable");
-        let mut query = HeaderMap::new();
-        query.insert(
-            "content-type",
-            "application/x-www-form-urlencoded".parse().unwrap(),
-        );
-        let up = unavailable_reply(&query, "m");
-        assert!(String::from_utf8_lossy(&up.body).contains("<Code>ServiceUnavailable</Code>"));
-        let up = unavailable_reply(&HeaderMap::new(), "m");
-        assert_eq!(
-            up.headers["x-amzn-errortype"],
-            "ServiceUnavailableException"
-        );
-        assert_eq!(up.headers["retry-after"], "1");
-    }
-}
+mod tests;

@@ -2,47 +2,37 @@
 //! serves a non-proxy Lambda integration: the definition is read from moto (and cached until a
 //! change passes the gateway), the function runs locally, and integration responses pick the status.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::functions::function_name;
-use super::gateway::Gateway;
-use super::invoke::{invoke, InvokeError};
+use super::functions::{function_name, FunctionKey, LAMBDA_API};
+use super::invoke::{invoke, InvokeError, Invoked};
+use super::routes::{mappings_of, select_status, Mapping, Route, RouteKey};
+use super::state::Gateway;
 
-/// One integration response: status and its selection pattern (`None` = the default).
-#[derive(Debug, Clone)]
-pub struct Mapping {
-    pub status: u16,
-    pub pattern: Option<regex::Regex>,
+/// Which request to a stage URL: the API, the stage, the resource path and the HTTP method.
+struct Target<'a> {
+    api: &'a str,
+    stage: &'a str,
+    path: &'a str,
+    method: &'a str,
 }
 
-/// Everything needed to serve one (api, stage, path, method), resolved from moto.
-#[derive(Debug, Clone)]
-pub enum Route {
-    /// A Lambda integration that API Gateway is allowed to invoke.
-    Lambda {
-        region: String,
-        function: String,
-        mappings: Vec<Mapping>,
-        permitted: bool,
-    },
-    /// Answered by API Gateway itself.
-    Reject { status: u16, message: &'static str },
+impl Target<'_> {
+    /// The route cache's key.
+    fn key(&self) -> RouteKey {
+        let owned = |s: &str| s.to_string();
+        (
+            owned(self.api),
+            owned(self.stage),
+            owned(self.path),
+            owned(self.method),
+        )
+    }
 }
 
-/// (api, stage, path, method).
-type RouteKey = (String, String, String, String);
-
-/// Resolved routes, each with the registry generation it was read at.
-#[derive(Default)]
-pub struct RouteCache {
-    routes: Mutex<HashMap<RouteKey, (u64, Route)>>,
-}
-
+/// API Gateway's own answer, as JSON `{"message": ...}`.
 fn json_message(status: u16, message: &str) -> Response {
     let mut r = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -69,36 +59,38 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
         return json_message(404, "Not Found");
     };
     let path = if path.is_empty() { "/" } else { path };
-    let route = match resolve(gw, api, stage, path, method.as_str()).await {
+    let target = Target {
+        api,
+        stage,
+        path,
+        method: method.as_str(),
+    };
+    let route = match resolve(gw, &target).await {
         Ok(r) => r,
         Err(e) if !gw.supervisor.is_up() => {
-            return json_message(
-                503,
-                &format!(
-                    "lab local: moto (the local AWS) is restarting; retry in a moment ({e:#})"
-                ),
-            )
+            let message =
+                format!("lab local: moto (the local AWS) is restarting; retry in a moment ({e:#})");
+            return json_message(503, &message);
         }
-        Err(e) => {
-            return json_message(
-                502,
-                &format!("lab local: cannot read the API from moto: {e:#}"),
-            )
-        }
+        Err(e) => return json_message(502, &format!("lab local: cannot serve this route: {e:#}")),
     };
-    let (region, function, mappings, permitted) = match route {
-        Route::Reject { status, message } => return json_message(status, message),
+    match route {
+        Route::Reject { status, message } => json_message(status, message),
+        // What API Gateway answers when the function's resource policy does not let it invoke.
+        Route::Lambda {
+            permitted: false, ..
+        } => json_message(500, "Internal server error"),
         Route::Lambda {
             region,
             function,
             mappings,
-            permitted,
-        } => (region, function, mappings, permitted),
-    };
-    if !permitted {
-        // What API Gateway answers when the function's resource policy does not let it invoke.
-        return json_message(500, "Internal server error");
+            ..
+        } => run(gw, (region, function), &mappings, body).await,
     }
+}
+
+/// Runs the integration's function on the request body and answers as its integration responses say.
+async fn run(gw: &Gateway, key: FunctionKey, mappings: &[Mapping], body: Bytes) -> Response {
     // A non-proxy integration passes the body through; Lambda refuses a payload that is not JSON.
     let payload = if body.is_empty() {
         Bytes::from_static(b"{}")
@@ -108,26 +100,26 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
     if serde_json::from_slice::<serde::de::IgnoredAny>(&payload).is_err() {
         return json_message(400, "Could not parse request body into json");
     }
-    let invoked = match invoke(gw, &(region, function), payload).await {
-        Ok(i) => i,
+    match invoke(gw, &key, payload).await {
+        Ok(invoked) => respond(invoked, mappings),
         // A Lambda throttle behind a non-proxy integration is an integration failure: API Gateway
         // answers 500, not 429 (Lambda guide, "Handling Lambda errors with an API Gateway API").
-        Err(InvokeError::Throttled) => return json_message(500, "Internal server error"),
-        Err(InvokeError::NotFound(_))
-        | Err(InvokeError::NotReady(_))
-        | Err(InvokeError::NoCode(_))
-        | Err(InvokeError::Backend(_)) => return json_message(500, "Internal server error"),
-        Err(InvokeError::Unavailable(message)) => return json_message(503, &message),
-    };
+        Err(InvokeError::Unavailable(message)) => json_message(503, &message),
+        Err(_) => json_message(500, "Internal server error"),
+    }
+}
+
+/// The function's answer with the status its integration responses select.
+fn respond(invoked: Invoked, mappings: &[Mapping]) -> Response {
     let status = if invoked.function_error.is_some() {
         let doc: serde_json::Value = serde_json::from_slice(&invoked.body).unwrap_or_default();
         let message = doc["errorMessage"].as_str().unwrap_or_default();
-        select_status(&mappings, Some(message))
+        select_status(mappings, Some(message))
     } else {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&invoked.body).is_err() {
             return json_message(502, "Internal server error");
         }
-        select_status(&mappings, None)
+        select_status(mappings, None)
     };
     let Some(status) = status else {
         return json_message(500, "Internal server error");
@@ -146,130 +138,102 @@ pub async fn serve(gw: &Gateway, method: &Method, rest: &str, body: Bytes) -> Re
         .into_response()
 }
 
-/// API Gateway's rule for Lambda errors: the first pattern that matches the whole `errorMessage`
-/// wins; otherwise (and for successes) the default response.
-pub fn select_status(mappings: &[Mapping], error_message: Option<&str>) -> Option<u16> {
-    if let Some(message) = error_message {
-        if let Some(m) = mappings
-            .iter()
-            .find(|m| m.pattern.as_ref().is_some_and(|p| p.is_match(message)))
-        {
-            return Some(m.status);
-        }
-    }
-    mappings
-        .iter()
-        .find(|m| m.pattern.is_none())
-        .map(|m| m.status)
-}
-
-/// Compiles a Java-style selection pattern as a whole-string match.
-pub fn compile_pattern(pattern: &str) -> Option<regex::Regex> {
-    regex::Regex::new(&format!("^(?:{pattern})$")).ok()
-}
-
-async fn resolve(
-    gw: &Gateway,
-    api: &str,
-    stage: &str,
-    path: &str,
-    method: &str,
-) -> anyhow::Result<Route> {
-    let key = (
-        api.to_string(),
-        stage.to_string(),
-        path.to_string(),
-        method.to_string(),
-    );
+/// The route for a target: cached at the registry's generation, or read from moto.
+async fn resolve(gw: &Gateway, target: &Target<'_>) -> anyhow::Result<Route> {
+    let key = target.key();
     let generation = gw.registry.generation();
-    if let Some((g, route)) = gw.routes.routes.lock().expect("route lock").get(&key) {
-        if *g == generation {
-            return Ok(route.clone());
-        }
+    if let Some(route) = gw.routes.get(&key, generation) {
+        return Ok(route);
     }
-    let route = read_route(gw, api, stage, path, method).await?;
-    gw.routes
-        .routes
-        .lock()
-        .expect("route lock")
-        .insert(key, (generation, route.clone()));
+    let route = read_route(gw, target).await?;
+    gw.routes.insert(key, generation, route.clone());
     Ok(route)
 }
 
-async fn read_route(
-    gw: &Gateway,
-    api: &str,
-    stage: &str,
-    path: &str,
-    method: &str,
-) -> anyhow::Result<Route> {
-    let forbidden = Route::Reject {
-        status: 403,
-        message: "Missing Authentication Token",
-    };
-    let mut region = None;
-    for r in gw.regions() {
-        if gw
-            .moto
-            .get_json("apigateway", &r, &format!("/restapis/{api}"))
-            .await?
-            .is_some()
-        {
-            region = Some(r);
-            break;
-        }
-    }
-    let Some(region) = region else {
+/// Reads the route from the API definition in moto, refusing as API Gateway does where it would.
+async fn read_route(gw: &Gateway, target: &Target<'_>) -> anyhow::Result<Route> {
+    let Some(region) = api_region(gw, target.api).await? else {
         return Ok(Route::Reject {
             status: 404,
             message: "Not Found",
         });
     };
-    if gw
-        .moto
-        .get_json(
-            "apigateway",
-            &region,
-            &format!("/restapis/{api}/stages/{stage}"),
-        )
-        .await?
-        .is_none()
-    {
-        return Ok(Route::Reject {
+    match method_of(gw, &region, target).await? {
+        Ok(method) => lambda_route(gw, &region, target, &method["methodIntegration"]).await,
+        Err(refused) => Ok(refused),
+    }
+}
+
+/// The region whose API Gateway holds `api` (an unsigned call names none: each region seen is tried).
+async fn api_region(gw: &Gateway, api: &str) -> anyhow::Result<Option<String>> {
+    for region in gw.regions.list() {
+        let path = format!("/restapis/{api}");
+        if gw
+            .moto
+            .get_json("apigateway", &region, &path)
+            .await?
+            .is_some()
+        {
+            return Ok(Some(region));
+        }
+    }
+    Ok(None)
+}
+
+/// The method's definition, or API Gateway's refusal: no such stage, resource or method.
+async fn method_of(
+    gw: &Gateway,
+    region: &str,
+    target: &Target<'_>,
+) -> anyhow::Result<Result<serde_json::Value, Route>> {
+    let moto = &gw.moto;
+    let api = target.api;
+    let stage = format!("/restapis/{api}/stages/{}", target.stage);
+    if moto.get_json("apigateway", region, &stage).await?.is_none() {
+        return Ok(Err(Route::Reject {
             status: 403,
             message: "Forbidden",
-        });
+        }));
     }
-    let resources = gw
-        .moto
-        .get_json(
-            "apigateway",
-            &region,
-            &format!("/restapis/{api}/resources?limit=500"),
-        )
+    let missing = || Route::Reject {
+        status: 403,
+        message: "Missing Authentication Token",
+    };
+    let resources = format!("/restapis/{api}/resources?limit=500");
+    let resources = moto
+        .get_json("apigateway", region, &resources)
         .await?
         .unwrap_or_default();
-    let wanted = path.trim_end_matches('/');
-    let wanted = if wanted.is_empty() { "/" } else { wanted };
+    let wanted = resource_path(target.path);
     let resource = resources["item"]
         .as_array()
         .and_then(|items| items.iter().find(|r| r["path"].as_str() == Some(wanted)))
         .and_then(|r| r["id"].as_str().map(str::to_string));
     let Some(rid) = resource else {
-        return Ok(forbidden);
+        return Ok(Err(missing()));
     };
-    let Some(method_doc) = gw
-        .moto
-        .get_json(
-            "apigateway",
-            &region,
-            &format!("/restapis/{api}/resources/{rid}/methods/{method}"),
-        )
-        .await?
-    else {
-        return Ok(forbidden);
-    };
-    let integration = &method_doc["methodIntegration"];
+    let method = format!("/restapis/{api}/resources/{rid}/methods/{}", target.method);
+    let method = moto.get_json("apigateway", region, &method).await?;
+    Ok(method.ok_or_else(missing))
+}
+
+/// The resource path a request path names: no trailing slash, `/` for the root.
+fn resource_path(path: &str) -> &str {
+    let wanted = path.trim_end_matches('/');
+    if wanted.is_empty() {
+        "/"
+    } else {
+        wanted
+    }
+}
+
+/// The route of a Lambda (non-proxy `AWS`) integration; API Gateway's 500 for any other kind.
+async fn lambda_route(
+    gw: &Gateway,
+    region: &str,
+    target: &Target<'_>,
+    integration: &serde_json::Value,
+) -> anyhow::Result<Route> {
     let uri = integration["uri"].as_str().unwrap_or_default();
     if integration["type"].as_str() != Some("AWS") || !uri.contains(":lambda:path/") {
         return Ok(Route::Reject {
@@ -282,33 +246,17 @@ async fn read_route(
         .nth(1)
         .and_then(|s| s.strip_suffix("/invocations"))
         .unwrap_or_default();
-    let function_region = function_arn
-        .split(':')
-        .nth(3)
-        .unwrap_or(&region)
-        .to_string();
+    let function_region = function_arn.split(':').nth(3).unwrap_or(region).to_string();
     let function = function_name(function_arn);
-    let mut mappings: Vec<Mapping> = integration["integrationResponses"]
-        .as_object()
-        .map(|m| {
-            m.values()
-                .map(|r| Mapping {
-                    status: r["statusCode"]
-                        .as_str()
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(200),
-                    pattern: r["selectionPattern"]
-                        .as_str()
-                        .filter(|p| !p.is_empty())
-                        .and_then(compile_pattern),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    mappings.sort_by_key(|m| m.status);
+    let mappings = mappings_of(integration)
+        .map_err(|e| anyhow::anyhow!("{} {}: {e}", target.method, target.path))?;
     let source_arn = format!(
-        "arn:aws:execute-api:{region}:{}:{api}/{stage}/{method}{wanted}",
-        gw.account()
+        "arn:aws:execute-api:{region}:{}:{}/{}/{}{}",
+        gw.account(),
+        target.api,
+        target.stage,
+        target.method,
+        resource_path(target.path)
     );
     let permitted = permitted(gw, &function_region, &function, &source_arn).await?;
     Ok(Route::Lambda {
@@ -328,11 +276,7 @@ async fn permitted(
 ) -> anyhow::Result<bool> {
     let Some(doc) = gw
         .moto
-        .get_json(
-            "lambda",
-            region,
-            &format!("/2015-03-31/functions/{function}/policy"),
-        )
+        .get_json("lambda", region, &format!("{LAMBDA_API}/{function}/policy"))
         .await?
     else {
         return Ok(false);
@@ -367,49 +311,6 @@ pub fn arn_like(pattern: &str, arn: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn mappings() -> Vec<Mapping> {
-        crate::stack::api::RESPONSES
-            .iter()
-            .map(|(s, p)| Mapping {
-                status: s.parse().unwrap(),
-                pattern: p.and_then(compile_pattern),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn lab_error_types_map_to_statuses() {
-        let m = mappings();
-        assert_eq!(select_status(&m, None), Some(200));
-        assert_eq!(
-            select_status(&m, Some("BadRequest: payload.Key is missing")),
-            Some(400)
-        );
-        assert_eq!(select_status(&m, Some("Forbidden: table x")), Some(403));
-        assert_eq!(select_status(&m, Some("NotFound: table")), Some(404));
-        assert_eq!(
-            select_status(&m, Some("Conflict: condition failed")),
-            Some(409)
-        );
-        assert_eq!(select_status(&m, Some("Internal: boom")), Some(500));
-        assert_eq!(
-            select_status(
-                &m,
-                Some("2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds")
-            ),
-            Some(500)
-        );
-        assert_eq!(
-            select_status(
-                &m,
-                Some("RequestId: x Error: Runtime exited with error: signal: 9")
-            ),
-            Some(500)
-        );
-        // A pattern must match the whole message, as in Java's String.matches.
-        assert_eq!(select_status(&m, Some("Not BadRequest: x")), Some(200));
-    }
 
     #[test]
     fn arn_like_wildcards() {

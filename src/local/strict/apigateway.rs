@@ -1,15 +1,17 @@
 //! API Gateway's control-plane rate limits per account (its quotas page): CreateRestApi (Regional)
-//! one per 3 s, DeleteRestApi one per 30 s, CreateDeployment one per 5 s, GetResources five per 2 s. Beyond them: 429
-//! TooManyRequestsException with `Retry-After`, which a careful client honours.
+//! one per 3 s, DeleteRestApi one per 30 s, CreateDeployment one per 5 s, GetResources five per
+//! 2 s. Beyond them: 429 TooManyRequestsException with `Retry-After`, which a careful client
+//! honours. With strict mode off too: an integration response's selection pattern that does not
+//! compile is refused with 400 BadRequestException before moto stores it, as API Gateway does.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
 
 use super::reply::{self, Upstream};
-use super::{Call, Rule, Rules, AWS};
+use super::{Context, Forward, Rule, Rules, AWS};
+use crate::local::routes::compile_pattern;
 
 /// Admitted calls per limited operation, newest last.
 #[derive(Default)]
@@ -36,11 +38,17 @@ fn limit_of(method: &Method, path: &str) -> Option<(&'static str, Duration, usiz
     }
 }
 
-pub async fn apply<F, Fut>(rules: &Rules, call: &Call<'_>, now: Instant, forward: F) -> Upstream
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Upstream>,
-{
+/// API Gateway's rules around one REST call under `/restapis`.
+pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
+    let (rules, call, now) = (cx.rules, cx.call, cx.now);
+    if is_integration_response(call.method, call.path) {
+        if let Some(refusal) = invalid_pattern(&*call.json().await) {
+            return rules.refuse(Rule::InvalidSelectionPattern, refusal);
+        }
+    }
+    if !rules.config.enabled {
+        return forward.await;
+    }
     if let Some((op, window, burst)) = limit_of(call.method, call.path) {
         if let Err(wait) = admit(rules, op, rules.scaled(window), burst, now) {
             // Retry-After is whole seconds, as AWS sends it; never 0, which would invite a busy loop.
@@ -54,7 +62,48 @@ where
             return rules.refuse(Rule::RateLimited, refusal);
         }
     }
-    forward().await
+    forward.await
+}
+
+/// PutIntegrationResponse or UpdateIntegrationResponse:
+/// `/restapis/{api}/resources/{id}/methods/{method}/integration/responses/{status}`.
+fn is_integration_response(method: &Method, path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    (method == Method::PUT || method == Method::PATCH)
+        && matches!(
+            parts.as_slice(),
+            [
+                "restapis",
+                _,
+                "resources",
+                _,
+                "methods",
+                _,
+                "integration",
+                "responses",
+                _
+            ]
+        )
+}
+
+/// API Gateway's answer to a selection pattern that does not compile, put whole (`selectionPattern`)
+/// or patched (`/selectionPattern`); `None` when every pattern compiles.
+fn invalid_pattern(doc: &serde_json::Value) -> Option<Upstream> {
+    let patched = doc["patchOperations"].as_array().into_iter().flatten();
+    let patterns = patched
+        .filter(|op| op["path"] == "/selectionPattern")
+        .map(|op| &op["value"])
+        .chain([&doc["selectionPattern"]]);
+    patterns.filter_map(|p| p.as_str()).find_map(|p| {
+        let error = compile_pattern(p).err()?;
+        Some(reply::rest_json(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            &format!(
+                "Invalid selection pattern '{p}': {error}; give a regular expression that compiles"
+            ),
+        ))
+    })
 }
 
 /// Admits a call within the window's burst, or says how long until a slot frees.
@@ -100,6 +149,33 @@ mod tests {
         let wait = admit(&rules, "DeleteRestApi", w, 1, t0 + Duration::from_secs(10)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(20));
         assert!(admit(&rules, "DeleteRestApi", w, 1, t0 + w).is_ok());
+    }
+
+    #[test]
+    fn selection_patterns_that_do_not_compile_are_refused() {
+        let path = "/restapis/a/resources/r/methods/POST/integration/responses/400";
+        assert!(is_integration_response(&Method::PUT, path));
+        assert!(is_integration_response(&Method::PATCH, path));
+        assert!(!is_integration_response(&Method::GET, path));
+        assert!(!is_integration_response(
+            &Method::PUT,
+            "/restapis/a/resources/r/methods/POST"
+        ));
+        let bad = serde_json::json!({"statusCode": "400", "selectionPattern": "BadRequest: (.*"});
+        let refusal = invalid_pattern(&bad).expect("refused");
+        assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+        assert_eq!(refusal.headers["x-amzn-errortype"], "BadRequestException");
+        let message = refusal.json()["message"].as_str().unwrap().to_string();
+        assert!(
+            message.contains("unclosed group") && !message.contains('\n'),
+            "{message}"
+        );
+        let patch = serde_json::json!({"patchOperations": [
+            {"op": "replace", "path": "/selectionPattern", "value": "[z-a]"}]});
+        assert!(invalid_pattern(&patch).is_some());
+        let good = serde_json::json!({"statusCode": "400", "selectionPattern": "BadRequest:.*"});
+        assert!(invalid_pattern(&good).is_none());
+        assert!(invalid_pattern(&serde_json::json!({"statusCode": "200"})).is_none());
     }
 
     #[test]

@@ -1,33 +1,30 @@
 //! DynamoDB's table lifecycle: CREATING and DELETING last seconds, and while a table is not ACTIVE
 //! its tags cannot be read or written and it cannot be deleted.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::time::Instant;
 
+use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
-use super::{forget_past, Call, Rule, Rules, AWS};
+use super::{Context, Forward, Rule, Rules, AWS};
 
 /// A table that is not ACTIVE yet, or not gone yet.
-enum Phase {
+pub enum Phase {
+    /// CREATING until then.
     Creating(Instant),
     /// Until, and the description DescribeTable keeps answering meanwhile.
     Deleting(Instant, serde_json::Value),
 }
 
-impl Phase {
-    fn until(&self) -> Instant {
+impl Expires for Phase {
+    fn expires(&self) -> Option<Instant> {
         match self {
-            Phase::Creating(t) | Phase::Deleting(t, _) => *t,
+            Phase::Creating(t) | Phase::Deleting(t, _) => Some(*t),
         }
     }
 }
 
 /// Tables in transition, by (region, name).
-#[derive(Default)]
-pub struct Tables {
-    phases: HashMap<(String, String), Phase>,
-}
+pub type Tables = Records<(String, String), Phase>;
 
 /// The table a call names: `TableName`, or the name at the end of `ResourceArn`.
 fn table_of(doc: &serde_json::Value) -> Option<String> {
@@ -51,26 +48,18 @@ const DATA_PLANE: &[&str] = &[
     "BatchWriteItem",
 ];
 
-pub async fn apply<F, Fut>(
-    rules: &Rules,
-    op: &str,
-    call: &Call<'_>,
-    now: Instant,
-    forward: F,
-) -> Upstream
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Upstream>,
-{
-    let doc = call.json();
+/// DynamoDB's rules around one call (`op` is the target's operation, `CreateTable`).
+pub async fn apply(cx: &Context<'_>, op: &str, forward: Forward<'_>) -> Upstream {
+    let (rules, now) = (cx.rules, cx.now);
+    let doc = cx.call.json().await;
     let Some(table) = table_of(&doc) else {
-        return forward().await;
+        return forward.await;
     };
-    let key = (call.region.to_string(), table.clone());
-    if let Some(refusal) = refusal(rules, op, &key, &doc) {
+    let key = (cx.call.region.to_string(), table);
+    if let Some(refusal) = refusal(rules, op, &key, &doc, now) {
         return refusal;
     }
-    let mut up = forward().await;
+    let mut up = forward.await;
     if !up.ok() {
         return up;
     }
@@ -78,20 +67,18 @@ where
     match op {
         "CreateTable" => {
             let until = now + rules.scaled(AWS.table_creating);
-            tables.phases.insert(key, Phase::Creating(until));
+            tables.insert(key, Phase::Creating(until), now);
             set_status(&mut up, "TableDescription", "CREATING");
         }
         "DeleteTable" => {
             let until = now + rules.scaled(AWS.table_deleting);
             let mut description = up.json()["TableDescription"].clone();
             description["TableStatus"] = "DELETING".into();
-            tables
-                .phases
-                .insert(key, Phase::Deleting(until, description));
+            tables.insert(key, Phase::Deleting(until, description), now);
             set_status(&mut up, "TableDescription", "DELETING");
         }
         "DescribeTable" => {
-            if matches!(tables.phases.get(&key), Some(Phase::Creating(t)) if *t > now) {
+            if matches!(tables.live(&key, now), Some(Phase::Creating(_))) {
                 set_status(&mut up, "Table", "CREATING");
             }
         }
@@ -106,10 +93,10 @@ fn refusal(
     op: &str,
     key: &(String, String),
     doc: &serde_json::Value,
+    now: Instant,
 ) -> Option<Upstream> {
-    let mut tables = rules.tables.lock().expect("tables lock");
-    forget_past(&mut tables.phases, Phase::until);
-    let phase = tables.phases.get(key)?;
+    let tables = rules.tables.lock().expect("tables lock");
+    let phase = tables.live(key, now)?;
     let name = &key.1;
     let not_found = || {
         reply::dynamodb(

@@ -2,50 +2,33 @@
 //! not be attachable yet, a role just detached still conflicts on delete, and a deleted role or
 //! policy still answers Get* for a moment.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
 
+use super::records::Records;
 use super::reply::{self, Upstream};
-use super::{forget_past, Call, Rule, Rules, AWS};
+use super::{Context, Forward, Rule, Rules, AWS};
 use crate::local::moto::Moto;
 
-/// What IAM is still propagating, each entry with the moment it stops mattering.
+/// What IAM is still propagating, each entry with the moment it stops mattering (and each map
+/// bounded: see [`Records`]).
 #[derive(Default)]
 pub struct State {
     /// Role name -> when Lambda can assume it.
-    roles_assumable_at: HashMap<String, Instant>,
+    roles_assumable_at: Records<String, Instant>,
     /// Policy ARN -> when AttachRolePolicy finds it.
-    policies_attachable_at: HashMap<String, Instant>,
+    policies_attachable_at: Records<String, Instant>,
     /// Role name -> until when DeleteRole still sees an attachment.
-    detach_settles_at: HashMap<String, Instant>,
+    detach_settles_at: Records<String, Instant>,
     /// ("role"|"policy", name or ARN) -> the Get* answer IAM keeps giving until then.
-    ghosts: HashMap<(&'static str, String), (Instant, Bytes)>,
+    ghosts: Records<(&'static str, String), (Instant, Bytes)>,
 }
 
-impl State {
-    fn prune(&mut self) {
-        forget_past(&mut self.roles_assumable_at, |t| *t);
-        forget_past(&mut self.policies_attachable_at, |t| *t);
-        forget_past(&mut self.detach_settles_at, |t| *t);
-        forget_past(&mut self.ghosts, |(t, _)| *t);
-    }
-}
-
-pub async fn apply<F, Fut>(
-    rules: &Rules,
-    moto: &Moto,
-    call: &Call<'_>,
-    now: Instant,
-    forward: F,
-) -> Upstream
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Upstream>,
-{
+/// IAM's rules around one query-protocol call.
+pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
+    let (rules, moto, call, now) = (cx.rules, cx.moto, cx.call, cx.now);
     let form = call.form();
     let action = form.get("Action").map(String::as_str).unwrap_or_default();
     let role = form.get("RoleName").cloned().unwrap_or_default();
@@ -64,27 +47,25 @@ where
         }
         _ => None,
     };
-    let up = forward().await;
+    let up = forward.await;
     if !up.ok() {
         return up;
     }
     let mut state = rules.iam.lock().expect("iam lock");
-    state.prune();
     match action {
         "CreateRole" if !rules.iam_delay().is_zero() => {
-            state
-                .roles_assumable_at
-                .insert(role, now + rules.iam_delay());
+            let at = now + rules.iam_delay();
+            state.roles_assumable_at.insert(role, at, now);
         }
         "CreatePolicy" if strict => {
             if let Some(arn) = created_policy_arn(&up.body) {
                 let at = now + rules.scaled(AWS.policy_not_attachable);
-                state.policies_attachable_at.insert(arn, at);
+                state.policies_attachable_at.insert(arn, at, now);
             }
         }
         "DetachRolePolicy" if strict => {
             let at = now + rules.scaled(AWS.role_delete_conflict);
-            state.detach_settles_at.insert(role, at);
+            state.detach_settles_at.insert(role, at, now);
         }
         "DeleteRole" | "DeletePolicy" => {
             let kind_key = if action == "DeleteRole" {
@@ -94,7 +75,7 @@ where
             };
             if let Some(body) = ghost {
                 let until = now + rules.scaled(AWS.iam_read_after_delete);
-                state.ghosts.insert(kind_key, (until, body));
+                state.ghosts.insert(kind_key, (until, body), now);
             }
         }
         _ => {}
@@ -110,14 +91,13 @@ fn refusal(
     policy: &str,
     now: Instant,
 ) -> Option<Upstream> {
-    let mut state = rules.iam.lock().expect("iam lock");
-    state.prune();
+    let state = rules.iam.lock().expect("iam lock");
     let (rule, answer) = match action {
         "AttachRolePolicy"
             if state
                 .policies_attachable_at
-                .get(policy)
-                .is_some_and(|t| *t > now) =>
+                .live(&policy.into(), now)
+                .is_some() =>
         {
             (
                 Rule::PolicyNotAttachable,
@@ -128,7 +108,7 @@ fn refusal(
                 ),
             )
         }
-        "DeleteRole" if state.detach_settles_at.get(role).is_some_and(|t| *t > now) => (
+        "DeleteRole" if state.detach_settles_at.live(&role.into(), now).is_some() => (
             Rule::RoleDeleteConflict,
             reply::iam(
                 StatusCode::CONFLICT,
@@ -142,7 +122,7 @@ fn refusal(
             } else {
                 ("policy", policy.to_string())
             };
-            let (_, body) = state.ghosts.get(&key)?;
+            let (_, body) = state.ghosts.live(&key, now)?;
             (
                 Rule::IamReadAfterDelete,
                 Upstream::new(StatusCode::OK, "text/xml", body.clone()),
@@ -158,10 +138,11 @@ fn refusal(
 pub fn role_not_assumable(rules: &Rules, role_arn: &str, now: Instant) -> Option<Duration> {
     let role = role_arn.rsplit('/').next().unwrap_or_default();
     let state = rules.iam.lock().expect("iam lock");
-    let at = state.roles_assumable_at.get(role)?;
-    (*at > now).then(|| *at - now)
+    let at = state.roles_assumable_at.live(&role.to_string(), now)?;
+    Some(*at - now)
 }
 
+/// The Get* answer for an entity about to be deleted, which IAM keeps giving for a moment.
 async fn capture(
     moto: &Moto,
     region: &str,

@@ -2,20 +2,19 @@
 //! update meanwhile is a conflict), Inactive functions that wake on invoke, duplicate
 //! permission statements, the account's memory cap, and a role IAM has not propagated yet.
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::time::Instant;
 
 use axum::http::{Method, StatusCode};
 
+use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
-use super::{iam, Call, Rule, Rules, AWS};
-use crate::local::functions::function_name;
-use crate::local::moto::Moto;
+use super::{iam, Context, Forward, Rule, Rules, AWS};
+use crate::local::functions::{function_name, LAMBDA_API};
+use crate::local::moto::{Moto, ACCOUNT};
 
 /// What Lambda is still doing to one function.
 #[derive(Default)]
-struct Function {
+pub struct Function {
     /// Pending (after create, or while waking) until then.
     pending_until: Option<Instant>,
     /// Pending because it was Inactive (StateReasonCode Restoring), not because it is new.
@@ -38,17 +37,29 @@ impl Function {
     }
 }
 
-/// Functions with something in progress, by (region, name).
-#[derive(Default)]
-pub struct Functions {
-    by_key: HashMap<(String, String), Function>,
+/// A function's record matters while a timer runs; one Inactive, failed or about to fail is kept
+/// until something changes it. A settled one says what moto says (Active, Successful).
+impl Expires for Function {
+    fn expires(&self) -> Option<Instant> {
+        if self.inactive || self.fail_next_update || self.failed.is_some() {
+            return None;
+        }
+        let latest = self.pending_until.max(self.updating_until);
+        Some(latest.unwrap_or_else(Instant::now))
+    }
 }
+
+/// Functions with something in progress, by (region, name).
+pub type Functions = Records<(String, String), Function>;
 
 /// Why an invocation cannot run now, as Lambda's Invoke answers it.
 #[derive(Debug, Clone)]
 pub struct NotReady {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// Lambda's error code (`x-amzn-errortype`).
     pub code: &'static str,
+    /// Lambda's message.
     pub message: String,
 }
 
@@ -65,9 +76,7 @@ enum Op {
 }
 
 fn classify(method: &Method, path: &str) -> (Op, String) {
-    let rest = path
-        .trim_start_matches("/2015-03-31/functions")
-        .trim_start_matches('/');
+    let rest = path.trim_start_matches(LAMBDA_API).trim_start_matches('/');
     if rest.is_empty() {
         let op = if method == Method::POST {
             Op::Create
@@ -88,19 +97,11 @@ fn classify(method: &Method, path: &str) -> (Op, String) {
     (op, function_name(name))
 }
 
-pub async fn apply<F, Fut>(
-    rules: &Rules,
-    moto: &Moto,
-    call: &Call<'_>,
-    now: Instant,
-    forward: F,
-) -> Upstream
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Upstream>,
-{
+/// Lambda's rules around one REST call under `/2015-03-31/functions`.
+pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
+    let (rules, call, now) = (cx.rules, cx.call, cx.now);
     let (op, mut name) = classify(call.method, call.path);
-    let doc = call.json();
+    let doc = call.json().await;
     if op == Op::Create {
         name = doc["FunctionName"]
             .as_str()
@@ -119,48 +120,54 @@ where
         }
     }
     if !rules.config.enabled {
-        return forward().await;
+        return forward.await;
     }
     let key = (call.region.to_string(), name);
     if let Some(refusal) = refusal(rules, &op, &key, &doc, now) {
         return refusal;
     }
     if op == Op::AddPermission {
-        if let Some(refusal) = duplicate_statement(rules, moto, call.region, &key.1, &doc).await {
+        if let Some(refusal) = duplicate_statement(rules, cx.moto, call.region, &key.1, &doc).await
+        {
             return refusal;
         }
     }
-    let mut up = forward().await;
-    if !up.ok() {
-        return up;
+    let mut up = forward.await;
+    if up.ok() {
+        record(rules, &op, key, &mut up, now);
     }
+    up
+}
+
+/// What a call that went through changes: a new function is Pending, an update InProgress; the
+/// answer shows the function's state.
+fn record(rules: &Rules, op: &Op, key: (String, String), up: &mut Upstream, now: Instant) {
     let mut functions = rules.functions.lock().expect("functions lock");
     match op {
         Op::Create => {
-            let f = functions.by_key.entry(key.clone()).or_default();
-            *f = Function {
+            let f = Function {
                 pending_until: Some(now + rules.scaled(AWS.function_pending)),
                 ..Function::default()
             };
+            functions.insert(key.clone(), f, now);
         }
         Op::Update => {
-            let f = functions.by_key.entry(key.clone()).or_default();
+            let f = functions.entry_or_default(key.clone(), now);
             f.updating_until = Some(now + rules.scaled(AWS.function_update));
             f.failed = std::mem::take(&mut f.fail_next_update)
                 .then(|| "lab local: the update was made to fail (test hook)".to_string());
         }
         Op::Delete => {
-            functions.by_key.remove(&key);
-            return up;
+            functions.remove(&key);
+            return;
         }
         _ => {}
     }
     if matches!(op, Op::Create | Op::Update | Op::Read) {
-        if let Some(f) = functions.by_key.get(&key) {
-            rewrite_state(&mut up, f, now);
+        if let Some(f) = functions.live(&key, now) {
+            rewrite_state(up, f, now);
         }
     }
-    up
 }
 
 /// Lambda's answer to a call on a function that is not ready for it, if it refuses it.
@@ -189,14 +196,9 @@ fn refusal(
     if !matches!(op, Op::Update | Op::Publish) {
         return None;
     }
-    let mut functions = rules.functions.lock().expect("functions lock");
-    let f = functions.by_key.get_mut(key)?;
-    let arn = format!(
-        "arn:aws:lambda:{}:{}:function:{}",
-        key.0,
-        crate::local::gateway::ACCOUNT,
-        key.1
-    );
+    let functions = rules.functions.lock().expect("functions lock");
+    let f = functions.live(key, now)?;
+    let arn = format!("arn:aws:lambda:{}:{ACCOUNT}:function:{}", key.0, key.1);
     let message = if f.pending(now) {
         "The operation cannot be performed at this time. The function is currently in the following state: Pending".to_string()
     } else if f.updating(now) {
@@ -264,44 +266,42 @@ fn rewrite_state(up: &mut Upstream, f: &Function, now: Instant) {
     } else {
         ("Active", "", "")
     };
-    config["State"] = state.into();
-    if reason.is_empty() {
-        if let Some(obj) = config.as_object_mut() {
-            obj.remove("StateReason");
-            obj.remove("StateReasonCode");
-        }
-    } else {
-        config["StateReason"] = reason.into();
-        config["StateReasonCode"] = code.into();
-    }
-    let (last, last_reason, last_code) = if f.updating(now) {
+    set_status(config, "State", (state, reason, code));
+    let last = if f.updating(now) {
         ("InProgress", "The function is being updated.", "InProgress")
     } else if let Some(failed) = &f.failed {
         ("Failed", failed.as_str(), "InternalError")
     } else {
         ("Successful", "", "")
     };
-    config["LastUpdateStatus"] = last.into();
-    if last_reason.is_empty() {
+    set_status(config, "LastUpdateStatus", last);
+    up.set_json(&doc);
+}
+
+/// Sets `{field}` and its `{field}Reason`/`{field}ReasonCode` (removed when there is no reason).
+fn set_status(
+    config: &mut serde_json::Value,
+    field: &str,
+    (value, reason, code): (&str, &str, &str),
+) {
+    config[field] = value.into();
+    let (reason_field, code_field) = (format!("{field}Reason"), format!("{field}ReasonCode"));
+    if reason.is_empty() {
         if let Some(obj) = config.as_object_mut() {
-            obj.remove("LastUpdateStatusReason");
-            obj.remove("LastUpdateStatusReasonCode");
+            obj.remove(&reason_field);
+            obj.remove(&code_field);
         }
     } else {
-        config["LastUpdateStatusReason"] = last_reason.into();
-        config["LastUpdateStatusReasonCode"] = last_code.into();
+        config[reason_field] = reason.into();
+        config[code_field] = code.into();
     }
-    up.set_json(&doc);
 }
 
 /// Invoke's answer for a function that is not Active: Pending refuses with a conflict; Inactive
 /// refuses and starts waking up (Pending, then Active).
 pub fn invoke_gate(rules: &Rules, region: &str, name: &str, now: Instant) -> Result<(), NotReady> {
     let mut functions = rules.functions.lock().expect("functions lock");
-    let Some(f) = functions
-        .by_key
-        .get_mut(&(region.to_string(), name.to_string()))
-    else {
+    let Some(f) = functions.live_mut(&(region.to_string(), name.to_string()), now) else {
         return Ok(());
     };
     let refusal = if f.inactive {
@@ -334,8 +334,7 @@ pub fn invoke_gate(rules: &Rules, region: &str, name: &str, now: Instant) -> Res
 pub fn update_ends(rules: &Rules, region: &str, name: &str, now: Instant) -> Option<Instant> {
     let functions = rules.functions.lock().expect("functions lock");
     functions
-        .by_key
-        .get(&(region.to_string(), name.to_string()))
+        .live(&(region.to_string(), name.to_string()), now)
         .and_then(|f| f.updating_until)
         .filter(|t| *t > now)
 }
@@ -343,10 +342,8 @@ pub fn update_ends(rules: &Rules, region: &str, name: &str, now: Instant) -> Opt
 /// Test hook: the function goes Inactive.
 pub fn make_inactive(rules: &Rules, region: &str, name: &str) {
     let mut functions = rules.functions.lock().expect("functions lock");
-    let f = functions
-        .by_key
-        .entry((region.to_string(), name.to_string()))
-        .or_default();
+    let key = (region.to_string(), name.to_string());
+    let f = functions.entry_or_default(key, Instant::now());
     f.inactive = true;
     f.pending_until = None;
 }
@@ -354,10 +351,9 @@ pub fn make_inactive(rules: &Rules, region: &str, name: &str) {
 /// Test hook: the function's next update ends Failed.
 pub fn fail_next_update(rules: &Rules, region: &str, name: &str) {
     let mut functions = rules.functions.lock().expect("functions lock");
+    let key = (region.to_string(), name.to_string());
     functions
-        .by_key
-        .entry((region.to_string(), name.to_string()))
-        .or_default()
+        .entry_or_default(key, Instant::now())
         .fail_next_update = true;
 }
 

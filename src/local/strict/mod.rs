@@ -11,17 +11,20 @@ mod apigateway;
 mod dynamodb;
 mod iam;
 mod lambda;
+mod records;
 pub mod reply;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
 
+use super::functions::LAMBDA_API;
 use super::moto::Moto;
 pub use lambda::NotReady;
 use reply::Upstream;
@@ -43,19 +46,33 @@ pub struct Config {
 /// AWS's delays and windows at time scale 1.0 (sources in the README's local-stack section).
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
+    /// How long a new DynamoDB table is CREATING.
     pub table_creating: Duration,
+    /// How long a deleted table is DELETING.
     pub table_deleting: Duration,
+    /// How long Lambda cannot assume a new role.
     pub role_not_assumable: Duration,
+    /// How long a new policy cannot be attached.
     pub policy_not_attachable: Duration,
+    /// How long DeleteRole still sees a policy just detached.
     pub role_delete_conflict: Duration,
+    /// How long a deleted role or policy still answers Get*.
     pub iam_read_after_delete: Duration,
+    /// How long a new function is Pending.
     pub function_pending: Duration,
+    /// How long an update is InProgress.
     pub function_update: Duration,
+    /// How long an Inactive function takes to wake on invoke.
     pub function_wake: Duration,
+    /// CreateRestApi: one per window.
     pub create_rest_api_window: Duration,
+    /// DeleteRestApi: one per window.
     pub delete_rest_api_window: Duration,
+    /// CreateDeployment: one per window.
     pub create_deployment_window: Duration,
+    /// GetResources: a burst per window.
     pub get_resources_window: Duration,
+    /// GetResources: calls allowed per window.
     pub get_resources_burst: usize,
 }
 
@@ -79,22 +96,55 @@ pub const AWS: Figures = Figures {
 
 /// One AWS API call as the gateway received it.
 pub struct Call<'a> {
+    /// The region its credential scope names.
     pub region: &'a str,
+    /// The HTTP method.
     pub method: &'a Method,
+    /// The path, without the query.
     pub path: &'a str,
+    /// The request's headers.
     pub headers: &'a HeaderMap,
+    /// The request's body.
     pub body: &'a Bytes,
+    /// The body as JSON, parsed once on first use.
+    doc: OnceLock<Arc<serde_json::Value>>,
 }
 
-impl Call<'_> {
+/// Bodies up to this size are parsed in place; a larger one (a CreateFunction carries its zip as
+/// up to 70 MB of base64) is parsed on a blocking thread, never on an async worker.
+pub const INLINE_PARSE_LIMIT: usize = 64 * 1024;
+
+impl<'a> Call<'a> {
+    /// A call as it came in.
+    pub fn new(
+        region: &'a str,
+        method: &'a Method,
+        path: &'a str,
+        headers: &'a HeaderMap,
+        body: &'a Bytes,
+    ) -> Self {
+        Self {
+            region,
+            method,
+            path,
+            headers,
+            body,
+            doc: OnceLock::new(),
+        }
+    }
+
     /// `X-Amz-Target` (JSON protocols): `DynamoDB_20120810.CreateTable`.
     fn target(&self) -> Option<&str> {
         self.headers.get("x-amz-target")?.to_str().ok()
     }
 
-    /// The body as JSON (empty object when it is not).
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(self.body).unwrap_or_default()
+    /// The body as JSON (`null` when it is not), parsed once; off the async threads when large.
+    pub async fn json(&self) -> Arc<serde_json::Value> {
+        if let Some(doc) = self.doc.get() {
+            return doc.clone();
+        }
+        let doc = Arc::new(parse_json(self.body.clone()).await);
+        self.doc.get_or_init(|| doc).clone()
     }
 
     /// The body as a query-protocol form (IAM), decoded.
@@ -114,20 +164,58 @@ impl Call<'_> {
     }
 }
 
+/// A body as JSON (`null` when it is not): in place when small, else on a blocking thread.
+pub async fn parse_json(body: Bytes) -> serde_json::Value {
+    if body.len() <= INLINE_PARSE_LIMIT {
+        return serde_json::from_slice(&body).unwrap_or_default();
+    }
+    tokio::task::spawn_blocking(move || serde_json::from_slice(&body).unwrap_or_default())
+        .await
+        .unwrap_or_default()
+}
+
+/// moto's answer to the call, not asked for until a rule lets the call through.
+pub type Forward<'a> = Pin<Box<dyn Future<Output = Upstream> + Send + 'a>>;
+
+/// One call as a service's rules see it.
+pub struct Context<'a> {
+    /// The rules and their state.
+    pub rules: &'a Rules,
+    /// moto, for what a rule must read first.
+    pub moto: &'a Moto,
+    /// The call.
+    pub call: &'a Call<'a>,
+    /// When the call came.
+    pub now: Instant,
+}
+
 /// Which rule refused a call, counted so tests can prove a behaviour was exercised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rule {
+    /// A data-plane or tag call on a table that is not ACTIVE.
     TableNotActive,
+    /// A change to a table that is CREATING or DELETING.
     TableInUse,
+    /// CreateFunction with a role Lambda cannot assume yet.
     RoleNotAssumable,
+    /// AttachRolePolicy with a policy not attachable yet.
     PolicyNotAttachable,
+    /// DeleteRole just after a detach.
     RoleDeleteConflict,
+    /// Get* of a role or policy just deleted (answered from the past).
     IamReadAfterDelete,
+    /// Invoke of a Pending or Inactive function.
     FunctionNotReady,
+    /// An update or publish while the function is Pending or updating.
     UpdateInProgress,
+    /// AddPermission with a statement id already taken.
     DuplicateStatement,
+    /// A memory size above the account's cap.
     MemoryCap,
+    /// An API Gateway call beyond its rate limit.
     RateLimited,
+    /// A selection pattern that does not compile.
+    InvalidSelectionPattern,
 }
 
 impl Rule {
@@ -144,10 +232,11 @@ impl Rule {
             Rule::DuplicateStatement => "duplicate_statement",
             Rule::MemoryCap => "memory_cap",
             Rule::RateLimited => "rate_limited",
+            Rule::InvalidSelectionPattern => "invalid_selection_pattern",
         }
     }
 
-    const ALL: [Rule; 11] = [
+    const ALL: [Rule; 12] = [
         Rule::TableNotActive,
         Rule::TableInUse,
         Rule::RoleNotAssumable,
@@ -159,11 +248,13 @@ impl Rule {
         Rule::DuplicateStatement,
         Rule::MemoryCap,
         Rule::RateLimited,
+        Rule::InvalidSelectionPattern,
     ];
 }
 
 /// The rules and the state they keep (what AWS would still be doing).
 pub struct Rules {
+    /// How the rules are set up.
     pub config: Config,
     tables: Mutex<dynamodb::Tables>,
     iam: Mutex<iam::State>,
@@ -258,27 +349,39 @@ impl Rules {
 
     /// Applies the rules around one forwarded call: a refusal answers without reaching moto; a call
     /// that goes through may change the rules' state and have its answer rewritten.
-    pub async fn apply<F, Fut>(&self, moto: &Moto, call: &Call<'_>, forward: F) -> Upstream
+    pub async fn apply<'a, F, Fut>(
+        &'a self,
+        moto: &'a Moto,
+        call: &'a Call<'a>,
+        forward: F,
+    ) -> Upstream
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Upstream>,
+        Fut: Future<Output = Upstream> + Send + 'a,
     {
-        let now = Instant::now();
+        let cx = Context {
+            rules: self,
+            moto,
+            call,
+            now: Instant::now(),
+        };
+        let forward: Forward<'a> = Box::pin(forward());
         if let Some(op) = call
             .target()
             .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
         {
             if self.config.enabled {
-                return dynamodb::apply(self, op, call, now, forward).await;
+                return dynamodb::apply(&cx, op, forward).await;
             }
-        } else if call.path.starts_with("/2015-03-31/functions") {
-            return lambda::apply(self, moto, call, now, forward).await;
+        } else if call.path.starts_with(LAMBDA_API) {
+            return lambda::apply(&cx, forward).await;
         } else if call.path == "/" && call.method == Method::POST && call.target().is_none() {
-            return iam::apply(self, moto, call, now, forward).await;
-        } else if call.path.starts_with("/restapis") && self.config.enabled {
-            return apigateway::apply(self, call, now, forward).await;
+            return iam::apply(&cx, forward).await;
+        } else if call.path.starts_with("/restapis") {
+            // API Gateway's own checks apply with strict off too; its rate limits only with it on.
+            return apigateway::apply(&cx, forward).await;
         }
-        forward().await
+        forward.await
     }
 
     /// Whether the function can be invoked now (Pending and Inactive functions cannot).
@@ -300,58 +403,5 @@ impl Rules {
     }
 }
 
-/// Drops entries whose time has passed, so state keyed by client input stays bounded.
-fn forget_past<K, V>(map: &mut std::collections::HashMap<K, V>, until: impl Fn(&V) -> Instant) {
-    let now = Instant::now();
-    map.retain(|_, v| until(v) > now);
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn figures_scale_and_strict_off_keeps_only_an_explicit_iam_delay() {
-        let rules = Rules::new(Config {
-            enabled: true,
-            time_scale: 0.05,
-            iam_delay: None,
-            memory_cap_mb: None,
-        });
-        assert_eq!(
-            rules.scaled(AWS.delete_rest_api_window),
-            Duration::from_millis(1500)
-        );
-        assert_eq!(rules.iam_delay(), AWS.role_not_assumable.mul_f64(0.05));
-        let off = Rules::new(Config {
-            enabled: false,
-            time_scale: 1.0,
-            iam_delay: None,
-            memory_cap_mb: None,
-        });
-        assert_eq!(off.iam_delay(), Duration::ZERO);
-        let explicit = Rules::new(Config {
-            enabled: false,
-            time_scale: 1.0,
-            iam_delay: Some(Duration::from_millis(700)),
-            memory_cap_mb: None,
-        });
-        assert_eq!(explicit.iam_delay(), Duration::from_millis(700));
-    }
-
-    #[test]
-    fn query_forms_decode() {
-        let body = Bytes::from_static(b"Action=DeleteRole&RoleName=my%2Brole&Version=2010-05-08");
-        let headers = HeaderMap::new();
-        let call = Call {
-            region: "us-east-1",
-            method: &Method::POST,
-            path: "/",
-            headers: &headers,
-            body: &body,
-        };
-        let form = call.form();
-        assert_eq!(form["Action"], "DeleteRole");
-        assert_eq!(form["RoleName"], "my+role");
-    }
-}
+mod tests;

@@ -1,15 +1,19 @@
 //! AWS error responses in each service's own wire protocol, so the SDK parses them exactly as it
 //! parses AWS's: the code reaches `ProvideErrorMetadata::code`, the status drives its retry rules.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 
 /// A response from moto (or one the rules wrote), with its body in hand so rules can read and
 /// rewrite it before the client sees it.
 #[derive(Debug, Clone)]
 pub struct Upstream {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The headers (hop-by-hop ones left out).
     pub headers: HeaderMap,
+    /// The whole body.
     pub body: Bytes,
 }
 
@@ -40,6 +44,14 @@ impl Upstream {
         self.body = Bytes::from(doc.to_string());
         self.headers.remove("content-length");
         self.headers.remove("x-amz-crc32");
+    }
+
+    /// The response the gateway sends.
+    pub fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
     }
 
     /// Adds a header (ignored when the value is not a valid header value).

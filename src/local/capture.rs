@@ -1,0 +1,134 @@
+//! An instance's output, kept for the log of its next invocation as Lambda keeps it: line by line,
+//! each line cut at [`MAX_LINE_BYTES`] (Lambda truncates a log event at 256 KB), and at most
+//! [`MAX_LINES`] lines between two invocations (the oldest go first, and a line says how many
+//! went). A function that prints without end costs the gateway a bounded amount of memory.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+/// The longest line kept; the rest of a longer one is dropped.
+pub const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// The most lines kept between two invocations.
+pub const MAX_LINES: usize = 10_000;
+
+/// Lines printed since the last invocation took them.
+#[derive(Default)]
+pub struct Capture {
+    kept: Mutex<Kept>,
+}
+
+/// The newest lines, and how many older ones went.
+#[derive(Default)]
+struct Kept {
+    lines: VecDeque<String>,
+    dropped: u64,
+}
+
+impl Capture {
+    /// Keeps a line, cut at [`MAX_LINE_BYTES`]; the oldest goes when [`MAX_LINES`] are kept.
+    pub fn push(&self, mut line: String) {
+        if line.len() > MAX_LINE_BYTES {
+            let mut end = MAX_LINE_BYTES;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            line.truncate(end);
+        }
+        let mut kept = self.kept.lock().expect("capture lock");
+        if kept.lines.len() >= MAX_LINES {
+            kept.lines.pop_front();
+            kept.dropped += 1;
+        }
+        kept.lines.push_back(line);
+    }
+
+    /// The lines kept so far, emptied; first a note when some were dropped.
+    pub fn take(&self) -> Vec<String> {
+        let mut kept = self.kept.lock().expect("capture lock");
+        let dropped = std::mem::take(&mut kept.dropped);
+        let lines = std::mem::take(&mut kept.lines);
+        let note = (dropped > 0).then(|| {
+            format!("lab local: {dropped} earlier lines were dropped (more than {MAX_LINES} lines between invocations)")
+        });
+        note.into_iter().chain(lines).collect()
+    }
+}
+
+/// Reads `stream` into `capture` line by line until it ends, never holding more than
+/// [`MAX_LINE_BYTES`] of one line (what follows is skipped up to the newline). Bytes that are not
+/// UTF-8 are replaced, not a reason to stop reading.
+pub async fn read_lines(stream: impl AsyncRead + Unpin, capture: &Capture) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    while let Ok(buf) = reader.fill_buf().await {
+        if buf.is_empty() {
+            if !line.is_empty() {
+                capture.push(finish(&mut line));
+            }
+            break;
+        }
+        let (chunk, used, ends) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        reader.consume(used);
+        if ends {
+            capture.push(finish(&mut line));
+        }
+    }
+}
+
+/// The line read so far as text (without a `\r` before its newline), emptied for the next.
+fn finish(line: &mut Vec<u8>) -> String {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    let text = String::from_utf8_lossy(line).into_owned();
+    line.clear();
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn long_lines_are_cut_and_line_ends_kept() {
+        let mut output = b"first\r\n".to_vec();
+        output.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1000));
+        output.extend(b"\nlast without newline");
+        let capture = Capture::default();
+        read_lines(output.as_slice(), &capture).await;
+        let lines = capture.take();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[1].len(), MAX_LINE_BYTES);
+        assert_eq!(lines[2], "last without newline");
+        assert!(capture.take().is_empty(), "taken");
+    }
+
+    #[test]
+    fn at_most_max_lines_are_kept_and_the_drop_is_said() {
+        let capture = Capture::default();
+        for i in 0..MAX_LINES + 5 {
+            capture.push(format!("line {i}"));
+        }
+        let lines = capture.take();
+        assert_eq!(lines.len(), MAX_LINES + 1);
+        assert!(
+            lines[0].contains("5 earlier lines were dropped"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1], "line 5");
+        assert_eq!(lines[MAX_LINES], format!("line {}", MAX_LINES + 4));
+        // A line cut in the middle of a character stays valid text.
+        capture.push("é".repeat(MAX_LINE_BYTES));
+        assert!(capture.take()[0].len() <= MAX_LINE_BYTES);
+    }
+}
