@@ -187,9 +187,37 @@ pub fn ignore_not_found<T, E>(
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
 {
+    found(action, result).map(drop)
+}
+
+/// For creates: done when AWS says it already exists under one of `codes` (another run won the
+/// race; the caller converges on the next read), any other error explained.
+pub fn tolerate<T, E>(
+    action: &str,
+    codes: &[&str],
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> anyhow::Result<()>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
+{
     match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) if !e.is_code(codes) => Err(explain(action, e)),
+        _ => Ok(()),
+    }
+}
+
+/// For reads: the answer when the resource exists, `None` when AWS says it does not, and any other
+/// error explained.
+pub fn found<T, E>(
+    action: &str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> anyhow::Result<Option<T>>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(explain(action, e)),
     }
 }

@@ -1,9 +1,7 @@
 //! The function's log group, made by `up` (with a retention, and tagged) so that `down` may remove it.
 
-use std::time::Instant;
-
-use super::{Action, Change, ResourceStatus, Stack};
-use crate::aws::{ctx, AwsErrorExt};
+use super::{Action, Change, ResourceStatus, Stack, Step};
+use crate::aws::ctx;
 
 const RESOURCE: &str = "log group";
 /// Logs are kept two weeks: enough to read a tuning run, not a forever-growing bill.
@@ -57,23 +55,23 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
 
 /// Creates the log group, or adopts the one Lambda made on its own (same name: it is this function's).
 pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let logs = &stack.clients.logs;
     let name = &stack.names.log_group;
+    let step = Step::start(RESOURCE, name);
     let mut details = Vec::new();
     let action = match observe(stack).await? {
         None => {
-            match logs
+            let out = logs
                 .create_log_group()
                 .log_group_name(name)
                 .set_tags(Some(stack.tags()))
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if e.is_code(&["ResourceAlreadyExistsException"]) => {}
-                Err(e) => return Err(crate::aws::explain("logs:CreateLogGroup", e)),
-            }
+                .await;
+            crate::aws::tolerate(
+                "logs:CreateLogGroup",
+                &["ResourceAlreadyExistsException"],
+                out,
+            )?;
             set_retention(stack).await?;
             Action::Created
         }
@@ -94,7 +92,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             Action::Unchanged
         }
     };
-    Ok(Change::new(RESOURCE, name, action, Some(arn(stack)), started).with_details(details))
+    Ok(step.done(action, Some(arn(stack))).with_details(details))
 }
 
 async fn set_retention(stack: &Stack) -> anyhow::Result<()> {
@@ -136,12 +134,12 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 /// Deletes the log group. Lambda recreates it (untagged) if the function runs again, which is why `down`
 /// deletes the function first.
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let name = &stack.names.log_group;
+    let step = Step::start(RESOURCE, name);
     let Some(o) = observe(stack).await? else {
-        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+        return Ok(step.done(Action::Absent, None));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(o.owned), started) {
+    if let Some(kept) = stack.keep_foreign(&step, Some(o.owned)) {
         return Ok(kept);
     }
     crate::aws::ignore_not_found(
@@ -154,11 +152,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             .send()
             .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(o.arn),
-        started,
-    ))
+    Ok(step.done(Action::Deleted, Some(o.arn)))
 }

@@ -160,6 +160,15 @@ impl Stack {
         [(STACK_TAG.to_string(), self.names.stack.clone())].into()
     }
 
+    /// [`tags`](Self::tags) as one service's tag type (IAM, DynamoDB and the worker's services each
+    /// have their own), built by `build`.
+    pub fn tag_list<T, E>(
+        &self,
+        build: impl Fn(String, String) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
+        self.tags().into_iter().map(|(k, v)| build(k, v)).collect()
+    }
+
     /// True when a resource's tags say it belongs to this stack.
     pub fn owns<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
         tags.any(|(k, v)| k == STACK_TAG && v == self.names.stack)
@@ -167,13 +176,7 @@ impl Stack {
 
     /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`,
     /// and so is one whose tags could not be read (`owned` is `None`): it is reported as such.
-    pub fn keep_foreign(
-        &self,
-        resource: &'static str,
-        name: &str,
-        owned: Option<bool>,
-        started: Instant,
-    ) -> Option<Change> {
+    pub fn keep_foreign(&self, step: &Step, owned: Option<bool>) -> Option<Change> {
         if owned == Some(true) || self.force {
             return None;
         }
@@ -181,11 +184,8 @@ impl Stack {
             Some(_) => format!("not tagged {STACK_TAG}={}", self.names.stack),
             None => "its tags could not be read, so it may not be this stack's".to_string(),
         };
-        let change =
-            Change::new(resource, name, Action::Kept, None, started).with_details(vec![format!(
-                "{why}: left in place (pass --force to delete it)"
-            )]);
-        Some(change)
+        let details = vec![format!("{why}: left in place (pass --force to delete it)")];
+        Some(step.done(Action::Kept, None).with_details(details))
     }
 
     /// Refuses to touch a resource of someone else's unless `--force`.
@@ -277,6 +277,31 @@ impl Change {
         }
         self.details = details;
         self
+    }
+}
+
+/// One resource's part in `up` or `down`: which resource, timed from its start, so that every way
+/// it can end gives a [`Change`] with the same name and an honest duration.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    resource: &'static str,
+    name: &'a str,
+    started: Instant,
+}
+
+impl<'a> Step<'a> {
+    /// Starts timing `resource` `name`.
+    pub fn start(resource: &'static str, name: &'a str) -> Self {
+        Step {
+            resource,
+            name,
+            started: Instant::now(),
+        }
+    }
+
+    /// How the step ended, with the resource's ARN or id when known.
+    pub fn done(&self, action: Action, id: Option<String>) -> Change {
+        Change::new(self.resource, self.name, action, id, self.started)
     }
 }
 

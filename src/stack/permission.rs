@@ -1,10 +1,8 @@
 //! The function's resource policy statement that lets API Gateway invoke it, scoped to this API's
 //! `POST /DynamoDBManager` (not to every API in the account).
 
-use std::time::Instant;
-
-use super::{Action, Change, ResourceStatus, Stack};
-use crate::aws::{ctx, AwsErrorExt};
+use super::{Action, Change, ResourceStatus, Stack, Step};
+use crate::aws::ctx;
 
 const RESOURCE: &str = "permission";
 /// The statement id `up` manages.
@@ -13,17 +11,18 @@ const PRINCIPAL: &str = "apigateway.amazonaws.com";
 
 /// The statement's principal and source ARN, when it exists.
 async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
-    let out = match stack
-        .clients
-        .lambda
-        .get_policy()
-        .function_name(&stack.names.function)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("lambda:GetPolicy", e)),
+    let Some(out) = crate::aws::found(
+        "lambda:GetPolicy",
+        stack
+            .clients
+            .lambda
+            .get_policy()
+            .function_name(&stack.names.function)
+            .send()
+            .await,
+    )?
+    else {
+        return Ok(None);
     };
     let policy: serde_json::Value =
         serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_default();
@@ -47,7 +46,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
 
 /// Adds the statement, or replaces it when its principal or source ARN differ.
 pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
-    let started = Instant::now();
+    let step = Step::start(RESOURCE, STATEMENT_ID);
     let lambda = &stack.clients.lambda;
     let desired = stack.api_source_arn(api_id);
     let (action, details) = match observe(stack).await? {
@@ -81,7 +80,7 @@ pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
             .await
             .map_err(ctx("lambda:AddPermission"))?;
     }
-    Ok(Change::new(RESOURCE, STATEMENT_ID, action, Some(desired), started).with_details(details))
+    Ok(step.done(action, Some(desired)).with_details(details))
 }
 
 /// The statement's source ARN and whether it matches this API.
@@ -112,15 +111,9 @@ pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<Res
 
 /// Removes the statement (the function's deletion would too; doing it first keeps `down` ordered).
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
+    let step = Step::start(RESOURCE, STATEMENT_ID);
     if observe(stack).await?.is_none() {
-        return Ok(Change::new(
-            RESOURCE,
-            STATEMENT_ID,
-            Action::Absent,
-            None,
-            started,
-        ));
+        return Ok(step.done(Action::Absent, None));
     }
     crate::aws::ignore_not_found(
         "lambda:RemovePermission",
@@ -133,11 +126,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             .send()
             .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        STATEMENT_ID,
-        Action::Deleted,
-        None,
-        started,
-    ))
+    Ok(step.done(Action::Deleted, None))
 }

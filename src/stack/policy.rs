@@ -1,10 +1,8 @@
 //! The function's managed policy, scoped to this stack's table and log group (the tutorial uses `*`).
 
-use std::time::Instant;
-
 use aws_sdk_iam::types::Tag;
 
-use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack};
+use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack, Step};
 use crate::aws::{ctx, AwsErrorExt};
 
 const RESOURCE: &str = "policy";
@@ -29,28 +27,27 @@ struct Observed {
 
 async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let iam = &stack.clients.iam;
-    let policy = match iam.get_policy().policy_arn(stack.policy_arn()).send().await {
-        Ok(out) => out.policy,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("iam:GetPolicy", e)),
-    };
-    let Some(policy) = policy else {
+    let Some(policy) = crate::aws::found(
+        "iam:GetPolicy",
+        iam.get_policy().policy_arn(stack.policy_arn()).send().await,
+    )?
+    .and_then(|out| out.policy) else {
         return Ok(None);
     };
     let owned = stack.owns(policy.tags().iter().map(|t| (t.key(), t.value())));
     let default_version = policy.default_version_id().unwrap_or("v1").to_string();
     // IAM can still answer GetPolicy for a moment after the policy is deleted; its versions are
     // then gone: so is the policy.
-    let version = match iam
-        .get_policy_version()
-        .policy_arn(stack.policy_arn())
-        .version_id(&default_version)
-        .send()
-        .await
-    {
-        Ok(v) => v,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("iam:GetPolicyVersion", e)),
+    let Some(version) = crate::aws::found(
+        "iam:GetPolicyVersion",
+        iam.get_policy_version()
+            .policy_arn(stack.policy_arn())
+            .version_id(&default_version)
+            .send()
+            .await,
+    )?
+    else {
+        return Ok(None);
     };
     let document = version
         .policy_version()
@@ -78,16 +75,12 @@ fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
 
 /// Creates the policy, or publishes the desired document as a new default version when it drifted.
 pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let iam = &stack.clients.iam;
     let name = &stack.names.policy;
+    let step = Step::start(RESOURCE, name);
     let desired = document(stack).to_string();
     let Some(observed) = observe(stack).await? else {
-        let tags = stack
-            .tags()
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()?;
+        let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
         let out = iam
             .create_policy()
             .policy_name(name)
@@ -99,19 +92,8 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             .set_tags(Some(tags))
             .send()
             .await;
-        match out {
-            Ok(_) => {}
-            // Another `up` won the race: fall through to convergence on the next run's terms.
-            Err(e) if e.is_code(&["EntityAlreadyExists"]) => {}
-            Err(e) => return Err(crate::aws::explain("iam:CreatePolicy", e)),
-        }
-        return Ok(Change::new(
-            RESOURCE,
-            name,
-            Action::Created,
-            Some(stack.policy_arn()),
-            started,
-        ));
+        crate::aws::tolerate("iam:CreatePolicy", &["EntityAlreadyExists"], out)?;
+        return Ok(step.done(Action::Created, Some(stack.policy_arn())));
     };
     stack.check_owned(RESOURCE, name, observed.owned)?;
     let mut details = Vec::new();
@@ -126,14 +108,9 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             .map_err(ctx("iam:CreatePolicyVersion"))?;
         details.push("restored the least-privilege document".to_string());
     }
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Unchanged,
-        Some(stack.policy_arn()),
-        started,
-    )
-    .with_details(details))
+    Ok(step
+        .done(Action::Unchanged, Some(stack.policy_arn()))
+        .with_details(details))
 }
 
 /// IAM keeps at most five versions: drop non-default ones, oldest first, to make room for one more.
@@ -205,21 +182,19 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 
 /// Detaches the policy everywhere, deletes its old versions, then the policy.
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let iam = &stack.clients.iam;
     let name = &stack.names.policy;
+    let step = Step::start(RESOURCE, name);
     let arn = stack.policy_arn();
     let Some(observed) = observe(stack).await? else {
-        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+        return Ok(step.done(Action::Absent, None));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(observed.owned), started) {
+    if let Some(kept) = stack.keep_foreign(&step, Some(observed.owned)) {
         return Ok(kept);
     }
     let entities = match iam.list_entities_for_policy().policy_arn(&arn).send().await {
         Ok(out) => out,
-        Err(e) if e.is_not_found() => {
-            return Ok(Change::new(RESOURCE, name, Action::Absent, None, started))
-        }
+        Err(e) if e.is_not_found() => return Ok(step.done(Action::Absent, None)),
         Err(e) => return Err(crate::aws::explain("iam:ListEntitiesForPolicy", e)),
     };
     for role in entities.policy_roles() {
@@ -244,11 +219,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         })
         .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(arn),
-        started,
-    ))
+    Ok(step.done(Action::Deleted, Some(arn)))
 }

@@ -1,10 +1,8 @@
 //! The function's execution role: Lambda trust policy, this stack's policy attached.
 
-use std::time::Instant;
-
 use aws_sdk_iam::types::Tag;
 
-use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack};
+use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack, Step};
 use crate::aws::{ctx, AwsErrorExt};
 
 const RESOURCE: &str = "role";
@@ -23,23 +21,24 @@ struct Observed {
 
 async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let iam = &stack.clients.iam;
-    let role = match iam.get_role().role_name(&stack.names.role).send().await {
-        Ok(out) => out.role,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("iam:GetRole", e)),
+    let Some(role) = crate::aws::found(
+        "iam:GetRole",
+        iam.get_role().role_name(&stack.names.role).send().await,
+    )?
+    .and_then(|out| out.role) else {
+        return Ok(None);
     };
-    let Some(role) = role else { return Ok(None) };
     // IAM can still answer GetRole for a moment after the role is deleted; the calls that follow
     // then find nothing: the role is gone.
-    let attached = match iam
-        .list_attached_role_policies()
-        .role_name(&stack.names.role)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("iam:ListAttachedRolePolicies", e)),
+    let Some(attached) = crate::aws::found(
+        "iam:ListAttachedRolePolicies",
+        iam.list_attached_role_policies()
+            .role_name(&stack.names.role)
+            .send()
+            .await,
+    )?
+    else {
+        return Ok(None);
     };
     let attached = attached
         .attached_policies()
@@ -71,16 +70,12 @@ fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
 
 /// Creates the role or repairs its trust policy and attachment. Returns the change and the role ARN.
 pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
-    let started = Instant::now();
     let iam = &stack.clients.iam;
     let name = &stack.names.role;
+    let step = Step::start(RESOURCE, name);
     let (arn, action, details) = match observe(stack).await? {
         None => {
-            let tags = stack
-                .tags()
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
             let out = iam
                 .create_role()
                 .role_name(name)
@@ -114,8 +109,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
             (observed.arn, Action::Unchanged, details)
         }
     };
-    let change =
-        Change::new(RESOURCE, name, action, Some(arn.clone()), started).with_details(details);
+    let change = step.done(action, Some(arn.clone())).with_details(details);
     Ok((change, arn))
 }
 
@@ -157,13 +151,13 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 
 /// Detaches every policy and deletes inline ones first: IAM refuses to delete a role that has any.
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let iam = &stack.clients.iam;
     let name = &stack.names.role;
+    let step = Step::start(RESOURCE, name);
     let Some(observed) = observe(stack).await? else {
-        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+        return Ok(step.done(Action::Absent, None));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, Some(observed.owned), started) {
+    if let Some(kept) = stack.keep_foreign(&step, Some(observed.owned)) {
         return Ok(kept);
     }
     for arn in &observed.attached {
@@ -178,9 +172,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     }
     let inline = match iam.list_role_policies().role_name(name).send().await {
         Ok(out) => out,
-        Err(e) if e.is_not_found() => {
-            return Ok(Change::new(RESOURCE, name, Action::Absent, None, started))
-        }
+        Err(e) if e.is_not_found() => return Ok(step.done(Action::Absent, None)),
         Err(e) => return Err(crate::aws::explain("iam:ListRolePolicies", e)),
     };
     for policy in inline.policy_names() {
@@ -199,11 +191,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         })
         .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(observed.arn),
-        started,
-    ))
+    Ok(step.done(Action::Deleted, Some(observed.arn)))
 }

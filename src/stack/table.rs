@@ -3,12 +3,12 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
-    Tag,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TableDescription, TableStatus, Tag,
 };
 
-use super::{Action, Change, ResourceStatus, Stack};
-use crate::aws::{ctx, AwsErrorExt};
+use super::{Action, Change, ResourceStatus, Stack, Step};
+use crate::aws::ctx;
 
 const RESOURCE: &str = "table";
 
@@ -23,21 +23,15 @@ struct Observed {
 }
 
 /// DescribeTable: the only call that answers for a table in every state.
-async fn describe_table(
-    stack: &Stack,
-) -> anyhow::Result<Option<aws_sdk_dynamodb::types::TableDescription>> {
-    match stack
+async fn describe_table(stack: &Stack) -> anyhow::Result<Option<TableDescription>> {
+    let answer = stack
         .clients
         .dynamodb
         .describe_table()
         .table_name(&stack.names.table)
         .send()
-        .await
-    {
-        Ok(out) => Ok(out.table),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(crate::aws::explain("dynamodb:DescribeTable", e)),
-    }
+        .await;
+    Ok(crate::aws::found("dynamodb:DescribeTable", answer)?.and_then(|out| out.table))
 }
 
 /// Reads the table. With `settle`, a table in transition is waited out first (CREATING or
@@ -112,9 +106,9 @@ const DESIRED_KEY: &str = "id:S (HASH)";
 /// Creates the table and waits until it is ACTIVE. A wrong key schema is an error: fixing it would
 /// mean deleting the data, which `up` never does.
 pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let ddb = &stack.clients.dynamodb;
     let name = &stack.names.table;
+    let step = Step::start(RESOURCE, name);
     let action = match observe(stack, true).await? {
         Some(observed) => {
             stack.check_owned(RESOURCE, name, observed.owned.unwrap_or(false))?;
@@ -127,11 +121,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             Action::Unchanged
         }
         None => {
-            let tags = stack
-                .tags()
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
             let out = ddb
                 .create_table()
                 .table_name(name)
@@ -151,60 +141,49 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
                 .set_tags(Some(tags))
                 .send()
                 .await;
-            match out {
-                Ok(_) => {}
-                Err(e) if e.is_code(&["ResourceInUseException"]) => {}
-                Err(e) => return Err(crate::aws::explain("dynamodb:CreateTable", e)),
-            }
+            crate::aws::tolerate("dynamodb:CreateTable", &["ResourceInUseException"], out)?;
             Action::Created
         }
     };
     wait_active(stack).await?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        action,
-        Some(stack.table_arn()),
-        started,
-    ))
+    Ok(step.done(action, Some(stack.table_arn())))
 }
 
 async fn wait_active(stack: &Stack) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut backoff = crate::aws::Backoff::new();
-    loop {
-        let out = stack
-            .clients
-            .dynamodb
-            .describe_table()
-            .table_name(&stack.names.table)
-            .send()
-            .await
-            .map_err(ctx("dynamodb:DescribeTable"))?;
-        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
+    poll_table(stack, "did not become ACTIVE within 5 minutes", |table| {
+        let Some(table) = table else {
             anyhow::bail!(
-                "table {} did not become ACTIVE within 5 minutes",
+                "table {} disappeared while lab waited for it to become ACTIVE; run the command again",
                 stack.names.table
             );
-        }
-        backoff.wait().await;
-    }
+        };
+        Ok(table.table_status() == Some(&TableStatus::Active))
+    })
+    .await
 }
 
-/// Polls DescribeTable (never the tags, which a DELETING table does not answer) until the table
-/// is gone.
+/// Waits until the table is gone.
 async fn wait_gone(stack: &Stack) -> anyhow::Result<()> {
+    poll_table(
+        stack,
+        "is still being deleted after 5 minutes; run lab down again later",
+        |table| Ok(table.is_none()),
+    )
+    .await
+}
+
+/// Polls DescribeTable (never the tags, which a table in transition does not answer) until `done`
+/// says so, for at most 5 minutes; `late` ends the error message past that.
+async fn poll_table(
+    stack: &Stack,
+    late: &str,
+    done: impl Fn(Option<&TableDescription>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut backoff = crate::aws::Backoff::new();
-    while describe_table(stack).await?.is_some() {
+    while !done(describe_table(stack).await?.as_ref())? {
         if Instant::now() > deadline {
-            anyhow::bail!(
-                "table {} is still being deleted after 5 minutes; run lab down again later",
-                stack.names.table
-            );
+            anyhow::bail!("table {} {late}", stack.names.table);
         }
         backoff.wait().await;
     }
@@ -240,12 +219,12 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 
 /// Deletes the table (with its data) and waits until it is gone.
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let name = &stack.names.table;
+    let step = Step::start(RESOURCE, name);
     let Some(observed) = observe(stack, true).await? else {
-        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+        return Ok(step.done(Action::Absent, None));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+    if let Some(kept) = stack.keep_foreign(&step, observed.owned) {
         return Ok(kept);
     }
     let ddb = &stack.clients.dynamodb;
@@ -254,11 +233,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         ddb.delete_table().table_name(name).send().await,
     )?;
     wait_gone(stack).await?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(observed.arn),
-        started,
-    ))
+    Ok(step.done(Action::Deleted, Some(observed.arn)))
 }

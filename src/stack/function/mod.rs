@@ -1,13 +1,11 @@
 //! The Lambda function: `provided.al2023`, the handler's `bootstrap`, the allowed table in its env.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 
-use super::{Action, Change, ResourceStatus, Stack};
+use super::{Action, Change, ResourceStatus, Stack, Step};
 use crate::arch::Arch;
 use crate::aws::{ctx, AwsErrorExt};
 use crate::package::Package;
@@ -15,6 +13,11 @@ use crate::package::Package;
 const RESOURCE: &str = "function";
 /// The env var the handler reads to refuse any other table (defence in depth beyond IAM).
 pub use handler::ALLOWED_TABLE_ENV;
+
+mod state;
+
+use state::with_role_retry;
+pub use state::{retry_waking, wait_function_ready, wait_ready, UpdateFailed};
 
 /// What `status` and `up` compare.
 #[derive(Debug, Clone)]
@@ -36,17 +39,14 @@ pub struct Observed {
 
 /// Reads the function's configuration and tags; `None` when it does not exist.
 pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
-    let out = match stack
-        .clients
-        .lambda
+    let lambda = &stack.clients.lambda;
+    let answer = lambda
         .get_function()
         .function_name(&stack.names.function)
         .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(crate::aws::explain("lambda:GetFunction", e)),
+        .await;
+    let Some(out) = crate::aws::found("lambda:GetFunction", answer)? else {
+        return Ok(None);
     };
     let Some(c) = out.configuration() else {
         return Ok(None);
@@ -129,18 +129,12 @@ fn config_drift(stack: &Stack, o: &Observed, role_arn: &str) -> Vec<String> {
 
 /// Creates or converges the function, then waits until it is Active and its last update Successful.
 pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let name = &stack.names.function;
+    let step = Step::start(RESOURCE, name);
     let Some(observed) = observe(stack).await? else {
         create(stack, role_arn, package).await?;
         wait_ready(stack).await?;
-        return Ok(Change::new(
-            RESOURCE,
-            name,
-            Action::Created,
-            Some(stack.function_arn()),
-            started,
-        ));
+        return Ok(step.done(Action::Created, Some(stack.function_arn())));
     };
     stack.check_owned(RESOURCE, name, observed.owned.unwrap_or(false))?;
     let mut details = Vec::new();
@@ -166,14 +160,9 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
             }
         }
     }
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Unchanged,
-        Some(observed.arn),
-        started,
-    )
-    .with_details(details))
+    Ok(step
+        .done(Action::Unchanged, Some(observed.arn))
+        .with_details(details))
 }
 
 /// Updates the code when its hash or architecture differ and the configuration when it drifted
@@ -273,170 +262,6 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
     }
 }
 
-/// A role created seconds ago is not yet visible to Lambda ("cannot be assumed by Lambda"):
-/// retry with bounded exponential backoff (about a minute in all), as IAM propagation needs.
-async fn with_role_retry<F, Fut, T, E>(
-    mut call: F,
-) -> Result<
-    T,
-    aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
->
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-        Output = Result<
-            T,
-            aws_sdk_lambda::error::SdkError<
-                E,
-                aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-            >,
-        >,
-    >,
-    E: aws_sdk_lambda::error::ProvideErrorMetadata,
-{
-    let mut backoff = crate::aws::Backoff::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        match call().await {
-            Err(e) if is_role_not_ready(&e) && Instant::now() < deadline => {
-                backoff.wait().await;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn is_role_not_ready<E: aws_sdk_lambda::error::ProvideErrorMetadata>(
-    e: &aws_sdk_lambda::error::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> bool {
-    use aws_sdk_lambda::error::ProvideErrorMetadata;
-    ProvideErrorMetadata::code(e) == Some("InvalidParameterValueException")
-        && ProvideErrorMetadata::message(e).is_some_and(|m| m.contains("cannot be assumed"))
-}
-
-/// Waits for State=Active and LastUpdateStatus=Successful (a Failed update is an
-/// [`UpdateFailed`] error, which `up` repairs).
-pub async fn wait_ready(stack: &Stack) -> anyhow::Result<()> {
-    wait_function_ready(&stack.clients.lambda, &stack.names.function).await
-}
-
-/// The function's last update failed: Lambda kept the previous code and configuration. Applying
-/// the update again is the repair.
-#[derive(Debug)]
-pub struct UpdateFailed {
-    pub function: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for UpdateFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "function {} update failed: {}; run lab up to apply it again",
-            self.function, self.reason
-        )
-    }
-}
-
-impl std::error::Error for UpdateFailed {}
-
-/// [`wait_ready`] for any function name: `tune` and `load` use it after changing memory.
-/// An Inactive function counts as ready: Lambda accepts updates to it, and the first invocation
-/// wakes it (callers retry that one with [`retry_waking`]).
-pub async fn wait_function_ready(
-    lambda: &aws_sdk_lambda::Client,
-    name: &str,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut backoff = crate::aws::Backoff::new();
-    loop {
-        let c = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
-        if c.state() == Some(&State::Failed) {
-            anyhow::bail!(
-                "function {name} is in state Failed ({}); Lambda cannot recover it: run lab down, then lab up",
-                c.state_reason().unwrap_or("no reason given")
-            );
-        }
-        if c.last_update_status() == Some(&LastUpdateStatus::Failed) {
-            return Err(UpdateFailed {
-                function: name.to_string(),
-                reason: c
-                    .last_update_status_reason()
-                    .unwrap_or("no reason given")
-                    .to_string(),
-            }
-            .into());
-        }
-        let state_ok = matches!(
-            c.state(),
-            None | Some(State::Active) | Some(State::Inactive)
-        );
-        let update_ok = matches!(
-            c.last_update_status(),
-            None | Some(LastUpdateStatus::Successful)
-        );
-        if state_ok && update_ok {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!("function {name} is still updating after 5 minutes");
-        }
-        backoff.wait().await;
-    }
-}
-
-/// Runs an invocation, and when Lambda refuses it because the function is Pending or waking from
-/// Inactive, waits until it is Active and runs it again (a few times at most).
-pub async fn retry_waking<T, E, F, Fut>(
-    lambda: &aws_sdk_lambda::Client,
-    name: &str,
-    mut call: F,
-) -> anyhow::Result<Result<T, aws_sdk_lambda::error::SdkError<E, HttpResponse>>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, aws_sdk_lambda::error::SdkError<E, HttpResponse>>>,
-    E: aws_sdk_lambda::error::ProvideErrorMetadata,
-{
-    for _ in 0..3 {
-        match call().await {
-            Err(e) if crate::aws::is_function_waking(&e) => {
-                wait_until_active(lambda, name).await?;
-            }
-            other => return Ok(other),
-        }
-    }
-    Ok(call().await)
-}
-
-/// Polls until State is Active (an Inactive function woken by an invocation goes Pending first).
-async fn wait_until_active(lambda: &aws_sdk_lambda::Client, name: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut backoff = crate::aws::Backoff::new();
-    loop {
-        let c = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
-        if matches!(c.state(), None | Some(State::Active)) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!("function {name} did not become Active within 5 minutes");
-        }
-        backoff.wait().await;
-    }
-}
-
 /// Existence, ARN, memory, timeout, architecture, code hash, state and drift.
 pub async fn describe(
     stack: &Stack,
@@ -480,12 +305,12 @@ pub async fn describe(
 
 /// Deletes the function (its resource policy, and so the API's permission, goes with it).
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
-    let started = Instant::now();
     let name = &stack.names.function;
+    let step = Step::start(RESOURCE, name);
     let Some(observed) = observe(stack).await? else {
-        return Ok(Change::new(RESOURCE, name, Action::Absent, None, started));
+        return Ok(step.done(Action::Absent, None));
     };
-    if let Some(kept) = stack.keep_foreign(RESOURCE, name, observed.owned, started) {
+    if let Some(kept) = stack.keep_foreign(&step, observed.owned) {
         return Ok(kept);
     }
     crate::aws::ignore_not_found(
@@ -498,11 +323,5 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
             .send()
             .await,
     )?;
-    Ok(Change::new(
-        RESOURCE,
-        name,
-        Action::Deleted,
-        Some(observed.arn),
-        started,
-    ))
+    Ok(step.done(Action::Deleted, Some(observed.arn)))
 }
