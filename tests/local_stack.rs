@@ -1,11 +1,15 @@
 //! The local stack end to end: the real handler behind the stage URL and Lambda Invoke, API Gateway's
-//! error mapping, `lab call`, CloudWatch logs, and the runtime's limits (concurrency, timeout, crash).
-//! moto dying, and the state kept across restarts, are in `local_persistence.rs`.
+//! error mapping, `lab call`, CloudWatch logs, and the runtime's limits (concurrency, timeout, crash,
+//! CPU and memory). moto dying, and the state kept across restarts, are in `local_persistence.rs`.
 
 mod common;
 
 use std::time::Duration;
 
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::operation::invoke::InvokeOutput;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::LogType;
 use base64::Engine;
 use common::{post, LocalStack};
 use serde_json::{json, Value};
@@ -14,34 +18,36 @@ use serde_json::{json, Value};
 async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
     let local = LocalStack::start(&[]);
     let url = local.up("lab", &[]);
+    assert_tutorial_events(&url).await;
+    assert_errors_map_to_statuses(&url).await;
+    assert_lab_call(&local);
+    assert_invoke_tail_and_logs(&local).await;
+    local.lab_ok(&["down", "--yes"]);
+}
 
-    // Every example event of the tutorial, as written.
+/// Every example event of the tutorial, as written, through the stage URL.
+async fn assert_tutorial_events(url: &str) {
     let create: Value = serde_json::from_str(include_str!("../assets/events/create.json")).unwrap();
-    let (status, body) = post(&url, &create.to_string()).await;
+    let (status, body) = post(url, &create.to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ResponseMetadata"]["HTTPStatusCode"], 200);
-    let (status, _) = post(&url, include_str!("../assets/events/create-bob.json")).await;
+    let (status, _) = post(url, include_str!("../assets/events/create-bob.json")).await;
     assert_eq!(status, 200);
-    let (status, body) = post(&url, include_str!("../assets/events/read.json")).await;
+    let (status, body) = post(url, include_str!("../assets/events/read.json")).await;
     assert_eq!(
         (status, &body["Item"]),
         (200, &json!({"id": "1", "name": "Bob"}))
     );
-    let (status, body) = post(&url, include_str!("../assets/events/list.json")).await;
+    let (status, body) = post(url, include_str!("../assets/events/list.json")).await;
     assert_eq!(status, 200);
     assert_eq!(body["Count"], 2, "{body}");
-    let (status, body) = post(&url, include_str!("../assets/events/echo.json")).await;
-    assert_eq!(
-        (status, body),
-        (
-            200,
-            json!({"somekey1": "somevalue1", "somekey2": "somevalue2"})
-        )
-    );
+    let (status, body) = post(url, include_str!("../assets/events/echo.json")).await;
+    let echoed = json!({"somekey1": "somevalue1", "somekey2": "somevalue2"});
+    assert_eq!((status, body), (200, echoed));
     // The number the Python handler cannot return ("Decimal is not JSON serializable") comes back exact.
     let read_number = json!({"operation": "read", "tableName": "lambda-apigateway", "payload": {"Key": {"id": "1234ABCD"}}});
     let raw = reqwest::Client::new()
-        .post(&url)
+        .post(url)
         .body(read_number.to_string())
         .send()
         .await
@@ -50,8 +56,11 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
         .await
         .unwrap();
     assert!(raw.contains(r#""number":5"#), "{raw}");
+}
 
-    // Handler errors become API Gateway statuses through the integration responses.
+/// Handler errors become API Gateway statuses through the integration responses; a body that is
+/// not JSON, an unknown path, an unknown method are answered as API Gateway answers them.
+async fn assert_errors_map_to_statuses(url: &str) {
     let cases = [
         (
             json!({"operation": "nope", "tableName": "lambda-apigateway", "payload": {}}),
@@ -75,58 +84,43 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
         ),
     ];
     for (event, want, needle) in cases {
-        let (status, body) = post(&url, &event.to_string()).await;
+        let (status, body) = post(url, &event.to_string()).await;
         assert_eq!(status, want, "{event} -> {body}");
-        assert!(
-            body["errorMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .contains(needle),
-            "{body}"
-        );
+        let message = body["errorMessage"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{body}");
     }
-    // A body that is not JSON, an unknown path, an unknown method: as API Gateway answers them.
-    let (status, _) = post(&url, "not json").await;
+    let (status, _) = post(url, "not json").await;
     assert_eq!(status, 400);
     let (status, body) = post(&url.replace("DynamoDBManager", "Nope"), "{}").await;
     assert_eq!(
         (status, body["message"].as_str()),
         (403, Some("Missing Authentication Token"))
     );
-    let get = reqwest::get(&url).await.unwrap();
+    let get = reqwest::get(url).await.unwrap();
     assert_eq!(get.status().as_u16(), 403);
+}
 
-    // lab call: both transports, typed attributes, update, list --all, errors exit non-zero.
-    let out = local.lab_ok(&[
-        "call",
-        "create",
-        "--id",
-        "7",
-        "--name",
-        "Ann",
-        "--attr",
-        "age:=42",
-        "--attr",
-        "tags:=[\"a\",\"b\"]",
-    ]);
+/// `lab call ARGS...`'s output, as JSON.
+fn call_json(local: &LocalStack, args: &[&str]) -> Value {
+    let out = local.lab_ok(args);
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("lab {args:?} printed no JSON ({e}): {out}"))
+}
+
+/// lab call: both transports, typed attributes, update, list --all, errors exit non-zero.
+fn assert_lab_call(local: &LocalStack) {
+    let mut create = common::words("call create --id 7 --name Ann --attr age:=42 --attr");
+    create.push("tags:=[\"a\",\"b\"]");
+    let out = local.lab_ok(&create);
     assert!(out.contains("HTTPStatusCode"), "{out}");
-    let read: Value =
-        serde_json::from_str(&local.lab_ok(&["call", "read", "--id", "7", "--via", "lambda"]))
-            .unwrap();
-    assert_eq!(
-        read["Item"],
-        json!({"id": "7", "name": "Ann", "age": 42, "tags": ["a", "b"]})
-    );
-    let updated: Value = serde_json::from_str(&local.lab_ok(&[
-        "call", "update", "--id", "7", "--set", "name=Eve", "--remove", "age",
-    ]))
-    .unwrap();
-    assert_eq!(
-        updated["Attributes"],
-        json!({"id": "7", "name": "Eve", "tags": ["a", "b"]})
-    );
-    let all: Value =
-        serde_json::from_str(&local.lab_ok(&["call", "list", "--limit", "1", "--all"])).unwrap();
+    let read = call_json(local, &common::words("call read --id 7 --via lambda"));
+    let ann = json!({"id": "7", "name": "Ann", "age": 42, "tags": ["a", "b"]});
+    assert_eq!(read["Item"], ann);
+    let update = common::words("call update --id 7 --set name=Eve --remove age");
+    let updated = call_json(local, &update);
+    let eve = json!({"id": "7", "name": "Eve", "tags": ["a", "b"]});
+    assert_eq!(updated["Attributes"], eve);
+    let all = call_json(local, &common::words("call list --limit 1 --all"));
     assert_eq!(all["Items"].as_array().unwrap().len(), 3, "{all}");
     assert!(all.get("LastEvaluatedKey").is_none());
     let pong = local.lab_ok(&["call", "ping"]);
@@ -135,30 +129,52 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
     assert!(!failed.status.success());
     let bad = local.lab(&["call", "echo", "--payload", "{not json"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--payload is not JSON"));
-    let deleted: Value =
-        serde_json::from_str(&local.lab_ok(&["call", "delete", "--id", "7"])).unwrap();
+    let deleted = call_json(local, &common::words("call delete --id 7"));
     assert_eq!(deleted["Attributes"]["name"], "Eve");
+}
 
-    // Lambda Invoke with LogType=Tail: a faithful REPORT line; output also lands in CloudWatch Logs.
-    let sdk = local.sdk().await;
-    let lambda = aws_sdk_lambda::Client::new(&sdk);
-    let out = lambda
+/// The log tail of an invocation made with `LogType=Tail`.
+fn log_tail(out: &InvokeOutput) -> String {
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(out.log_result().expect("a log tail"))
+        .unwrap();
+    String::from_utf8(tail).unwrap()
+}
+
+/// The payload of an invocation, as JSON.
+fn payload(out: &InvokeOutput) -> Value {
+    serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap()
+}
+
+/// Invokes `name` with `event` and `LogType=Tail`.
+async fn invoke_with_tail(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    event: &str,
+) -> InvokeOutput {
+    lambda
         .invoke()
-        .function_name("LambdaFunctionOverHttps")
-        .log_type(aws_sdk_lambda::types::LogType::Tail)
-        .payload(aws_sdk_lambda::primitives::Blob::new(
-            r#"{"operation":"nope"}"#,
-        ))
+        .function_name(name)
+        .log_type(LogType::Tail)
+        .payload(Blob::new(event))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Lambda Invoke with LogType=Tail: a faithful REPORT line; output also lands in CloudWatch Logs.
+async fn assert_invoke_tail_and_logs(local: &LocalStack) {
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let out = invoke_with_tail(
+        &lambda,
+        "LambdaFunctionOverHttps",
+        r#"{"operation":"nope"}"#,
+    )
+    .await;
     assert_eq!(out.function_error(), Some("Unhandled"));
-    let error: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
-    assert_eq!(error["errorType"], "BadRequest");
-    let tail = base64::engine::general_purpose::STANDARD
-        .decode(out.log_result().unwrap())
-        .unwrap();
-    let tail = String::from_utf8(tail).unwrap();
+    assert_eq!(payload(&out)["errorType"], "BadRequest");
+    let tail = log_tail(&out);
     let report = tail
         .lines()
         .find(|l| l.starts_with("REPORT RequestId: "))
@@ -179,11 +195,12 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
             .send()
             .await
             .unwrap();
-        if events.events().iter().any(|e| {
+        let is_report = |e: &aws_sdk_cloudwatchlogs::types::FilteredLogEvent| {
             e.message()
                 .unwrap_or_default()
                 .starts_with("REPORT RequestId:")
-        }) {
+        };
+        if events.events().iter().any(is_report) {
             found = true;
             break;
         }
@@ -196,11 +213,7 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        aws_sdk_lambda::error::ProvideErrorMetadata::code(&missing),
-        Some("ResourceNotFoundException")
-    );
-    local.lab_ok(&["down", "--yes"]);
+    assert_eq!(missing.code(), Some("ResourceNotFoundException"));
 }
 
 /// A test runtime in Python: sleeps for `{"sleep": s}`, burns `{"spin": s}` of CPU, touches
@@ -224,238 +237,209 @@ while True:
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
 "#;
 
+/// The settings `fx-fn` is made with: a 2 s timeout, and 1 GB, a CPU share that keeps the Python
+/// fixture's start and exit quick on a busy machine.
+const FX_SETTINGS: [&str; 4] = ["--timeout", "2", "--memory", "1024"];
+
+/// The fixture function `fx-fn` on its own local stack, invoked through the SDK.
+struct Fixture {
+    local: LocalStack,
+    lambda: aws_sdk_lambda::Client,
+}
+
+impl Fixture {
+    /// Starts a stack with these flags and makes `fx-fn` on it.
+    async fn start(flags: &[&str]) -> Self {
+        let local = LocalStack::start(flags);
+        let zip = common::python_zip(&local.home, FIXTURE);
+        let mut up = vec!["--stack", "fx", "up", "--zip", zip.to_str().unwrap()];
+        up.extend(FX_SETTINGS);
+        local.lab_ok(&up);
+        let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+        Self { local, lambda }
+    }
+
+    /// One synchronous invocation of `fx-fn`.
+    async fn invoke(&self, event: Value) -> InvokeOutput {
+        self.lambda
+            .invoke()
+            .function_name("fx-fn")
+            .payload(Blob::new(event.to_string()))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The pid of the instance that answers `{}`.
+    async fn pid(&self) -> u64 {
+        pid(&self.invoke(json!({})).await)
+    }
+
+    /// Sets `fx-fn`'s memory (and timeout, when given) and waits for the update to end: as on
+    /// Lambda, invocations keep the old configuration until it is Successful.
+    async fn configure(&self, memory_mb: i32, timeout_s: Option<i32>) {
+        self.lambda
+            .update_function_configuration()
+            .function_name("fx-fn")
+            .memory_size(memory_mb)
+            .set_timeout(timeout_s)
+            .send()
+            .await
+            .unwrap();
+        common::aws::wait_ready(&self.lambda, "fx-fn").await;
+    }
+}
+
+/// The pid of the instance that answered.
+fn pid(out: &InvokeOutput) -> u64 {
+    payload(out)["pid"].as_u64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn runtime_limits_timeouts_crashes_and_recovery() {
-    let local = LocalStack::start(&["--concurrency", "2"]);
-    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("python3 for the fixture runtime");
-    let zip = common::script_zip(&local.home, &FIXTURE.replace("PYTHON", python));
-    local.lab_ok(&[
-        "--stack",
-        "fx",
-        "up",
-        "--zip",
-        zip.to_str().unwrap(),
-        "--timeout",
-        "2",
-        // A CPU share that keeps the Python fixture's start and exit quick on a busy machine.
-        "--memory",
-        "1024",
-    ]);
-    let sdk = local.sdk().await;
-    let lambda = aws_sdk_lambda::Client::new(&sdk);
-    let invoke = |event: Value| {
-        let lambda = lambda.clone();
-        async move {
-            lambda
-                .invoke()
-                .function_name("fx-fn")
-                .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
-                .send()
-                .await
-        }
-    };
+    let fx = Fixture::start(&["--concurrency", "2"]).await;
     // Warm reuse: the same instance (pid) answers twice in a row.
-    let a = invoke(json!({})).await.unwrap();
-    let b = invoke(json!({})).await.unwrap();
-    let pid = |o: &aws_sdk_lambda::operation::invoke::InvokeOutput| -> u64 {
-        serde_json::from_slice::<Value>(o.payload().unwrap().as_ref()).unwrap()["pid"]
-            .as_u64()
-            .unwrap()
-    };
-    assert_eq!(pid(&a), pid(&b), "a warm instance must be reused");
-
-    // Concurrency limit 2: a third concurrent invocation is throttled. Lambda answers 429
-    // TooManyRequestsException; behind a non-proxy integration API Gateway turns it into a 500
-    // (Lambda developer guide, "Handling Lambda errors with an API Gateway API").
-    let url = local.lab_json(&[
-        "--stack",
-        "fx",
-        "status",
-        "--timeout",
-        "2",
-        "--memory",
-        "1024",
-    ])["invoke_url"]
+    assert_eq!(
+        fx.pid().await,
+        fx.pid().await,
+        "a warm instance must be reused"
+    );
+    let mut status = vec!["--stack", "fx", "status"];
+    status.extend(FX_SETTINGS);
+    let url = fx.local.lab_json(&status)["invoke_url"]
         .as_str()
         .unwrap()
         .to_string();
+    assert_throttled_past_the_limit(&fx, &url).await;
+    assert_timeout_and_crash(&fx, &url).await;
+    assert_memory_change_is_a_cold_start(&fx).await;
+    // The CPU share is measured by cpu_follows_memory_where_cgroups_are_writable; here the stack
+    // must say what the build's probe found.
+    let cpu = fx.local.status()["cpu"].as_str().unwrap().to_string();
+    let expected = if cfg!(lab_cpu_cgroups_writable) {
+        "proportional"
+    } else {
+        "unthrottled"
+    };
+    assert!(cpu.starts_with(expected), "{cpu}");
+    assert_out_of_memory_replaces_the_instance(&fx).await;
+}
+
+/// Concurrency limit 2: a third concurrent invocation is throttled. Lambda answers 429
+/// TooManyRequestsException; behind a non-proxy integration API Gateway turns it into a 500
+/// (Lambda developer guide, "Handling Lambda errors with an API Gateway API").
+async fn assert_throttled_past_the_limit(fx: &Fixture, url: &str) {
     let slow = json!({"sleep": 1.5}).to_string();
-    let (r1, r2) = tokio::join!(post(&url, &slow), post(&url, &slow));
+    let (r1, r2) = tokio::join!(post(url, &slow), post(url, &slow));
     assert_eq!((r1.0, r2.0), (200, 200));
     let busy = tokio::spawn({
-        let (u, s) = (url.clone(), slow.clone());
+        let (u, s) = (url.to_string(), slow.clone());
         async move { tokio::join!(post(&u, &s), post(&u, &s)) }
     });
     // Wait until the stack itself says both instances are busy (no guessing with a sleep).
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while local.status()["busy"].as_u64() != Some(2) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the two slow calls never ran together"
-        );
+    while fx.local.status()["busy"].as_u64() != Some(2) {
+        let late = std::time::Instant::now() >= deadline;
+        assert!(!late, "the two slow calls never ran together");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, body) = post(&url, "{}").await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (500, Some("Internal server error"))
-    );
-    let throttled = lambda
+    let (status, body) = post(url, "{}").await;
+    let message = body["message"].as_str();
+    assert_eq!((status, message), (500, Some("Internal server error")));
+    let no_retries = aws_sdk_lambda::Client::new(&fx.local.sdk_without_retries().await);
+    let throttled = no_retries
         .invoke()
         .function_name("fx-fn")
-        .customize()
-        .config_override(
-            aws_sdk_lambda::config::Builder::default()
-                .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled()),
-        )
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        aws_sdk_lambda::error::ProvideErrorMetadata::code(&throttled),
-        Some("TooManyRequestsException")
-    );
+    assert_eq!(throttled.code(), Some("TooManyRequestsException"));
     let (x, y) = busy.await.unwrap();
     assert_eq!((x.0, y.0), (200, 200));
+}
 
-    // A timeout kills the instance and answers as Lambda does; through API Gateway it is a 500.
-    let timed_out = invoke(json!({"sleep": 5})).await.unwrap();
+/// A timeout kills the instance and answers as Lambda does (through API Gateway, a 500); a crash is
+/// Runtime.ExitError, and the next call gets a fresh instance.
+async fn assert_timeout_and_crash(fx: &Fixture, url: &str) {
+    let timed_out = fx.invoke(json!({"sleep": 5})).await;
     assert_eq!(timed_out.function_error(), Some("Unhandled"));
-    let doc: Value = serde_json::from_slice(timed_out.payload().unwrap().as_ref()).unwrap();
+    let doc = payload(&timed_out);
     assert_eq!(doc["errorType"], "Sandbox.Timedout");
-    assert!(doc["errorMessage"]
-        .as_str()
-        .unwrap()
-        .contains("Task timed out after 2.00 seconds"));
-    let (status, _) = post(&url, &json!({"sleep": 5}).to_string()).await;
+    let message = doc["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("Task timed out after 2.00 seconds"),
+        "{doc}"
+    );
+    let (status, _) = post(url, &json!({"sleep": 5}).to_string()).await;
     assert_eq!(status, 500);
 
-    // A crash: Runtime.ExitError now, and the next call gets a fresh instance.
-    let before = pid(&invoke(json!({})).await.unwrap());
-    let crashed = invoke(json!({"crash": true})).await.unwrap();
-    let doc: Value = serde_json::from_slice(crashed.payload().unwrap().as_ref()).unwrap();
+    let before = fx.pid().await;
+    let doc = payload(&fx.invoke(json!({"crash": true})).await);
     assert_eq!(doc["errorType"], "Runtime.ExitError", "{doc}");
-    assert!(doc["errorMessage"]
-        .as_str()
-        .unwrap()
-        .contains("exit status 3"));
-    let after = invoke(json!({})).await.unwrap();
+    let message = doc["errorMessage"].as_str().unwrap();
+    assert!(message.contains("exit status 3"), "{doc}");
+    let after = fx.invoke(json!({})).await;
     assert!(after.function_error().is_none());
     assert_ne!(pid(&after), before);
+}
 
-    // A memory change retires warm instances: the next call is a cold start with Init Duration.
-    lambda
-        .update_function_configuration()
-        .function_name("fx-fn")
-        .memory_size(512)
-        .send()
-        .await
-        .unwrap();
-    // As on Lambda, invocations keep the old configuration until the update is Successful.
-    wait_for_update(&lambda).await;
-    let cold = lambda
-        .invoke()
-        .function_name("fx-fn")
-        .log_type(aws_sdk_lambda::types::LogType::Tail)
-        .payload(aws_sdk_lambda::primitives::Blob::new("{}"))
-        .send()
-        .await
-        .unwrap();
-    let tail = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(cold.log_result().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+/// A memory change retires warm instances: the next call is a cold start with Init Duration.
+async fn assert_memory_change_is_a_cold_start(fx: &Fixture) {
+    fx.configure(512, None).await;
+    let tail = log_tail(&invoke_with_tail(&fx.lambda, "fx-fn", "{}").await);
     assert!(tail.contains("Memory Size: 512 MB"), "{tail}");
     assert!(tail.contains("Init Duration: "), "{tail}");
-    assert!(
-        tail.contains("got {}"),
-        "function output belongs in the log tail: {tail}"
+    let output = tail.contains("got {}");
+    assert!(output, "function output belongs in the log tail: {tail}");
+}
+
+/// Going past the memory size is Lambda's Runtime.OutOfMemory, and the instance is replaced. (1 GB:
+/// enough CPU share to fill the memory quickly; a long timeout for a busy machine.)
+async fn assert_out_of_memory_replaces_the_instance(fx: &Fixture) {
+    fx.configure(1024, Some(60)).await;
+    let before = fx.pid().await;
+    let oom = fx.invoke(json!({"alloc_mb": 1100})).await;
+    assert_eq!(
+        payload(&oom)["errorType"],
+        "Runtime.OutOfMemory",
+        "{}",
+        payload(&oom)
     );
-
-    // CPU follows memory (1769 MB = one vCPU) where cgroups allow; otherwise the stack says so.
-    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let cpu = status["cpu"].as_str().unwrap().to_string();
-    if cpu.starts_with("proportional") {
-        let mut wall = Vec::new();
-        for mb in [256, 1792] {
-            lambda
-                .update_function_configuration()
-                .function_name("fx-fn")
-                .memory_size(mb)
-                .send()
-                .await
-                .unwrap();
-            wait_for_update(&lambda).await;
-            invoke(json!({})).await.unwrap(); // start the instance outside the measurement
-            let started = std::time::Instant::now();
-            let r = invoke(json!({"spin": 0.2})).await.unwrap();
-            assert!(r.function_error().is_none());
-            wall.push(started.elapsed().as_secs_f64());
-        }
-        // 256 MB gets 14% of a CPU: 0.2 s of work takes at least 1.4 s, however idle the machine (other
-        // load only slows it more); at 1792 MB, a whole CPU, it takes about 0.2 s.
-        assert!(wall[0] > 0.8, "256 MB was not throttled: {wall:?} ({cpu})");
-        assert!(
-            wall[1] < wall[0] / 2.0,
-            "more memory did not mean more CPU: {wall:?} ({cpu})"
-        );
-    } else {
-        assert!(cpu.starts_with("unthrottled"), "{cpu}");
-    }
-
-    // Going past the memory size is Lambda's Runtime.OutOfMemory, and the instance is replaced. (1 GB:
-    // enough CPU share to fill the memory quickly; a long timeout for a busy machine.)
-    lambda
-        .update_function_configuration()
-        .function_name("fx-fn")
-        .memory_size(1024)
-        .timeout(60)
-        .send()
-        .await
-        .unwrap();
-    // Until then the previous configuration (1792 MB, which 1100 MB fits in) still serves.
-    wait_for_update(&lambda).await;
-    let before = pid(&invoke(json!({})).await.unwrap());
-    let oom = invoke(json!({"alloc_mb": 1100})).await.unwrap();
-    let doc: Value = serde_json::from_slice(oom.payload().unwrap().as_ref()).unwrap();
-    assert_eq!(doc["errorType"], "Runtime.OutOfMemory", "{doc}");
-    let after = invoke(json!({})).await.unwrap();
+    let after = fx.pid().await;
     assert_ne!(
-        pid(&after),
-        before,
+        after, before,
         "the instance that ran out of memory must not be reused"
     );
 }
 
-/// Polls until the function's last update is Successful (strict mode keeps it InProgress a moment).
-async fn wait_for_update(lambda: &aws_sdk_lambda::Client) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let c = lambda
-            .get_function_configuration()
-            .function_name("fx-fn")
-            .send()
-            .await
-            .unwrap();
-        if c.last_update_status().map(|s| s.as_str()) == Some("Successful") {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the update never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// CPU follows memory (1769 MB = one vCPU) through the stack's cpu cgroups. Where the build found
+/// them not writable the test is ignored, with the reason; runtime_limits_timeouts_crashes_and_recovery
+/// then checks that the stack says it runs unthrottled.
+#[cfg_attr(
+    not(lab_cpu_cgroups_writable),
+    ignore = "cpu cgroups are not writable here (build.rs's probe): the local stack runs functions unthrottled"
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn cpu_follows_memory_where_cgroups_are_writable() {
+    let fx = Fixture::start(&[]).await;
+    let cpu = fx.local.status()["cpu"].as_str().unwrap().to_string();
+    assert!(cpu.starts_with("proportional"), "{cpu}");
+    let mut wall = Vec::new();
+    for mb in [256, 1792] {
+        fx.configure(mb, None).await;
+        fx.invoke(json!({})).await; // start the instance outside the measurement
+        let started = std::time::Instant::now();
+        let r = fx.invoke(json!({"spin": 0.2})).await;
+        assert!(r.function_error().is_none());
+        wall.push(started.elapsed().as_secs_f64());
     }
+    // 256 MB gets 14% of a CPU: 0.2 s of work takes at least 1.4 s, however idle the machine (other
+    // load only slows it more); at 1792 MB, a whole CPU, it takes about 0.2 s.
+    assert!(wall[0] > 0.8, "256 MB was not throttled: {wall:?} ({cpu})");
+    assert!(
+        wall[1] < wall[0] / 2.0,
+        "more memory did not mean more CPU: {wall:?} ({cpu})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -465,20 +449,8 @@ async fn iam_propagation_delay_is_retried_by_up() {
     // A small prebuilt package, so CreateFunction follows CreateRole within the delay.
     let zip = common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
     let report = local.lab_json(&["--stack", "iam", "up", "--zip", zip.to_str().unwrap()]);
-    let function = report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["resource"] == "function")
-        .unwrap()
-        .clone();
-    assert_eq!(function["action"], "created");
-    let status: Value = reqwest::get(format!("{}/_lab/status", local.endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(common::change(&report, "function")["action"], "created");
+    let status = local.status();
     assert!(
         status["iam_refusals"].as_u64().unwrap() >= 1,
         "the retry path was not taken: {status}"

@@ -7,47 +7,9 @@ mod common;
 use std::process::{Command, Stdio};
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
-use common::LocalStack;
+use common::aws::{create_table, function_config};
+use common::{change, LocalStack};
 use serde_json::json;
-
-fn key_schema() -> (
-    aws_sdk_dynamodb::types::AttributeDefinition,
-    aws_sdk_dynamodb::types::KeySchemaElement,
-) {
-    use aws_sdk_dynamodb::types::*;
-    (
-        AttributeDefinition::builder()
-            .attribute_name("id")
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap(),
-        KeySchemaElement::builder()
-            .attribute_name("id")
-            .key_type(KeyType::Hash)
-            .build()
-            .unwrap(),
-    )
-}
-
-async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str, stack: Option<&str>) {
-    let (attr, key) = key_schema();
-    let tags = stack.map(|s| {
-        vec![aws_sdk_dynamodb::types::Tag::builder()
-            .key("lab:stack")
-            .value(s)
-            .build()
-            .unwrap()]
-    });
-    ddb.create_table()
-        .table_name(name)
-        .attribute_definitions(attr)
-        .key_schema(key)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .set_tags(tags)
-        .send()
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
@@ -84,13 +46,7 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     // gone, and never asks for the tags or the delete too early.
     create_table(&ddb, "tt-table", Some("tt")).await;
     let down = local.lab_json(&["--stack", "tt", "down", "--yes"]);
-    let table_change = down["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["resource"] == "table")
-        .unwrap()
-        .clone();
+    let table_change = change(&down, "table");
     assert_eq!(table_change["action"], "deleted", "{down}");
     assert!(table_change["seconds"].as_f64().unwrap() >= 2.5, "{down}");
     assert!(ddb
@@ -176,45 +132,12 @@ async fn function_states_updates_and_permissions_answer_as_lambda() {
     let local = LocalStack::start_with(&["--strict", "--time-scale", "0.2"]);
     local.up("fn", &[]);
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
-    let name = "fn-fn";
-
-    // An update leaves LastUpdateStatus InProgress; a second one meanwhile is a conflict.
-    lambda
-        .update_function_configuration()
-        .function_name(name)
-        .memory_size(256)
-        .send()
-        .await
-        .unwrap();
-    let c = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(c.last_update_status().unwrap().as_str(), "InProgress");
-    let second = lambda
-        .update_function_configuration()
-        .function_name(name)
-        .memory_size(512)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(second.code(), Some("ResourceConflictException"));
-    // lab up right behind someone else's update waits for it, then converges.
-    local.up("fn", &["--memory", "512"]);
-    let c = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(c.memory_size(), Some(512));
+    assert_updates_conflict_and_up_waits(&local, &lambda).await;
 
     // A duplicate statement id is refused; up, which looks first, is not.
     let dup = lambda
         .add_permission()
-        .function_name(name)
+        .function_name("fn-fn")
         .statement_id("lab-apigateway-invoke")
         .action("lambda:InvokeFunction")
         .principal("apigateway.amazonaws.com")
@@ -225,76 +148,78 @@ async fn function_states_updates_and_permissions_answer_as_lambda() {
     local.up("fn", &["--memory", "512"]);
     assert_eq!(local.refusals("duplicate_statement"), 1);
 
-    // A failed update is repaired by the next up.
-    assert!(local
-        .http("POST", &format!("/_lab/strict/fail-next-update/{name}"))
-        .contains("200 OK"));
-    lambda
-        .update_function_configuration()
-        .function_name(name)
-        .timeout(7)
-        .send()
-        .await
-        .unwrap();
-    let up = local.lab_json(&[
-        "--stack",
-        "fn",
-        "up",
-        "--bootstrap",
-        common::bootstrap_bin().to_str().unwrap(),
-        "--memory",
-        "512",
-    ]);
-    let function = up["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["resource"] == "function")
-        .unwrap()
-        .clone();
-    assert!(
-        function["details"].to_string().contains("update failed"),
-        "{function}"
-    );
-    let status = local.lab(&["--stack", "fn", "status", "--memory", "512"]);
-    assert_eq!(status.status.code(), Some(0), "repaired stack is complete");
+    assert_failed_update_is_repaired(&local, &lambda).await;
+    assert_inactive_function_wakes(&local, &lambda).await;
+    assert_payload_limits(&lambda).await;
+}
 
-    // An Inactive function refuses the first invocation and wakes; lab retries once it is Active.
-    assert!(local
-        .http("POST", &format!("/_lab/strict/inactive/{name}"))
-        .contains("200 OK"));
-    let c = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
+/// An update leaves LastUpdateStatus InProgress; a second one meanwhile is a conflict; `lab up` right
+/// behind someone else's update waits for it, then converges.
+async fn assert_updates_conflict_and_up_waits(local: &LocalStack, lambda: &aws_sdk_lambda::Client) {
+    let update = || {
+        lambda
+            .update_function_configuration()
+            .function_name("fn-fn")
+    };
+    update().memory_size(256).send().await.unwrap();
+    let c = function_config(lambda, "fn-fn").await;
+    assert_eq!(c.last_update_status().unwrap().as_str(), "InProgress");
+    let second = update().memory_size(512).send().await.unwrap_err();
+    assert_eq!(second.code(), Some("ResourceConflictException"));
+    local.up("fn", &["--memory", "512"]);
+    assert_eq!(
+        function_config(lambda, "fn-fn").await.memory_size(),
+        Some(512)
+    );
+}
+
+/// A failed update is repaired by the next up.
+async fn assert_failed_update_is_repaired(local: &LocalStack, lambda: &aws_sdk_lambda::Client) {
+    let fail_next = local.http("POST", "/_lab/strict/fail-next-update/fn-fn");
+    assert!(fail_next.contains("200 OK"), "{fail_next}");
+    let update = lambda
+        .update_function_configuration()
+        .function_name("fn-fn");
+    update.timeout(7).send().await.unwrap();
+    let up = local.up_report("fn", &["--memory", "512"]);
+    let function = change(&up, "function");
+    let repaired = function["details"].to_string().contains("update failed");
+    assert!(repaired, "{function}");
+    local.assert_status("fn", &["--memory", "512"], 0);
+}
+
+/// An Inactive function refuses the first invocation and wakes; lab retries once it is Active.
+async fn assert_inactive_function_wakes(local: &LocalStack, lambda: &aws_sdk_lambda::Client) {
+    let inactive = local.http("POST", "/_lab/strict/inactive/fn-fn");
+    assert!(inactive.contains("200 OK"), "{inactive}");
+    let c = function_config(lambda, "fn-fn").await;
     assert_eq!(c.state().unwrap().as_str(), "Inactive");
     let before = local.refusals("function_not_ready");
     let pong = local.lab_ok(&["--stack", "fn", "call", "ping", "--via", "lambda"]);
     assert!(pong.contains("pong"), "{pong}");
     assert_eq!(local.refusals("function_not_ready"), before + 1);
+}
 
-    // Payload limits: 6 MB synchronous, 1 MB asynchronous.
-    let big = vec![b' '; 6 * 1024 * 1024 + 1];
-    let too_big = lambda
-        .invoke()
-        .function_name(name)
-        .payload(aws_sdk_lambda::primitives::Blob::new(big))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(too_big.code(), Some("RequestEntityTooLargeException"));
-    let event = vec![b' '; 1024 * 1024 + 1];
-    let too_big = lambda
-        .invoke()
-        .function_name(name)
-        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
-        .payload(aws_sdk_lambda::primitives::Blob::new(event))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(too_big.code(), Some("RequestEntityTooLargeException"));
+/// Payload limits: 6 MB synchronous, 1 MB asynchronous.
+async fn assert_payload_limits(lambda: &aws_sdk_lambda::Client) {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::InvocationType;
+    let limits = [
+        (InvocationType::RequestResponse, 6 * 1024 * 1024),
+        (InvocationType::Event, 1024 * 1024),
+    ];
+    for (kind, limit) in limits {
+        let too_big = lambda
+            .invoke()
+            .function_name("fn-fn")
+            .invocation_type(kind.clone())
+            .payload(Blob::new(vec![b' '; limit + 1]))
+            .send()
+            .await
+            .unwrap_err();
+        let code = too_big.code();
+        assert_eq!(code, Some("RequestEntityTooLargeException"), "{kind:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -305,19 +230,9 @@ async fn a_new_function_is_pending_and_invocations_wait_for_active() {
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
     // Delete the function behind up's back: the next up creates it again, and must not return
     // while it is Pending.
-    lambda
-        .delete_function()
-        .function_name("pend-fn")
-        .send()
-        .await
-        .unwrap();
-    let up = local.lab_json(&[
-        "--stack",
-        "pend",
-        "up",
-        "--bootstrap",
-        common::bootstrap_bin().to_str().unwrap(),
-    ]);
+    let delete = lambda.delete_function().function_name("pend-fn");
+    delete.send().await.unwrap();
+    let up = local.up_report("pend", &[]);
     assert!(up["changes"].to_string().contains("\"created\""), "{up}");
     // up waited for Active: an invocation right after it runs.
     let pong = local.lab_ok(&["--stack", "pend", "call", "ping", "--via", "lambda"]);
@@ -333,15 +248,7 @@ async fn a_new_function_is_pending_and_invocations_wait_for_active() {
 async fn the_account_memory_cap_is_refused_and_cold_start_tuning_steps_down() {
     let local = LocalStack::start(&["--memory-cap", "1024"]);
     local.up("cap", &[]);
-    let over = local.lab(&[
-        "--stack",
-        "cap",
-        "up",
-        "--bootstrap",
-        common::bootstrap_bin().to_str().unwrap(),
-        "--memory",
-        "2048",
-    ]);
+    let over = local.try_up("cap", &["--memory", "2048"]);
     assert!(!over.status.success());
     let err = String::from_utf8_lossy(&over.stderr);
     let last = err.trim().lines().last().unwrap_or_default();
@@ -349,27 +256,15 @@ async fn the_account_memory_cap_is_refused_and_cold_start_tuning_steps_down() {
         last.starts_with("error: ") && last.contains("less than or equal to 1024"),
         "the failure is one line naming the cap: {err}"
     );
-    let tune = local.lab_json(&[
-        "--stack",
-        "cap",
-        "tune",
-        "--powers",
-        "1024",
-        "--num",
-        "5",
-        "--only-cold-starts",
-    ]);
+    let tune = local.lab_json(&common::words(
+        "--stack cap tune --powers 1024 --num 5 --only-cold-starts",
+    ));
     // Cold starts come from one version per invocation (as aws-lambda-power-tuning does), never
     // from a neighbouring memory size: tuning at the cap asks for nothing above it.
     assert_eq!(local.refusals("memory_cap"), 1, "{tune}");
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
-    let c = lambda
-        .get_function_configuration()
-        .function_name("cap-fn")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(c.memory_size(), Some(128), "tune restores the memory");
+    let memory = function_config(&lambda, "cap-fn").await.memory_size();
+    assert_eq!(memory, Some(128), "tune restores the memory");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -400,13 +295,7 @@ async fn api_gateway_rate_limits_are_waited_out_and_the_host_style_url_answers()
     local.lab_ok(&["--stack", "ra", "down", "--yes"]);
     let down = local.lab_json(&["--stack", "rb", "down", "--yes"]);
     assert!(local.refusals("rate_limited") >= 1);
-    let api_change = down["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["resource"] == "rest api")
-        .unwrap()
-        .clone();
+    let api_change = change(&down, "rest api");
     assert_eq!(api_change["action"], "deleted");
     assert!(
         api_change["details"].to_string().contains("waited"),
@@ -418,17 +307,9 @@ async fn api_gateway_rate_limits_are_waited_out_and_the_host_style_url_answers()
     let api = apigw.create_rest_api().name("raw").send().await.unwrap();
     let id = api.id().unwrap();
     apigw.delete_rest_api().rest_api_id(id).send().await.ok();
-    let refused = apigw
-        .delete_rest_api()
-        .rest_api_id(id)
-        .customize()
-        .config_override(
-            aws_sdk_apigateway::config::Builder::default()
-                .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled()),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let no_retries = aws_sdk_apigateway::Client::new(&local.sdk_without_retries().await);
+    let again = no_retries.delete_rest_api().rest_api_id(id).send().await;
+    let refused = again.unwrap_err();
     let raw = refused.raw_response().unwrap();
     assert_eq!(raw.status().as_u16(), 429);
     assert!(raw.headers().get("retry-after").is_some());

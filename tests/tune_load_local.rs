@@ -7,19 +7,14 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::LocalStack;
+use common::html::{data_value, render_in_chromium};
+use common::{words, LocalStack};
 use serde_json::Value;
 
 async fn memory(local: &LocalStack, function: &str) -> i32 {
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
-    lambda
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .unwrap()
-        .memory_size()
-        .unwrap()
+    let config = common::aws::function_config(&lambda, function).await;
+    config.memory_size().unwrap()
 }
 
 /// One size's statistics from real REPORT lines: `num` invocations, cold and warm, positive figures.
@@ -47,30 +42,15 @@ fn assert_measured(p: &Value, num: u64) {
 /// speed and balanced pick a winner too; --auto-optimize leaves it set: returns it.
 async fn strategies_and_auto_optimize(local: &LocalStack) -> i32 {
     for strategy in ["speed", "balanced"] {
-        let r = local.lab_json(&[
-            "--stack",
-            "tn",
-            "tune",
-            "--num",
-            "5",
-            "--strategy",
-            strategy,
-            "--powers",
-            "128,1024",
-        ]);
+        let mut args = words("--stack tn tune --num 5 --powers 128,1024 --strategy");
+        args.push(strategy);
+        let r = local.lab_json(&args);
         assert_eq!(r["winner"]["strategy"], strategy, "{r}");
         assert_eq!(memory(local, "tn-fn").await, 192);
     }
-    let r = local.lab_json(&[
-        "--stack",
-        "tn",
-        "tune",
-        "--num",
-        "5",
-        "--powers",
-        "256,512",
-        "--auto-optimize",
-    ]);
+    let r = local.lab_json(&words(
+        "--stack tn tune --num 5 --powers 256,512 --auto-optimize",
+    ));
     let chosen = r["winner"]["memory_mb"].as_i64().unwrap() as i32;
     assert_eq!(memory(local, "tn-fn").await, chosen);
     chosen
@@ -84,16 +64,9 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
         local.lab_ok(&["--stack", "tn", "call", "create", "--id", &id.to_string()]);
     }
     let report = local.home.join("tune.html");
-    let result = local.lab_json(&[
-        "--stack",
-        "tn",
-        "tune",
-        "--num",
-        "10",
-        "--parallel",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    let mut args = words("--stack tn tune --num 10 --parallel --report");
+    args.push(report.to_str().unwrap());
+    let result = local.lab_json(&args);
     let powers = result["powers"].as_array().unwrap();
     assert_eq!(
         powers
@@ -148,76 +121,98 @@ async fn interrupted_tune_and_load_restore_memory() {
     let local = LocalStack::start(&[]);
     local.up("ctrl", &["--memory", "320"]);
     // Tuning no longer changes the memory while it measures: its signals are in tests/tune_signals.rs.
-    for args in [vec![
-        "load",
-        "--vus",
-        "2",
-        "--duration",
-        "60s",
-        "--memory",
-        "128,1024",
-    ]] {
-        let mut cmd = Command::new(common::lab_bin());
-        cmd.args([
-            "--local",
-            "--local-port",
-            &local.port.to_string(),
-            "--stack",
-            "ctrl",
-        ])
+    let args = words("load --vus 2 --duration 60s --memory 128,1024");
+    let child = Command::new(common::lab_bin())
+        .args(["--local", "--local-port", &local.port.to_string()])
+        .args(["--stack", "ctrl"])
         .args(&args)
         .env("LAB_HOME", &local.home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let child = cmd.spawn().unwrap();
-        // Let it change the memory and run for a while, then Ctrl-C.
-        let mut changed = false;
-        for _ in 0..100 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if memory(&local, "ctrl-fn").await != 320 {
-                changed = true;
-                break;
-            }
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it change the memory and run for a while, then Ctrl-C.
+    let mut changed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if memory(&local, "ctrl-fn").await != 320 {
+            changed = true;
+            break;
         }
-        assert!(changed, "{args:?} never changed the memory");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        // SAFETY: SIGINT to our own child, as Ctrl-C in a terminal.
-        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-        let out = child.wait_with_output().unwrap();
-        let stderr = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            memory(&local, "ctrl-fn").await,
-            320,
-            "{args:?} did not restore memory: {stderr}"
-        );
-        assert!(
-            stderr.contains("320"),
-            "{args:?} should say what it restored: {stderr}"
-        );
     }
+    assert!(changed, "{args:?} never changed the memory");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // SAFETY: SIGINT to our own child, as Ctrl-C in a terminal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = memory(&local, "ctrl-fn").await;
+    assert_eq!(restored, 320, "{args:?} did not restore memory: {said}");
+    assert!(
+        said.contains("320"),
+        "{args:?} should say what it restored: {said}"
+    );
+}
+
+/// `lab -o json --stack ld load ARGS...` (the words of `args`).
+fn load(local: &LocalStack, args: &str) -> Value {
+    let mut all = words("--stack ld load");
+    all.extend(words(args));
+    local.lab_json(&all)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn load_closed_open_throttled_and_compared() {
     let local = LocalStack::start(&["--concurrency", "3"]);
     local.up("ld", &[]);
-    // Closed model with ramp-up, 3 VUs (the concurrency limit): no throttling, a per-second series.
-    let closed = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "3",
-        "--duration",
-        "4s",
-        "--ramp-up",
-        "2s",
-    ]);
+    assert_closed_model_with_ramp_up(&local);
+
+    // 8 VUs against a concurrency limit of 3: Lambda throttles, and API Gateway answers a throttle
+    // behind a non-proxy integration with 500 (not the 429 the tutorial mentions): counted as 500s.
+    let over = load(&local, "--vus 8 --duration 3s --load-profile fixed");
+    let errors = &over["runs"][0]["errors"];
+    let status = &errors["http_status"];
+    assert!(status["500"].as_u64().unwrap_or(0) > 0, "{errors}");
+    assert_eq!(status["429"], Value::Null, "{errors}");
+    // Lambda Invoke directly, with no SDK retries: each throttle is counted as one, not retried
+    // into extra latency.
+    let direct = load(
+        &local,
+        "--vus 8 --duration 2s --load-profile fixed --via lambda",
+    );
+    let errors = &direct["runs"][0]["errors"];
+    assert!(errors["throttles"].as_u64().unwrap() > 0, "{errors}");
+
+    // Function errors in the body are counted by kind (the API maps BadRequest to 400).
+    let mut nope = words("--stack ld load --vus 1 --duration 1s --payload");
+    nope.push(r#"{"operation":"nope"}"#);
+    let bad = local.lab_json(&nope);
+    let run = &bad["runs"][0];
+    assert_eq!(run["summary"]["ok"], 0);
+    assert!(run["errors"]["http_status"]["400"].as_u64().unwrap() > 0);
+
+    // Open model: constant arrival rate.
+    let open = load(&local, "--rate 20 --vus 3 --duration 3s");
+    assert_eq!(open["model"], "open");
+    let summary = &open["runs"][0]["summary"];
+    let sent =
+        summary["requests"].as_u64().unwrap() + summary["dropped_iterations"].as_u64().unwrap();
+    assert!(
+        (45..=75).contains(&sent),
+        "about 60 arrivals expected, got {sent}"
+    );
+
+    assert_memory_comparison(&local).await;
+}
+
+/// Closed model with ramp-up, 3 VUs (the concurrency limit): no throttling, a per-second series.
+fn assert_closed_model_with_ramp_up(local: &LocalStack) {
+    let closed = load(local, "--vus 3 --duration 4s --ramp-up 2s");
     assert_eq!(closed["model"], "closed");
     let run = &closed["runs"][0];
     let requests = run["summary"]["requests"].as_u64().unwrap();
@@ -231,162 +226,53 @@ async fn load_closed_open_throttled_and_compared() {
         assert!(run["summary"][p].as_f64().unwrap() > 0.0);
     }
     assert!(run["summary"]["p50_ms"].as_f64() <= run["summary"]["p99_ms"].as_f64());
+}
 
-    // 8 VUs against a concurrency limit of 3: Lambda throttles, and API Gateway answers a throttle
-    // behind a non-proxy integration with 500 (not the 429 the tutorial mentions): counted as 500s.
-    let over = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "8",
-        "--duration",
-        "3s",
-        "--load-profile",
-        "fixed",
-    ]);
-    let errors = &over["runs"][0]["errors"];
-    assert!(
-        errors["http_status"]["500"].as_u64().unwrap_or(0) > 0,
-        "{errors}"
-    );
-    assert_eq!(
-        errors["http_status"]["429"],
-        serde_json::Value::Null,
-        "{errors}"
-    );
-
-    // Lambda Invoke directly, with no SDK retries: each throttle is counted as one, not retried
-    // into extra latency.
-    let direct = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "8",
-        "--duration",
-        "2s",
-        "--load-profile",
-        "fixed",
-        "--via",
-        "lambda",
-    ]);
-    let errors = &direct["runs"][0]["errors"];
-    assert!(errors["throttles"].as_u64().unwrap() > 0, "{errors}");
-
-    // Function errors in the body are counted by kind (the API maps BadRequest to 400).
-    let bad = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "1",
-        "--duration",
-        "1s",
-        "--payload",
-        r#"{"operation":"nope"}"#,
-    ]);
-    assert_eq!(bad["runs"][0]["summary"]["ok"], 0);
-    assert!(
-        bad["runs"][0]["errors"]["http_status"]["400"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
-
-    // Open model: constant arrival rate.
-    let open = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--rate",
-        "20",
-        "--vus",
-        "3",
-        "--duration",
-        "3s",
-    ]);
-    assert_eq!(open["model"], "open");
-    let sent = open["runs"][0]["summary"]["requests"].as_u64().unwrap()
-        + open["runs"][0]["summary"]["dropped_iterations"]
-            .as_u64()
-            .unwrap();
-    assert!(
-        (45..=75).contains(&sent),
-        "about 60 arrivals expected, got {sent}"
-    );
-
-    // The tutorial's comparison: one run per memory size, memory restored.
-    let cmp = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "2",
-        "--duration",
-        "2s",
-        "--memory",
-        "128,1024",
-    ]);
-    let runs: Vec<u64> = cmp["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["memory_mb"].as_u64().unwrap())
-        .collect();
-    assert_eq!(runs, vec![128, 1024]);
+/// The tutorial's comparison: one run per memory size, memory restored, and the report's page
+/// showing the figures of the JSON.
+async fn assert_memory_comparison(local: &LocalStack) {
+    let cmp = load(local, "--vus 2 --duration 2s --memory 128,1024");
+    let sizes = |report: &Value| -> Vec<u64> {
+        let runs = report["runs"].as_array().unwrap();
+        runs.iter()
+            .map(|r| r["memory_mb"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(sizes(&cmp), [128, 1024]);
+    assert_eq!(cmp["restored_memory_mb"], 128);
+    assert_eq!(memory(local, "ld-fn").await, 128);
     let page = local.home.join("load.html");
-    let cmp_report = local.lab_json(&[
-        "--stack",
-        "ld",
-        "load",
-        "--vus",
-        "2",
-        "--duration",
-        "2s",
-        "--memory",
-        "128,1024",
-        "--report",
-        page.to_str().unwrap(),
-    ]);
-    let (dom, screenshot) = common::render_in_chromium(&page);
-    assert!(
-        screenshot > 10_000,
-        "the screenshot is blank ({screenshot} bytes)"
-    );
+    let mut args = words("--stack ld load --vus 2 --duration 2s --memory 128,1024 --report");
+    args.push(page.to_str().unwrap());
+    let cmp_report = local.lab_json(&args);
+    assert_eq!(sizes(&cmp_report), [128, 1024]);
+    let (dom, screenshot) = render_in_chromium(&page);
+    let blank = screenshot <= 10_000;
+    assert!(!blank, "the screenshot is blank ({screenshot} bytes)");
     for run in cmp_report["runs"].as_array().unwrap() {
         let mb = run["memory_mb"].as_u64().unwrap();
-        let shown: f64 = common::data_value(&dom, mb, "data-p95-ms")
+        let shown: f64 = data_value(&dom, mb, "data-p95-ms")
             .unwrap_or_else(|| panic!("no p95 for {mb} MB on the page"))
             .parse()
             .unwrap();
         let json = run["summary"]["p95_ms"].as_f64().unwrap();
-        assert!(
-            (shown - json).abs() < 1e-6,
-            "{mb} MB: page {shown} vs JSON {json}"
-        );
+        let same = (shown - json).abs() < 1e-6;
+        assert!(same, "{mb} MB: page {shown} vs JSON {json}");
     }
-    assert_eq!(cmp["restored_memory_mb"], 128);
-    assert_eq!(memory(&local, "ld-fn").await, 128);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tutorial_runs_end_to_end_and_tears_down() {
     let local = LocalStack::start(&[]);
     let report = local.home.join("tutorial.html");
-    let out = local.lab(&[
-        "tutorial",
-        "--duration",
-        "2s",
-        "--num",
-        "5",
-        "--vus",
-        "2",
-        "--bootstrap",
-        common::bootstrap_bin().to_str().unwrap(),
+    let bootstrap = common::bootstrap_bin();
+    let mut args = words("tutorial --duration 2s --num 5 --vus 2 --bootstrap");
+    args.extend([
+        bootstrap.to_str().unwrap(),
         "--report",
         report.to_str().unwrap(),
     ]);
+    let out = local.lab(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -406,12 +292,6 @@ async fn tutorial_runs_end_to_end_and_tears_down() {
         html.matches("<svg").count() >= 2,
         "one report with the tune and load charts"
     );
-    let status = local.lab(&["-o", "json", "status"]);
-    assert_eq!(
-        status.status.code(),
-        Some(2),
-        "tutorial must end with down: {}",
-        String::from_utf8_lossy(&status.stdout)
-    );
-    let _: Value = serde_json::from_slice(&status.stdout).unwrap();
+    // The tutorial ends with down.
+    local.assert_status("lab", &[], 2);
 }

@@ -6,9 +6,10 @@ mod common;
 mod tune_local;
 
 use aws_sdk_lambda::primitives::Blob;
+use common::aws::wait_ready;
 use common::LocalStack;
 use serde_json::Value;
-use tune_local::{create_function, handler_zip, owners_alias, snapshot, wait_ready};
+use tune_local::{create_function, handler_zip, owners_alias, snapshot};
 
 /// A runtime that answers with its tag (which code runs) and the memory it was started with.
 const TAGGED: &str = r#"#!PYTHON
@@ -23,14 +24,9 @@ while True:
 "#;
 
 fn tagged_zip(local: &LocalStack, tag: &str) -> Vec<u8> {
-    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("python3 for the fixture runtime");
     let dir = local.home.join(tag);
     std::fs::create_dir_all(&dir).unwrap();
-    let script = TAGGED.replace("PYTHON", python).replace("TAG", tag);
-    std::fs::read(common::script_zip(&dir, &script)).unwrap()
+    std::fs::read(common::python_zip(&dir, &TAGGED.replace("TAG", tag))).unwrap()
 }
 
 /// Invokes `name` at `qualifier`: (the tag that answered, REPORT's Memory Size, executed version).
@@ -74,38 +70,28 @@ async fn two_versions(
     lambda: &aws_sdk_lambda::Client,
 ) {
     create_function(sdk, "qual-fn", tagged_zip(local, "A"), 1024).await;
-    let v1 = lambda
-        .publish_version()
-        .function_name("qual-fn")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v1.version(), Some("1"));
+    let publish = || async {
+        let v = lambda
+            .publish_version()
+            .function_name("qual-fn")
+            .send()
+            .await;
+        v.unwrap().version().map(str::to_string)
+    };
+    assert_eq!(publish().await.as_deref(), Some("1"));
     // New code and memory on $LATEST, published as version 2; an alias on version 1.
-    let zip_b = tagged_zip(local, "B");
-    lambda
-        .update_function_code()
-        .function_name("qual-fn")
-        .zip_file(Blob::new(zip_b))
+    let code = lambda.update_function_code().function_name("qual-fn");
+    code.zip_file(Blob::new(tagged_zip(local, "B")))
         .send()
         .await
         .unwrap();
     wait_ready(lambda, "qual-fn").await;
-    lambda
+    let memory = lambda
         .update_function_configuration()
-        .function_name("qual-fn")
-        .memory_size(1536)
-        .send()
-        .await
-        .unwrap();
+        .function_name("qual-fn");
+    memory.memory_size(1536).send().await.unwrap();
     wait_ready(lambda, "qual-fn").await;
-    let v2 = lambda
-        .publish_version()
-        .function_name("qual-fn")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v2.version(), Some("2"));
+    assert_eq!(publish().await.as_deref(), Some("2"));
     lambda
         .create_alias()
         .function_name("qual-fn")
@@ -216,19 +202,14 @@ async fn tuning_another_function_leaves_it_as_it_was() {
     assert_eq!(snapshot(&lambda, "someone-elses-fn").await, before);
 
     // By name, sequentially, with the full cost model: the same, and the text output names it all.
-    let text = local.lab_ok(&[
-        "tune",
-        "--function",
-        "someone-elses-fn",
-        "--powers",
-        "256",
-        "--num",
-        "5",
-        "--payload",
-        r#"{"operation":"ping"}"#,
+    let mut args = common::words("tune --function someone-elses-fn --powers 256 --num 5");
+    args.extend([
         "--cost-model",
         "full",
+        "--payload",
+        r#"{"operation":"ping"}"#,
     ]);
+    let text = local.lab_ok(&args);
     for needle in [
         "PT cost",
         "Full cost",
@@ -244,8 +225,7 @@ async fn tuning_another_function_leaves_it_as_it_was() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tutorials_input_tunes_the_stacks_function() {
     let local = LocalStack::start(&[]);
-    let bootstrap = common::bootstrap_bin();
-    local.lab_ok(&["up", "--bootstrap", bootstrap.to_str().unwrap()]);
+    local.up("lab", &[]);
     local.lab_ok(&["call", "create", "--id", "1", "--name", "Bob"]);
     let sdk = local.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);

@@ -1,6 +1,10 @@
 //! Test harness: a real local stack (`lab local serve`: moto + gateway + the real handler) per test
-//! binary, and a way to run the real `lab` binary against it.
+//! binary, and a way to run the real `lab` binary against it; independent SDK reads of what it did
+//! (`aws`), and HTML reports checked in a browser (`html`).
 #![allow(dead_code)]
+
+pub mod aws;
+pub mod html;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -167,6 +171,12 @@ impl LocalStack {
 
     /// `lab up` for a stack with the debug bootstrap; returns the invoke URL.
     pub fn up(&self, stack: &str, extra: &[&str]) -> String {
+        let report = self.up_report(stack, extra);
+        report["invoke_url"].as_str().unwrap().to_string()
+    }
+
+    /// `lab -o json --stack STACK up --bootstrap BOOTSTRAP EXTRA...`, asserting success: the report.
+    pub fn up_report(&self, stack: &str, extra: &[&str]) -> serde_json::Value {
         let bootstrap = bootstrap_bin();
         let mut args = vec![
             "--stack",
@@ -176,20 +186,60 @@ impl LocalStack {
             bootstrap.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let report = self.lab_json(&args);
-        report["invoke_url"].as_str().unwrap().to_string()
+        self.lab_json(&args)
+    }
+
+    /// Like [`up_report`](Self::up_report), for an `up` that may fail: its whole outcome.
+    pub fn try_up(&self, stack: &str, extra: &[&str]) -> Output {
+        let bootstrap = bootstrap_bin();
+        let mut args = vec![
+            "--stack",
+            stack,
+            "up",
+            "--bootstrap",
+            bootstrap.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.lab(&args)
+    }
+
+    /// Asserts the exit code of `lab -o json --stack STACK status EXTRA...` (0 complete, 2 absent,
+    /// 3 partial or drifted), and that it printed its report; returns the report.
+    pub fn assert_status(&self, stack: &str, extra: &[&str], code: i32) -> serde_json::Value {
+        let mut args = vec!["--stack", stack, "-o", "json", "status"];
+        args.extend_from_slice(extra);
+        let out = self.lab(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "status of {stack}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            panic!("status of {stack} printed no JSON ({e}): {text}")
+        })
     }
 
     /// SDK configuration pointed at this stack (dummy credentials), for independent reads.
     pub async fn sdk(&self) -> aws_config::SdkConfig {
+        self.sdk_loader().load().await
+    }
+
+    /// Like [`sdk`](Self::sdk) with the SDK's retries off: each refusal the stack answers is seen.
+    pub async fn sdk_without_retries(&self) -> aws_config::SdkConfig {
+        let no_retries = aws_config::retry::RetryConfig::disabled();
+        self.sdk_loader().retry_config(no_retries).load().await
+    }
+
+    fn sdk_loader(&self) -> aws_config::ConfigLoader {
         handler::with_https(aws_config::defaults(aws_config::BehaviorVersion::latest()))
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_lambda::config::Credentials::new(
                 "test", "test", None, None, "test",
             ))
-            .load()
-            .await
     }
 
     /// The serve log (for failure messages).
@@ -264,64 +314,43 @@ pub fn script_zip(dir: &Path, script: &str) -> PathBuf {
     path
 }
 
-/// Renders a page in headless Chromium (Debian's package, installed by `scripts/install-deps`) and
-/// returns the DOM it built, plus a screenshot's size in bytes. Fails the test when Chromium is missing:
-/// a report check that silently passes without a browser proves nothing.
-pub fn render_in_chromium(page: &Path) -> (String, u64) {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+/// A Python runtime script for a test function: `template` with `PYTHON` replaced by the machine's
+/// python3, zipped as `bootstrap` in `dir`.
+pub fn python_zip(dir: &Path, template: &str) -> PathBuf {
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .expect("Chromium is needed to check the HTML reports: run scripts/install-deps (apt-get install chromium)");
-    let profile = page.with_extension("chromium-profile");
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1200,1600",
-    ];
-    let url = format!("file://{}", page.display());
-    let dom = Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("run chromium");
-    assert!(
-        dom.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
-    let shot = page.with_extension("png");
-    let out = Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium screenshot failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
-    let _ = std::fs::remove_dir_all(&profile);
-    (String::from_utf8_lossy(&dom.stdout).into_owned(), size)
+        .expect("python3 for the fixture runtime");
+    script_zip(dir, &template.replace("PYTHON", python))
 }
 
-/// The value of `attr` on the first element of the DOM that has `data-memory="{memory}"` and `attr`.
-pub fn data_value(dom: &str, memory: u64, attr: &str) -> Option<String> {
-    let marker = format!("data-memory=\"{memory}\"");
-    dom.split('<')
-        .filter(|tag| tag.contains(&marker))
-        .find_map(|tag| {
-            let start = tag.find(&format!("{attr}=\""))? + attr.len() + 2;
-            let end = tag[start..].find('"')? + start;
-            Some(tag[start..end].to_string())
+/// The words of a command line (for arguments without spaces): `words("--stack s status")`.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The change `lab up` or `lab down` reported for `resource`.
+pub fn change(report: &serde_json::Value, resource: &str) -> serde_json::Value {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == resource)
+        .unwrap_or_else(|| panic!("no change for {resource}: {report}"))
+        .clone()
+}
+
+/// Every change's (resource, action), asserting there is one per resource of the stack (7).
+pub fn actions(report: &serde_json::Value) -> Vec<(String, String)> {
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 7, "one change per resource: {report}");
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c["resource"].as_str().unwrap().to_string(),
+                c["action"].as_str().unwrap().to_string(),
+            )
         })
+        .collect()
 }

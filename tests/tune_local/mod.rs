@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime, State};
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+
+use crate::common::aws::{function_config, wait_ready};
 
 /// Lambda's trust policy for a function's role.
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -78,32 +80,6 @@ pub async fn create_function(
     created.function_arn().unwrap().to_string()
 }
 
-/// Polls until the function is Active and its last update Successful.
-pub async fn wait_ready(lambda: &aws_sdk_lambda::Client, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let c = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let active = matches!(c.state(), None | Some(State::Active));
-        let updated = matches!(
-            c.last_update_status(),
-            None | Some(LastUpdateStatus::Successful)
-        );
-        if active && updated {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never became ready: {c:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Everything about a function that tuning must leave exactly as it was.
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
@@ -118,12 +94,7 @@ pub struct Snapshot {
 
 /// `$LATEST`'s settings, the aliases (name, version) and the published versions (number, memory).
 pub async fn snapshot(lambda: &aws_sdk_lambda::Client, name: &str) -> Snapshot {
-    let c = lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
+    let c = function_config(lambda, name).await;
     let aliases = lambda
         .list_aliases()
         .function_name(name)
