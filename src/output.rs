@@ -59,22 +59,18 @@ impl Steps {
 
     /// Ends a spinner with the change's verdict (or prints it, when not live).
     pub fn finish(&self, pb: &ProgressBar, change: &Change) {
-        let line = format_change(change);
-        pb.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-        if self.live {
-            pb.finish_with_message(line);
-        } else {
-            pb.finish_and_clear();
-            if self.text {
-                eprintln!("{line}");
-            }
-        }
+        self.end(pb, format_change(change));
     }
 
     /// Ends a spinner with an error line.
     pub fn fail(&self, pb: &ProgressBar, what: &str, err: &anyhow::Error) {
+        self.end(pb, format!("✗ {what:<10} {err}"));
+    }
+
+    /// Replaces a spinner with its final line: in place when live, otherwise printed (text output
+    /// only: JSON output has no progress lines).
+    fn end(&self, pb: &ProgressBar, line: String) {
         pb.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
-        let line = format!("✗ {what:<10} {err}");
         if self.live {
             pb.finish_with_message(line);
         } else {

@@ -188,66 +188,76 @@ pub fn project_root() -> anyhow::Result<PathBuf> {
 pub fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
     let mut cmd = Command::new("cargo");
     cmd.args(["build", "--workspace", "--bin", "bootstrap"]);
-    run_cargo(cmd, root)?;
+    run_cargo(cmd, root, "bootstrap")?;
     Ok(root.join("target/debug/bootstrap"))
 }
 
 /// Builds the handler for AWS in the `lambda` profile (fat LTO, stripped: small and quick to
-/// start). With cargo-zigbuild installed it links against glibc 2.34 exactly (and for arm64 from
-/// x86); otherwise a host build on Linux, checked afterwards.
+/// start), checked afterwards.
 pub fn build_handler(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
+    let handler = LambdaBinary {
+        package: "handler",
+        bin: "bootstrap",
+        instead: "--bootstrap/--zip with a Linux build",
+    };
+    let binary = build_for_lambda(root, arch, &handler)?;
+    check_executable(&binary.display().to_string(), &read_head(&binary)?, arch)?;
+    Ok(binary)
+}
+
+/// A binary that runs on Lambda: its package and name, and what the user can pass instead when it
+/// cannot be built here.
+pub struct LambdaBinary<'a> {
+    /// The cargo package.
+    pub package: &'a str,
+    /// The binary target.
+    pub bin: &'a str,
+    /// The flag that takes a prebuilt one, for the error message.
+    pub instead: &'a str,
+}
+
+/// Builds `what` for Linux `arch` in the `lambda` profile. With cargo-zigbuild installed it links
+/// against glibc 2.34 exactly (and for arm64 from x86); otherwise a host build on Linux.
+pub fn build_for_lambda(root: &Path, arch: Arch, what: &LambdaBinary) -> anyhow::Result<PathBuf> {
     let triple = arch.target_triple();
     let zig = Command::new("cargo")
         .args(["zigbuild", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
     let mut cmd = Command::new("cargo");
+    let common = ["--profile", "lambda", "-p", what.package, "--bin", what.bin];
     let binary = if zig {
-        cmd.args([
-            "zigbuild",
-            "--profile",
-            "lambda",
-            "-p",
-            "handler",
-            "--bin",
-            "bootstrap",
-            "--target",
-        ])
-        .arg(format!("{triple}.2.34"));
-        root.join("target").join(triple).join("lambda/bootstrap")
+        cmd.arg("zigbuild").args(common).arg("--target");
+        cmd.arg(format!("{triple}.2.34"));
+        root.join("target")
+            .join(triple)
+            .join("lambda")
+            .join(what.bin)
     } else if Arch::linux_host() == Some(arch) {
-        cmd.args([
-            "build",
-            "--profile",
-            "lambda",
-            "-p",
-            "handler",
-            "--bin",
-            "bootstrap",
-        ]);
-        root.join("target/lambda/bootstrap")
+        cmd.arg("build").args(common);
+        root.join("target/lambda").join(what.bin)
     } else {
         bail!(
-            "building the handler for Linux {arch} on this {} {} machine needs cargo-zigbuild: pip install ziglang cargo-zigbuild (or pass --bootstrap/--zip with a Linux build)",
+            "building {} for Linux {arch} on this {} {} machine needs cargo-zigbuild: pip install ziglang cargo-zigbuild (or pass {})",
+            what.bin,
             std::env::consts::OS,
-            std::env::consts::ARCH
+            std::env::consts::ARCH,
+            what.instead
         );
     };
-    run_cargo(cmd, root)?;
-    check_executable(&binary.display().to_string(), &read_head(&binary)?, arch)?;
+    run_cargo(cmd, root, what.bin)?;
     Ok(binary)
 }
 
-fn run_cargo(mut cmd: Command, root: &Path) -> anyhow::Result<()> {
-    let out = cmd
-        .current_dir(root)
-        .output()
-        .context("cannot run cargo to build the handler; is the Rust toolchain installed?")?;
+fn run_cargo(mut cmd: Command, root: &Path, bin: &str) -> anyhow::Result<()> {
+    let out = cmd.current_dir(root).output().with_context(|| {
+        format!("cannot run cargo to build {bin}; is the Rust toolchain installed?")
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
         bail!(
-            "building the handler failed:\n{}",
+            "building {bin} failed:\n{}",
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }

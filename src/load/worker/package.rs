@@ -4,7 +4,6 @@
 //! architecture, a glibc newer than provided.al2023's), it is built in the `lambda` profile.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -80,43 +79,12 @@ fn host_arch() -> Result<Arch> {
     })
 }
 
-/// Builds the generator in the `lambda` profile, as `up` builds the handler: with cargo-zigbuild
-/// against glibc 2.34 when it is installed, otherwise for this (Linux) host.
+/// Builds the generator in the `lambda` profile, as `up` builds the handler.
 fn build(root: &Path, arch: Arch) -> Result<PathBuf> {
-    let triple = arch.target_triple();
-    let zig = Command::new("cargo")
-        .args(["zigbuild", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut cmd = Command::new("cargo");
-    let binary = if zig {
-        cmd.args([
-            "zigbuild",
-            "--profile",
-            "lambda",
-            "-p",
-            "lab",
-            "--bin",
-            BINARY,
-            "--target",
-        ])
-        .arg(format!("{triple}.2.34"));
-        root.join("target").join(triple).join("lambda").join(BINARY)
-    } else if Arch::linux_host() == Some(arch) {
-        cmd.args(["build", "--profile", "lambda", "-p", "lab", "--bin", BINARY]);
-        root.join("target/lambda").join(BINARY)
-    } else {
-        bail!("building {BINARY} for Linux {arch} here needs cargo-zigbuild (pip install ziglang cargo-zigbuild), or pass --worker-bootstrap");
+    let generator = crate::package::LambdaBinary {
+        package: "lab",
+        bin: BINARY,
+        instead: "--worker-bootstrap",
     };
-    let out = cmd
-        .current_dir(root)
-        .output()
-        .with_context(|| format!("cannot run cargo to build {BINARY}"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!("building {BINARY} failed:\n{}", tail.join("\n"));
-    }
-    Ok(binary)
+    crate::package::build_for_lambda(root, arch, &generator)
 }
