@@ -27,11 +27,17 @@ pub struct Connection {
 /// One client per service, built from one shared configuration.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// IAM: the policy and the role.
     pub iam: aws_sdk_iam::Client,
+    /// Lambda: the function, its permission, invocations.
     pub lambda: aws_sdk_lambda::Client,
+    /// API Gateway: the REST API.
     pub apigateway: aws_sdk_apigateway::Client,
+    /// DynamoDB: the table.
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// CloudWatch Logs: the function's log group.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// STS: who the caller is (the account in ARNs).
     pub sts: aws_sdk_sts::Client,
     /// The region every client uses.
     pub region: String,

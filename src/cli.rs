@@ -11,8 +11,10 @@ use crate::call::Via;
 #[derive(Debug, Parser)]
 #[command(name = "lab", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Options every command takes.
     #[command(flatten)]
     pub global: Global,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -62,10 +64,13 @@ pub struct Global {
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
+    /// Human-readable lines and tables.
     Text,
+    /// One JSON document on stdout, for scripts.
     Json,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create or repair every resource of the tutorial and print the invoke URL.
@@ -89,6 +94,7 @@ pub enum Command {
     Local(LocalArgs),
     /// Print shell completions.
     Completions {
+        /// The shell to write completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -134,6 +140,7 @@ pub struct DownArgs {
 /// Options of `call`.
 #[derive(Debug, Args)]
 pub struct CallArgs {
+    /// The operation; without one, `--event` sends a raw event.
     #[command(subcommand)]
     pub op: Option<CallOp>,
     /// Send a raw tutorial event from a file, or `-` for stdin.
@@ -152,8 +159,10 @@ pub struct CallArgs {
 pub enum CallOp {
     /// PutItem: `create --id 1 --name Bob --attr age:=42`.
     Create {
+        /// The item's id (the partition key).
         #[arg(long)]
         id: String,
+        /// The item's name attribute.
         #[arg(long)]
         name: Option<String>,
         /// key=value (string) or key:=JSON (typed), repeatable.
@@ -162,25 +171,31 @@ pub enum CallOp {
     },
     /// GetItem by id.
     Read {
+        /// The item's id.
         #[arg(long)]
         id: String,
     },
     /// UpdateItem: `update --id 1 --set name=Alice --set n:=5 --remove old`.
     Update {
+        /// The item's id.
         #[arg(long)]
         id: String,
+        /// Attributes to set: key=value (string) or key:=JSON (typed), repeatable.
         #[arg(long)]
         set: Vec<String>,
+        /// Attributes to remove, repeatable.
         #[arg(long)]
         remove: Vec<String>,
     },
     /// DeleteItem by id.
     Delete {
+        /// The item's id.
         #[arg(long)]
         id: String,
     },
     /// Scan the table.
     List {
+        /// At most this many items per page.
         #[arg(long)]
         limit: Option<u32>,
         /// Follow LastEvaluatedKey until every page is read.
@@ -189,6 +204,7 @@ pub enum CallOp {
     },
     /// Return the payload unchanged.
     Echo {
+        /// The JSON payload to send back.
         #[arg(long, default_value = "{}")]
         payload: String,
     },
@@ -270,6 +286,7 @@ pub struct TutorialArgs {
 /// `lab local ...`.
 #[derive(Debug, Args)]
 pub struct LocalArgs {
+    /// What to do with the local stack.
     #[command(subcommand)]
     pub action: LocalAction,
 }

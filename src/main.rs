@@ -1,3 +1,5 @@
+//! The `lab` command: parses the command line and runs it on a Tokio runtime (see `lab::app`).
+
 use clap::Parser;
 
 fn main() {

@@ -16,6 +16,7 @@ pub const MAX_GLIBC: (u32, u32) = (2, 34);
 /// A deployment package and the hash Lambda will report for it.
 #[derive(Debug, Clone)]
 pub struct Package {
+    /// The zip file's bytes.
     pub bytes: Vec<u8>,
     /// Base64 of the SHA-256, as Lambda's `CodeSha256`.
     pub sha256_b64: String,
@@ -99,8 +100,11 @@ pub enum Executable {
     Elf(Result<Arch, u16>),
     /// A script (`#!`): Lambda's custom runtimes may be one, run by an interpreter in the image.
     Script,
+    /// A macOS binary.
     MachO,
+    /// A Windows binary.
     Pe,
+    /// Neither an ELF nor a script.
     Unknown,
 }
 

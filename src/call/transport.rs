@@ -34,9 +34,11 @@ pub enum Via {
 pub struct Reply {
     /// HTTP status (API Gateway's, or Lambda Invoke's).
     pub status: u16,
+    /// The response body as received.
     pub body: Vec<u8>,
     /// `X-Amz-Function-Error`, only for `--via lambda`.
     pub function_error: Option<String>,
+    /// From sending the request to the last byte of the answer.
     pub latency: Duration,
 }
 

@@ -11,12 +11,18 @@ use crate::stack::Stack;
 
 /// Where calls go, resolved once.
 pub enum Target {
+    /// POST to the API Gateway stage URL.
     Http {
+        /// The HTTP client.
         client: reqwest::Client,
+        /// The stage URL.
         url: String,
     },
+    /// Lambda Invoke, bypassing API Gateway.
     Lambda {
+        /// The Lambda client.
         client: aws_sdk_lambda::Client,
+        /// The function's name.
         function: String,
     },
 }

@@ -12,7 +12,9 @@ use crate::stack::{self, Action, Change, Stack};
 /// The result of `down`.
 #[derive(Debug, Serialize)]
 pub struct DownReport {
+    /// The stack's name.
     pub stack: String,
+    /// One change per resource, in the order they were removed.
     pub changes: Vec<Change>,
     /// Resources of this stack still found after the teardown (should be empty).
     pub left: Vec<String>,

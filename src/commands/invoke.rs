@@ -24,7 +24,9 @@ use crate::tune::report_line::{self, ReportLine};
 /// The function's own failure: its `errorType` and `errorMessage`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionFailure {
+    /// The error type the function reported (`errorType`).
     pub error_type: String,
+    /// The error message the function reported (`errorMessage`).
     pub error_message: String,
 }
 
@@ -46,9 +48,11 @@ impl FunctionFailure {
 pub struct Outcome {
     /// The function as it was asked for (name, ARN, with any qualifier).
     pub function: String,
+    /// RequestResponse, Event or DryRun.
     pub invocation_type: &'static str,
     /// Lambda's status: 200 (RequestResponse), 202 (Event), 204 (DryRun).
     pub status_code: i32,
+    /// The version that ran (`$LATEST` or a number), as Lambda reports it.
     pub executed_version: Option<String>,
     /// `X-Amz-Function-Error` (`Unhandled`, `Handled`) when the function failed.
     pub function_error: Option<String>,

@@ -10,9 +10,13 @@ use crate::stack::{self, ResourceStatus, Stack};
 /// The whole stack as found.
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
+    /// The stack's name.
     pub stack: String,
+    /// The region it lives in.
     pub region: String,
+    /// One status per resource, in the order `up` creates them.
     pub resources: Vec<ResourceStatus>,
+    /// The stage URL, when the API is deployed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoke_url: Option<String>,
     /// `complete`, `drifted`, `partial` or `absent`.

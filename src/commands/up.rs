@@ -40,10 +40,15 @@ impl PackageSource {
 /// The result of `up`.
 #[derive(Debug, Serialize)]
 pub struct UpReport {
+    /// The stack's name.
     pub stack: String,
+    /// The region it lives in.
     pub region: String,
+    /// One change per resource.
     pub changes: Vec<Change>,
+    /// The stage URL the tutorial calls.
     pub invoke_url: String,
+    /// A curl command that calls it with the tutorial's echo event.
     pub curl: String,
 }
 

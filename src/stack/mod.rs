@@ -47,10 +47,15 @@ impl Default for FunctionSettings {
 /// Everything a resource module needs: clients, names, account and the desired settings.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// SDK clients, one per service.
     pub clients: Clients,
+    /// Every resource's name, derived from `--stack`.
     pub names: Names,
+    /// The account id, for ARNs.
     pub account: String,
+    /// The partition (`aws`, `aws-cn`, `aws-us-gov`), for ARNs and URLs.
     pub partition: String,
+    /// The function's desired configuration.
     pub settings: FunctionSettings,
     /// Allows `down` to delete resources that do not carry this stack's tag.
     pub force: bool,
@@ -214,11 +219,17 @@ pub fn dns_suffix(partition: &str) -> &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Made by this run.
     Created,
+    /// Existed and was repaired.
     Updated,
+    /// Existed as desired.
     Unchanged,
+    /// Removed by this run.
     Deleted,
+    /// Not there (nothing to remove).
     Absent,
+    /// Left in place: not this stack's, or its ownership could not be read.
     Kept,
 }
 
@@ -239,8 +250,11 @@ impl std::fmt::Display for Action {
 /// One line of `up` or `down`'s report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
+    /// The kind of resource (`table`, `role`, ...).
     pub resource: &'static str,
+    /// Its name.
     pub name: String,
+    /// What happened to it.
     pub action: Action,
     /// ARN or id, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,6 +262,7 @@ pub struct Change {
     /// What was repaired or why something was kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// How long its step took.
     pub seconds: f64,
 }
 
@@ -308,9 +323,13 @@ impl<'a> Step<'a> {
 /// One resource's line in `status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceStatus {
+    /// The kind of resource.
     pub resource: &'static str,
+    /// Its name.
     pub name: String,
+    /// Whether it exists.
     pub exists: bool,
+    /// ARN or id, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Key configuration, as read back.

@@ -16,12 +16,19 @@ pub const STAGE: &str = "prod";
 /// Every name `lab` derives from a stack name.
 #[derive(Debug, Clone, Serialize)]
 pub struct Names {
+    /// The stack name (`--stack`), the tag every resource carries.
     pub stack: String,
+    /// The IAM policy (`lambda-custom-policy` for the tutorial's stack, `<stack>-policy` otherwise).
     pub policy: String,
+    /// The execution role (`lambda-apigateway-role`, or `<stack>-role`).
     pub role: String,
+    /// The function (`LambdaFunctionOverHttps`, or `<stack>-fn`).
     pub function: String,
+    /// The table (`lambda-apigateway`, or `<stack>-table`).
     pub table: String,
+    /// The REST API (`DynamoDBOperations`, or `<stack>-api`).
     pub api: String,
+    /// The function's log group (`/aws/lambda/<function>`).
     pub log_group: String,
 }
 

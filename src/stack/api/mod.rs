@@ -20,11 +20,17 @@ const RESOURCE: &str = "rest api";
 /// What was found of the API, part by part.
 #[derive(Debug, Default)]
 pub struct Observed {
+    /// The REST API's id.
     pub api_id: String,
+    /// Tagged for this stack.
     pub owned: bool,
+    /// The id of resource `/`.
     pub root_id: Option<String>,
+    /// The id of resource `/DynamoDBManager`, when it exists.
     pub resource_id: Option<String>,
+    /// Its `POST` method, with the integration and responses.
     pub method: Option<Method>,
+    /// The deployment stage `prod` points at, when deployed.
     pub stage: Option<String>,
 }
 

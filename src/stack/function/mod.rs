@@ -22,15 +22,25 @@ pub use state::{retry_waking, wait_function_ready, wait_ready, UpdateFailed};
 /// What `status` and `up` compare.
 #[derive(Debug, Clone)]
 pub struct Observed {
+    /// The function's ARN.
     pub arn: String,
+    /// The SHA-256 of its deployment package (base64, as Lambda reports it).
     pub code_sha256: String,
+    /// Memory size, MB.
     pub memory: i32,
+    /// Timeout, seconds.
     pub timeout: i32,
+    /// Instruction set.
     pub arch: Arch,
+    /// Execution role ARN.
     pub role: String,
+    /// Runtime identifier (`provided.al2023`).
     pub runtime: String,
+    /// Environment variables.
     pub env: HashMap<String, String>,
+    /// Lifecycle state (Pending, Active, Inactive, Failed).
     pub state: String,
+    /// Status of the last update (InProgress, Successful, Failed).
     pub last_update: String,
     /// `None` when the tags could not be read (GetFunction returns them only to a caller allowed
     /// lambda:ListTags).
