@@ -1,12 +1,13 @@
 //! Load testing (ARCHITECTURE.md §1, `load/`), after Postman's collection runner, k6, oha and wrk2.
 //!
 //! Layout (the hot loop knows nothing of the screen, as in oha):
-//! [`args`] options, [`duration`] their duration syntax, [`payload`] what is sent, [`profile`] how load varies over time,
-//! [`client`] sending and classifying, [`invoke`] Lambda Invoke without retries, [`vu`] the VU
-//! loops and the open model's clock, [`metrics`] histograms, [`summary`] the figures, [`timeline`] the
-//! per-second series, [`runner`] one test in this process, [`worker`] the same test spread over
-//! Lambda invocations, [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`]
-//! the final tables, [`html`] the HTML report, [`result`] what was measured.
+//! [`args`] options, [`duration`] their duration syntax, [`payload`] what is sent, [`profile`]
+//! how load varies over time, [`client`] sending and classifying, [`invoke`] Lambda Invoke without
+//! retries, [`vu`] the VU loops and the open model's clock, [`metrics`] histograms, [`summary`]
+//! the figures, [`timeline`] the per-second series, [`runner`] one run in this process,
+//! [`worker`] the same run spread over Lambda invocations, [`sweep`] a test's runs (one, or one per
+//! memory size), [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`] the
+//! final tables, [`html`] the HTML report, [`result`] what was measured.
 
 pub mod args;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod raw_http;
 pub mod result;
 pub mod runner;
 pub mod summary;
+pub mod sweep;
 pub mod threshold;
 pub mod timeline;
 pub mod vu;
@@ -40,7 +42,8 @@ pub use vu::{stop_signal, StopHandle};
 use client::Endpoint;
 use invoke::{ControlInvoker, Invoker, SdkInvoker};
 use payload::PayloadMix;
-use runner::{Model, RunSpec, VuSet};
+use runner::Model;
+use sweep::{Generator, Test};
 use vu::Arrivals;
 
 use crate::control::FunctionControl;
@@ -60,6 +63,21 @@ pub struct Target<'a> {
     pub table: String,
 }
 
+impl Target<'_> {
+    /// `url`, or `function` invoked through [`FunctionControl::invoke`] (no stack, no workers).
+    pub fn function(url: String, function: Option<Arc<dyn FunctionControl>>, table: &str) -> Self {
+        Target {
+            url,
+            invoker: function
+                .clone()
+                .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
+            control: function,
+            stack: None,
+            table: table.to_string(),
+        }
+    }
+}
+
 /// Runs `lab load` against `url` (or `target` with `--via lambda`), prints the results (or, with
 /// `json`, the [`LoadResult`] as JSON on stdout), writes `--report` when asked, and returns them.
 /// Ctrl-C stops the test in progress; the results measured so far are printed and returned with
@@ -71,15 +89,7 @@ pub async fn run(
     table: &str,
     json: bool,
 ) -> Result<LoadResult> {
-    let t = Target {
-        url,
-        invoker: target
-            .clone()
-            .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
-        control: target,
-        stack: None,
-        table: table.to_string(),
-    };
+    let t = Target::function(url, target, table);
     with_ctrl_c(args, &t, json).await
 }
 
@@ -132,22 +142,8 @@ pub async fn run_with_stop(
     json: bool,
     stop: &StopHandle,
 ) -> Result<LoadResult> {
-    let t = Target {
-        url,
-        invoker: target
-            .clone()
-            .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
-        control: target,
-        stack: None,
-        table: table.to_string(),
-    };
+    let t = Target::function(url, target, table);
     run_target(args, &t, json, stop).await
-}
-
-/// Where the load comes from: this process, or Lambda workers.
-enum Generator {
-    Local(Endpoint),
-    Workers(Box<worker::Fleet>),
 }
 
 /// Runs the test (once, or once per `--memory` size with the memory restored afterwards, also
@@ -161,68 +157,43 @@ pub async fn run_target(
     let mix = Arc::new(PayloadMix::parse(args.payload.as_deref(), &t.table)?);
     let shape = args.shape().map_err(anyhow::Error::msg)?;
     let (vus, duration) = (args.max_vus(), args.planned_duration());
-    let target_name = match args.via {
-        Via::Http => t.url.clone(),
-        Via::Lambda => match &t.invoker {
-            Some(i) => format!("lambda:{}", i.name()),
-            None => bail!("--via lambda needs the function; none was given"),
+    let target_name = target_name(args, t)?;
+    let test = Test {
+        args,
+        generator: generator(args, t, vus, json).await?,
+        model: match &shape {
+            Some(s) => Model::Closed(Arc::new(s.clone())),
+            None => Model::Open(Arrivals {
+                rate: args.rate.unwrap_or(1.0),
+                index: 0,
+                count: 1,
+            }),
         },
-    };
-    let generator = generator(args, t, vus, json).await?;
-    let model = match (&shape, args.rate) {
-        (Some(s), _) => Model::Closed(Arc::new(s.clone())),
-        (None, rate) => Model::Open(Arrivals {
-            rate: rate.unwrap_or(1.0),
-            index: 0,
-            count: 1,
-        }),
-    };
-    let mut result = result::header(args, &target_name, &mix, shape.as_ref(), vus, duration);
-    let window_from = shape
-        .as_ref()
-        .map_or(0.0, |s| s.window_start().as_secs_f64());
-    let spec = |label: String, memory_mb: Option<u32>| RunSpec {
-        model: model.clone(),
-        vus: VuSet::all(vus),
+        window_from: shape
+            .as_ref()
+            .map_or(0.0, |s| s.window_start().as_secs_f64()),
+        mix,
+        vus,
         duration,
-        offset: std::time::Duration::ZERO,
-        window: (window_from, duration.as_secs_f64()),
-        timeout: args.timeout,
-        max_requests: args.max_requests,
-        label,
-        memory_mb,
-        live_view: !json,
-        warm_up: memory_mb.is_some(),
-        start_at: None,
+        json,
+        stop,
     };
+    let mut result = result::header(args, &target_name, &test.mix, shape.as_ref(), vus, duration);
     if !json {
-        eprintln!("{}", intro(&target_name, shape.as_ref(), args, &generator));
+        eprintln!(
+            "{}",
+            intro(&target_name, shape.as_ref(), args, &test.generator)
+        );
     }
     match &args.memory {
-        None => {
-            let run =
-                measure_one(args, &generator, &spec("Results".into(), None), &mix, stop).await?;
-            if !json {
-                println!("{}", printer::run_report(&run));
-            }
-            result.runs.push(run);
-        }
+        None => result
+            .runs
+            .push(test.measure("Results".into(), None).await?),
         Some(sizes) => {
             let Some(control) = &t.control else {
                 bail!("--memory needs the function; none was given")
             };
-            sweep(
-                args,
-                &generator,
-                control.as_ref(),
-                sizes,
-                &spec,
-                &mix,
-                json,
-                stop,
-                &mut result,
-            )
-            .await?;
+            test.sweep(control.as_ref(), sizes, &mut result).await?;
         }
     }
     result.interrupted = stop.subscribe().is_stopped();
@@ -237,6 +208,17 @@ pub async fn run_target(
     }
     publish(args, &result, json)?;
     Ok(result)
+}
+
+/// The target as reported: the URL, or `lambda:` and the function's name.
+fn target_name(args: &LoadArgs, t: &Target<'_>) -> Result<String> {
+    Ok(match args.via {
+        Via::Http => t.url.clone(),
+        Via::Lambda => match &t.invoker {
+            Some(i) => format!("lambda:{}", i.name()),
+            None => bail!("--via lambda needs the function; none was given"),
+        },
+    })
 }
 
 /// This process (an endpoint for every VU) or the Lambda workers (deployed first if need be).
@@ -279,87 +261,6 @@ fn intro(
         Generator::Workers(f) => format!(", from {} Lambda workers", f.count()),
     };
     format!("Load test of {target}: {load}, {length}{by}")
-}
-
-/// One run on the generator, with the thresholds checked against its merged recorder.
-async fn measure_one(
-    args: &LoadArgs,
-    generator: &Generator,
-    spec: &RunSpec,
-    mix: &Arc<PayloadMix>,
-    stop: &StopHandle,
-) -> Result<RunResult> {
-    let measured = match generator {
-        Generator::Local(endpoint) => runner::measure(spec, endpoint, mix.clone(), stop).await?,
-        Generator::Workers(fleet) => fleet.measure(spec, mix, stop).await?,
-    };
-    let mut run = runner::finish(spec, &measured);
-    run.thresholds = args
-        .thresholds
-        .iter()
-        .map(|t| t.check(&measured.recorder, &run.summary))
-        .collect();
-    Ok(run)
-}
-
-/// The tutorial's comparison: set each memory size, warm up every VU, measure; restore the
-/// original memory whatever happened.
-#[allow(clippy::too_many_arguments)]
-async fn sweep(
-    args: &LoadArgs,
-    generator: &Generator,
-    control: &dyn FunctionControl,
-    sizes: &[u32],
-    spec: &dyn Fn(String, Option<u32>) -> RunSpec,
-    mix: &Arc<PayloadMix>,
-    json: bool,
-    stop: &StopHandle,
-    result: &mut LoadResult,
-) -> Result<()> {
-    let original = control
-        .memory()
-        .await
-        .context("reading the function's memory size")?;
-    result.original_memory_mb = Some(original);
-    let outcome = async {
-        for &mb in sizes {
-            if stop.subscribe().is_stopped() {
-                break;
-            }
-            control
-                .set_memory(mb)
-                .await
-                .with_context(|| format!("setting the memory to {mb} MB"))?;
-            let run = measure_one(
-                args,
-                generator,
-                &spec(format!("{mb} MB"), Some(mb)),
-                mix,
-                stop,
-            )
-            .await?;
-            if !json {
-                println!("{}", printer::run_report(&run));
-            }
-            result.runs.push(run);
-        }
-        anyhow::Ok(())
-    }
-    .await;
-    let restored = control.set_memory(original).await;
-    match (outcome, restored) {
-        (Ok(()), Ok(())) => {
-            result.restored_memory_mb = Some(original);
-            Ok(())
-        }
-        (Err(e), Ok(())) => Err(e.context(format!(
-            "load test failed; memory restored to {original} MB"
-        ))),
-        (Ok(()), Err(e)) => Err(e.context(format!("restoring the memory to {original} MB failed"))),
-        (Err(e), Err(r)) => Err(e.context(format!(
-            "load test failed, and restoring the memory to {original} MB failed too: {r:#}"
-        ))),
-    }
 }
 
 /// Prints the comparison, footer or JSON, and writes `--report`.

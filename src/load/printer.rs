@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::result::{LoadResult, RunResult};
+use super::summary::Summary;
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};
@@ -13,29 +14,17 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// Every request's latency and successes' beside it, each row labelled.
-fn latency_table(s: &super::summary::Summary) -> comfy_table::Table {
-    let headers = [
-        "Latency of",
-        "Requests",
-        "Avg",
-        "Min",
-        "p50",
-        "p90",
-        "p95",
-        "p99",
-        "Max",
-    ];
+fn latency_table(s: &Summary) -> comfy_table::Table {
+    let columns = s.latency.columns();
+    let mut headers = vec!["Latency of", "Requests"];
+    headers.extend(columns.iter().map(|(header, _)| *header));
     let mut table = new_table(&headers, &(1..headers.len()).collect::<Vec<_>>());
     for (label, count, l) in [
         ("all requests", s.requests, &s.latency),
         ("successes only", s.ok, &s.ok_latency),
     ] {
         let mut row = vec![cell(label, Tone::Neutral), cell(count, Tone::Neutral)];
-        for v in [
-            l.avg_ms, l.min_ms, l.p50_ms, l.p90_ms, l.p95_ms, l.p99_ms, l.max_ms,
-        ] {
-            row.push(cell(ms(v), Tone::Neutral));
-        }
+        row.extend(l.columns().map(|(_, v)| cell(ms(v), Tone::Neutral)));
         table.add_row(row);
     }
     table

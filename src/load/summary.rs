@@ -101,6 +101,20 @@ impl LatencyStats {
             p99_ms: ms(h.value_at_quantile(0.99)),
         }
     }
+
+    /// Every figure in the order the tables show them, with its column header: Avg, Min, p50, p90,
+    /// p95, p99, Max.
+    pub fn columns(&self) -> [(&'static str, Option<f64>); 7] {
+        [
+            ("Avg", self.avg_ms),
+            ("Min", self.min_ms),
+            ("p50", self.p50_ms),
+            ("p90", self.p90_ms),
+            ("p95", self.p95_ms),
+            ("p99", self.p99_ms),
+            ("Max", self.max_ms),
+        ]
+    }
 }
 
 /// The headline figures of one run.

@@ -1,0 +1,138 @@
+//! The runs of one load test: one run, or the tutorial's comparison (one run per `--memory` size,
+//! the memory restored afterwards whatever happened), each on this process or on Lambda workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::args::LoadArgs;
+use super::client::Endpoint;
+use super::payload::PayloadMix;
+use super::printer;
+use super::result::{LoadResult, RunResult};
+use super::runner::{self, Model, RunSpec, VuSet};
+use super::vu::StopHandle;
+use super::worker;
+use crate::control::FunctionControl;
+
+/// Where the load comes from: this process, or Lambda workers.
+pub enum Generator {
+    /// An endpoint for every VU of this process.
+    Local(Endpoint),
+    /// The generator function, invoked once per worker.
+    Workers(Box<worker::Fleet>),
+}
+
+/// What every run of one test shares.
+pub struct Test<'a> {
+    /// The options.
+    pub args: &'a LoadArgs,
+    /// Where the load comes from.
+    pub generator: Generator,
+    /// What is sent.
+    pub mix: Arc<PayloadMix>,
+    /// Closed (a shape) or open (a rate).
+    pub model: Model,
+    /// Most VUs (closed) or requests in flight (open).
+    pub vus: u32,
+    /// The planned length of each run.
+    pub duration: Duration,
+    /// Start of the measured window, seconds since the start (the end of the ramp-up, or 0).
+    pub window_from: f64,
+    /// JSON on stdout: no live view, no tables.
+    pub json: bool,
+    /// Ctrl-C (or a test) stops the run in progress.
+    pub stop: &'a StopHandle,
+}
+
+impl Test<'_> {
+    /// The run labelled `label`, at `memory_mb` when the memory was set for it (then every VU
+    /// warms up first).
+    fn spec(&self, label: String, memory_mb: Option<u32>) -> RunSpec {
+        RunSpec {
+            model: self.model.clone(),
+            vus: VuSet::all(self.vus),
+            duration: self.duration,
+            offset: Duration::ZERO,
+            window: (self.window_from, self.duration.as_secs_f64()),
+            timeout: self.args.timeout,
+            max_requests: self.args.max_requests,
+            label,
+            memory_mb,
+            live_view: !self.json,
+            warm_up: memory_mb.is_some(),
+            start_at: None,
+        }
+    }
+
+    /// One run on the generator, with the thresholds checked against its merged recorder; its
+    /// report printed unless the output is JSON.
+    pub async fn measure(&self, label: String, memory_mb: Option<u32>) -> Result<RunResult> {
+        let spec = self.spec(label, memory_mb);
+        let measured = match &self.generator {
+            Generator::Local(endpoint) => {
+                runner::measure(&spec, endpoint, self.mix.clone(), self.stop).await?
+            }
+            Generator::Workers(fleet) => fleet.measure(&spec, &self.mix, self.stop).await?,
+        };
+        let mut run = runner::finish(&spec, &measured);
+        run.thresholds = self
+            .args
+            .thresholds
+            .iter()
+            .map(|t| t.check(&measured.recorder, &run.summary))
+            .collect();
+        if !self.json {
+            println!("{}", printer::run_report(&run));
+        }
+        Ok(run)
+    }
+
+    /// The tutorial's comparison: set each memory size, warm up every VU, measure; restore the
+    /// original memory whatever happened.
+    pub async fn sweep(
+        &self,
+        control: &dyn FunctionControl,
+        sizes: &[u32],
+        result: &mut LoadResult,
+    ) -> Result<()> {
+        let original = control
+            .memory()
+            .await
+            .context("reading the function's memory size")?;
+        result.original_memory_mb = Some(original);
+        let outcome = async {
+            for &mb in sizes {
+                if self.stop.subscribe().is_stopped() {
+                    break;
+                }
+                control
+                    .set_memory(mb)
+                    .await
+                    .with_context(|| format!("setting the memory to {mb} MB"))?;
+                result
+                    .runs
+                    .push(self.measure(format!("{mb} MB"), Some(mb)).await?);
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        let restored = control.set_memory(original).await;
+        match (outcome, restored) {
+            (Ok(()), Ok(())) => {
+                result.restored_memory_mb = Some(original);
+                Ok(())
+            }
+            (Err(e), Ok(())) => Err(e.context(format!(
+                "load test failed; memory restored to {original} MB"
+            ))),
+            (Ok(()), Err(e)) => {
+                Err(e.context(format!("restoring the memory to {original} MB failed")))
+            }
+            (Err(e), Err(r)) => Err(e.context(format!(
+                "load test failed, and restoring the memory to {original} MB failed too: {r:#}"
+            ))),
+        }
+    }
+}
