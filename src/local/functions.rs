@@ -236,13 +236,15 @@ impl Registry {
         dir.join("bootstrap").is_file().then_some(dir)
     }
 
-    /// Forgets every function and deletes the kept code (`lab local reset`).
-    pub fn clear(&self) {
+    /// Forgets every function and deletes the kept code (`lab local reset`), the deleting on a
+    /// blocking thread.
+    pub async fn clear(&self) {
         self.code.lock().expect("code lock").clear();
         self.versions.lock().expect("versions lock").clear();
         self.configs.lock().expect("config lock").clear();
         self.pinned.lock().expect("pin lock").clear();
-        let _ = std::fs::remove_dir_all(&self.root);
+        let root = self.root.clone();
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(root)).await;
         self.bump();
     }
 

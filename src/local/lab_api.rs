@@ -32,6 +32,7 @@ pub async fn serve(gw: &Gateway, method: &Method, what: &str) -> Response {
     }
 }
 
+/// Strict mode's test hooks: `POST /_lab/strict/{inactive|fail-next-update}/{function}`.
 fn strict_hook(gw: &Gateway, method: &Method, hook: &str) -> Response {
     if method != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, "strict hooks take POST").into_response();
@@ -79,6 +80,6 @@ async fn status(gw: &Gateway) -> serde_json::Value {
 async fn reset(gw: &Gateway) -> anyhow::Result<()> {
     gw.supervisor.reset().await?;
     gw.pool.clear();
-    gw.registry.clear();
+    gw.registry.clear().await;
     Ok(())
 }

@@ -12,13 +12,18 @@ use super::supervisor::Supervisor;
 
 /// One batch of log lines, or a request to wait until everything queued so far is written.
 pub enum LogMsg {
+    /// Lines for one log stream.
     Lines {
+        /// The function's region.
         region: String,
+        /// The log group, `/aws/lambda/<function>`.
         group: String,
+        /// The instance's log stream.
         stream: String,
         /// (milliseconds since the epoch, message)
         events: Vec<(i64, String)>,
     },
+    /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
 }
 

@@ -19,6 +19,7 @@ pub struct Pool {
 
 /// An instance lent to one invocation, with the concurrency slot it occupies.
 pub struct Lease {
+    /// A warm instance of the configuration, if one was idle (else the caller starts one).
     pub instance: Option<Instance>,
     _permit: OwnedSemaphorePermit,
 }

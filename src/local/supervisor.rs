@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
@@ -244,13 +244,8 @@ impl Supervisor {
         // gateway holds it) until the timeout. A dead one's log already holds every write.
         let alive = matches!(child.try_wait(), Ok(None));
         if self.launch.state.is_some() && alive {
-            let r = self
-                .http
-                .post(format!("{}/_lab/snapshot", self.base))
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await;
-            if let Err(e) = r {
+            let r = self.launcher(Method::POST, "snapshot", Duration::from_secs(60));
+            if let Err(e) = r.await {
                 eprintln!("lab local: no snapshot at stop ({e}); the log still holds every write");
             }
         }
@@ -343,15 +338,23 @@ impl Supervisor {
         })
     }
 
+    /// A call to the launcher's own endpoint `/_lab/{what}` (not moto's API).
+    async fn launcher(
+        &self,
+        method: Method,
+        what: &str,
+        timeout: Duration,
+    ) -> reqwest::Result<reqwest::Response> {
+        let url = format!("{}/_lab/{what}", self.base);
+        self.http.request(method, url).timeout(timeout).send().await
+    }
+
     /// The launcher's own figures (log position, sizes, last restore).
     async fn info(&self) -> serde_json::Value {
-        let r = self
-            .http
-            .get(format!("{}/_lab/info", self.base))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-        match r {
+        match self
+            .launcher(Method::GET, "info", Duration::from_secs(5))
+            .await
+        {
             Ok(r) => r.json().await.unwrap_or_default(),
             Err(_) => serde_json::Value::Null,
         }
@@ -360,9 +363,7 @@ impl Supervisor {
     /// Empties moto and its log (`lab local reset`).
     pub async fn reset(&self) -> anyhow::Result<()> {
         let r = self
-            .http
-            .post(format!("{}/_lab/reset", self.base))
-            .send()
+            .launcher(Method::POST, "reset", Duration::from_secs(120))
             .await
             .context("moto is not answering")?;
         if !r.status().is_success() {

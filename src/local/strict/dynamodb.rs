@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
-use super::{Context, Forward, Rule, Rules, AWS};
+use super::{Context, Forward, Rule, AWS};
 
 /// A table that is not ACTIVE yet, or not gone yet.
 pub enum Phase {
@@ -23,8 +23,11 @@ impl Expires for Phase {
     }
 }
 
+/// A table: (region, name).
+type TableKey = (String, String);
+
 /// Tables in transition, by (region, name).
-pub type Tables = Records<(String, String), Phase>;
+pub type Tables = Records<TableKey, Phase>;
 
 /// The table a call names: `TableName`, or the name at the end of `ResourceArn`.
 fn table_of(doc: &serde_json::Value) -> Option<String> {
@@ -56,7 +59,7 @@ pub async fn apply(cx: &Context<'_>, op: &str, forward: Forward<'_>) -> Upstream
         return forward.await;
     };
     let key = (cx.call.region.to_string(), table);
-    if let Some(refusal) = refusal(rules, op, &key, &doc, now) {
+    if let Some(refusal) = refusal(cx, op, &key, &doc) {
         return refusal;
     }
     let mut up = forward.await;
@@ -89,14 +92,13 @@ pub async fn apply(cx: &Context<'_>, op: &str, forward: Forward<'_>) -> Upstream
 
 /// The answer AWS gives a call on a table in transition, if it refuses it.
 fn refusal(
-    rules: &Rules,
+    cx: &Context<'_>,
     op: &str,
-    key: &(String, String),
+    key: &TableKey,
     doc: &serde_json::Value,
-    now: Instant,
 ) -> Option<Upstream> {
-    let tables = rules.tables.lock().expect("tables lock");
-    let phase = tables.live(key, now)?;
+    let tables = cx.rules.tables.lock().expect("tables lock");
+    let phase = tables.live(key, cx.now)?;
     let name = &key.1;
     let not_found = || {
         reply::dynamodb(
@@ -140,7 +142,7 @@ fn refusal(
         _ => return None,
     };
     drop(tables);
-    Some(rules.refuse(answer.0, answer.1))
+    Some(cx.rules.refuse(answer.0, answer.1))
 }
 
 fn set_status(up: &mut Upstream, field: &str, status: &str) {

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
 use super::{iam, Context, Forward, Rule, Rules, AWS};
-use crate::local::functions::{function_name, LAMBDA_API};
+use crate::local::functions::{function_name, FunctionKey, LAMBDA_API};
 use crate::local::moto::{Moto, ACCOUNT};
 
 /// What Lambda is still doing to one function.
@@ -50,7 +50,7 @@ impl Expires for Function {
 }
 
 /// Functions with something in progress, by (region, name).
-pub type Functions = Records<(String, String), Function>;
+pub type Functions = Records<FunctionKey, Function>;
 
 /// Why an invocation cannot run now, as Lambda's Invoke answers it.
 #[derive(Debug, Clone)]
@@ -123,7 +123,7 @@ pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
         return forward.await;
     }
     let key = (call.region.to_string(), name);
-    if let Some(refusal) = refusal(rules, &op, &key, &doc, now) {
+    if let Some(refusal) = refusal(cx, &op, &key, &doc) {
         return refusal;
     }
     if op == Op::AddPermission {
@@ -141,7 +141,7 @@ pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
 
 /// What a call that went through changes: a new function is Pending, an update InProgress; the
 /// answer shows the function's state.
-fn record(rules: &Rules, op: &Op, key: (String, String), up: &mut Upstream, now: Instant) {
+fn record(rules: &Rules, op: &Op, key: FunctionKey, up: &mut Upstream, now: Instant) {
     let mut functions = rules.functions.lock().expect("functions lock");
     match op {
         Op::Create => {
@@ -172,12 +172,12 @@ fn record(rules: &Rules, op: &Op, key: (String, String), up: &mut Upstream, now:
 
 /// Lambda's answer to a call on a function that is not ready for it, if it refuses it.
 fn refusal(
-    rules: &Rules,
+    cx: &Context<'_>,
     op: &Op,
-    key: &(String, String),
+    key: &FunctionKey,
     doc: &serde_json::Value,
-    now: Instant,
 ) -> Option<Upstream> {
+    let (rules, now) = (cx.rules, cx.now);
     if matches!(op, Op::Create | Op::Update) {
         if let (Some(cap), Some(memory)) = (rules.config.memory_cap_mb, doc["MemorySize"].as_u64())
         {
