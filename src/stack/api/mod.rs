@@ -124,7 +124,6 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
 /// Creates what is missing, repairs what differs, and deploys to `prod` when anything changed.
 /// Returns the change and the API id.
 pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
-    let gw = &stack.clients.apigateway;
     let name = &stack.names.api;
     let step = Step::start(RESOURCE, name);
     let (mut o, created) = match observe(stack).await? {
@@ -134,75 +133,102 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
             super::STACK_TAG,
             stack.names.stack
         ),
-        None => {
-            let api = gw
-                .create_rest_api()
-                .name(name)
-                .description(format!("lab stack {}: the tutorial's DynamoDBOperations", stack.names.stack))
-                .endpoint_configuration(EndpointConfiguration::builder().types(EndpointType::Regional).build())
-                .set_tags(Some(stack.tags()))
-                .send()
-                .await
-                .map_err(ctx("apigateway:CreateRestApi"))?;
-            // Everything needed is in the answer: GetRestApis right after a create may not list it yet.
-            let o = Observed {
-                api_id: api.id().unwrap_or_default().to_string(),
-                owned: true,
-                root_id: api.root_resource_id().map(str::to_string),
-                ..Default::default()
-            };
-            (o, true)
-        }
+        None => (create(stack).await?, true),
     };
     let details = drift(stack, &o);
     let api_id = o.api_id.clone();
     if o.resource_id.is_none() {
-        let root = o
-            .root_id
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no root resource"))?;
-        let r = gw
-            .create_resource()
-            .rest_api_id(&api_id)
-            .parent_id(root)
-            .path_part(RESOURCE_PATH)
-            .send()
-            .await
-            .map_err(ctx("apigateway:CreateResource"))?;
-        o.resource_id = r.id;
+        o.resource_id = create_resource(stack, &o).await?;
     }
     let rid = o.resource_id.clone().unwrap_or_default();
     method::repair(stack, &api_id, &rid, o.method.as_ref()).await?;
-    let mut waited = Duration::ZERO;
-    if !details.is_empty() || created {
-        crate::aws::honour_retry_after(
-            RATE_LIMIT_BUDGET,
-            |w| waited += w,
-            || {
-                gw.create_deployment()
-                    .rest_api_id(&api_id)
-                    .stage_name(STAGE)
-                    .description("lab up")
-                    .customize()
-                    .config_override(no_sdk_retries())
-                    .send()
-            },
-        )
-        .await
-        .map_err(ctx("apigateway:CreateDeployment"))?;
-    }
-    let action = if created {
-        Action::Created
+    let waited = if !details.is_empty() || created {
+        deploy(stack, &api_id).await?
     } else {
-        Action::Unchanged
+        Duration::ZERO
     };
-    let mut details = if created { Vec::new() } else { details };
+    let (action, mut details) = if created {
+        (Action::Created, Vec::new())
+    } else {
+        (Action::Unchanged, details)
+    };
     details.extend(rate_limit_note(waited, "CreateDeployment", "one per 5 s"));
-    Ok((
-        step.done(action, Some(api_id.clone()))
-            .with_details(details),
-        api_id,
-    ))
+    let change = step.done(action, Some(api_id.clone()));
+    Ok((change.with_details(details), api_id))
+}
+
+/// Creates the API. Everything needed next is in the answer: GetRestApis right after a create may
+/// not list it yet.
+async fn create(stack: &Stack) -> anyhow::Result<Observed> {
+    let api = stack
+        .clients
+        .apigateway
+        .create_rest_api()
+        .name(&stack.names.api)
+        .description(format!(
+            "lab stack {}: the tutorial's DynamoDBOperations",
+            stack.names.stack
+        ))
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Regional)
+                .build(),
+        )
+        .set_tags(Some(stack.tags()))
+        .send()
+        .await
+        .map_err(ctx("apigateway:CreateRestApi"))?;
+    Ok(Observed {
+        api_id: api.id().unwrap_or_default().to_string(),
+        owned: true,
+        root_id: api.root_resource_id().map(str::to_string),
+        ..Default::default()
+    })
+}
+
+/// Creates `/DynamoDBManager` under the root; returns its id.
+async fn create_resource(stack: &Stack, o: &Observed) -> anyhow::Result<Option<String>> {
+    let api_id = &o.api_id;
+    let root = o
+        .root_id
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("REST API {api_id} has no root resource"))?;
+    let r = stack
+        .clients
+        .apigateway
+        .create_resource()
+        .rest_api_id(api_id)
+        .parent_id(root)
+        .path_part(RESOURCE_PATH)
+        .send()
+        .await
+        .map_err(ctx("apigateway:CreateResource"))?;
+    Ok(r.id)
+}
+
+/// Deploys the API to `prod`, waiting out the account's CreateDeployment quota; returns how long
+/// that took.
+async fn deploy(stack: &Stack, api_id: &str) -> anyhow::Result<Duration> {
+    let mut waited = Duration::ZERO;
+    crate::aws::honour_retry_after(
+        RATE_LIMIT_BUDGET,
+        |w| waited += w,
+        || {
+            stack
+                .clients
+                .apigateway
+                .create_deployment()
+                .rest_api_id(api_id)
+                .stage_name(STAGE)
+                .description("lab up")
+                .customize()
+                .config_override(no_sdk_retries())
+                .send()
+        },
+    )
+    .await
+    .map_err(ctx("apigateway:CreateDeployment"))?;
+    Ok(waited)
 }
 
 /// Existence, id, integration, stage and drift; `invoke_url` is set when the stage exists.
