@@ -102,8 +102,21 @@ async fn invoke_log_errors_and_event_invocations() {
     let local = LocalStack::start(&[]);
     let stack = "invlog";
     local.up(stack, &[]);
+    assert_log_tail_and_report(&local, stack);
+    assert_function_errors(&local, stack);
+    assert_event_invocations(&local, stack);
 
-    // --log: the tail with its REPORT line on stderr, the figures laid out, the payload alone on stdout.
+    // A missing function is the call's failure, named, not a function error.
+    let missing = local.lab(&["invoke", "--function", "no-such-fn", "ping"]);
+    assert!(!missing.status.success());
+    let named = text(&missing.stderr).contains("ResourceNotFoundException");
+    assert!(named, "{}", explain(&missing));
+
+    local.lab_ok(&["--stack", stack, "down", "--yes"]);
+}
+
+/// --log: the tail with its REPORT line on stderr, the figures laid out, the payload alone on stdout.
+fn assert_log_tail_and_report(local: &LocalStack, stack: &str) {
     let logged = local.lab(&["--stack", stack, "invoke", "--log", "ping"]);
     assert!(logged.status.success(), "{}", explain(&logged));
     let err = text(&logged.stderr);
@@ -119,15 +132,17 @@ async fn invoke_log_errors_and_event_invocations() {
     }
     assert!(err.contains("128 MB"), "{err}");
     assert_eq!(text(&logged.stdout).trim(), "\"pong\"");
-    let doc = invoke_json(&local, stack, &["ping"]);
+    let doc = invoke_json(local, stack, &["ping"]);
     assert!(doc["log"].as_str().unwrap().contains("REPORT"), "{doc}");
     assert!(
         doc["report"]["duration_ms"].as_f64().unwrap() >= 0.0,
         "{doc}"
     );
     assert_eq!(doc["report"]["memory_size_mb"], 128, "{doc}");
+}
 
-    // A function error: non-zero exit, its type and message on one stderr line.
+/// A function error: non-zero exit, its type and message on one stderr line.
+fn assert_function_errors(local: &LocalStack, stack: &str) {
     let bad_key = r#"{"operation":"read","tableName":"invlog-table","payload":{"Key":{"id":1}}}"#;
     let failed = local.lab(&["--stack", stack, "invoke", bad_key]);
     assert!(!failed.status.success(), "{}", explain(&failed));
@@ -152,9 +167,11 @@ async fn invoke_log_errors_and_event_invocations() {
     assert_eq!(doc["error"]["error_type"], "BadRequest", "{doc}");
     assert_eq!(doc["payload"]["errorType"], "BadRequest", "{doc}");
     assert!(text(&rejected.stderr).contains("BadRequest:"));
+}
 
-    // Event: accepted with 202 and no payload.
-    let queued = invoke_json(&local, stack, &["--invocation-type", "Event", "ping"]);
+/// Event: accepted with 202 and no payload.
+fn assert_event_invocations(local: &LocalStack, stack: &str) {
+    let queued = invoke_json(local, stack, &["--invocation-type", "Event", "ping"]);
     assert_eq!(queued["status_code"], 202, "{queued}");
     assert_eq!(queued["payload"], Value::Null, "{queued}");
     let queued = local.lab(&[
@@ -167,17 +184,6 @@ async fn invoke_log_errors_and_event_invocations() {
     ]);
     assert!(queued.status.success(), "{}", explain(&queued));
     assert!(queued.stdout.is_empty() && text(&queued.stderr).contains("202"));
-
-    // A missing function is the call's failure, named, not a function error.
-    let missing = local.lab(&["invoke", "--function", "no-such-fn", "ping"]);
-    assert!(!missing.status.success());
-    assert!(
-        text(&missing.stderr).contains("ResourceNotFoundException"),
-        "{}",
-        explain(&missing)
-    );
-
-    local.lab_ok(&["--stack", stack, "down", "--yes"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,8 +191,7 @@ async fn teardown_removes_a_stack_as_down_does() {
     let local = LocalStack::start(&[]);
     let stack = "tdown";
     local.up(stack, &[]);
-    let present = local.lab(&["--stack", stack, "-o", "json", "status"]);
-    assert_eq!(present.status.code(), Some(0), "{}", explain(&present));
+    local.assert_status(stack, &[], 0);
 
     // Same confirmation as down: without --yes and without a terminal, nothing is deleted.
     let refused = local.lab(&["--stack", stack, "teardown"]);
@@ -196,8 +201,7 @@ async fn teardown_removes_a_stack_as_down_does() {
         "{}",
         explain(&refused)
     );
-    let still = local.lab(&["--stack", stack, "-o", "json", "status"]);
-    assert_eq!(still.status.code(), Some(0), "{}", explain(&still));
+    local.assert_status(stack, &[], 0);
 
     let report = local.lab_json(&["--stack", stack, "teardown", "--yes"]);
     assert!(report["left"].as_array().unwrap().is_empty(), "{report}");
@@ -209,8 +213,7 @@ async fn teardown_removes_a_stack_as_down_does() {
             .all(|c| c["action"] == "deleted"),
         "{report}"
     );
-    let gone = local.lab(&["--stack", stack, "-o", "json", "status"]);
-    assert_eq!(gone.status.code(), Some(2), "{}", explain(&gone));
+    local.assert_status(stack, &[], 2);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The load generator against a real HTTP server on 127.0.0.1 (axum), and over a fake function for
 //! `--via lambda` and `--memory`. Timing assertions use generous bounds only.
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ use axum::routing::post;
 use axum::Router;
 use lab::control::{FunctionControl, Invocation};
 use lab::load::stop_signal;
-use lab::load::{LoadArgs, Profile, Via};
+use lab::load::{LoadArgs, LoadResult, Profile, Via};
 
 /// How the test server answers.
 #[derive(Clone, Copy)]
@@ -87,6 +89,24 @@ async fn serve(behaviour: Behaviour) -> (String, Arc<AtomicU64>) {
     (format!("http://{addr}/prod/DynamoDBManager"), count)
 }
 
+/// A server answering every request after `delay_ms` with a `list`-like body.
+fn ok_after(delay_ms: u64) -> Behaviour {
+    Behaviour::Ok {
+        delay: Duration::from_millis(delay_ms),
+    }
+}
+
+/// A load run with the arguments `set` gives against a server behaving as `behaviour`: the result,
+/// and how many requests the server saw.
+async fn run_against(
+    behaviour: Behaviour,
+    set: impl FnOnce(&mut LoadArgs),
+) -> (LoadResult, Arc<AtomicU64>) {
+    let (url, served) = serve(behaviour).await;
+    let r = lab::load::run(&load(set), url, None, "t", true).await;
+    (r.unwrap(), served)
+}
+
 fn load(extra: impl FnOnce(&mut LoadArgs)) -> LoadArgs {
     let mut a = LoadArgs::default();
     extra(&mut a);
@@ -95,10 +115,7 @@ fn load(extra: impl FnOnce(&mut LoadArgs)) -> LoadArgs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_sends_exactly_max_requests() {
-    let (url, served) = serve(Behaviour::Ok {
-        delay: Duration::ZERO,
-    })
-    .await;
+    let (url, served) = serve(ok_after(0)).await;
     let args = load(|a| {
         a.vus = 4;
         a.profile = Profile::Fixed;
@@ -134,15 +151,14 @@ async fn closed_model_sends_exactly_max_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_accounted_by_kind() {
-    let (url, _) = serve(Behaviour::Mixed).await;
-    let args = load(|a| {
+    let (r, _) = run_against(Behaviour::Mixed, |a| {
         a.vus = 3;
         a.profile = Profile::Fixed;
         a.duration = Duration::from_secs(30);
         a.max_requests = Some(200);
         a.payload = Some("ping".into());
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    })
+    .await;
     let run = &r.runs[0];
     // 200 arrivals: n % 4 == 1 -> 50 x 429, n % 4 == 2 -> 50 function errors, 100 fine.
     assert_eq!(
@@ -159,16 +175,12 @@ async fn errors_are_accounted_by_kind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_model_keeps_the_rate() {
-    let (url, _) = serve(Behaviour::Ok {
-        delay: Duration::from_millis(2),
-    })
-    .await;
-    let args = load(|a| {
+    let (r, _) = run_against(ok_after(2), |a| {
         a.vus = 10;
         a.rate = Some(50.0);
         a.duration = Duration::from_secs(2);
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    })
+    .await;
     let s = &r.runs[0].summary;
     // Arrivals at k / 50 s for k = 0..=99 (those before the 2 s end): 100 in all, each sent or dropped.
     assert_eq!(s.requests + s.dropped_iterations, 100);
@@ -184,16 +196,12 @@ async fn open_model_keeps_the_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_model_drops_arrivals_when_no_vu_is_free_and_counts_waiting() {
     // One VU, 100 arrivals/s, each request taking 50 ms: the VU can take at most ~20 of the 100.
-    let (url, _) = serve(Behaviour::Ok {
-        delay: Duration::from_millis(50),
-    })
-    .await;
-    let args = load(|a| {
+    let (r, _) = run_against(ok_after(50), |a| {
         a.vus = 1;
         a.rate = Some(100.0);
         a.duration = Duration::from_secs(1);
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    })
+    .await;
     let s = &r.runs[0].summary;
     assert_eq!(s.requests + s.dropped_iterations, 100);
     assert!(
@@ -215,20 +223,21 @@ async fn open_model_counts_a_stall_from_the_intended_send_time() {
     // send time (wrk2, oha --latency-correction), every arrival in a stall waits until its end:
     // half the requests take U(0, 500 ms), so p75 is about 250 ms and p90 about 400 ms. Counted
     // from the actual send, the arrivals sent at the release would look instant and p75 near 0.
-    let (url, _) = serve(Behaviour::Stall {
-        since: Instant::now(),
-    })
+    let (r, _) = run_against(
+        Behaviour::Stall {
+            since: Instant::now(),
+        },
+        |a| {
+            a.vus = 20;
+            a.rate = Some(100.0);
+            a.duration = Duration::from_secs(3);
+            a.thresholds = vec![
+                lab::load::threshold::parse_threshold("p(75)>=150ms").unwrap(),
+                lab::load::threshold::parse_threshold("p(25)<50ms").unwrap(),
+            ];
+        },
+    )
     .await;
-    let args = load(|a| {
-        a.vus = 20;
-        a.rate = Some(100.0);
-        a.duration = Duration::from_secs(3);
-        a.thresholds = vec![
-            lab::load::threshold::parse_threshold("p(75)>=150ms").unwrap(),
-            lab::load::threshold::parse_threshold("p(25)<50ms").unwrap(),
-        ];
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
     let run = &r.runs[0];
     let s = &run.summary;
     assert_eq!(s.requests + s.dropped_iterations, 300);
@@ -247,17 +256,13 @@ async fn open_model_counts_a_stall_from_the_intended_send_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ramp_up_adds_vus_over_time() {
-    let (url, _) = serve(Behaviour::Ok {
-        delay: Duration::from_millis(5),
-    })
-    .await;
-    let args = load(|a| {
+    let (r, _) = run_against(ok_after(5), |a| {
         a.vus = 4;
         a.profile = Profile::RampUp;
         a.duration = Duration::from_secs(5);
         a.ramp_up = Some(Duration::from_secs(3));
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    })
+    .await;
     let series = &r.runs[0].series;
     assert!(series.len() >= 4, "{series:?}");
     let active: Vec<u32> = series.iter().take(4).map(|p| p.active_vus).collect();
@@ -274,27 +279,20 @@ async fn ramp_up_adds_vus_over_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_are_counted() {
-    let (url, _) = serve(Behaviour::Ok {
-        delay: Duration::from_secs(5),
-    })
-    .await;
-    let args = load(|a| {
+    let (r, _) = run_against(ok_after(5000), |a| {
         a.vus = 1;
         a.profile = Profile::Fixed;
         a.max_requests = Some(2);
         a.timeout = Duration::from_millis(200);
-    });
-    let r = lab::load::run(&args, url, None, "t", true).await.unwrap();
+    })
+    .await;
     assert_eq!(r.runs[0].errors.timeouts, 2);
     assert_eq!(r.runs[0].summary.ok, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_returns_the_results_so_far() {
-    let (url, _) = serve(Behaviour::Ok {
-        delay: Duration::from_millis(5),
-    })
-    .await;
+    let (url, _) = serve(ok_after(5)).await;
     let args = load(|a| {
         a.vus = 2;
         a.profile = Profile::Fixed;
@@ -390,10 +388,7 @@ async fn via_lambda_invokes_the_function() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() {
-    let (url, served) = serve(Behaviour::Ok {
-        delay: Duration::from_millis(1),
-    })
-    .await;
+    let (url, served) = serve(ok_after(1)).await;
     let f = fake(256);
     let path = std::env::temp_dir().join(format!("lab-load-report-{}.html", std::process::id()));
     let args = load(|a| {
@@ -422,12 +417,7 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
 
     let html = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    let external = regex::Regex::new(r#"(?i-u)(src|href)\s*=\s*["']?\s*(https?:)?//"#).unwrap();
-    assert!(
-        !external.is_match(&html),
-        "the report loads something from the network"
-    );
-    assert!(!html.contains("<script") && !html.contains("<link"));
+    common::html::assert_self_contained(&html);
     assert!(html.contains("id=\"load-comparison\""));
     for run in &r.runs {
         let s = &run.summary;

@@ -2,46 +2,17 @@
 //! keeping its versions, applying the winner (to `$LATEST` or to an alias), a dry run, cold starts
 //! only, and the HTML report.
 
+mod common;
 mod tune_fake;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lab::tune::measure::RetryPolicy;
-use lab::tune::run::{execute, Interrupted, RunOptions};
-use lab::tune::{Strategy, TuneArgs, TuneConfig, TuneResult};
-use serde_json::json;
-use tune_fake::{Fake, Mode};
-
-fn config(set: impl FnOnce(&mut TuneArgs)) -> TuneConfig {
-    let mut args = TuneArgs::default();
-    set(&mut args);
-    TuneConfig::resolve(&args, json!({"operation": "list"})).unwrap()
-}
-
-fn options() -> RunOptions {
-    RunOptions {
-        retry: RetryPolicy {
-            base_delay: Duration::ZERO,
-            error_delay: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        progress: false,
-    }
-}
-
-async fn tune(fake: &Arc<Fake>, set: impl FnOnce(&mut TuneArgs)) -> anyhow::Result<TuneResult> {
-    let cfg = config(set);
-    execute(
-        &cfg,
-        fake.clone(),
-        "us-east-1",
-        &options(),
-        std::future::pending(),
-    )
-    .await
-}
+use common::html::assert_self_contained;
+use lab::tune::run::Interrupted;
+use lab::tune::Strategy;
+use tune_fake::{tune, tune_until, Fake, Mode};
 
 #[tokio::test]
 async fn an_interrupt_cleans_up_and_says_so() {
@@ -56,15 +27,7 @@ async fn an_interrupt_cleans_up_and_says_so() {
         }
         ("SIGTERM", 15)
     };
-    let err = execute(
-        &config(|_| {}),
-        fake.clone(),
-        "us-east-1",
-        &options(),
-        interrupt,
-    )
-    .await
-    .unwrap_err();
+    let err = tune_until(&fake, |_| {}, interrupt).await.unwrap_err();
     let stopped = err
         .downcast_ref::<Interrupted>()
         .expect("an Interrupted error");
@@ -91,15 +54,7 @@ async fn an_interrupt_while_publishing_restores_latest() {
         }
         ("SIGHUP", 1)
     };
-    let err = execute(
-        &config(|_| {}),
-        fake.clone(),
-        "us-east-1",
-        &options(),
-        interrupt,
-    )
-    .await
-    .unwrap_err();
+    let err = tune_until(&fake, |_| {}, interrupt).await.unwrap_err();
     assert!(err.downcast_ref::<Interrupted>().is_some(), "{err:#}");
     assert_eq!(fake.invocations.load(Ordering::SeqCst), 0);
     assert_eq!(fake.leftovers(), (0, 0));
@@ -265,14 +220,11 @@ async fn html_report_is_self_contained_and_holds_the_values() {
     lab::tune::html::render(&r).write(&path).unwrap();
     let html = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    let external = regex::Regex::new(r#"(?i-u)(src|href)\s*=\s*["']?\s*(https?:)?//"#).unwrap();
-    assert!(
-        !external.is_match(&html),
-        "the report loads something from the network"
-    );
-    assert!(!html.contains("<script") && !html.contains("<link"));
+    assert_self_contained(&html);
     assert!(html.contains("<style>") && html.contains("<svg"));
     assert_eq!(r.powers.len(), 4);
+    let measured = r.powers.iter().filter(|p| p.stats.is_some()).count();
+    assert_eq!(measured, 3, "every size but the failing 512 MB");
     for p in &r.powers {
         assert!(html.contains(&format!("data-memory=\"{}\"", p.memory_mb)));
         if let Some(s) = &p.stats {

@@ -8,7 +8,7 @@ mod tune_local;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::LocalStack;
+use common::{words, LocalStack};
 use tune_local::{create_function, handler_zip, owners_alias, snapshot, Snapshot};
 
 const PING: &str = r#"{"operation":"ping"}"#;
@@ -76,19 +76,9 @@ async fn signals_leave_the_function_as_it_was() {
     assert_eq!(cases.len(), 3);
     for (signal, name, phase) in cases {
         // Sequential with pauses: minutes of work, stopped long before its end.
-        let child = spawn_tune(
-            &local,
-            &[
-                "--function",
-                "signalled-fn",
-                "--num",
-                "200",
-                "--sleep-between-runs",
-                "20",
-                "--payload",
-                PING,
-            ],
-        );
+        let mut args = words("--function signalled-fn --num 200 --sleep-between-runs 20");
+        args.extend(["--payload", PING]);
+        let child = spawn_tune(&local, &args);
         wait_for(&lambda, "signalled-fn", phase, &before).await;
         // SAFETY: a signal to the child this test started.
         unsafe { libc::kill(child.id() as i32, signal) };
@@ -125,17 +115,12 @@ async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
     let (local, lambda, before) = capped_stack("failing-fn").await;
     let nope = r#"{"operation":"nope"}"#;
     // Every call fails: retried twice, then the run fails naming the size and the error.
-    let out = local.lab(&[
-        "tune",
-        "--function",
-        "failing-fn",
-        "--num",
-        "5",
-        "--powers",
-        "128,256",
-        "--payload",
-        nope,
-    ]);
+    let tune = |powers: &'static str| {
+        let mut args = words("tune --function failing-fn --num 5 --payload");
+        args.extend([nope, "--powers", powers]);
+        args
+    };
+    let out = local.lab(&tune("128,256"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     for needle in [
@@ -148,19 +133,9 @@ async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
     }
     assert_eq!(snapshot(&lambda, "failing-fn").await, before);
     // The same error type allowed: every call is a measurement.
-    let r = local.lab_json(&[
-        "tune",
-        "--function",
-        "failing-fn",
-        "--num",
-        "5",
-        "--powers",
-        "128",
-        "--payload",
-        nope,
-        "--allowed-exceptions",
-        "BadRequest",
-    ]);
+    let mut allowed = tune("128");
+    allowed.extend(["--allowed-exceptions", "BadRequest"]);
+    let r = local.lab_json(&allowed);
     assert_eq!(r["powers"][0]["stats"]["allowed_errors"], 5, "{r}");
     assert_eq!(snapshot(&lambda, "failing-fn").await, before);
 }
@@ -168,17 +143,8 @@ async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_size_that_cannot_be_published_fails_the_run_unless_skipped() {
     let (local, lambda, before) = capped_stack("capped-fn").await;
-    let args = [
-        "tune",
-        "--function",
-        "capped-fn",
-        "--num",
-        "5",
-        "--powers",
-        "128,3072",
-        "--payload",
-        PING,
-    ];
+    let mut args = words("tune --function capped-fn --num 5 --powers 128,3072 --payload");
+    args.push(PING);
     let out = local.lab(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -187,7 +153,7 @@ async fn a_size_that_cannot_be_published_fails_the_run_unless_skipped() {
         "{stderr}"
     );
     assert_eq!(snapshot(&lambda, "capped-fn").await, before);
-    let mut skipping = args.to_vec();
+    let mut skipping = args.clone();
     skipping.push("--skip-failing");
     let r = local.lab_json(&skipping);
     let status: Vec<&str> = r["powers"]

@@ -6,40 +6,9 @@ mod tune_fake;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Result;
-use lab::tune::measure::RetryPolicy;
-use lab::tune::run::{execute, RunOptions};
-use lab::tune::{CostModel, Strategy, TuneArgs, TuneConfig, TuneResult};
-use serde_json::json;
-use tune_fake::{Fake, Mode};
-
-/// Retries without waiting: the policy is what is tested, not the clock.
-fn options() -> RunOptions {
-    RunOptions {
-        retry: RetryPolicy {
-            base_delay: Duration::ZERO,
-            error_delay: Duration::ZERO,
-            ..RetryPolicy::default()
-        },
-        progress: false,
-    }
-}
-
-async fn tune(fake: &Arc<Fake>, set: impl FnOnce(&mut TuneArgs)) -> Result<TuneResult> {
-    let mut args = TuneArgs::default();
-    set(&mut args);
-    let cfg = TuneConfig::resolve(&args, json!({"operation": "list"}))?;
-    execute(
-        &cfg,
-        fake.clone(),
-        "us-east-1",
-        &options(),
-        std::future::pending(),
-    )
-    .await
-}
+use lab::tune::{CostModel, Strategy};
+use tune_fake::{tune, Fake, Mode};
 
 /// Nothing of the run is left and `$LATEST` is as it was at every invocation and now.
 fn assert_clean(fake: &Fake, memory_mb: u32) {

@@ -177,30 +177,12 @@ impl LocalStack {
 
     /// `lab -o json --stack STACK up --bootstrap BOOTSTRAP EXTRA...`, asserting success: the report.
     pub fn up_report(&self, stack: &str, extra: &[&str]) -> serde_json::Value {
-        let bootstrap = bootstrap_bin();
-        let mut args = vec![
-            "--stack",
-            stack,
-            "up",
-            "--bootstrap",
-            bootstrap.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        self.lab_json(&args)
+        with_up_args(stack, extra, |args| self.lab_json(args))
     }
 
     /// Like [`up_report`](Self::up_report), for an `up` that may fail: its whole outcome.
     pub fn try_up(&self, stack: &str, extra: &[&str]) -> Output {
-        let bootstrap = bootstrap_bin();
-        let mut args = vec![
-            "--stack",
-            stack,
-            "up",
-            "--bootstrap",
-            bootstrap.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        self.lab(&args)
+        with_up_args(stack, extra, |args| self.lab(args))
     }
 
     /// Asserts the exit code of `lab -o json --stack STACK status EXTRA...` (0 complete, 2 absent,
@@ -282,6 +264,20 @@ impl Drop for LocalStack {
         }
         let _ = std::fs::remove_dir_all(&self.home);
     }
+}
+
+/// Runs `run` with `--stack STACK up --bootstrap BOOTSTRAP EXTRA...` (the debug bootstrap).
+fn with_up_args<T>(stack: &str, extra: &[&str], run: impl FnOnce(&[&str]) -> T) -> T {
+    let bootstrap = bootstrap_bin();
+    let mut args = vec![
+        "--stack",
+        stack,
+        "up",
+        "--bootstrap",
+        bootstrap.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
 }
 
 /// POSTs a body to a URL; returns (status, JSON body).

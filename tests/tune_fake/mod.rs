@@ -6,13 +6,47 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Result};
 use async_trait::async_trait;
 use lab::control::{
     AliasTarget, FunctionControl, Invocation, LatestSettings, PublishedVersion, VersionControl,
 };
+use lab::tune::measure::RetryPolicy;
+use lab::tune::run::{execute, RunOptions};
+use lab::tune::{TuneArgs, TuneConfig, TuneResult};
+use serde_json::json;
+
+/// Retries without waiting: the policy is what is tested, not the clock.
+pub fn options() -> RunOptions {
+    RunOptions {
+        retry: RetryPolicy {
+            base_delay: std::time::Duration::ZERO,
+            error_delay: std::time::Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        progress: false,
+    }
+}
+
+/// A tuning run of `fake` with the arguments `set` gives (a `list` payload otherwise), never
+/// interrupted.
+pub async fn tune(fake: &Arc<Fake>, set: impl FnOnce(&mut TuneArgs)) -> Result<TuneResult> {
+    tune_until(fake, set, std::future::pending()).await
+}
+
+/// Like [`tune`], interrupted when `interrupt` gives a signal's name and number.
+pub async fn tune_until(
+    fake: &Arc<Fake>,
+    set: impl FnOnce(&mut TuneArgs),
+    interrupt: impl std::future::Future<Output = (&'static str, i32)>,
+) -> Result<TuneResult> {
+    let mut args = TuneArgs::default();
+    set(&mut args);
+    let cfg = TuneConfig::resolve(&args, json!({"operation": "list"}))?;
+    execute(&cfg, fake.clone(), "us-east-1", &options(), interrupt).await
+}
 
 /// What the fake does for an invocation at a memory size.
 #[derive(Clone, Copy, PartialEq, Debug)]
