@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine;
@@ -112,8 +113,44 @@ impl LambdaTarget {
         unreachable!("the second attempt always returns")
     }
 
+    /// The configuration of `$LATEST`, or of a version or alias.
+    pub(super) async fn configuration(
+        &self,
+        qualifier: Option<&str>,
+    ) -> anyhow::Result<GetFunctionConfigurationOutput> {
+        self.client
+            .get_function_configuration()
+            .function_name(&self.name)
+            .set_qualifier(qualifier.map(str::to_string))
+            .send()
+            .await
+            .map_err(ctx("lambda:GetFunctionConfiguration"))
+    }
+
+    /// Invokes `$LATEST`, or a version or alias, synchronously with `LogType=Tail`, waking the
+    /// function first if Lambda reports it idle.
+    pub(super) async fn invoke_qualified(
+        &self,
+        qualifier: Option<&str>,
+        payload: &[u8],
+    ) -> anyhow::Result<Invocation> {
+        let out = crate::stack::function::retry_waking(&self.client, &self.name, || {
+            self.client
+                .invoke()
+                .function_name(&self.name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .invocation_type(InvocationType::RequestResponse)
+                .log_type(LogType::Tail)
+                .payload(Blob::new(payload.to_vec()))
+                .send()
+        })
+        .await?
+        .map_err(ctx("lambda:Invoke"))?;
+        Ok(Self::invocation(&out))
+    }
+
     /// Decodes an Invoke answer.
-    pub(super) fn invocation(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> Invocation {
+    fn invocation(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> Invocation {
         let log_tail = out
             .log_result()
             .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
@@ -137,13 +174,7 @@ impl FunctionControl for LambdaTarget {
     }
 
     async fn architecture(&self) -> anyhow::Result<Arch> {
-        let c = self
-            .client
-            .get_function_configuration()
-            .function_name(&self.name)
-            .send()
-            .await
-            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
+        let c = self.configuration(None).await?;
         // Lambda leaves the list empty for functions made before it had a choice: x86_64.
         match c.architectures().first() {
             None => Ok(Arch::X86_64),
@@ -152,13 +183,7 @@ impl FunctionControl for LambdaTarget {
     }
 
     async fn memory(&self) -> anyhow::Result<u32> {
-        let c = self
-            .client
-            .get_function_configuration()
-            .function_name(&self.name)
-            .send()
-            .await
-            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
+        let c = self.configuration(None).await?;
         c.memory_size()
             .map(|m| m as u32)
             .context("Lambda returned no MemorySize")
@@ -169,17 +194,6 @@ impl FunctionControl for LambdaTarget {
     }
 
     async fn invoke(&self, payload: &[u8]) -> anyhow::Result<Invocation> {
-        let out = crate::stack::function::retry_waking(&self.client, &self.name, || {
-            self.client
-                .invoke()
-                .function_name(&self.name)
-                .invocation_type(InvocationType::RequestResponse)
-                .log_type(LogType::Tail)
-                .payload(Blob::new(payload.to_vec()))
-                .send()
-        })
-        .await?
-        .map_err(ctx("lambda:Invoke"))?;
-        Ok(Self::invocation(&out))
+        self.invoke_qualified(None, payload).await
     }
 }

@@ -4,8 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{InvocationType, LogType, State};
+use aws_sdk_lambda::types::State;
 
 use super::lambda::LambdaTarget;
 use super::{AliasTarget, Invocation, LatestSettings, PublishedVersion, VersionControl};
@@ -22,13 +21,7 @@ fn version_of(c: &aws_sdk_lambda::types::FunctionConfiguration) -> PublishedVers
 #[async_trait]
 impl VersionControl for LambdaTarget {
     async fn latest(&self) -> anyhow::Result<LatestSettings> {
-        let c = self
-            .client
-            .get_function_configuration()
-            .function_name(&self.name)
-            .send()
-            .await
-            .map_err(ctx("lambda:GetFunctionConfiguration"))?;
+        let c = self.configuration(None).await?;
         Ok(LatestSettings {
             memory_mb: c.memory_size().context("Lambda returned no MemorySize")? as u32,
             description: c.description().unwrap_or_default().to_string(),
@@ -158,14 +151,7 @@ impl VersionControl for LambdaTarget {
         let deadline = Instant::now() + Duration::from_secs(300);
         let mut backoff = crate::aws::Backoff::new();
         loop {
-            let c = self
-                .client
-                .get_function_configuration()
-                .function_name(&self.name)
-                .qualifier(qualifier)
-                .send()
-                .await
-                .map_err(ctx("lambda:GetFunctionConfiguration"))?;
+            let c = self.configuration(Some(qualifier)).await?;
             match c.state() {
                 None | Some(State::Active) => return Ok(()),
                 Some(State::Failed) => anyhow::bail!(
@@ -195,18 +181,6 @@ impl VersionControl for LambdaTarget {
     }
 
     async fn invoke_at(&self, qualifier: &str, payload: &[u8]) -> anyhow::Result<Invocation> {
-        let out = crate::stack::function::retry_waking(&self.client, &self.name, || {
-            self.client
-                .invoke()
-                .function_name(&self.name)
-                .qualifier(qualifier)
-                .invocation_type(InvocationType::RequestResponse)
-                .log_type(LogType::Tail)
-                .payload(Blob::new(payload.to_vec()))
-                .send()
-        })
-        .await?
-        .map_err(ctx("lambda:Invoke"))?;
-        Ok(Self::invocation(&out))
+        self.invoke_qualified(Some(qualifier), payload).await
     }
 }

@@ -182,6 +182,20 @@ impl Recorder {
         }
     }
 
+    /// Takes the error counts (and example) of `errors`, as [`Recorder::errors`] gave them.
+    pub(super) fn set_errors(&mut self, errors: &ErrorBreakdown) {
+        let last = self.status.len() - 1;
+        for (&code, &n) in &errors.http_status {
+            self.status[usize::from(code).min(last)] += n;
+        }
+        self.function_errors = errors.function_errors.clone();
+        self.throttles = errors.throttles;
+        self.lambda_errors = errors.lambda_errors.clone();
+        self.timeouts = errors.timeouts;
+        self.connection = errors.connection;
+        self.first_error = errors.example.clone();
+    }
+
     /// Totals, latency statistics, and throughput over the measured `window` (seconds since the
     /// start: from, to), or over `elapsed` when the run ended before the window opened.
     pub fn summary(&self, elapsed: Duration, window: (f64, f64), dropped: u64) -> Summary {

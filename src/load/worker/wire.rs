@@ -3,8 +3,6 @@
 //! and the per-second slots likewise, so merging workers gives exactly the counts, and the
 //! percentiles within HDR precision, of one histogram fed every sample.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
@@ -14,13 +12,14 @@ use serde_json::Value;
 
 use super::super::metrics::{latency_histogram, Recorder};
 use super::super::profile::Shape;
+use super::super::summary::ErrorBreakdown;
 use super::super::timeline::Timeline;
 use crate::call::Via;
 
 /// The marker a worker requires in its event: it runs only what lab sends it.
 pub const PLAN_MARKER: &str = "lab_load_worker";
-/// The plan format this build speaks.
-pub const PLAN_VERSION: u32 = 1;
+/// The plan (and report) format this build speaks.
+pub const PLAN_VERSION: u32 = 2;
 
 /// Closed or open model, as sent to a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,22 +100,10 @@ pub struct RecorderWire {
     pub ok: String,
     /// Successes.
     pub ok_count: u64,
-    /// Non-2xx answers by status.
-    pub status: BTreeMap<u16, u64>,
-    /// Function errors by type.
-    pub function_errors: BTreeMap<String, u64>,
-    /// Lambda throttles.
-    pub throttles: u64,
-    /// Other Lambda errors by code.
-    pub lambda_errors: BTreeMap<String, u64>,
-    /// Timeouts.
-    pub timeouts: u64,
-    /// Connection failures.
-    pub connection: u64,
+    /// The errors by kind, and the first one seen.
+    pub errors: ErrorBreakdown,
     /// Requests completed inside the measured window.
     pub window_requests: u64,
-    /// The first error seen.
-    pub first_error: Option<String>,
 }
 
 /// One second of a worker's timeline.
@@ -160,20 +147,8 @@ impl RecorderWire {
             all: encode(&r.all),
             ok: encode(&r.ok),
             ok_count: r.ok_count,
-            status: r
-                .status
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(code, n)| (code as u16, *n))
-                .collect(),
-            function_errors: r.function_errors.clone(),
-            throttles: r.throttles,
-            lambda_errors: r.lambda_errors.clone(),
-            timeouts: r.timeouts,
-            connection: r.connection,
+            errors: r.errors(),
             window_requests: r.window_requests,
-            first_error: r.first_error.clone(),
         }
     }
 
@@ -186,17 +161,8 @@ impl RecorderWire {
         r.ok.add(decode(&self.ok)?)
             .context("a worker's histogram has other bounds")?;
         r.ok_count = self.ok_count;
-        let last = r.status.len() - 1;
-        for (&code, &n) in &self.status {
-            r.status[usize::from(code).min(last)] += n;
-        }
-        r.function_errors = self.function_errors.clone();
-        r.throttles = self.throttles;
-        r.lambda_errors = self.lambda_errors.clone();
-        r.timeouts = self.timeouts;
-        r.connection = self.connection;
+        r.set_errors(&self.errors);
         r.window_requests = self.window_requests;
-        r.first_error = self.first_error.clone();
         Ok(r)
     }
 }
