@@ -28,7 +28,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let stack = open_stack(&global, Some(&args)).await?;
             let sha = match (&args.zip, &args.bootstrap) {
                 (Some(zip), _) => Some(crate::package::from_zip(zip, args.arch)?.sha256_b64),
-                (_, Some(bin)) => Some(crate::package::zip_bootstrap(bin)?.sha256_b64),
+                (_, Some(bin)) => {
+                    let local = stack.clients.endpoint_url.is_some();
+                    let deflate = crate::package::Deflate::for_local(local);
+                    Some(crate::package::zip_bootstrap(bin, deflate)?.sha256_b64)
+                }
                 _ => None,
             };
             let report = commands::status::collect(&stack, sha.as_deref()).await?;

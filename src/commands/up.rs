@@ -96,7 +96,7 @@ async fn package(
         let (pkg, note) = match source {
             PackageSource::Zip(pkg) => (pkg, "prebuilt zip".to_string()),
             PackageSource::Bootstrap(bin) => (
-                package::zip_bootstrap(&bin)?,
+                package::zip_bootstrap(&bin, package::Deflate::for_local(local))?,
                 "prebuilt bootstrap".to_string(),
             ),
             PackageSource::Build => {
@@ -104,13 +104,19 @@ async fn package(
                 if local {
                     let bin = package::build_local_handler(&root)?;
                     let note = "dev build for the local stack".to_string();
-                    (package::zip_bootstrap(&bin)?, note)
+                    (
+                        package::zip_bootstrap(&bin, package::Deflate::for_local(local))?,
+                        note,
+                    )
                 } else {
                     let bin = package::build_handler(&root, arch)?;
                     let note = package::check_glibc(&bin)?
                         .map(|(a, b)| format!("needs GLIBC_{a}.{b}"))
                         .unwrap_or_else(|| "glibc not checked (no objdump)".into());
-                    (package::zip_bootstrap(&bin)?, note)
+                    (
+                        package::zip_bootstrap(&bin, package::Deflate::for_local(local))?,
+                        note,
+                    )
                 }
             }
         };

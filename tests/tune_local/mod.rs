@@ -12,9 +12,9 @@ use crate::common::aws::{function_config, wait_ready};
 /// Lambda's trust policy for a function's role.
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// The handler's bootstrap, zipped as `lab up` would.
+/// The handler's bootstrap, zipped as `lab up --local` would.
 pub fn handler_zip() -> Vec<u8> {
-    lab::package::zip_bootstrap(&crate::common::bootstrap_bin())
+    lab::package::zip_bootstrap(&crate::common::bootstrap_bin(), lab::package::Deflate::Fast)
         .unwrap()
         .bytes
 }

@@ -24,7 +24,7 @@ pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, 
     if !local {
         package::check_glibc(&path)?;
     }
-    let zipped = package::zip_bootstrap(&path)?;
+    let zipped = package::zip_bootstrap(&path, package::Deflate::for_local(local))?;
     if zipped.bytes.len() > package::DIRECT_UPLOAD_LIMIT {
         bail!(
             "the zip of {} is {:.1} MB, over Lambda's 50 MB limit for a direct upload; build it in the lambda profile (cargo build --profile lambda --bin {BINARY})",
