@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::capture::{read_lines, Capture};
 use super::cgroup::Flavor;
+use super::clock;
 use super::cpu::CpuShare;
 use super::functions::FunctionConfig;
 use super::memory::{self, MemoryLimit};
@@ -115,7 +116,7 @@ impl Instance {
     ) -> anyhow::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let api = RuntimeApi::serve().await?;
-        let log_stream = format!("{}/[$LATEST]{id:032x}", utc_date());
+        let log_stream = format!("{}/[$LATEST]{id:032x}", clock::utc_date());
         let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
         let env = RuntimeEnv {
             api_addr: api.addr.to_string(),
@@ -395,31 +396,3 @@ fn prepare_cgroups(
         .and_then(|(root, flavor)| MemoryLimit::prepare(root, *flavor, id, memory_mb).ok());
     (cpu, memory)
 }
-
-/// `YYYY/MM/DD` in UTC, as Lambda's log stream names start.
-pub fn utc_date() -> String {
-    let days = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() / 86_400)
-        .unwrap_or(0);
-    utc_date_of(days)
-}
-
-/// `YYYY/MM/DD` of a day counted from the Unix epoch.
-pub fn utc_date_of(days: u64) -> String {
-    let days = days as i64;
-    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one string.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}/{m:02}/{d:02}")
-}
-
-#[cfg(test)]
-mod tests;

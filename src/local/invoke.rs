@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use base64::Engine;
 
+use super::clock;
 use super::functions::{FunctionConfig, FunctionKey};
 use super::instance::{Ended, Instance, Measured};
 use super::logs::LogMsg;
@@ -232,7 +233,7 @@ fn outcome(
         Ended::TimedOut => {
             let message = format!(
                 "{} {request_id} Task timed out after {}.00 seconds",
-                rfc3339_now(),
+                clock::rfc3339_millis(SystemTime::now()),
                 config.timeout_s
             );
             (
@@ -297,20 +298,6 @@ pub fn build_log(
     }
     log.push('\n');
     log
-}
-
-/// Now as `YYYY-MM-DDTHH:MM:SS.mmmZ`, as Lambda stamps a timeout message.
-fn rfc3339_now() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!(
-        "{}T{h:02}:{m:02}:{s:02}.{:03}Z",
-        super::instance::utc_date().replace('/', "-"),
-        now.subsec_millis()
-    )
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 pub mod async_invoke;
 pub mod capture;
 pub mod cgroup;
+pub mod clock;
 pub mod cpu;
 pub mod event_counts;
 pub mod forward;

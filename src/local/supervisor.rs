@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method};
 use tokio::process::Child;
 use tokio::sync::{oneshot, watch};
 
+use super::clock;
 pub use super::moto::unavailable_reply;
 pub use super::moto::Launch;
 use super::moto::{last_line, relay};
@@ -311,7 +312,7 @@ impl Supervisor {
                 MotoState::Stopping => "stopping",
             };
             let doc = serde_json::json!({
-                "at": last.at.map(rfc3339),
+                "at": last.at.map(clock::rfc3339),
                 "at_epoch_ms": last.at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
                 "exit": last.exit,
                 "recovery_ms": last.recovery_ms,
@@ -370,26 +371,5 @@ impl Supervisor {
             bail!("moto refused the reset: HTTP {}", r.status());
         }
         Ok(())
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let date = super::instance::utc_date_of(secs / 86_400).replace('/', "-");
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    format!("{date}T{h:02}:{m:02}:{s:02}Z")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_of_the_epoch() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 }
