@@ -127,13 +127,22 @@ impl Default for TuneArgs {
     }
 }
 
-fn parse_power(s: &str) -> Result<u32, String> {
-    let mb: u32 = s
+/// `s` read as a `T` (`what` names one in the error) that passes `check`.
+fn checked<T: std::str::FromStr + Copy>(
+    s: &str,
+    what: &str,
+    check: fn(T) -> Result<(), String>,
+) -> Result<T, String> {
+    let value = s
         .trim()
         .parse()
-        .map_err(|_| format!("{s:?} is not a memory size in MB"))?;
-    check_power(mb)?;
-    Ok(mb)
+        .map_err(|_| format!("{s:?} is not {what}"))?;
+    check(value)?;
+    Ok(value)
+}
+
+fn parse_power(s: &str) -> Result<u32, String> {
+    checked(s, "a memory size in MB", check_power)
 }
 
 /// Lambda's memory range.
@@ -147,12 +156,7 @@ pub fn check_power(mb: u32) -> Result<(), String> {
 }
 
 fn parse_num(s: &str) -> Result<u32, String> {
-    let n: u32 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a whole number"))?;
-    check_num(n)?;
-    Ok(n)
+    checked(s, "a whole number", check_num)
 }
 
 /// At least [`MIN_NUM`] invocations per size.
@@ -166,12 +170,7 @@ pub fn check_num(n: u32) -> Result<(), String> {
 }
 
 fn parse_weight(s: &str) -> Result<f64, String> {
-    let w: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    check_weight(w)?;
-    Ok(w)
+    checked(s, "a number", check_weight)
 }
 
 /// A balanced weight between 0 and 1.
@@ -185,12 +184,7 @@ pub fn check_weight(w: f64) -> Result<(), String> {
 }
 
 fn parse_discard(s: &str) -> Result<f64, String> {
-    let d: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    check_discard(d)?;
-    Ok(d)
+    checked(s, "a number", check_discard)
 }
 
 /// A trimmed-mean share between 0 and 0.4.

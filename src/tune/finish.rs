@@ -14,14 +14,7 @@ use crate::control::{LatestSettings, VersionControl};
 fn all_failed(what: &str, powers: &[PowerResult]) -> anyhow::Error {
     let reasons: Vec<String> = powers
         .iter()
-        .filter(|p| p.stats.is_none())
-        .map(|p| {
-            format!(
-                "{} MB: {}",
-                p.memory_mb,
-                p.error.as_deref().unwrap_or("failed")
-            )
-        })
+        .filter_map(|p| Some(format!("{} MB: {}", p.memory_mb, p.failure()?)))
         .collect();
     anyhow!("{what}: {}", reasons.join("; "))
 }

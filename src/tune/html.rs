@@ -6,6 +6,7 @@
 //! failed sizes carry `data-status="failed"`.
 
 use super::power::{PowerResult, PowerStats};
+use super::present::OBSERVATION_HEADERS;
 use super::result::TuneResult;
 use crate::report::format;
 use crate::report::html::{
@@ -36,17 +37,8 @@ pub fn render(result: &TuneResult) -> Document {
     doc.figure(&line_chart(&chart(result)), "Trimmed mean and p99 duration (left axis) and cost per invocation (right axis) for each memory size.");
 
     doc.heading("Performance & Cost Observations");
-    let headers = [
-        "Memory",
-        "Avg Duration",
-        "p50",
-        "p90",
-        "p99",
-        "Cold starts",
-        "PT cost",
-        "Full cost",
-        "Verdict",
-    ];
+    let mut headers = OBSERVATION_HEADERS.to_vec();
+    headers.push("Verdict");
     let rows = result.powers.iter().map(row).collect();
     doc.table(&DataTable {
         id: "tune-results".into(),

@@ -178,6 +178,15 @@ impl PowerOutcome {
     }
 }
 
+impl PowerResult {
+    /// Why the size has no statistics (`None` when it has them).
+    pub fn failure(&self) -> Option<&str> {
+        self.stats
+            .is_none()
+            .then(|| self.error.as_deref().unwrap_or("failed"))
+    }
+}
+
 impl PowerStats {
     /// The cost per invocation `model` compares.
     pub fn cost_in(&self, model: CostModel) -> f64 {

@@ -19,20 +19,23 @@ pub fn money(value: f64, currency: &str) -> String {
     }
 }
 
+/// The observations' columns the terminal table and the HTML report share, in order; both end
+/// with the verdict, the terminal's after a comparison with the winner.
+pub const OBSERVATION_HEADERS: [&str; 8] = [
+    "Memory",
+    "Avg Duration",
+    "p50",
+    "p90",
+    "p99",
+    "Cold starts",
+    "PT cost",
+    "Full cost",
+];
+
 /// The observations table, one row per memory size.
 pub fn table(result: &TuneResult) -> String {
-    let headers = [
-        "Memory",
-        "Avg Duration",
-        "p50",
-        "p90",
-        "p99",
-        "Cold starts",
-        "PT cost",
-        "Full cost",
-        "vs best",
-        "Verdict",
-    ];
+    let mut headers = OBSERVATION_HEADERS.to_vec();
+    headers.extend(["vs best", "Verdict"]);
     let currency = result.pricing.currency;
     let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7]);
     for p in &result.powers {
@@ -172,14 +175,7 @@ pub fn summary(result: &TuneResult) -> String {
     let failed: Vec<String> = result
         .powers
         .iter()
-        .filter(|p| p.stats.is_none())
-        .map(|p| {
-            format!(
-                "{} MB ({})",
-                p.memory_mb,
-                p.error.as_deref().unwrap_or("failed")
-            )
-        })
+        .filter_map(|p| Some(format!("{} MB ({})", p.memory_mb, p.failure()?)))
         .collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "Skipped: {}", failed.join(", "));

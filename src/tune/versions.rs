@@ -20,6 +20,7 @@
 //! for an unchanged `$LATEST`) and is put back with the memory.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
@@ -224,27 +225,11 @@ impl Session {
         let (aliases, versions) = self.ours().await?;
         // Aliases first: Lambda refuses to delete a version an alias points at.
         let target = &self.target;
-        let errors: Vec<String> = stream::iter(&aliases)
-            .map(|a| async move { target.delete_alias(a).await.err().map(|e| format!("{e:#}")) })
-            .buffer_unordered(DELETE_CONCURRENCY)
-            .filter_map(|e| async { e })
-            .collect()
-            .await;
+        let errors = delete_each(&aliases, |a| target.delete_alias(a)).await;
         if !errors.is_empty() {
             bail!("deleting aliases: {}", errors.join("; "));
         }
-        let errors: Vec<String> = stream::iter(&versions)
-            .map(|v| async move {
-                target
-                    .delete_version(v)
-                    .await
-                    .err()
-                    .map(|e| format!("{e:#}"))
-            })
-            .buffer_unordered(DELETE_CONCURRENCY)
-            .filter_map(|e| async { e })
-            .collect()
-            .await;
+        let errors = delete_each(&versions, |v| target.delete_version(v)).await;
         if !errors.is_empty() {
             bail!("deleting versions: {}", errors.join("; "));
         }
@@ -258,4 +243,18 @@ impl Session {
         report.removed_versions = versions;
         Ok(())
     }
+}
+
+/// Runs `delete` on every item, [`DELETE_CONCURRENCY`] at a time, and returns the errors.
+async fn delete_each<'a, F, Fut>(items: &'a [String], delete: F) -> Vec<String>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    stream::iter(items)
+        .map(|item| delete(item))
+        .buffer_unordered(DELETE_CONCURRENCY)
+        .filter_map(|r| async move { r.err().map(|e| format!("{e:#}")) })
+        .collect()
+        .await
 }
