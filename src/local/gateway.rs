@@ -1,6 +1,6 @@
-//! lab's gateway on 127.0.0.1: forwards every AWS API call to moto, keeps the function code that
-//! passes through, and serves itself the two data-plane paths moto cannot: Lambda Invoke and the
-//! REST API stage URL.
+//! lab's gateway on 127.0.0.1: one dispatcher for every request. It serves itself what moto cannot
+//! (lab's `/_lab/` endpoints, the REST API stage URL, Lambda Invoke and GetAccountSettings) and
+//! hands every other AWS API call to `forward`, which passes it to moto through strict mode's rules.
 
 use std::sync::Arc;
 

@@ -58,8 +58,13 @@ impl LogSink {
 /// Most events per PutLogEvents (CloudWatch allows 10,000 and 1 MB).
 const MAX_EVENTS_PER_CALL: usize = 2_000;
 
+/// Streams known to exist, at most: beyond it the set starts again.
+const MAX_KNOWN_STREAMS: usize = 10_000;
+
+/// A log stream: (region, group, stream).
 type StreamKey = (String, String, String);
 
+/// Writes what is queued, batch by batch, until every sender is gone.
 async fn writer(moto: Moto, supervisor: Arc<Supervisor>, mut rx: mpsc::UnboundedReceiver<LogMsg>) {
     let mut known: HashSet<StreamKey> = HashSet::new();
     while let Some(first) = rx.recv().await {
@@ -105,6 +110,7 @@ async fn writer(moto: Moto, supervisor: Arc<Supervisor>, mut rx: mpsc::Unbounded
     }
 }
 
+/// PutLogEvents for one stream, creating its group and stream first when they are not known.
 async fn put(
     moto: &Moto,
     known: &mut HashSet<StreamKey>,
@@ -131,6 +137,11 @@ async fn put(
                     &serde_json::json!({"logGroupName": group, "logStreamName": stream}),
                 )
                 .await;
+            if known.len() >= MAX_KNOWN_STREAMS {
+                // Every instance has a stream of its own: forget them all now and then rather than
+                // grow without end (creating one again only meets "already exists").
+                known.clear();
+            }
             known.insert(key.clone());
         }
         let body = serde_json::json!({
