@@ -127,6 +127,19 @@ impl Default for TuneArgs {
     }
 }
 
+/// `Ok` when `value` is in `range`, else the error `message` gives.
+fn within<T: PartialOrd>(
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    message: impl FnOnce() -> String,
+) -> Result<(), String> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
 /// `s` read as a `T` (`what` names one in the error) that passes `check`.
 fn checked<T: std::str::FromStr + Copy>(
     s: &str,
@@ -147,12 +160,9 @@ fn parse_power(s: &str) -> Result<u32, String> {
 
 /// Lambda's memory range.
 pub fn check_power(mb: u32) -> Result<(), String> {
-    if !(128..=10240).contains(&mb) {
-        return Err(format!(
-            "memory sizes must be between 128 and 10240 MB (got {mb})"
-        ));
-    }
-    Ok(())
+    within(mb, 128..=10240, || {
+        format!("memory sizes must be between 128 and 10240 MB (got {mb})")
+    })
 }
 
 fn parse_num(s: &str) -> Result<u32, String> {
@@ -175,12 +185,9 @@ fn parse_weight(s: &str) -> Result<f64, String> {
 
 /// A balanced weight between 0 and 1.
 pub fn check_weight(w: f64) -> Result<(), String> {
-    if !(0.0..=1.0).contains(&w) {
-        return Err(format!(
-            "the balanced weight must be between 0 and 1 (got {w})"
-        ));
-    }
-    Ok(())
+    within(w, 0.0..=1.0, || {
+        format!("the balanced weight must be between 0 and 1 (got {w})")
+    })
 }
 
 fn parse_discard(s: &str) -> Result<f64, String> {
@@ -189,10 +196,9 @@ fn parse_discard(s: &str) -> Result<f64, String> {
 
 /// A trimmed-mean share between 0 and 0.4.
 pub fn check_discard(d: f64) -> Result<(), String> {
-    if !(0.0..=0.4).contains(&d) {
-        return Err(format!("discard must be between 0 and 0.4 (got {d})"));
-    }
-    Ok(())
+    within(d, 0.0..=0.4, || {
+        format!("discard must be between 0 and 0.4 (got {d})")
+    })
 }
 
 /// Lambda's alias names: 1 to 128 of letters, digits, `-` and `_`, not all digits (that would be a

@@ -87,11 +87,7 @@ async fn ensure_role(ws: &Stack, document: &serde_json::Value) -> anyhow::Result
             role.arn().to_string()
         }
         Err(e) if e.is_not_found() => {
-            let tags = ws
-                .tags()
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
+            let tags = ws.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
             let out = iam
                 .create_role()
                 .role_name(name)
