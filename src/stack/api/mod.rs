@@ -13,7 +13,7 @@ mod method;
 mod quota;
 
 pub use method::{drift, integration_uri, RESPONSES};
-use quota::{no_sdk_retries, rate_limit_note, RATE_LIMIT_BUDGET};
+use quota::{rate_limit_note, within_quota};
 
 const RESOURCE: &str = "rest api";
 
@@ -209,25 +209,20 @@ async fn create_resource(stack: &Stack, o: &Observed) -> anyhow::Result<Option<S
 /// Deploys the API to `prod`, waiting out the account's CreateDeployment quota; returns how long
 /// that took.
 async fn deploy(stack: &Stack, api_id: &str) -> anyhow::Result<Duration> {
-    let mut waited = Duration::ZERO;
-    crate::aws::honour_retry_after(
-        RATE_LIMIT_BUDGET,
-        |w| waited += w,
-        || {
-            stack
-                .clients
-                .apigateway
-                .create_deployment()
-                .rest_api_id(api_id)
-                .stage_name(STAGE)
-                .description("lab up")
-                .customize()
-                .config_override(no_sdk_retries())
-                .send()
-        },
-    )
-    .await
-    .map_err(ctx("apigateway:CreateDeployment"))?;
+    let (answer, waited) = within_quota(|no_retries| {
+        stack
+            .clients
+            .apigateway
+            .create_deployment()
+            .rest_api_id(api_id)
+            .stage_name(STAGE)
+            .description("lab up")
+            .customize()
+            .config_override(no_retries)
+            .send()
+    })
+    .await;
+    answer.map_err(ctx("apigateway:CreateDeployment"))?;
     Ok(waited)
 }
 
@@ -278,25 +273,18 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     if let Some(kept) = stack.keep_foreign(&step, Some(owned)) {
         return Ok(kept);
     }
-    let mut waited = Duration::ZERO;
-    crate::aws::ignore_not_found(
-        "apigateway:DeleteRestApi",
-        crate::aws::honour_retry_after(
-            RATE_LIMIT_BUDGET,
-            |w| waited += w,
-            || {
-                stack
-                    .clients
-                    .apigateway
-                    .delete_rest_api()
-                    .rest_api_id(&api_id)
-                    .customize()
-                    .config_override(no_sdk_retries())
-                    .send()
-            },
-        )
-        .await,
-    )?;
+    let (answer, waited) = within_quota(|no_retries| {
+        stack
+            .clients
+            .apigateway
+            .delete_rest_api()
+            .rest_api_id(&api_id)
+            .customize()
+            .config_override(no_retries)
+            .send()
+    })
+    .await;
+    crate::aws::ignore_not_found("apigateway:DeleteRestApi", answer)?;
     Ok(step.done(Action::Deleted, Some(api_id)).with_details(
         rate_limit_note(waited, "DeleteRestApi", "one per 30 s")
             .into_iter()
