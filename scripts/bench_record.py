@@ -255,6 +255,20 @@ def load_peers_summary(d, lab, peer, ratio):
             + ("exact" if lab["counts_exact"] else "NOT exact"))
 
 
+first_run_ratios = quotients(total=("lab.total_s", "peer.total_s"), run=("lab.run_s", "peer.run_s"),
+                             test=("lab.test_s", "peer.test_s"))
+
+
+def first_run_summary(d, lab, peer, ratio):
+    budget = d["settings"]["budget_s"]
+    text = (f"scripts/run {num(lab['run_s'])} s (build {num(lab.get('build_s', 0))} s) + scripts/test "
+            f"{num(lab['test_s'])} s = {num(lab['total_s'])} s, budget {budget} s")
+    if peer:
+        text += (f"; at {peer['revision']}: {num(peer['run_s'])} + {num(peer['test_s'])} = {num(peer['total_s'])} s "
+                 f"({times(ratio['total'])})")
+    return text
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -272,6 +286,10 @@ BENCHES = [
          summary=tune_strict_summary,
          what="the tutorial's tune (4 powers x 10, parallel) on the strict local stack at AWS's own delays vs "
               "the same tune sequential, same run"),
+    dict(name="first-run", script="scripts/bench-first-run.sh", ratios=first_run_ratios,
+         summary=first_run_summary,
+         what="a clean clone's scripts/run then scripts/test (empty target/ and lab cache) vs the same at the "
+              "revision the one-build issue measured, same run"),
     dict(name="soak-strict", script="scripts/soak-strict.sh", ratios=None, summary=None,
          what="up → calls → tune → load → down, 5 rounds on the strict stack, the account inventoried "
               "after each down", fixed="pass/fail, not a figure"),
