@@ -35,6 +35,11 @@ first_run() { # rev dir
     sleep 1
 }
 
+# Both sides start the tutorial's stack on 127.0.0.1:4566: one already there would be reused, not started.
+if curl -sf -o /dev/null http://127.0.0.1:4566/_lab/status; then
+    echo "a local stack already answers on 127.0.0.1:4566: stop it first (lab local stop)" >&2
+    exit 1
+fi
 chromium=$(command -v chromium >/dev/null && echo true || echo false)
 first_run HEAD "$WORK/lab"
 if [ -n "$PEER_REV" ]; then
