@@ -4,7 +4,9 @@
 //! went). A function that prints without end costs the gateway a bounded amount of memory.
 
 use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
@@ -18,6 +20,8 @@ pub const MAX_LINES: usize = 10_000;
 #[derive(Default)]
 pub struct Capture {
     kept: Mutex<Kept>,
+    /// Duplicates of the read ends `read_lines` reads: what is still in them has not been read.
+    pipes: Mutex<Vec<OwnedFd>>,
 }
 
 /// The newest lines, and how many older ones went.
@@ -43,6 +47,42 @@ impl Capture {
             kept.dropped += 1;
         }
         kept.lines.push_back(line);
+    }
+
+    /// Follows a pipe that [`read_lines`] reads, so that [`caught_up`](Self::caught_up) can tell
+    /// when it is empty.
+    pub fn follow(&self, pipe: BorrowedFd<'_>) {
+        if let Ok(fd) = pipe.try_clone_to_owned() {
+            self.pipes.lock().expect("pipes lock").push(fd);
+        }
+    }
+
+    /// Waits, at most `limit`, until the followed pipes are empty. A function writes its output
+    /// before it answers, but the readers may not have taken it from the pipes when the answer
+    /// arrives: without this wait a line can miss its own invocation's log and join the next.
+    pub async fn caught_up(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.unread() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Bytes written to the followed pipes and not read yet.
+    fn unread(&self) -> usize {
+        let pipes = self.pipes.lock().expect("pipes lock");
+        pipes
+            .iter()
+            .map(|fd| {
+                let mut n: libc::c_int = 0;
+                // SAFETY: FIONREAD writes one int to `n`; the descriptor is owned and open.
+                let ok = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } == 0;
+                if ok {
+                    n.max(0) as usize
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
 
     /// The lines kept so far, emptied; first a note when some were dropped.
@@ -130,5 +170,24 @@ mod tests {
         // A line cut in the middle of a character stays valid text.
         capture.push("é".repeat(MAX_LINE_BYTES));
         assert!(capture.take()[0].len() <= MAX_LINE_BYTES);
+    }
+
+    #[tokio::test]
+    async fn caught_up_waits_for_what_is_still_in_the_pipe() {
+        use std::io::Write as _;
+        use std::os::fd::{AsFd as _, OwnedFd};
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let capture = std::sync::Arc::new(Capture::default());
+        capture.follow(reader.as_fd());
+        writer.write_all(b"printed before the answer\n").unwrap();
+        assert!(capture.unread() > 0, "the line waits in the pipe");
+        let reader =
+            tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).unwrap();
+        let reading = capture.clone();
+        tokio::spawn(async move { read_lines(reader, &reading).await });
+        capture.caught_up(Duration::from_secs(5)).await;
+        assert_eq!(capture.unread(), 0);
+        tokio::task::yield_now().await;
+        assert_eq!(capture.take(), ["printed before the answer"]);
     }
 }

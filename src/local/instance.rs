@@ -2,6 +2,7 @@
 //! and its CPU share.
 
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -228,8 +229,10 @@ impl Instance {
         (ended, measured)
     }
 
-    /// Log lines printed since the last call (bounded: see [`Capture`]).
-    pub fn take_lines(&self) -> Vec<String> {
+    /// Log lines printed since the last call (bounded: see [`Capture`]), once the readers have
+    /// taken from the pipes what the process wrote before it answered.
+    pub async fn take_lines(&self) -> Vec<String> {
+        self.output.caught_up(Duration::from_millis(100)).await;
         self.output.take()
     }
 
@@ -279,10 +282,12 @@ impl Drop for Instance {
 fn capture_output(child: &mut Child) -> Arc<Capture> {
     let output = Arc::new(Capture::default());
     if let Some(stdout) = child.stdout.take() {
+        output.follow(stdout.as_fd());
         let output = output.clone();
         tokio::spawn(async move { read_lines(stdout, &output).await });
     }
     if let Some(stderr) = child.stderr.take() {
+        output.follow(stderr.as_fd());
         let output = output.clone();
         tokio::spawn(async move { read_lines(stderr, &output).await });
     }

@@ -101,7 +101,7 @@ pub async fn invoke_as(
         },
     };
     let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;
-    let lines = instance.take_lines();
+    let lines = instance.take_lines().await;
     // Lambda stops an environment that goes past its memory size: the memory cgroup does it mid-call
     // where the machine allows; elsewhere the peak is checked after the call.
     let out_of_memory = instance.out_of_memory()
