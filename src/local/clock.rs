@@ -1,7 +1,9 @@
-//! The few dates the local stack writes, without a date crate: a log stream's `YYYY/MM/DD`, and
-//! RFC 3339 times (a timeout message's, with milliseconds; the status's, without).
+//! The few dates the local stack writes: a log stream's `YYYY/MM/DD`, and RFC 3339 times (a
+//! timeout message's, with milliseconds; the status's, without), all from the SDK's date type.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_smithy_types::date_time::{DateTime, Format};
 
 /// `YYYY/MM/DD` in UTC, as Lambda's log stream names start.
 pub fn utc_date() -> String {
@@ -14,18 +16,7 @@ pub fn utc_date() -> String {
 
 /// `YYYY/MM/DD` of a day counted from the Unix epoch.
 pub fn utc_date_of(days: u64) -> String {
-    let days = days as i64;
-    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one string.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}/{m:02}/{d:02}")
+    rfc3339_secs(days * 86_400)[..10].replace('-', "/")
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
@@ -40,15 +31,19 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
 
 fn rfc3339_with(t: SystemTime, millis: bool) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let date = utc_date_of(secs / 86_400).replace('/', "-");
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let fraction = if millis {
-        format!(".{:03}", since.subsec_millis())
+    let whole = rfc3339_secs(since.as_secs());
+    if millis {
+        format!("{}.{:03}Z", &whole[..19], since.subsec_millis())
     } else {
-        String::new()
-    };
-    format!("{date}T{h:02}:{m:02}:{s:02}{fraction}Z")
+        whole
+    }
+}
+
+/// Whole seconds since the epoch in RFC 3339, as the SDK's own date type writes it.
+fn rfc3339_secs(secs: u64) -> String {
+    DateTime::from_secs(secs as i64)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
 #[cfg(test)]

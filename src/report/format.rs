@@ -84,25 +84,14 @@ pub fn utc_now() -> String {
     utc(secs)
 }
 
-/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC` (proleptic Gregorian calendar).
+/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC` (proleptic Gregorian calendar), cut from
+/// the SDK's RFC 3339 date.
 pub fn utc(epoch_secs: u64) -> String {
-    let days = (epoch_secs / 86_400) as i64;
-    let rem = epoch_secs % 86_400;
-    // Days to civil date (Howard Hinnant's algorithm), to avoid a date-time dependency for one line.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let rfc3339 = DateTime::from_secs(epoch_secs as i64)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string());
+    format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }
 
 #[cfg(test)]
