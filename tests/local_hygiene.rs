@@ -51,6 +51,14 @@ async fn a_selection_pattern_that_does_not_compile_is_refused_when_put() {
             .selection_pattern(pattern)
             .send()
     };
+    let stored = || {
+        gw.get_integration_response()
+            .rest_api_id(&api_id)
+            .resource_id(&root)
+            .http_method("POST")
+            .status_code("400")
+            .send()
+    };
 
     let refused = put("BadRequest: (.*").await.unwrap_err();
     assert_eq!(refused.code(), Some("BadRequestException"), "{refused:?}");
@@ -61,15 +69,11 @@ async fn a_selection_pattern_that_does_not_compile_is_refused_when_put() {
     );
     assert!(!message.contains('\n'), "one line: {message}");
     // Refused before moto stored it: there is no such integration response.
-    let stored = gw
-        .get_integration_response()
-        .rest_api_id(&api_id)
-        .resource_id(&root)
-        .http_method("POST")
-        .status_code("400")
-        .send()
-        .await;
-    assert!(stored.is_err(), "moto kept a refused pattern: {stored:?}");
+    let stored_now = stored().await;
+    assert!(
+        stored_now.is_err(),
+        "moto kept a refused pattern: {stored_now:?}"
+    );
 
     put("BadRequest:.*")
         .await
@@ -90,15 +94,7 @@ async fn a_selection_pattern_that_does_not_compile_is_refused_when_put() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Some("BadRequestException"), "{refused:?}");
-    let kept = gw
-        .get_integration_response()
-        .rest_api_id(&api_id)
-        .resource_id(&root)
-        .http_method("POST")
-        .status_code("400")
-        .send()
-        .await
-        .unwrap();
+    let kept = stored().await.unwrap();
     assert_eq!(kept.selection_pattern(), Some("BadRequest:.*"));
     assert_eq!(local.refusals("invalid_selection_pattern"), 2);
 }
