@@ -14,22 +14,26 @@
 . "$(dirname "$0")/bench-lib.sh"
 PEER_REV=${PEER_REV-3993ee3}
 REV=$(git rev-parse --short HEAD)
+# The clones go when the bench ends; their logs and times stay here.
+LOGS=${BENCH_LOGS:-$TARGET/bench-first-run}
+rm -rf "$LOGS" && mkdir -p "$LOGS"
 unset CARGO_TARGET_DIR LAB_HOME
 
-# Clones REV into DIR and times its scripts/run and scripts/test into DIR.times (run_s, build_s, test_s).
-first_run() { # rev dir
-    local rev=$1 dir=$2 t0
+# Clones REV into WORK/NAME and times its scripts/run and scripts/test into LOGS/NAME.times (run_s,
+# test_s), their output in LOGS/NAME.run.log and LOGS/NAME.test.log.
+first_run() { # rev name
+    local rev=$1 dir=$WORK/$2 log=$LOGS/$2 t0
     git clone -q "$ROOT" "$dir"
     git -C "$dir" checkout -q "$rev"
     mkdir -p "$dir.cache"
     say "$rev: scripts/run (clean clone, empty target/ and cache)"
     t0=$(now)
-    (cd "$dir" && XDG_CACHE_HOME="$dir.cache" DURATION="${DURATION:-20s}" scripts/run) >"$dir.run.log" 2>&1
-    echo "run_s $(since "$t0" 1)" >"$dir.times"
+    (cd "$dir" && XDG_CACHE_HOME="$dir.cache" DURATION="${DURATION:-20s}" scripts/run) >"$log.run.log" 2>&1
+    echo "run_s $(since "$t0" 1)" >"$log.times"
     say "$rev: scripts/test"
     t0=$(now)
-    (cd "$dir" && XDG_CACHE_HOME="$dir.cache" scripts/test) >"$dir.test.log" 2>&1 || true
-    echo "test_s $(since "$t0" 1)" >>"$dir.times"
+    (cd "$dir" && XDG_CACHE_HOME="$dir.cache" scripts/test) >"$log.test.log" 2>&1 || true
+    echo "test_s $(since "$t0" 1)" >>"$log.times"
     # scripts/run leaves the tutorial's local stack running: stop it before the other side starts one.
     pkill -f "$dir/target/.*/lab local serve" 2>/dev/null || true
     sleep 1
@@ -41,12 +45,12 @@ if curl -sf -o /dev/null http://127.0.0.1:4566/_lab/status; then
     exit 1
 fi
 chromium=$(command -v chromium >/dev/null && echo true || echo false)
-first_run HEAD "$WORK/lab"
+first_run HEAD lab
 if [ -n "$PEER_REV" ]; then
-    first_run "$PEER_REV" "$WORK/peer"
+    first_run "$PEER_REV" peer
 fi
 
-py - "$WORK" "$REV" "${PEER_REV:-}" "$chromium" "$(loadavg)" >"$WORK/record.json" <<'PY'
+py - "$LOGS" "$REV" "${PEER_REV:-}" "$chromium" "$(loadavg)" >"$WORK/record.json" <<'PY'
 import json, re, sys
 work, rev, peer_rev, chromium, load = sys.argv[1:6]
 
@@ -73,9 +77,9 @@ lab = side("lab")
 peer = side("peer") if peer_rev else None
 for label, f in (("lab " + rev, lab), ("peer " + peer_rev, peer)):
     if f:
-        print(f"{label}: scripts/run {f['run_s']:.0f} s (build {f.get('build_s', float('nan')):.0f} s), "
+        print(file=sys.stderr, end=f"{label}: scripts/run {f['run_s']:.0f} s (build {f.get('build_s', float('nan')):.0f} s), "
               f"scripts/test {f['test_s']:.0f} s, total {f['total_s']:.0f} s; "
-              f"{f.get('tests_passed', '?')} passed, {f.get('tests_failed', '?')} failed")
+              f"{f.get('tests_passed', '?')} passed, {f.get('tests_failed', '?')} failed\n")
 json.dump({
     "settings": {"duration": "20s", "chromium_preinstalled": chromium == "true", "budget_s": 540},
     "extra": {"load_average_after": load},

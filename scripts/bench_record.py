@@ -261,11 +261,12 @@ first_run_ratios = quotients(total=("lab.total_s", "peer.total_s"), run=("lab.ru
 
 def first_run_summary(d, lab, peer, ratio):
     budget = d["settings"]["budget_s"]
+    tests = lambda f: f"{f.get('tests_passed', '?')} tests passed, {f.get('tests_failed', '?')} failed"
     text = (f"scripts/run {num(lab['run_s'])} s (build {num(lab.get('build_s', 0))} s) + scripts/test "
-            f"{num(lab['test_s'])} s = {num(lab['total_s'])} s, budget {budget} s")
+            f"{num(lab['test_s'])} s = {num(lab['total_s'])} s, budget {budget} s ({tests(lab)})")
     if peer:
         text += (f"; at {peer['revision']}: {num(peer['run_s'])} + {num(peer['test_s'])} = {num(peer['total_s'])} s "
-                 f"({times(ratio['total'])})")
+                 f"({times(ratio['total'])}; {tests(peer)})")
     return text
 
 
