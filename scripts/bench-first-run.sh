@@ -87,4 +87,4 @@ json.dump({
     "peer": dict(name=f"the same commands at {peer_rev}", revision=peer_rev, **peer) if peer else None,
 }, sys.stdout)
 PY
-record_bench first-run <"$WORK/record.json"
+BENCH_MEASURED_CLEAN_CLONE=1 record_bench first-run <"$WORK/record.json"

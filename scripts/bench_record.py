@@ -384,7 +384,9 @@ def record(name, lab, peer, settings=None, extra=None):
     """Writes bench/results/NAME.json from one run's figures; returns (path, record)."""
     if name not in BY_NAME or BY_NAME[name]["summary"] is None:
         raise SystemExit(f"bench_record: no bench named {name!r} with figures (see BENCHES in {__file__})")
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # A bench that measures a clean clone of HEAD (bench-first-run) says so: this tree's edits were not measured.
+    measured_clone = os.environ.get("BENCH_MEASURED_CLEAN_CLONE") == "1"
+    dirty = "" if measured_clone else git("status", "--porcelain", "--untracked-files=no")
     try:
         load = open("/proc/loadavg").read().split()[:3]
     except OSError:

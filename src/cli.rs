@@ -350,12 +350,7 @@ pub struct LocalStartArgs {
 impl Default for LocalStartArgs {
     /// The flags' defaults, as `--local` starts the stack on demand.
     fn default() -> Self {
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            args: LocalStartArgs,
-        }
-        Wrapper::parse_from(["serve"]).args
+        crate::flag_defaults::parse_defaults()
     }
 }
 

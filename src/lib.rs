@@ -9,6 +9,7 @@ pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod control;
+pub mod flag_defaults;
 pub mod load;
 pub mod local;
 pub mod output;

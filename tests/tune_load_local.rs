@@ -279,14 +279,15 @@ async fn tutorial_runs_end_to_end_and_tears_down() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for needle in [
-        "Invoke URL",
-        "somevalue1",
-        "Performance & Cost Observations",
-        "Stack lab is gone.",
-    ] {
-        assert!(stdout.contains(needle), "missing {needle}: {stdout}");
-    }
+    common::assert_contains_all(
+        &stdout,
+        &[
+            "Invoke URL",
+            "somevalue1",
+            "Performance & Cost Observations",
+            "Stack lab is gone.",
+        ],
+    );
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(
         html.matches("<svg").count() >= 2,

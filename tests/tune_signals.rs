@@ -123,14 +123,15 @@ async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
     let out = local.lab(&tune("128,256"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for needle in [
-        "128 MB failed",
-        "BadRequest",
-        "3 tries",
-        "removed 2 aliases and 2 versions",
-    ] {
-        assert!(stderr.contains(needle), "missing {needle}: {stderr}");
-    }
+    common::assert_contains_all(
+        &stderr,
+        &[
+            "128 MB failed",
+            "BadRequest",
+            "3 tries",
+            "removed 2 aliases and 2 versions",
+        ],
+    );
     assert_eq!(snapshot(&lambda, "failing-fn").await, before);
     // The same error type allowed: every call is a measurement.
     let mut allowed = tune("128");

@@ -210,15 +210,16 @@ async fn tuning_another_function_leaves_it_as_it_was() {
         r#"{"operation":"ping"}"#,
     ]);
     let text = local.lab_ok(&args);
-    for needle in [
-        "PT cost",
-        "Full cost",
-        "lab's full cost",
-        "Visualization: https://lambda-power-tuning.show/#",
-        "removed",
-    ] {
-        assert!(text.contains(needle), "missing {needle}: {text}");
-    }
+    common::assert_contains_all(
+        &text,
+        &[
+            "PT cost",
+            "Full cost",
+            "lab's full cost",
+            "Visualization: https://lambda-power-tuning.show/#",
+            "removed",
+        ],
+    );
     assert_eq!(snapshot(&lambda, "someone-elses-fn").await, before);
 }
 

@@ -104,12 +104,7 @@ pub struct LoadArgs {
 impl Default for LoadArgs {
     /// The options of a bare `lab load` (every setting at its default).
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            args: LoadArgs,
-        }
-        <Wrapper as clap::Parser>::parse_from(["load"]).args
+        crate::flag_defaults::parse_defaults()
     }
 }
 

@@ -118,12 +118,7 @@ pub struct TuneArgs {
 impl Default for TuneArgs {
     /// The options of a bare `lab tune` (every setting at its default).
     fn default() -> Self {
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            args: TuneArgs,
-        }
-        <Wrapper as clap::Parser>::parse_from(["tune"]).args
+        crate::flag_defaults::parse_defaults()
     }
 }
 

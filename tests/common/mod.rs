@@ -320,6 +320,12 @@ pub fn python_zip(dir: &Path, template: &str) -> PathBuf {
     script_zip(dir, &template.replace("PYTHON", python))
 }
 
+/// Fails naming every one of `needles` that `text` does not contain, with the text.
+pub fn assert_contains_all(text: &str, needles: &[&str]) {
+    let missing: Vec<_> = needles.iter().filter(|n| !text.contains(*n)).collect();
+    assert!(missing.is_empty(), "missing {missing:?} in:\n{text}");
+}
+
 /// The words of a command line (for arguments without spaces): `words("--stack s status")`.
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
