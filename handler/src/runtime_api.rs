@@ -3,7 +3,7 @@
 //! The one implementation: `lab`'s local stack serves it to every instance it starts (one listener per
 //! instance, so a request id never has to be routed between instances and `/next` long-polls exactly
 //! that instance's queue), and the handler's own tests and benchmark drive the real `bootstrap` with it
-//! through [`RuntimeApi`], a thin wrapper over the same [`channel`] and [`router`].
+//! through [`RuntimeApi`], a thin wrapper over the same [`serve`].
 //!
 //! The function long-polls `GET .../invocation/next`, then posts `.../{id}/response` or
 //! `.../{id}/error`; a runtime that fails to start posts `.../init/error`. A response past
@@ -90,7 +90,7 @@ pub struct RuntimeState {
 /// Builds the runtime API state and the sender that feeds it, plus a receiver for "init done".
 ///
 /// The queue holds one job: an instance runs one invocation at a time, as a Lambda environment does.
-pub fn channel() -> (
+fn channel() -> (
     Arc<RuntimeState>,
     mpsc::Sender<Job>,
     oneshot::Receiver<Instant>,
@@ -107,7 +107,7 @@ pub fn channel() -> (
 }
 
 /// The Runtime API routes.
-pub fn router(state: Arc<RuntimeState>) -> Router {
+fn router(state: Arc<RuntimeState>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
@@ -120,6 +120,39 @@ pub fn router(state: Arc<RuntimeState>) -> Router {
         // connection it can keep using rather than one cut off mid-body.
         .layer(DefaultBodyLimit::max(2 * RESPONSE_LIMIT))
         .with_state(state)
+}
+
+/// A Runtime API served on a loopback port: what feeds it and what it reports. The local stack's
+/// instances and [`RuntimeApi`] (the handler's tests and benchmark) both start from it.
+pub struct Served {
+    /// Where it listens; the function's `AWS_LAMBDA_RUNTIME_API` is `addr.to_string()`.
+    pub addr: SocketAddr,
+    /// What the runtime reported (its init error).
+    pub state: Arc<RuntimeState>,
+    /// Feeds it invocations, one at a time.
+    pub jobs: mpsc::Sender<Job>,
+    /// Fires when the runtime first asks for work: the end of its init phase.
+    pub ready: oneshot::Receiver<Instant>,
+    /// The server task: aborting it stops serving.
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Binds a free port on 127.0.0.1 and serves the Runtime API on it in the background.
+pub async fn serve() -> std::io::Result<Served> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (state, jobs, ready) = channel();
+    let app = router(Arc::clone(&state));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Served {
+        addr,
+        state,
+        jobs,
+        ready,
+        server,
+    })
 }
 
 async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
@@ -266,8 +299,7 @@ pub const TEST_FUNCTION_ARN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:lab-handler-test";
 
 /// A Runtime API on an ephemeral loopback port, for driving one function process by hand (the
-/// handler's tests and benchmark): [`channel`] and [`router`] served in the background, and one call
-/// to submit an event and await its [`Outcome`].
+/// handler's tests and benchmark): [`serve`], plus one call to submit an event and await its [`Outcome`].
 pub struct RuntimeApi {
     /// Where it listens; the function's `AWS_LAMBDA_RUNTIME_API` is `addr.to_string()`.
     pub addr: SocketAddr,
@@ -288,13 +320,13 @@ impl Drop for RuntimeApi {
 impl RuntimeApi {
     /// Binds `127.0.0.1:0` and serves in the background (HTTP/1.1, keep-alive).
     pub async fn start() -> std::io::Result<RuntimeApi> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (state, jobs, ready) = channel();
-        let app = router(Arc::clone(&state));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let Served {
+            addr,
+            state,
+            jobs,
+            ready,
+            server,
+        } = serve().await?;
         Ok(RuntimeApi {
             addr,
             state,

@@ -1,7 +1,6 @@
 //! One execution environment: a `bootstrap` process, its own Runtime API listener, its log lines,
 //! and its CPU share.
 
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -78,35 +77,6 @@ pub struct Limits {
     pub memory_root: Option<(PathBuf, Flavor)>,
 }
 
-/// An instance's own Runtime API, served on a loopback port.
-struct RuntimeApi {
-    addr: SocketAddr,
-    state: Arc<RuntimeState>,
-    jobs: mpsc::Sender<Job>,
-    ready: oneshot::Receiver<Instant>,
-    server: JoinHandle<()>,
-}
-
-impl RuntimeApi {
-    /// Binds a free loopback port and serves the Runtime API on it.
-    async fn serve() -> anyhow::Result<Self> {
-        let (state, jobs, ready) = runtime_api::channel();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let router = runtime_api::router(state.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(Self {
-            addr,
-            state,
-            jobs,
-            ready,
-            server,
-        })
-    }
-}
-
 impl Instance {
     /// Starts `bootstrap` from `code_dir` with the function's env, memory and a Runtime API of its own.
     pub async fn start(
@@ -116,7 +86,7 @@ impl Instance {
         limits: &Limits,
     ) -> anyhow::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let api = RuntimeApi::serve().await?;
+        let api = runtime_api::serve().await?;
         let log_stream = format!("{}/[$LATEST]{id:032x}", clock::utc_date());
         let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
         let env = RuntimeEnv {

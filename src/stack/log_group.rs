@@ -1,5 +1,7 @@
 //! The function's log group, made by `up` (with a retention, and tagged) so that `down` may remove it.
 
+use std::ops::ControlFlow;
+
 use super::{Action, Change, ResourceStatus, Stack, Step};
 use crate::aws::ctx;
 
@@ -136,12 +138,10 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.log_group;
     let step = Step::start(RESOURCE, name);
-    let Some(o) = observe(stack).await? else {
-        return Ok(step.done(Action::Absent, None));
+    let o = match stack.deletable(&step, observe(stack).await?, |o| Some(o.owned)) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(done) => return Ok(done),
     };
-    if let Some(kept) = stack.keep_foreign(&step, Some(o.owned)) {
-        return Ok(kept);
-    }
     crate::aws::ignore_not_found(
         "logs:DeleteLogGroup",
         stack

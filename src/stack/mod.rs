@@ -4,6 +4,8 @@
 //! The cloud is the source of truth: resources are found by name and the `lab:stack` tag, so no state
 //! file has to survive between runs.
 
+use std::ops::ControlFlow;
+
 pub mod api;
 pub mod function;
 pub mod log_group;
@@ -179,18 +181,29 @@ impl Stack {
         tags.any(|(k, v)| k == STACK_TAG && v == self.names.stack)
     }
 
-    /// In `down`: a resource of someone else's (same name, no tag) is left in place unless `--force`,
-    /// and so is one whose tags could not be read (`owned` is `None`): it is reported as such.
-    pub fn keep_foreign(&self, step: &Step, owned: Option<bool>) -> Option<Change> {
+    /// The start of every resource's `destroy`: one that is not there ends as `Absent`; one of
+    /// someone else's (same name, no tag), or one whose tags could not be read (`owned` gives
+    /// `None`), is left in place unless `--force` and ends as `Kept`, saying why. Otherwise the
+    /// observation comes back, to delete.
+    pub fn deletable<O>(
+        &self,
+        step: &Step,
+        observed: Option<O>,
+        owned: impl FnOnce(&O) -> Option<bool>,
+    ) -> ControlFlow<Change, O> {
+        let Some(found) = observed else {
+            return ControlFlow::Break(step.done(Action::Absent, None));
+        };
+        let owned = owned(&found);
         if owned == Some(true) || self.force {
-            return None;
+            return ControlFlow::Continue(found);
         }
         let why = match owned {
             Some(_) => format!("not tagged {STACK_TAG}={}", self.names.stack),
             None => "its tags could not be read, so it may not be this stack's".to_string(),
         };
         let details = vec![format!("{why}: left in place (pass --force to delete it)")];
-        Some(step.done(Action::Kept, None).with_details(details))
+        ControlFlow::Break(step.done(Action::Kept, None).with_details(details))
     }
 
     /// Refuses to touch a resource of someone else's unless `--force`.

@@ -1,5 +1,7 @@
 //! The function's managed policy, scoped to this stack's table and log group (the tutorial uses `*`).
 
+use std::ops::ControlFlow;
+
 use aws_sdk_iam::types::Tag;
 
 use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack, Step};
@@ -186,12 +188,10 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.policy;
     let step = Step::start(RESOURCE, name);
     let arn = stack.policy_arn();
-    let Some(observed) = observe(stack).await? else {
-        return Ok(step.done(Action::Absent, None));
+    let observed = match stack.deletable(&step, observe(stack).await?, |o| Some(o.owned)) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(done) => return Ok(done),
     };
-    if let Some(kept) = stack.keep_foreign(&step, Some(observed.owned)) {
-        return Ok(kept);
-    }
     let entities = match iam.list_entities_for_policy().policy_arn(&arn).send().await {
         Ok(out) => out,
         Err(e) if e.is_not_found() => return Ok(step.done(Action::Absent, None)),

@@ -1,5 +1,7 @@
 //! The function's execution role: Lambda trust policy, this stack's policy attached.
 
+use std::ops::ControlFlow;
+
 use aws_sdk_iam::types::Tag;
 
 use super::{decode_policy, same_policy, Action, Change, ResourceStatus, Stack, Step};
@@ -154,12 +156,10 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let iam = &stack.clients.iam;
     let name = &stack.names.role;
     let step = Step::start(RESOURCE, name);
-    let Some(observed) = observe(stack).await? else {
-        return Ok(step.done(Action::Absent, None));
+    let observed = match stack.deletable(&step, observe(stack).await?, |o| Some(o.owned)) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(done) => return Ok(done),
     };
-    if let Some(kept) = stack.keep_foreign(&step, Some(observed.owned)) {
-        return Ok(kept);
-    }
     for arn in &observed.attached {
         crate::aws::ignore_not_found(
             "iam:DetachRolePolicy",

@@ -1,5 +1,6 @@
 //! The DynamoDB table: partition key `id` (string), on-demand capacity.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -221,12 +222,10 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.table;
     let step = Step::start(RESOURCE, name);
-    let Some(observed) = observe(stack, true).await? else {
-        return Ok(step.done(Action::Absent, None));
+    let observed = match stack.deletable(&step, observe(stack, true).await?, |o| o.owned) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(done) => return Ok(done),
     };
-    if let Some(kept) = stack.keep_foreign(&step, observed.owned) {
-        return Ok(kept);
-    }
     let ddb = &stack.clients.dynamodb;
     crate::aws::ignore_not_found(
         "dynamodb:DeleteTable",

@@ -1,6 +1,7 @@
 //! The REST API: resource `/DynamoDBManager`, `POST` without auth, a non-proxy Lambda integration whose
 //! integration responses map the handler's error types to HTTP statuses, deployed to stage `prod`.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Method};
@@ -267,12 +268,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.api;
     let step = Step::start(RESOURCE, name);
     // Look before deleting: moto answers a delete of a missing API with a 500 that the SDK retries.
-    let Some((api_id, owned)) = find_api(stack).await? else {
-        return Ok(step.done(Action::Absent, None));
-    };
-    if let Some(kept) = stack.keep_foreign(&step, Some(owned)) {
-        return Ok(kept);
-    }
+    let (api_id, _) =
+        match stack.deletable(&step, find_api(stack).await?, |&(_, owned)| Some(owned)) {
+            ControlFlow::Continue(found) => found,
+            ControlFlow::Break(done) => return Ok(done),
+        };
     let (answer, waited) = within_quota(|no_retries| {
         stack
             .clients

@@ -1,6 +1,7 @@
 //! The Lambda function: `provided.al2023`, the handler's `bootstrap`, the allowed table in its env.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
@@ -317,12 +318,10 @@ pub async fn describe(
 pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.function;
     let step = Step::start(RESOURCE, name);
-    let Some(observed) = observe(stack).await? else {
-        return Ok(step.done(Action::Absent, None));
+    let observed = match stack.deletable(&step, observe(stack).await?, |o| o.owned) {
+        ControlFlow::Continue(found) => found,
+        ControlFlow::Break(done) => return Ok(done),
     };
-    if let Some(kept) = stack.keep_foreign(&step, observed.owned) {
-        return Ok(kept);
-    }
     crate::aws::ignore_not_found(
         "lambda:DeleteFunction",
         stack
