@@ -188,10 +188,11 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.policy;
     let step = Step::start(RESOURCE, name);
     let arn = stack.policy_arn();
-    let observed = match stack.deletable(&step, observe(stack).await?, |o| Some(o.owned)) {
-        ControlFlow::Continue(found) => found,
-        ControlFlow::Break(done) => return Ok(done),
-    };
+    if let ControlFlow::Break(done) =
+        stack.deletable(&step, observe(stack).await?, |o| Some(o.owned))
+    {
+        return Ok(done);
+    }
     let entities = match iam.list_entities_for_policy().policy_arn(&arn).send().await {
         Ok(out) => out,
         Err(e) if e.is_not_found() => return Ok(step.done(Action::Absent, None)),
