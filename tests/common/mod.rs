@@ -1,9 +1,11 @@
 //! Test harness: a real local stack (`lab local serve`: moto + gateway + the real handler) per test
 //! binary, and a way to run the real `lab` binary against it; independent SDK reads of what it did
-//! (`aws`), and HTML reports checked in a browser (`html`).
+//! (`aws`), the kernel's accounting of an instance's cgroup (`cgroup`), and HTML reports checked in a
+//! browser (`html`).
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod cgroup;
 pub mod html;
 
 use std::path::{Path, PathBuf};
