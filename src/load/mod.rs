@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod client;
+pub mod clock;
 pub mod duration;
 pub mod html;
 pub mod invoke;

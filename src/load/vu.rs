@@ -1,4 +1,4 @@
-//! The loops that send: the closed-model VU, and the open model's clock and its workers. Results
+//! The loops that send: the closed-model VU, and the open model's scheduler and its workers. Results
 //! go to a shared recorder shard and the shared [`Timeline`]; a VU itself holds only its
 //! connection and a few words of state, so 10,000 of them fit in a few hundred megabytes.
 
@@ -10,6 +10,7 @@ use rand::RngCore;
 use tokio::sync::{mpsc, watch};
 
 use super::client::Transport;
+use super::clock;
 use super::metrics::{Outcome, Shards};
 use super::payload::PayloadMix;
 use super::profile::Shape;
@@ -255,8 +256,8 @@ pub struct Arrivals {
     pub count: u32,
 }
 
-/// The open-model clock: this share's arrivals, each handed to a free worker, or dropped when none
-/// frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
+/// The open-model scheduler: this share's arrivals, ticked by the [`clock`], each handed to a free
+/// worker, or dropped when none frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
 pub async fn schedule(
     ctx: &RunContext,
     arrivals: Arrivals,
@@ -266,23 +267,31 @@ pub async fn schedule(
 ) -> u64 {
     let start = ctx.timeline.start();
     let offset = ctx.shape_offset.as_secs_f64();
+    let end = ctx.end;
     let mut dropped = 0;
     // The first arrival of this share at or after the slice's offset.
     let first = ((offset * arrivals.rate - f64::from(arrivals.index)) / f64::from(arrivals.count))
         .ceil()
         .max(0.0) as u64;
-    for k in first.. {
-        // Computed from the start, not accumulated, so rounding never drifts the rate.
-        let n = k as f64 * f64::from(arrivals.count) + f64::from(arrivals.index);
-        let at = Duration::from_secs_f64((n / arrivals.rate - offset).max(0.0));
-        let intended = start + at;
-        if intended >= ctx.end || stop.is_stopped() {
+    let times = (first..)
+        .map(move |k| {
+            // Computed from the start, not accumulated, so rounding never drifts the rate.
+            let n = k as f64 * f64::from(arrivals.count) + f64::from(arrivals.index);
+            start + Duration::from_secs_f64((n / arrivals.rate - offset).max(0.0))
+        })
+        .take_while(move |intended| *intended < end);
+    let mut clock = clock::start(times);
+    loop {
+        if stop.is_stopped() {
             break;
         }
-        tokio::select! {
-            () = tokio::time::sleep_until(intended.into()) => {}
+        let intended = tokio::select! {
+            tick = clock.recv() => match tick {
+                Some(intended) => intended,
+                None => break,
+            },
             () = stop.stopped() => break,
-        }
+        };
         let id = match free.try_recv() {
             Ok(id) => id,
             Err(_) => {

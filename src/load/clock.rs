@@ -1,0 +1,117 @@
+//! The open model's arrival clock: a thread of its own that wakes at each intended send time and
+//! hands it to the scheduler.
+//!
+//! tokio's timer has millisecond granularity: a `sleep_until` wakes on the next millisecond tick
+//! after its deadline, so every arrival would leave up to a millisecond late. Latency counts from
+//! the intended send (as wrk2 and oha `--latency-correction` count it), so that lateness would be
+//! reported as the server's. A thread's sleep, with its timer slack set to the least, wakes within
+//! microseconds of its deadline; waking the scheduler's task from it costs a few microseconds more.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+/// Arrivals ticked ahead of a scheduler that is waiting for a free VU: they keep their intended
+/// times, so queueing them costs no accuracy, only memory, which this bounds.
+const BACKLOG: usize = 4096;
+
+/// How long the clock sleeps at most before checking that someone still listens, so that a
+/// stopped test's clock goes away promptly even at a rate of one arrival a minute.
+const CHECK_EVERY: Duration = Duration::from_millis(50);
+
+/// Starts a clock that sends each of `times` (in order) when it comes. It ends after the last, or
+/// as soon as the receiver is dropped.
+pub fn start(times: impl Iterator<Item = Instant> + Send + 'static) -> mpsc::Receiver<Instant> {
+    let (tx, rx) = mpsc::channel(BACKLOG);
+    // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
+    // more thread is a panic, which the run's clean-up catches like any other.
+    thread::Builder::new()
+        .name("lab-arrivals".into())
+        .spawn(move || tick(times, &tx))
+        .expect("start the arrival clock's thread");
+    rx
+}
+
+fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Instant>) {
+    precise_sleeps();
+    for at in times {
+        loop {
+            let now = Instant::now();
+            if at <= now {
+                break;
+            }
+            if tx.is_closed() {
+                return;
+            }
+            thread::sleep((at - now).min(CHECK_EVERY));
+        }
+        if tx.blocking_send(at).is_err() {
+            return;
+        }
+    }
+}
+
+/// Asks the kernel to wake this thread's sleeps on time rather than up to 50 µs late (the default
+/// timer slack, which lets it batch wake-ups to save power): a generator's clock wants precision.
+fn precise_sleeps() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and changes only the calling thread's slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ticks_each_time_in_order_never_early() {
+        let start = Instant::now();
+        let times: Vec<Instant> = (0..20u64)
+            .map(|k| start + Duration::from_millis(2 * k))
+            .collect();
+        let mut rx = super::start(times.clone().into_iter());
+        for want in &times {
+            let got = rx.recv().await.expect("a tick per time");
+            assert_eq!(got, *want);
+            assert!(Instant::now() >= *want, "a tick came before its time");
+        }
+        assert!(
+            rx.recv().await.is_none(),
+            "the clock ends after the last time"
+        );
+    }
+
+    #[tokio::test]
+    async fn stops_when_no_one_listens() {
+        // An endless schedule, one arrival a second: dropping the receiver must end the thread.
+        let start = Instant::now();
+        let rx = super::start((1u64..).map(move |k| start + Duration::from_secs(k)));
+        let threads = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .flatten()
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "lab-arrivals")
+                })
+                .count()
+        };
+        // The thread names itself once it runs, a moment after it is spawned.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while threads() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the clock runs on no thread of its own"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drop(rx);
+        while threads() > 0 {
+            assert!(Instant::now() < deadline, "the clock outlived its receiver");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
