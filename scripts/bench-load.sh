@@ -12,9 +12,12 @@
 #       rounds with the order rotated (so no tool always runs first or right after another); the round
 #       with each tool's median throughput is reported.
 #   (b) equal load: a fixed arrival rate, BENCH_RATE_SHARE of the slowest tool's max and a light
-#       BENCH_LIGHT_RATE, for lab (--rate) and oha (-q, with --latency-correction so both count latency
-#       from the intended send time). Debian's wrk has no fixed-rate mode (wrk2 has, and is not packaged),
-#       so wrk appears only in (a).
+#       BENCH_LIGHT_RATE, for lab (--rate) and oha (-q, with --latency-correction so both count the wait
+#       for a free connection in the latency). lab counts from each arrival's intended time; oha from
+#       the moment its (millisecond) timer fired for the arrival (src/client.rs: `sleep_until`, then
+#       `Instant::now()`), so its own timer's lateness is not in its figure and lab's is: lab's side is
+#       the stricter. Debian's wrk has no fixed-rate mode (wrk2 has, and is not packaged), so wrk
+#       appears only in (a).
 #
 # The machine has 2 cores shared by generator and target: every figure is "generator + target on the
 # same 2 cores". A generator that burns more CPU per request leaves less to the target, which is part of
