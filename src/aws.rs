@@ -236,6 +236,22 @@ where
     move |e| explain(action, e)
 }
 
+/// Every item of a paginated SDK call (`$request`, a fluent builder whose operation pages), or the
+/// first error, explained as `$action`. A macro, because each operation's paginator is a type of
+/// its own with no trait in common.
+macro_rules! all_items {
+    ($request:expr, $action:literal) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err($crate::aws::ctx($action))
+    };
+}
+pub(crate) use all_items;
+
 /// The delays between polls of a state AWS is moving through (a table CREATING, a function
 /// Pending, IAM settling): from 100 ms, doubling, at most 500 ms. The transitions last seconds, so
 /// a longer cap only overshoots them (a 10 s wait polled every 5 s ends up to 5 s late), and two
@@ -258,8 +274,14 @@ impl Backoff {
 
     /// Sleeps for the current delay, then doubles it (up to [`Self::CAP`]).
     pub async fn wait(&mut self) {
-        tokio::time::sleep(self.next).await;
+        tokio::time::sleep(self.advance()).await;
+    }
+
+    /// The current delay, doubling it (up to [`Self::CAP`]) for the next time.
+    pub fn advance(&mut self) -> Duration {
+        let delay = self.next;
         self.next = (self.next * 2).min(Self::CAP);
+        delay
     }
 
     /// The delay the next [`wait`](Self::wait) sleeps.
@@ -274,29 +296,20 @@ impl Default for Backoff {
     }
 }
 
+/// What an SDK call returns.
+pub type SdkResult<T, E> = Result<T, SdkError<E, HttpResponse>>;
+
 /// Retries a call while AWS answers one of `codes`: eventual consistency that settles in seconds
 /// (IAM's NoSuchEntity right after a create, DeleteConflict right after a detach), with
 /// [`Backoff`]; after `budget` the last answer is returned as it is.
-pub async fn retry_while<T, E, F, Fut>(
+pub async fn retry_while<T, E: ProvideErrorMetadata, Fut: Future<Output = SdkResult<T, E>>>(
     codes: &[&str],
     budget: Duration,
-    mut call: F,
-) -> Result<T, SdkError<E, HttpResponse>>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata,
-{
-    let deadline = Instant::now() + budget;
+    call: impl FnMut() -> Fut,
+) -> SdkResult<T, E> {
     let mut backoff = Backoff::new();
-    loop {
-        match call().await {
-            Err(e) if e.is_code(codes) && Instant::now() + backoff.peek() < deadline => {
-                backoff.wait().await;
-            }
-            other => return other,
-        }
-    }
+    let wait_for = |e: &SdkError<E, HttpResponse>| e.is_code(codes).then(|| backoff.advance());
+    retry(budget, wait_for, |_| {}, call).await
 }
 
 /// The `Retry-After` header of a throttled answer, in seconds.
@@ -311,40 +324,54 @@ pub fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
 /// allows one DeleteRestApi per 30 s per account. Without the header (and for a 5xx), backoff
 /// doubles from 1 s.
 /// `on_wait` is told each wait (for a progress line).
-pub async fn honour_retry_after<T, E, F, Fut>(
-    budget: Duration,
-    mut on_wait: impl FnMut(Duration),
-    mut call: F,
-) -> Result<T, SdkError<E, HttpResponse>>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+pub async fn honour_retry_after<
+    T,
     E: ProvideErrorMetadata,
-{
-    let deadline = Instant::now() + budget;
+    Fut: Future<Output = SdkResult<T, E>>,
+>(
+    budget: Duration,
+    on_wait: impl FnMut(Duration),
+    call: impl FnMut() -> Fut,
+) -> SdkResult<T, E> {
     let mut fallback = Duration::from_secs(1);
     let mut server_errors = 0;
+    let wait_for = move |e: &SdkError<E, HttpResponse>| {
+        let throttled = e.status() == Some(429) || e.is_code(&["TooManyRequestsException"]);
+        // With the SDK's retries off, a transient 5xx is ours to retry too (three times, as the
+        // SDK would).
+        let server_error = e.status().is_some_and(|s| s >= 500);
+        let retried = throttled || (server_error && server_errors < 3);
+        if !retried {
+            return None;
+        }
+        server_errors += u32::from(server_error);
+        let wait = retry_after(e).unwrap_or(fallback);
+        fallback = (fallback * 2).min(Duration::from_secs(30));
+        Some(wait)
+    };
+    retry(budget, wait_for, on_wait, call).await
+}
+
+/// The loop both retries share: calls until an answer `wait_for` gives no wait for, or whose wait
+/// would end after `budget`; that answer is returned as it is. `on_wait` is told each wait.
+async fn retry<T, E, Fut: Future<Output = SdkResult<T, E>>>(
+    budget: Duration,
+    mut wait_for: impl FnMut(&SdkError<E, HttpResponse>) -> Option<Duration>,
+    mut on_wait: impl FnMut(Duration),
+    mut call: impl FnMut() -> Fut,
+) -> SdkResult<T, E> {
+    let deadline = Instant::now() + budget;
     loop {
-        match call().await {
-            // With the SDK's retries off, a transient 5xx is ours to retry too (three times, as
-            // the SDK would).
-            Err(e)
-                if e.status() == Some(429)
-                    || e.is_code(&["TooManyRequestsException"])
-                    || (e.status().is_some_and(|s| s >= 500) && server_errors < 3) =>
-            {
-                if e.status().is_some_and(|s| s >= 500) {
-                    server_errors += 1;
-                }
-                let wait = retry_after(&e).unwrap_or(fallback);
-                fallback = (fallback * 2).min(Duration::from_secs(30));
-                if Instant::now() + wait > deadline {
-                    return Err(e);
-                }
+        let err = match call().await {
+            Err(e) => e,
+            answer => return answer,
+        };
+        match wait_for(&err) {
+            Some(wait) if Instant::now() + wait < deadline => {
                 on_wait(wait);
                 tokio::time::sleep(wait).await;
             }
-            other => return other,
+            _ => return Err(err),
         }
     }
 }

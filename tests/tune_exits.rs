@@ -12,13 +12,11 @@ use std::time::Duration;
 use common::html::assert_self_contained;
 use lab::tune::run::Interrupted;
 use lab::tune::Strategy;
-use tune_fake::{tune, tune_until, Fake, Mode};
+use tune_fake::{tune, tune_error, tune_until, Fake, Mode};
 
 #[tokio::test]
 async fn an_interrupt_cleans_up_and_says_so() {
-    let mut fake = Fake::new(640);
-    fake.slow = true;
-    let fake = Arc::new(fake);
+    let fake = Arc::new(Fake::new(640).slow());
     let watcher = fake.clone();
     // "SIGTERM" once a few invocations have happened.
     let interrupt = async move {
@@ -43,9 +41,7 @@ async fn an_interrupt_cleans_up_and_says_so() {
 
 #[tokio::test]
 async fn an_interrupt_while_publishing_restores_latest() {
-    let mut fake = Fake::new(320);
-    fake.slow = true;
-    let fake = Arc::new(fake);
+    let fake = Arc::new(Fake::new(320).slow());
     let watcher = fake.clone();
     // Stopped after the second version's update, before anything was measured.
     let interrupt = async move {
@@ -67,10 +63,8 @@ async fn an_interrupt_while_publishing_restores_latest() {
 
 #[tokio::test]
 async fn a_panic_in_the_sweep_still_cleans_up() {
-    let mut fake = Fake::new(512);
-    fake.modes.insert(256, Mode::Panic);
-    let fake = Arc::new(fake);
-    let err = format!("{:#}", tune(&fake, |_| {}).await.unwrap_err());
+    let fake = Arc::new(Fake::new(512).with(256, Mode::Panic));
+    let err = tune_error(&fake).await;
     assert!(
         err.contains("tuning panicked: the fake panics at 256 MB"),
         "{err}"
@@ -213,9 +207,7 @@ async fn only_cold_starts_publishes_a_version_per_invocation() {
 #[tokio::test]
 async fn html_report_is_self_contained_and_holds_the_values() {
     let path = std::env::temp_dir().join(format!("lab-tune-report-{}.html", std::process::id()));
-    let mut fake = Fake::new(128);
-    fake.modes.insert(512, Mode::FunctionError("Internal"));
-    let fake = Arc::new(fake);
+    let fake = Arc::new(Fake::new(128).with(512, Mode::FunctionError("Internal")));
     let r = tune(&fake, |a| a.skip_failing = true).await.unwrap();
     lab::tune::html::render(&r).write(&path).unwrap();
     let html = std::fs::read_to_string(&path).unwrap();

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use lab::tune::{CostModel, Strategy};
-use tune_fake::{tune, Fake, Mode};
+use tune_fake::{tune, tune_error, Fake, Mode};
 
 /// Nothing of the run is left and `$LATEST` is as it was at every invocation and now.
 fn assert_clean(fake: &Fake, memory_mb: u32) {
@@ -123,10 +123,8 @@ async fn strategies_and_cost_models() {
 
 #[tokio::test]
 async fn a_size_that_keeps_failing_fails_the_run_after_two_retries() {
-    let mut fake = Fake::new(1024);
-    fake.modes.insert(256, Mode::FunctionError("Internal"));
-    let fake = Arc::new(fake);
-    let err = format!("{:#}", tune(&fake, |_| {}).await.unwrap_err());
+    let fake = Arc::new(Fake::new(1024).with(256, Mode::FunctionError("Internal")));
+    let err = tune_error(&fake).await;
     assert!(err.contains("256 MB failed"), "{err}");
     assert!(err.contains("Internal: synthetic (3 tries"), "{err}");
     assert!(err.contains("removed 4 aliases and 4 versions"), "{err}");
@@ -137,8 +135,7 @@ async fn a_size_that_keeps_failing_fails_the_run_after_two_retries() {
 
 #[tokio::test]
 async fn skip_failing_records_the_size_and_goes_on() {
-    let mut fake = Fake::new(1024);
-    fake.modes.insert(128, Mode::FunctionError("Internal"));
+    let mut fake = Fake::new(1024).with(128, Mode::FunctionError("Internal"));
     fake.fail_configure = Some(512);
     let fake = Arc::new(fake);
     let r = tune(&fake, |a| a.skip_failing = true).await.unwrap();
@@ -157,9 +154,9 @@ async fn skip_failing_records_the_size_and_goes_on() {
 
 #[tokio::test]
 async fn a_retry_that_succeeds_is_a_measurement_and_allowed_errors_count() {
-    let mut fake = Fake::new(128);
-    fake.modes.insert(256, Mode::FailFirst(2));
-    fake.modes.insert(512, Mode::FunctionError("NotFound"));
+    let fake = Fake::new(128)
+        .with(256, Mode::FailFirst(2))
+        .with(512, Mode::FunctionError("NotFound"));
     let fake = Arc::new(fake);
     let r = tune(&fake, |a| {
         a.powers = Some(vec![256, 512]);
@@ -177,10 +174,8 @@ async fn a_retry_that_succeeds_is_a_measurement_and_allowed_errors_count() {
 
 #[tokio::test]
 async fn a_report_at_another_memory_size_is_rejected_not_averaged() {
-    let mut fake = Fake::new(128);
-    fake.modes.insert(512, Mode::WrongMemory);
-    let fake = Arc::new(fake);
-    let err = format!("{:#}", tune(&fake, |_| {}).await.unwrap_err());
+    let fake = Arc::new(Fake::new(128).with(512, Mode::WrongMemory));
+    let err = tune_error(&fake).await;
     assert!(
         err.contains("rejected a REPORT line with Memory Size 1024 MB while measuring 512 MB"),
         "{err}"

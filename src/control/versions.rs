@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::State;
 
 use super::lambda::LambdaTarget;
 use super::{AliasTarget, Invocation, LatestSettings, PublishedVersion, VersionControl};
-use crate::aws::{ctx, ignore_not_found, AwsErrorExt};
+use crate::aws::{all_items, ctx, ignore_not_found, AwsErrorExt};
 
 fn version_of(c: &aws_sdk_lambda::types::FunctionConfiguration) -> PublishedVersion {
     PublishedVersion {
@@ -84,16 +84,8 @@ impl VersionControl for LambdaTarget {
     }
 
     async fn aliases(&self) -> anyhow::Result<Vec<AliasTarget>> {
-        let pages: Vec<_> = self
-            .client
-            .list_aliases()
-            .function_name(&self.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(ctx("lambda:ListAliases"))?;
+        let request = self.client.list_aliases().function_name(&self.name);
+        let pages = all_items!(request, "lambda:ListAliases")?;
         Ok(pages
             .into_iter()
             .map(|a| AliasTarget {
@@ -104,16 +96,11 @@ impl VersionControl for LambdaTarget {
     }
 
     async fn versions(&self) -> anyhow::Result<Vec<PublishedVersion>> {
-        let all: Vec<_> = self
+        let request = self
             .client
             .list_versions_by_function()
-            .function_name(&self.name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(ctx("lambda:ListVersionsByFunction"))?;
+            .function_name(&self.name);
+        let all = all_items!(request, "lambda:ListVersionsByFunction")?;
         Ok(all
             .iter()
             .map(version_of)

@@ -77,20 +77,11 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     let step = Step::start(RESOURCE, name);
     let (arn, action, details) = match observe(stack).await? {
         None => {
-            let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
-            let out = iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(trust().to_string())
-                .description(format!(
-                    "lab stack {}: execution role of {}",
-                    stack.names.stack, stack.names.function
-                ))
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(ctx("iam:CreateRole"))?;
-            let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
+            let arn = create(
+                stack,
+                &format!("execution role of {}", stack.names.function),
+            )
+            .await?;
             attach(stack).await?;
             (arn, Action::Created, Vec::new())
         }
@@ -113,6 +104,25 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     };
     let change = step.done(action, Some(arn.clone())).with_details(details);
     Ok((change, arn))
+}
+
+/// Creates `stack.names.role`, a role Lambda may assume, tagged as the stack's, described as
+/// `lab stack <stack>: <purpose>`. Returns its ARN. The stack's function and the load generator
+/// (`crate::load::worker::deploy`) each get one.
+pub async fn create(stack: &Stack, purpose: &str) -> anyhow::Result<String> {
+    let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
+    let out = stack
+        .clients
+        .iam
+        .create_role()
+        .role_name(&stack.names.role)
+        .assume_role_policy_document(TRUST)
+        .description(format!("lab stack {}: {purpose}", stack.names.stack))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(ctx("iam:CreateRole"))?;
+    Ok(out.role().map(|r| r.arn().to_string()).unwrap_or_default())
 }
 
 /// A policy created a moment ago may not be attachable yet (NoSuchEntity): IAM is eventually

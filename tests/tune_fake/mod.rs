@@ -36,6 +36,12 @@ pub async fn tune(fake: &Arc<Fake>, set: impl FnOnce(&mut TuneArgs)) -> Result<T
     tune_until(fake, set, std::future::pending()).await
 }
 
+/// The error of a tuning run of `fake` with the default arguments, with its causes (`{:#}`).
+pub async fn tune_error(fake: &Arc<Fake>) -> String {
+    let result = tune(fake, |_| {}).await;
+    format!("{:#}", result.expect_err("the run should have failed"))
+}
+
 /// Like [`tune`], interrupted when `interrupt` gives a signal's name and number.
 pub async fn tune_until(
     fake: &Arc<Fake>,
@@ -114,6 +120,18 @@ impl Fake {
             in_flight: AtomicU32::new(0),
             max_in_flight: AtomicU32::new(0),
         }
+    }
+
+    /// This fake, doing `mode` at `memory_mb`.
+    pub fn with(mut self, memory_mb: u32, mode: Mode) -> Fake {
+        self.modes.insert(memory_mb, mode);
+        self
+    }
+
+    /// This fake, answering slowly (so that an interrupt lands mid-run).
+    pub fn slow(mut self) -> Fake {
+        self.slow = true;
+        self
     }
 
     pub fn latest(&self) -> LatestSettings {

@@ -3,14 +3,11 @@
 //! tagged log group, and a role of its own whose only (inline) policy lets it write its logs and,
 //! for `--via lambda`, invoke the stack's function. It needs nothing else: the stage URL is public.
 
-use aws_sdk_iam::types::Tag;
-
 use crate::arch::Arch;
 use crate::aws::{ctx, AwsErrorExt};
 use crate::package::Package;
 use crate::stack::{self, FunctionSettings, Stack};
 
-const TRUST: &str = include_str!("../../../assets/trust-policy.json");
 /// The inline policy's name on the worker's role.
 const POLICY: &str = "lab-load-worker";
 /// The generator runs up to Lambda's limit; a run is cut into slices that end well before it.
@@ -87,20 +84,8 @@ async fn ensure_role(ws: &Stack, document: &serde_json::Value) -> anyhow::Result
             role.arn().to_string()
         }
         Err(e) if e.is_not_found() => {
-            let tags = ws.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
-            let out = iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(TRUST)
-                .description(format!(
-                    "lab stack {}: execution role of the load generator {}",
-                    ws.names.stack, ws.names.function
-                ))
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(ctx("iam:CreateRole"))?;
-            out.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            let purpose = format!("execution role of the load generator {}", ws.names.function);
+            stack::role::create(ws, &purpose).await?
         }
         Err(e) => return Err(crate::aws::explain("iam:GetRole", e)),
     };
