@@ -51,9 +51,7 @@ impl Arch {
     /// This machine's architecture when a host build is a Lambda binary, i.e. on Linux only
     /// (elsewhere a host build is a Mach-O or PE file).
     pub fn linux_host() -> Option<Arch> {
-        (std::env::consts::OS == "linux")
-            .then(Arch::host_cpu)
-            .flatten()
+        (std::env::consts::OS == "linux").then(Arch::host_cpu).flatten()
     }
 
     /// The Rust target triple Lambda's Linux (glibc) runs.

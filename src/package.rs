@@ -264,10 +264,7 @@ pub fn build_for_lambda(root: &Path, arch: Arch, what: &LambdaBinary) -> anyhow:
     let binary = if zig {
         cmd.arg("zigbuild").args(common).arg("--target");
         cmd.arg(format!("{triple}.2.34"));
-        root.join("target")
-            .join(triple)
-            .join("lambda")
-            .join(what.bin)
+        root.join("target").join(triple).join("lambda").join(what.bin)
     } else if Arch::linux_host() == Some(arch) {
         cmd.arg("build").args(common);
         root.join("target/lambda").join(what.bin)
@@ -301,19 +298,13 @@ fn run_cargo(mut cmd: Command, root: &Path, bin: &str) -> anyhow::Result<()> {
 
 /// The highest `GLIBC_x.y` symbol version a binary needs (via objdump), if it can be read.
 pub fn max_glibc(binary: &Path) -> Option<(u32, u32)> {
-    let out = Command::new("objdump")
-        .arg("-T")
-        .arg(binary)
-        .output()
-        .ok()?;
+    let out = Command::new("objdump").arg("-T").arg(binary).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("GLIBC_")
         .skip(1)
         .filter_map(|rest| {
-            let version: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect();
+            let version: String =
+                rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
             let mut parts = version.split('.').filter_map(|p| p.parse::<u32>().ok());
             Some((parts.next()?, parts.next().unwrap_or(0)))
         })
@@ -391,10 +382,7 @@ mod tests {
             .to_string()
             .contains("no ELF header"));
         std::fs::write(&zip_path, b"not a zip").unwrap();
-        assert!(from_zip(&zip_path, Arch::X86_64)
-            .unwrap_err()
-            .to_string()
-            .contains("not a zip"));
+        assert!(from_zip(&zip_path, Arch::X86_64).unwrap_err().to_string().contains("not a zip"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

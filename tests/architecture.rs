@@ -33,11 +33,7 @@ fn modules(dir: &Path) -> BTreeMap<String, String> {
             continue; // binaries use the library; nothing uses them
         }
         let source = std::fs::read_to_string(&file).unwrap();
-        let code = source
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let code = source.split("#[cfg(test)]").next().unwrap_or("").to_string();
         out.insert(parts.join("::"), code);
     }
     out
@@ -221,10 +217,8 @@ fn graph(dir: &str) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn the_checker_finds_a_circle_and_resolves_paths() {
-    let known: BTreeSet<String> = ["a", "a::x", "a::y", "b"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let known: BTreeSet<String> =
+        ["a", "a::x", "a::y", "b"].iter().map(|s| s.to_string()).collect();
     let x = dependencies(
         "a::x",
         "use super::y::Thing;\nuse crate::{b, a::y};",

@@ -206,11 +206,7 @@ async fn teardown_removes_a_stack_as_down_does() {
     let report = local.lab_json(&["--stack", stack, "teardown", "--yes"]);
     assert!(report["left"].as_array().unwrap().is_empty(), "{report}");
     assert!(
-        report["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["action"] == "deleted"),
+        report["changes"].as_array().unwrap().iter().all(|c| c["action"] == "deleted"),
         "{report}"
     );
     local.assert_status(stack, &[], 2);
@@ -294,9 +290,7 @@ async fn invoke_retries_throttling_only() {
     // A 502 from Invoke is the function's set-up failing (or Lambda's, after the handler may have
     // run): one request, not the SDK's six.
     let (url, hits) = fake_aws(502, false).await;
-    let out = tokio::task::spawn_blocking(move || lab_against(&url))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || lab_against(&url)).await.unwrap();
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("ServiceException"),
@@ -306,9 +300,7 @@ async fn invoke_retries_throttling_only() {
     assert_eq!(hits.load(Ordering::SeqCst), 1, "{}", explain(&out));
     // A throttle means the function never ran: retried, and the second try answers.
     let (url, hits) = fake_aws(200, true).await;
-    let out = tokio::task::spawn_blocking(move || lab_against(&url))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || lab_against(&url)).await.unwrap();
     assert!(out.status.success(), "{}", explain(&out));
     assert_eq!(text(&out.stdout).trim(), "\"pong\"");
     assert_eq!(hits.load(Ordering::SeqCst), 2);

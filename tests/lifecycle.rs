@@ -47,24 +47,13 @@ impl Clients {
 
     /// Whether the stack's table exists.
     async fn table_exists(&self) -> bool {
-        let described = self
-            .ddb
-            .describe_table()
-            .table_name("life-table")
-            .send()
-            .await;
+        let described = self.ddb.describe_table().table_name("life-table").send().await;
         described.is_ok()
     }
 
     /// The id of the API's `/DynamoDBManager` resource.
     async fn manager_resource(&self, api_id: &str) -> String {
-        let resources = self
-            .gw
-            .get_resources()
-            .rest_api_id(api_id)
-            .send()
-            .await
-            .unwrap();
+        let resources = self.gw.get_resources().rest_api_id(api_id).send().await.unwrap();
         let resource = resources
             .items()
             .iter()
@@ -95,10 +84,7 @@ async fn lifecycle_converges_and_tears_down() {
     assert_eq!(report["state"], "complete");
     let resources = report["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 7);
-    let api = resources
-        .iter()
-        .find(|r| r["resource"] == "rest api")
-        .unwrap();
+    let api = resources.iter().find(|r| r["resource"] == "rest api").unwrap();
     let api_id = api["id"].as_str().unwrap();
 
     // 3. Independent reads of what up made.
@@ -124,13 +110,7 @@ async fn lifecycle_converges_and_tears_down() {
 }
 
 async fn assert_iam_as_made(aws: &Clients) {
-    let policy = aws
-        .iam
-        .get_policy()
-        .policy_arn(POLICY_ARN)
-        .send()
-        .await
-        .unwrap();
+    let policy = aws.iam.get_policy().policy_arn(POLICY_ARN).send().await.unwrap();
     let policy = policy.policy().unwrap();
     let tagged = |t: &aws_sdk_iam::types::Tag| t.key() == "lab:stack" && t.value() == "life";
     assert!(policy.tags().iter().any(tagged));
@@ -147,13 +127,7 @@ async fn assert_iam_as_made(aws: &Clients) {
     let table = "arn:aws:dynamodb:us-east-1:123456789012:table/life-table";
     assert!(text.contains(table), "{text}");
     assert!(text.contains("log-group:/aws/lambda/life-fn"), "{text}");
-    let role = aws
-        .iam
-        .get_role()
-        .role_name("life-role")
-        .send()
-        .await
-        .unwrap();
+    let role = aws.iam.get_role().role_name("life-role").send().await.unwrap();
     let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
     let service = &trust["Statement"][0]["Principal"]["Service"];
     assert_eq!(service, "lambda.amazonaws.com");
@@ -164,41 +138,21 @@ async fn assert_iam_as_made(aws: &Clients) {
         .send()
         .await
         .unwrap();
-    let arns: Vec<_> = attached
-        .attached_policies()
-        .iter()
-        .map(|p| p.policy_arn())
-        .collect();
+    let arns: Vec<_> = attached.attached_policies().iter().map(|p| p.policy_arn()).collect();
     assert_eq!(arns, [Some(POLICY_ARN)]);
 }
 
 async fn assert_function_table_and_logs_as_made(aws: &Clients) {
-    let function = aws
-        .lambda
-        .get_function()
-        .function_name("life-fn")
-        .send()
-        .await
-        .unwrap();
+    let function = aws.lambda.get_function().function_name("life-fn").send().await.unwrap();
     let config = function.configuration().unwrap();
     assert_eq!(config.memory_size(), Some(128));
     assert_eq!(config.runtime().unwrap().as_str(), "provided.al2023");
     let env = config.environment().unwrap().variables().unwrap();
     let allowed = env.get("LAB_ALLOWED_TABLE").map(String::as_str);
     assert_eq!(allowed, Some("life-table"));
-    let tag = function
-        .tags()
-        .unwrap()
-        .get("lab:stack")
-        .map(String::as_str);
+    let tag = function.tags().unwrap().get("lab:stack").map(String::as_str);
     assert_eq!(tag, Some("life"));
-    let table = aws
-        .ddb
-        .describe_table()
-        .table_name("life-table")
-        .send()
-        .await
-        .unwrap();
+    let table = aws.ddb.describe_table().table_name("life-table").send().await.unwrap();
     let key = table.table().unwrap().key_schema()[0].attribute_name();
     assert_eq!(key, "id");
     assert_eq!(aws.log_groups().await, 1);
@@ -218,28 +172,12 @@ async fn assert_api_as_made(aws: &Clients, api_id: &str) {
         integration.uri(),
         Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:life-fn/invocations")
     );
-    let mut statuses: Vec<&String> = integration
-        .integration_responses()
-        .unwrap()
-        .keys()
-        .collect();
+    let mut statuses: Vec<&String> = integration.integration_responses().unwrap().keys().collect();
     statuses.sort();
     assert_eq!(statuses, ["200", "400", "403", "404", "409", "500"]);
-    let stage = aws
-        .gw
-        .get_stage()
-        .rest_api_id(api_id)
-        .stage_name("prod")
-        .send()
-        .await;
+    let stage = aws.gw.get_stage().rest_api_id(api_id).stage_name("prod").send().await;
     stage.expect("stage prod");
-    let permission = aws
-        .lambda
-        .get_policy()
-        .function_name("life-fn")
-        .send()
-        .await
-        .unwrap();
+    let permission = aws.lambda.get_policy().function_name("life-fn").send().await.unwrap();
     let permission: Value = serde_json::from_str(permission.policy().unwrap()).unwrap();
     assert_eq!(
         permission["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"],
@@ -257,10 +195,7 @@ async fn drift(aws: &Clients, api_id: &str) {
         .send()
         .await
         .unwrap();
-    let memory = aws
-        .lambda
-        .update_function_configuration()
-        .function_name("life-fn");
+    let memory = aws.lambda.update_function_configuration().function_name("life-fn");
     memory.memory_size(512).send().await.unwrap();
     let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;
     aws.iam
@@ -272,11 +207,7 @@ async fn drift(aws: &Clients, api_id: &str) {
         .await
         .unwrap();
     let permission = aws.lambda.remove_permission().function_name("life-fn");
-    permission
-        .statement_id("lab-apigateway-invoke")
-        .send()
-        .await
-        .unwrap();
+    permission.statement_id("lab-apigateway-invoke").send().await.unwrap();
 }
 
 async fn assert_repaired(local: &LocalStack, aws: &Clients, url: &str) {
@@ -306,27 +237,10 @@ async fn assert_down_removes_everything(local: &LocalStack, aws: &Clients) {
     for (resource, action) in actions(&down) {
         assert_eq!(action, "deleted", "{resource} on down: {down}");
     }
-    let function = aws
-        .lambda
-        .get_function()
-        .function_name("life-fn")
-        .send()
-        .await;
+    let function = aws.lambda.get_function().function_name("life-fn").send().await;
     assert!(function.is_err());
-    assert!(aws
-        .iam
-        .get_role()
-        .role_name("life-role")
-        .send()
-        .await
-        .is_err());
-    assert!(aws
-        .iam
-        .get_policy()
-        .policy_arn(POLICY_ARN)
-        .send()
-        .await
-        .is_err());
+    assert!(aws.iam.get_role().role_name("life-role").send().await.is_err());
+    assert!(aws.iam.get_policy().policy_arn(POLICY_ARN).send().await.is_err());
     assert!(!aws.table_exists().await, "table left behind");
     assert_eq!(aws.log_groups().await, 0, "log group left behind");
     local.assert_status("life", &[], 2);
@@ -366,23 +280,14 @@ async fn assert_foreign_table_is_kept(local: &LocalStack, ddb: &aws_sdk_dynamodb
     assert!(err.contains("not tagged lab:stack=foreign"), "{err}");
     let down = local.lab_json(&["--stack", "foreign", "down", "--yes"]);
     assert_eq!(common::change(&down, "table")["action"], "kept", "{down}");
-    let table = ddb
-        .describe_table()
-        .table_name("foreign-table")
-        .send()
-        .await;
+    let table = ddb.describe_table().table_name("foreign-table").send().await;
     assert!(table.is_ok());
 }
 
 /// An up that fails half-way (here: someone else's REST API holds this stack's API name, after the
 /// IAM, table and function steps ran) leaves nothing a re-run cannot converge.
 async fn assert_half_made_stack_converges(local: &LocalStack, apigw: &aws_sdk_apigateway::Client) {
-    let squatter = apigw
-        .create_rest_api()
-        .name("half-api")
-        .send()
-        .await
-        .unwrap();
+    let squatter = apigw.create_rest_api().name("half-api").send().await.unwrap();
     let broken = local.try_up("half", &[]);
     assert!(!broken.status.success());
     let err = String::from_utf8_lossy(&broken.stderr);

@@ -77,12 +77,10 @@ async fn handle(State(s): State<Server>, body: String) -> impl IntoResponse {
 /// Starts a server on an ephemeral port; returns its URL and its request counter.
 async fn serve(behaviour: Behaviour) -> (String, Arc<AtomicU64>) {
     let count = Arc::new(AtomicU64::new(0));
-    let app = Router::new()
-        .route("/prod/DynamoDBManager", post(handle))
-        .with_state(Server {
-            behaviour,
-            count: count.clone(),
-        });
+    let app = Router::new().route("/prod/DynamoDBManager", post(handle)).with_state(Server {
+        behaviour,
+        count: count.clone(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -123,9 +121,7 @@ async fn closed_model_sends_exactly_max_requests() {
         a.max_requests = Some(200);
     });
     let started = Instant::now();
-    let r = lab::load::run(&args, url, None, "lambda-apigateway", true)
-        .await
-        .unwrap();
+    let r = lab::load::run(&args, url, None, "lambda-apigateway", true).await.unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "max-requests should end the run early"
@@ -306,9 +302,7 @@ async fn stopping_returns_the_results_so_far() {
         trigger.stop();
     });
     let started = Instant::now();
-    let r = lab::load::run_with_stop(&args, url, None, "t", true, &stop)
-        .await
-        .unwrap();
+    let r = lab::load::run_with_stop(&args, url, None, "t", true, &stop).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(r.interrupted && r.runs[0].interrupted);
     assert!(r.runs[0].summary.requests > 0);
@@ -375,15 +369,11 @@ async fn via_lambda_invokes_the_function() {
         a.profile = Profile::Fixed;
         a.max_requests = Some(40);
     });
-    let r = lab::load::run(&args, String::new(), Some(f.clone()), "t", true)
-        .await
-        .unwrap();
+    let r = lab::load::run(&args, String::new(), Some(f.clone()), "t", true).await.unwrap();
     assert_eq!(f.calls.load(Ordering::SeqCst), 40);
     assert_eq!(r.runs[0].errors.function_errors.get("NotFound"), Some(&10));
     assert_eq!(r.target, "lambda:FakeFunction");
-    assert!(lab::load::run(&args, String::new(), None, "t", true)
-        .await
-        .is_err());
+    assert!(lab::load::run(&args, String::new(), None, "t", true).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,9 +388,7 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
         a.memory = Some(vec![128, 1024]);
         a.report = Some(path.clone());
     });
-    let r = lab::load::run(&args, url, Some(f.clone()), "t", false)
-        .await
-        .unwrap();
+    let r = lab::load::run(&args, url, Some(f.clone()), "t", false).await.unwrap();
     assert_eq!(r.runs.len(), 2);
     assert_eq!(f.sets.lock().unwrap().as_slice(), &[128, 1024, 256]);
     assert_eq!(*f.memory.lock().unwrap(), 256);
@@ -410,10 +398,7 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
     );
     // A warm-up request from each of the 2 VUs per size, plus 50 measured.
     assert_eq!(served.load(Ordering::SeqCst), 2 * (2 + 50));
-    assert!(r
-        .runs
-        .iter()
-        .all(|run| run.summary.requests == 50 && run.verdict.is_some()));
+    assert!(r.runs.iter().all(|run| run.summary.requests == 50 && run.verdict.is_some()));
 
     let html = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();

@@ -112,12 +112,7 @@ async fn postman_profiles_and_k6_stages_produce_their_vu_curves() {
         "{active:?}"
     );
     let stages = args(|a| {
-        a.stages = Some(
-            ["2s:4", "2s:4", "2s:0"]
-                .iter()
-                .map(|s| parse_stage(s).unwrap())
-                .collect(),
-        );
+        a.stages = Some(["2s:4", "2s:4", "2s:0"].iter().map(|s| parse_stage(s).unwrap()).collect());
     });
     let active = check_curve("stages", stages).await;
     assert_eq!((active[2], active[3]), (4, 4), "{active:?}");

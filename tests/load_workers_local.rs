@@ -39,9 +39,7 @@ async fn workers_on_the_local_lambda_merge_into_one_result_and_down_removes_them
     let worker = common::aws::function_config(&lambda, "wk-load-worker").await;
     assert_eq!(worker.timeout(), Some(900));
     local.lab_ok(&["--stack", "wk", "down", "--yes"]);
-    let gone = lambda
-        .get_function_configuration()
-        .function_name("wk-load-worker");
+    let gone = lambda.get_function_configuration().function_name("wk-load-worker");
     assert!(
         gone.send().await.is_err(),
         "lab down left the generator function"

@@ -11,12 +11,7 @@ use common::LocalStack;
 async fn api_with_a_method(gw: &aws_sdk_apigateway::Client) -> (String, String) {
     let api = gw.create_rest_api().name("hygiene").send().await.unwrap();
     let api_id = api.id().unwrap().to_string();
-    let resources = gw
-        .get_resources()
-        .rest_api_id(&api_id)
-        .send()
-        .await
-        .unwrap();
+    let resources = gw.get_resources().rest_api_id(&api_id).send().await.unwrap();
     let root = resources.items()[0].id().unwrap().to_string();
     gw.put_method()
         .rest_api_id(&api_id)
@@ -75,9 +70,7 @@ async fn a_selection_pattern_that_does_not_compile_is_refused_when_put() {
         "moto kept a refused pattern: {stored_now:?}"
     );
 
-    put("BadRequest:.*")
-        .await
-        .expect("a pattern that compiles is kept");
+    put("BadRequest:.*").await.expect("a pattern that compiles is kept");
     let patch = PatchOperation::builder()
         .op(Op::Replace)
         .path("/selectionPattern")

@@ -107,10 +107,7 @@ fn assert_gap_then_recovery(out: std::process::Output) {
     );
     let series = run["series"].as_array().unwrap();
     assert!(series.len() >= 2, "{series:?}");
-    let first_error = series
-        .iter()
-        .position(|p| p["errors"].as_u64() > Some(0))
-        .unwrap();
+    let first_error = series.iter().position(|p| p["errors"].as_u64() > Some(0)).unwrap();
     let recovered = series[first_error..]
         .iter()
         .any(|p| p["requests"].as_u64() > p["errors"].as_u64());

@@ -175,10 +175,7 @@ async fn assert_invoke_tail_and_logs(local: &LocalStack) {
     assert_eq!(out.function_error(), Some("Unhandled"));
     assert_eq!(payload(&out)["errorType"], "BadRequest");
     let tail = log_tail(&out);
-    let report = tail
-        .lines()
-        .find(|l| l.starts_with("REPORT RequestId: "))
-        .expect("REPORT line");
+    let report = tail.lines().find(|l| l.starts_with("REPORT RequestId: ")).expect("REPORT line");
     for field in [
         "\tDuration: ",
         " ms\tBilled Duration: ",
@@ -196,9 +193,7 @@ async fn assert_invoke_tail_and_logs(local: &LocalStack) {
             .await
             .unwrap();
         let is_report = |e: &aws_sdk_cloudwatchlogs::types::FilteredLogEvent| {
-            e.message()
-                .unwrap_or_default()
-                .starts_with("REPORT RequestId:")
+            e.message().unwrap_or_default().starts_with("REPORT RequestId:")
         };
         if events.events().iter().any(is_report) {
             found = true;
@@ -207,12 +202,7 @@ async fn assert_invoke_tail_and_logs(local: &LocalStack) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(found, "no REPORT line in CloudWatch Logs");
-    let missing = lambda
-        .invoke()
-        .function_name("nope")
-        .send()
-        .await
-        .unwrap_err();
+    let missing = lambda.invoke().function_name("nope").send().await.unwrap_err();
     assert_eq!(missing.code(), Some("ResourceNotFoundException"));
 }
 
@@ -306,10 +296,7 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     );
     let mut status = vec!["--stack", "fx", "status"];
     status.extend(FX_SETTINGS);
-    let url = fx.local.lab_json(&status)["invoke_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = fx.local.lab_json(&status)["invoke_url"].as_str().unwrap().to_string();
     assert_throttled_past_the_limit(&fx, &url).await;
     assert_timeout_and_crash(&fx, &url).await;
     assert_memory_change_is_a_cold_start(&fx).await;
@@ -347,12 +334,7 @@ async fn assert_throttled_past_the_limit(fx: &Fixture, url: &str) {
     let message = body["message"].as_str();
     assert_eq!((status, message), (500, Some("Internal server error")));
     let no_retries = aws_sdk_lambda::Client::new(&fx.local.sdk_without_retries().await);
-    let throttled = no_retries
-        .invoke()
-        .function_name("fx-fn")
-        .send()
-        .await
-        .unwrap_err();
+    let throttled = no_retries.invoke().function_name("fx-fn").send().await.unwrap_err();
     assert_eq!(throttled.code(), Some("TooManyRequestsException"));
     let (x, y) = busy.await.unwrap();
     assert_eq!((x.0, y.0), (200, 200));

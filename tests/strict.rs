@@ -17,12 +17,7 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     let local = LocalStack::start_with(&["--strict", "--time-scale", "0.3"]);
     let ddb = aws_sdk_dynamodb::Client::new(&local.sdk().await);
     create_table(&ddb, "probe", None).await;
-    let described = ddb
-        .describe_table()
-        .table_name("probe")
-        .send()
-        .await
-        .unwrap();
+    let described = ddb.describe_table().table_name("probe").send().await.unwrap();
     let table = described.table().unwrap();
     assert_eq!(table.table_status().unwrap().as_str(), "CREATING");
     let tags = ddb
@@ -32,12 +27,7 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
         .await
         .unwrap_err();
     assert_eq!(tags.code(), Some("ResourceNotFoundException"));
-    let delete = ddb
-        .delete_table()
-        .table_name("probe")
-        .send()
-        .await
-        .unwrap_err();
+    let delete = ddb.delete_table().table_name("probe").send().await.unwrap_err();
     assert_eq!(delete.code(), Some("ResourceInUseException"));
     assert_eq!(local.refusals("table_not_active"), 1);
     assert_eq!(local.refusals("table_in_use"), 1);
@@ -49,12 +39,7 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     let table_change = change(&down, "table");
     assert_eq!(table_change["action"], "deleted", "{down}");
     assert!(table_change["seconds"].as_f64().unwrap() >= 2.5, "{down}");
-    assert!(ddb
-        .describe_table()
-        .table_name("tt-table")
-        .send()
-        .await
-        .is_err());
+    assert!(ddb.describe_table().table_name("tt-table").send().await.is_err());
     assert_eq!(
         local.refusals("table_not_active"),
         1,
@@ -156,11 +141,7 @@ async fn function_states_updates_and_permissions_answer_as_lambda() {
 /// An update leaves LastUpdateStatus InProgress; a second one meanwhile is a conflict; `lab up` right
 /// behind someone else's update waits for it, then converges.
 async fn assert_updates_conflict_and_up_waits(local: &LocalStack, lambda: &aws_sdk_lambda::Client) {
-    let update = || {
-        lambda
-            .update_function_configuration()
-            .function_name("fn-fn")
-    };
+    let update = || lambda.update_function_configuration().function_name("fn-fn");
     update().memory_size(256).send().await.unwrap();
     let c = function_config(lambda, "fn-fn").await;
     assert_eq!(c.last_update_status().unwrap().as_str(), "InProgress");
@@ -177,9 +158,7 @@ async fn assert_updates_conflict_and_up_waits(local: &LocalStack, lambda: &aws_s
 async fn assert_failed_update_is_repaired(local: &LocalStack, lambda: &aws_sdk_lambda::Client) {
     let fail_next = local.http("POST", "/_lab/strict/fail-next-update/fn-fn");
     assert!(fail_next.contains("200 OK"), "{fail_next}");
-    let update = lambda
-        .update_function_configuration()
-        .function_name("fn-fn");
+    let update = lambda.update_function_configuration().function_name("fn-fn");
     update.timeout(7).send().await.unwrap();
     let up = local.up_report("fn", &["--memory", "512"]);
     let function = change(&up, "function");
@@ -274,13 +253,7 @@ async fn api_gateway_rate_limits_are_waited_out_and_the_host_style_url_answers()
     let url = local.up("ra", &[]);
     local.up("rb", &[]);
     // The tutorial's URL shape, {api}.execute-api.localhost:{port}/prod/DynamoDBManager.
-    let api = url
-        .split("/restapis/")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap();
+    let api = url.split("/restapis/").nth(1).unwrap().split('/').next().unwrap();
     let reply = raw_post(
         local.port,
         &format!("{api}.execute-api.localhost:{}", local.port),

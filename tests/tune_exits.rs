@@ -26,9 +26,7 @@ async fn an_interrupt_cleans_up_and_says_so() {
         ("SIGTERM", 15)
     };
     let err = tune_until(&fake, |_| {}, interrupt).await.unwrap_err();
-    let stopped = err
-        .downcast_ref::<Interrupted>()
-        .expect("an Interrupted error");
+    let stopped = err.downcast_ref::<Interrupted>().expect("an Interrupted error");
     assert_eq!((stopped.signal, stopped.number), ("SIGTERM", 15));
     assert_eq!(
         stopped.to_string(),
@@ -88,11 +86,7 @@ async fn keep_versions_keeps_them_and_restores_latest() {
     let s = fake.state.lock().unwrap();
     let v = &s.aliases["lab-tune-512"];
     assert_eq!(
-        s.versions
-            .iter()
-            .find(|x| &x.version == v)
-            .unwrap()
-            .memory_mb,
+        s.versions.iter().find(|x| &x.version == v).unwrap().memory_mb,
         512
     );
     assert_eq!(s.latest.memory_mb, 128);
@@ -151,14 +145,10 @@ async fn a_dry_run_invokes_each_size_once_and_analyses_nothing() {
     assert_eq!(fake.leftovers(), (0, 0));
     // A size that cannot be invoked fails the dry run, as the tool's.
     let mut broken = Fake::new(128);
-    broken
-        .modes
-        .insert(512, Mode::FunctionError("AccessDenied"));
+    broken.modes.insert(512, Mode::FunctionError("AccessDenied"));
     let err = format!(
         "{:#}",
-        tune(&Arc::new(broken), |a| a.dry_run = true)
-            .await
-            .unwrap_err()
+        tune(&Arc::new(broken), |a| a.dry_run = true).await.unwrap_err()
     );
     assert!(
         err.contains("512 MB failed") && err.contains("AccessDenied"),
@@ -180,12 +170,7 @@ async fn only_cold_starts_publishes_a_version_per_invocation() {
     assert_eq!((stats.cold_starts, stats.invocations), (5, 5));
     assert_eq!(r.plan.discard_top_bottom, 0.0);
     assert_eq!(r.plan.configuration_updates, 6);
-    let aliases: Vec<&str> = r
-        .versions
-        .published
-        .iter()
-        .map(|p| p.alias.as_str())
-        .collect();
+    let aliases: Vec<&str> = r.versions.published.iter().map(|p| p.alias.as_str()).collect();
     assert_eq!(
         aliases,
         [

@@ -69,10 +69,7 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
     let result = local.lab_json(&args);
     let powers = result["powers"].as_array().unwrap();
     assert_eq!(
-        powers
-            .iter()
-            .map(|p| p["memory_mb"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
+        powers.iter().map(|p| p["memory_mb"].as_u64().unwrap()).collect::<Vec<_>>(),
         vec![128, 256, 512, 1024]
     );
     for p in powers {
@@ -86,10 +83,8 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
             p["stats"]["duration_ms"]["mean"].as_f64().unwrap(),
         )
     };
-    let cheapest = powers
-        .iter()
-        .min_by(|a, b| key(a).partial_cmp(&key(b)).unwrap())
-        .unwrap()["memory_mb"]
+    let cheapest = powers.iter().min_by(|a, b| key(a).partial_cmp(&key(b)).unwrap()).unwrap()
+        ["memory_mb"]
         .as_u64()
         .unwrap();
     assert_eq!(winner, cheapest, "strategy cost picks the cheapest");
@@ -234,9 +229,7 @@ async fn assert_memory_comparison(local: &LocalStack) {
     let cmp = load(local, "--vus 2 --duration 2s --memory 128,1024");
     let sizes = |report: &Value| -> Vec<u64> {
         let runs = report["runs"].as_array().unwrap();
-        runs.iter()
-            .map(|r| r["memory_mb"].as_u64().unwrap())
-            .collect()
+        runs.iter().map(|r| r["memory_mb"].as_u64().unwrap()).collect()
     };
     assert_eq!(sizes(&cmp), [128, 1024]);
     assert_eq!(cmp["restored_memory_mb"], 128);

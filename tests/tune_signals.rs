@@ -39,11 +39,7 @@ async fn wait_for(lambda: &aws_sdk_lambda::Client, name: &str, phase: Phase, bef
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let now = snapshot(lambda, name).await;
-        let ours = now
-            .aliases
-            .iter()
-            .filter(|(a, _)| a.starts_with("lab-tune-"))
-            .count();
+        let ours = now.aliases.iter().filter(|(a, _)| a.starts_with("lab-tune-")).count();
         let latest_back = (now.memory, &now.description) == (before.memory, &before.description);
         let reached = match phase {
             Phase::Publishing => ours >= 1,

@@ -32,11 +32,8 @@ async fn sizes_are_measured_through_their_own_versions() {
     let r = tune(&fake, |_| {}).await.unwrap();
     // Per size: base+50 (cold), base+1..base+9 with base = 100 + 128000 / memory; dropping 2 per
     // end keeps base+3..base+8: a trimmed mean of base + 5.5.
-    let means: Vec<f64> = r
-        .powers
-        .iter()
-        .map(|p| p.stats.as_ref().unwrap().duration_ms.mean)
-        .collect();
+    let means: Vec<f64> =
+        r.powers.iter().map(|p| p.stats.as_ref().unwrap().duration_ms.mean).collect();
     assert_eq!(means, [1105.5, 605.5, 355.5, 230.5]);
     let p128 = r.powers[0].stats.as_ref().unwrap();
     assert_eq!((p128.cold_starts, p128.warm_starts), (1, 9));
@@ -67,9 +64,7 @@ async fn sizes_are_measured_through_their_own_versions() {
 #[tokio::test]
 async fn the_power_tuning_document_is_the_tools() {
     let fake = Arc::new(Fake::new(128));
-    let r = tune(&fake, |a| a.include_output_results = true)
-        .await
-        .unwrap();
+    let r = tune(&fake, |a| a.include_output_results = true).await.unwrap();
     let doc = serde_json::to_value(&r).unwrap()["results"].clone();
     assert_eq!(doc["power"], 128);
     assert_eq!(doc["duration"].as_f64(), Some(1105.5));
@@ -94,9 +89,7 @@ async fn the_power_tuning_document_is_the_tools() {
         .unwrap()
         .starts_with("https://lambda-power-tuning.show/#gAAAAQACAAQ=;"));
     let plain = tune(&Arc::new(Fake::new(128)), |_| {}).await.unwrap();
-    assert!(serde_json::to_value(&plain).unwrap()["results"]
-        .get("stats")
-        .is_none());
+    assert!(serde_json::to_value(&plain).unwrap()["results"].get("stats").is_none());
 }
 
 #[tokio::test]
@@ -141,11 +134,7 @@ async fn skip_failing_records_the_size_and_goes_on() {
     let r = tune(&fake, |a| a.skip_failing = true).await.unwrap();
     let status: Vec<&str> = r.powers.iter().map(|p| p.status).collect();
     assert_eq!(status, ["failed", "ok", "failed", "ok"]);
-    assert!(r.powers[2]
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("publishing a version at 512 MB"));
+    assert!(r.powers[2].error.as_deref().unwrap().contains("publishing a version at 512 MB"));
     assert_eq!(r.powers[0].error_retries, 2);
     assert!(r.powers[0].total_cost > 0.0, "the failed calls were billed");
     assert_eq!(r.winner.unwrap().memory_mb, 256);

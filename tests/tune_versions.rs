@@ -71,24 +71,15 @@ async fn two_versions(
 ) {
     create_function(sdk, "qual-fn", tagged_zip(local, "A"), 1024).await;
     let publish = || async {
-        let v = lambda
-            .publish_version()
-            .function_name("qual-fn")
-            .send()
-            .await;
+        let v = lambda.publish_version().function_name("qual-fn").send().await;
         v.unwrap().version().map(str::to_string)
     };
     assert_eq!(publish().await.as_deref(), Some("1"));
     // New code and memory on $LATEST, published as version 2; an alias on version 1.
     let code = lambda.update_function_code().function_name("qual-fn");
-    code.zip_file(Blob::new(tagged_zip(local, "B")))
-        .send()
-        .await
-        .unwrap();
+    code.zip_file(Blob::new(tagged_zip(local, "B"))).send().await.unwrap();
     wait_ready(lambda, "qual-fn").await;
-    let memory = lambda
-        .update_function_configuration()
-        .function_name("qual-fn");
+    let memory = lambda.update_function_configuration().function_name("qual-fn");
     memory.memory_size(1536).send().await.unwrap();
     wait_ready(lambda, "qual-fn").await;
     assert_eq!(publish().await.as_deref(), Some("2"));

@@ -60,10 +60,7 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
-        };
+        let mut value = || it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         let number = |text: String| {
             text.parse::<usize>()
                 .unwrap_or_else(|_| usage(&format!("not a number: {text}")))
@@ -74,10 +71,7 @@ fn parse_args() -> Args {
             "--warmup" => args.warmup = number(value()),
             "--cold-runs" => args.cold_runs = number(value()).max(1),
             "--sizes" => {
-                args.sizes = value()
-                    .split(',')
-                    .map(|s| number(s.trim().to_owned()))
-                    .collect()
+                args.sizes = value().split(',').map(|s| number(s.trim().to_owned())).collect()
             }
             "--fn" => {
                 let spec = value();
@@ -166,9 +160,7 @@ fn spawn(cmd: &[String], api: &RuntimeApi, endpoint: &str) -> Result<Child, Stri
             command.env(var, "test");
         }
     }
-    command
-        .spawn()
-        .map_err(|e| format!("spawn {}: {e}", cmd.join(" ")))
+    command.spawn().map_err(|e| format!("spawn {}: {e}", cmd.join(" ")))
 }
 
 fn read_event(size: usize) -> Value {
@@ -238,9 +230,7 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
         let started = Instant::now();
         let child = spawn(cmd, &api, &args.endpoint)?;
         // Queued before the process is up, as Lambda does for the invocation that triggers a cold start.
-        let outcome = api
-            .invoke(read_event(first_size).to_string(), TIMEOUT)
-            .await?;
+        let outcome = api.invoke(read_event(first_size).to_string(), TIMEOUT).await?;
         let total = started.elapsed();
         if let Outcome::Error { .. } = outcome {
             return Err(format!("cold read failed: {}", text(&outcome)));
@@ -345,11 +335,8 @@ async fn main() {
         println!();
     }
     for (label, f) in &results {
-        let figures: serde_json::Map<String, Value> = f
-            .iter()
-            .flatten()
-            .map(|(m, v)| (m.clone(), json!(v)))
-            .collect();
+        let figures: serde_json::Map<String, Value> =
+            f.iter().flatten().map(|(m, v)| (m.clone(), json!(v))).collect();
         println!("{}", json!({"function": label, "figures": figures}));
     }
 }

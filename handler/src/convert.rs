@@ -106,9 +106,7 @@ impl fmt::Display for Path<'_> {
 fn is_plain_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 64
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
 }
 
 /// The JSON type name of a value, for error messages.
@@ -179,9 +177,7 @@ fn single_tag(map: &Map<String, Value>) -> Option<&'static str> {
         return None;
     }
     let key = map.keys().next()?;
-    [TAG_SS, TAG_NS, TAG_BS, TAG_B]
-        .into_iter()
-        .find(|tag| key == tag)
+    [TAG_SS, TAG_NS, TAG_BS, TAG_B].into_iter().find(|tag| key == tag)
 }
 
 fn tagged_to_attr(
@@ -262,10 +258,7 @@ pub fn from_attr(attr: AttributeValue) -> Value {
         AttributeValue::Ns(items) => tagged(TAG_NS, items.into_iter().map(number_value).collect()),
         AttributeValue::Bs(items) => tagged(
             TAG_BS,
-            items
-                .into_iter()
-                .map(|b| Value::String(BASE64.encode(b.as_ref())))
-                .collect(),
+            items.into_iter().map(|b| Value::String(BASE64.encode(b.as_ref()))).collect(),
         ),
         AttributeValue::B(b) => {
             let mut map = Map::new();

@@ -74,10 +74,7 @@ impl HandlerError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
         let message = if message.chars().any(char::is_control) {
-            message
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect()
+            message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
         } else {
             message
         };

@@ -32,9 +32,7 @@ pub const ALLOWED_TABLE_ENV: &str = "LAB_ALLOWED_TABLE";
 /// Reads [`ALLOWED_TABLE_ENV`]; an empty value counts as unset, so clearing the variable in the console
 /// does not lock the function out of every table.
 pub fn allowed_table_from_env() -> Option<String> {
-    std::env::var(ALLOWED_TABLE_ENV)
-        .ok()
-        .filter(|t| !t.is_empty())
+    std::env::var(ALLOWED_TABLE_ENV).ok().filter(|t| !t.is_empty())
 }
 
 /// The SDK's HTTPS client: rustls with ring. The SDK's default TLS (aws-lc) would add a C build

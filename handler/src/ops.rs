@@ -102,12 +102,7 @@ async fn list(client: &Client, table: String, l: List) -> Result<Value, HandlerE
         .await
         .map_err(|e| sdk_error(e, &table))?;
     let request_id = out.request_id().map(str::to_owned);
-    let items: Vec<Value> = out
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .map(from_item)
-        .collect();
+    let items: Vec<Value> = out.items.unwrap_or_default().into_iter().map(from_item).collect();
     let mut body = Map::new();
     body.insert("Items".into(), Value::Array(items));
     body.insert("Count".into(), Value::from(out.count));

@@ -182,11 +182,7 @@ fn job_headers(job: &Job) -> HeaderMap {
         .map(|d| d.as_millis())
         .unwrap_or_default();
     // X-Ray's root id is 24 hex digits; the request id supplies them (padded, for ids that are short).
-    let hex: String = job
-        .request_id
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .collect();
+    let hex: String = job.request_id.chars().filter(char::is_ascii_hexdigit).collect();
     let trace = format!("Root=1-{:08x}-{hex:0>24.24}", deadline_ms as u32);
     let pairs = [
         ("lambda-runtime-aws-request-id", job.request_id.clone()),
@@ -344,9 +340,7 @@ impl RuntimeApi {
         event: impl Into<Bytes>,
         timeout: Duration,
     ) -> Result<Outcome, String> {
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (reply, outcome) = oneshot::channel();
         let (delivered, _) = oneshot::channel();
         let job = Job {
@@ -358,13 +352,8 @@ impl RuntimeApi {
             delivered,
         };
         let answered = async {
-            self.jobs
-                .send(job)
-                .await
-                .map_err(|_| "the runtime API is closed".to_string())?;
-            outcome
-                .await
-                .map_err(|_| "the invocation was dropped".to_string())
+            self.jobs.send(job).await.map_err(|_| "the runtime API is closed".to_string())?;
+            outcome.await.map_err(|_| "the invocation was dropped".to_string())
         };
         match tokio::time::timeout(timeout, answered).await {
             Ok(answer) => answer,
@@ -378,8 +367,7 @@ impl RuntimeApi {
     /// The document of `POST /runtime/init/error`, if the function reported one.
     pub fn init_error(&self) -> Option<String> {
         let init = self.state.init_error.lock().expect("init lock");
-        init.as_ref()
-            .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        init.as_ref().map(|(_, body)| String::from_utf8_lossy(body).into_owned())
     }
 
     /// When the function first asked for work: the end of its init phase.

@@ -43,13 +43,10 @@ async fn forbidden_table_is_refused_before_any_call() {
     let event =
         json!({"operation": "read", "tableName": "other-table", "payload": {"Key": {"id": "1"}}});
     // Through a dead client: Internal would mean DynamoDB was called.
-    let err = handle(&dead_client(), allowed, event.clone())
-        .await
-        .expect_err("forbidden");
+    let err = handle(&dead_client(), allowed, event.clone()).await.expect_err("forbidden");
     assert_eq!(err.kind, ErrorKind::Forbidden, "{err}");
     assert!(
-        err.to_string()
-            .starts_with("Forbidden: table \"other-table\""),
+        err.to_string().starts_with("Forbidden: table \"other-table\""),
         "{err}"
     );
     // Every table operation is guarded, even with a payload that would not validate.
@@ -68,9 +65,7 @@ async fn forbidden_table_is_refused_before_any_call() {
     let table = Table::fresh("allowed").await;
     table.put(json!({"id": "1"})).await;
     let event = table.event("read", json!({"Key": {"id": "1"}}));
-    let read = handle(&table.client, Some(&table.name), event)
-        .await
-        .expect("allowed table");
+    let read = handle(&table.client, Some(&table.name), event).await.expect("allowed table");
     assert_eq!(read["Item"], json!({"id": "1"}));
     // echo/ping touch no table and stay available.
     assert_eq!(
@@ -184,8 +179,7 @@ async fn dynamodb_validation_errors_are_bad_requests() {
         let err = table.fails(operation, payload).await;
         assert_eq!(err.kind, ErrorKind::BadRequest, "{shown}: {err}");
         assert!(
-            err.to_string()
-                .starts_with("BadRequest: DynamoDB rejected the request: "),
+            err.to_string().starts_with("BadRequest: DynamoDB rejected the request: "),
             "{err}"
         );
         assert!(!err.to_string().contains('\n'));

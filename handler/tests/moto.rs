@@ -146,12 +146,8 @@ async fn numbers_round_trip_exactly() {
     }
     assert_eq!(text(&got["big"]), "12345678901234567890.5");
     assert_eq!(text(&got["five"]), "5");
-    let mut set: Vec<String> = got["set"]["$ns"]
-        .as_array()
-        .expect("number set")
-        .iter()
-        .map(text)
-        .collect();
+    let mut set: Vec<String> =
+        got["set"]["$ns"].as_array().expect("number set").iter().map(text).collect();
     set.sort();
     assert_eq!(set, ["12345678901234567890.5", "7"]);
 
@@ -193,9 +189,7 @@ async fn every_value_type_round_trips() {
         "b": {"$b": "AAH/"}
     });
     table.put(item.clone()).await;
-    let read = table
-        .ok("read", json!({"Key": {"id": "t1"}, "ConsistentRead": true}))
-        .await;
+    let read = table.ok("read", json!({"Key": {"id": "t1"}, "ConsistentRead": true})).await;
     let mut got = read["Item"].clone();
     // Sets are unordered in DynamoDB.
     for (field, tag) in [("ss", "$ss"), ("ns", "$ns"), ("bs", "$bs")] {
@@ -216,9 +210,7 @@ async fn read_of_a_missing_item_has_no_item() {
 #[tokio::test]
 async fn read_with_projection() {
     let table = Table::fresh("projection").await;
-    table
-        .put(json!({"id": "p", "name": "Ann", "age": 40, "secret": "x"}))
-        .await;
+    table.put(json!({"id": "p", "name": "Ann", "age": 40, "secret": "x"})).await;
     let read = table
         .ok(
             "read",
@@ -236,9 +228,7 @@ async fn read_with_projection() {
 #[tokio::test]
 async fn update_all_forms() {
     let table = Table::fresh("update").await;
-    table
-        .put(json!({"id": "u", "name": "Bob", "count": 1}))
-        .await;
+    table.put(json!({"id": "u", "name": "Bob", "count": 1})).await;
     let plain = table
         .ok(
             "update",

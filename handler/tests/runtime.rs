@@ -55,9 +55,7 @@ async fn invoke(api: &RuntimeApi, event: Value) -> Outcome {
 }
 
 fn json(outcome: &Outcome) -> Value {
-    outcome
-        .json()
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {outcome:?}"))
+    outcome.json().unwrap_or_else(|e| panic!("not JSON ({e}): {outcome:?}"))
 }
 
 fn error_body(outcome: &Outcome) -> Value {

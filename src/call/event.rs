@@ -146,10 +146,7 @@ mod tests {
         assert_eq!(parse_attr("m:={\"a\":1}").unwrap().1, json!({"a": 1}));
         assert_eq!(parse_attr("eq=a=b").unwrap().1, json!("a=b"));
         assert!(parse_attr("novalue").is_err());
-        assert!(parse_attr("n:=notjson")
-            .unwrap_err()
-            .to_string()
-            .contains("must be JSON"));
+        assert!(parse_attr("n:=notjson").unwrap_err().to_string().contains("must be JSON"));
         assert!(parse_attr("id=1").is_err());
     }
 

@@ -85,11 +85,7 @@ pub async fn http(
         .await
         .with_context(|| format!("POST {url} failed"))?;
     let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .context("reading the response body")?
-        .to_vec();
+    let body = response.bytes().await.context("reading the response body")?.to_vec();
     Ok(Reply {
         status,
         body,
@@ -117,10 +113,7 @@ pub async fn lambda(
     .map_err(ctx("lambda:Invoke"))?;
     Ok(Reply {
         status: out.status_code() as u16,
-        body: out
-            .payload()
-            .map(|p| p.as_ref().to_vec())
-            .unwrap_or_default(),
+        body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
         function_error: out.function_error().map(str::to_string),
         latency: started.elapsed(),
     })

@@ -159,9 +159,7 @@ async fn follow_pages(
     let mut merged = reply.json().unwrap_or_default();
     let mut pages = 1;
     while let Some(key) = merged.get("LastEvaluatedKey").cloned() {
-        let next = target
-            .send(&event::list(&stack.names.table, limit, Some(&key)))
-            .await?;
+        let next = target.send(&event::list(&stack.names.table, limit, Some(&key))).await?;
         if let Some(failure) = failure(&next) {
             anyhow::bail!("call failed on page {}: {failure}", pages + 1);
         }

@@ -75,10 +75,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(function: &str, kind: InvocationType, out: &InvokeOutput, latency: Duration) -> Self {
-        let raw = out
-            .payload()
-            .map(|p| p.as_ref().to_vec())
-            .unwrap_or_default();
+        let raw = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
         let parsed = serde_json::from_slice::<Value>(&raw).ok();
         let payload_is_json = parsed.is_some();
         let payload = match parsed {
@@ -96,9 +93,7 @@ impl Outcome {
             invocation_type: kind.as_str(),
             status_code: out.status_code(),
             executed_version: out.executed_version().map(str::to_string),
-            error: function_error
-                .as_deref()
-                .map(|header| failure(header, &payload)),
+            error: function_error.as_deref().map(|header| failure(header, &payload)),
             function_error,
             report: log.as_deref().and_then(report_line::parse),
             log,
@@ -289,10 +284,7 @@ pub async fn run(
         bail!("--log needs --invocation-type RequestResponse: Lambda returns no log for Event or DryRun");
     }
     let event = build_event(stack, &mut args)?;
-    let function = args
-        .function
-        .clone()
-        .unwrap_or_else(|| stack.names.function.clone());
+    let function = args.function.clone().unwrap_or_else(|| stack.names.function.clone());
     let outcome = send(
         &stack.clients.lambda,
         &function,

@@ -85,12 +85,8 @@ pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
             "drift",
         ]);
     for r in &report.resources {
-        let config = r
-            .config
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let config =
+            r.config.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n");
         table.add_row(vec![
             r.resource.to_string(),
             r.name.clone(),

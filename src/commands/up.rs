@@ -192,11 +192,8 @@ pub async fn run(stack: &Stack, source: PackageSource, output: Output) -> anyhow
     if output == Output::Json {
         print_json(&report)?;
     } else {
-        let touched = report
-            .changes
-            .iter()
-            .filter(|c| c.action != stack::Action::Unchanged)
-            .count();
+        let touched =
+            report.changes.iter().filter(|c| c.action != stack::Action::Unchanged).count();
         if touched == 0 {
             eprintln!("Everything is up to date; nothing changed.");
         }

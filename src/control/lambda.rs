@@ -157,10 +157,7 @@ impl LambdaTarget {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         Invocation {
-            body: out
-                .payload()
-                .map(|p| p.as_ref().to_vec())
-                .unwrap_or_default(),
+            body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
             function_error: out.function_error().map(str::to_string),
             log_tail,
         }
@@ -184,9 +181,7 @@ impl FunctionControl for LambdaTarget {
 
     async fn memory(&self) -> anyhow::Result<u32> {
         let c = self.configuration(None).await?;
-        c.memory_size()
-            .map(|m| m as u32)
-            .context("Lambda returned no MemorySize")
+        c.memory_size().map(|m| m as u32).context("Lambda returned no MemorySize")
     }
 
     async fn set_memory(&self, mb: u32) -> anyhow::Result<()> {

@@ -29,8 +29,7 @@ impl VersionControl for LambdaTarget {
     }
 
     async fn configure(&self, settings: &LatestSettings) -> anyhow::Result<()> {
-        self.update(settings.memory_mb, Some(&settings.description))
-            .await
+        self.update(settings.memory_mb, Some(&settings.description)).await
     }
 
     async fn publish(&self, description: &str) -> anyhow::Result<PublishedVersion> {
@@ -96,26 +95,13 @@ impl VersionControl for LambdaTarget {
     }
 
     async fn versions(&self) -> anyhow::Result<Vec<PublishedVersion>> {
-        let request = self
-            .client
-            .list_versions_by_function()
-            .function_name(&self.name);
+        let request = self.client.list_versions_by_function().function_name(&self.name);
         let all = all_items!(request, "lambda:ListVersionsByFunction")?;
-        Ok(all
-            .iter()
-            .map(version_of)
-            .filter(|v| v.version != "$LATEST")
-            .collect())
+        Ok(all.iter().map(version_of).filter(|v| v.version != "$LATEST").collect())
     }
 
     async fn delete_alias(&self, name: &str) -> anyhow::Result<()> {
-        let result = self
-            .client
-            .delete_alias()
-            .function_name(&self.name)
-            .name(name)
-            .send()
-            .await;
+        let result = self.client.delete_alias().function_name(&self.name).name(name).send().await;
         ignore_not_found("lambda:DeleteAlias", result)
     }
 

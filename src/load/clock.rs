@@ -68,9 +68,8 @@ mod tests {
     #[tokio::test]
     async fn ticks_each_time_in_order_never_early() {
         let start = Instant::now();
-        let times: Vec<Instant> = (0..20u64)
-            .map(|k| start + Duration::from_millis(2 * k))
-            .collect();
+        let times: Vec<Instant> =
+            (0..20u64).map(|k| start + Duration::from_millis(2 * k)).collect();
         let mut rx = super::start(times.clone().into_iter());
         for want in &times {
             let got = rx.recv().await.expect("a tick per time");

@@ -74,10 +74,7 @@ impl Invoker for SdkInvoker {
             .await;
         match sent {
             Ok(out) => Ok(Invocation {
-                body: out
-                    .payload()
-                    .map(|p| p.as_ref().to_vec())
-                    .unwrap_or_default(),
+                body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
                 function_error: out.function_error().map(str::to_string),
                 log_tail: String::new(),
             }),

@@ -133,12 +133,8 @@ impl Recorder {
 
     /// Adds `other`'s counts to these.
     pub fn merge(&mut self, other: &Recorder) {
-        self.all
-            .add(&other.all)
-            .expect("histograms with the same bounds add");
-        self.ok
-            .add(&other.ok)
-            .expect("histograms with the same bounds add");
+        self.all.add(&other.all).expect("histograms with the same bounds add");
+        self.ok.add(&other.ok).expect("histograms with the same bounds add");
         self.ok_count += other.ok_count;
         for (a, b) in self.status.iter_mut().zip(&other.status) {
             *a += b;
@@ -366,9 +362,7 @@ mod tests {
                 true,
             );
         }
-        shards
-            .of(4)
-            .record(&Outcome::Status(503), Duration::from_millis(1), true);
+        shards.of(4).record(&Outcome::Status(503), Duration::from_millis(1), true);
         shards.of(4).error_example("HTTP 503".into());
         let total = shards.merged();
         let s = total.summary(Duration::from_secs(1), (0.0, 1.0), 0);

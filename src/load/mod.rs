@@ -69,9 +69,7 @@ impl Target<'_> {
     pub fn function(url: String, function: Option<Arc<dyn FunctionControl>>, table: &str) -> Self {
         Target {
             url,
-            invoker: function
-                .clone()
-                .map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
+            invoker: function.clone().map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
             control: function,
             stack: None,
             table: table.to_string(),
@@ -170,9 +168,7 @@ pub async fn run_target(
                 count: 1,
             }),
         },
-        window_from: shape
-            .as_ref()
-            .map_or(0.0, |s| s.window_start().as_secs_f64()),
+        window_from: shape.as_ref().map_or(0.0, |s| s.window_start().as_secs_f64()),
         mix,
         vus,
         duration,
@@ -187,9 +183,7 @@ pub async fn run_target(
         );
     }
     match &args.memory {
-        None => result
-            .runs
-            .push(test.measure("Results".into(), None).await?),
+        None => result.runs.push(test.measure("Results".into(), None).await?),
         Some(sizes) => {
             let Some(control) = &t.control else {
                 bail!("--memory needs the function; none was given")
@@ -200,12 +194,8 @@ pub async fn run_target(
     result.interrupted = stop.subscribe().is_stopped();
     result::judge(&mut result.runs);
     if !args.thresholds.is_empty() {
-        result.thresholds_passed = Some(
-            result
-                .runs
-                .iter()
-                .all(|r| r.thresholds.iter().all(|c| c.passed)),
-        );
+        result.thresholds_passed =
+            Some(result.runs.iter().all(|r| r.thresholds.iter().all(|c| c.passed)));
     }
     publish(args, &result, json)?;
     Ok(result)

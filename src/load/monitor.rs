@@ -47,9 +47,7 @@ impl Monitor {
                 let now = Instant::now();
                 let elapsed = now.saturating_duration_since(timeline.start());
                 let live = timeline.live(now);
-                let p95 = live
-                    .last_second_p95_ms
-                    .map_or_else(|| "-".to_string(), format::ms);
+                let p95 = live.last_second_p95_ms.map_or_else(|| "-".to_string(), format::ms);
                 let error_rate = if live.requests == 0 {
                     0.0
                 } else {

@@ -69,9 +69,8 @@ impl PayloadMix {
                 for part in a.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                     let (op, weight) = match part.rsplit_once('=') {
                         Some((op, w)) => {
-                            let w: f64 = w
-                                .parse()
-                                .map_err(|_| anyhow::anyhow!("bad weight in {part:?}"))?;
+                            let w: f64 =
+                                w.parse().map_err(|_| anyhow::anyhow!("bad weight in {part:?}"))?;
                             if !(w.is_finite() && w > 0.0) {
                                 bail!("weights must be positive numbers: {part:?}");
                             }

@@ -351,10 +351,7 @@ mod tests {
             .collect();
         assert_eq!(seen, vec![2, 2, 6, 10, 6, 3, 2, 2]);
         let peak = profile(Profile::Peak, 10, 100);
-        let seen: Vec<u32> = [10.0, 30.0, 50.0, 70.0, 90.0]
-            .iter()
-            .map(|&t| at(&peak, t))
-            .collect();
+        let seen: Vec<u32> = [10.0, 30.0, 50.0, 70.0, 90.0].iter().map(|&t| at(&peak, t)).collect();
         assert_eq!(seen, vec![2, 6, 10, 6, 2]);
         let based = Shape::profile(
             Profile::Peak,
@@ -370,10 +367,8 @@ mod tests {
 
     #[test]
     fn stages_follow_k6() {
-        let stages: Vec<Stage> = "30s:10,1m:50,30s:0"
-            .split(',')
-            .map(|s| parse_stage(s).unwrap())
-            .collect();
+        let stages: Vec<Stage> =
+            "30s:10,1m:50,30s:0".split(',').map(|s| parse_stage(s).unwrap()).collect();
         assert_eq!(stages.len(), 3);
         let s = Shape::stages(&stages, 1).unwrap();
         assert_eq!((s.vus, s.duration), (50, Duration::from_secs(120)));

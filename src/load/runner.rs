@@ -113,10 +113,7 @@ pub async fn measure(
     stop: &StopHandle,
 ) -> Result<Measured> {
     let ids: Vec<u32> = spec.vus.ids().collect();
-    let transports = ids
-        .iter()
-        .map(|_| endpoint.connect())
-        .collect::<Result<Vec<_>>>()?;
+    let transports = ids.iter().map(|_| endpoint.connect()).collect::<Result<Vec<_>>>()?;
     if spec.warm_up {
         warm_up(&transports, &mix).await?;
     }
@@ -221,10 +218,7 @@ async fn warm_up(transports: &[Transport], mix: &PayloadMix) -> Result<()> {
     let body = mix.first();
     let outcomes = join_all(transports.iter().map(|t| t.send(body, true))).await;
     if outcomes.iter().all(|(o, _)| *o == Outcome::Connection) {
-        let why = outcomes
-            .into_iter()
-            .find_map(|(_, e)| e)
-            .unwrap_or_default();
+        let why = outcomes.into_iter().find_map(|(_, e)| e).unwrap_or_default();
         bail!("warm-up failed: the target did not answer ({why})");
     }
     Ok(())

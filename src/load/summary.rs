@@ -38,24 +38,13 @@ impl ErrorBreakdown {
 
     /// Each kind with its count, as `HTTP 500 x3`, `function error BadRequest x2`, `throttled x1`.
     pub fn kinds(&self) -> Vec<String> {
-        let mut kinds: Vec<String> = self
-            .http_status
-            .iter()
-            .map(|(code, n)| format!("HTTP {code} x{n}"))
-            .collect();
-        kinds.extend(
-            self.function_errors
-                .iter()
-                .map(|(t, n)| format!("function error {t} x{n}")),
-        );
+        let mut kinds: Vec<String> =
+            self.http_status.iter().map(|(code, n)| format!("HTTP {code} x{n}")).collect();
+        kinds.extend(self.function_errors.iter().map(|(t, n)| format!("function error {t} x{n}")));
         if self.throttles > 0 {
             kinds.push(format!("throttled x{}", self.throttles));
         }
-        kinds.extend(
-            self.lambda_errors
-                .iter()
-                .map(|(c, n)| format!("Lambda {c} x{n}")),
-        );
+        kinds.extend(self.lambda_errors.iter().map(|(c, n)| format!("Lambda {c} x{n}")));
         for (name, n) in [("timeout", self.timeouts), ("connection", self.connection)] {
             if n > 0 {
                 kinds.push(format!("{name} x{n}"));

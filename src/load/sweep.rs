@@ -97,10 +97,7 @@ impl Test<'_> {
         sizes: &[u32],
         result: &mut LoadResult,
     ) -> Result<()> {
-        let original = control
-            .memory()
-            .await
-            .context("reading the function's memory size")?;
+        let original = control.memory().await.context("reading the function's memory size")?;
         result.original_memory_mb = Some(original);
         let outcome = async {
             for &mb in sizes {
@@ -111,9 +108,7 @@ impl Test<'_> {
                     .set_memory(mb)
                     .await
                     .with_context(|| format!("setting the memory to {mb} MB"))?;
-                result
-                    .runs
-                    .push(self.measure(format!("{mb} MB"), Some(mb)).await?);
+                result.runs.push(self.measure(format!("{mb} MB"), Some(mb)).await?);
             }
             anyhow::Ok(())
         }

@@ -298,11 +298,6 @@ mod tests {
         }
         let empty = Recorder::new();
         let none = empty.summary(Duration::from_secs(1), (0.0, 1.0), 0);
-        assert!(
-            !parse_threshold("p95<1s")
-                .unwrap()
-                .check(&empty, &none)
-                .passed
-        );
+        assert!(!parse_threshold("p95<1s").unwrap().check(&empty, &none).passed);
     }
 }

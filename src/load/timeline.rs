@@ -68,9 +68,7 @@ impl Timeline {
     pub fn new(start: Instant, seconds: usize) -> Timeline {
         Timeline {
             start,
-            slots: (0..seconds.max(1))
-                .map(|_| Mutex::new(Slot::default()))
-                .collect(),
+            slots: (0..seconds.max(1)).map(|_| Mutex::new(Slot::default())).collect(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             active: AtomicU32::new(0),
@@ -113,9 +111,7 @@ impl Timeline {
         let now = if active {
             self.active.fetch_add(1, Ordering::Relaxed) + 1
         } else {
-            self.active
-                .fetch_sub(1, Ordering::Relaxed)
-                .saturating_sub(1)
+            self.active.fetch_sub(1, Ordering::Relaxed).saturating_sub(1)
         };
         let mut slot = self.lock(self.slot_index(at));
         slot.touched = true;
@@ -147,9 +143,7 @@ impl Timeline {
                 let slot = self.lock(prev);
                 (
                     slot.requests,
-                    slot.latency
-                        .as_ref()
-                        .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
+                    slot.latency.as_ref().map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
                 )
             }
             _ => (0, None),
@@ -166,9 +160,8 @@ impl Timeline {
     /// The per-second series up to `elapsed` (and any later second that saw a request).
     pub fn series(&self, elapsed: Duration) -> Vec<SecondPoint> {
         let seconds = (elapsed.as_secs_f64().ceil() as usize).clamp(1, self.slots.len());
-        let last_touched = (0..self.slots.len())
-            .rposition(|i| self.lock(i).touched)
-            .map_or(0, |i| i + 1);
+        let last_touched =
+            (0..self.slots.len()).rposition(|i| self.lock(i).touched).map_or(0, |i| i + 1);
         (0..seconds.max(last_touched))
             .map(|i| {
                 let slot = self.lock(i);

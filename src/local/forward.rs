@@ -98,11 +98,7 @@ async fn read_change(call: &Call<'_>, query: Option<&str>) -> Change {
             update: false,
         };
     }
-    let Some(rest) = call
-        .path
-        .strip_prefix(LAMBDA_API)
-        .and_then(|r| r.strip_prefix('/'))
-    else {
+    let Some(rest) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
         return Change::None;
     };
     let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
@@ -154,10 +150,7 @@ async fn keep(
     match change {
         Change::Code { name, pointer, .. } => {
             let key = (region, name);
-            let stored = gw
-                .registry
-                .store_code(key.clone(), call.json().await, pointer)
-                .await;
+            let stored = gw.registry.store_code(key.clone(), call.json().await, pointer).await;
             if let Err(e) = stored {
                 eprintln!("lab local: could not keep the code of {}: {e:#}", key.1);
             }
@@ -169,8 +162,7 @@ async fn keep(
             gw.pool.retire(&key);
         }
         Change::DeleteVersion { name, version } => {
-            gw.registry
-                .remove_version(&(region.clone(), name.clone()), &version);
+            gw.registry.remove_version(&(region.clone(), name.clone()), &version);
             gw.pool.retire(&(region, format!("{name}:{version}")));
         }
         Change::Publish { name } => {

@@ -90,9 +90,7 @@ pub fn qualifier(raw_name: &str, query: Option<&str>) -> Option<String> {
         };
         tail.split_once(':').map(|(_, q)| q.to_string())
     };
-    from_query
-        .or_else(from_name)
-        .filter(|q| !q.is_empty() && q != LATEST)
+    from_query.or_else(from_name).filter(|q| !q.is_empty() && q != LATEST)
 }
 
 /// Extracts the function name from a name, a partial or a full ARN, dropping a qualifier.
@@ -178,14 +176,8 @@ impl Registry {
     /// Forgets a deleted function, its versions included.
     pub fn remove(&self, key: &FunctionKey) {
         self.code.lock().expect("code lock").remove(key);
-        self.versions
-            .lock()
-            .expect("versions lock")
-            .retain(|(k, _), _| k != key);
-        self.configs
-            .lock()
-            .expect("config lock")
-            .retain(|(k, _), _| k != key);
+        self.versions.lock().expect("versions lock").retain(|(k, _), _| k != key);
+        self.configs.lock().expect("config lock").retain(|(k, _), _| k != key);
         self.pinned.lock().expect("pin lock").remove(key);
         self.bump();
     }
@@ -219,9 +211,7 @@ impl Registry {
             self.code_dir(key)
         } else {
             let versions = self.versions.lock().expect("versions lock");
-            versions
-                .get(&(key.clone(), config.version.clone()))
-                .cloned()
+            versions.get(&(key.clone(), config.version.clone())).cloned()
         };
         kept.or_else(|| self.code_on_disk(key, config))
     }
@@ -229,9 +219,7 @@ impl Registry {
     /// The code a configuration names, unpacked under `root` by an earlier gateway: after a
     /// restart the maps are empty but the folders (named by the zip's SHA-256) are still there.
     fn code_on_disk(&self, key: &FunctionKey, config: &FunctionConfig) -> Option<PathBuf> {
-        let sha = base64::engine::general_purpose::STANDARD
-            .decode(&config.code_sha256)
-            .ok()?;
+        let sha = base64::engine::general_purpose::STANDARD.decode(&config.code_sha256).ok()?;
         let dir = self.root.join(&key.0).join(&key.1).join(&hex(&sha)[..16]);
         dir.join("bootstrap").is_file().then_some(dir)
     }
@@ -271,10 +259,7 @@ impl Registry {
 
     fn pin(&self, key: &FunctionKey) -> Option<Pinned> {
         let pinned = self.pinned.lock().expect("pin lock");
-        pinned
-            .get(key)
-            .filter(|(t, _, _)| *t > std::time::Instant::now())
-            .cloned()
+        pinned.get(key).filter(|(t, _, _)| *t > std::time::Instant::now()).cloned()
     }
 
     /// `$LATEST`'s configuration: cached, or read from moto. `None` when moto does not know it.

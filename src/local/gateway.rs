@@ -56,9 +56,7 @@ async fn dispatch(
     if method == Method::GET && path.trim_end_matches('/') == "/2016-08-19/account-settings" {
         return account_settings(&gw);
     }
-    let region = scope(&headers)
-        .map(|(r, _)| r)
-        .unwrap_or_else(|| "us-east-1".into());
+    let region = scope(&headers).map(|(r, _)| r).unwrap_or_else(|| "us-east-1".into());
     gw.regions.remember(&region);
     if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_API}/")) {
         if method == Method::POST {

@@ -158,9 +158,7 @@ async fn prepare(
         Err(e) if !gw.supervisor.is_up() => return Err(InvokeError::Unavailable(format!("{e:#}"))),
         Err(e) => return Err(InvokeError::Backend(e)),
     };
-    gw.rules
-        .invoke_gate(&key.0, &key.1)
-        .map_err(InvokeError::NotReady)?;
+    gw.rules.invoke_gate(&key.0, &key.1).map_err(InvokeError::NotReady)?;
     let code_dir = gw
         .registry
         .code_dir_for(key, &config)

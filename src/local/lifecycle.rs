@@ -47,20 +47,12 @@ fn http() -> reqwest::Client {
 
 /// The running stack's `/_lab/status`, if one answers on `port`.
 pub async fn probe(port: u16) -> Option<serde_json::Value> {
-    let r = http()
-        .get(format!("{}/_lab/status", endpoint(port)))
-        .send()
-        .await
-        .ok()?;
+    let r = http().get(format!("{}/_lab/status", endpoint(port))).send().await.ok()?;
     r.json().await.ok()
 }
 
 fn read_pid(port: u16) -> Option<i32> {
-    std::fs::read_to_string(pid_file(port))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string(pid_file(port)).ok()?.trim().parse().ok()
 }
 
 fn pid_alive(pid: i32) -> bool {
@@ -225,11 +217,9 @@ pub async fn stop(port: u16, output: Output) -> anyhow::Result<()> {
 pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()> {
     let port = global.local_port;
     // Bind first: a busy port must fail before anything else starts.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .with_context(|| {
-            format!("port {port} on 127.0.0.1 is busy; stop what uses it or pass --local-port")
-        })?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| {
+        format!("port {port} on 127.0.0.1 is busy; stop what uses it or pass --local-port")
+    })?;
     let dir = state_dir(port);
     std::fs::create_dir_all(&dir)?;
     if args.fresh {
@@ -237,9 +227,7 @@ pub async fn serve(global: &Global, args: &LocalStartArgs) -> anyhow::Result<()>
     }
     let supervisor = Supervisor::new(launch_for(&dir, args.persist)?)?;
     supervisor.start().await?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let base = supervisor.base.clone();
     let (limits, cpu_mode, memory_mode) = limits_for(port, args.cpu_share);
     let gw = Arc::new(Gateway::new(Parts {

@@ -149,10 +149,7 @@ async fn put(
             "logStreamName": stream,
             "logEvents": events.iter().map(|(t, m)| serde_json::json!({"timestamp": t, "message": m})).collect::<Vec<_>>(),
         });
-        match moto
-            .json_call("logs", region, "Logs_20140328.PutLogEvents", &body)
-            .await
-        {
+        match moto.json_call("logs", region, "Logs_20140328.PutLogEvents", &body).await {
             Ok((status, _)) if status < 300 => return,
             // The group or stream was deleted behind our back: recreate once.
             _ if attempt == 0 => {

@@ -72,9 +72,7 @@ impl MemoryLimit {
         };
         let text = std::fs::read_to_string(self.dir.join(file)).unwrap_or_default();
         let count = |k: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(k)?.trim().parse().ok())
-                .unwrap_or(0)
+            text.lines().find_map(|l| l.strip_prefix(k)?.trim().parse().ok()).unwrap_or(0)
         };
         // Kernels before 4.13 have no oom_kill count in v1: hitting the limit (failcnt) says it then.
         count(&format!("{key} ")) > 0

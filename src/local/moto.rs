@@ -23,9 +23,7 @@ pub const MOTO_VERSION: &str = "5.2.5";
 
 /// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`: venvs and local-stack state.
 pub fn lab_home() -> PathBuf {
-    std::env::var_os("LAB_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(user_cache)
+    std::env::var_os("LAB_HOME").map(PathBuf::from).unwrap_or_else(user_cache)
 }
 
 /// `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`.
@@ -80,19 +78,14 @@ pub fn install(show: bool) -> anyhow::Result<PathBuf> {
         if !out.status.success() {
             bail!(
                 "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("no output")
+                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
             );
         }
         Ok(())
     };
     std::fs::create_dir_all(venv.parent().unwrap_or(Path::new(".")))?;
     run(
-        std::process::Command::new(&python)
-            .args(["-m", "venv"])
-            .arg(&venv),
+        std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
         "python3 -m venv (on Debian: apt-get install python3-venv)",
     )?;
     run(
@@ -112,9 +105,7 @@ pub fn install(show: bool) -> anyhow::Result<PathBuf> {
 
 fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
+        std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
     })
 }
 
@@ -178,18 +169,13 @@ pub fn spawn(launch: &Launch, fd: std::os::fd::RawFd, standby: bool) -> anyhow::
             }
         });
     }
-    cmd.spawn()
-        .with_context(|| format!("cannot start {}", launch.python.display()))
+    cmd.spawn().with_context(|| format!("cannot start {}", launch.python.display()))
 }
 
 /// Copies a standby's output to moto's log, noting the line that says it is ready.
 pub async fn relay(out: tokio::process::ChildStdout, log: PathBuf, ready: Arc<AtomicBool>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let Ok(mut file) = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .await
+    let Ok(mut file) = tokio::fs::OpenOptions::new().create(true).append(true).open(&log).await
     else {
         return;
     };
@@ -253,9 +239,7 @@ impl Moto {
             bail!("moto GET {path}: HTTP {}", r.status());
         }
         Ok(Some(
-            r.json()
-                .await
-                .with_context(|| format!("moto GET {path}: not JSON"))?,
+            r.json().await.with_context(|| format!("moto GET {path}: not JSON"))?,
         ))
     }
 
@@ -267,8 +251,7 @@ impl Moto {
         form: &str,
     ) -> anyhow::Result<(u16, Bytes)> {
         let content_type = ("content-type", "application/x-www-form-urlencoded");
-        self.post(service, region, &[content_type], form.to_string())
-            .await
+        self.post(service, region, &[content_type], form.to_string()).await
     }
 
     /// A JSON-protocol call (CloudWatch Logs): `target` is e.g. `Logs_20140328.PutLogEvents`.
@@ -301,11 +284,7 @@ impl Moto {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let r = request
-            .body(body)
-            .send()
-            .await
-            .context("moto is not answering")?;
+        let r = request.body(body).send().await.context("moto is not answering")?;
         let status = r.status().as_u16();
         Ok((status, r.bytes().await.unwrap_or_default()))
     }
@@ -337,10 +316,8 @@ pub fn python_for(server: &Path) -> anyhow::Result<PathBuf> {
 /// A 503 in the wire protocol the headers imply (JSON, query/XML, or REST JSON).
 pub fn unavailable_reply(headers: &HeaderMap, message: &str) -> Upstream {
     let status = StatusCode::SERVICE_UNAVAILABLE;
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type =
+        headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let up = if headers.contains_key("x-amz-target") {
         let body = serde_json::json!({"__type": "ServiceUnavailable", "message": message});
         Upstream::new(status, "application/x-amz-json-1.0", body.to_string())

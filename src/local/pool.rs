@@ -47,12 +47,7 @@ impl Pool {
 
     /// Idle instances, all functions.
     pub fn idle_count(&self) -> usize {
-        self.idle
-            .lock()
-            .expect("pool lock")
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.idle.lock().expect("pool lock").values().map(Vec::len).sum()
     }
 
     /// Takes a concurrency slot and a warm instance of exactly this configuration, if one is idle.
@@ -78,12 +73,7 @@ impl Pool {
             return;
         }
         let key = config.pool_key();
-        self.idle
-            .lock()
-            .expect("pool lock")
-            .entry(key)
-            .or_default()
-            .push(instance);
+        self.idle.lock().expect("pool lock").entry(key).or_default().push(instance);
     }
 
     /// Kills every idle instance of a function (deleted or redeployed), or of one of its versions

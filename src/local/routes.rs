@@ -105,10 +105,7 @@ pub fn select_status(mappings: &[Mapping], error_message: Option<&str>) -> Optio
             return Some(m.status);
         }
     }
-    mappings
-        .iter()
-        .find(|m| m.pattern.is_none())
-        .map(|m| m.status)
+    mappings.iter().find(|m| m.pattern.is_none()).map(|m| m.status)
 }
 
 /// Compiles a Java-style selection pattern as a whole-string match (Java's `String.matches`).
@@ -133,10 +130,7 @@ pub fn mappings_of(integration: &serde_json::Value) -> Result<Vec<Mapping>, Stri
     };
     let mut mappings = Vec::with_capacity(responses.len());
     for r in responses.values() {
-        let status = r["statusCode"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(200);
+        let status = r["statusCode"].as_str().and_then(|s| s.parse().ok()).unwrap_or(200);
         let pattern = match r["selectionPattern"].as_str().filter(|p| !p.is_empty()) {
             Some(p) => Some(compile_pattern(p).map_err(|e| {
                 format!("the integration response {status} has a selectionPattern that does not compile ({e}); put it again with a valid pattern")

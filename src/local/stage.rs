@@ -168,12 +168,7 @@ async fn read_route(gw: &Gateway, target: &Target<'_>) -> anyhow::Result<Route> 
 async fn api_region(gw: &Gateway, api: &str) -> anyhow::Result<Option<String>> {
     for region in gw.regions.list() {
         let path = format!("/restapis/{api}");
-        if gw
-            .moto
-            .get_json("apigateway", &region, &path)
-            .await?
-            .is_some()
-        {
+        if gw.moto.get_json("apigateway", &region, &path).await?.is_some() {
             return Ok(Some(region));
         }
     }
@@ -200,10 +195,7 @@ async fn method_of(
         message: "Missing Authentication Token",
     };
     let resources = format!("/restapis/{api}/resources?limit=500");
-    let resources = moto
-        .get_json("apigateway", region, &resources)
-        .await?
-        .unwrap_or_default();
+    let resources = moto.get_json("apigateway", region, &resources).await?.unwrap_or_default();
     let wanted = resource_path(target.path);
     let resource = resources["item"]
         .as_array()
@@ -287,9 +279,7 @@ async fn permitted(
         .unwrap_or_default();
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     Ok(statements.iter().any(|st| {
-        let principal = st["Principal"]["Service"]
-            .as_str()
-            .or(st["Principal"].as_str());
+        let principal = st["Principal"]["Service"].as_str().or(st["Principal"].as_str());
         let pattern = st["Condition"]["ArnLike"]["AWS:SourceArn"].as_str();
         st["Effect"] == "Allow"
             && principal == Some("apigateway.amazonaws.com")
@@ -301,9 +291,7 @@ async fn permitted(
 pub fn arn_like(pattern: &str, arn: &str) -> bool {
     let regex = format!(
         "^{}$",
-        regex::escape(pattern)
-            .replace("\\*", ".*")
-            .replace("\\?", ".")
+        regex::escape(pattern).replace("\\*", ".*").replace("\\?", ".")
     );
     regex::Regex::new(&regex).is_ok_and(|r| r.is_match(arn))
 }

@@ -122,12 +122,7 @@ impl Regions {
 
     /// The regions seen, `us-east-1` always among them.
     pub fn list(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .expect("regions lock")
-            .iter()
-            .cloned()
-            .collect()
+        self.seen.lock().expect("regions lock").iter().cloned().collect()
     }
 }
 

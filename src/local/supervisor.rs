@@ -81,9 +81,7 @@ impl Supervisor {
             restarts: AtomicU64::new(0),
             pid: AtomicU32::new(0),
             last: Mutex::default(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(120))
-                .build()?,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?,
             stop: Mutex::new(None),
             standby: Mutex::new(None),
         }))
@@ -260,11 +258,7 @@ impl Supervisor {
         self.pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
         let ready = async {
             loop {
-                if let Ok(r) = self
-                    .http
-                    .get(format!("{}/moto-api/config", self.base))
-                    .send()
-                    .await
+                if let Ok(r) = self.http.get(format!("{}/moto-api/config", self.base)).send().await
                 {
                     if r.status().is_success() {
                         return;
@@ -352,10 +346,7 @@ impl Supervisor {
 
     /// The launcher's own figures (log position, sizes, last restore).
     async fn info(&self) -> serde_json::Value {
-        match self
-            .launcher(Method::GET, "info", Duration::from_secs(5))
-            .await
-        {
+        match self.launcher(Method::GET, "info", Duration::from_secs(5)).await {
             Ok(r) => r.json().await.unwrap_or_default(),
             Err(_) => serde_json::Value::Null,
         }

@@ -23,11 +23,7 @@ const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '�
 pub fn hbar_chart(title: &str, bars: &[Bar], width: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{title}");
-    let label_width = bars
-        .iter()
-        .map(|b| b.label.chars().count())
-        .max()
-        .unwrap_or(0);
+    let label_width = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(0);
     let max = bars
         .iter()
         .map(|b| b.value)

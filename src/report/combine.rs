@@ -20,15 +20,9 @@ pub fn combine(out: &Path, parts: &[&Path], title: &str) -> anyhow::Result<()> {
         let html = std::fs::read_to_string(part)
             .with_context(|| format!("cannot read report {}", part.display()))?;
         if head.is_empty() {
-            head = between(&html, "<head", "</head>")
-                .unwrap_or_default()
-                .to_string();
+            head = between(&html, "<head", "</head>").unwrap_or_default().to_string();
         }
-        bodies.push(
-            between(&html, "<body", "</body>")
-                .unwrap_or(&html)
-                .to_string(),
-        );
+        bodies.push(between(&html, "<body", "</body>").unwrap_or(&html).to_string());
     }
     let head = match (head.find("<title>"), head.find("</title>")) {
         (Some(a), Some(b)) => format!(

@@ -118,14 +118,10 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
         Some(o) => {
             let mut status = ResourceStatus::present(RESOURCE, name, Some(o.arn.clone())).with(
                 "retention_days",
-                o.retention
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "never expire".into()),
+                o.retention.map(|d| d.to_string()).unwrap_or_else(|| "never expire".into()),
             );
             if o.retention != Some(RETENTION_DAYS) {
-                status
-                    .drift
-                    .push(format!("retention is not {RETENTION_DAYS} days"));
+                status.drift.push(format!("retention is not {RETENTION_DAYS} days"));
             }
             status.note_untagged(o.owned);
             status
@@ -144,13 +140,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     };
     crate::aws::ignore_not_found(
         "logs:DeleteLogGroup",
-        stack
-            .clients
-            .logs
-            .delete_log_group()
-            .log_group_name(name)
-            .send()
-            .await,
+        stack.clients.logs.delete_log_group().log_group_name(name).send().await,
     )?;
     Ok(step.done(Action::Deleted, Some(o.arn)))
 }

@@ -76,15 +76,9 @@ impl Stack {
             .send()
             .await
             .map_err(crate::aws::ctx("sts:GetCallerIdentity"))?;
-        let account = identity
-            .account()
-            .context("STS returned no account id")?
-            .to_string();
-        let partition = identity
-            .arn()
-            .and_then(|a| a.split(':').nth(1))
-            .unwrap_or("aws")
-            .to_string();
+        let account = identity.account().context("STS returned no account id")?.to_string();
+        let partition =
+            identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
         Ok(Self {
             clients,
             names,

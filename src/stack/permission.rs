@@ -92,9 +92,7 @@ pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<Res
                 .with("principal", &principal)
                 .with("source_arn", &source);
             if principal != PRINCIPAL {
-                status
-                    .drift
-                    .push(format!("principal is {principal}, expected {PRINCIPAL}"));
+                status.drift.push(format!("principal is {principal}, expected {PRINCIPAL}"));
             }
             if let Some(api_id) = api_id {
                 if source != stack.api_source_arn(api_id) {

@@ -110,9 +110,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
             .map_err(ctx("iam:CreatePolicyVersion"))?;
         details.push("restored the least-privilege document".to_string());
     }
-    Ok(step
-        .done(Action::Unchanged, Some(stack.policy_arn()))
-        .with_details(details))
+    Ok(step.done(Action::Unchanged, Some(stack.policy_arn())).with_details(details))
 }
 
 /// IAM keeps at most five versions: drop non-default ones, oldest first, to make room for one more.
@@ -167,10 +165,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
             let scope = observed.document["Statement"]
                 .as_array()
                 .map(|s| {
-                    s.iter()
-                        .map(|st| st["Resource"].to_string())
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    s.iter().map(|st| st["Resource"].to_string()).collect::<Vec<_>>().join(" ")
                 })
                 .unwrap_or_default();
             let mut status = ResourceStatus::present(RESOURCE, name, Some(stack.policy_arn()))
@@ -202,11 +197,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         if let Some(role_name) = role.role_name() {
             crate::aws::ignore_not_found(
                 "iam:DetachRolePolicy",
-                iam.detach_role_policy()
-                    .role_name(role_name)
-                    .policy_arn(&arn)
-                    .send()
-                    .await,
+                iam.detach_role_policy().role_name(role_name).policy_arn(&arn).send().await,
             )?;
         }
     }

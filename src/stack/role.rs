@@ -34,10 +34,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     // then find nothing: the role is gone.
     let Some(attached) = crate::aws::found(
         "iam:ListAttachedRolePolicies",
-        iam.list_attached_role_policies()
-            .role_name(&stack.names.role)
-            .send()
-            .await,
+        iam.list_attached_role_policies().role_name(&stack.names.role).send().await,
     )?
     else {
         return Ok(None);
@@ -173,11 +170,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     for arn in &observed.attached {
         crate::aws::ignore_not_found(
             "iam:DetachRolePolicy",
-            iam.detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await,
+            iam.detach_role_policy().role_name(name).policy_arn(arn).send().await,
         )?;
     }
     let inline = match iam.list_role_policies().role_name(name).send().await {

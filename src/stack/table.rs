@@ -87,10 +87,7 @@ async fn observe(stack: &Stack, settle: bool) -> anyhow::Result<Option<Observed>
         None
     };
     Ok(Some(Observed {
-        status: table
-            .table_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        status: table.table_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         billing: table
             .billing_mode_summary()
             .and_then(|b| b.billing_mode())
@@ -202,9 +199,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
                 .with("billing", &o.billing)
                 .with("status", &o.status);
             if o.key != DESIRED_KEY {
-                status
-                    .drift
-                    .push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
+                status.drift.push(format!("key schema is {}, expected {DESIRED_KEY}", o.key));
             }
             match o.owned {
                 Some(owned) => status.note_untagged(owned),

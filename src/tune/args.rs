@@ -141,10 +141,7 @@ fn checked<T: std::str::FromStr + Copy>(
     what: &str,
     check: fn(T) -> Result<(), String>,
 ) -> Result<T, String> {
-    let value = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not {what}"))?;
+    let value = s.trim().parse().map_err(|_| format!("{s:?} is not {what}"))?;
     check(value)?;
     Ok(value)
 }
@@ -199,9 +196,7 @@ pub fn check_discard(d: f64) -> Result<(), String> {
 /// Lambda's alias names: 1 to 128 of letters, digits, `-` and `_`, not all digits (that would be a
 /// version).
 pub fn check_alias(name: &str) -> Result<(), String> {
-    let valid_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if name.is_empty()
         || name.len() > 128
         || !valid_chars
@@ -234,10 +229,7 @@ mod tests {
         let err = parse(&["--num", "3"]).unwrap_err().to_string();
         assert!(err.contains("num must be at least 5 (got 3)"), "{err}");
         assert_eq!(
-            err.trim_end()
-                .lines()
-                .filter(|l| l.starts_with("error"))
-                .count(),
+            err.trim_end().lines().filter(|l| l.starts_with("error")).count(),
             1
         );
         assert!(parse(&["--discard", "0.5"]).is_err());

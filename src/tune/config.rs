@@ -29,10 +29,9 @@ impl Count {
     fn value(&self, key: &str) -> Result<u32> {
         match self {
             Count::Number(n) => Ok(*n),
-            Count::Text(t) => t
-                .trim()
-                .parse()
-                .with_context(|| format!("{key}: {t:?} is not a whole number")),
+            Count::Text(t) => {
+                t.trim().parse().with_context(|| format!("{key}: {t:?} is not a whole number"))
+            }
         }
     }
 }
@@ -148,19 +147,16 @@ fn named_function(value: &str) -> Option<String> {
     let value = value.trim();
     let is_name = !value.is_empty()
         && value.len() <= 140
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (value.starts_with("arn:") || is_name).then(|| value.to_string())
 }
 
 fn powers(args: &TuneArgs, input: Option<&PowerValues>) -> Result<Vec<u32>> {
     let mut powers = match (&args.powers, input) {
         (Some(p), _) => p.clone(),
-        (None, Some(PowerValues::List(p))) => p
-            .iter()
-            .map(|c| c.value("powerValues"))
-            .collect::<Result<_>>()?,
+        (None, Some(PowerValues::List(p))) => {
+            p.iter().map(|c| c.value("powerValues")).collect::<Result<_>>()?
+        }
         (None, Some(PowerValues::Keyword(k))) if k.eq_ignore_ascii_case("all") => {
             (128..=3008).step_by(64).collect()
         }
@@ -242,10 +238,7 @@ impl TuneConfig {
         let (payload, payloads) = payloads(args, input.payload.take(), default_payload, num)?;
         let only_cold_starts = args.only_cold_starts || input.only_cold_starts.unwrap_or(false);
         let (discard, balanced_weight) = trimming(args, &input, only_cold_starts)?;
-        let auto_optimize_alias = args
-            .auto_optimize_alias
-            .clone()
-            .or(input.auto_optimize_alias);
+        let auto_optimize_alias = args.auto_optimize_alias.clone().or(input.auto_optimize_alias);
         if let Some(alias) = &auto_optimize_alias {
             args::check_alias(alias).map_err(err)?;
         }
@@ -270,9 +263,7 @@ impl TuneConfig {
             dry_run: args.dry_run || input.dry_run.unwrap_or(false),
             only_cold_starts,
             sleep_between_runs: Duration::from_millis(
-                args.sleep_between_runs
-                    .or(input.sleep_between_runs_ms)
-                    .unwrap_or(0),
+                args.sleep_between_runs.or(input.sleep_between_runs_ms).unwrap_or(0),
             ),
             allowed_exceptions: args
                 .allowed_exceptions

@@ -47,10 +47,8 @@ impl Finished<'_> {
         timings: Timings,
     ) -> Result<TuneResult> {
         let cfg = self.cfg;
-        let mut powers: Vec<_> = outcomes
-            .iter()
-            .map(|o| o.to_result(&self.pricing, cfg.discard))
-            .collect();
+        let mut powers: Vec<_> =
+            outcomes.iter().map(|o| o.to_result(&self.pricing, cfg.discard)).collect();
         let analysed = !cfg.dry_run;
         let winner = if analysed {
             let model = cfg.cost_model;

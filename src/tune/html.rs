@@ -123,11 +123,7 @@ fn chart(result: &TuneResult) -> LineChart {
         x_label: "Memory (MB)".into(),
         left_label: "Duration (ms)".into(),
         right_label: "Cost per invocation ($)".into(),
-        x_ticks: Some(
-            ok.iter()
-                .map(|(i, p)| (*i as f64, format!("{} MB", p.memory_mb)))
-                .collect(),
-        ),
+        x_ticks: Some(ok.iter().map(|(i, p)| (*i as f64, format!("{} MB", p.memory_mb))).collect()),
         x_format: |x| format!("{x}"),
         left_format: |y| format!("{y}"),
         right_format: format::usd,

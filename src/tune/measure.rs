@@ -55,10 +55,7 @@ impl RetryPolicy {
     /// The wait before throttling retry number `attempt` (0-based): exponential with "equal jitter",
     /// so parallel callers that were throttled together do not come back together.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
+        let exp = self.base_delay.saturating_mul(1u32 << attempt.min(20)).min(self.max_delay);
         let half = exp / 2;
         half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
@@ -255,12 +252,7 @@ async fn attempt(
 pub fn error_document(body: &[u8]) -> (String, String) {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let fallback = || {
-        String::from_utf8_lossy(body)
-            .chars()
-            .take(200)
-            .collect::<String>()
-    };
+    let fallback = || String::from_utf8_lossy(body).chars().take(200).collect::<String>();
     (
         field("errorType").unwrap_or_else(|| "Unknown".to_string()),
         field("errorMessage").unwrap_or_else(fallback),

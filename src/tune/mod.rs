@@ -62,9 +62,7 @@ pub async fn command(
     let target =
         crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)
             .await?;
-    let region = target
-        .region()
-        .unwrap_or_else(|| stack.region().to_string());
+    let region = target.region().unwrap_or_else(|| stack.region().to_string());
     match run(&cfg, Arc::new(target), &region, json).await {
         Ok(_) => Ok(0),
         Err(e) => match e.downcast_ref::<run::Interrupted>() {

@@ -155,15 +155,11 @@ mod tests {
         // num 10, total weight 4: first gets floor(3 * 10 / 4) = 7, the last the remaining 3.
         let list = spec.expand(10).unwrap();
         assert_eq!(
-            list.iter()
-                .filter(|p| p.as_slice() == br#"{"n":1}"#)
-                .count(),
+            list.iter().filter(|p| p.as_slice() == br#"{"n":1}"#).count(),
             7
         );
         assert_eq!(
-            list.iter()
-                .filter(|p| p.as_slice() == br#"{"n":2}"#)
-                .count(),
+            list.iter().filter(|p| p.as_slice() == br#"{"n":2}"#).count(),
             3
         );
         assert!(spec.expand(1).is_err());
@@ -207,10 +203,7 @@ mod tests {
     #[test]
     fn reads_inline_and_files() {
         assert_eq!(read_arg(r#"{"a": 1}"#).unwrap(), json!({"a": 1}));
-        assert!(read_arg("{nope")
-            .unwrap_err()
-            .to_string()
-            .contains("not valid JSON"));
+        assert!(read_arg("{nope").unwrap_err().to_string().contains("not valid JSON"));
         let path = std::env::temp_dir().join(format!("lab-payload-{}.json", std::process::id()));
         std::fs::write(&path, r#"{"b": 2}"#).unwrap();
         assert_eq!(

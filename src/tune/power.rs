@@ -101,16 +101,12 @@ impl PowerOutcome {
     pub fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
         // A rejected REPORT was billed at the memory it names, not the size measured.
         let billed = || {
-            self.samples
-                .iter()
-                .map(|s| &s.report)
-                .chain(&self.failed_reports)
-                .map(|r| {
-                    (
-                        r.total_billed_ms(),
-                        r.memory_size_mb.unwrap_or(self.memory_mb),
-                    )
-                })
+            self.samples.iter().map(|s| &s.report).chain(&self.failed_reports).map(|r| {
+                (
+                    r.total_billed_ms(),
+                    r.memory_size_mb.unwrap_or(self.memory_mb),
+                )
+            })
         };
         let total_cost = billed().map(|(ms, mb)| pricing.cost(ms, mb).total()).sum();
         let pt_total_cost = billed().map(|(ms, mb)| pricing.pt_cost(ms, mb)).sum();
@@ -140,11 +136,7 @@ impl PowerOutcome {
 
     fn stats(&self, pricing: &Pricing, discard: f64) -> Option<PowerStats> {
         let durations: Vec<f64> = self.samples.iter().map(|s| s.report.total_ms()).collect();
-        let billed: Vec<f64> = self
-            .samples
-            .iter()
-            .map(|s| s.report.total_billed_ms())
-            .collect();
+        let billed: Vec<f64> = self.samples.iter().map(|s| s.report.total_billed_ms()).collect();
         let duration_ms = stats::summarize(&durations, discard)?;
         let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
         let inits: Vec<f64> = self
@@ -157,11 +149,7 @@ impl PowerOutcome {
             invocations: self.samples.len(),
             cold_starts: inits.len(),
             warm_starts: self.samples.len() - inits.len(),
-            allowed_errors: self
-                .samples
-                .iter()
-                .filter(|s| s.allowed_error.is_some())
-                .count(),
+            allowed_errors: self.samples.iter().filter(|s| s.allowed_error.is_some()).count(),
             duration_ms,
             avg_billed_ms,
             avg_init_ms: (!inits.is_empty())
@@ -181,9 +169,7 @@ impl PowerOutcome {
 impl PowerResult {
     /// Why the size has no statistics (`None` when it has them).
     pub fn failure(&self) -> Option<&str> {
-        self.stats
-            .is_none()
-            .then(|| self.error.as_deref().unwrap_or("failed"))
+        self.stats.is_none().then(|| self.error.as_deref().unwrap_or("failed"))
     }
 }
 
@@ -229,20 +215,10 @@ pub fn judge(
     let candidates: Vec<Candidate> = ok.iter().map(|(_, c)| *c).collect();
     let winner = strategy::pick(strategy, &candidates, weight).map(|k| ok[k].0);
 
-    let best = winner.and_then(|w| {
-        powers[w]
-            .stats
-            .as_ref()
-            .map(|s| (s.cost_in(model), s.duration_ms.mean))
-    });
-    let fastest = candidates
-        .iter()
-        .map(|c| c.duration_ms)
-        .fold(f64::INFINITY, f64::min);
-    let cheapest = candidates
-        .iter()
-        .map(|c| c.cost)
-        .fold(f64::INFINITY, f64::min);
+    let best = winner
+        .and_then(|w| powers[w].stats.as_ref().map(|s| (s.cost_in(model), s.duration_ms.mean)));
+    let fastest = candidates.iter().map(|c| c.duration_ms).fold(f64::INFINITY, f64::min);
+    let cheapest = candidates.iter().map(|c| c.cost).fold(f64::INFINITY, f64::min);
     let slowest = candidates.iter().map(|c| c.duration_ms).fold(0.0, f64::max);
     let dearest = candidates.iter().map(|c| c.cost).fold(0.0, f64::max);
 

@@ -119,11 +119,8 @@ pub fn charts(result: &TuneResult) -> String {
             })
             .collect()
     };
-    let durations = bars(&|p| {
-        p.stats
-            .as_ref()
-            .map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean)))
-    });
+    let durations =
+        bars(&|p| p.stats.as_ref().map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean))));
     let model = result.cost_model;
     let currency = result.pricing.currency;
     let costs = bars(&|p| {
@@ -159,11 +156,7 @@ pub fn summary(result: &TuneResult) -> String {
         );
     }
     if let Some(pt) = &result.results {
-        if result
-            .winner
-            .as_ref()
-            .is_some_and(|w| w.memory_mb != pt.power)
-        {
+        if result.winner.as_ref().is_some_and(|w| w.memory_mb != pt.power) {
             let _ = writeln!(
                 out,
                 "aws-lambda-power-tuning would pick {} MB (PT's cost).",
@@ -232,11 +225,8 @@ fn afterwards(result: &TuneResult) -> String {
     }
     let v = &result.versions;
     if v.kept {
-        let kept: Vec<String> = v
-            .published
-            .iter()
-            .map(|p| format!("{} -> {}", p.alias, p.version))
-            .collect();
+        let kept: Vec<String> =
+            v.published.iter().map(|p| format!("{} -> {}", p.alias, p.version)).collect();
         let _ = writeln!(out, "; kept (--keep-versions): {}.", kept.join(", "));
     } else {
         let _ = writeln!(
@@ -251,11 +241,7 @@ fn afterwards(result: &TuneResult) -> String {
 
 /// What a dry run found: each size invoked once through its alias.
 pub fn dry_run(result: &TuneResult) -> String {
-    let sizes: Vec<String> = result
-        .powers
-        .iter()
-        .map(|p| format!("{} MB", p.memory_mb))
-        .collect();
+    let sizes: Vec<String> = result.powers.iter().map(|p| format!("{} MB", p.memory_mb)).collect();
     format!(
         "Dry run: published a version and an alias per size, invoked each once ({}): every call \
          is allowed and answered.\n{}",

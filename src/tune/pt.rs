@@ -71,10 +71,8 @@ pub fn document(
     let candidates = candidates(powers, CostModel::Pt);
     let plain: Vec<_> = candidates.iter().map(|(_, c)| *c).collect();
     let best = plain[strategy::pick(strategy, &plain, weight)?];
-    let points: Vec<(u32, f64, f64)> = plain
-        .iter()
-        .map(|c| (c.memory_mb, c.duration_ms, c.cost))
-        .collect();
+    let points: Vec<(u32, f64, f64)> =
+        plain.iter().map(|c| (c.memory_mb, c.duration_ms, c.cost)).collect();
     Some(PtOutput {
         power: best.memory_mb,
         cost: best.cost,
@@ -104,18 +102,9 @@ pub fn visualization_url(points: &[(u32, f64, f64)], region: &str) -> String {
     let mut sorted = points.to_vec();
     sorted.sort_by_key(|p| p.0);
     let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let sizes = b64(sorted
-        .iter()
-        .flat_map(|p| (p.0 as i16).to_le_bytes())
-        .collect());
-    let times = b64(sorted
-        .iter()
-        .flat_map(|p| (p.1 as f32).to_le_bytes())
-        .collect());
-    let costs = b64(sorted
-        .iter()
-        .flat_map(|p| (p.2 as f32).to_le_bytes())
-        .collect());
+    let sizes = b64(sorted.iter().flat_map(|p| (p.0 as i16).to_le_bytes()).collect());
+    let times = b64(sorted.iter().flat_map(|p| (p.1 as f32).to_le_bytes()).collect());
+    let costs = b64(sorted.iter().flat_map(|p| (p.2 as f32).to_le_bytes()).collect());
     let currency = if is_china(region) {
         "?currency=CNY"
     } else {
@@ -137,10 +126,8 @@ mod tests {
             .split(';')
             .map(|p| base64::engine::general_purpose::STANDARD.decode(p).unwrap())
             .collect();
-        let sizes: Vec<u32> = parts[0]
-            .chunks(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as u32)
-            .collect();
+        let sizes: Vec<u32> =
+            parts[0].chunks(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as u32).collect();
         assert_eq!(sizes, [128, 256, 512, 1024, 1536, 3008]);
         let floats = |bytes: &[u8]| -> Vec<f64> {
             bytes

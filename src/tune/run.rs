@@ -61,9 +61,7 @@ impl std::error::Error for Interrupted {}
 /// The aliases of one size: one, or one per invocation with `--only-cold-starts`.
 pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
     if cfg.only_cold_starts {
-        (0..cfg.payloads.len())
-            .map(|i| alias_name(memory_mb, Some(i)))
-            .collect()
+        (0..cfg.payloads.len()).map(|i| alias_name(memory_mb, Some(i))).collect()
     } else {
         vec![alias_name(memory_mb, None)]
     }
@@ -85,14 +83,9 @@ pub async fn execute(
     options: &RunOptions,
     interrupt: impl Future<Output = (&'static str, i32)>,
 ) -> Result<TuneResult> {
-    let original = target
-        .latest()
-        .await
-        .context("reading $LATEST's configuration")?;
-    let architecture = target
-        .architecture()
-        .await
-        .context("reading the function's architecture")?;
+    let original = target.latest().await.context("reading $LATEST's configuration")?;
+    let architecture =
+        target.architecture().await.context("reading the function's architecture")?;
     let pricing = Pricing::for_region(region, architecture);
     let mut work_cfg = cfg.clone();
     if cfg.dry_run {
@@ -224,10 +217,7 @@ async fn work(
             Err(e) => return Err(e.context(format!("publishing a version at {memory_mb} MB"))),
         }
     }
-    session
-        .restore_latest()
-        .await
-        .context("restoring $LATEST before measuring")?;
+    session.restore_latest().await.context("restoring $LATEST before measuring")?;
     say(
         options.progress,
         &format!("$LATEST is back at {original} MB; measuring the aliases"),

@@ -144,15 +144,12 @@ impl Session {
                 );
             }
             self.target.put_alias(alias, &version.version).await?;
-            self.published
-                .lock()
-                .expect("published lock")
-                .push(Published {
-                    memory_mb,
-                    alias: alias.clone(),
-                    ours: version.description == mark,
-                    version: version.version,
-                });
+            self.published.lock().expect("published lock").push(Published {
+                memory_mb,
+                alias: alias.clone(),
+                ours: version.description == mark,
+                version: version.version,
+            });
         }
         Ok(())
     }

@@ -64,11 +64,9 @@ fn run_chromium(chromium: &str, profile: &Path, args: &[&str]) -> String {
 /// The value of `attr` on the first element of the DOM that has `data-memory="{memory}"` and `attr`.
 pub fn data_value(dom: &str, memory: u64, attr: &str) -> Option<String> {
     let marker = format!("data-memory=\"{memory}\"");
-    dom.split('<')
-        .filter(|tag| tag.contains(&marker))
-        .find_map(|tag| {
-            let start = tag.find(&format!("{attr}=\""))? + attr.len() + 2;
-            let end = tag[start..].find('"')? + start;
-            Some(tag[start..end].to_string())
-        })
+    dom.split('<').filter(|tag| tag.contains(&marker)).find_map(|tag| {
+        let start = tag.find(&format!("{attr}=\""))? + attr.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(tag[start..end].to_string())
+    })
 }

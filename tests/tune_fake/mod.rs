@@ -311,12 +311,7 @@ impl Fake {
                 .get(qualifier)
                 .cloned()
                 .ok_or_else(|| anyhow!("no alias {qualifier}"))?;
-            let memory = s
-                .versions
-                .iter()
-                .find(|v| v.version == version)
-                .unwrap()
-                .memory_mb;
+            let memory = s.versions.iter().find(|v| v.version == version).unwrap().memory_mb;
             (version, memory)
         };
         self.invocations.fetch_add(1, Ordering::SeqCst);

@@ -43,9 +43,7 @@ pub async fn create_function(
         }
     };
     let lambda = aws_sdk_lambda::Client::new(sdk);
-    let env = Environment::builder()
-        .variables("OWN_SETTING", "kept")
-        .build();
+    let env = Environment::builder().variables("OWN_SETTING", "kept").build();
     let deadline = Instant::now() + Duration::from_secs(60);
     let created = loop {
         let attempt = lambda
@@ -58,11 +56,7 @@ pub async fn create_function(
             .timeout(7)
             .description("the owner's description")
             .environment(env.clone())
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(zip.clone()))
-                    .build(),
-            )
+            .code(FunctionCode::builder().zip_file(Blob::new(zip.clone())).build())
             .send()
             .await;
         match attempt {
@@ -95,18 +89,8 @@ pub struct Snapshot {
 /// `$LATEST`'s settings, the aliases (name, version) and the published versions (number, memory).
 pub async fn snapshot(lambda: &aws_sdk_lambda::Client, name: &str) -> Snapshot {
     let c = function_config(lambda, name).await;
-    let aliases = lambda
-        .list_aliases()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
-    let versions = lambda
-        .list_versions_by_function()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
+    let aliases = lambda.list_aliases().function_name(name).send().await.unwrap();
+    let versions = lambda.list_versions_by_function().function_name(name).send().await.unwrap();
     let mut aliases: Vec<(String, String)> = aliases
         .aliases()
         .iter()
@@ -136,12 +120,7 @@ pub async fn snapshot(lambda: &aws_sdk_lambda::Client, name: &str) -> Snapshot {
 /// Publishes `$LATEST` as the owner's own version and points an alias `prod` at it: tuning must
 /// leave both alone.
 pub async fn owners_alias(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
-    let v = lambda
-        .publish_version()
-        .function_name(name)
-        .send()
-        .await
-        .unwrap();
+    let v = lambda.publish_version().function_name(name).send().await.unwrap();
     let version = v.version().unwrap().to_string();
     lambda
         .create_alias()

@@ -203,11 +203,7 @@ impl Payload {
             Some(rv) => Ok(Some(rv.clone())),
             None => Err(HandlerError::bad_request(format!(
                 "payload.ReturnValues must be one of {} for operation \"{}\", got {}",
-                allowed
-                    .iter()
-                    .map(ReturnValue::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                allowed.iter().map(ReturnValue::as_str).collect::<Vec<_>>().join(", "),
                 self.op.as_str(),
                 quote(&text)
             ))),

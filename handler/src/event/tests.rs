@@ -110,11 +110,7 @@ fn update_fields_are_carried() {
         Some("attribute_exists(id)")
     );
     assert_eq!(
-        u.expressions
-            .names
-            .as_ref()
-            .and_then(|n| n.get("#n"))
-            .map(String::as_str),
+        u.expressions.names.as_ref().and_then(|n| n.get("#n")).map(String::as_str),
         Some("name")
     );
     assert_eq!(

@@ -89,11 +89,7 @@ pub(super) fn distribution(doc: &mut Document, run: &RunResult, i: usize) {
         x_label: "Latency (ms, upper edge of each bin)".into(),
         y_label: "Requests".into(),
         y_format: |v| format!("{v}"),
-        groups: run
-            .histogram
-            .iter()
-            .map(|b| format!("{:.0}", b.to_ms))
-            .collect(),
+        groups: run.histogram.iter().map(|b| format!("{:.0}", b.to_ms)).collect(),
         series: vec![(
             "requests".into(),
             "#2f6fdf".into(),

@@ -57,11 +57,7 @@ fn row((i, r): (usize, &RunResult)) -> DataRow {
     let s = &r.summary;
     let verdict = r.verdict.clone().unwrap_or_default();
     let mut cells = vec![DataCell::text(r.label.clone())];
-    cells.extend(
-        COMPARED
-            .iter()
-            .map(|(name, _, figure)| latency_cell(name, figure(&s.latency))),
-    );
+    cells.extend(COMPARED.iter().map(|(name, _, figure)| latency_cell(name, figure(&s.latency))));
     cells.extend([
         DataCell::value(format::pct(failure_rate(s)), "error-rate", failure_rate(s)),
         DataCell::value(

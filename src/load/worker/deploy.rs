@@ -76,9 +76,7 @@ async fn ensure_role(ws: &Stack, document: &serde_json::Value) -> anyhow::Result
     let name = &ws.names.role;
     let arn = match iam.get_role().role_name(name).send().await {
         Ok(out) => {
-            let role = out
-                .role
-                .ok_or_else(|| anyhow::anyhow!("IAM returned no role {name}"))?;
+            let role = out.role.ok_or_else(|| anyhow::anyhow!("IAM returned no role {name}"))?;
             let owned = ws.owns(role.tags().iter().map(|t| (t.key(), t.value())));
             ws.check_owned("role", name, owned)?;
             role.arn().to_string()

@@ -121,9 +121,7 @@ impl Fleet {
         let (mut dropped, mut elapsed, mut late) = (0, Duration::ZERO, Duration::ZERO);
         let mut sent = vec![0u64; self.count as usize];
         let mut stop_rx = stop.subscribe();
-        let slice = MAX_SLICE
-            .saturating_sub(self.timeout)
-            .max(Duration::from_secs(60));
+        let slice = MAX_SLICE.saturating_sub(self.timeout).max(Duration::from_secs(60));
         let mut offset = Duration::ZERO;
         while offset < spec.duration {
             let length = slice.min(spec.duration - offset);
@@ -137,9 +135,7 @@ impl Fleet {
             let plans: Vec<Plan> = (0..self.count)
                 .map(|i| self.plan(spec, mix, i, offset, length, start_at, sent[i as usize]))
                 .collect();
-            let bar = self
-                .progress
-                .then(|| progress(&spec.label, self.count, length + margin));
+            let bar = self.progress.then(|| progress(&spec.label, self.count, length + margin));
             let reports = tokio::select! {
                 r = join_all(plans.iter().map(|p| self.invoke(p))) => r,
                 () = stop_rx.stopped() => break,
@@ -237,9 +233,7 @@ impl Fleet {
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 fn progress(label: &str, count: u32, length: Duration) -> indicatif::ProgressBar {
@@ -269,9 +263,8 @@ fn progress(label: &str, count: u32, length: Duration) -> indicatif::ProgressBar
 async fn concurrency_limit(stack: &Stack) -> Result<u32> {
     match stack.clients.lambda.get_account_settings().send().await {
         Ok(out) => {
-            let limit = out
-                .account_limit()
-                .context("GetAccountSettings returned no AccountLimit")?;
+            let limit =
+                out.account_limit().context("GetAccountSettings returned no AccountLimit")?;
             let n = limit
                 .unreserved_concurrent_executions()
                 .unwrap_or(limit.concurrent_executions());

@@ -40,10 +40,7 @@ pub async fn serve() -> Result<()> {
             .and_then(|v| v.to_str().ok())
             .context("Runtime API: no request id")?
             .to_string();
-        let event = next
-            .bytes()
-            .await
-            .context("Runtime API: reading the event")?;
+        let event = next.bytes().await.context("Runtime API: reading the event")?;
         let answer = match handle(&event).await {
             Ok(report) => {
                 client
@@ -96,10 +93,8 @@ pub async fn run_plan(plan: &Plan) -> Result<Report> {
     let endpoint = match plan.via {
         Via::Http => Endpoint::http(&plan.url, timeout, vus.ids().count() as u32)?,
         Via::Lambda => {
-            let function = plan
-                .function
-                .as_deref()
-                .context("--via lambda plan without a function")?;
+            let function =
+                plan.function.as_deref().context("--via lambda plan without a function")?;
             let mut loader =
                 handler::with_https(aws_config::defaults(aws_config::BehaviorVersion::latest()));
             if let Some(url) = &plan.endpoint_url {
@@ -151,14 +146,11 @@ pub async fn run_plan(plan: &Plan) -> Result<Report> {
 
 /// The monotonic instant of a wall-clock time (past or future).
 fn instant_of(unix_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     let now = Instant::now();
     if unix_ms >= now_ms {
         now + Duration::from_millis(unix_ms - now_ms)
     } else {
-        now.checked_sub(Duration::from_millis(now_ms - unix_ms))
-            .unwrap_or(now)
+        now.checked_sub(Duration::from_millis(now_ms - unix_ms)).unwrap_or(now)
     }
 }

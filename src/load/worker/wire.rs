@@ -155,11 +155,8 @@ impl RecorderWire {
     /// The recorder back: histograms re-added into lab's bounds, so they merge with any other.
     pub fn to_recorder(&self) -> Result<Recorder> {
         let mut r = Recorder::new();
-        r.all
-            .add(decode(&self.all)?)
-            .context("a worker's histogram has other bounds")?;
-        r.ok.add(decode(&self.ok)?)
-            .context("a worker's histogram has other bounds")?;
+        r.all.add(decode(&self.all)?).context("a worker's histogram has other bounds")?;
+        r.ok.add(decode(&self.ok)?).context("a worker's histogram has other bounds")?;
         r.ok_count = self.ok_count;
         r.set_errors(&self.errors);
         r.window_requests = self.window_requests;

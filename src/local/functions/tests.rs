@@ -79,16 +79,10 @@ async fn code_is_unpacked_off_the_async_thread() {
     );
     assert_eq!(*order.lock().unwrap(), ["other task ran", "unpacked"]);
     let dir = registry.code_dir(&key).expect("kept");
-    let mode = std::fs::metadata(dir.join("bootstrap"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(dir.join("bootstrap")).unwrap().permissions().mode();
     assert_eq!(mode & 0o755, 0o755);
     let missing = Arc::new(serde_json::json!({}));
-    let err = registry
-        .store_code(key, missing, "/ZipFile")
-        .await
-        .unwrap_err();
+    let err = registry.store_code(key, missing, "/ZipFile").await.unwrap_err();
     assert!(format!("{err:#}").contains("no /ZipFile"), "{err:#}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -116,10 +116,7 @@ fn admit(
 ) -> Result<(), Duration> {
     let mut limits = rules.limits.lock().expect("limits lock");
     let admitted = limits.admitted.entry(op).or_default();
-    while admitted
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= window)
-    {
+    while admitted.front().is_some_and(|t| now.duration_since(*t) >= window) {
         admitted.pop_front();
     }
     if admitted.len() >= burst {

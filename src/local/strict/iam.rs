@@ -93,21 +93,14 @@ fn refusal(
 ) -> Option<Upstream> {
     let state = rules.iam.lock().expect("iam lock");
     let (rule, answer) = match action {
-        "AttachRolePolicy"
-            if state
-                .policies_attachable_at
-                .live(&policy.into(), now)
-                .is_some() =>
-        {
-            (
-                Rule::PolicyNotAttachable,
-                reply::iam(
-                    StatusCode::NOT_FOUND,
-                    "NoSuchEntity",
-                    &format!("Policy {policy} does not exist or is not attachable."),
-                ),
-            )
-        }
+        "AttachRolePolicy" if state.policies_attachable_at.live(&policy.into(), now).is_some() => (
+            Rule::PolicyNotAttachable,
+            reply::iam(
+                StatusCode::NOT_FOUND,
+                "NoSuchEntity",
+                &format!("Policy {policy} does not exist or is not attachable."),
+            ),
+        ),
         "DeleteRole" if state.detach_settles_at.live(&role.into(), now).is_some() => (
             Rule::RoleDeleteConflict,
             reply::iam(

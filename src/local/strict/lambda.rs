@@ -103,10 +103,7 @@ pub async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
     let (op, mut name) = classify(call.method, call.path);
     let doc = call.json().await;
     if op == Op::Create {
-        name = doc["FunctionName"]
-            .as_str()
-            .map(function_name)
-            .unwrap_or_default();
+        name = doc["FunctionName"].as_str().map(function_name).unwrap_or_default();
         let role = doc["Role"].as_str().unwrap_or_default();
         if iam::role_not_assumable(rules, role, now).is_some() {
             return rules.refuse(
@@ -352,9 +349,7 @@ pub fn make_inactive(rules: &Rules, region: &str, name: &str) {
 pub fn fail_next_update(rules: &Rules, region: &str, name: &str) {
     let mut functions = rules.functions.lock().expect("functions lock");
     let key = (region.to_string(), name.to_string());
-    functions
-        .entry_or_default(key, Instant::now())
-        .fail_next_update = true;
+    functions.entry_or_default(key, Instant::now()).fail_next_update = true;
 }
 
 #[cfg(test)]

@@ -366,10 +366,7 @@ impl Rules {
             now: Instant::now(),
         };
         let forward: Forward<'a> = Box::pin(forward());
-        if let Some(op) = call
-            .target()
-            .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
-        {
+        if let Some(op) = call.target().and_then(|t| t.strip_prefix("DynamoDB_20120810.")) {
             if self.config.enabled {
                 return dynamodb::apply(&cx, op, forward).await;
             }

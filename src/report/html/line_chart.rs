@@ -155,10 +155,7 @@ pub fn line_chart(chart: &LineChart) -> String {
     }
     legend(
         &mut svg,
-        chart
-            .series
-            .iter()
-            .map(|s| (s.name.as_str(), s.color.as_str())),
+        chart.series.iter().map(|s| (s.name.as_str(), s.color.as_str())),
     );
     svg.push_str("\n</svg>");
     svg

@@ -35,9 +35,7 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
         };
     let first = (min / step).floor();
     let last = (max / step).ceil();
-    (first as i64..=last as i64)
-        .map(|i| i as f64 * step)
-        .collect()
+    (first as i64..=last as i64).map(|i| i as f64 * step).collect()
 }
 
 /// A value axis for `values`: it starts at zero (so slopes are not exaggerated) and ends at the
@@ -52,14 +50,10 @@ pub(super) fn value_axis(values: impl Iterator<Item = f64>) -> (Vec<f64>, f64) {
 
 /// The smallest and largest finite value, if any.
 pub(super) fn bounds(values: &[f64]) -> Option<(f64, f64)> {
-    values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+    values.iter().copied().filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
 }
 
 /// The plot area inside the fixed margins; `right` is the right margin (wider with a second axis).

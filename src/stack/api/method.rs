@@ -131,9 +131,8 @@ pub async fn repair(
             on.put_method_response(status).await?;
         }
     }
-    let integration = method
-        .and_then(|m| m.method_integration())
-        .filter(|i| integration_ok(stack, i));
+    let integration =
+        method.and_then(|m| m.method_integration()).filter(|i| integration_ok(stack, i));
     if integration.is_none() {
         on.put_integration().await?;
     }

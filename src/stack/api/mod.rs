@@ -111,12 +111,7 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
                 .build()
         });
     }
-    let answer = gw
-        .get_stage()
-        .rest_api_id(&api_id)
-        .stage_name(STAGE)
-        .send()
-        .await;
+    let answer = gw.get_stage().rest_api_id(&api_id).stage_name(STAGE).send().await;
     observed.stage =
         crate::aws::found("apigateway:GetStage", answer)?.and_then(|s| s.deployment_id);
     Ok(Some(observed))
@@ -171,9 +166,7 @@ async fn create(stack: &Stack) -> anyhow::Result<Observed> {
             stack.names.stack
         ))
         .endpoint_configuration(
-            EndpointConfiguration::builder()
-                .types(EndpointType::Regional)
-                .build(),
+            EndpointConfiguration::builder().types(EndpointType::Regional).build(),
         )
         .set_tags(Some(stack.tags()))
         .send()
@@ -286,9 +279,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     .await;
     crate::aws::ignore_not_found("apigateway:DeleteRestApi", answer)?;
     Ok(step.done(Action::Deleted, Some(api_id)).with_details(
-        rate_limit_note(waited, "DeleteRestApi", "one per 30 s")
-            .into_iter()
-            .collect(),
+        rate_limit_note(waited, "DeleteRestApi", "one per 30 s").into_iter().collect(),
     ))
 }
 

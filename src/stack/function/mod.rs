@@ -51,11 +51,7 @@ pub struct Observed {
 /// Reads the function's configuration and tags; `None` when it does not exist.
 pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let lambda = &stack.clients.lambda;
-    let answer = lambda
-        .get_function()
-        .function_name(&stack.names.function)
-        .send()
-        .await;
+    let answer = lambda.get_function().function_name(&stack.names.function).send().await;
     let Some(out) = crate::aws::found("lambda:GetFunction", answer)? else {
         return Ok(None);
     };
@@ -71,29 +67,12 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
         memory: c.memory_size().unwrap_or_default(),
         timeout: c.timeout().unwrap_or_default(),
-        arch: c
-            .architectures()
-            .first()
-            .and_then(Arch::from_lambda)
-            .unwrap_or_default(),
+        arch: c.architectures().first().and_then(Arch::from_lambda).unwrap_or_default(),
         role: c.role().unwrap_or_default().to_string(),
-        runtime: c
-            .runtime()
-            .map(|r| r.as_str().to_string())
-            .unwrap_or_default(),
-        env: c
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default(),
-        state: c
-            .state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        last_update: c
-            .last_update_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+        env: c.environment().and_then(|e| e.variables()).cloned().unwrap_or_default(),
+        state: c.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        last_update: c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         owned,
     }))
 }
@@ -101,14 +80,7 @@ pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
 /// GetFunction leaves the tags out when the caller may not list them: ask ListTags, and say
 /// `None` (unknown) when that is refused too. An empty tag map is a real answer (no tags).
 async fn read_tags(stack: &Stack, arn: &str) -> Option<bool> {
-    let out = stack
-        .clients
-        .lambda
-        .list_tags()
-        .resource(arn)
-        .send()
-        .await
-        .ok()?;
+    let out = stack.clients.lambda.list_tags().resource(arn).send().await.ok()?;
     let tags = out.tags()?;
     Some(stack.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
 }
@@ -171,9 +143,7 @@ pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow:
             }
         }
     }
-    Ok(step
-        .done(Action::Unchanged, Some(observed.arn))
-        .with_details(details))
+    Ok(step.done(Action::Unchanged, Some(observed.arn)).with_details(details))
 }
 
 /// Updates the code when its hash or architecture differ and the configuration when it drifted
@@ -218,11 +188,7 @@ async fn converge(
                 .role(role_arn)
                 .runtime(Runtime::Providedal2023)
                 .handler("bootstrap")
-                .environment(
-                    Environment::builder()
-                        .set_variables(Some(desired_env(stack)))
-                        .build(),
-                )
+                .environment(Environment::builder().set_variables(Some(desired_env(stack))).build())
                 .send()
                 .await
         })
@@ -243,19 +209,11 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(role_arn)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(package.bytes.clone()))
-                    .build(),
-            )
+            .code(FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
             .memory_size(stack.settings.memory)
             .timeout(stack.settings.timeout)
             .architectures(stack.settings.arch.into())
-            .environment(
-                Environment::builder()
-                    .set_variables(Some(desired_env(stack)))
-                    .build(),
-            )
+            .environment(Environment::builder().set_variables(Some(desired_env(stack))).build())
             .description(format!(
                 "lab stack {}: the tutorial's LambdaFunctionOverHttps",
                 stack.names.stack
@@ -299,15 +257,13 @@ pub async fn describe(
                 ));
             }
             if package_sha.is_some_and(|sha| sha != o.code_sha256) {
-                status
-                    .drift
-                    .push("code differs from the local build".to_string());
+                status.drift.push("code differs from the local build".to_string());
             }
             match o.owned {
                 Some(owned) => status.note_untagged(owned),
-                None => status
-                    .drift
-                    .push("tags unreadable (lambda:ListTags not allowed)".to_string()),
+                None => {
+                    status.drift.push("tags unreadable (lambda:ListTags not allowed)".to_string())
+                }
             }
             status
         }
@@ -324,13 +280,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     };
     crate::aws::ignore_not_found(
         "lambda:DeleteFunction",
-        stack
-            .clients
-            .lambda
-            .delete_function()
-            .function_name(name)
-            .send()
-            .await,
+        stack.clients.lambda.delete_function().function_name(name).send().await,
     )?;
     Ok(step.done(Action::Deleted, Some(observed.arn)))
 }
