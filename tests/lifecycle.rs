@@ -159,15 +159,9 @@ async fn assert_function_table_and_logs_as_made(aws: &Clients) {
 }
 
 async fn assert_api_as_made(aws: &Clients, api_id: &str) {
-    let integration = aws
-        .gw
-        .get_integration()
-        .rest_api_id(api_id)
-        .resource_id(aws.manager_resource(api_id).await)
-        .http_method("POST")
-        .send()
-        .await
-        .unwrap();
+    let resource = aws.manager_resource(api_id).await;
+    let integration = aws.gw.get_integration().rest_api_id(api_id).resource_id(resource);
+    let integration = integration.http_method("POST").send().await.unwrap();
     assert_eq!(
         integration.uri(),
         Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:life-fn/invocations")
@@ -187,14 +181,9 @@ async fn assert_api_as_made(aws: &Clients, api_id: &str) {
 
 /// Drift by hand: method removed, memory changed, policy widened, permission dropped.
 async fn drift(aws: &Clients, api_id: &str) {
-    aws.gw
-        .delete_method()
-        .rest_api_id(api_id)
-        .resource_id(aws.manager_resource(api_id).await)
-        .http_method("POST")
-        .send()
-        .await
-        .unwrap();
+    let resource = aws.manager_resource(api_id).await;
+    let method = aws.gw.delete_method().rest_api_id(api_id).resource_id(resource);
+    method.http_method("POST").send().await.unwrap();
     let memory = aws.lambda.update_function_configuration().function_name("life-fn");
     memory.memory_size(512).send().await.unwrap();
     let wide = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}"#;

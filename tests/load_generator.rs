@@ -169,14 +169,20 @@ async fn errors_are_accounted_by_kind() {
     assert_eq!(run.series.iter().map(|p| p.errors).sum::<u64>(), 100);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open_model_keeps_the_rate() {
-    let (r, _) = run_against(ok_after(2), |a| {
-        a.vus = 10;
-        a.rate = Some(50.0);
-        a.duration = Duration::from_secs(2);
+/// An open-model run: `rate` arrivals a second for `secs` seconds, taken by `vus` VUs.
+async fn open_run(behaviour: Behaviour, vus: u32, rate: f64, secs: u64) -> LoadResult {
+    let (result, _) = run_against(behaviour, |a| {
+        a.vus = vus;
+        a.rate = Some(rate);
+        a.duration = Duration::from_secs(secs);
     })
     .await;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_model_keeps_the_rate() {
+    let r = open_run(ok_after(2), 10, 50.0, 2).await;
     let s = &r.runs[0].summary;
     // Arrivals at k / 50 s for k = 0..=99 (those before the 2 s end): 100 in all, each sent or dropped.
     assert_eq!(s.requests + s.dropped_iterations, 100);
@@ -192,12 +198,7 @@ async fn open_model_keeps_the_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_model_drops_arrivals_when_no_vu_is_free_and_counts_waiting() {
     // One VU, 100 arrivals/s, each request taking 50 ms: the VU can take at most ~20 of the 100.
-    let (r, _) = run_against(ok_after(50), |a| {
-        a.vus = 1;
-        a.rate = Some(100.0);
-        a.duration = Duration::from_secs(1);
-    })
-    .await;
+    let r = open_run(ok_after(50), 1, 100.0, 1).await;
     let s = &r.runs[0].summary;
     assert_eq!(s.requests + s.dropped_iterations, 100);
     assert!(

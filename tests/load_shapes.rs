@@ -72,6 +72,16 @@ fn args(f: impl FnOnce(&mut LoadArgs)) -> LoadArgs {
     a
 }
 
+/// A profile that rises from `base` VUs to `vus` and back over `duration` (spike, peak).
+fn from_base(profile: Profile, base: u32, vus: u32, duration: Duration) -> LoadArgs {
+    args(|a| {
+        a.vus = vus;
+        a.duration = duration;
+        a.profile = profile;
+        a.base_vus = Some(base);
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postman_profiles_and_k6_stages_produce_their_vu_curves() {
     let d = Duration::from_secs(10);
@@ -88,23 +98,11 @@ async fn postman_profiles_and_k6_stages_produce_their_vu_curves() {
         (3, 8),
         "from the initial load to all: {active:?}"
     );
-    let spike = args(|a| {
-        a.vus = 9;
-        a.duration = d;
-        a.profile = Profile::Spike;
-        a.base_vus = Some(1);
-    });
-    let active = check_curve("spike", spike).await;
+    let active = check_curve("spike", from_base(Profile::Spike, 1, 9, d)).await;
     // Base 1 until 4 s, a sharp rise to 9 at 5 s and straight back down to 1 at 6 s.
     assert_eq!((active[1], active[3], active[8]), (1, 1, 1), "{active:?}");
     assert!(active[4] >= 7 && active[5] >= 8, "{active:?}");
-    let peak_profile = args(|a| {
-        a.vus = 6;
-        a.duration = d;
-        a.profile = Profile::Peak;
-        a.base_vus = Some(2);
-    });
-    let active = check_curve("peak", peak_profile).await;
+    let active = check_curve("peak", from_base(Profile::Peak, 2, 6, d)).await;
     // Held at all VUs from 4 to 6 s.
     assert_eq!(
         (active[0], active[4], active[5], active[9]),

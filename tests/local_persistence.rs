@@ -33,14 +33,17 @@ fn read(id: &str) -> String {
         .to_string()
 }
 
-/// Creates an item per id (`v` = its id) through the stage URL, in the table the events name.
-async fn create_all(url: &str, ids: &[String], table: &str) {
-    assert!(!ids.is_empty());
-    for id in ids {
+/// Creates `count` items, ids `{prefix}-0` onwards (`v` = the id), through the stage URL, in
+/// `table`. Returns the ids.
+async fn create_all(url: &str, prefix: &str, count: usize, table: &str) -> Vec<String> {
+    assert!(count > 0);
+    let ids: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    for id in &ids {
         let event = create(id).replace("lambda-apigateway", table);
         let (status, body) = post(url, &event).await;
         assert_eq!(status, 200, "{body}");
     }
+    ids
 }
 
 /// Reads every id back through the stage URL from `table`; returns those missing.
@@ -118,8 +121,7 @@ fn assert_gap_then_recovery(out: std::process::Output) {
 async fn moto_killed_mid_load_closed_model_recovers_every_acknowledged_item() {
     let local = LocalStack::start(&[]);
     let url = local.up("lab", &[]);
-    let before: Vec<String> = (0..20).map(|i| format!("before-{i}")).collect();
-    create_all(&url, &before, "lambda-apigateway").await;
+    let before = create_all(&url, "before", 20, "lambda-apigateway").await;
     let seq = |s: &Value| s["supervision"]["persistence"]["seq"].as_u64();
     let written = seq(&local.status()).expect("persistence figures");
 
@@ -181,12 +183,8 @@ async fn assert_keep_is_back(local: &LocalStack, url: &str, ids: &[String]) {
     assert_eq!((code, body), (200, json!("pong")));
     assert_eq!(missing(url, ids, "keep-table").await, Vec::<String>::new());
     let logs = aws_sdk_cloudwatchlogs::Client::new(&local.sdk().await);
-    let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix("/aws/lambda/keep-")
-        .send()
-        .await
-        .unwrap();
+    let prefix = "/aws/lambda/keep-";
+    let groups = logs.describe_log_groups().log_group_name_prefix(prefix).send().await.unwrap();
     assert_eq!(groups.log_groups().len(), 1, "{groups:?}");
 }
 
@@ -219,8 +217,7 @@ async fn crash_and_start(local: &LocalStack) {
 async fn stop_and_start_keep_the_stack_and_fresh_or_reset_empties_it() {
     let local = LocalStack::start(&[]);
     let url = local.up("keep", &[]);
-    let ids: Vec<String> = (0..10).map(|i| format!("kept-{i}")).collect();
-    create_all(&url, &ids, "keep-table").await;
+    let ids = create_all(&url, "kept", 10, "keep-table").await;
     // Stopped, the endpoint says so with a hint; started again, everything is back.
     local.lab_ok(&["local", "stop"]);
     let out = std::process::Command::new(common::lab_bin())

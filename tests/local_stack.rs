@@ -186,12 +186,8 @@ async fn assert_invoke_tail_and_logs(local: &LocalStack) {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let mut found = false;
     for _ in 0..50 {
-        let events = logs
-            .filter_log_events()
-            .log_group_name("/aws/lambda/LambdaFunctionOverHttps")
-            .send()
-            .await
-            .unwrap();
+        let group = "/aws/lambda/LambdaFunctionOverHttps";
+        let events = logs.filter_log_events().log_group_name(group).send().await.unwrap();
         let is_report = |e: &aws_sdk_cloudwatchlogs::types::FilteredLogEvent| {
             e.message().unwrap_or_default().starts_with("REPORT RequestId:")
         };

@@ -60,12 +60,7 @@ async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
     // Raw: a policy created a moment ago is not attachable yet (NoSuchEntity). Whether `up` itself
     // meets the window depends on the machine's speed; that it gets through it is what up shows.
     let iam = aws_sdk_iam::Client::new(&local.sdk().await);
-    iam.create_role()
-        .role_name("probe-role")
-        .assume_role_policy_document(include_str!("../assets/trust-policy.json"))
-        .send()
-        .await
-        .unwrap();
+    create_lambda_role(&iam, "probe-role").await;
     let policy = iam
         .create_policy()
         .policy_name("probe-policy")
@@ -100,12 +95,7 @@ async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
     assert_eq!(gone.code(), Some("NoSuchEntity"));
 
     // Raw: a deleted role is still read for a moment, as IAM does.
-    iam.create_role()
-        .role_name("ghost")
-        .assume_role_policy_document(include_str!("../assets/trust-policy.json"))
-        .send()
-        .await
-        .unwrap();
+    create_lambda_role(&iam, "ghost").await;
     iam.delete_role().role_name("ghost").send().await.unwrap();
     let still = iam.get_role().role_name("ghost").send().await.unwrap();
     assert_eq!(still.role().unwrap().role_name(), "ghost");
@@ -329,4 +319,11 @@ fn raw_post(port: u16, host: &str, path: &str, body: &str) -> String {
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();
     reply
+}
+
+/// A role Lambda may assume, made directly through IAM.
+async fn create_lambda_role(iam: &aws_sdk_iam::Client, name: &str) {
+    let trust = include_str!("../assets/trust-policy.json");
+    let role = iam.create_role().role_name(name).assume_role_policy_document(trust);
+    role.send().await.unwrap();
 }

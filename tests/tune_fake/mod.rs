@@ -36,10 +36,14 @@ pub async fn tune(fake: &Arc<Fake>, set: impl FnOnce(&mut TuneArgs)) -> Result<T
     tune_until(fake, set, std::future::pending()).await
 }
 
-/// The error of a tuning run of `fake` with the default arguments, with its causes (`{:#}`).
-pub async fn tune_error(fake: &Arc<Fake>) -> String {
+/// Runs `fake` with the default arguments and asserts that the run fails with an error whose
+/// text (causes included) contains each of `parts`.
+pub async fn assert_tune_fails(fake: &Arc<Fake>, parts: &[&str]) {
     let result = tune(fake, |_| {}).await;
-    format!("{:#}", result.expect_err("the run should have failed"))
+    let err = format!("{:#}", result.expect_err("the run should have failed"));
+    for part in parts {
+        assert!(err.contains(part), "{part:?} is not in: {err}");
+    }
 }
 
 /// Like [`tune`], interrupted when `interrupt` gives a signal's name and number.
