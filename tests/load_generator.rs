@@ -105,8 +105,13 @@ async fn run_against(
     (r.unwrap(), served)
 }
 
+/// The CLI's defaults, but a fixed load (every VU from the start) unless `extra` says otherwise,
+/// so that counts do not depend on a ramp.
 fn load(extra: impl FnOnce(&mut LoadArgs)) -> LoadArgs {
-    let mut a = LoadArgs::default();
+    let mut a = LoadArgs {
+        profile: Profile::Fixed,
+        ..LoadArgs::default()
+    };
     extra(&mut a);
     a
 }
@@ -116,7 +121,6 @@ async fn closed_model_sends_exactly_max_requests() {
     let (url, served) = serve(ok_after(0)).await;
     let args = load(|a| {
         a.vus = 4;
-        a.profile = Profile::Fixed;
         a.duration = Duration::from_secs(30);
         a.max_requests = Some(200);
     });
@@ -149,7 +153,6 @@ async fn closed_model_sends_exactly_max_requests() {
 async fn errors_are_accounted_by_kind() {
     let (r, _) = run_against(Behaviour::Mixed, |a| {
         a.vus = 3;
-        a.profile = Profile::Fixed;
         a.duration = Duration::from_secs(30);
         a.max_requests = Some(200);
         a.payload = Some("ping".into());
@@ -278,7 +281,6 @@ async fn ramp_up_adds_vus_over_time() {
 async fn timeouts_are_counted() {
     let (r, _) = run_against(ok_after(5000), |a| {
         a.vus = 1;
-        a.profile = Profile::Fixed;
         a.max_requests = Some(2);
         a.timeout = Duration::from_millis(200);
     })
@@ -292,7 +294,6 @@ async fn stopping_returns_the_results_so_far() {
     let (url, _) = serve(ok_after(5)).await;
     let args = load(|a| {
         a.vus = 2;
-        a.profile = Profile::Fixed;
         a.duration = Duration::from_secs(60);
     });
     let (stop, _) = stop_signal();
@@ -367,7 +368,6 @@ async fn via_lambda_invokes_the_function() {
     let args = load(|a| {
         a.vus = 1;
         a.via = Via::Lambda;
-        a.profile = Profile::Fixed;
         a.max_requests = Some(40);
     });
     let r = lab::load::run(&args, String::new(), Some(f.clone()), "t", true).await.unwrap();
@@ -384,7 +384,6 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
     let path = std::env::temp_dir().join(format!("lab-load-report-{}.html", std::process::id()));
     let args = load(|a| {
         a.vus = 2;
-        a.profile = Profile::Fixed;
         a.max_requests = Some(50);
         a.memory = Some(vec![128, 1024]);
         a.report = Some(path.clone());

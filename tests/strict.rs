@@ -61,20 +61,12 @@ async fn iam_eventual_consistency_is_waited_out_by_up_and_down() {
     // meets the window depends on the machine's speed; that it gets through it is what up shows.
     let iam = aws_sdk_iam::Client::new(&local.sdk().await);
     create_lambda_role(&iam, "probe-role").await;
-    let policy = iam
-        .create_policy()
-        .policy_name("probe-policy")
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
-    let refused = iam
-        .attach_role_policy()
-        .role_name("probe-role")
-        .policy_arn(policy.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap_err();
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:CreateLogGroup","Resource":"*"}]}"#;
+    let policy = iam.create_policy().policy_name("probe-policy").policy_document(document);
+    let policy = policy.send().await.unwrap();
+    let attach = iam.attach_role_policy().role_name("probe-role");
+    let refused = attach.policy_arn(policy.policy().unwrap().arn().unwrap()).send().await;
+    let refused = refused.unwrap_err();
     assert_eq!(refused.code(), Some("NoSuchEntity"));
     assert!(local.refusals("policy_not_attachable") >= 1);
     // Keep the table, so the final check reads IAM right after its deletes, while IAM still

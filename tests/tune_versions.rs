@@ -123,13 +123,8 @@ async fn a_qualifier_runs_its_versions_code_and_configuration() {
         .send()
         .await
         .unwrap();
-    lambda
-        .delete_function()
-        .function_name("qual-fn")
-        .qualifier("1")
-        .send()
-        .await
-        .unwrap();
+    let version = lambda.delete_function().function_name("qual-fn").qualifier("1");
+    version.send().await.unwrap();
     let gone = lambda
         .invoke()
         .function_name("qual-fn")

@@ -98,15 +98,9 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
 }
 
 async fn set_retention(stack: &Stack) -> anyhow::Result<()> {
-    stack
-        .clients
-        .logs
-        .put_retention_policy()
-        .log_group_name(&stack.names.log_group)
-        .retention_in_days(RETENTION_DAYS)
-        .send()
-        .await
-        .map_err(ctx("logs:PutRetentionPolicy"))?;
+    let request = stack.clients.logs.put_retention_policy().log_group_name(&stack.names.log_group);
+    let request = request.retention_in_days(RETENTION_DAYS);
+    request.send().await.map_err(ctx("logs:PutRetentionPolicy"))?;
     Ok(())
 }
 
@@ -138,9 +132,6 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         ControlFlow::Continue(found) => found,
         ControlFlow::Break(done) => return Ok(done),
     };
-    crate::aws::ignore_not_found(
-        "logs:DeleteLogGroup",
-        stack.clients.logs.delete_log_group().log_group_name(name).send().await,
-    )?;
-    Ok(step.done(Action::Deleted, Some(o.arn)))
+    let answer = stack.clients.logs.delete_log_group().log_group_name(name).send().await;
+    step.deleted("logs:DeleteLogGroup", answer, o.arn)
 }

@@ -325,6 +325,20 @@ impl<'a> Step<'a> {
     pub fn done(&self, action: Action, id: Option<String>) -> Change {
         Change::new(self.resource, self.name, action, id, self.started)
     }
+
+    /// How a `destroy` ended, from the delete's answer: gone, now or already, is `Deleted`.
+    pub fn deleted<T, E>(
+        &self,
+        action: &'static str,
+        answer: crate::aws::SdkResult<T, E>,
+        arn: String,
+    ) -> anyhow::Result<Change>
+    where
+        E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        crate::aws::ignore_not_found(action, answer)?;
+        Ok(self.done(Action::Deleted, Some(arn)))
+    }
 }
 
 /// One resource's line in `status`.

@@ -142,16 +142,10 @@ async fn old_versions(stack: &Stack) -> anyhow::Result<Vec<String>> {
 }
 
 async fn delete_versions(stack: &Stack, ids: &[String]) -> anyhow::Result<()> {
+    let iam = &stack.clients.iam;
     for id in ids {
-        stack
-            .clients
-            .iam
-            .delete_policy_version()
-            .policy_arn(stack.policy_arn())
-            .version_id(id)
-            .send()
-            .await
-            .map_err(ctx("iam:DeletePolicyVersion"))?;
+        let request = iam.delete_policy_version().policy_arn(stack.policy_arn()).version_id(id);
+        request.send().await.map_err(ctx("iam:DeletePolicyVersion"))?;
     }
     Ok(())
 }

@@ -151,65 +151,46 @@ struct Target<'a> {
     rid: &'a str,
 }
 
-impl Target<'_> {
-    async fn delete_method(&self) -> anyhow::Result<()> {
-        self.stack
+/// `$op` on the target's method: the request with its API, resource and method already set (each
+/// operation's builder is a type of its own, so a function could not return them all).
+macro_rules! on_method {
+    ($target:expr, $op:ident) => {
+        $target
+            .stack
             .clients
             .apigateway
-            .delete_method()
-            .rest_api_id(self.api_id)
-            .resource_id(self.rid)
+            .$op()
+            .rest_api_id($target.api_id)
+            .resource_id($target.rid)
             .http_method(HTTP_METHOD)
-            .send()
-            .await
-            .map_err(ctx("apigateway:DeleteMethod"))?;
+    };
+}
+
+impl Target<'_> {
+    async fn delete_method(&self) -> anyhow::Result<()> {
+        let request = on_method!(self, delete_method);
+        request.send().await.map_err(ctx("apigateway:DeleteMethod"))?;
         Ok(())
     }
 
     async fn put_method(&self) -> anyhow::Result<()> {
-        self.stack
-            .clients
-            .apigateway
-            .put_method()
-            .rest_api_id(self.api_id)
-            .resource_id(self.rid)
-            .http_method(HTTP_METHOD)
-            .authorization_type("NONE")
-            .send()
-            .await
-            .map_err(ctx("apigateway:PutMethod"))?;
+        let request = on_method!(self, put_method).authorization_type("NONE");
+        request.send().await.map_err(ctx("apigateway:PutMethod"))?;
         Ok(())
     }
 
     async fn put_method_response(&self, status: &str) -> anyhow::Result<()> {
-        self.stack
-            .clients
-            .apigateway
-            .put_method_response()
-            .rest_api_id(self.api_id)
-            .resource_id(self.rid)
-            .http_method(HTTP_METHOD)
-            .status_code(status)
-            .send()
-            .await
-            .map_err(ctx("apigateway:PutMethodResponse"))?;
+        let request = on_method!(self, put_method_response).status_code(status);
+        request.send().await.map_err(ctx("apigateway:PutMethodResponse"))?;
         Ok(())
     }
 
     async fn put_integration(&self) -> anyhow::Result<()> {
-        self.stack
-            .clients
-            .apigateway
-            .put_integration()
-            .rest_api_id(self.api_id)
-            .resource_id(self.rid)
-            .http_method(HTTP_METHOD)
+        let request = on_method!(self, put_integration)
             .r#type(IntegrationType::Aws)
             .integration_http_method("POST")
-            .uri(integration_uri(self.stack))
-            .send()
-            .await
-            .map_err(ctx("apigateway:PutIntegration"))?;
+            .uri(integration_uri(self.stack));
+        request.send().await.map_err(ctx("apigateway:PutIntegration"))?;
         Ok(())
     }
 
@@ -220,18 +201,10 @@ impl Target<'_> {
         status: &str,
         pattern: Option<&str>,
     ) -> anyhow::Result<()> {
-        self.stack
-            .clients
-            .apigateway
-            .put_integration_response()
-            .rest_api_id(self.api_id)
-            .resource_id(self.rid)
-            .http_method(HTTP_METHOD)
+        let request = on_method!(self, put_integration_response)
             .status_code(status)
-            .set_selection_pattern(pattern.map(str::to_string))
-            .send()
-            .await
-            .map_err(ctx("apigateway:PutIntegrationResponse"))?;
+            .set_selection_pattern(pattern.map(str::to_string));
+        request.send().await.map_err(ctx("apigateway:PutIntegrationResponse"))?;
         Ok(())
     }
 }

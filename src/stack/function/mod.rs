@@ -278,9 +278,6 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
         ControlFlow::Continue(found) => found,
         ControlFlow::Break(done) => return Ok(done),
     };
-    crate::aws::ignore_not_found(
-        "lambda:DeleteFunction",
-        stack.clients.lambda.delete_function().function_name(name).send().await,
-    )?;
-    Ok(step.done(Action::Deleted, Some(observed.arn)))
+    let answer = stack.clients.lambda.delete_function().function_name(name).send().await;
+    step.deleted("lambda:DeleteFunction", answer, observed.arn)
 }
