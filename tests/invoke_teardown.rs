@@ -7,20 +7,11 @@ use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::LocalStack;
+use common::{explain, LocalStack};
 use serde_json::{json, Value};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    )
 }
 
 /// `lab -o json --stack STACK invoke ARGS...`: the whole outcome as one document.

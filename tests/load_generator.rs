@@ -118,14 +118,13 @@ fn load(extra: impl FnOnce(&mut LoadArgs)) -> LoadArgs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_model_sends_exactly_max_requests() {
-    let (url, served) = serve(ok_after(0)).await;
-    let args = load(|a| {
+    let started = Instant::now();
+    let (r, served) = run_against(ok_after(0), |a| {
         a.vus = 4;
         a.duration = Duration::from_secs(30);
         a.max_requests = Some(200);
-    });
-    let started = Instant::now();
-    let r = lab::load::run(&args, url, None, "lambda-apigateway", true).await.unwrap();
+    })
+    .await;
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "max-requests should end the run early"

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use serde_json::Value;
 
 use crate::aws::ctx;
 
@@ -44,7 +45,7 @@ pub struct Reply {
 
 impl Reply {
     /// The body as JSON, if it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
+    pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
@@ -71,11 +72,7 @@ impl Reply {
 }
 
 /// POSTs the event to a stage URL.
-pub async fn http(
-    client: &reqwest::Client,
-    url: &str,
-    event: &serde_json::Value,
-) -> anyhow::Result<Reply> {
+pub async fn http(client: &reqwest::Client, url: &str, event: &Value) -> anyhow::Result<Reply> {
     let started = Instant::now();
     let response = client
         .post(url)
@@ -98,7 +95,7 @@ pub async fn http(
 pub async fn lambda(
     client: &aws_sdk_lambda::Client,
     function: &str,
-    event: &serde_json::Value,
+    event: &Value,
 ) -> anyhow::Result<Reply> {
     let started = Instant::now();
     let out = crate::stack::function::retry_waking(client, function, || {

@@ -87,29 +87,25 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
         ));
         section("3. power tuning (128..1024 MB, strategy cost)", output);
         let tune_report = args.report.with_extension("tune.html");
-        let tune = TuneLine::try_parse_from([
-            "tune".to_string(),
-            "--num".into(),
-            args.num.to_string(),
-            "--parallel".into(),
-            "--report".into(),
-            tune_report.display().to_string(),
-        ])?;
+        let (num, report) = (args.num.to_string(), tune_report.display().to_string());
+        let tune =
+            TuneLine::try_parse_from(["tune", "--num", &num, "--parallel", "--report", &report])?;
         let event = crate::session::default_event(&stack);
         let cfg = crate::tune::TuneConfig::resolve(&tune.args, event)?;
         crate::tune::run(&cfg, target.clone(), stack.region(), json).await?;
         section("4. load test at 128 MB and 1024 MB", output);
         let load_report = args.report.with_extension("load.html");
+        let (vus, report) = (args.vus.to_string(), load_report.display().to_string());
         let load = LoadLine::try_parse_from([
-            "load".to_string(),
-            "--vus".into(),
-            args.vus.to_string(),
-            "--duration".into(),
-            args.duration.clone(),
-            "--memory".into(),
-            "128,1024".into(),
-            "--report".into(),
-            load_report.display().to_string(),
+            "load",
+            "--vus",
+            &vus,
+            "--duration",
+            &args.duration,
+            "--memory",
+            "128,1024",
+            "--report",
+            &report,
         ])?;
         let url = up_report.invoke_url.clone();
         crate::load::run(&load.args, url, Some(target), &stack.names.table, json).await?;

@@ -99,9 +99,8 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
 
 async fn set_retention(stack: &Stack) -> anyhow::Result<()> {
     let request = stack.clients.logs.put_retention_policy().log_group_name(&stack.names.log_group);
-    let request = request.retention_in_days(RETENTION_DAYS);
-    request.send().await.map_err(ctx("logs:PutRetentionPolicy"))?;
-    Ok(())
+    let answer = request.retention_in_days(RETENTION_DAYS).send().await;
+    answer.map(drop).map_err(ctx("logs:PutRetentionPolicy"))
 }
 
 /// Existence, ARN, retention.

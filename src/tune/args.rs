@@ -26,11 +26,12 @@ pub struct TuneArgs {
     pub function: Option<String>,
 
     /// Memory sizes to try, in MB, comma-separated [default: 128,256,512,1024]
-    #[arg(long, value_delimiter = ',', value_parser = parse_power, value_name = "MB,...")]
+    #[arg(long, value_delimiter = ',', value_name = "MB,...")]
+    #[arg(value_parser = checked("a memory size in MB", check_power))]
     pub powers: Option<Vec<u32>>,
 
     /// Invocations per memory size, at least 5 [default: 10]
-    #[arg(long, value_parser = parse_num)]
+    #[arg(long, value_parser = checked("a whole number", check_num))]
     pub num: Option<u32>,
 
     /// Event to send: inline JSON, @FILE, or a weighted list
@@ -53,12 +54,12 @@ pub struct TuneArgs {
 
     /// For --strategy balanced: weight of cost against duration, 0 (speed only) to 1 (cost only)
     /// [default: 0.5]
-    #[arg(long, value_parser = parse_weight, value_name = "0..1")]
+    #[arg(long, value_parser = checked("a number", check_weight), value_name = "0..1")]
     pub balanced_weight: Option<f64>,
 
     /// Share of the fastest and of the slowest invocations left out of the average, 0 to 0.4
     /// [default: 0.2, or 0 with --only-cold-starts]
-    #[arg(long, value_parser = parse_discard, value_name = "0..0.4")]
+    #[arg(long, value_parser = checked("a number", check_discard), value_name = "0..0.4")]
     pub discard: Option<f64>,
 
     /// Set $LATEST to the winning memory size afterwards (with --auto-optimize-alias, point that
@@ -135,19 +136,16 @@ fn within<T: PartialOrd>(
     }
 }
 
-/// `s` read as a `T` (`what` names one in the error) that passes `check`.
-fn checked<T: std::str::FromStr + Copy>(
-    s: &str,
-    what: &str,
+/// A flag's parser: the text read as a `T` (`what` names one in the error) that passes `check`.
+fn checked<T: std::str::FromStr + Copy + 'static>(
+    what: &'static str,
     check: fn(T) -> Result<(), String>,
-) -> Result<T, String> {
-    let value = s.trim().parse().map_err(|_| format!("{s:?} is not {what}"))?;
-    check(value)?;
-    Ok(value)
-}
-
-fn parse_power(s: &str) -> Result<u32, String> {
-    checked(s, "a memory size in MB", check_power)
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let value = s.trim().parse().map_err(|_| format!("{s:?} is not {what}"))?;
+        check(value)?;
+        Ok(value)
+    }
 }
 
 /// Lambda's memory range.
@@ -155,10 +153,6 @@ pub fn check_power(mb: u32) -> Result<(), String> {
     within(mb, 128..=10240, || {
         format!("memory sizes must be between 128 and 10240 MB (got {mb})")
     })
-}
-
-fn parse_num(s: &str) -> Result<u32, String> {
-    checked(s, "a whole number", check_num)
 }
 
 /// At least [`MIN_NUM`] invocations per size.
@@ -171,19 +165,11 @@ pub fn check_num(n: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_weight(s: &str) -> Result<f64, String> {
-    checked(s, "a number", check_weight)
-}
-
 /// A balanced weight between 0 and 1.
 pub fn check_weight(w: f64) -> Result<(), String> {
     within(w, 0.0..=1.0, || {
         format!("the balanced weight must be between 0 and 1 (got {w})")
     })
-}
-
-fn parse_discard(s: &str) -> Result<f64, String> {
-    checked(s, "a number", check_discard)
 }
 
 /// A trimmed-mean share between 0 and 0.4.

@@ -53,11 +53,7 @@ fn run_chromium(chromium: &str, profile: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::assert_succeeded(&out, &format!("chromium {args:?}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

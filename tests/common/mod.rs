@@ -12,6 +12,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// A finished command's exit status and output, for a failing assertion's message.
+pub fn explain(out: &Output) -> String {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    format!("exit {}\nstdout: {stdout}\nstderr: {stderr}", out.status)
+}
+
+/// Fails the test, with the command's status and output, unless `what` succeeded.
+pub fn assert_succeeded(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what} failed: {}", explain(out));
+}
+
 /// The `lab` binary under test.
 pub fn lab_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lab"))
@@ -148,13 +162,7 @@ impl LocalStack {
     /// Like [`lab`](Self::lab), asserting success; returns stdout.
     pub fn lab_ok(&self, args: &[&str]) -> String {
         let out = self.lab(args);
-        assert!(
-            out.status.success(),
-            "lab {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out, &format!("lab {args:?}"));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use serde_json::Value;
+
 use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
 use super::{Context, Forward, Rule, AWS};
@@ -12,7 +14,7 @@ pub enum Phase {
     /// CREATING until then.
     Creating(Instant),
     /// Until, and the description DescribeTable keeps answering meanwhile.
-    Deleting(Instant, serde_json::Value),
+    Deleting(Instant, Value),
 }
 
 impl Expires for Phase {
@@ -30,7 +32,7 @@ type TableKey = (String, String);
 pub type Tables = Records<TableKey, Phase>;
 
 /// The table a call names: `TableName`, or the name at the end of `ResourceArn`.
-fn table_of(doc: &serde_json::Value) -> Option<String> {
+fn table_of(doc: &Value) -> Option<String> {
     doc["TableName"].as_str().map(str::to_string).or_else(|| {
         doc["ResourceArn"]
             .as_str()
@@ -91,12 +93,7 @@ pub async fn apply(cx: &Context<'_>, op: &str, forward: Forward<'_>) -> Upstream
 }
 
 /// The answer AWS gives a call on a table in transition, if it refuses it.
-fn refusal(
-    cx: &Context<'_>,
-    op: &str,
-    key: &TableKey,
-    doc: &serde_json::Value,
-) -> Option<Upstream> {
+fn refusal(cx: &Context<'_>, op: &str, key: &TableKey, doc: &Value) -> Option<Upstream> {
     let tables = cx.rules.tables.lock().expect("tables lock");
     let phase = tables.live(key, cx.now)?;
     let name = &key.1;

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use axum::http::{Method, StatusCode};
+use serde_json::Value;
 
 use super::records::{Expires, Records};
 use super::reply::{self, Upstream};
@@ -168,12 +169,7 @@ fn record(rules: &Rules, op: &Op, key: FunctionKey, up: &mut Upstream, now: Inst
 }
 
 /// Lambda's answer to a call on a function that is not ready for it, if it refuses it.
-fn refusal(
-    cx: &Context<'_>,
-    op: &Op,
-    key: &FunctionKey,
-    doc: &serde_json::Value,
-) -> Option<Upstream> {
+fn refusal(cx: &Context<'_>, op: &Op, key: &FunctionKey, doc: &Value) -> Option<Upstream> {
     let (rules, now) = (cx.rules, cx.now);
     if matches!(op, Op::Create | Op::Update) {
         if let (Some(cap), Some(memory)) = (rules.config.memory_cap_mb, doc["MemorySize"].as_u64())
@@ -218,12 +214,12 @@ async fn duplicate_statement(
     moto: &Moto,
     region: &str,
     name: &str,
-    doc: &serde_json::Value,
+    doc: &Value,
 ) -> Option<Upstream> {
     let sid = doc["StatementId"].as_str()?;
     let path = format!("/2015-03-31/functions/{name}/policy");
     let existing = moto.get_json("lambda", region, &path).await.ok()??;
-    let policy: serde_json::Value =
+    let policy: Value =
         serde_json::from_str(existing["Policy"].as_str().unwrap_or("{}")).unwrap_or_default();
     let taken = policy["Statement"]
         .as_array()
@@ -276,11 +272,7 @@ fn rewrite_state(up: &mut Upstream, f: &Function, now: Instant) {
 }
 
 /// Sets `{field}` and its `{field}Reason`/`{field}ReasonCode` (removed when there is no reason).
-fn set_status(
-    config: &mut serde_json::Value,
-    field: &str,
-    (value, reason, code): (&str, &str, &str),
-) {
+fn set_status(config: &mut Value, field: &str, (value, reason, code): (&str, &str, &str)) {
     config[field] = value.into();
     let (reason_field, code_field) = (format!("{field}Reason"), format!("{field}ReasonCode"));
     if reason.is_empty() {
