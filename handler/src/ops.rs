@@ -36,7 +36,7 @@ async fn create(client: &Client, table: String, c: Create) -> Result<Value, Hand
 }
 
 async fn read(client: &Client, table: String, r: Read) -> Result<Value, HandlerError> {
-    let out = client
+    let mut out = client
         .get_item()
         .table_name(&table)
         .set_key(Some(r.key))
@@ -46,17 +46,16 @@ async fn read(client: &Client, table: String, r: Read) -> Result<Value, HandlerE
         .send()
         .await
         .map_err(|e| sdk_error(e, &table))?;
-    let request_id = out.request_id().map(str::to_owned);
     let mut body = Map::new();
     // boto3 leaves `Item` out entirely when there is no such item; callers test for the key.
-    if let Some(item) = out.item {
+    if let Some(item) = out.item.take() {
         body.insert("Item".into(), from_item(item));
     }
-    Ok(response(request_id.as_deref(), body))
+    Ok(response(out.request_id(), body))
 }
 
 async fn update(client: &Client, table: String, u: Update) -> Result<Value, HandlerError> {
-    let out = client
+    let mut out = client
         .update_item()
         .table_name(&table)
         .set_key(Some(u.key))
@@ -68,12 +67,12 @@ async fn update(client: &Client, table: String, u: Update) -> Result<Value, Hand
         .send()
         .await
         .map_err(|e| sdk_error(e, &table))?;
-    let request_id = out.request_id().map(str::to_owned);
-    Ok(response(request_id.as_deref(), attributes(out.attributes)))
+    let body = attributes(out.attributes.take());
+    Ok(response(out.request_id(), body))
 }
 
 async fn delete(client: &Client, table: String, d: Delete) -> Result<Value, HandlerError> {
-    let out = client
+    let mut out = client
         .delete_item()
         .table_name(&table)
         .set_key(Some(d.key))
@@ -84,12 +83,12 @@ async fn delete(client: &Client, table: String, d: Delete) -> Result<Value, Hand
         .send()
         .await
         .map_err(|e| sdk_error(e, &table))?;
-    let request_id = out.request_id().map(str::to_owned);
-    Ok(response(request_id.as_deref(), attributes(out.attributes)))
+    let body = attributes(out.attributes.take());
+    Ok(response(out.request_id(), body))
 }
 
 async fn list(client: &Client, table: String, l: List) -> Result<Value, HandlerError> {
-    let out = client
+    let mut out = client
         .scan()
         .table_name(&table)
         .set_limit(l.limit)
@@ -101,17 +100,17 @@ async fn list(client: &Client, table: String, l: List) -> Result<Value, HandlerE
         .send()
         .await
         .map_err(|e| sdk_error(e, &table))?;
-    let request_id = out.request_id().map(str::to_owned);
-    let items: Vec<Value> = out.items.unwrap_or_default().into_iter().map(from_item).collect();
+    let items: Vec<Value> =
+        out.items.take().unwrap_or_default().into_iter().map(from_item).collect();
     let mut body = Map::new();
     body.insert("Items".into(), Value::Array(items));
     body.insert("Count".into(), Value::from(out.count));
     body.insert("ScannedCount".into(), Value::from(out.scanned_count));
     // Present only when there is another page, as in boto3: its absence is how callers stop paging.
-    if let Some(key) = out.last_evaluated_key {
+    if let Some(key) = out.last_evaluated_key.take() {
         body.insert("LastEvaluatedKey".into(), from_item(key));
     }
-    Ok(response(request_id.as_deref(), body))
+    Ok(response(out.request_id(), body))
 }
 
 fn attributes(attrs: Option<Item>) -> Map<String, Value> {

@@ -26,7 +26,7 @@ pub const RESPONSES: &[(&str, Option<&str>)] = &[
 ];
 
 /// The integration URI for a function ARN in a region.
-pub fn integration_uri(stack: &Stack) -> String {
+fn integration_uri(stack: &Stack) -> String {
     format!(
         "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
         stack.partition,
@@ -62,7 +62,7 @@ fn has_integration_response(
 }
 
 /// Every difference between what exists and what `up` builds, as readable lines.
-pub fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
+pub(super) fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
     let mut drift = Vec::new();
     if o.resource_id.is_none() {
         drift.push(format!("resource /{RESOURCE_PATH} missing"));

@@ -13,26 +13,27 @@ use crate::aws::ctx;
 mod method;
 mod quota;
 
-pub use method::{drift, integration_uri, RESPONSES};
+use method::drift;
+pub use method::RESPONSES;
 use quota::{rate_limit_note, within_quota};
 
 const RESOURCE: &str = "rest api";
 
 /// What was found of the API, part by part.
 #[derive(Debug, Default)]
-pub struct Observed {
+struct Observed {
     /// The REST API's id.
-    pub api_id: String,
+    api_id: String,
     /// Tagged for this stack.
-    pub owned: bool,
+    owned: bool,
     /// The id of resource `/`.
-    pub root_id: Option<String>,
+    root_id: Option<String>,
     /// The id of resource `/DynamoDBManager`, when it exists.
-    pub resource_id: Option<String>,
+    resource_id: Option<String>,
     /// Its `POST` method, with the integration and responses.
-    pub method: Option<Method>,
+    method: Option<Method>,
     /// The deployment stage `prod` points at, when deployed.
-    pub stage: Option<String>,
+    stage: Option<String>,
 }
 
 /// Finds the API by name, preferring the one tagged for this stack (API names are not unique).
@@ -68,7 +69,7 @@ async fn find_api(stack: &Stack) -> anyhow::Result<Option<(String, bool)>> {
 }
 
 /// Reads the API, its resource tree, the method (with integration and responses) and the stage.
-pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
+async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let Some((api_id, owned)) = find_api(stack).await? else {
         return Ok(None);
     };
