@@ -447,18 +447,3 @@ async fn cpu_follows_memory_where_cgroups_are_writable() {
         "more memory did not mean more CPU: {runs:?} (mb, CPUs, s throttled, s wall) ({cpu})"
     );
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn iam_propagation_delay_is_retried_by_up() {
-    // The gateway refuses a new role for 3 s, as AWS does while IAM propagates; up must wait it out.
-    let local = LocalStack::start(&["--iam-delay-ms", "3000"]);
-    // A small prebuilt package, so CreateFunction follows CreateRole within the delay.
-    let zip = common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
-    let report = local.lab_json(&["--stack", "iam", "up", "--zip", zip.to_str().unwrap()]);
-    assert_eq!(common::change(&report, "function")["action"], "created");
-    let status = local.status();
-    assert!(
-        status["iam_refusals"].as_u64().unwrap() >= 1,
-        "the retry path was not taken: {status}"
-    );
-}

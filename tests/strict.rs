@@ -319,3 +319,18 @@ async fn create_lambda_role(iam: &aws_sdk_iam::Client, name: &str) {
     let role = iam.create_role().role_name(name).assume_role_policy_document(trust);
     role.send().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_propagation_delay_is_retried_by_up() {
+    // The gateway refuses a new role for 3 s, as AWS does while IAM propagates; up must wait it out.
+    let local = LocalStack::start(&["--iam-delay-ms", "3000"]);
+    // A small prebuilt package, so CreateFunction follows CreateRole within the delay.
+    let zip = common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
+    let report = local.lab_json(&["--stack", "iam", "up", "--zip", zip.to_str().unwrap()]);
+    assert_eq!(common::change(&report, "function")["action"], "created");
+    let status = local.status();
+    assert!(
+        status["iam_refusals"].as_u64().unwrap() >= 1,
+        "the retry path was not taken: {status}"
+    );
+}
