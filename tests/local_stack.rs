@@ -419,7 +419,7 @@ async fn cpu_follows_memory_where_cgroups_are_writable() {
         let wall = started.elapsed().as_secs_f64();
         runs.push((mb, cgroup.cpus(), cgroup.throttled_s() - before, wall));
     }
-    let [(_, small_cpus, small_held, small_wall), (_, big_cpus, big_held, _)] = runs[..] else {
+    let [(_, small_cpus, _, small_wall), (_, big_cpus, big_held, _)] = runs[..] else {
         unreachable!()
     };
     // The quotas are the memory's share of a CPU: 256 / 1769 and 1792 / 1769.
@@ -431,19 +431,15 @@ async fn cpu_follows_memory_where_cgroups_are_writable() {
         (big_cpus - 1792.0 / 1769.0).abs() < 0.001,
         "{runs:?} ({cpu})"
     );
-    // 14% of a CPU: 0.2 s of work takes at least 1.4 s however idle the machine, and the kernel
-    // holds the spin back for most of it. A whole CPU is never held back by its quota (a single
-    // thread cannot use more than one); waiting for a core on a busy machine is not throttling.
+    // 14% of a CPU: the kernel hands out no more, so 0.2 s of work takes at least 1.4 s however
+    // idle the machine (other load only slows it more). A whole CPU's quota never holds a single
+    // thread back, however busy the machine: waiting for a core is not throttling.
     assert!(
         small_wall > 0.8,
         "256 MB was not throttled: {runs:?} ({cpu})"
     );
     assert!(
-        small_held > 0.5,
-        "256 MB was not throttled: {runs:?} ({cpu})"
-    );
-    assert!(
-        big_held < small_held / 10.0,
-        "more memory did not mean more CPU: {runs:?} (mb, CPUs, s throttled, s wall) ({cpu})"
+        big_held < 0.05,
+        "1792 MB was held back by its quota: {runs:?} (mb, CPUs, s throttled, s wall) ({cpu})"
     );
 }
