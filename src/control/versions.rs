@@ -68,9 +68,14 @@ impl VersionControl for LambdaTarget {
             // It exists (a run that was killed left it): point it at the new version, as the
             // power-tuning tool does.
             Err(e) if e.is_code(&["ResourceConflictException"]) => {
-                let request = self.client.update_alias().function_name(&self.name).name(name);
-                let request = request.function_version(version);
-                request.send().await.map_err(ctx("lambda:UpdateAlias"))?;
+                self.client
+                    .update_alias()
+                    .function_name(&self.name)
+                    .name(name)
+                    .function_version(version)
+                    .send()
+                    .await
+                    .map_err(ctx("lambda:UpdateAlias"))?;
                 Ok(())
             }
             Err(e) => Err(crate::aws::explain("lambda:CreateAlias", e)),

@@ -3,8 +3,9 @@
 //!
 //! tokio's timer has millisecond granularity: a `sleep_until` wakes on the next millisecond tick
 //! after its deadline, so every arrival would leave up to a millisecond late. Latency counts from
-//! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. A thread's sleep, with its timer slack set to the least, wakes within
-//! microseconds of its deadline; waking the scheduler's task from it costs a few microseconds more.
+//! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. A
+//! thread's sleep, with its timer slack set to the least, wakes within microseconds of its deadline;
+//! waking the scheduler's task from it costs a few microseconds more.
 
 use std::thread;
 use std::time::{Duration, Instant};

@@ -54,9 +54,13 @@ pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
             (Action::Unchanged, vec![])
         }
         Some((_, source)) => {
-            let request = lambda.remove_permission().function_name(&stack.names.function);
-            let request = request.statement_id(STATEMENT_ID);
-            request.send().await.map_err(ctx("lambda:RemovePermission"))?;
+            lambda
+                .remove_permission()
+                .function_name(&stack.names.function)
+                .statement_id(STATEMENT_ID)
+                .send()
+                .await
+                .map_err(ctx("lambda:RemovePermission"))?;
             (
                 Action::Unchanged,
                 vec![format!("source ARN {source} -> {desired}")],
