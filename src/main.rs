@@ -11,12 +11,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = match runtime.block_on(lab::app::run(cli)) {
-        Ok(code) => code,
+    let exit = match runtime.block_on(lab::app::run(cli)) {
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("error: {e:#}");
-            1
+            lab::exit::Exit::of_error(&e)
         }
     };
-    std::process::exit(code);
+    std::process::exit(exit.code());
 }

@@ -15,7 +15,7 @@ pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
         dummy_credentials: false,
     };
     if global.local {
-        let endpoint = crate::local::lifecycle::ensure_running(global).await?;
+        let endpoint = crate::local_stack::ensure_running(global).await?;
         conn.endpoint_url = Some(endpoint);
         conn.dummy_credentials = true;
     }
@@ -49,7 +49,7 @@ pub async fn note_local_cpu(global: &Global) {
     if !global.local || global.output == Output::Json {
         return;
     }
-    if let Some(status) = crate::local::lifecycle::probe(global.local_port).await {
+    if let Some(status) = lab_local::probe(global.local_port).await {
         eprintln!(
             "local stack CPU: {}",
             status["cpu"].as_str().unwrap_or("unknown")

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::html::assert_self_contained;
-use lab::tune::run::Interrupted;
+use lab::exit::Interrupted;
 use lab::tune::Strategy;
 use tune_fake::{assert_tune_fails, tune, tune_until, Fake, Mode};
 

@@ -6,7 +6,9 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::call::{event, transport, Via};
-use crate::cli::{CallArgs, CallOp, Output};
+use crate::cli::{CallArgs, CallOp, Global, Output};
+use crate::exit::Exit;
+use crate::session::open_stack;
 use crate::stack::Stack;
 
 /// Where calls go, resolved once.
@@ -111,6 +113,13 @@ fn failure(reply: &transport::Reply) -> Option<String> {
     } else {
         format!("{kind}: {message}")
     })
+}
+
+/// `lab call` from the command line.
+pub(crate) async fn command(global: &Global, args: &CallArgs) -> anyhow::Result<Exit> {
+    let stack = open_stack(global, None).await?;
+    run(&stack, args, global.output, global.verbose).await?;
+    Ok(Exit::Success)
 }
 
 /// Sends the call, prints the reply, and fails (non-zero exit) when the reply is an error.

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{DownArgs, Output};
+use crate::cli::{DownArgs, Global, Output};
+use crate::exit::Exit;
+use crate::session::open_stack;
 use crate::output::{print_json, Steps};
 use crate::stack::{self, Action, Change, Stack};
 
@@ -41,6 +43,14 @@ fn confirm_table(stack: &Stack, args: &DownArgs) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// `lab down` from the command line.
+pub(crate) async fn command(global: &Global, args: &DownArgs) -> anyhow::Result<Exit> {
+    let mut stack = open_stack(global, None).await?;
+    stack.force = args.force;
+    run(&stack, args, global.output).await?;
+    Ok(Exit::Success)
 }
 
 /// Tears down the stack. Asks before deleting the table unless `--yes`.

@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::call::Via;
-use crate::cli::{CallArgs, CallOp, InvocationType, InvokeArgs, Output};
+use crate::cli::{CallArgs, CallOp, Global, InvocationType, InvokeArgs, Output};
+use crate::exit::Exit;
+use crate::session::open_stack;
 use crate::stack::Stack;
 use crate::tune::report_line::{self, ReportLine};
 
@@ -272,6 +274,13 @@ fn print_text(outcome: &Outcome, show_log: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `lab invoke` from the command line.
+pub(crate) async fn command(global: &Global, args: InvokeArgs) -> anyhow::Result<Exit> {
+    let stack = open_stack(global, None).await?;
+    run(&stack, args, global.output, global.verbose).await?;
+    Ok(Exit::Success)
+}
+
 /// Invokes the function once, prints what came back, and fails (non-zero exit, `Type: message` on
 /// stderr) when the function did.
 pub async fn run(
@@ -279,7 +288,7 @@ pub async fn run(
     mut args: InvokeArgs,
     output: Output,
     verbose: bool,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<()> {
     if args.log && args.invocation_type != InvocationType::RequestResponse {
         bail!("--log needs --invocation-type RequestResponse: Lambda returns no log for Event or DryRun");
     }
@@ -307,7 +316,7 @@ pub async fn run(
     if let Some(failure) = &outcome.error {
         bail!("{}", failure.line());
     }
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
-//! One module per verb; `main.rs` only dispatches here.
+//! One module per verb; `app` only dispatches here.
 
-pub mod call;
-pub mod down;
-pub mod invoke;
-pub mod status;
-pub mod tutorial;
-pub mod up;
+pub(crate) mod call;
+pub(crate) mod completions;
+pub(crate) mod down;
+pub(crate) mod invoke;
+pub(crate) mod load;
+pub(crate) mod local;
+pub(crate) mod status;
+pub(crate) mod tune;
+pub(crate) mod tutorial;
+pub(crate) mod up;

@@ -3,7 +3,9 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::Output;
+use crate::cli::{Global, Output, UpArgs};
+use crate::exit::Exit;
+use crate::session::open_stack;
 use crate::output::print_json;
 use crate::stack::{self, ResourceStatus, Stack};
 
@@ -19,19 +21,61 @@ pub struct StatusReport {
     /// The stage URL, when the API is deployed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoke_url: Option<String>,
-    /// `complete`, `drifted`, `partial` or `absent`.
-    pub state: &'static str,
+    /// What was found, as a whole.
+    pub state: StackState,
 }
 
-impl StatusReport {
-    /// The process exit code: 0 complete, 2 absent, 3 partial or drifted.
-    pub fn exit_code(&self) -> i32 {
-        match self.state {
-            "complete" => 0,
-            "absent" => 2,
-            _ => 3,
+/// The stack as a whole: `complete`, `drifted`, `partial` or `absent` in text and JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackState {
+    /// Every resource exists as `up` makes it.
+    Complete,
+    /// Every resource exists; some differ from what `up` makes.
+    Drifted,
+    /// Some resources exist, some do not.
+    Partial,
+    /// No resource exists.
+    Absent,
+}
+
+impl StackState {
+    /// Its name, as text and JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackState::Complete => "complete",
+            StackState::Drifted => "drifted",
+            StackState::Partial => "partial",
+            StackState::Absent => "absent",
         }
     }
+
+    /// The exit code a script branches on: 0 complete, 2 absent, 3 partial or drifted.
+    pub fn exit(self) -> Exit {
+        match self {
+            StackState::Complete => Exit::Success,
+            StackState::Absent => Exit::Absent,
+            StackState::Drifted | StackState::Partial => Exit::Incomplete,
+        }
+    }
+}
+
+/// `lab status` from the command line: with `--zip` or `--bootstrap`, the function's code is
+/// compared with that package.
+pub(crate) async fn command(global: &Global, args: &UpArgs) -> anyhow::Result<Exit> {
+    let stack = open_stack(global, Some(args)).await?;
+    let sha = match (&args.zip, &args.bootstrap) {
+        (Some(zip), _) => Some(crate::package::from_zip(zip, args.arch)?.sha256_b64),
+        (_, Some(bin)) => {
+            let local = stack.clients.endpoint_url.is_some();
+            let deflate = crate::package::Deflate::for_local(local);
+            Some(crate::package::zip_bootstrap(bin, deflate)?.sha256_b64)
+        }
+        _ => None,
+    };
+    let report = collect(&stack, sha.as_deref()).await?;
+    print(&report, global.output)?;
+    Ok(report.state.exit())
 }
 
 /// Reads every resource (concurrently) and classifies the stack.
@@ -50,13 +94,13 @@ pub async fn collect(stack: &Stack, package_sha: Option<&str>) -> anyhow::Result
     let resources = vec![policy, role, table, logs, function, api, permission];
     let existing = resources.iter().filter(|r| r.exists).count();
     let state = if existing == 0 {
-        "absent"
+        StackState::Absent
     } else if existing < resources.len() {
-        "partial"
+        StackState::Partial
     } else if resources.iter().any(|r| !r.drift.is_empty()) {
-        "drifted"
+        StackState::Drifted
     } else {
-        "complete"
+        StackState::Complete
     };
     Ok(StatusReport {
         stack: stack.names.stack.clone(),
@@ -103,7 +147,9 @@ pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
     println!("{table}");
     println!(
         "stack {} in {}: {}",
-        report.stack, report.region, report.state
+        report.stack,
+        report.region,
+        report.state.as_str()
     );
     if let Some(url) = &report.invoke_url {
         println!("Invoke URL: {url}");

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::call::Via;
 use crate::cli::{Global, Output, TutorialArgs};
+use crate::exit::Exit;
 use crate::commands::{call::Target, down, up};
 use crate::control::lambda::LambdaTarget;
 use crate::stack::Stack;
@@ -61,8 +62,8 @@ async fn sample_calls(stack: &Stack, output: Output) -> anyhow::Result<Vec<Value
     Ok(replies)
 }
 
-/// Runs the tutorial end to end; returns the exit code.
-pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
+/// Runs the tutorial end to end.
+pub(crate) async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<Exit> {
     let output = global.output;
     let json = output == Output::Json;
     let up_args = crate::cli::UpArgs {
@@ -136,5 +137,5 @@ pub async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<i32> {
         down::run(&stack, &down_args, output).await?;
     }
     result?;
-    Ok(0)
+    Ok(Exit::Success)
 }

@@ -4,7 +4,9 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::cli::{Output, UpArgs};
+use crate::cli::{Global, Output, UpArgs};
+use crate::exit::Exit;
+use crate::session::open_stack;
 use crate::output::{print_json, Steps};
 use crate::package::{self, Package};
 use crate::stack::{self, Change, Stack};
@@ -35,6 +37,14 @@ impl PackageSource {
             _ => Self::Build,
         })
     }
+}
+
+/// `lab up` from the command line: the package checked before any AWS call, then every step.
+pub(crate) async fn command(global: &Global, args: &UpArgs) -> anyhow::Result<Exit> {
+    let source = PackageSource::prepare(args)?;
+    let stack = open_stack(global, Some(args)).await?;
+    run(&stack, source, global.output).await?;
+    Ok(Exit::Success)
 }
 
 /// The result of `up`.

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::exit::Exit;
+
 use crate::call::Via;
 
 use super::args::LoadArgs;
@@ -59,9 +61,9 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
-    /// The exit code: 1 when a threshold failed, else 0.
-    pub fn exit_code(&self) -> i32 {
-        i32::from(self.thresholds_passed == Some(false))
+    /// [`Exit::Failure`] when a threshold failed.
+    pub fn exit(&self) -> Exit {
+        Exit::failure_if(self.thresholds_passed == Some(false))
     }
 }
 

@@ -66,7 +66,7 @@ impl Finished<'_> {
         let include = cfg.include_output_results;
         let (strategy, weight) = (cfg.strategy, cfg.balanced_weight);
         let results = analysed
-            .then(|| super::pt::document(&powers, strategy, weight, include, self.region))
+            .then(|| super::pt_output::document(&powers, strategy, weight, include, self.region))
             .flatten();
         let winner = winner.map(|w| {
             let s = powers[w].stats.as_ref().expect("the winner has statistics");

@@ -7,7 +7,7 @@
 //! combine), [`payload`] (what is sent), [`versions`] (publishing, restoring, cleaning up),
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
 //! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
-//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt`] (the tool's
+//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
 //! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
 
 pub mod args;
@@ -19,7 +19,7 @@ pub mod payload;
 pub mod power;
 pub mod present;
 pub mod pricing;
-pub mod pt;
+pub mod pt_output;
 pub mod report_line;
 pub mod result;
 pub mod run;
@@ -27,7 +27,6 @@ pub mod stats;
 pub mod strategy;
 pub mod versions;
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -39,46 +38,10 @@ pub use strategy::{CostModel, Strategy};
 
 use crate::control::VersionControl;
 
-/// `lab tune` from the command line: the function named by `--function` or the input's `lambdaARN`,
-/// else the stack's (with `stack_event`, the tutorial's `list` event, as the default payload;
-/// another function gets the power-tuning tool's default, `null`). Returns the exit code: 0, or 128
-/// + the signal's number when a signal stopped the run (after its cleanup).
-pub async fn command(
-    stack: &crate::stack::Stack,
-    args: &TuneArgs,
-    stack_event: serde_json::Value,
-    json: bool,
-) -> Result<i32> {
-    let own = &stack.names.function;
-    let named = TuneConfig::resolve(args, serde_json::Value::Null)?.function;
-    let is_own = named.as_deref().is_none_or(|f| f == own);
-    let default_payload = if is_own {
-        stack_event
-    } else {
-        serde_json::Value::Null
-    };
-    let cfg = TuneConfig::resolve(args, default_payload)?;
-    let function = named.unwrap_or_else(|| own.clone());
-    let target =
-        crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)
-            .await?;
-    let region = target.region().unwrap_or_else(|| stack.region().to_string());
-    match run(&cfg, Arc::new(target), &region, json).await {
-        Ok(_) => Ok(0),
-        Err(e) => match e.downcast_ref::<run::Interrupted>() {
-            Some(stopped) => {
-                let _ = writeln!(std::io::stderr(), "error: {stopped}");
-                Ok(128 + stopped.number)
-            }
-            None => Err(e),
-        },
-    }
-}
-
 /// Runs `lab tune` with `cfg` on `target` (priced for `region`): the sweep, then the observations
 /// table, charts and the visualization link (or, with `json`, the full [`TuneResult`] as JSON on
 /// stdout), and `--report` when asked. SIGINT, SIGTERM and SIGHUP stop the run; it cleans up and
-/// returns a [`run::Interrupted`] error.
+/// returns a [`crate::exit::Interrupted`] error.
 pub async fn run(
     cfg: &TuneConfig,
     target: Arc<dyn VersionControl>,

@@ -9,7 +9,7 @@ use crate::arch::Arch;
 use super::config::TuneConfig;
 use super::power::PowerResult;
 use super::pricing::Pricing;
-use super::pt::PtOutput;
+use super::pt_output::PtOutput;
 use super::strategy::{CostModel, Strategy};
 use super::versions::Cleanup;
 

@@ -39,24 +39,6 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-/// The run was stopped by a signal; the cleanup ran.
-#[derive(Debug)]
-pub struct Interrupted {
-    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
-    pub signal: &'static str,
-    /// Its number, for the exit code (128 + number, as a shell reports it).
-    pub number: i32,
-    /// What the cleanup did (or why it failed).
-    pub detail: String,
-}
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "interrupted by {}; {}", self.signal, self.detail)
-    }
-}
-
-impl std::error::Error for Interrupted {}
 
 /// The aliases of one size: one, or one per invocation with `--only-cold-starts`.
 pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
@@ -123,7 +105,7 @@ pub async fn execute(
                 ..timings
             },
         ),
-        Err(Stop::Signal(signal, number)) => bail!(Interrupted {
+        Err(Stop::Signal(signal, number)) => bail!(crate::exit::Interrupted {
             signal,
             number,
             detail

@@ -208,3 +208,38 @@ impl Target<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RESPONSES;
+
+    #[test]
+    fn lab_error_types_map_to_statuses() {
+        let m = |message| lab_local::integration_status(RESPONSES, message).unwrap();
+        assert_eq!(m(None), Some(200));
+        assert_eq!(
+            m(Some("BadRequest: payload.Key is missing")),
+            Some(400)
+        );
+        assert_eq!(m(Some("Forbidden: table x")), Some(403));
+        assert_eq!(m(Some("NotFound: table")), Some(404));
+        assert_eq!(
+            m(Some("Conflict: condition failed")),
+            Some(409)
+        );
+        assert_eq!(m(Some("Internal: boom")), Some(500));
+        assert_eq!(
+            m(Some("2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds")
+            ),
+            Some(500)
+        );
+        assert_eq!(
+            m(Some("RequestId: x Error: Runtime exited with error: signal: 9")
+            ),
+            Some(500)
+        );
+        // A pattern must match the whole message, as in Java's String.matches.
+        assert_eq!(m(Some("Not BadRequest: x")), Some(200));
+    }
+
+}

@@ -1,0 +1,242 @@
+//! Forwarding an AWS API call to moto through strict mode's rules, and what the local runtime must
+//! learn from the Lambda calls among them: the code that passes through is kept, a published
+//! version remembers `$LATEST`'s, deleted functions and versions are forgotten, and (strict) the
+//! previous configuration is pinned while an update is InProgress, as on Lambda.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+
+use super::functions::{function_name, qualifier, FunctionConfig, FunctionKey, LAMBDA_API};
+use super::state::Shared;
+use super::strict::reply::Upstream;
+use super::strict::Call;
+
+/// What a Lambda control-plane call means for the local runtime, read before it reaches moto.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    /// Nothing the runtime keeps.
+    None,
+    /// CreateFunction or UpdateFunctionCode with a zip, found at `pointer` in the body.
+    Code {
+        name: String,
+        pointer: &'static str,
+        update: bool,
+    },
+    /// UpdateFunctionConfiguration, or UpdateFunctionCode from S3.
+    Update { name: String },
+    /// DeleteFunction without a qualifier: the function and its versions go.
+    DeleteFunction { name: String },
+    /// DeleteFunction of one version.
+    DeleteVersion { name: String, version: String },
+    /// PublishVersion.
+    Publish { name: String },
+}
+
+impl Change {
+    /// The function whose `$LATEST` the call updates, if it does.
+    fn updated(&self) -> Option<&str> {
+        match self {
+            Change::Code {
+                name, update: true, ..
+            }
+            | Change::Update { name } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// A previous configuration and its code, kept until the update that replaces them ends.
+type Previous = (FunctionKey, Arc<FunctionConfig>, Option<PathBuf>);
+
+/// Forwards to moto through strict mode's rules; before and after, notes what the local runtime
+/// must know.
+pub(crate) async fn forward_with_hooks(
+    gw: &Shared,
+    region: &str,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let call = Call::new(region, &method, uri.path(), headers, &body);
+    let change = read_change(&call, uri.query()).await;
+    if matches!(change, Change::DeleteFunction { .. }) {
+        // Logs still queued would recreate the log group after `down` deleted it.
+        gw.logs.flush().await;
+    }
+    let previous = previous_config(gw, region, &change).await;
+    let upstream = gw
+        .rules
+        .apply(&gw.moto, &call, || {
+            forward(gw, &method, uri, headers, body.clone())
+        })
+        .await;
+    if upstream.ok() {
+        keep(gw, &call, change, previous, &upstream).await;
+    }
+    if method != Method::GET && method != Method::HEAD {
+        gw.registry.bump();
+    }
+    upstream.into_response()
+}
+
+/// Reads what a Lambda call will change (the body is parsed off the async threads when large).
+async fn read_change(call: &Call<'_>, query: Option<&str>) -> Change {
+    if *call.method == Method::POST && call.path == LAMBDA_API {
+        let doc = call.json().await;
+        if !doc["Code"]["ZipFile"].is_string() {
+            return Change::None;
+        }
+        let name = doc["FunctionName"].as_str().unwrap_or_default().to_string();
+        return Change::Code {
+            name,
+            pointer: "/Code/ZipFile",
+            update: false,
+        };
+    }
+    let Some(rest) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
+        return Change::None;
+    };
+    let (head, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let name = function_name(head);
+    match (call.method.as_str(), tail) {
+        ("PUT", "code") if call.json().await["ZipFile"].is_string() => Change::Code {
+            name,
+            pointer: "/ZipFile",
+            update: true,
+        },
+        ("PUT", "code" | "configuration") => Change::Update { name },
+        ("DELETE", "") => match qualifier(head, query) {
+            Some(version) => Change::DeleteVersion { name, version },
+            None => Change::DeleteFunction { name },
+        },
+        ("POST", "versions") => Change::Publish { name },
+        _ => Change::None,
+    }
+}
+
+/// Lambda runs the previous configuration and code until an update ends: keep them at hand.
+async fn previous_config(gw: &Shared, region: &str, change: &Change) -> Option<Previous> {
+    let name = change.updated()?;
+    if !gw.rules.config.enabled {
+        return None;
+    }
+    let key = (region.to_string(), name.to_string());
+    let config = gw.registry.config(&gw.moto, &key).await.ok()??;
+    let code = gw.registry.code_dir(&key);
+    Some((key, config, code))
+}
+
+/// After moto accepted the call: keeps, forgets or pins what the runtime needs.
+async fn keep(
+    gw: &Shared,
+    call: &Call<'_>,
+    change: Change,
+    previous: Option<Previous>,
+    upstream: &Upstream,
+) {
+    let region = call.region.to_string();
+    // Pinned exactly until the update reports Successful: not a moment longer, or a client that
+    // waited for Successful would still meet the old configuration.
+    if let Some((key, config, code)) = previous {
+        if let Some(until) = gw.rules.update_ends(&key.0, &key.1) {
+            gw.registry.pin_until(key, until, (config, code));
+        }
+    }
+    match change {
+        Change::Code { name, pointer, .. } => {
+            let key = (region, name);
+            let stored = gw.registry.store_code(key.clone(), call.json().await, pointer).await;
+            if let Err(e) = stored {
+                eprintln!("lab local: could not keep the code of {}: {e:#}", key.1);
+            }
+            gw.pool.retire(&key);
+        }
+        Change::DeleteFunction { name } => {
+            let key = (region, name);
+            gw.registry.remove(&key);
+            gw.pool.retire(&key);
+        }
+        Change::DeleteVersion { name, version } => {
+            gw.registry.remove_version(&(region.clone(), name.clone()), &version);
+            gw.pool.retire(&(region, format!("{name}:{version}")));
+        }
+        Change::Publish { name } => {
+            // The version's number is in moto's answer; its code is $LATEST's now.
+            if let Some(version) = upstream.json()["Version"].as_str() {
+                gw.registry.record_version(&(region, name), version);
+            }
+        }
+        Change::Update { .. } | Change::None => {}
+    }
+}
+
+/// Headers that belong to one hop, never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "host",
+    "upgrade",
+];
+
+/// Sends the call to moto as it came (minus hop-by-hop headers); a 503 while moto restarts.
+async fn forward(
+    gw: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Upstream {
+    let target = format!(
+        "{}{}",
+        gw.moto.base,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    if !gw.supervisor.is_up() {
+        return gw.supervisor.unavailable(headers);
+    }
+    let mut request = gw.moto.http.request(method.clone(), target).body(body);
+    for (k, v) in headers {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            request = request.header(k, v);
+        }
+    }
+    let upstream = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return moto_dropped(headers, &e),
+    };
+    let status = upstream.status();
+    let mut out_headers = HeaderMap::new();
+    for (k, v) in upstream.headers() {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            out_headers.append(k, v.clone());
+        }
+    }
+    let bytes = match upstream.bytes().await {
+        Ok(b) => b,
+        Err(e) => return moto_dropped(headers, &e),
+    };
+    Upstream {
+        status,
+        headers: out_headers,
+        body: bytes,
+    }
+}
+
+/// moto went away during the call (it is being restarted): a retryable 503, never a dropped
+/// connection. Whether a write in flight was applied is unknown, as with any 5xx from AWS.
+fn moto_dropped(headers: &HeaderMap, e: &reqwest::Error) -> Upstream {
+    let message = format!(
+        "lab local: moto (the local AWS) stopped during this call ({e}); it is restarted with its state, retry in a moment"
+    );
+    super::supervisor::unavailable_reply(headers, &message)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! The gateway's own endpoints under `/_lab/`: health, status (runtime, supervision, persistence,
+//! limits, strict mode), reset, and strict mode's test hooks
+//! (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`).
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::functions::function_name;
+use super::state::Shared;
+
+/// Serves `/_lab/{what}`.
+pub(crate) async fn serve(gw: &Shared, method: &Method, what: &str) -> Response {
+    if let Some(hook) = what.strip_prefix("strict/") {
+        return strict_hook(gw, method, hook);
+    }
+    match what {
+        "health" => (StatusCode::OK, "ok").into_response(),
+        "status" => {
+            let body = status(gw).await;
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        "reset" if method == Method::POST => match reset(gw).await {
+            Ok(()) => (StatusCode::OK, "reset").into_response(),
+            Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")).into_response(),
+        },
+        _ => (StatusCode::NOT_FOUND, "unknown lab endpoint").into_response(),
+    }
+}
+
+/// Strict mode's test hooks: `POST /_lab/strict/{inactive|fail-next-update}/{function}`.
+fn strict_hook(gw: &Shared, method: &Method, hook: &str) -> Response {
+    if method != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, "strict hooks take POST").into_response();
+    }
+    let (action, function) = hook.split_once('/').unwrap_or((hook, ""));
+    let name = function_name(function);
+    if name.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "name a function: /_lab/strict/<hook>/<function>",
+        )
+            .into_response();
+    }
+    match action {
+        "inactive" => gw.rules.make_inactive("us-east-1", &name),
+        "fail-next-update" => gw.rules.fail_next_update("us-east-1", &name),
+        _ => return (StatusCode::NOT_FOUND, "unknown strict hook").into_response(),
+    }
+    (StatusCode::OK, "ok").into_response()
+}
+
+/// `lab local status -o json`'s document.
+async fn status(gw: &Shared) -> serde_json::Value {
+    let refusals = gw.rules.refusals();
+    serde_json::json!({
+        "pid": std::process::id(),
+        "moto": gw.moto.base,
+        "moto_version": super::moto::MOTO_VERSION,
+        "uptime_s": gw.started.elapsed().as_secs(),
+        "concurrency_limit": gw.pool.limit(),
+        "busy": gw.pool.busy(),
+        "idle_instances": gw.pool.idle_count(),
+        "cpu": gw.cpu_mode,
+        "memory": gw.memory_mode,
+        "supervision": gw.supervisor.status().await,
+        "async": gw.events.status(),
+        "iam_delay_ms": gw.rules.iam_delay().as_millis() as u64,
+        "iam_refusals": refusals.get("role_not_assumable").copied().unwrap_or(0),
+        "strict": gw.rules.status(),
+    })
+}
+
+/// Empties the stack: moto and its log, the kept code, warm instances, cached definitions.
+/// (Strict mode's timers for resources now gone simply run out.)
+async fn reset(gw: &Shared) -> anyhow::Result<()> {
+    gw.supervisor.reset().await?;
+    gw.pool.clear();
+    gw.registry.clear().await;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `lab local status` as text: what runs, how it is limited, how moto fared (restarts, the last one
+//! and how long it took to come back), what is kept on disk, and strict mode.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Prints the running stack's status document.
+pub fn print(endpoint: &str, state_dir: &Path, s: &Value) {
+    println!("running on {endpoint} (pid {})", s["pid"]);
+    println!(
+        "moto {} at {}; {}",
+        s["moto_version"].as_str().unwrap_or(""),
+        s["moto"].as_str().unwrap_or(""),
+        supervision_line(&s["supervision"])
+    );
+    println!(
+        "uptime {} s; concurrency limit {}; busy {}; idle instances {}",
+        s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]
+    );
+    println!("cpu: {}", s["cpu"].as_str().unwrap_or(""));
+    println!("memory: {}", s["memory"].as_str().unwrap_or(""));
+    println!("{}", persistence_line(&s["supervision"]));
+    let events = &s["async"];
+    println!(
+        "async events: {} accepted, {} pending, {} succeeded, {} failed after retries, {} retries",
+        events["accepted"],
+        events["pending"],
+        events["succeeded"],
+        events["failed"],
+        events["retries"]
+    );
+    println!("{}", strict_line(&s["strict"]));
+    println!("state and logs: {}", state_dir.display());
+}
+
+/// `up (pid N); restarts 2, the last at T (exit), back after 1234 ms`.
+pub(crate) fn supervision_line(sup: &Value) -> String {
+    let mut line = format!(
+        "{} (pid {}); restarts {}",
+        sup["state"].as_str().unwrap_or("unknown"),
+        sup["pid"],
+        sup["restarts"]
+    );
+    let last = &sup["last_restart"];
+    if let Some(at) = last["at"].as_str() {
+        line.push_str(&format!(
+            ", the last at {at} ({})",
+            last["exit"].as_str().unwrap_or("?")
+        ));
+        match last["recovery_ms"].as_u64() {
+            Some(ms) => line.push_str(&format!(", back after {ms} ms")),
+            None => line.push_str(", not back yet"),
+        }
+    }
+    line
+}
+
+/// `state: kept in DIR; log position N, X KB of log, Y KB snapshot; restored ...`.
+pub(crate) fn persistence_line(sup: &Value) -> String {
+    let p = &sup["persistence"];
+    if sup["state_dir"].is_null() {
+        return "state: memory only (--persist false): a restart starts empty".to_string();
+    }
+    if p.is_null() {
+        return "state: kept on disk (figures unavailable while moto restarts)".to_string();
+    }
+    let kb = |v: &Value| v.as_u64().unwrap_or(0).div_ceil(1024);
+    let mut line = format!(
+        "state: kept in {}; log position {}, {} KB of log in {} segment(s), {} KB snapshot at {}, {} compaction(s)",
+        sup["state_dir"].as_str().unwrap_or(""),
+        p["seq"],
+        kb(&p["wal_bytes"]),
+        p["wal_segments"],
+        kb(&p["snapshot_bytes"]),
+        p["snapshot_seq"],
+        p["compactions"]
+    );
+    let restore = &p["restore"];
+    if restore.is_object() {
+        line.push_str(&format!(
+            "; last start restored the snapshot at {} and replayed {} write(s) in {} ms",
+            restore["snapshot_seq"], restore["replayed"], restore["ms"]
+        ));
+    }
+    line
+}
+
+/// One line on strict mode: on or off, the time scale, the cap, and what it refused so far.
+pub(crate) fn strict_line(strict: &Value) -> String {
+    if strict["enabled"].as_bool() != Some(true) {
+        return "strict: off (moto's lenient answers; start with --strict for AWS's delays and limits)"
+            .to_string();
+    }
+    let refused: Vec<String> = strict["refusals"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "strict: on, time scale {}{}; refused so far: {}",
+        strict["time_scale"],
+        strict["memory_cap_mb"]
+            .as_u64()
+            .map(|c| format!(", memory cap {c} MB"))
+            .unwrap_or_default(),
+        if refused.is_empty() {
+            "nothing".to_string()
+        } else {
+            refused.join(", ")
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn supervision_says_restarts_and_the_last_one() {
+        let sup = json!({"state": "up", "pid": 7, "restarts": 0, "last_restart": {"at": null}});
+        assert_eq!(supervision_line(&sup), "up (pid 7); restarts 0");
+        let sup = json!({"state": "up", "pid": 9, "restarts": 2, "last_restart": {
+            "at": "2026-01-02T03:04:05Z", "exit": "signal: 9 (SIGKILL)", "recovery_ms": 1234}});
+        assert_eq!(
+            supervision_line(&sup),
+            "up (pid 9); restarts 2, the last at 2026-01-02T03:04:05Z (signal: 9 (SIGKILL)), back after 1234 ms"
+        );
+    }
+
+    #[test]
+    fn persistence_off_and_on() {
+        let off = json!({"state_dir": null, "persistence": {"persistent": false}});
+        assert!(persistence_line(&off).contains("memory only"));
+        let on = json!({"state_dir": "/s/moto", "persistence": {"seq": 42, "wal_bytes": 2048,
+            "wal_segments": 1, "snapshot_bytes": 0, "snapshot_seq": 0, "compactions": 0,
+            "restore": {"snapshot_seq": 0, "replayed": 40, "ms": 12.5}}});
+        let line = persistence_line(&on);
+        assert!(line.contains("log position 42, 2 KB of log"), "{line}");
+        assert!(line.contains("replayed 40 write(s) in 12.5 ms"), "{line}");
+    }
+}

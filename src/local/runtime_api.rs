@@ -1,4 +1,0 @@
-//! The Lambda Runtime API each instance's `bootstrap` talks to: the handler crate's
-//! [`handler::runtime_api`], the one implementation, which the handler's own tests drive too.
-
-pub use handler::runtime_api::{serve, Job, Outcome, RuntimeState, Served, RESPONSE_LIMIT};
