@@ -27,7 +27,7 @@ pub enum Arch {
 
 impl Arch {
     /// Lambda's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Arm64 => "arm64",
@@ -35,7 +35,7 @@ impl Arch {
     }
 
     /// The architecture of a CPU named as Rust names it (`std::env::consts::ARCH`), if Lambda has it.
-    pub fn of_cpu(cpu: &str) -> Option<Arch> {
+    pub(crate) fn of_cpu(cpu: &str) -> Option<Arch> {
         match cpu {
             "x86_64" => Some(Arch::X86_64),
             "aarch64" => Some(Arch::Arm64),
@@ -44,18 +44,18 @@ impl Arch {
     }
 
     /// This machine's CPU, whatever its OS (the local stack runs functions natively).
-    pub fn host_cpu() -> Option<Arch> {
+    pub(crate) fn host_cpu() -> Option<Arch> {
         Arch::of_cpu(std::env::consts::ARCH)
     }
 
     /// This machine's architecture when a host build is a Lambda binary, i.e. on Linux only
     /// (elsewhere a host build is a Mach-O or PE file).
-    pub fn linux_host() -> Option<Arch> {
+    pub(crate) fn linux_host() -> Option<Arch> {
         (std::env::consts::OS == "linux").then(Arch::host_cpu).flatten()
     }
 
     /// The Rust target triple Lambda's Linux (glibc) runs.
-    pub fn target_triple(self) -> &'static str {
+    pub(crate) fn target_triple(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-gnu",
             Arch::Arm64 => "aarch64-unknown-linux-gnu",
@@ -63,7 +63,7 @@ impl Arch {
     }
 
     /// The architecture an ELF header's `e_machine` names, if Lambda runs it.
-    pub fn from_elf_machine(machine: u16) -> Option<Arch> {
+    pub(crate) fn from_elf_machine(machine: u16) -> Option<Arch> {
         match machine {
             0x3e => Some(Arch::X86_64),
             0xb7 => Some(Arch::Arm64),
@@ -72,7 +72,7 @@ impl Arch {
     }
 
     /// The architecture Lambda reports (`None` for one this lab does not know).
-    pub fn from_lambda(reported: &LambdaArchitecture) -> Option<Arch> {
+    pub(crate) fn from_lambda(reported: &LambdaArchitecture) -> Option<Arch> {
         reported.as_str().parse().ok()
     }
 }

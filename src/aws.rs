@@ -13,41 +13,41 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 /// Where and as whom the SDK clients talk.
 #[derive(Debug, Clone, Default)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// `--region`; otherwise the SDK's chain (env, profile), then `us-east-1` for the local stack.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `--profile`.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// `--endpoint-url` or the local stack's address.
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// Use fixed dummy credentials (the local stack accepts any).
-    pub dummy_credentials: bool,
+    pub(crate) dummy_credentials: bool,
 }
 
 /// One client per service, built from one shared configuration.
 #[derive(Clone, Debug)]
-pub struct Clients {
+pub(crate) struct Clients {
     /// IAM: the policy and the role.
-    pub iam: aws_sdk_iam::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
     /// Lambda: the function, its permission, invocations.
-    pub lambda: aws_sdk_lambda::Client,
+    pub(crate) lambda: aws_sdk_lambda::Client,
     /// API Gateway: the REST API.
-    pub apigateway: aws_sdk_apigateway::Client,
+    pub(crate) apigateway: aws_sdk_apigateway::Client,
     /// DynamoDB: the table.
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub(crate) dynamodb: aws_sdk_dynamodb::Client,
     /// CloudWatch Logs: the function's log group.
-    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     /// STS: who the caller is (the account in ARNs).
-    pub sts: aws_sdk_sts::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
     /// The region every client uses.
-    pub region: String,
+    pub(crate) region: String,
     /// The endpoint override, if any (then stage URLs take the local form).
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
 }
 
 impl Clients {
     /// Loads the configuration through the standard chain, applying the command-line overrides.
-    pub async fn connect(conn: &Connection) -> anyhow::Result<Self> {
+    pub(crate) async fn connect(conn: &Connection) -> anyhow::Result<Self> {
         let config = load_config(conn).await?;
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow!("no AWS region is set: pass --region, set AWS_REGION, or use --local")
@@ -109,7 +109,7 @@ const NOT_FOUND_CODES: &[&str] = &[
 ];
 
 /// Uniform questions about an SDK error, whatever the operation.
-pub trait AwsErrorExt {
+pub(crate) trait AwsErrorExt {
     /// The service's error code, when the body could be parsed.
     fn code(&self) -> Option<&str>;
     /// The HTTP status, when a response came back.
@@ -134,7 +134,7 @@ impl<E: ProvideErrorMetadata> AwsErrorExt for SdkError<E, HttpResponse> {
 }
 
 /// Turns an SDK error into a one-line message that names the action and, where it can, the fix.
-pub fn explain<E>(action: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
+pub(crate) fn explain<E>(action: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
 {
@@ -172,7 +172,7 @@ where
 }
 
 /// The whole source chain on one line: the SDK's top-level Display alone is often just "service error".
-pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(s) = source {
@@ -186,7 +186,7 @@ pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// For deletes: "not found" means done (an earlier or concurrent run already removed it).
-pub fn ignore_not_found<T, E>(
+pub(crate) fn ignore_not_found<T, E>(
     action: &str,
     result: Result<T, SdkError<E, HttpResponse>>,
 ) -> anyhow::Result<()>
@@ -198,7 +198,7 @@ where
 
 /// For creates: done when AWS says it already exists under one of `codes` (another run won the
 /// race; the caller converges on the next read), any other error explained.
-pub fn tolerate<T, E>(
+pub(crate) fn tolerate<T, E>(
     action: &str,
     codes: &[&str],
     result: Result<T, SdkError<E, HttpResponse>>,
@@ -214,7 +214,7 @@ where
 
 /// For reads: the answer when the resource exists, `None` when AWS says it does not, and any other
 /// error explained.
-pub fn found<T, E>(
+pub(crate) fn found<T, E>(
     action: &str,
     result: Result<T, SdkError<E, HttpResponse>>,
 ) -> anyhow::Result<Option<T>>
@@ -229,7 +229,9 @@ where
 }
 
 /// Convenience: `.map_err(ctx("CreateTable"))` on any SDK result.
-pub fn ctx<E>(action: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
+pub(crate) fn ctx<E>(
+    action: &'static str,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + Debug + 'static,
 {
@@ -257,35 +259,35 @@ pub(crate) use all_items;
 /// a longer cap only overshoots them (a 10 s wait polled every 5 s ends up to 5 s late), and two
 /// reads a second of one resource is far inside every control-plane quota.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
 }
 
 impl Backoff {
     /// The longest delay between two polls.
-    pub const CAP: Duration = Duration::from_millis(500);
+    pub(crate) const CAP: Duration = Duration::from_millis(500);
 
     /// Starts at 100 ms.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             next: Duration::from_millis(100),
         }
     }
 
     /// Sleeps for the current delay, then doubles it (up to [`Self::CAP`]).
-    pub async fn wait(&mut self) {
+    pub(crate) async fn wait(&mut self) {
         tokio::time::sleep(self.advance()).await;
     }
 
     /// The current delay, doubling it (up to [`Self::CAP`]) for the next time.
-    pub fn advance(&mut self) -> Duration {
+    pub(crate) fn advance(&mut self) -> Duration {
         let delay = self.next;
         self.next = (self.next * 2).min(Self::CAP);
         delay
     }
 
     /// The delay the next [`wait`](Self::wait) sleeps.
-    pub fn peek(&self) -> Duration {
+    pub(crate) fn peek(&self) -> Duration {
         self.next
     }
 }
@@ -297,12 +299,16 @@ impl Default for Backoff {
 }
 
 /// What an SDK call returns.
-pub type SdkResult<T, E> = Result<T, SdkError<E, HttpResponse>>;
+pub(crate) type SdkResult<T, E> = Result<T, SdkError<E, HttpResponse>>;
 
 /// Retries a call while AWS answers one of `codes`: eventual consistency that settles in seconds
 /// (IAM's NoSuchEntity right after a create, DeleteConflict right after a detach), with
 /// [`Backoff`]; after `budget` the last answer is returned as it is.
-pub async fn retry_while<T, E: ProvideErrorMetadata, Fut: Future<Output = SdkResult<T, E>>>(
+pub(crate) async fn retry_while<
+    T,
+    E: ProvideErrorMetadata,
+    Fut: Future<Output = SdkResult<T, E>>,
+>(
     codes: &[&str],
     budget: Duration,
     call: impl FnMut() -> Fut,
@@ -313,7 +319,7 @@ pub async fn retry_while<T, E: ProvideErrorMetadata, Fut: Future<Output = SdkRes
 }
 
 /// The `Retry-After` header of a throttled answer, in seconds.
-pub fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
+pub(crate) fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
     let value = err.raw_response()?.headers().get("retry-after")?;
     let seconds: f64 = value.trim().parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(300.0)))
@@ -324,7 +330,7 @@ pub fn retry_after<E>(err: &SdkError<E, HttpResponse>) -> Option<Duration> {
 /// allows one DeleteRestApi per 30 s per account. Without the header (and for a 5xx), backoff
 /// doubles from 1 s.
 /// `on_wait` is told each wait (for a progress line).
-pub async fn honour_retry_after<
+pub(crate) async fn honour_retry_after<
     T,
     E: ProvideErrorMetadata,
     Fut: Future<Output = SdkResult<T, E>>,
@@ -378,7 +384,7 @@ async fn retry<T, E, Fut: Future<Output = SdkResult<T, E>>>(
 
 /// True when Lambda refuses an invocation because the function is not Active yet: Pending after a
 /// create, or waking from Inactive. A retry after a short wait succeeds.
-pub fn is_function_waking<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+pub(crate) fn is_function_waking<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     let message = ProvideErrorMetadata::message(err).unwrap_or_default();
     match ProvideErrorMetadata::code(err) {
         Some("CodeArtifactUserPendingException" | "ResourceNotReadyException") => true,

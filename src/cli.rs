@@ -13,27 +13,27 @@ use crate::call::Via;
 pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Flags every command takes.
 #[derive(Debug, Args, Clone)]
-pub struct Global {
+pub(crate) struct Global {
     /// AWS region (default: the SDK's chain: AWS_REGION, the profile).
     #[arg(long, global = true, env = "AWS_REGION", hide_env_values = true)]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Named profile from ~/.aws/config.
     #[arg(long, global = true)]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// Send every AWS call here (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> work too).
     #[arg(long, global = true)]
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// Use the embedded local AWS (started if it is not running).
     #[arg(long, global = true)]
-    pub local: bool,
+    pub(crate) local: bool,
     /// Port of the local stack (`lab local start --port N` works too).
     #[arg(
         long,
@@ -42,28 +42,28 @@ pub struct Global {
         default_value_t = 4566,
         env = "LAB_LOCAL_PORT"
     )]
-    pub local_port: u16,
+    pub(crate) local_port: u16,
     /// Strict local AWS: AWS's delays, state transitions, rate limits and eventual consistency
     /// (`lab local start --strict`, or any command with `--local` when it starts the stack).
     #[arg(long, global = true, env = "LAB_LOCAL_STRICT", value_parser = clap::builder::FalseyValueParser::new())]
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Strict mode's clock: 1.0 is AWS's own delays, 0.05 makes a 30 s limit last 1.5 s.
     #[arg(long, global = true, default_value_t = 1.0, env = "LAB_LOCAL_TIME_SCALE", value_parser = parse_time_scale)]
-    pub time_scale: f64,
+    pub(crate) time_scale: f64,
     /// Stack name: resources get the tutorial's names for the default stack, NAME-* otherwise.
     #[arg(long, global = true, default_value = crate::stack::names::DEFAULT_STACK, env = "LAB_STACK")]
-    pub stack: String,
+    pub(crate) stack: String,
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
+    pub(crate) output: Output,
     /// More detail (HTTP status and latency for calls, SDK errors in full).
     #[arg(long, short = 'v', global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
+pub(crate) enum Output {
     /// Human-readable lines and tables.
     Text,
     /// One JSON document on stdout, for scripts.
@@ -72,7 +72,7 @@ pub enum Output {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create or repair every resource of the tutorial and print the invoke URL.
     Up(UpArgs),
     /// Show each resource, its configuration and drift (exit 0 complete, 2 absent, 3 partial/drifted).
@@ -102,61 +102,61 @@ pub enum Command {
 
 /// Options of `up` (and `status`, which compares against them).
 #[derive(Debug, Args, Clone)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Function memory in MB (128-10240).
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(i32).range(128..=10240))]
-    pub memory: i32,
+    pub(crate) memory: i32,
     /// Function timeout in seconds (1-900).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=900))]
-    pub timeout: i32,
+    pub(crate) timeout: i32,
     /// Function architecture.
     #[arg(long, value_enum, default_value_t = Arch::X86_64)]
-    pub arch: Arch,
+    pub(crate) arch: Arch,
     /// Deploy this prebuilt zip instead of building handler/.
     #[arg(long, conflicts_with = "bootstrap")]
-    pub zip: Option<PathBuf>,
+    pub(crate) zip: Option<PathBuf>,
     /// Zip and deploy this already-built bootstrap binary instead of building handler/.
     #[arg(long)]
-    pub bootstrap: Option<PathBuf>,
+    pub(crate) bootstrap: Option<PathBuf>,
     /// Adopt resources that exist with this stack's names but without its tag.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// Options of `down`.
 #[derive(Debug, Args, Clone)]
-pub struct DownArgs {
+pub(crate) struct DownArgs {
     /// Do not ask before deleting the table and its data.
     #[arg(long, short = 'y')]
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Keep the table (and its data).
     #[arg(long)]
-    pub keep_table: bool,
+    pub(crate) keep_table: bool,
     /// Also delete same-named resources that lack this stack's tag.
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// Options of `call`.
 #[derive(Debug, Args)]
-pub struct CallArgs {
+pub(crate) struct CallArgs {
     /// The operation; without one, `--event` sends a raw event.
     #[command(subcommand)]
-    pub op: Option<CallOp>,
+    pub(crate) op: Option<CallOp>,
     /// Send a raw tutorial event from a file, or `-` for stdin.
     #[arg(long)]
-    pub event: Option<String>,
+    pub(crate) event: Option<String>,
     /// Transport.
     #[arg(long, value_enum, default_value_t = Via::Http, global = true)]
-    pub via: Via,
+    pub(crate) via: Via,
     /// Call this URL instead of the stack's stage URL.
     #[arg(long, global = true)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 /// The tutorial's operations.
 #[derive(Debug, Subcommand)]
-pub enum CallOp {
+pub(crate) enum CallOp {
     /// PutItem: `create --id 1 --name Bob --attr age:=42`.
     Create {
         /// The item's id (the partition key).
@@ -214,7 +214,7 @@ pub enum CallOp {
 
 /// How Lambda runs an invocation (the AWS CLI's `--invocation-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InvocationType {
+pub(crate) enum InvocationType {
     /// Wait for the function and return its response (200).
     #[value(name = "RequestResponse")]
     RequestResponse,
@@ -228,7 +228,7 @@ pub enum InvocationType {
 
 impl InvocationType {
     /// Lambda's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             InvocationType::RequestResponse => "RequestResponse",
             InvocationType::Event => "Event",
@@ -239,61 +239,61 @@ impl InvocationType {
 
 /// Options of `invoke`.
 #[derive(Debug, Args)]
-pub struct InvokeArgs {
+pub(crate) struct InvokeArgs {
     /// One of `call`'s operations, turned into the tutorial's event.
     #[command(subcommand)]
-    pub op: Option<CallOp>,
+    pub(crate) op: Option<CallOp>,
     /// The event as inline JSON: `lab invoke '{"operation":"ping"}'`.
     #[arg(value_name = "EVENT_JSON", conflicts_with = "event")]
-    pub inline: Option<String>,
+    pub(crate) inline: Option<String>,
     /// The event from a file, or `-` for stdin.
     #[arg(long, value_name = "FILE|-")]
-    pub event: Option<String>,
+    pub(crate) event: Option<String>,
     /// NAME, ARN, or either with `:QUALIFIER` (version or alias); default: this stack's function.
     #[arg(long, global = true, value_name = "NAME|ARN[:QUALIFIER]")]
-    pub function: Option<String>,
+    pub(crate) function: Option<String>,
     /// Also print the decoded log tail and the REPORT line's figures.
     #[arg(long, global = true)]
-    pub log: bool,
+    pub(crate) log: bool,
     /// RequestResponse (wait for the response), Event (asynchronous) or DryRun (check only).
     #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = InvocationType::RequestResponse)]
-    pub invocation_type: InvocationType,
+    pub(crate) invocation_type: InvocationType,
 }
 
 /// Options of `tutorial`.
 #[derive(Debug, Args)]
-pub struct TutorialArgs {
+pub(crate) struct TutorialArgs {
     /// Load-test duration at each memory size (the tutorial's 2 minutes).
     #[arg(long, default_value = "2m")]
-    pub duration: String,
+    pub(crate) duration: String,
     /// Invocations per power in the tune step.
     #[arg(long, default_value_t = 10)]
-    pub num: u32,
+    pub(crate) num: u32,
     /// Virtual users of the load test.
     #[arg(long, default_value_t = 10)]
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// The HTML report.
     #[arg(long, default_value = "lab-report.html")]
-    pub report: PathBuf,
+    pub(crate) report: PathBuf,
     /// Keep the stack at the end.
     #[arg(long)]
-    pub keep: bool,
+    pub(crate) keep: bool,
     /// Deploy this bootstrap binary instead of building handler/.
     #[arg(long)]
-    pub bootstrap: Option<PathBuf>,
+    pub(crate) bootstrap: Option<PathBuf>,
 }
 
 /// `lab local ...`.
 #[derive(Debug, Args)]
-pub struct LocalArgs {
+pub(crate) struct LocalArgs {
     /// What to do with the local stack.
     #[command(subcommand)]
-    pub action: LocalAction,
+    pub(crate) action: LocalAction,
 }
 
 /// Lifecycle of the local stack.
 #[derive(Debug, Subcommand)]
-pub enum LocalAction {
+pub(crate) enum LocalAction {
     /// Start it in the background (installs moto on first use).
     Start(LocalStartArgs),
     /// Stop it and every function instance (its state stays under LAB_HOME for the next start).
@@ -324,27 +324,27 @@ fn parse_time_scale(text: &str) -> Result<f64, String> {
 
 /// Options of the local stack.
 #[derive(Debug, Args, Clone)]
-pub struct LocalStartArgs {
+pub(crate) struct LocalStartArgs {
     /// Account-wide concurrency limit (a new AWS account has 10).
     #[arg(long, default_value_t = 10)]
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// IAM propagation: a new role cannot be assumed by Lambda for this many ms (default: none, or
     /// AWS's figure at the time scale with --strict).
     #[arg(long)]
-    pub iam_delay_ms: Option<u64>,
+    pub(crate) iam_delay_ms: Option<u64>,
     /// The account's memory cap for functions in MB (a new AWS account's is 3008); strict mode.
     #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
-    pub memory_cap: Option<u32>,
+    pub(crate) memory_cap: Option<u32>,
     /// Give each instance CPU in proportion to its memory (1769 MB = one vCPU), where cgroups allow.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub cpu_share: bool,
+    pub(crate) cpu_share: bool,
     /// Keep the state (resources, items, code, logs) under LAB_HOME across crashes and restarts:
     /// a write-ahead log of every acknowledged write plus snapshots. `false`: memory only.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub persist: bool,
+    pub(crate) persist: bool,
     /// Start empty: delete the state the previous run kept.
     #[arg(long)]
-    pub fresh: bool,
+    pub(crate) fresh: bool,
 }
 
 impl Default for LocalStartArgs {

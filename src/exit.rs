@@ -56,7 +56,7 @@ pub struct Interrupted {
     /// Its number, for the exit code.
     pub number: i32,
     /// What the cleanup did (or why it failed).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl std::fmt::Display for Interrupted {

@@ -10,19 +10,14 @@ use crate::cli::Output;
 use crate::stack::{Action, Change};
 
 /// Prints a value as pretty JSON on stdout.
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub(crate) fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-/// True when colours may be used: a terminal, and `NO_COLOR` unset.
-pub fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
-}
-
 /// Live step lines on stderr (hidden in JSON mode or when stderr is not a terminal, where the
 /// final lines are printed plainly instead).
-pub struct Steps {
+pub(crate) struct Steps {
     multi: MultiProgress,
     live: bool,
     text: bool,
@@ -30,7 +25,7 @@ pub struct Steps {
 
 impl Steps {
     /// Steps for the given output format.
-    pub fn new(output: Output) -> Self {
+    pub(crate) fn new(output: Output) -> Self {
         let live = output == Output::Text && std::io::stderr().is_terminal();
         let multi = MultiProgress::with_draw_target(if live {
             ProgressDrawTarget::stderr()
@@ -45,7 +40,7 @@ impl Steps {
     }
 
     /// Starts a spinner for one resource.
-    pub fn start(&self, what: &str) -> ProgressBar {
+    pub(crate) fn start(&self, what: &str) -> ProgressBar {
         let pb = self.multi.add(ProgressBar::new_spinner());
         pb.set_style(
             ProgressStyle::with_template("{spinner} {prefix:<10} {msg} {elapsed}")
@@ -58,12 +53,12 @@ impl Steps {
     }
 
     /// Ends a spinner with the change's verdict (or prints it, when not live).
-    pub fn finish(&self, pb: &ProgressBar, change: &Change) {
+    pub(crate) fn finish(&self, pb: &ProgressBar, change: &Change) {
         self.end(pb, format_change(change));
     }
 
     /// Ends a spinner with an error line.
-    pub fn fail(&self, pb: &ProgressBar, what: &str, err: &anyhow::Error) {
+    pub(crate) fn fail(&self, pb: &ProgressBar, what: &str, err: &anyhow::Error) {
         self.end(pb, format!("✗ {what:<10} {err}"));
     }
 
@@ -82,7 +77,7 @@ impl Steps {
     }
 
     /// Prints a line above the live area.
-    pub fn note(&self, line: &str) {
+    pub(crate) fn note(&self, line: &str) {
         if self.live {
             let _ = self.multi.println(line);
         } else if self.text {
@@ -92,7 +87,7 @@ impl Steps {
 }
 
 /// `✔ table      lambda-apigateway  created  0.12s  (details)`.
-pub fn format_change(c: &Change) -> String {
+pub(crate) fn format_change(c: &Change) -> String {
     let mark = match c.action {
         Action::Created | Action::Deleted => "✔",
         Action::Updated => "↻",

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::arch::Arch;
 
 /// `provided.al2023` ships glibc 2.34: a bootstrap needing newer symbols fails there at start.
-pub const MAX_GLIBC: (u32, u32) = (2, 34);
+pub(crate) const MAX_GLIBC: (u32, u32) = (2, 34);
 
 /// A deployment package and the hash Lambda will report for it.
 #[derive(Debug, Clone)]
@@ -19,9 +19,9 @@ pub struct Package {
     /// The zip file's bytes.
     pub bytes: Vec<u8>,
     /// Base64 of the SHA-256, as Lambda's `CodeSha256`.
-    pub sha256_b64: String,
+    pub(crate) sha256_b64: String,
     /// Where it came from (for messages).
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl Package {
@@ -37,11 +37,11 @@ impl Package {
 
 /// Lambda's limit on a zip uploaded directly in CreateFunction/UpdateFunctionCode (larger ones go
 /// through S3, which lab does not do).
-pub const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+pub(crate) const DIRECT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
 
 /// Reads a prebuilt zip (`--zip`), checking that it holds a `bootstrap` at its root that is a Linux
 /// executable for `arch`, and that it fits Lambda's direct-upload limit.
-pub fn from_zip(path: &Path, arch: Arch) -> anyhow::Result<Package> {
+pub(crate) fn from_zip(path: &Path, arch: Arch) -> anyhow::Result<Package> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read --zip {}", path.display()))?;
     let label = format!("--zip {}", path.display());
@@ -60,7 +60,7 @@ pub fn from_zip(path: &Path, arch: Arch) -> anyhow::Result<Package> {
 /// Checks `--bootstrap` before any AWS call: a Linux executable for `arch` that will zip within
 /// the upload limit. Cheap (a header and a size) unless the binary itself is over the limit, when
 /// only zipping it tells.
-pub fn check_bootstrap(path: &Path, arch: Arch) -> anyhow::Result<()> {
+pub(crate) fn check_bootstrap(path: &Path, arch: Arch) -> anyhow::Result<()> {
     let label = format!("--bootstrap {}", path.display());
     let head = read_head(path).with_context(|| format!("cannot read {label}"))?;
     check_executable(&label, &head, arch)?;
@@ -95,7 +95,7 @@ fn check_upload_size(label: &str, len: usize) -> anyhow::Result<()> {
 
 /// What kind of executable the first bytes of a file say it is.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Executable {
+pub(crate) enum Executable {
     /// A 64-bit ELF for one of Lambda's architectures, or another machine number.
     Elf(Result<Arch, u16>),
     /// A script (`#!`): Lambda's custom runtimes may be one, run by an interpreter in the image.
@@ -109,7 +109,7 @@ pub enum Executable {
 }
 
 /// Reads the executable format and machine from a file's first bytes.
-pub fn executable_kind(head: &[u8]) -> Executable {
+pub(crate) fn executable_kind(head: &[u8]) -> Executable {
     match head {
         [0x7f, b'E', b'L', b'F', 2, ..] if head.len() >= 20 => {
             let machine = u16::from_le_bytes([head[18], head[19]]);
@@ -126,7 +126,7 @@ pub fn executable_kind(head: &[u8]) -> Executable {
 
 /// Refuses anything but a 64-bit Linux ELF for `arch` (or a `#!` script, which a custom runtime
 /// may be): Lambda would only fail at the first invocation, with Runtime.InvalidEntrypoint.
-pub fn check_executable(label: &str, head: &[u8], arch: Arch) -> anyhow::Result<()> {
+pub(crate) fn check_executable(label: &str, head: &[u8], arch: Arch) -> anyhow::Result<()> {
     match executable_kind(head) {
         Executable::Elf(Ok(found)) if found == arch => Ok(()),
         Executable::Script => Ok(()),
@@ -165,7 +165,7 @@ pub enum Deflate {
 
 impl Deflate {
     /// The level for a stack on the local stack (`local`) or on AWS.
-    pub fn for_local(local: bool) -> Self {
+    pub(crate) fn for_local(local: bool) -> Self {
         if local {
             Deflate::Fast
         } else {
@@ -203,7 +203,7 @@ pub fn zip_bootstrap(binary: &Path, deflate: Deflate) -> anyhow::Result<Package>
 
 /// The workspace that holds `handler/`: the current directory or one above it, else the one this
 /// binary was built from.
-pub fn project_root() -> anyhow::Result<PathBuf> {
+pub(crate) fn project_root() -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir()?;
     for dir in cwd.ancestors() {
         if dir.join("handler/Cargo.toml").is_file() {
@@ -220,7 +220,7 @@ pub fn project_root() -> anyhow::Result<PathBuf> {
 /// Builds the handler for the local stack: a host build in the dev profile, which shares every
 /// compiled dependency with `lab` itself and the tests (`--workspace` unifies their features),
 /// so after the first build of lab it costs seconds. The local stack runs it natively.
-pub fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
     let mut cmd = Command::new("cargo");
     cmd.args(["build", "--workspace", "--bin", "bootstrap"]);
     run_cargo(cmd, root, "bootstrap")?;
@@ -229,7 +229,7 @@ pub fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
 
 /// Builds the handler for AWS in the `lambda` profile (fat LTO, stripped: small and quick to
 /// start), checked afterwards.
-pub fn build_handler(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
+pub(crate) fn build_handler(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
     let handler = LambdaBinary {
         package: "handler",
         bin: "bootstrap",
@@ -242,18 +242,22 @@ pub fn build_handler(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
 
 /// A binary that runs on Lambda: its package and name, and what the user can pass instead when it
 /// cannot be built here.
-pub struct LambdaBinary<'a> {
+pub(crate) struct LambdaBinary<'a> {
     /// The cargo package.
-    pub package: &'a str,
+    pub(crate) package: &'a str,
     /// The binary target.
-    pub bin: &'a str,
+    pub(crate) bin: &'a str,
     /// The flag that takes a prebuilt one, for the error message.
-    pub instead: &'a str,
+    pub(crate) instead: &'a str,
 }
 
 /// Builds `what` for Linux `arch` in the `lambda` profile. With cargo-zigbuild installed it links
 /// against glibc 2.34 exactly (and for arm64 from x86); otherwise a host build on Linux.
-pub fn build_for_lambda(root: &Path, arch: Arch, what: &LambdaBinary) -> anyhow::Result<PathBuf> {
+pub(crate) fn build_for_lambda(
+    root: &Path,
+    arch: Arch,
+    what: &LambdaBinary,
+) -> anyhow::Result<PathBuf> {
     let triple = arch.target_triple();
     let zig = Command::new("cargo")
         .args(["zigbuild", "--version"])
@@ -297,7 +301,7 @@ fn run_cargo(mut cmd: Command, root: &Path, bin: &str) -> anyhow::Result<()> {
 }
 
 /// The highest `GLIBC_x.y` symbol version a binary needs (via objdump), if it can be read.
-pub fn max_glibc(binary: &Path) -> Option<(u32, u32)> {
+pub(crate) fn max_glibc(binary: &Path) -> Option<(u32, u32)> {
     let out = Command::new("objdump").arg("-T").arg(binary).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("GLIBC_")
@@ -312,7 +316,7 @@ pub fn max_glibc(binary: &Path) -> Option<(u32, u32)> {
 }
 
 /// Fails when the binary needs a newer glibc than `provided.al2023` has.
-pub fn check_glibc(binary: &Path) -> anyhow::Result<Option<(u32, u32)>> {
+pub(crate) fn check_glibc(binary: &Path) -> anyhow::Result<Option<(u32, u32)>> {
     let found = max_glibc(binary);
     if let Some((major, minor)) = found {
         if (major, minor) > MAX_GLIBC {

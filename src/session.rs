@@ -7,7 +7,7 @@ use crate::cli::{Global, Output, UpArgs};
 use crate::stack::{FunctionSettings, Names, Stack};
 
 /// Resolves where AWS is: the local stack (started on demand), an explicit endpoint, or the SDK's chain.
-pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
+pub(crate) async fn connection(global: &Global) -> anyhow::Result<Connection> {
     let mut conn = Connection {
         region: global.region.clone(),
         profile: global.profile.clone(),
@@ -23,7 +23,7 @@ pub async fn connection(global: &Global) -> anyhow::Result<Connection> {
 }
 
 /// Opens the stack named by `--stack` with the desired function settings.
-pub async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::Result<Stack> {
+pub(crate) async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::Result<Stack> {
     let names = Names::new(&global.stack)?;
     let conn = connection(global).await?;
     let clients = Clients::connect(&conn).await?;
@@ -40,12 +40,12 @@ pub async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::Result<
 }
 
 /// The `list` event the tutorial tunes and load-tests with.
-pub fn default_event(stack: &Stack) -> serde_json::Value {
+pub(crate) fn default_event(stack: &Stack) -> serde_json::Value {
     crate::call::event::list(&stack.names.table, None, None)
 }
 
 /// Local figures only mean something if CPU follows memory, as on Lambda: say whether it does.
-pub async fn note_local_cpu(global: &Global) {
+pub(crate) async fn note_local_cpu(global: &Global) {
     if !global.local || global.output == Output::Json {
         return;
     }

@@ -16,7 +16,8 @@ use super::invoke::{invoke_as, InvokeError};
 use super::state::Shared;
 
 /// The waits before the second and the third attempt after a function error (Lambda's defaults).
-pub(crate) const ERROR_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+pub(crate) const ERROR_RETRY_DELAYS: [Duration; 2] =
+    [Duration::from_secs(60), Duration::from_secs(120)];
 /// How long an event that cannot run (throttled, system error) stays queued.
 pub(crate) const MAX_EVENT_AGE: Duration = Duration::from_secs(6 * 3600);
 /// The longest wait between attempts of a queued event.

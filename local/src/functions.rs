@@ -206,7 +206,11 @@ impl Registry {
     }
 
     /// The code a configuration runs: `$LATEST`'s (see [`code_dir`](Self::code_dir)) or its version's.
-    pub(crate) fn code_dir_for(&self, key: &FunctionKey, config: &FunctionConfig) -> Option<PathBuf> {
+    pub(crate) fn code_dir_for(
+        &self,
+        key: &FunctionKey,
+        config: &FunctionConfig,
+    ) -> Option<PathBuf> {
         let kept = if config.version == LATEST {
             self.code_dir(key)
         } else {

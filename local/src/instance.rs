@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 
 use super::capture::{read_lines, Capture};
 use super::cgroup::Flavor;
-use super::dates;
 use super::cpu::CpuShare;
+use super::dates;
 use super::functions::FunctionConfig;
 use super::memory::{self, MemoryLimit};
 use super::runtime_api::{self, Job, Outcome, RuntimeState};

@@ -13,7 +13,7 @@ use super::instance::Limits;
 use super::memory;
 use super::moto::{self, Moto};
 use super::pool::Pool;
-use super::state::{Shared, Parts};
+use super::state::{Parts, Shared};
 use super::status_view;
 use super::strict::{self, Rules};
 use super::supervisor::{self, Launch, Supervisor};
@@ -141,9 +141,7 @@ pub async fn start(
 
 /// Detaches `cmd` from our terminal (own session, no stdin) and sends its output to `log`.
 fn detach(cmd: &mut std::process::Command, log: std::fs::File) -> anyhow::Result<()> {
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+    cmd.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
     // SAFETY: setsid only detaches the child from our terminal session between fork and exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(cmd, || {

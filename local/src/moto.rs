@@ -45,7 +45,10 @@ const fn after_equals(requirement: &str) -> &str {
     while i + 1 < bytes.len() && !(bytes[i] == b'=' && bytes[i + 1] == b'=') {
         i += 1;
     }
-    assert!(i + 2 < bytes.len(), "requirements.txt pins moto as moto[server]==VERSION");
+    assert!(
+        i + 2 < bytes.len(),
+        "requirements.txt pins moto as moto[server]==VERSION"
+    );
     match std::str::from_utf8(bytes.split_at(i + 2).1) {
         Ok(version) => version,
         Err(_) => panic!("requirements.txt is not UTF-8"),
@@ -155,7 +158,11 @@ pub(crate) struct Launch {
 
 /// Starts moto through the launcher with `fd` (a listening socket) as its fd 3; a standby loads
 /// everything, then waits for "go" on its stdin.
-pub(crate) fn spawn(launch: &Launch, fd: std::os::fd::RawFd, standby: bool) -> anyhow::Result<Child> {
+pub(crate) fn spawn(
+    launch: &Launch,
+    fd: std::os::fd::RawFd,
+    standby: bool,
+) -> anyhow::Result<Child> {
     // Each moto appends to the log: the previous one's last lines say why it died.
     let log = std::fs::OpenOptions::new()
         .create(true)

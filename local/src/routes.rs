@@ -88,7 +88,6 @@ impl RouteCache {
     pub(crate) fn len(&self) -> usize {
         self.inner.lock().expect("route lock").routes.len()
     }
-
 }
 
 /// API Gateway's rule for Lambda errors: the first pattern that matches the whole `errorMessage`

@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use serde_json::{json, Map, Value};
 
 /// Parses `k=v` (a string) or `k:=JSON` (a typed value: `n:=5`, `ok:=true`, `m:='{"a":1}'`).
-pub fn parse_attr(spec: &str) -> anyhow::Result<(String, Value)> {
+pub(crate) fn parse_attr(spec: &str) -> anyhow::Result<(String, Value)> {
     if let Some((key, raw)) = spec.split_once(":=") {
         check_key(key, spec)?;
         let value: Value = serde_json::from_str(raw).with_context(|| {
@@ -32,12 +32,12 @@ fn check_key(key: &str, spec: &str) -> anyhow::Result<()> {
 }
 
 /// Wraps a payload into the tutorial's event.
-pub fn event(operation: &str, table: &str, payload: Value) -> Value {
+pub(crate) fn event(operation: &str, table: &str, payload: Value) -> Value {
     json!({"operation": operation, "tableName": table, "payload": payload})
 }
 
 /// `create`: PutItem with `id`, optional `name`, and any attributes.
-pub fn create(
+pub(crate) fn create(
     table: &str,
     id: &str,
     name: Option<&str>,
@@ -56,13 +56,18 @@ pub fn create(
 }
 
 /// `read`: GetItem by id.
-pub fn read(table: &str, id: &str) -> Value {
+pub(crate) fn read(table: &str, id: &str) -> Value {
     event("read", table, json!({"Key": {"id": id}}))
 }
 
 /// `update`: UpdateItem with an expression built only from placeholders, so attribute names that are
 /// reserved words (`name`, `number`...) or contain odd characters are always safe.
-pub fn update(table: &str, id: &str, set: &[String], remove: &[String]) -> anyhow::Result<Value> {
+pub(crate) fn update(
+    table: &str,
+    id: &str,
+    set: &[String],
+    remove: &[String],
+) -> anyhow::Result<Value> {
     if set.is_empty() && remove.is_empty() {
         bail!("update needs at least one --set key=value or --remove key");
     }
@@ -101,7 +106,7 @@ pub fn update(table: &str, id: &str, set: &[String], remove: &[String]) -> anyho
 }
 
 /// `delete`: DeleteItem by id, returning the old item.
-pub fn delete(table: &str, id: &str) -> Value {
+pub(crate) fn delete(table: &str, id: &str) -> Value {
     event(
         "delete",
         table,
@@ -110,7 +115,7 @@ pub fn delete(table: &str, id: &str) -> Value {
 }
 
 /// `list`: Scan, optionally limited and continued from a previous page.
-pub fn list(table: &str, limit: Option<u32>, start: Option<&Value>) -> Value {
+pub(crate) fn list(table: &str, limit: Option<u32>, start: Option<&Value>) -> Value {
     let mut payload = json!({});
     if let Some(limit) = limit {
         payload["Limit"] = json!(limit);
@@ -122,12 +127,12 @@ pub fn list(table: &str, limit: Option<u32>, start: Option<&Value>) -> Value {
 }
 
 /// `echo`: returns the payload.
-pub fn echo(payload: Value) -> Value {
+pub(crate) fn echo(payload: Value) -> Value {
     json!({"operation": "echo", "payload": payload})
 }
 
 /// `ping`: returns "pong".
-pub fn ping() -> Value {
+pub(crate) fn ping() -> Value {
     json!({"operation": "ping"})
 }
 

@@ -1,6 +1,6 @@
 //! The tutorial's calls: event builders and the two transports (stage URL, Lambda Invoke).
 
-pub mod event;
-pub mod transport;
+pub(crate) mod event;
+pub(crate) mod transport;
 
 pub use transport::Via;

@@ -32,26 +32,26 @@ pub enum Via {
 
 /// What came back, whichever way it was sent.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// HTTP status (API Gateway's, or Lambda Invoke's).
-    pub status: u16,
+    pub(crate) status: u16,
     /// The response body as received.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// `X-Amz-Function-Error`, only for `--via lambda`.
-    pub function_error: Option<String>,
+    pub(crate) function_error: Option<String>,
     /// From sending the request to the last byte of the answer.
-    pub latency: Duration,
+    pub(crate) latency: Duration,
 }
 
 impl Reply {
     /// The body as JSON, if it is JSON.
-    pub fn json(&self) -> Option<Value> {
+    pub(crate) fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
     /// The error this reply carries: a non-2xx status, a function error, or an error document in a
     /// 200 body (the non-proxy integration's default for unmapped errors).
-    pub fn error(&self) -> Option<(String, String)> {
+    pub(crate) fn error(&self) -> Option<(String, String)> {
         let doc = self.json().unwrap_or_default();
         let error_type = doc["errorType"].as_str();
         let error_message = doc["errorMessage"].as_str().or(doc["message"].as_str());
@@ -72,7 +72,11 @@ impl Reply {
 }
 
 /// POSTs the event to a stage URL.
-pub async fn http(client: &reqwest::Client, url: &str, event: &Value) -> anyhow::Result<Reply> {
+pub(crate) async fn http(
+    client: &reqwest::Client,
+    url: &str,
+    event: &Value,
+) -> anyhow::Result<Reply> {
     let started = Instant::now();
     let response = client
         .post(url)
@@ -92,7 +96,7 @@ pub async fn http(client: &reqwest::Client, url: &str, event: &Value) -> anyhow:
 }
 
 /// Invokes the function synchronously through the Lambda API.
-pub async fn lambda(
+pub(crate) async fn lambda(
     client: &aws_sdk_lambda::Client,
     function: &str,
     event: &Value,

@@ -12,7 +12,7 @@ use crate::session::open_stack;
 use crate::stack::Stack;
 
 /// Where calls go, resolved once.
-pub enum Target {
+pub(crate) enum Target {
     /// POST to the API Gateway stage URL.
     Http {
         /// The HTTP client.
@@ -31,7 +31,11 @@ pub enum Target {
 
 impl Target {
     /// Resolves the stage URL (unless `--url`) or the function name.
-    pub async fn resolve(stack: &Stack, via: Via, url: Option<&str>) -> anyhow::Result<Self> {
+    pub(crate) async fn resolve(
+        stack: &Stack,
+        via: Via,
+        url: Option<&str>,
+    ) -> anyhow::Result<Self> {
         Ok(match via {
             Via::Lambda => Self::Lambda {
                 client: stack.clients.lambda.clone(),
@@ -60,7 +64,7 @@ impl Target {
     }
 
     /// Sends one event.
-    pub async fn send(&self, event: &Value) -> anyhow::Result<transport::Reply> {
+    pub(crate) async fn send(&self, event: &Value) -> anyhow::Result<transport::Reply> {
         match self {
             Self::Http { client, url } => transport::http(client, url, event).await,
             Self::Lambda { client, function } => transport::lambda(client, function, event).await,
@@ -82,7 +86,7 @@ fn read_event(source: &str) -> anyhow::Result<Value> {
 }
 
 /// Builds the event for a subcommand.
-pub fn build_event(stack: &Stack, args: &CallArgs) -> anyhow::Result<Value> {
+pub(crate) fn build_event(stack: &Stack, args: &CallArgs) -> anyhow::Result<Value> {
     let table = &stack.names.table;
     if let Some(source) = &args.event {
         return read_event(source);
@@ -123,7 +127,7 @@ pub(crate) async fn command(global: &Global, args: &CallArgs) -> anyhow::Result<
 }
 
 /// Sends the call, prints the reply, and fails (non-zero exit) when the reply is an error.
-pub async fn run(
+pub(crate) async fn run(
     stack: &Stack,
     args: &CallArgs,
     output: Output,

@@ -7,19 +7,19 @@ use serde::Serialize;
 
 use crate::cli::{DownArgs, Global, Output};
 use crate::exit::Exit;
-use crate::session::open_stack;
 use crate::output::{print_json, Steps};
+use crate::session::open_stack;
 use crate::stack::{self, Action, Change, Stack};
 
 /// The result of `down`.
 #[derive(Debug, Serialize)]
-pub struct DownReport {
+pub(crate) struct DownReport {
     /// The stack's name.
-    pub stack: String,
+    pub(crate) stack: String,
     /// One change per resource, in the order they were removed.
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
     /// Resources of this stack still found after the teardown (should be empty).
-    pub left: Vec<String>,
+    pub(crate) left: Vec<String>,
 }
 
 fn confirm_table(stack: &Stack, args: &DownArgs) -> anyhow::Result<bool> {
@@ -54,7 +54,11 @@ pub(crate) async fn command(global: &Global, args: &DownArgs) -> anyhow::Result<
 }
 
 /// Tears down the stack. Asks before deleting the table unless `--yes`.
-pub async fn run(stack: &Stack, args: &DownArgs, output: Output) -> anyhow::Result<DownReport> {
+pub(crate) async fn run(
+    stack: &Stack,
+    args: &DownArgs,
+    output: Output,
+) -> anyhow::Result<DownReport> {
     let delete_table = confirm_table(stack, args)?;
     let steps = Steps::new(output);
     let mut changes = Vec::new();

@@ -25,17 +25,17 @@ use crate::tune::report_line::{self, ReportLine};
 
 /// The function's own failure: its `errorType` and `errorMessage`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FunctionFailure {
+pub(crate) struct FunctionFailure {
     /// The error type the function reported (`errorType`).
-    pub error_type: String,
+    pub(crate) error_type: String,
     /// The error message the function reported (`errorMessage`).
-    pub error_message: String,
+    pub(crate) error_message: String,
 }
 
 impl FunctionFailure {
     /// `Type: message` on one line, without repeating a type the handler already put in front of its
     /// message (this handler's messages start with their type, so API Gateway can select on it).
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let message = self.error_message.replace(['\r', '\n'], " ");
         if message.starts_with(&format!("{}:", self.error_type)) {
             message
@@ -47,25 +47,25 @@ impl FunctionFailure {
 
 /// Everything one invocation returned: what `-o json` prints.
 #[derive(Debug, Serialize)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The function as it was asked for (name, ARN, with any qualifier).
-    pub function: String,
+    pub(crate) function: String,
     /// RequestResponse, Event or DryRun.
-    pub invocation_type: &'static str,
+    pub(crate) invocation_type: &'static str,
     /// Lambda's status: 200 (RequestResponse), 202 (Event), 204 (DryRun).
-    pub status_code: i32,
+    pub(crate) status_code: i32,
     /// The version that ran (`$LATEST` or a number), as Lambda reports it.
-    pub executed_version: Option<String>,
+    pub(crate) executed_version: Option<String>,
     /// `X-Amz-Function-Error` (`Unhandled`, `Handled`) when the function failed.
-    pub function_error: Option<String>,
+    pub(crate) function_error: Option<String>,
     /// The failure's type and message, read from the error payload.
-    pub error: Option<FunctionFailure>,
+    pub(crate) error: Option<FunctionFailure>,
     /// The response payload: parsed when it is JSON, a string when it is not, null when empty.
-    pub payload: Value,
+    pub(crate) payload: Value,
     /// The decoded log tail (the last 4 KB), for synchronous invocations.
-    pub log: Option<String>,
+    pub(crate) log: Option<String>,
     /// The figures of the tail's REPORT line.
-    pub report: Option<ReportLine>,
+    pub(crate) report: Option<ReportLine>,
     /// The payload as received, so text output can print a non-JSON payload verbatim.
     #[serde(skip)]
     raw: Vec<u8>,
@@ -124,7 +124,7 @@ fn failure(header: &str, payload: &Value) -> FunctionFailure {
 
 /// Builds the event: one of `call`'s operations (through `call`'s own builder, so both commands send
 /// the same events), inline JSON, or `--event FILE|-`.
-pub fn build_event(stack: &Stack, args: &mut InvokeArgs) -> anyhow::Result<Value> {
+pub(crate) fn build_event(stack: &Stack, args: &mut InvokeArgs) -> anyhow::Result<Value> {
     let ways = [
         args.op.is_some(),
         args.inline.is_some(),
@@ -213,7 +213,7 @@ async fn send(
 }
 
 /// The REPORT line's figures, one per line, aligned: what `--log` prints under the log.
-pub fn report_lines(report: &ReportLine) -> Vec<String> {
+pub(crate) fn report_lines(report: &ReportLine) -> Vec<String> {
     let mut lines = vec![
         format!("{:<16} {:.2} ms", "duration", report.duration_ms),
         format!("{:<16} {} ms", "billed duration", report.billed_ms),
@@ -283,7 +283,7 @@ pub(crate) async fn command(global: &Global, args: InvokeArgs) -> anyhow::Result
 
 /// Invokes the function once, prints what came back, and fails (non-zero exit, `Type: message` on
 /// stderr) when the function did.
-pub async fn run(
+pub(crate) async fn run(
     stack: &Stack,
     mut args: InvokeArgs,
     output: Output,

@@ -5,30 +5,30 @@ use serde::Serialize;
 
 use crate::cli::{Global, Output, UpArgs};
 use crate::exit::Exit;
-use crate::session::open_stack;
 use crate::output::print_json;
+use crate::session::open_stack;
 use crate::stack::{self, ResourceStatus, Stack};
 
 /// The whole stack as found.
 #[derive(Debug, Serialize)]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     /// The stack's name.
-    pub stack: String,
+    pub(crate) stack: String,
     /// The region it lives in.
-    pub region: String,
+    pub(crate) region: String,
     /// One status per resource, in the order `up` creates them.
-    pub resources: Vec<ResourceStatus>,
+    pub(crate) resources: Vec<ResourceStatus>,
     /// The stage URL, when the API is deployed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoke_url: Option<String>,
+    pub(crate) invoke_url: Option<String>,
     /// What was found, as a whole.
-    pub state: StackState,
+    pub(crate) state: StackState,
 }
 
 /// The stack as a whole: `complete`, `drifted`, `partial` or `absent` in text and JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StackState {
+pub(crate) enum StackState {
     /// Every resource exists as `up` makes it.
     Complete,
     /// Every resource exists; some differ from what `up` makes.
@@ -41,7 +41,7 @@ pub enum StackState {
 
 impl StackState {
     /// Its name, as text and JSON spell it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StackState::Complete => "complete",
             StackState::Drifted => "drifted",
@@ -51,7 +51,7 @@ impl StackState {
     }
 
     /// The exit code a script branches on: 0 complete, 2 absent, 3 partial or drifted.
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             StackState::Complete => Exit::Success,
             StackState::Absent => Exit::Absent,
@@ -79,7 +79,10 @@ pub(crate) async fn command(global: &Global, args: &UpArgs) -> anyhow::Result<Ex
 }
 
 /// Reads every resource (concurrently) and classifies the stack.
-pub async fn collect(stack: &Stack, package_sha: Option<&str>) -> anyhow::Result<StatusReport> {
+pub(crate) async fn collect(
+    stack: &Stack,
+    package_sha: Option<&str>,
+) -> anyhow::Result<StatusReport> {
     let (policy, role, table, logs, function, api) = tokio::try_join!(
         stack::policy::describe(stack),
         stack::role::describe(stack),
@@ -112,7 +115,7 @@ pub async fn collect(stack: &Stack, package_sha: Option<&str>) -> anyhow::Result
 }
 
 /// Prints the report as a table or JSON.
-pub fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
+pub(crate) fn print(report: &StatusReport, output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
         return print_json(report);
     }

@@ -35,4 +35,3 @@ pub(crate) async fn command(
     crate::tune::run(&cfg, Arc::new(target), &region, json).await?;
     Ok(Exit::Success)
 }
-

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use crate::call::Via;
 use crate::cli::{Global, Output, TutorialArgs};
-use crate::exit::Exit;
 use crate::commands::{call::Target, down, up};
 use crate::control::lambda::LambdaTarget;
+use crate::exit::Exit;
 use crate::stack::Stack;
 
 #[derive(Parser)]

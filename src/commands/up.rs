@@ -6,14 +6,14 @@ use serde::Serialize;
 
 use crate::cli::{Global, Output, UpArgs};
 use crate::exit::Exit;
-use crate::session::open_stack;
 use crate::output::{print_json, Steps};
 use crate::package::{self, Package};
+use crate::session::open_stack;
 use crate::stack::{self, Change, Stack};
 
 /// Where the deployment package comes from.
 #[derive(Debug, Clone)]
-pub enum PackageSource {
+pub(crate) enum PackageSource {
     /// Build `handler/` (the default).
     Build,
     /// `--zip FILE`, already read and checked.
@@ -26,7 +26,7 @@ impl PackageSource {
     /// From `up`'s flags. A prebuilt `--zip` or `--bootstrap` is checked here (a Linux ELF for
     /// `--arch`, within the 50 MB upload limit), before any AWS call, so bad input leaves nothing
     /// half-made.
-    pub fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
+    pub(crate) fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
         let arch = args.arch;
         Ok(match (&args.zip, &args.bootstrap) {
             (Some(zip), _) => Self::Zip(package::from_zip(zip, arch)?),
@@ -49,17 +49,17 @@ pub(crate) async fn command(global: &Global, args: &UpArgs) -> anyhow::Result<Ex
 
 /// The result of `up`.
 #[derive(Debug, Serialize)]
-pub struct UpReport {
+pub(crate) struct UpReport {
     /// The stack's name.
-    pub stack: String,
+    pub(crate) stack: String,
     /// The region it lives in.
-    pub region: String,
+    pub(crate) region: String,
     /// One change per resource.
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
     /// The stage URL the tutorial calls.
-    pub invoke_url: String,
+    pub(crate) invoke_url: String,
     /// A curl command that calls it with the tutorial's echo event.
-    pub curl: String,
+    pub(crate) curl: String,
 }
 
 /// Runs a step under a spinner, turning its change or error into a line.
@@ -136,7 +136,11 @@ async fn package(
 }
 
 /// Converges every resource; prints progress, then the invoke URL and a curl line.
-pub async fn run(stack: &Stack, source: PackageSource, output: Output) -> anyhow::Result<UpReport> {
+pub(crate) async fn run(
+    stack: &Stack,
+    source: PackageSource,
+    output: Output,
+) -> anyhow::Result<UpReport> {
     let steps = Steps::new(output);
     let local = stack.clients.endpoint_url.is_some();
     let pkg_pb = steps.start("package");

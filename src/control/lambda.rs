@@ -12,14 +12,14 @@ use crate::arch::Arch;
 use crate::aws::ctx;
 
 /// A deployed function, reached through the SDK.
-pub struct LambdaTarget {
+pub(crate) struct LambdaTarget {
     pub(super) client: aws_sdk_lambda::Client,
     pub(super) name: String,
 }
 
 impl LambdaTarget {
     /// Wraps a client and a function name.
-    pub fn new(client: aws_sdk_lambda::Client, name: &str) -> Self {
+    pub(crate) fn new(client: aws_sdk_lambda::Client, name: &str) -> Self {
         Self {
             client,
             name: name.to_string(),
@@ -28,7 +28,7 @@ impl LambdaTarget {
 
     /// Any function in the account: a name (in the client's region) or an unqualified ARN, whose
     /// region wins over the client's, as aws-lambda-power-tuning reads the region from the ARN.
-    pub async fn for_function(
+    pub(crate) async fn for_function(
         client: &aws_sdk_lambda::Client,
         name_or_arn: &str,
     ) -> anyhow::Result<Self> {
@@ -76,7 +76,7 @@ impl LambdaTarget {
     }
 
     /// The region the function's calls go to.
-    pub fn region(&self) -> Option<String> {
+    pub(crate) fn region(&self) -> Option<String> {
         self.client.config().region().map(|r| r.to_string())
     }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::arch::Arch;
 
-pub mod lambda;
+pub(crate) mod lambda;
 mod versions;
 
 /// The outcome of one synchronous invocation made with `LogType=Tail`.

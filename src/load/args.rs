@@ -129,7 +129,7 @@ impl LoadArgs {
     }
 
     /// The most VUs at once: `--vus`, or the highest stage.
-    pub fn max_vus(&self) -> u32 {
+    pub(crate) fn max_vus(&self) -> u32 {
         match self.shape() {
             Ok(Some(shape)) => shape.vus,
             _ => self.vus,
@@ -137,7 +137,7 @@ impl LoadArgs {
     }
 
     /// The planned length: `--duration`, or the stages together.
-    pub fn planned_duration(&self) -> Duration {
+    pub(crate) fn planned_duration(&self) -> Duration {
         match self.shape() {
             Ok(Some(shape)) => shape.duration,
             _ => self.duration,

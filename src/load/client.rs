@@ -19,7 +19,7 @@ use super::metrics::Outcome;
 
 /// Where requests go; [`Endpoint::connect`] makes the per-VU half.
 #[derive(Clone)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     /// POST to a URL.
     Http {
         /// The stage URL.
@@ -39,7 +39,7 @@ pub enum Endpoint {
 }
 
 /// One VU's connection.
-pub enum Transport {
+pub(crate) enum Transport {
     /// Plain `http://` (the local stack, any loopback target): hyper directly, one connection.
     Raw(Box<super::raw_http::RawHttp>),
     /// The shared HTTPS client.
@@ -60,7 +60,7 @@ pub enum Transport {
 
 impl Endpoint {
     /// POST to `url` with up to `vus` requests in flight.
-    pub fn http(url: &str, timeout: Duration, vus: u32) -> Result<Endpoint> {
+    pub(crate) fn http(url: &str, timeout: Duration, vus: u32) -> Result<Endpoint> {
         let shared = if url.starts_with("http://") {
             None
         } else {
@@ -83,7 +83,7 @@ impl Endpoint {
     }
 
     /// A transport for one VU.
-    pub fn connect(&self) -> Result<Transport> {
+    pub(crate) fn connect(&self) -> Result<Transport> {
         Ok(match self {
             Endpoint::Http {
                 url,
@@ -114,7 +114,11 @@ fn is_loopback(url: &str) -> bool {
 impl Transport {
     /// Sends one request and classifies the answer. The error text is produced only when
     /// `describe_errors` is set (the shard still wants an example).
-    pub async fn send(&self, body: &Bytes, describe_errors: bool) -> (Outcome, Option<String>) {
+    pub(crate) async fn send(
+        &self,
+        body: &Bytes,
+        describe_errors: bool,
+    ) -> (Outcome, Option<String>) {
         match self {
             Transport::Raw(raw) => match raw.post(body).await {
                 Err(super::raw_http::Failure::Timeout) => (
@@ -219,7 +223,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// The `errorType` of a Lambda error document: a JSON object with `errorType` and `errorMessage`
 /// at the top level (what API Gateway's non-proxy integration passes through when no integration
 /// response maps the error). Cheap byte checks first: ordinary answers are never parsed.
-pub fn function_error_type(body: &[u8]) -> Option<String> {
+pub(crate) fn function_error_type(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Probe {
         #[serde(rename = "errorType")]
@@ -242,7 +246,8 @@ pub fn function_error_type(body: &[u8]) -> Option<String> {
 }
 
 /// Whether a 2xx body is a Lambda error document.
-pub fn is_function_error(body: &[u8]) -> bool {
+#[cfg(test)]
+fn is_function_error(body: &[u8]) -> bool {
     function_error_type(body).is_some()
 }
 

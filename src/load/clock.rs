@@ -22,7 +22,9 @@ const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 /// Starts a clock that sends each of `times` (in order) when it comes. It ends after the last, or
 /// as soon as the receiver is dropped.
-pub fn start(times: impl Iterator<Item = Instant> + Send + 'static) -> mpsc::Receiver<Instant> {
+pub(crate) fn start(
+    times: impl Iterator<Item = Instant> + Send + 'static,
+) -> mpsc::Receiver<Instant> {
     let (tx, rx) = mpsc::channel(BACKLOG);
     // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
     // more thread is a panic, which the run's clean-up catches like any other.

@@ -12,7 +12,7 @@ use crate::control::{FunctionControl, Invocation};
 
 /// Why one invocation failed before the function could answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InvokeFailure {
+pub(crate) enum InvokeFailure {
     /// Lambda refused for concurrency (TooManyRequestsException, HTTP 429).
     Throttled(String),
     /// Lambda answered with another error code (ResourceNotFoundException, ServiceException...).
@@ -28,7 +28,7 @@ pub enum InvokeFailure {
 
 /// Invokes one function once per call.
 #[async_trait]
-pub trait Invoker: Send + Sync {
+pub(crate) trait Invoker: Send + Sync {
     /// The function's name, for reports.
     fn name(&self) -> &str;
     /// One synchronous invocation, no retry. A function error is an `Ok` with `function_error`.
@@ -36,14 +36,14 @@ pub trait Invoker: Send + Sync {
 }
 
 /// Lambda Invoke through the SDK with its retries turned off.
-pub struct SdkInvoker {
+pub(crate) struct SdkInvoker {
     client: aws_sdk_lambda::Client,
     name: String,
 }
 
 impl SdkInvoker {
     /// An invoker of `name` with `client`'s configuration, minus retries.
-    pub fn new(client: &aws_sdk_lambda::Client, name: &str) -> SdkInvoker {
+    pub(crate) fn new(client: &aws_sdk_lambda::Client, name: &str) -> SdkInvoker {
         let config = client
             .config()
             .to_builder()
@@ -97,7 +97,7 @@ impl Invoker for SdkInvoker {
 
 /// Any [`FunctionControl`] as an invoker (tests, and callers without an SDK client): its error is
 /// classified by its text, since the trait returns `anyhow`.
-pub struct ControlInvoker(pub Arc<dyn FunctionControl>);
+pub(crate) struct ControlInvoker(pub Arc<dyn FunctionControl>);
 
 #[async_trait]
 impl Invoker for ControlInvoker {

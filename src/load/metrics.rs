@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use super::summary::{ErrorBreakdown, HistogramBin, LatencyStats, Summary};
 
 /// Largest latency the histograms hold (1 hour, in µs); longer ones are recorded as this.
-pub const MAX_US: u64 = 3_600_000_000;
+pub(crate) const MAX_US: u64 = 3_600_000_000;
 /// Status codes 0..=599 are counted individually.
 const STATUS_SLOTS: usize = 600;
 
@@ -42,18 +42,18 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether the request succeeded.
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         *self == Outcome::Ok
     }
 }
 
 /// A latency histogram with lab's bounds (1 µs to 1 hour) and `sigfig` significant digits.
-pub fn latency_histogram(sigfig: u8) -> Histogram<u64> {
+pub(crate) fn latency_histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, sigfig).expect("valid histogram bounds")
 }
 
 /// A duration in whole microseconds, within the histograms' bounds.
-pub fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     (d.as_micros() as u64).clamp(1, MAX_US)
 }
 
@@ -120,12 +120,12 @@ impl Recorder {
     }
 
     /// Whether an example error message is still wanted (only the first is kept).
-    pub fn wants_error_example(&self) -> bool {
+    pub(crate) fn wants_error_example(&self) -> bool {
         self.first_error.is_none()
     }
 
     /// Keeps `message` as the example error, if there is none yet.
-    pub fn error_example(&mut self, message: String) {
+    pub(crate) fn error_example(&mut self, message: String) {
         if self.first_error.is_none() {
             self.first_error = Some(message);
         }
@@ -234,7 +234,7 @@ impl Recorder {
 
     /// The latency distribution of every request in `buckets` equal-width bins from the fastest to
     /// the slowest (as oha draws it).
-    pub fn histogram(&self, buckets: usize) -> Vec<HistogramBin> {
+    pub(crate) fn histogram(&self, buckets: usize) -> Vec<HistogramBin> {
         let h = &self.all;
         if h.is_empty() || buckets == 0 {
             return Vec::new();
@@ -273,32 +273,32 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 /// VUs run, where a recorder per VU (two 188 KB histograms) made 10,000 VUs cost gigabytes. A VU
 /// holds its shard's lock only to add one sample, so with a few shards per core they rarely meet.
 #[derive(Debug)]
-pub struct Shards {
+pub(crate) struct Shards {
     shards: Vec<Mutex<Recorder>>,
 }
 
 impl Shards {
     /// `n` empty recorders.
-    pub fn new(n: usize) -> Shards {
+    pub(crate) fn new(n: usize) -> Shards {
         Shards {
             shards: (0..n.max(1)).map(|_| Mutex::new(Recorder::new())).collect(),
         }
     }
 
     /// Four per core: enough that the VUs running at one instant seldom share one.
-    pub fn for_this_machine() -> Shards {
+    pub(crate) fn for_this_machine() -> Shards {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Shards::new((cores * 4).min(64))
     }
 
     /// The recorder VU `id` writes to.
-    pub fn of(&self, id: u32) -> std::sync::MutexGuard<'_, Recorder> {
+    pub(crate) fn of(&self, id: u32) -> std::sync::MutexGuard<'_, Recorder> {
         let shard = &self.shards[id as usize % self.shards.len()];
         shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Everything recorded, merged.
-    pub fn merged(&self) -> Recorder {
+    pub(crate) fn merged(&self) -> Recorder {
         let mut total = Recorder::new();
         for s in &self.shards {
             total.merge(&s.lock().unwrap_or_else(|e| e.into_inner()));

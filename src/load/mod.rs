@@ -9,25 +9,25 @@
 //! memory size), [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`] the
 //! final tables, [`html`] the HTML report, [`result`] what was measured.
 
-pub mod args;
-pub mod client;
-pub mod clock;
-pub mod duration;
-pub mod html;
-pub mod invoke;
+pub(crate) mod args;
+pub(crate) mod client;
+pub(crate) mod clock;
+pub(crate) mod duration;
+pub(crate) mod html;
+pub(crate) mod invoke;
 pub mod metrics;
-pub mod monitor;
-pub mod payload;
-pub mod printer;
+pub(crate) mod monitor;
+pub(crate) mod payload;
+pub(crate) mod printer;
 pub mod profile;
-pub mod raw_http;
-pub mod result;
-pub mod runner;
-pub mod summary;
-pub mod sweep;
+pub(crate) mod raw_http;
+pub(crate) mod result;
+pub(crate) mod runner;
+pub(crate) mod summary;
+pub(crate) mod sweep;
 pub mod threshold;
-pub mod timeline;
-pub mod vu;
+pub(crate) mod timeline;
+pub(crate) mod vu;
 pub mod worker;
 
 use std::sync::Arc;
@@ -51,22 +51,26 @@ use crate::control::FunctionControl;
 use crate::stack::Stack;
 
 /// What a load test is aimed at.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The stage URL (or `--url`).
-    pub url: String,
+    pub(crate) url: String,
     /// The function, for `--memory` (and `--via lambda` without `invoker`).
-    pub control: Option<Arc<dyn FunctionControl>>,
+    pub(crate) control: Option<Arc<dyn FunctionControl>>,
     /// Lambda Invoke without retries, for `--via lambda`.
-    pub invoker: Option<Arc<dyn Invoker>>,
+    pub(crate) invoker: Option<Arc<dyn Invoker>>,
     /// The stack, for `--workers` (which deploys and invokes the generator function).
-    pub stack: Option<&'a Stack>,
+    pub(crate) stack: Option<&'a Stack>,
     /// Fills the `tableName` of operation shortcuts.
-    pub table: String,
+    pub(crate) table: String,
 }
 
 impl Target<'_> {
     /// `url`, or `function` invoked through [`FunctionControl::invoke`] (no stack, no workers).
-    pub fn function(url: String, function: Option<Arc<dyn FunctionControl>>, table: &str) -> Self {
+    pub(crate) fn function(
+        url: String,
+        function: Option<Arc<dyn FunctionControl>>,
+        table: &str,
+    ) -> Self {
         Target {
             url,
             invoker: function.clone().map(|c| Arc::new(ControlInvoker(c)) as Arc<dyn Invoker>),
@@ -94,7 +98,7 @@ pub async fn run(
 
 /// [`run`] on a stack: `--via lambda` invokes the stack's function with the SDK's retries off,
 /// and `--workers` can deploy and invoke the generator function.
-pub async fn run_on_stack(
+pub(crate) async fn run_on_stack(
     args: &LoadArgs,
     url: String,
     stack: &Stack,
@@ -147,7 +151,7 @@ pub async fn run_with_stop(
 
 /// Runs the test (once, or once per `--memory` size with the memory restored afterwards, also
 /// after an error or Ctrl-C), prints and returns the results.
-pub async fn run_target(
+pub(crate) async fn run_target(
     args: &LoadArgs,
     t: &Target<'_>,
     json: bool,

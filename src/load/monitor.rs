@@ -11,7 +11,7 @@ use super::timeline::Timeline;
 use crate::report::format;
 
 /// A running live view; [`Monitor::finish`] removes it.
-pub struct Monitor {
+pub(crate) struct Monitor {
     bar: ProgressBar,
     task: JoinHandle<()>,
 }
@@ -19,7 +19,7 @@ pub struct Monitor {
 impl Monitor {
     /// Starts drawing `label` (e.g. `128 MB`) for a run of `duration` with at most `max_vus` VUs.
     /// Hidden when `visible` is false (JSON output) or stderr is not a terminal.
-    pub fn start(
+    pub(crate) fn start(
         timeline: Arc<Timeline>,
         duration: Duration,
         label: &str,
@@ -69,7 +69,7 @@ impl Monitor {
     }
 
     /// Stops and erases the live view.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         self.task.abort();
         self.bar.finish_and_clear();
     }

@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 use crate::tune::payload::{self as tune_payload, PayloadSpec};
 
 /// The default event: the tutorial's `list` operation.
-pub fn list_event(table: &str) -> Value {
+pub(crate) fn list_event(table: &str) -> Value {
     json!({"operation": "list", "tableName": table, "payload": {}})
 }
 
 /// The event for one operation shortcut.
-pub fn shortcut(op: &str, table: &str) -> Result<Value> {
+pub(crate) fn shortcut(op: &str, table: &str) -> Result<Value> {
     let (name, arg) = match op.split_once(':') {
         Some((n, a)) => (n, Some(a)),
         None => (op, None),
@@ -44,16 +44,16 @@ pub fn shortcut(op: &str, table: &str) -> Result<Value> {
 /// Serialised payloads and their cumulative weights; picking one costs a random number and a
 /// short scan, and the bytes are shared, never copied.
 #[derive(Debug, Clone)]
-pub struct PayloadMix {
+pub(crate) struct PayloadMix {
     items: Vec<(Bytes, f64)>,
     total: f64,
     /// The documents and relative weights, for reports.
-    pub described: Vec<(Value, f64)>,
+    pub(crate) described: Vec<(Value, f64)>,
 }
 
 impl PayloadMix {
     /// Reads `--payload` (or the `list` default) for `table`.
-    pub fn parse(arg: Option<&str>, table: &str) -> Result<PayloadMix> {
+    pub(crate) fn parse(arg: Option<&str>, table: &str) -> Result<PayloadMix> {
         let spec = match arg.map(str::trim) {
             None | Some("") => PayloadSpec::Single(list_event(table)),
             Some(a)
@@ -91,7 +91,7 @@ impl PayloadMix {
     }
 
     /// Serialises every document of `spec` once.
-    pub fn from_spec(spec: &PayloadSpec) -> PayloadMix {
+    pub(crate) fn from_spec(spec: &PayloadSpec) -> PayloadMix {
         let mut total = 0.0;
         let mut items = Vec::new();
         let mut described = Vec::new();
@@ -108,7 +108,7 @@ impl PayloadMix {
     }
 
     /// One payload, chosen by weight.
-    pub fn pick<R: Rng>(&self, rng: &mut R) -> &Bytes {
+    pub(crate) fn pick<R: Rng>(&self, rng: &mut R) -> &Bytes {
         if self.items.len() == 1 {
             return &self.items[0].0;
         }
@@ -120,7 +120,7 @@ impl PayloadMix {
     }
 
     /// Any one payload (the first), e.g. for warm-up requests.
-    pub fn first(&self) -> &Bytes {
+    pub(crate) fn first(&self) -> &Bytes {
         &self.items[0].0
     }
 }

@@ -32,7 +32,7 @@ fn latency_table(s: &Summary) -> comfy_table::Table {
 
 /// One run: the latency of every request (the headline) and of successes beside it, each
 /// labelled; throughput over the measured window; errors by kind; thresholds; the histogram.
-pub fn run_report(run: &RunResult) -> String {
+pub(crate) fn run_report(run: &RunResult) -> String {
     let s = &run.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -103,7 +103,7 @@ pub fn run_report(run: &RunResult) -> String {
 }
 
 /// Columns of the tutorial's "Workload Behavior Observation" table, in the terminal and the report.
-pub const COMPARISON_HEADERS: [&str; 8] = [
+pub(crate) const COMPARISON_HEADERS: [&str; 8] = [
     "Memory",
     "Avg Latency",
     "P90",
@@ -116,7 +116,7 @@ pub const COMPARISON_HEADERS: [&str; 8] = [
 
 /// The comparison across memory sizes (one row per run), on the all-requests figures; the
 /// errors column counts dropped arrivals too.
-pub fn comparison(result: &LoadResult) -> String {
+pub(crate) fn comparison(result: &LoadResult) -> String {
     let mut table = new_table(&COMPARISON_HEADERS, &[0, 1, 2, 3, 4, 5, 6]);
     for run in &result.runs {
         let s = &run.summary;
@@ -153,7 +153,7 @@ pub fn comparison(result: &LoadResult) -> String {
 }
 
 /// The lines after the tables: memory restored, interruption.
-pub fn footer(result: &LoadResult) -> String {
+pub(crate) fn footer(result: &LoadResult) -> String {
     let mut out = String::new();
     if result.interrupted {
         let _ = writeln!(

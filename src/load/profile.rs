@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use super::duration::parse_duration;
 
 /// The most VUs one `lab load` (or one worker) runs.
-pub const MAX_VUS: u32 = 10_000;
+pub(crate) const MAX_VUS: u32 = 10_000;
 
 /// The closed-model load shapes (Postman's load profiles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -55,7 +55,7 @@ pub enum Profile {
 
 impl Profile {
     /// The command-line spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Profile::Fixed => "fixed",
             Profile::RampUp => "ramp-up",
@@ -69,9 +69,9 @@ impl Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
     /// How long the stage lasts.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// VUs at the end of the stage.
-    pub target: u32,
+    pub(crate) target: u32,
 }
 
 /// Parses one k6 stage, `30s:10` (duration, colon, target VUs).
@@ -96,22 +96,22 @@ pub fn parse_stage(text: &str) -> Result<Stage, String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
     /// The Postman profile, or `None` for k6 stages.
-    pub profile: Option<Profile>,
+    pub(crate) profile: Option<Profile>,
     /// The most VUs at any moment.
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// Test length.
     pub duration: Duration,
     /// Ramp-up length (ramp-up profile): the measured window for throughput starts after it.
-    pub ramp_up: Duration,
+    pub(crate) ramp_up: Duration,
     /// Initial load (ramp-up) or base load (spike, peak), or the stages' start.
-    pub low: u32,
+    pub(crate) low: u32,
     points: Vec<(f64, u32)>,
 }
 
 impl Shape {
     /// A Postman profile. `ramp_up` defaults to a quarter of `duration`, `initial` to 1 and `base`
     /// to a fifth of `vus` (rounded up); both must be at most `vus`.
-    pub fn profile(
+    pub(crate) fn profile(
         profile: Profile,
         vus: u32,
         duration: Duration,
@@ -170,7 +170,7 @@ impl Shape {
     }
 
     /// k6 stages from `start` VUs (k6's default start is 1).
-    pub fn stages(stages: &[Stage], start: u32) -> Result<Shape, String> {
+    pub(crate) fn stages(stages: &[Stage], start: u32) -> Result<Shape, String> {
         if stages.is_empty() {
             return Err("--stages needs at least one DURATION:VUS".into());
         }
@@ -195,7 +195,7 @@ impl Shape {
     }
 
     /// The curve's corners: (seconds since the start, VUs).
-    pub fn points(&self) -> &[(f64, u32)] {
+    pub(crate) fn points(&self) -> &[(f64, u32)] {
         &self.points
     }
 
@@ -216,7 +216,7 @@ impl Shape {
 
     /// The first moment at or after `from` when VU `id` should be active, if any before the end.
     /// Idle VUs sleep until then instead of polling, so 10,000 waiting VUs cost no CPU.
-    pub fn next_active(&self, id: u32, from: Duration) -> Option<Duration> {
+    pub(crate) fn next_active(&self, id: u32, from: Duration) -> Option<Duration> {
         if self.target_vus(from) > id {
             return Some(from);
         }
@@ -242,12 +242,12 @@ impl Shape {
 
     /// When the measured window for throughput starts: after the ramp-up (ramp-up profile),
     /// otherwise at the start.
-    pub fn window_start(&self) -> Duration {
+    pub(crate) fn window_start(&self) -> Duration {
         self.ramp_up
     }
 
     /// A one-line description for the live view and reports.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let secs = |d: Duration| crate::report::format::seconds(d.as_secs_f64());
         match self.profile {
             Some(Profile::RampUp) => format!(

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 
 /// Why a request failed.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// No answer within the timeout.
     Timeout,
     /// Connecting, sending or reading failed.
@@ -26,7 +26,7 @@ pub enum Failure {
 }
 
 /// One VU's connection to an `http://` URL.
-pub struct RawHttp {
+pub(crate) struct RawHttp {
     addr: SocketAddr,
     host: HeaderValue,
     path: Uri,
@@ -36,7 +36,7 @@ pub struct RawHttp {
 
 impl RawHttp {
     /// Prepares a connection to `url` (resolved now; connected on first use).
-    pub fn new(url: &str, timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self> {
         let uri: Uri = url.parse().with_context(|| format!("invalid URL {url}"))?;
         if uri.scheme_str() != Some("http") {
             bail!("{url} is not an http:// URL");
@@ -77,7 +77,7 @@ impl RawHttp {
     }
 
     /// POSTs `body`; returns the status and the whole answer.
-    pub async fn post(&self, body: &Bytes) -> Result<(StatusCode, Bytes), Failure> {
+    pub(crate) async fn post(&self, body: &Bytes) -> Result<(StatusCode, Bytes), Failure> {
         match tokio::time::timeout(self.timeout, self.exchange(body)).await {
             Ok(result) => result,
             Err(_) => {

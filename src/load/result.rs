@@ -15,7 +15,7 @@ use super::profile::Shape;
 use super::summary::{ErrorBreakdown, HistogramBin, Summary};
 use super::threshold::Checked;
 use super::timeline::SecondPoint;
-pub use crate::tune::result::WeightedPayload;
+pub(crate) use crate::tune::result::WeightedPayload;
 
 /// The whole outcome of `lab load` (`--output json` prints exactly this).
 #[derive(Debug, Clone, Serialize)]
@@ -23,29 +23,29 @@ pub struct LoadResult {
     /// The stage URL, or `lambda:<function>` with `--via lambda`.
     pub target: String,
     /// Transport.
-    pub via: Via,
+    pub(crate) via: Via,
     /// `closed` (VUs) or `open` (arrival rate).
     pub model: &'static str,
     /// Closed model shape (`None` with `--stages` or `--rate`).
-    pub profile: Option<Profile>,
+    pub(crate) profile: Option<Profile>,
     /// The closed model's schedule in words (`ramp-up from 1 to 10 VUs over 30 s`, the stages).
-    pub shape: Option<String>,
+    pub(crate) shape: Option<String>,
     /// The closed model's curve: (seconds since the start, VUs) corners.
-    pub shape_points: Vec<(f64, u32)>,
+    pub(crate) shape_points: Vec<(f64, u32)>,
     /// Most VUs (closed) or most requests in flight (open).
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// Planned length of each run.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
     /// Ramp-up (ramp-up profile).
     pub ramp_up_s: Option<f64>,
     /// Open model arrivals per second.
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// Request timeout.
-    pub timeout_s: f64,
+    pub(crate) timeout_s: f64,
     /// `--max-requests`.
-    pub max_requests: Option<u64>,
+    pub(crate) max_requests: Option<u64>,
     /// The payloads and their relative weights.
-    pub payloads: Vec<WeightedPayload>,
+    pub(crate) payloads: Vec<WeightedPayload>,
     /// One run, or one per `--memory` size.
     pub runs: Vec<RunResult>,
     /// Ctrl-C stopped the test; the results are what was measured until then.
@@ -55,14 +55,14 @@ pub struct LoadResult {
     /// Memory the function was left with (with `--memory`).
     pub restored_memory_mb: Option<u32>,
     /// Lambda invocations that generated the load (`--workers`), or `None` for this process.
-    pub workers: Option<u32>,
+    pub(crate) workers: Option<u32>,
     /// Whether every `--threshold` held in every run (`None` without thresholds).
     pub thresholds_passed: Option<bool>,
 }
 
 impl LoadResult {
     /// [`Exit::Failure`] when a threshold failed.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         Exit::failure_if(self.thresholds_passed == Some(false))
     }
 }
@@ -73,7 +73,7 @@ pub struct RunResult {
     /// Memory size, with `--memory`.
     pub memory_mb: Option<u32>,
     /// Display label.
-    pub label: String,
+    pub(crate) label: String,
     /// Totals and latency statistics.
     pub summary: Summary,
     /// Errors by kind.
@@ -91,7 +91,7 @@ pub struct RunResult {
 }
 
 /// The result's description of the test, before any run.
-pub fn header(
+pub(crate) fn header(
     args: &LoadArgs,
     target: &str,
     mix: &PayloadMix,
@@ -139,7 +139,7 @@ pub fn header(
 const ERROR_RATE_LIMIT: f64 = 0.01;
 
 /// Requests that failed or were never sent (open model's dropped arrivals), over all attempted.
-pub fn failure_rate(s: &Summary) -> f64 {
+pub(crate) fn failure_rate(s: &Summary) -> f64 {
     let attempted = s.requests + s.dropped_iterations;
     if attempted == 0 {
         0.0
@@ -152,7 +152,7 @@ pub fn failure_rate(s: &Summary) -> f64 {
 /// all-requests figures: runs where more than 1% of the requests failed or were dropped are judged
 /// by those; of the others, the one with the lowest p95 is "Stable & scalable", and the rest by
 /// their average against the best's.
-pub fn judge(runs: &mut [RunResult]) {
+pub(crate) fn judge(runs: &mut [RunResult]) {
     if runs.len() < 2 {
         return;
     }

@@ -21,7 +21,7 @@ use super::vu::{self, Arrivals, Job, RunContext, StopHandle};
 
 /// Closed (VUs looping) or open (fixed arrival rate) model.
 #[derive(Debug, Clone)]
-pub enum Model {
+pub(crate) enum Model {
     /// VUs active according to a shape.
     Closed(Arc<Shape>),
     /// A share of a fixed arrival rate.
@@ -31,18 +31,18 @@ pub enum Model {
 /// Which VUs of the whole test this generator runs: `first, first + step, ...` below `total`
 /// (a Lambda worker `i` of `n` runs VUs `i, i + n, ...`, so the workers together follow the shape).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VuSet {
+pub(crate) struct VuSet {
     /// The first VU number.
-    pub first: u32,
+    pub(crate) first: u32,
     /// The distance between this generator's VUs.
-    pub step: u32,
+    pub(crate) step: u32,
     /// VUs in the whole test.
-    pub total: u32,
+    pub(crate) total: u32,
 }
 
 impl VuSet {
     /// Every VU of a test of `total`.
-    pub fn all(total: u32) -> VuSet {
+    pub(crate) fn all(total: u32) -> VuSet {
         VuSet {
             first: 0,
             step: 1,
@@ -51,54 +51,54 @@ impl VuSet {
     }
 
     /// The VU numbers.
-    pub fn ids(&self) -> impl Iterator<Item = u32> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> {
         (self.first..self.total).step_by(self.step.max(1) as usize)
     }
 }
 
 /// What one run (or one slice of one worker's run) does.
 #[derive(Debug, Clone)]
-pub struct RunSpec {
+pub(crate) struct RunSpec {
     /// The load model.
-    pub model: Model,
+    pub(crate) model: Model,
     /// This generator's VUs (closed) or workers (open).
-    pub vus: VuSet,
+    pub(crate) vus: VuSet,
     /// Length of this run or slice.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// Where in the test this slice starts (0 for a whole run).
-    pub offset: Duration,
+    pub(crate) offset: Duration,
     /// The measured window for throughput, seconds since the test's start.
-    pub window: (f64, f64),
+    pub(crate) window: (f64, f64),
     /// Request timeout (sizes the timeline for requests that finish after the end).
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// `--max-requests` (this generator's share).
-    pub max_requests: Option<u64>,
+    pub(crate) max_requests: Option<u64>,
     /// Shown in the live view, e.g. `128 MB`.
-    pub label: String,
+    pub(crate) label: String,
     /// Memory size the run was made at.
-    pub memory_mb: Option<u32>,
+    pub(crate) memory_mb: Option<u32>,
     /// Draw the live view.
-    pub live_view: bool,
+    pub(crate) live_view: bool,
     /// Send one request from every VU first, unmeasured (after a memory change).
-    pub warm_up: bool,
+    pub(crate) warm_up: bool,
     /// Start the clock at this instant (workers start together), else right after the warm-up.
-    pub start_at: Option<Instant>,
+    pub(crate) start_at: Option<Instant>,
 }
 
 /// What a run measured, before it is summarised.
-pub struct Measured {
+pub(crate) struct Measured {
     /// Every request, merged.
-    pub recorder: Recorder,
+    pub(crate) recorder: Recorder,
     /// The per-second record.
-    pub timeline: Arc<Timeline>,
+    pub(crate) timeline: Arc<Timeline>,
     /// Open model: arrivals not sent.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// From the clock's start to the last answer.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// Stopped early (Ctrl-C).
-    pub interrupted: bool,
+    pub(crate) interrupted: bool,
     /// How late after `start_at` this generator got going.
-    pub late: Duration,
+    pub(crate) late: Duration,
 }
 
 /// Bins in the reported latency histogram.
@@ -106,7 +106,7 @@ const HISTOGRAM_BINS: usize = 12;
 
 /// Runs one test (or slice). Every VU's connection is made, and warmed up when asked, before the
 /// clock starts, so setup is not measured.
-pub async fn measure(
+pub(crate) async fn measure(
     spec: &RunSpec,
     endpoint: &Endpoint,
     mix: Arc<PayloadMix>,
@@ -225,7 +225,7 @@ async fn warm_up(transports: &[Transport], mix: &PayloadMix) -> Result<()> {
 }
 
 /// The run's result: summary over the measured window, errors by kind, histogram, series.
-pub fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
+pub(crate) fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
     // The window ends at the planned end, or earlier where the run stopped (Ctrl-C, max requests).
     let ended = spec.offset.as_secs_f64() + m.elapsed.as_secs_f64();
     let window = (spec.window.0, spec.window.1.min(ended));

@@ -14,9 +14,9 @@ pub struct ErrorBreakdown {
     /// Function errors by error type (`BadRequest`, `Runtime.OutOfMemory`, `Sandbox.Timedout`...).
     pub function_errors: BTreeMap<String, u64>,
     /// Lambda Invoke throttled (TooManyRequestsException), `--via lambda`.
-    pub throttles: u64,
+    pub(crate) throttles: u64,
     /// Other Lambda Invoke errors by code, `--via lambda`.
-    pub lambda_errors: BTreeMap<String, u64>,
+    pub(crate) lambda_errors: BTreeMap<String, u64>,
     /// Requests that got no answer in time.
     pub timeouts: u64,
     /// Connection failures.
@@ -27,7 +27,8 @@ pub struct ErrorBreakdown {
 
 impl ErrorBreakdown {
     /// All errors.
-    pub fn total(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn total(&self) -> u64 {
         self.http_status.values().sum::<u64>()
             + self.function_errors.values().sum::<u64>()
             + self.throttles
@@ -37,7 +38,7 @@ impl ErrorBreakdown {
     }
 
     /// Each kind with its count, as `HTTP 500 x3`, `function error BadRequest x2`, `throttled x1`.
-    pub fn kinds(&self) -> Vec<String> {
+    pub(crate) fn kinds(&self) -> Vec<String> {
         let mut kinds: Vec<String> =
             self.http_status.iter().map(|(code, n)| format!("HTTP {code} x{n}")).collect();
         kinds.extend(self.function_errors.iter().map(|(t, n)| format!("function error {t} x{n}")));
@@ -60,9 +61,9 @@ pub struct LatencyStats {
     /// Mean.
     pub avg_ms: Option<f64>,
     /// Fastest.
-    pub min_ms: Option<f64>,
+    pub(crate) min_ms: Option<f64>,
     /// Slowest.
-    pub max_ms: Option<f64>,
+    pub(crate) max_ms: Option<f64>,
     /// Median.
     pub p50_ms: Option<f64>,
     /// 90th percentile.
@@ -75,7 +76,7 @@ pub struct LatencyStats {
 
 impl LatencyStats {
     /// The statistics of `h` (microseconds) in milliseconds.
-    pub fn of(h: &Histogram<u64>) -> LatencyStats {
+    pub(crate) fn of(h: &Histogram<u64>) -> LatencyStats {
         if h.is_empty() {
             return LatencyStats::default();
         }
@@ -93,7 +94,7 @@ impl LatencyStats {
 
     /// Every figure in the order the tables show them, with its column header: Avg, Min, p50, p90,
     /// p95, p99, Max.
-    pub fn columns(&self) -> [(&'static str, Option<f64>); 7] {
+    pub(crate) fn columns(&self) -> [(&'static str, Option<f64>); 7] {
         [
             ("Avg", self.avg_ms),
             ("Min", self.min_ms),
@@ -118,12 +119,12 @@ pub struct Summary {
     /// errors / requests.
     pub error_rate: f64,
     /// Wall-clock length of the run, drain after the end included.
-    pub elapsed_s: f64,
+    pub(crate) elapsed_s: f64,
     /// Start of the measured window (seconds since the start): the end of the ramp-up for the
     /// ramp-up profile, otherwise 0.
     pub window_from_s: f64,
     /// End of the measured window: the planned end (or where the run stopped, if earlier).
-    pub window_to_s: f64,
+    pub(crate) window_to_s: f64,
     /// Requests completed inside the window.
     pub window_requests: u64,
     /// window_requests / window length: ramp-up and the drain after the end are not counted.
@@ -141,9 +142,9 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistogramBin {
     /// Lower edge (ms).
-    pub from_ms: f64,
+    pub(crate) from_ms: f64,
     /// Upper edge (ms).
-    pub to_ms: f64,
+    pub(crate) to_ms: f64,
     /// Requests in the bin.
     pub count: u64,
 }

@@ -17,7 +17,7 @@ use super::worker;
 use crate::control::FunctionControl;
 
 /// Where the load comes from: this process, or Lambda workers.
-pub enum Generator {
+pub(crate) enum Generator {
     /// An endpoint for every VU of this process.
     Local(Endpoint),
     /// The generator function, invoked once per worker.
@@ -25,25 +25,25 @@ pub enum Generator {
 }
 
 /// What every run of one test shares.
-pub struct Test<'a> {
+pub(crate) struct Test<'a> {
     /// The options.
-    pub args: &'a LoadArgs,
+    pub(crate) args: &'a LoadArgs,
     /// Where the load comes from.
-    pub generator: Generator,
+    pub(crate) generator: Generator,
     /// What is sent.
-    pub mix: Arc<PayloadMix>,
+    pub(crate) mix: Arc<PayloadMix>,
     /// Closed (a shape) or open (a rate).
-    pub model: Model,
+    pub(crate) model: Model,
     /// Most VUs (closed) or requests in flight (open).
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// The planned length of each run.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// Start of the measured window, seconds since the start (the end of the ramp-up, or 0).
-    pub window_from: f64,
+    pub(crate) window_from: f64,
     /// JSON on stdout: no live view, no tables.
-    pub json: bool,
+    pub(crate) json: bool,
     /// Ctrl-C (or a test) stops the run in progress.
-    pub stop: &'a StopHandle,
+    pub(crate) stop: &'a StopHandle,
 }
 
 impl Test<'_> {
@@ -68,7 +68,7 @@ impl Test<'_> {
 
     /// One run on the generator, with the thresholds checked against its merged recorder; its
     /// report printed unless the output is JSON.
-    pub async fn measure(&self, label: String, memory_mb: Option<u32>) -> Result<RunResult> {
+    pub(crate) async fn measure(&self, label: String, memory_mb: Option<u32>) -> Result<RunResult> {
         let spec = self.spec(label, memory_mb);
         let measured = match &self.generator {
             Generator::Local(endpoint) => {
@@ -91,7 +91,7 @@ impl Test<'_> {
 
     /// The tutorial's comparison: set each memory size, warm up every VU, measure; restore the
     /// original memory whatever happened.
-    pub async fn sweep(
+    pub(crate) async fn sweep(
         &self,
         control: &dyn FunctionControl,
         sizes: &[u32],

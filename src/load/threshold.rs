@@ -25,7 +25,7 @@ use super::summary::Summary;
 
 /// What a threshold measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Metric {
+pub(crate) enum Metric {
     /// A latency percentile (0-100) of every request, in ms.
     Percentile(f64),
     /// Mean latency, ms.
@@ -46,7 +46,7 @@ pub enum Metric {
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `<`
     Lt,
     /// `<=`
@@ -65,13 +65,13 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
     /// As written.
-    pub expression: String,
+    pub(crate) expression: String,
     /// What is measured.
-    pub metric: Metric,
+    pub(crate) metric: Metric,
     /// How it is compared.
-    pub op: Op,
+    pub(crate) op: Op,
     /// The limit, in the metric's unit (ms, fraction, req/s, count).
-    pub value: f64,
+    pub(crate) value: f64,
 }
 
 /// One threshold checked against one run.
@@ -80,7 +80,7 @@ pub struct Checked {
     /// As written.
     pub expression: String,
     /// The measured figure in the threshold's unit (`None`: nothing was measured).
-    pub actual: Option<f64>,
+    pub(crate) actual: Option<f64>,
     /// The measured figure as printed, e.g. `p95 = 12.3 ms`.
     pub shown: String,
     /// Whether it held.
@@ -178,7 +178,7 @@ fn parse_value(metric: Metric, text: &str) -> Option<f64> {
 
 impl Threshold {
     /// Checks this threshold against a run's recorder (for any percentile) and summary.
-    pub fn check(&self, recorder: &Recorder, summary: &Summary) -> Checked {
+    pub(crate) fn check(&self, recorder: &Recorder, summary: &Summary) -> Checked {
         let h = recorder.all_latency();
         let ms = |us: u64| us as f64 / 1000.0;
         let latency = |f: &dyn Fn() -> f64| (!h.is_empty()).then(f);

@@ -40,7 +40,7 @@ impl StopHandle {
     }
 
     /// Another receiver.
-    pub fn subscribe(&self) -> Stop {
+    pub(crate) fn subscribe(&self) -> Stop {
         Stop {
             rx: self.tx.subscribe(),
         }
@@ -49,40 +49,40 @@ impl StopHandle {
 
 impl Stop {
     /// Whether stop was requested.
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         *self.rx.borrow()
     }
 
     /// Resolves when stop is requested.
-    pub async fn stopped(&mut self) {
+    pub(crate) async fn stopped(&mut self) {
         // An error means the handle is gone, which only happens once the run is over.
         let _ = self.rx.wait_for(|s| *s).await;
     }
 }
 
 /// What every VU of a run shares.
-pub struct RunContext {
+pub(crate) struct RunContext {
     /// Per-second record.
-    pub timeline: Arc<Timeline>,
+    pub(crate) timeline: Arc<Timeline>,
     /// Totals and latency histograms, a few shards for all VUs.
-    pub shards: Shards,
+    pub(crate) shards: Shards,
     /// The payloads.
-    pub mix: Arc<PayloadMix>,
+    pub(crate) mix: Arc<PayloadMix>,
     /// No request starts at or after this instant.
-    pub end: Instant,
+    pub(crate) end: Instant,
     /// Requests completing inside this window count toward throughput.
-    pub window: (Instant, Instant),
+    pub(crate) window: (Instant, Instant),
     /// Where in the shape the timeline's start is (a slice of a longer run starts past 0).
-    pub shape_offset: Duration,
+    pub(crate) shape_offset: Duration,
     /// Requests started, for `--max-requests`.
-    pub started: AtomicU64,
+    pub(crate) started: AtomicU64,
     /// `--max-requests`.
-    pub max_requests: Option<u64>,
+    pub(crate) max_requests: Option<u64>,
 }
 
 impl RunContext {
     /// Claims the right to start one more request; `false` once `--max-requests` is reached.
-    pub fn claim(&self) -> bool {
+    pub(crate) fn claim(&self) -> bool {
         match self.max_requests {
             None => true,
             Some(max) => self.started.fetch_add(1, Ordering::Relaxed) < max,
@@ -90,7 +90,7 @@ impl RunContext {
     }
 
     /// Records one request of VU `id` that completed at `done` after `latency`.
-    pub fn record(
+    pub(crate) fn record(
         &self,
         id: u32,
         outcome: &Outcome,
@@ -110,17 +110,17 @@ impl RunContext {
     }
 
     /// Whether VU `id`'s shard still wants an example error text.
-    pub fn wants_example(&self, id: u32) -> bool {
+    pub(crate) fn wants_example(&self, id: u32) -> bool {
         self.shards.of(id).wants_error_example()
     }
 }
 
 /// A tiny xorshift generator for picking payloads: 8 bytes per VU where `StdRng` takes hundreds.
-pub struct Pick(u64);
+pub(crate) struct Pick(u64);
 
 impl Pick {
     /// Seeded from the VU number (any odd-mixed non-zero seed will do).
-    pub fn new(id: u32) -> Pick {
+    pub(crate) fn new(id: u32) -> Pick {
         Pick((u64::from(id) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 }
@@ -148,7 +148,7 @@ impl RngCore for Pick {
 
 /// The closed-model VU number `id`: active while the shape says so, sending requests back to
 /// back; while idle it sleeps until the shape next wants it (no polling).
-pub async fn vu_loop(
+pub(crate) async fn vu_loop(
     id: u32,
     ctx: Arc<RunContext>,
     shape: Arc<Shape>,
@@ -199,13 +199,13 @@ pub async fn vu_loop(
 /// An open-model arrival handed to a free worker: when it should have been sent. Its latency
 /// always counts from then, as wrk2 and oha `--latency-correction` count it: a wait for a free
 /// worker, or a scheduler running late, is the server's slowness showing, not the generator's.
-pub struct Job {
+pub(crate) struct Job {
     /// The intended send time.
-    pub intended: Instant,
+    pub(crate) intended: Instant,
 }
 
 /// An open-model VU: takes arrivals addressed to it, sends them, and reports itself free again.
-pub async fn worker(
+pub(crate) async fn worker(
     id: usize,
     ctx: Arc<RunContext>,
     mut jobs: mpsc::Receiver<Job>,
@@ -242,23 +242,23 @@ pub async fn worker(
 /// How long an arrival may wait for a free worker before it counts as dropped. Waiting (and counting
 /// the wait in its latency) rather than dropping at once keeps a timer tick's burst of arrivals, or a
 /// brief stall of the server, from being reported as drops.
-pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
+pub(crate) const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 /// This generator's share of an open-model schedule: arrivals `k * count + index` of the whole
 /// run's `rate` (with `count` Lambda workers, each takes every `count`-th arrival).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Arrivals {
+pub(crate) struct Arrivals {
     /// Arrivals per second of the whole run.
-    pub rate: f64,
+    pub(crate) rate: f64,
     /// This generator's number.
-    pub index: u32,
+    pub(crate) index: u32,
     /// Generators sharing the schedule.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 /// The open-model scheduler: this share's arrivals, ticked by the [`clock`], each handed to a free
 /// worker, or dropped when none frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
-pub async fn schedule(
+pub(crate) async fn schedule(
     ctx: &RunContext,
     arrivals: Arrivals,
     workers: Vec<mpsc::Sender<Job>>,

@@ -4,15 +4,15 @@ use std::fmt::Write as _;
 
 /// One bar: a label on the left, a value that sets its length, and the text printed after it.
 #[derive(Debug, Clone)]
-pub struct Bar {
+pub(crate) struct Bar {
     /// Row label, e.g. `128 MB`.
-    pub label: String,
+    pub(crate) label: String,
     /// The quantity drawn; negative and non-finite values draw an empty bar.
-    pub value: f64,
+    pub(crate) value: f64,
     /// What is printed after the bar, e.g. `1146 ms`.
-    pub display: String,
+    pub(crate) display: String,
     /// Marks the row (e.g. the winner) with a trailing note.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// Eighths of a cell, from one eighth to a full block.
@@ -20,7 +20,7 @@ const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '�
 
 /// Renders `bars` under `title`, the longest bar `width` cells wide. Bars scale linearly from zero
 /// so lengths compare honestly (a chart starting above zero would exaggerate small differences).
-pub fn hbar_chart(title: &str, bars: &[Bar], width: usize) -> String {
+pub(crate) fn hbar_chart(title: &str, bars: &[Bar], width: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{title}");
     let label_width = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(0);

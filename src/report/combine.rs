@@ -13,7 +13,7 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 }
 
 /// Writes `out`: the `<head>` of the first report and the `<body>` of each, in order.
-pub fn combine(out: &Path, parts: &[&Path], title: &str) -> anyhow::Result<()> {
+pub(crate) fn combine(out: &Path, parts: &[&Path], title: &str) -> anyhow::Result<()> {
     let mut head = String::new();
     let mut bodies = Vec::new();
     for part in parts {

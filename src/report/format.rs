@@ -1,7 +1,7 @@
 //! Number formatting shared by terminal tables, JSON-free text and HTML reports.
 
 /// Formats milliseconds with a precision that suits the magnitude: `0.42 ms`, `12.3 ms`, `1146 ms`.
-pub fn ms(value: f64) -> String {
+pub(crate) fn ms(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_string();
     }
@@ -17,7 +17,7 @@ pub fn ms(value: f64) -> String {
 
 /// Formats a dollar amount per invocation with enough significant digits to compare sizes
 /// (`$0.00000241`), as the tutorial's table does.
-pub fn usd(value: f64) -> String {
+pub(crate) fn usd(value: f64) -> String {
     if !value.is_finite() {
         return "-".to_string();
     }
@@ -30,7 +30,7 @@ pub fn usd(value: f64) -> String {
 }
 
 /// Formats a ratio as a signed percentage change: 1.52 -> `+52%`, 0.48 -> `-52%`, 1.0 -> `±0%`.
-pub fn pct_change(ratio: f64) -> String {
+pub(crate) fn pct_change(ratio: f64) -> String {
     if !ratio.is_finite() {
         return "-".to_string();
     }
@@ -43,7 +43,7 @@ pub fn pct_change(ratio: f64) -> String {
 }
 
 /// Formats a fraction (0..=1) as a percentage with one decimal: `0.0%`, `12.5%`.
-pub fn pct(fraction: f64) -> String {
+pub(crate) fn pct(fraction: f64) -> String {
     if !fraction.is_finite() {
         return "-".to_string();
     }
@@ -51,7 +51,7 @@ pub fn pct(fraction: f64) -> String {
 }
 
 /// Formats a rate per second: `12.3/s`, `1520/s`.
-pub fn rate(per_second: f64) -> String {
+pub(crate) fn rate(per_second: f64) -> String {
     if !per_second.is_finite() {
         return "-".to_string();
     }
@@ -63,7 +63,7 @@ pub fn rate(per_second: f64) -> String {
 }
 
 /// Formats a duration in seconds for humans: `45s`, `2m`, `2m 30s`, `1.5s`.
-pub fn seconds(secs: f64) -> String {
+pub(crate) fn seconds(secs: f64) -> String {
     if secs < 10.0 && secs.fract() != 0.0 {
         return format!("{secs:.1}s");
     }
@@ -77,7 +77,7 @@ pub fn seconds(secs: f64) -> String {
 }
 
 /// The current time in UTC, `2025-11-27 21:49 UTC`, for report headers.
-pub fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -86,7 +86,7 @@ pub fn utc_now() -> String {
 
 /// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC` (proleptic Gregorian calendar), cut from
 /// the SDK's RFC 3339 date.
-pub fn utc(epoch_secs: u64) -> String {
+pub(crate) fn utc(epoch_secs: u64) -> String {
     use aws_smithy_types::date_time::{DateTime, Format};
     let rfc3339 = DateTime::from_secs(epoch_secs as i64)
         .fmt(Format::DateTime)

@@ -3,9 +3,9 @@
 //! These are presentation primitives only: `tune` and `load` decide what to show and build their own
 //! tables and reports from the pieces here, so this module knows nothing of either.
 
-pub mod chart;
-pub mod combine;
-pub use combine::combine;
-pub mod format;
-pub mod html;
-pub mod table;
+pub(crate) mod chart;
+pub(crate) mod combine;
+pub(crate) use combine::combine;
+pub(crate) mod format;
+pub(crate) mod html;
+pub(crate) mod table;

@@ -8,27 +8,25 @@ use std::io::IsTerminal;
 use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 
 /// Whether terminal output may use colour: stdout is a terminal and `NO_COLOR` is not set.
-pub fn color_enabled() -> bool {
+pub(crate) fn color_enabled() -> bool {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     !no_color && std::io::stdout().is_terminal()
 }
 
 /// How a cell's content should read at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     /// Plain text.
     Neutral,
     /// A recommendation or a healthy value (green, bold).
     Good,
     /// Something to avoid or an error (red).
     Bad,
-    /// Worth a look, not wrong (yellow).
-    Warn,
 }
 
 /// A table with the project's preset, its header row, and the given columns right-aligned
 /// (numbers line up on their last digit).
-pub fn new_table<S: ToString>(headers: &[S], numeric_columns: &[usize]) -> Table {
+pub(crate) fn new_table<S: ToString>(headers: &[S], numeric_columns: &[usize]) -> Table {
     let mut table = Table::new();
     table.load_preset(presets::UTF8_FULL_CONDENSED);
     table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -55,7 +53,7 @@ pub fn new_table<S: ToString>(headers: &[S], numeric_columns: &[usize]) -> Table
 }
 
 /// A cell carrying `text`, coloured by `tone` when colour is enabled.
-pub fn cell(text: impl ToString, tone: Tone) -> Cell {
+pub(crate) fn cell(text: impl ToString, tone: Tone) -> Cell {
     let cell = Cell::new(text.to_string());
     if !color_enabled() {
         return cell;
@@ -64,7 +62,6 @@ pub fn cell(text: impl ToString, tone: Tone) -> Cell {
         Tone::Neutral => cell,
         Tone::Good => cell.fg(Color::Green).add_attribute(Attribute::Bold),
         Tone::Bad => cell.fg(Color::Red),
-        Tone::Warn => cell.fg(Color::Yellow),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::aws::ctx;
 
 const RESOURCE: &str = "log group";
 /// Logs are kept two weeks: enough to read a tuning run, not a forever-growing bill.
-pub const RETENTION_DAYS: i32 = 14;
+pub(crate) const RETENTION_DAYS: i32 = 14;
 
 struct Observed {
     arn: String,
@@ -56,7 +56,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
 }
 
 /// Creates the log group, or adopts the one Lambda made on its own (same name: it is this function's).
-pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     let logs = &stack.clients.logs;
     let name = &stack.names.log_group;
     let step = Step::start(RESOURCE, name);
@@ -104,7 +104,7 @@ async fn set_retention(stack: &Stack) -> anyhow::Result<()> {
 }
 
 /// Existence, ARN, retention.
-pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+pub(crate) async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.log_group;
     Ok(match observe(stack).await? {
         None => ResourceStatus::absent(RESOURCE, name),
@@ -124,7 +124,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 
 /// Deletes the log group. Lambda recreates it (untagged) if the function runs again, which is why `down`
 /// deletes the function first.
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.log_group;
     let step = Step::start(RESOURCE, name);
     let o = match stack.deletable(&step, observe(stack).await?, |o| Some(o.owned)) {

@@ -6,33 +6,33 @@
 
 use std::ops::ControlFlow;
 
-pub mod api;
-pub mod function;
-pub mod log_group;
-pub mod names;
-pub mod outcome;
-pub mod permission;
-pub mod policy;
-pub mod role;
-pub mod table;
+pub(crate) mod api;
+pub(crate) mod function;
+pub(crate) mod log_group;
+pub(crate) mod names;
+pub(crate) mod outcome;
+pub(crate) mod permission;
+pub(crate) mod policy;
+pub(crate) mod role;
+pub(crate) mod table;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::arch::Arch;
 use crate::aws::Clients;
-pub use names::{Names, STACK_TAG};
-pub use outcome::{Action, Change, ResourceStatus, Step};
+pub(crate) use names::{Names, STACK_TAG};
+pub(crate) use outcome::{Action, Change, ResourceStatus, Step};
 
 /// The function settings `up` converges to.
 #[derive(Debug, Clone, Serialize)]
-pub struct FunctionSettings {
+pub(crate) struct FunctionSettings {
     /// Memory in MB (the tutorial keeps the console default, 128).
-    pub memory: i32,
+    pub(crate) memory: i32,
     /// Timeout in seconds (console default, 3).
-    pub timeout: i32,
+    pub(crate) timeout: i32,
     /// The instruction set.
-    pub arch: Arch,
+    pub(crate) arch: Arch,
 }
 
 impl Default for FunctionSettings {
@@ -47,24 +47,24 @@ impl Default for FunctionSettings {
 
 /// Everything a resource module needs: clients, names, account and the desired settings.
 #[derive(Debug, Clone)]
-pub struct Stack {
+pub(crate) struct Stack {
     /// SDK clients, one per service.
-    pub clients: Clients,
+    pub(crate) clients: Clients,
     /// Every resource's name, derived from `--stack`.
-    pub names: Names,
+    pub(crate) names: Names,
     /// The account id, for ARNs.
-    pub account: String,
+    pub(crate) account: String,
     /// The partition (`aws`, `aws-cn`, `aws-us-gov`), for ARNs and URLs.
-    pub partition: String,
+    pub(crate) partition: String,
     /// The function's desired configuration.
-    pub settings: FunctionSettings,
+    pub(crate) settings: FunctionSettings,
     /// Allows `down` to delete resources that do not carry this stack's tag.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Stack {
     /// Resolves the account (STS) once; every ARN is derived from it.
-    pub async fn open(
+    pub(crate) async fn open(
         clients: Clients,
         names: Names,
         settings: FunctionSettings,
@@ -89,12 +89,12 @@ impl Stack {
     }
 
     /// The region all resources live in.
-    pub fn region(&self) -> &str {
+    pub(crate) fn region(&self) -> &str {
         &self.clients.region
     }
 
     /// `arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE`.
-    pub fn table_arn(&self) -> String {
+    pub(crate) fn table_arn(&self) -> String {
         format!(
             "arn:{}:dynamodb:{}:{}:table/{}",
             self.partition,
@@ -105,7 +105,7 @@ impl Stack {
     }
 
     /// The managed policy's ARN (IAM is global: no region).
-    pub fn policy_arn(&self) -> String {
+    pub(crate) fn policy_arn(&self) -> String {
         format!(
             "arn:{}:iam::{}:policy/{}",
             self.partition, self.account, self.names.policy
@@ -113,7 +113,7 @@ impl Stack {
     }
 
     /// The function's unqualified ARN.
-    pub fn function_arn(&self) -> String {
+    pub(crate) fn function_arn(&self) -> String {
         format!(
             "arn:{}:lambda:{}:{}:function:{}",
             self.partition,
@@ -124,7 +124,7 @@ impl Stack {
     }
 
     /// The `SourceArn` API Gateway presents when it invokes the function for `POST /DynamoDBManager`.
-    pub fn api_source_arn(&self, api_id: &str) -> String {
+    pub(crate) fn api_source_arn(&self, api_id: &str) -> String {
         format!(
             "arn:{}:execute-api:{}:{}:{}/*/{}/{}",
             self.partition,
@@ -137,7 +137,7 @@ impl Stack {
     }
 
     /// The stage URL: API Gateway's host form on AWS, LocalStack's path form behind a custom endpoint.
-    pub fn invoke_url(&self, api_id: &str) -> String {
+    pub(crate) fn invoke_url(&self, api_id: &str) -> String {
         match &self.clients.endpoint_url {
             Some(endpoint) => format!(
                 "{}/restapis/{api_id}/{}/_user_request_/{}",
@@ -156,13 +156,13 @@ impl Stack {
     }
 
     /// The tags every resource gets.
-    pub fn tags(&self) -> std::collections::HashMap<String, String> {
+    pub(crate) fn tags(&self) -> std::collections::HashMap<String, String> {
         [(STACK_TAG.to_string(), self.names.stack.clone())].into()
     }
 
     /// [`tags`](Self::tags) as one service's tag type (IAM, DynamoDB and the worker's services each
     /// have their own), built by `build`.
-    pub fn tag_list<T, E>(
+    pub(crate) fn tag_list<T, E>(
         &self,
         build: impl Fn(String, String) -> Result<T, E>,
     ) -> Result<Vec<T>, E> {
@@ -170,7 +170,7 @@ impl Stack {
     }
 
     /// True when a resource's tags say it belongs to this stack.
-    pub fn owns<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    pub(crate) fn owns<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
         tags.any(|(k, v)| k == STACK_TAG && v == self.names.stack)
     }
 
@@ -178,7 +178,7 @@ impl Stack {
     /// someone else's (same name, no tag), or one whose tags could not be read (`owned` gives
     /// `None`), is left in place unless `--force` and ends as `Kept`, saying why. Otherwise the
     /// observation comes back, to delete.
-    pub fn deletable<O>(
+    pub(crate) fn deletable<O>(
         &self,
         step: &Step,
         observed: Option<O>,
@@ -200,7 +200,12 @@ impl Stack {
     }
 
     /// Refuses to touch a resource of someone else's unless `--force`.
-    pub fn check_owned(&self, resource: &str, name: &str, owned: bool) -> anyhow::Result<()> {
+    pub(crate) fn check_owned(
+        &self,
+        resource: &str,
+        name: &str,
+        owned: bool,
+    ) -> anyhow::Result<()> {
         if owned || self.force {
             return Ok(());
         }
@@ -212,7 +217,7 @@ impl Stack {
 }
 
 /// The DNS suffix of a partition's endpoints (aws-cn's are in `amazonaws.com.cn`).
-pub fn dns_suffix(partition: &str) -> &'static str {
+pub(crate) fn dns_suffix(partition: &str) -> &'static str {
     match partition {
         "aws-cn" => "amazonaws.com.cn",
         "aws-iso" => "c2s.ic.gov",
@@ -223,7 +228,7 @@ pub fn dns_suffix(partition: &str) -> &'static str {
 
 /// Compares two JSON policy documents by meaning: key order, whitespace and a single string versus a
 /// one-element list do not count as differences.
-pub fn same_policy(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+pub(crate) fn same_policy(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     normalize_policy(a) == normalize_policy(b)
 }
 
@@ -247,7 +252,7 @@ fn normalize_policy(v: &serde_json::Value) -> serde_json::Value {
 }
 
 /// Decodes a policy document as IAM returns it (URL-encoded JSON).
-pub fn decode_policy(document: &str) -> anyhow::Result<serde_json::Value> {
+pub(crate) fn decode_policy(document: &str) -> anyhow::Result<serde_json::Value> {
     let decoded =
         urlencoding::decode(document).context("policy document is not URL-encoded text")?;
     serde_json::from_str(&decoded).context("policy document is not JSON")

@@ -3,38 +3,38 @@
 use serde::Serialize;
 
 /// The stack name used when `--stack` is not given; it keeps the tutorial's resource names.
-pub const DEFAULT_STACK: &str = "lab";
+pub(crate) const DEFAULT_STACK: &str = "lab";
 /// The tag every resource carries; its value is the stack name.
-pub const STACK_TAG: &str = "lab:stack";
+pub(crate) const STACK_TAG: &str = "lab:stack";
 /// The API resource path part, as in the tutorial.
-pub const RESOURCE_PATH: &str = "DynamoDBManager";
+pub(crate) const RESOURCE_PATH: &str = "DynamoDBManager";
 /// The HTTP method of the tutorial's API.
-pub const HTTP_METHOD: &str = "POST";
+pub(crate) const HTTP_METHOD: &str = "POST";
 /// The stage the tutorial deploys to.
-pub const STAGE: &str = "prod";
+pub(crate) const STAGE: &str = "prod";
 
 /// Every name `lab` derives from a stack name.
 #[derive(Debug, Clone, Serialize)]
-pub struct Names {
+pub(crate) struct Names {
     /// The stack name (`--stack`), the tag every resource carries.
-    pub stack: String,
+    pub(crate) stack: String,
     /// The IAM policy (`lambda-custom-policy` for the tutorial's stack, `<stack>-policy` otherwise).
-    pub policy: String,
+    pub(crate) policy: String,
     /// The execution role (`lambda-apigateway-role`, or `<stack>-role`).
-    pub role: String,
+    pub(crate) role: String,
     /// The function (`LambdaFunctionOverHttps`, or `<stack>-fn`).
-    pub function: String,
+    pub(crate) function: String,
     /// The table (`lambda-apigateway`, or `<stack>-table`).
-    pub table: String,
+    pub(crate) table: String,
     /// The REST API (`DynamoDBOperations`, or `<stack>-api`).
-    pub api: String,
+    pub(crate) api: String,
     /// The function's log group (`/aws/lambda/<function>`).
-    pub log_group: String,
+    pub(crate) log_group: String,
 }
 
 impl Names {
     /// Derives the names for `stack`, rejecting names AWS would refuse later, half-way through `up`.
-    pub fn new(stack: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(stack: &str) -> anyhow::Result<Self> {
         let valid = !stack.is_empty()
             && stack.len() <= 40
             && stack.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

@@ -11,7 +11,7 @@ use super::names::STACK_TAG;
 /// What a verb did to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     /// Made by this run.
     Created,
     /// Existed and was repaired.
@@ -42,26 +42,26 @@ impl std::fmt::Display for Action {
 
 /// One line of `up` or `down`'s report.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// The kind of resource (`table`, `role`, ...).
-    pub resource: &'static str,
+    pub(crate) resource: &'static str,
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// What happened to it.
-    pub action: Action,
+    pub(crate) action: Action,
     /// ARN or id, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// What was repaired or why something was kept.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
+    pub(crate) details: Vec<String>,
     /// How long its step took.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
 }
 
 impl Change {
     /// A change with no details, timed from `started`.
-    pub fn new(
+    pub(crate) fn new(
         resource: &'static str,
         name: &str,
         action: Action,
@@ -79,7 +79,7 @@ impl Change {
     }
 
     /// Adds what was repaired; an otherwise unchanged resource becomes `updated`.
-    pub fn with_details(mut self, details: Vec<String>) -> Self {
+    pub(crate) fn with_details(mut self, details: Vec<String>) -> Self {
         if !details.is_empty() && self.action == Action::Unchanged {
             self.action = Action::Updated;
         }
@@ -91,7 +91,7 @@ impl Change {
 /// One resource's part in `up` or `down`: which resource, timed from its start, so that every way
 /// it can end gives a [`Change`] with the same name and an honest duration.
 #[derive(Debug, Clone, Copy)]
-pub struct Step<'a> {
+pub(crate) struct Step<'a> {
     resource: &'static str,
     name: &'a str,
     started: Instant,
@@ -99,7 +99,7 @@ pub struct Step<'a> {
 
 impl<'a> Step<'a> {
     /// Starts timing `resource` `name`.
-    pub fn start(resource: &'static str, name: &'a str) -> Self {
+    pub(crate) fn start(resource: &'static str, name: &'a str) -> Self {
         Step {
             resource,
             name,
@@ -108,12 +108,12 @@ impl<'a> Step<'a> {
     }
 
     /// How the step ended, with the resource's ARN or id when known.
-    pub fn done(&self, action: Action, id: Option<String>) -> Change {
+    pub(crate) fn done(&self, action: Action, id: Option<String>) -> Change {
         Change::new(self.resource, self.name, action, id, self.started)
     }
 
     /// How a `destroy` ended, from the delete's answer: gone, now or already, is `Deleted`.
-    pub fn deleted<T, E>(
+    pub(crate) fn deleted<T, E>(
         &self,
         action: &'static str,
         answer: crate::aws::SdkResult<T, E>,
@@ -129,25 +129,25 @@ impl<'a> Step<'a> {
 
 /// One resource's line in `status`.
 #[derive(Debug, Clone, Serialize)]
-pub struct ResourceStatus {
+pub(crate) struct ResourceStatus {
     /// The kind of resource.
-    pub resource: &'static str,
+    pub(crate) resource: &'static str,
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Whether it exists.
-    pub exists: bool,
+    pub(crate) exists: bool,
     /// ARN or id, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// Key configuration, as read back.
-    pub config: BTreeMap<String, String>,
+    pub(crate) config: BTreeMap<String, String>,
     /// Differences from what `up` would converge to.
-    pub drift: Vec<String>,
+    pub(crate) drift: Vec<String>,
 }
 
 impl ResourceStatus {
     /// A resource that was not found.
-    pub fn absent(resource: &'static str, name: &str) -> Self {
+    pub(crate) fn absent(resource: &'static str, name: &str) -> Self {
         Self {
             resource,
             name: name.to_string(),
@@ -159,7 +159,7 @@ impl ResourceStatus {
     }
 
     /// A resource that was found.
-    pub fn present(resource: &'static str, name: &str, id: Option<String>) -> Self {
+    pub(crate) fn present(resource: &'static str, name: &str, id: Option<String>) -> Self {
         Self {
             resource,
             name: name.to_string(),
@@ -171,14 +171,14 @@ impl ResourceStatus {
     }
 
     /// Records, as drift, that the resource lacks this stack's tag.
-    pub fn note_untagged(&mut self, owned: bool) {
+    pub(crate) fn note_untagged(&mut self, owned: bool) {
         if !owned {
             self.drift.push(format!("not tagged {STACK_TAG}"));
         }
     }
 
     /// Adds one configuration entry.
-    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: impl ToString) -> Self {
         self.config.insert(key.to_string(), value.to_string());
         self
     }

@@ -6,7 +6,7 @@ use crate::aws::ctx;
 
 const RESOURCE: &str = "permission";
 /// The statement id `up` manages.
-pub const STATEMENT_ID: &str = "lab-apigateway-invoke";
+pub(crate) const STATEMENT_ID: &str = "lab-apigateway-invoke";
 const PRINCIPAL: &str = "apigateway.amazonaws.com";
 
 /// The statement's principal and source ARN, when it exists.
@@ -45,7 +45,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
 }
 
 /// Adds the statement, or replaces it when its principal or source ARN differ.
-pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
+pub(crate) async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
     let step = Step::start(RESOURCE, STATEMENT_ID);
     let lambda = &stack.clients.lambda;
     let desired = stack.api_source_arn(api_id);
@@ -84,7 +84,10 @@ pub async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
 }
 
 /// The statement's source ARN and whether it matches this API.
-pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<ResourceStatus> {
+pub(crate) async fn describe(
+    stack: &Stack,
+    api_id: Option<&str>,
+) -> anyhow::Result<ResourceStatus> {
     Ok(match observe(stack).await? {
         None => ResourceStatus::absent(RESOURCE, STATEMENT_ID),
         Some((principal, source)) => {
@@ -108,7 +111,7 @@ pub async fn describe(stack: &Stack, api_id: Option<&str>) -> anyhow::Result<Res
 }
 
 /// Removes the statement (the function's deletion would too; doing it first keeps `down` ordered).
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let step = Step::start(RESOURCE, STATEMENT_ID);
     if observe(stack).await?.is_none() {
         return Ok(step.done(Action::Absent, None));

@@ -11,7 +11,7 @@ const RESOURCE: &str = "policy";
 const TEMPLATE: &str = include_str!("../../assets/policy.json");
 
 /// The least-privilege document for this stack.
-pub fn document(stack: &Stack) -> serde_json::Value {
+pub(crate) fn document(stack: &Stack) -> serde_json::Value {
     let text = TEMPLATE
         .replace("${PARTITION}", &stack.partition)
         .replace("${REGION}", stack.region())
@@ -76,7 +76,7 @@ fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
 }
 
 /// Creates the policy, or publishes the desired document as a new default version when it drifted.
-pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     let iam = &stack.clients.iam;
     let name = &stack.names.policy;
     let step = Step::start(RESOURCE, name);
@@ -151,7 +151,7 @@ async fn delete_versions(stack: &Stack, ids: &[String]) -> anyhow::Result<()> {
 }
 
 /// Existence, ARN, scope and drift.
-pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+pub(crate) async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.policy;
     Ok(match observe(stack).await? {
         None => ResourceStatus::absent(RESOURCE, name),
@@ -172,7 +172,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 }
 
 /// Detaches the policy everywhere, deletes its old versions, then the policy.
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let iam = &stack.clients.iam;
     let name = &stack.names.policy;
     let step = Step::start(RESOURCE, name);

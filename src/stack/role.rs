@@ -68,7 +68,7 @@ fn drift(stack: &Stack, observed: &Observed) -> Vec<String> {
 }
 
 /// Creates the role or repairs its trust policy and attachment. Returns the change and the role ARN.
-pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
+pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     let iam = &stack.clients.iam;
     let name = &stack.names.role;
     let step = Step::start(RESOURCE, name);
@@ -106,7 +106,7 @@ pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
 /// Creates `stack.names.role`, a role Lambda may assume, tagged as the stack's, described as
 /// `lab stack <stack>: <purpose>`. Returns its ARN. The stack's function and the load generator
 /// (`crate::load::worker::deploy`) each get one.
-pub async fn create(stack: &Stack, purpose: &str) -> anyhow::Result<String> {
+pub(crate) async fn create(stack: &Stack, purpose: &str) -> anyhow::Result<String> {
     let tags = stack.tag_list(|k, v| Tag::builder().key(k).value(v).build())?;
     let out = stack
         .clients
@@ -140,10 +140,10 @@ async fn attach(stack: &Stack) -> anyhow::Result<()> {
 }
 
 /// How long IAM's eventual consistency is waited out before an answer is taken as final.
-pub const IAM_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const IAM_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Existence, ARN, trust and attachment.
-pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+pub(crate) async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.role;
     Ok(match observe(stack).await? {
         None => ResourceStatus::absent(RESOURCE, name),
@@ -159,7 +159,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 }
 
 /// Detaches every policy and deletes inline ones first: IAM refuses to delete a role that has any.
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let iam = &stack.clients.iam;
     let name = &stack.names.role;
     let step = Step::start(RESOURCE, name);

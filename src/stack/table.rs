@@ -103,7 +103,7 @@ const DESIRED_KEY: &str = "id:S (HASH)";
 
 /// Creates the table and waits until it is ACTIVE. A wrong key schema is an error: fixing it would
 /// mean deleting the data, which `up` never does.
-pub async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<Change> {
     let ddb = &stack.clients.dynamodb;
     let name = &stack.names.table;
     let step = Step::start(RESOURCE, name);
@@ -189,7 +189,7 @@ async fn poll_table(
 }
 
 /// Existence, ARN, key schema, billing mode, status.
-pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
+pub(crate) async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
     let name = &stack.names.table;
     Ok(match observe(stack, false).await? {
         None => ResourceStatus::absent(RESOURCE, name),
@@ -214,7 +214,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<ResourceStatus> {
 }
 
 /// Deletes the table (with its data) and waits until it is gone.
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.table;
     let step = Step::start(RESOURCE, name);
     let observed = match stack.deletable(&step, observe(stack, true).await?, |o| o.owned) {

@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use super::strategy::{CostModel, Strategy};
 
 /// The memory sizes tried when neither `--powers` nor the input file names any.
-pub const DEFAULT_POWERS: [u32; 4] = [128, 256, 512, 1024];
+pub(crate) const DEFAULT_POWERS: [u32; 4] = [128, 256, 512, 1024];
 /// Invocations per memory size by default.
-pub const DEFAULT_NUM: u32 = 10;
+pub(crate) const DEFAULT_NUM: u32 = 10;
 /// Fewest invocations per memory size: below this the trimmed mean drops nothing and one outlier
 /// decides the result.
-pub const MIN_NUM: u32 = 5;
+pub(crate) const MIN_NUM: u32 = 5;
 /// Default share of the slowest and fastest invocations left out of the mean (each end).
-pub const DEFAULT_DISCARD: f64 = 0.2;
+pub(crate) const DEFAULT_DISCARD: f64 = 0.2;
 /// Default weight of cost against duration for `--strategy balanced`.
-pub const DEFAULT_BALANCED_WEIGHT: f64 = 0.5;
+pub(crate) const DEFAULT_BALANCED_WEIGHT: f64 = 0.5;
 
 /// Options of `lab tune` (power tuning, after aws-lambda-power-tuning).
 #[derive(Debug, Clone, clap::Args)]
@@ -23,7 +23,7 @@ pub struct TuneArgs {
     /// The function to tune: a name or an unqualified ARN, any function in the account
     /// [default: the input's lambdaARN, else the stack's function]
     #[arg(long, value_name = "NAME|ARN")]
-    pub function: Option<String>,
+    pub(crate) function: Option<String>,
 
     /// Memory sizes to try, in MB, comma-separated [default: 128,256,512,1024]
     #[arg(long, value_delimiter = ',', value_name = "MB,...")]
@@ -37,7 +37,7 @@ pub struct TuneArgs {
     /// Event to send: inline JSON, @FILE, or a weighted list
     /// `[{"payload": {...}, "weight": 3}, ...]` [default: the tutorial's `list` event]
     #[arg(long, value_name = "JSON|@FILE")]
-    pub payload: Option<String>,
+    pub(crate) payload: Option<String>,
 
     /// Measure the memory sizes side by side, each size's invocations all at once
     #[arg(long)]
@@ -55,12 +55,12 @@ pub struct TuneArgs {
     /// For --strategy balanced: weight of cost against duration, 0 (speed only) to 1 (cost only)
     /// [default: 0.5]
     #[arg(long, value_parser = checked("a number", check_weight), value_name = "0..1")]
-    pub balanced_weight: Option<f64>,
+    pub(crate) balanced_weight: Option<f64>,
 
     /// Share of the fastest and of the slowest invocations left out of the average, 0 to 0.4
     /// [default: 0.2, or 0 with --only-cold-starts]
     #[arg(long, value_parser = checked("a number", check_discard), value_name = "0..0.4")]
-    pub discard: Option<f64>,
+    pub(crate) discard: Option<f64>,
 
     /// Set $LATEST to the winning memory size afterwards (with --auto-optimize-alias, point that
     /// alias at a new version with it instead)
@@ -83,7 +83,7 @@ pub struct TuneArgs {
 
     /// Pause between sequential invocations, in milliseconds [default: 0]
     #[arg(long, value_name = "MS")]
-    pub sleep_between_runs: Option<u64>,
+    pub(crate) sleep_between_runs: Option<u64>,
 
     /// Function error types that still count as a measurement (e.g. `NotFound,Conflict`)
     #[arg(long, value_delimiter = ',', value_name = "TYPE,...")]
@@ -99,7 +99,7 @@ pub struct TuneArgs {
 
     /// Leave payloads out of error messages
     #[arg(long)]
-    pub disable_payload_logs: bool,
+    pub(crate) disable_payload_logs: bool,
 
     /// Add each size's average cost and duration to the power-tuning output document (`stats`)
     #[arg(long)]
@@ -109,11 +109,11 @@ pub struct TuneArgs {
     /// parallelInvocation, strategy, balancedWeight, autoOptimize, autoOptimizeAlias, dryRun, ...);
     /// an unknown key is an error
     #[arg(long, value_name = "FILE")]
-    pub input: Option<PathBuf>,
+    pub(crate) input: Option<PathBuf>,
 
     /// Also write a self-contained HTML report to this file
     #[arg(long, value_name = "FILE.html")]
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
 }
 
 impl Default for TuneArgs {
@@ -149,14 +149,14 @@ fn checked<T: std::str::FromStr + Copy + 'static>(
 }
 
 /// Lambda's memory range.
-pub fn check_power(mb: u32) -> Result<(), String> {
+pub(crate) fn check_power(mb: u32) -> Result<(), String> {
     within(mb, 128..=10240, || {
         format!("memory sizes must be between 128 and 10240 MB (got {mb})")
     })
 }
 
 /// At least [`MIN_NUM`] invocations per size.
-pub fn check_num(n: u32) -> Result<(), String> {
+pub(crate) fn check_num(n: u32) -> Result<(), String> {
     if n < MIN_NUM {
         return Err(format!(
             "num must be at least {MIN_NUM} (got {n}): fewer invocations leave nothing to trim"
@@ -166,14 +166,14 @@ pub fn check_num(n: u32) -> Result<(), String> {
 }
 
 /// A balanced weight between 0 and 1.
-pub fn check_weight(w: f64) -> Result<(), String> {
+pub(crate) fn check_weight(w: f64) -> Result<(), String> {
     within(w, 0.0..=1.0, || {
         format!("the balanced weight must be between 0 and 1 (got {w})")
     })
 }
 
 /// A trimmed-mean share between 0 and 0.4.
-pub fn check_discard(d: f64) -> Result<(), String> {
+pub(crate) fn check_discard(d: f64) -> Result<(), String> {
     within(d, 0.0..=0.4, || {
         format!("discard must be between 0 and 0.4 (got {d})")
     })
@@ -181,7 +181,7 @@ pub fn check_discard(d: f64) -> Result<(), String> {
 
 /// Lambda's alias names: 1 to 128 of letters, digits, `-` and `_`, not all digits (that would be a
 /// version).
-pub fn check_alias(name: &str) -> Result<(), String> {
+pub(crate) fn check_alias(name: &str) -> Result<(), String> {
     let valid_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if name.is_empty()
         || name.len() > 128

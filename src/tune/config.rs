@@ -98,47 +98,47 @@ fn read_input(path: &Path) -> Result<InputFile> {
 pub struct TuneConfig {
     /// `--function`, else the input's `lambdaARN` (when it is a function ARN or name): the function
     /// to tune; `None` for the stack's.
-    pub function: Option<String>,
+    pub(crate) function: Option<String>,
     /// Memory sizes, in the order they are tried (duplicates removed).
-    pub powers: Vec<u32>,
+    pub(crate) powers: Vec<u32>,
     /// Invocations per size.
-    pub num: u32,
+    pub(crate) num: u32,
     /// What is sent.
-    pub payload: PayloadSpec,
+    pub(crate) payload: PayloadSpec,
     /// The `num` serialised payloads, in sending order.
-    pub payloads: Vec<Vec<u8>>,
+    pub(crate) payloads: Vec<Vec<u8>>,
     /// Sizes side by side, each size's invocations all at once.
-    pub parallel: bool,
+    pub(crate) parallel: bool,
     /// Winner selection.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Which cost the strategy compares.
-    pub cost_model: CostModel,
+    pub(crate) cost_model: CostModel,
     /// Cost weight for the balanced strategy.
-    pub balanced_weight: f64,
+    pub(crate) balanced_weight: f64,
     /// Trimmed-mean share dropped from each end.
-    pub discard: f64,
+    pub(crate) discard: f64,
     /// Apply the winner afterwards.
-    pub auto_optimize: bool,
+    pub(crate) auto_optimize: bool,
     /// With `auto_optimize`: the alias to point at a version with the winner.
-    pub auto_optimize_alias: Option<String>,
+    pub(crate) auto_optimize_alias: Option<String>,
     /// Invoke each size once to check permissions; no analysis.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// A version per invocation, so every call starts a new instance.
-    pub only_cold_starts: bool,
+    pub(crate) only_cold_starts: bool,
     /// Pause between sequential invocations.
-    pub sleep_between_runs: Duration,
+    pub(crate) sleep_between_runs: Duration,
     /// Function error types counted as measurements.
-    pub allowed_exceptions: Vec<String>,
+    pub(crate) allowed_exceptions: Vec<String>,
     /// Record a size that keeps failing and go on.
-    pub skip_failing: bool,
+    pub(crate) skip_failing: bool,
     /// Keep the published versions and aliases.
-    pub keep_versions: bool,
+    pub(crate) keep_versions: bool,
     /// Leave payloads out of error messages.
-    pub disable_payload_logs: bool,
+    pub(crate) disable_payload_logs: bool,
     /// Add `stats` to the power-tuning output document.
-    pub include_output_results: bool,
+    pub(crate) include_output_results: bool,
     /// HTML report path.
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
 }
 
 /// The function an input's `lambdaARN` names: an ARN, or a plain function name. The tutorial's

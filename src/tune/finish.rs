@@ -20,27 +20,27 @@ fn all_failed(what: &str, powers: &[PowerResult]) -> anyhow::Error {
 }
 
 /// What judging a finished run needs.
-pub struct Finished<'a> {
+pub(crate) struct Finished<'a> {
     /// The run's settings.
-    pub cfg: &'a TuneConfig,
+    pub(crate) cfg: &'a TuneConfig,
     /// The function.
-    pub target: &'a dyn VersionControl,
+    pub(crate) target: &'a dyn VersionControl,
     /// Its region (prices, the visualization's currency).
-    pub region: &'a str,
+    pub(crate) region: &'a str,
     /// Its prices.
-    pub pricing: Pricing,
+    pub(crate) pricing: Pricing,
     /// Its architecture.
-    pub architecture: Arch,
+    pub(crate) architecture: Arch,
     /// `$LATEST` before the run.
-    pub original: LatestSettings,
+    pub(crate) original: LatestSettings,
     /// The account's concurrency the invocations were paced by.
-    pub concurrency_limit: Option<u32>,
+    pub(crate) concurrency_limit: Option<u32>,
 }
 
 impl Finished<'_> {
     /// Statistics per size, the winner (none in a dry run, which analyses nothing), the winner
     /// applied with `--auto-optimize`, and the whole result.
-    pub async fn judge(
+    pub(crate) async fn judge(
         &self,
         outcomes: &[PowerOutcome],
         versions: Cleanup,

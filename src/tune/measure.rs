@@ -54,7 +54,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before throttling retry number `attempt` (0-based): exponential with "equal jitter",
     /// so parallel callers that were throttled together do not come back together.
-    pub fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let exp = self.base_delay.saturating_mul(1u32 << attempt.min(20)).min(self.max_delay);
         let half = exp / 2;
         half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
@@ -62,28 +62,32 @@ impl RetryPolicy {
 }
 
 /// Whether a failed call was throttling, which is worth retrying.
-pub fn is_throttle(error: &anyhow::Error) -> bool {
+pub(crate) fn is_throttle(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
     text.contains("TooManyRequests") || text.contains("Throttl") || text.contains("429")
 }
 
 /// What one size's invocations need besides the function.
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     /// The run's settings.
-    pub cfg: &'a TuneConfig,
+    pub(crate) cfg: &'a TuneConfig,
     /// The size measured.
-    pub memory_mb: u32,
+    pub(crate) memory_mb: u32,
     /// Its aliases: one, or one per invocation with `--only-cold-starts`.
-    pub aliases: &'a [String],
+    pub(crate) aliases: &'a [String],
     /// Retries.
-    pub retry: &'a RetryPolicy,
+    pub(crate) retry: &'a RetryPolicy,
     /// The account's concurrency, shared by every size's invocations; `None` when unknown.
-    pub permits: Option<&'a tokio::sync::Semaphore>,
+    pub(crate) permits: Option<&'a tokio::sync::Semaphore>,
 }
 
 /// Measures one size: waits until its aliases are Active, then invokes them (all at once with
 /// `--parallel`, else one after another, stopping at the first failure).
-pub async fn power(target: &dyn VersionControl, job: &Job<'_>, bar: &ProgressBar) -> PowerOutcome {
+pub(crate) async fn power(
+    target: &dyn VersionControl,
+    job: &Job<'_>,
+    bar: &ProgressBar,
+) -> PowerOutcome {
     let mut outcome = PowerOutcome {
         memory_mb: job.memory_mb,
         ..PowerOutcome::default()
@@ -124,7 +128,7 @@ pub async fn power(target: &dyn VersionControl, job: &Job<'_>, bar: &ProgressBar
 
 /// One invocation, retried: its measurement or why it failed, and the REPORT lines of attempts that
 /// were billed but not kept.
-pub struct Call {
+pub(crate) struct Call {
     result: Result<Sample, String>,
     billed_failures: Vec<ReportLine>,
     throttle_retries: u32,
@@ -249,7 +253,7 @@ async fn attempt(
 }
 
 /// `errorType` and `errorMessage` of a Lambda error document (placeholders when it is not one).
-pub fn error_document(body: &[u8]) -> (String, String) {
+pub(crate) fn error_document(body: &[u8]) -> (String, String) {
     let doc: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let fallback = || String::from_utf8_lossy(body).chars().take(200).collect::<String>();

@@ -10,22 +10,22 @@
 //! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
 //! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
 
-pub mod args;
-pub mod config;
-pub mod finish;
+pub(crate) mod args;
+pub(crate) mod config;
+pub(crate) mod finish;
 pub mod html;
 pub mod measure;
-pub mod payload;
-pub mod power;
-pub mod present;
+pub(crate) mod payload;
+pub(crate) mod power;
+pub(crate) mod present;
 pub mod pricing;
-pub mod pt_output;
+pub(crate) mod pt_output;
 pub mod report_line;
-pub mod result;
+pub(crate) mod result;
 pub mod run;
 pub mod stats;
 pub mod strategy;
-pub mod versions;
+pub(crate) mod versions;
 
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ use crate::control::VersionControl;
 /// table, charts and the visualization link (or, with `json`, the full [`TuneResult`] as JSON on
 /// stdout), and `--report` when asked. SIGINT, SIGTERM and SIGHUP stop the run; it cleans up and
 /// returns a [`crate::exit::Interrupted`] error.
-pub async fn run(
+pub(crate) async fn run(
     cfg: &TuneConfig,
     target: Arc<dyn VersionControl>,
     region: &str,

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// What to send: one document, or several with relative weights.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PayloadSpec {
+pub(crate) enum PayloadSpec {
     /// The same document every time.
     Single(Value),
     /// `(document, weight)` pairs; weights are positive and relative.
@@ -23,7 +23,7 @@ pub enum PayloadSpec {
 }
 
 /// Reads a command-line payload: inline JSON, or `@path` naming a JSON file.
-pub fn read_arg(arg: &str) -> Result<Value> {
+pub(crate) fn read_arg(arg: &str) -> Result<Value> {
     if let Some(path) = arg.strip_prefix('@') {
         let text = std::fs::read_to_string(Path::new(path))
             .with_context(|| format!("reading the payload file {path}"))?;
@@ -50,7 +50,7 @@ fn is_weighted(value: &Value) -> bool {
 
 impl PayloadSpec {
     /// Interprets a JSON value: a weighted list (validated) or a single document.
-    pub fn from_value(value: Value) -> Result<PayloadSpec> {
+    pub(crate) fn from_value(value: Value) -> Result<PayloadSpec> {
         if !is_weighted(&value) {
             return Ok(PayloadSpec::Single(value));
         }
@@ -77,7 +77,7 @@ impl PayloadSpec {
     /// `num` serialised payloads in sending order. For a weighted list each entry gets
     /// `floor(weight x num / total)` slots and the last entry fills the rest, as
     /// aws-lambda-power-tuning does, so every entry is sent at least once or it is an error.
-    pub fn expand(&self, num: usize) -> Result<Vec<Vec<u8>>> {
+    pub(crate) fn expand(&self, num: usize) -> Result<Vec<Vec<u8>>> {
         match self {
             PayloadSpec::Single(value) => {
                 let bytes = to_bytes(value);
@@ -114,7 +114,7 @@ impl PayloadSpec {
     }
 
     /// The documents with their weights (1 for a single document), for display and mixing.
-    pub fn entries(&self) -> Vec<(&Value, f64)> {
+    pub(crate) fn entries(&self) -> Vec<(&Value, f64)> {
         match self {
             PayloadSpec::Single(v) => vec![(v, 1.0)],
             PayloadSpec::Weighted(items) => items.iter().map(|(v, w)| (v, *w)).collect(),
@@ -123,7 +123,7 @@ impl PayloadSpec {
 }
 
 /// The bytes sent for `value` (see the module documentation about JSON strings).
-pub fn to_bytes(value: &Value) -> Vec<u8> {
+pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
     if let Value::String(s) = value {
         if serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
             return s.clone().into_bytes();

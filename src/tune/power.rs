@@ -28,9 +28,9 @@ pub struct PowerResult {
     /// The same in PT's model (its `totalCost`: each invocation's billed ms, no request charge).
     pub pt_total_cost: f64,
     /// Short judgement, e.g. `Best (cost)`, `Avoid`, `Fastest`.
-    pub verdict: String,
+    pub(crate) verdict: String,
     /// Cost and duration relative to the winner (1.0 = same).
-    pub vs_best: Option<VsBest>,
+    pub(crate) vs_best: Option<VsBest>,
 }
 
 /// Figures of a size whose invocations all succeeded.
@@ -47,15 +47,15 @@ pub struct PowerStats {
     /// Duration + Init Duration: trimmed mean, percentiles, min, max (ms).
     pub duration_ms: Summary,
     /// Trimmed mean of Billed Duration plus Billed Restore Duration (ms).
-    pub avg_billed_ms: f64,
+    pub(crate) avg_billed_ms: f64,
     /// Mean Init Duration of the cold starts (ms).
-    pub avg_init_ms: Option<f64>,
+    pub(crate) avg_init_ms: Option<f64>,
     /// Largest Max Memory Used seen (MB).
-    pub max_memory_used_mb: Option<u32>,
+    pub(crate) max_memory_used_mb: Option<u32>,
     /// Full cost of one invocation at the trimmed mean billed duration (request charge included).
     pub cost_per_invoke: f64,
     /// Its two parts.
-    pub cost: Cost,
+    pub(crate) cost: Cost,
     /// PT's cost of one invocation (its `averagePrice`): the trimmed mean billed duration rounded
     /// up to the millisecond, no request charge.
     pub pt_cost_per_invoke: f64,
@@ -63,42 +63,42 @@ pub struct PowerStats {
 
 /// A size compared with the winner.
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct VsBest {
+pub(crate) struct VsBest {
     /// This size's cost / the winner's.
-    pub cost_ratio: f64,
+    pub(crate) cost_ratio: f64,
     /// This size's average duration / the winner's.
-    pub duration_ratio: f64,
+    pub(crate) duration_ratio: f64,
 }
 
 /// One measured invocation.
 #[derive(Debug, Clone)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Its REPORT line.
-    pub report: ReportLine,
+    pub(crate) report: ReportLine,
     /// The error type, when it was an allowed function error.
-    pub allowed_error: Option<String>,
+    pub(crate) allowed_error: Option<String>,
 }
 
 /// What the sweep gathered for one size, before statistics.
 #[derive(Debug, Clone, Default)]
-pub struct PowerOutcome {
+pub(crate) struct PowerOutcome {
     /// Memory size in MB.
-    pub memory_mb: u32,
+    pub(crate) memory_mb: u32,
     /// Measured invocations (also those made before a failure, for the cost total).
-    pub samples: Vec<Sample>,
+    pub(crate) samples: Vec<Sample>,
     /// Cost-bearing invocations that failed or were rejected (their REPORT lines).
-    pub failed_reports: Vec<ReportLine>,
+    pub(crate) failed_reports: Vec<ReportLine>,
     /// The first failure that retries did not cure; the size is skipped when set.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Throttled calls retried.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// Failed invocations retried.
-    pub error_retries: u32,
+    pub(crate) error_retries: u32,
 }
 
 impl PowerOutcome {
     /// Statistics and cost for this size. `None` stats when it failed or measured nothing.
-    pub fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
+    pub(crate) fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
         // A rejected REPORT was billed at the memory it names, not the size measured.
         let billed = || {
             self.samples.iter().map(|s| &s.report).chain(&self.failed_reports).map(|r| {
@@ -168,14 +168,14 @@ impl PowerOutcome {
 
 impl PowerResult {
     /// Why the size has no statistics (`None` when it has them).
-    pub fn failure(&self) -> Option<&str> {
+    pub(crate) fn failure(&self) -> Option<&str> {
         self.stats.is_none().then(|| self.error.as_deref().unwrap_or("failed"))
     }
 }
 
 impl PowerStats {
     /// The cost per invocation `model` compares.
-    pub fn cost_in(&self, model: CostModel) -> f64 {
+    pub(crate) fn cost_in(&self, model: CostModel) -> f64 {
         match model {
             CostModel::Pt => self.pt_cost_per_invoke,
             CostModel::Full => self.cost_per_invoke,
@@ -184,7 +184,7 @@ impl PowerStats {
 }
 
 /// The successful sizes as candidates priced in `model`, with their indexes in `powers`.
-pub fn candidates(powers: &[PowerResult], model: CostModel) -> Vec<(usize, Candidate)> {
+pub(crate) fn candidates(powers: &[PowerResult], model: CostModel) -> Vec<(usize, Candidate)> {
     powers
         .iter()
         .enumerate()
@@ -205,7 +205,7 @@ pub fn candidates(powers: &[PowerResult], model: CostModel) -> Vec<(usize, Candi
 
 /// Picks the winner among the successful sizes, comparing costs in `model`, and fills in verdicts
 /// and comparisons. Returns the winner's index in `powers`.
-pub fn judge(
+pub(crate) fn judge(
     powers: &mut [PowerResult],
     strategy: Strategy,
     weight: f64,

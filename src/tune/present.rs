@@ -11,7 +11,7 @@ use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};
 
 /// An amount per invocation in the run's currency (CNY in the China regions).
-pub fn money(value: f64, currency: &str) -> String {
+pub(crate) fn money(value: f64, currency: &str) -> String {
     let usd = format::usd(value);
     match currency {
         "USD" => usd,
@@ -21,7 +21,7 @@ pub fn money(value: f64, currency: &str) -> String {
 
 /// The observations' columns the terminal table and the HTML report share, in order; both end
 /// with the verdict, the terminal's after a comparison with the winner.
-pub const OBSERVATION_HEADERS: [&str; 8] = [
+pub(crate) const OBSERVATION_HEADERS: [&str; 8] = [
     "Memory",
     "Avg Duration",
     "p50",
@@ -33,7 +33,7 @@ pub const OBSERVATION_HEADERS: [&str; 8] = [
 ];
 
 /// The observations table, one row per memory size.
-pub fn table(result: &TuneResult) -> String {
+pub(crate) fn table(result: &TuneResult) -> String {
     let mut headers = OBSERVATION_HEADERS.to_vec();
     headers.extend(["vs best", "Verdict"]);
     let currency = result.pricing.currency;
@@ -99,7 +99,7 @@ fn tone(p: &PowerResult) -> Tone {
 }
 
 /// Average duration and cost per memory size as two bar charts.
-pub fn charts(result: &TuneResult) -> String {
+pub(crate) fn charts(result: &TuneResult) -> String {
     let winner = result.winner.as_ref().map(|w| w.memory_mb);
     let strategy = result.plan.strategy;
     let bars = |f: &dyn Fn(&PowerResult) -> Option<(f64, String)>| -> Vec<Bar> {
@@ -141,7 +141,7 @@ pub fn charts(result: &TuneResult) -> String {
 }
 
 /// The closing lines: winner, what the run cost, where the memory was left.
-pub fn summary(result: &TuneResult) -> String {
+pub(crate) fn summary(result: &TuneResult) -> String {
     let mut out = String::new();
     let currency = result.pricing.currency;
     if let Some(w) = &result.winner {
@@ -240,7 +240,7 @@ fn afterwards(result: &TuneResult) -> String {
 }
 
 /// What a dry run found: each size invoked once through its alias.
-pub fn dry_run(result: &TuneResult) -> String {
+pub(crate) fn dry_run(result: &TuneResult) -> String {
     let sizes: Vec<String> = result.powers.iter().map(|p| format!("{} MB", p.memory_mb)).collect();
     format!(
         "Dry run: published a version and an alias per size, invoked each once ({}): every call \
@@ -251,7 +251,7 @@ pub fn dry_run(result: &TuneResult) -> String {
 }
 
 /// What a dry run would do.
-pub fn plan(result: &TuneResult) -> String {
+pub(crate) fn plan(result: &TuneResult) -> String {
     let p = &result.plan;
     let mut out = String::new();
     let _ = writeln!(out, "The plan for {}:", result.function);

@@ -17,16 +17,16 @@ use serde::Serialize;
 use crate::arch::Arch;
 
 /// Compute price per GB-second, x86_64, outside the regions listed in [`X86_REGIONAL_PER_MS_128`].
-pub const X86_64_GB_SECOND: f64 = 0.000_016_666_7;
+pub(crate) const X86_64_GB_SECOND: f64 = 0.000_016_666_7;
 /// Compute price per GB-second, arm64 (Graviton).
-pub const ARM64_GB_SECOND: f64 = 0.000_013_333_4;
+pub(crate) const ARM64_GB_SECOND: f64 = 0.000_013_333_4;
 /// Price per request: $0.20 per million.
-pub const REQUEST: f64 = 0.20 / 1_000_000.0;
+pub(crate) const REQUEST: f64 = 0.20 / 1_000_000.0;
 
 /// x86_64 regions priced differently from the default, per millisecond at 128 MB
 /// (aws-lambda-power-tuning's table; the default there is 2.1e-9, i.e. $0.0000166667 rounded).
 /// The China regions' figure is in CNY.
-pub const X86_REGIONAL_PER_MS_128: &[(&str, f64)] = &[
+pub(crate) const X86_REGIONAL_PER_MS_128: &[(&str, f64)] = &[
     ("ap-east-1", 2.9e-9),
     ("af-south-1", 2.8e-9),
     ("ap-northeast-3", 2.7e-9),
@@ -36,14 +36,14 @@ pub const X86_REGIONAL_PER_MS_128: &[(&str, f64)] = &[
     ("cn-northwest-1", 0.000_000_014_2),
 ];
 /// PT's default x86_64 price per millisecond at 128 MB.
-pub const PT_X86_DEFAULT_PER_MS_128: f64 = 2.1e-9;
+pub(crate) const PT_X86_DEFAULT_PER_MS_128: f64 = 2.1e-9;
 /// PT's arm64 price per millisecond at 128 MB (every region).
-pub const PT_ARM64_PER_MS_128: f64 = 1.7e-9;
+pub(crate) const PT_ARM64_PER_MS_128: f64 = 1.7e-9;
 /// The request charge in the China regions: CNY 1.36 per million.
-pub const REQUEST_CNY: f64 = 1.36 / 1_000_000.0;
+pub(crate) const REQUEST_CNY: f64 = 1.36 / 1_000_000.0;
 
 /// Whether a region is one of AWS's China regions (priced in CNY).
-pub fn is_china(region: &str) -> bool {
+pub(crate) fn is_china(region: &str) -> bool {
     region.starts_with("cn-")
 }
 
@@ -51,11 +51,11 @@ pub fn is_china(region: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Pricing {
     /// Price per GB-second of billed duration (lab's full model).
-    pub gb_second: f64,
+    pub(crate) gb_second: f64,
     /// Price per request (lab's full model).
-    pub request: f64,
+    pub(crate) request: f64,
     /// PT's price per millisecond at 128 MB.
-    pub pt_per_ms_128: f64,
+    pub(crate) pt_per_ms_128: f64,
     /// `USD`, or `CNY` in the China regions.
     pub currency: &'static str,
 }

@@ -14,54 +14,54 @@ use super::pricing::is_china;
 use super::strategy::{self, CostModel, Strategy};
 
 /// The tool's visualization page; the figures travel in the URL's fragment, never to its server.
-pub const VISUALIZATION_URL: &str = "https://lambda-power-tuning.show/";
+pub(crate) const VISUALIZATION_URL: &str = "https://lambda-power-tuning.show/";
 
 /// The power-tuning tool's output, with its field names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PtOutput {
     /// The optimal memory size.
-    pub power: u32,
+    pub(crate) power: u32,
     /// Its average cost per invocation (PT's model).
-    pub cost: f64,
+    pub(crate) cost: f64,
     /// Its average duration (ms).
-    pub duration: f64,
+    pub(crate) duration: f64,
     /// What the run cost, and the visualization link.
     #[serde(rename = "stateMachine")]
-    pub state_machine: PtStateMachine,
+    pub(crate) state_machine: PtStateMachine,
     /// Every size's averages, with `includeOutputResults`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stats: Option<Vec<PtStat>>,
+    pub(crate) stats: Option<Vec<PtStat>>,
 }
 
 /// `stateMachine` of the tool's output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PtStateMachine {
+pub(crate) struct PtStateMachine {
     /// Step Functions' charge: none, lab runs no state machine.
     #[serde(rename = "executionCost")]
-    pub execution_cost: f64,
+    pub(crate) execution_cost: f64,
     /// Every invocation of the run, PT's model.
     #[serde(rename = "lambdaCost")]
-    pub lambda_cost: f64,
+    pub(crate) lambda_cost: f64,
     /// The lambda-power-tuning.show link with the sizes, durations and costs encoded.
-    pub visualization: String,
+    pub(crate) visualization: String,
 }
 
 /// One size in `stats`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PtStat {
+pub(crate) struct PtStat {
     /// Memory size in MB.
-    pub value: u32,
+    pub(crate) value: u32,
     /// Average cost per invocation (PT's model).
     #[serde(rename = "averagePrice")]
-    pub average_price: f64,
+    pub(crate) average_price: f64,
     /// Average duration (ms).
     #[serde(rename = "averageDuration")]
-    pub average_duration: f64,
+    pub(crate) average_duration: f64,
 }
 
 /// The tool's document for `powers` (sizes without statistics are left out, as the tool leaves out
 /// a size whose average duration is missing). `None` when no size has statistics.
-pub fn document(
+pub(crate) fn document(
     powers: &[PowerResult],
     strategy: Strategy,
     weight: f64,
@@ -98,7 +98,7 @@ pub fn document(
 /// The tool's link: sizes as little-endian 16-bit integers, durations and costs as little-endian
 /// 32-bit floats, each base64-encoded, joined by `;` in the fragment, sorted by size; the China
 /// regions add `?currency=CNY`.
-pub fn visualization_url(points: &[(u32, f64, f64)], region: &str) -> String {
+pub(crate) fn visualization_url(points: &[(u32, f64, f64)], region: &str) -> String {
     let mut sorted = points.to_vec();
     sorted.sort_by_key(|p| p.0);
     let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);

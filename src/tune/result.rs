@@ -21,13 +21,13 @@ pub struct TuneResult {
     /// `None` in a dry run, which analyses nothing (as the tool's).
     pub results: Option<PtOutput>,
     /// The tuned function.
-    pub function: String,
+    pub(crate) function: String,
     /// Region used for pricing.
-    pub region: String,
+    pub(crate) region: String,
     /// The function's instruction set.
-    pub architecture: Arch,
+    pub(crate) architecture: Arch,
     /// Prices applied.
-    pub pricing: Pricing,
+    pub(crate) pricing: Pricing,
     /// What was (or, in a dry run, would be) done.
     pub plan: Plan,
     /// One entry per memory size, in the order tried (empty in a dry run).
@@ -35,11 +35,11 @@ pub struct TuneResult {
     /// The chosen size; `None` in a dry run.
     pub winner: Option<Winner>,
     /// Which cost chose the winner.
-    pub cost_model: CostModel,
+    pub(crate) cost_model: CostModel,
     /// Spent by every invocation of the run, all sizes (including failed ones), full cost.
-    pub tuning_cost: f64,
+    pub(crate) tuning_cost: f64,
     /// Invocations that produced a REPORT line.
-    pub invocations: u64,
+    pub(crate) invocations: u64,
     /// Memory before tuning (`None` in a dry run, which reads nothing).
     pub original_memory_mb: Option<u32>,
     /// Memory the function was left with: the original, or the winner with --auto-optimize.
@@ -49,60 +49,60 @@ pub struct TuneResult {
     /// With --auto-optimize-alias: the alias and the version it now points at.
     pub optimized_alias: Option<(String, String)>,
     /// How long each phase took.
-    pub timings: Timings,
+    pub(crate) timings: Timings,
     /// The account's unreserved concurrency the invocations were paced by (`None`: unknown, unpaced).
     pub concurrency_limit: Option<u32>,
 }
 
 /// How long each phase of a run took, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Timings {
+pub(crate) struct Timings {
     /// Publishing the versions and aliases, and restoring `$LATEST` (Lambda's update times).
-    pub publish_ms: f64,
+    pub(crate) publish_ms: f64,
     /// Invoking the aliases.
-    pub measure_ms: f64,
+    pub(crate) measure_ms: f64,
     /// Restoring `$LATEST` again if needed and deleting the aliases and versions.
-    pub cleanup_ms: f64,
+    pub(crate) cleanup_ms: f64,
 }
 
 /// The settings of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// Memory sizes in MB, in order.
-    pub powers: Vec<u32>,
+    pub(crate) powers: Vec<u32>,
     /// Invocations per size.
-    pub num: u32,
+    pub(crate) num: u32,
     /// All at once per size.
-    pub parallel: bool,
+    pub(crate) parallel: bool,
     /// Winner selection.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Balanced strategy weight.
-    pub balanced_weight: f64,
+    pub(crate) balanced_weight: f64,
     /// Trimmed-mean share dropped from each end.
     pub discard_top_bottom: f64,
     /// Cold starts forced.
-    pub only_cold_starts: bool,
+    pub(crate) only_cold_starts: bool,
     /// Pause between sequential invocations.
-    pub sleep_between_runs_ms: u64,
+    pub(crate) sleep_between_runs_ms: u64,
     /// Leave the winner configured.
-    pub auto_optimize: bool,
+    pub(crate) auto_optimize: bool,
     /// Only printed the plan.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Error types counted as measurements.
-    pub allowed_exceptions: Vec<String>,
+    pub(crate) allowed_exceptions: Vec<String>,
     /// The payloads with their relative weights.
-    pub payloads: Vec<WeightedPayload>,
+    pub(crate) payloads: Vec<WeightedPayload>,
     /// `powers x num` (one per size in a dry run).
     pub total_invocations: u64,
     /// Versions (and aliases) published: one per size, `num` per size with `only_cold_starts`.
-    pub versions_published: u64,
+    pub(crate) versions_published: u64,
     /// Updates of `$LATEST`: one per version published, and one to restore it.
     pub configuration_updates: u64,
 }
 
 impl Plan {
     /// The plan of `cfg` for a function whose `$LATEST` is at `original_mb`, for the output.
-    pub fn of(cfg: &TuneConfig, original_mb: u32) -> Plan {
+    pub(crate) fn of(cfg: &TuneConfig, original_mb: u32) -> Plan {
         let per_size = if cfg.only_cold_starts {
             cfg.num as u64
         } else {
@@ -154,11 +154,11 @@ fn updates(cfg: &TuneConfig, original_mb: u32) -> u64 {
 
 /// One payload and its relative weight.
 #[derive(Debug, Clone, Serialize)]
-pub struct WeightedPayload {
+pub(crate) struct WeightedPayload {
     /// The JSON document.
-    pub payload: Value,
+    pub(crate) payload: Value,
     /// Relative weight (1 for a single payload).
-    pub weight: f64,
+    pub(crate) weight: f64,
 }
 
 /// The chosen memory size.
@@ -167,11 +167,11 @@ pub struct Winner {
     /// Memory size in MB.
     pub memory_mb: u32,
     /// Trimmed mean duration (ms).
-    pub avg_duration_ms: f64,
+    pub(crate) avg_duration_ms: f64,
     /// Cost per invocation in the model that chose it.
-    pub cost_per_invoke: f64,
+    pub(crate) cost_per_invoke: f64,
     /// The strategy that chose it.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// The cost model the strategy compared.
     pub cost_model: CostModel,
 }

@@ -22,7 +22,6 @@ use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::config::TuneConfig;
-pub use super::measure::is_throttle;
 use super::measure::{self, Job, RetryPolicy};
 use super::power::PowerOutcome;
 use super::pricing::Pricing;
@@ -39,9 +38,8 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-
 /// The aliases of one size: one, or one per invocation with `--only-cold-starts`.
-pub fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
+pub(crate) fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
     if cfg.only_cold_starts {
         (0..cfg.payloads.len()).map(|i| alias_name(memory_mb, Some(i))).collect()
     } else {

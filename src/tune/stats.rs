@@ -38,7 +38,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Summary {
     /// Number of values.
-    pub count: usize,
+    pub(crate) count: usize,
     /// Trimmed mean (see the module documentation).
     pub mean: f64,
     /// Median (nearest rank).

@@ -26,7 +26,7 @@ pub enum Strategy {
 
 impl Strategy {
     /// The lowercase name used on the command line and in the input file.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Strategy::Cost => "cost",
             Strategy::Speed => "speed",
@@ -49,7 +49,7 @@ pub enum CostModel {
 
 impl CostModel {
     /// The name on the command line.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CostModel::Pt => "pt",
             CostModel::Full => "full",
@@ -57,7 +57,7 @@ impl CostModel {
     }
 
     /// How the output names it.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             CostModel::Pt => "PT's cost (billed ms rounded up, no request charge)",
             CostModel::Full => "lab's full cost (exact billed ms plus the request charge)",
@@ -90,7 +90,7 @@ fn better(a: (f64, f64), b: (f64, f64)) -> bool {
 }
 
 /// The balanced score of `c` (smaller is better); see the module documentation.
-pub fn balanced_score(c: &Candidate, max_cost: f64, max_duration: f64, weight: f64) -> f64 {
+pub(crate) fn balanced_score(c: &Candidate, max_cost: f64, max_duration: f64, weight: f64) -> f64 {
     let w = weight.clamp(0.0, 1.0);
     let cost = if max_cost > 0.0 {
         c.cost / max_cost

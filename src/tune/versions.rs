@@ -30,12 +30,12 @@ use serde::Serialize;
 use crate::control::{LatestSettings, VersionControl};
 
 /// The prefix of every alias lab makes.
-pub const ALIAS_PREFIX: &str = "lab-tune-";
+pub(crate) const ALIAS_PREFIX: &str = "lab-tune-";
 /// Deletions in flight at once: Lambda's control plane throttles bursts.
 const DELETE_CONCURRENCY: usize = 4;
 
 /// The alias for invocation `index` at `memory_mb` (`None` when one alias serves every invocation).
-pub fn alias_name(memory_mb: u32, index: Option<usize>) -> String {
+pub(crate) fn alias_name(memory_mb: u32, index: Option<usize>) -> String {
     match index {
         Some(i) => format!("{ALIAS_PREFIX}{memory_mb}-{i}"),
         None => format!("{ALIAS_PREFIX}{memory_mb}"),
@@ -46,7 +46,7 @@ pub fn alias_name(memory_mb: u32, index: Option<usize>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Published {
     /// The memory size it runs at.
-    pub memory_mb: u32,
+    pub(crate) memory_mb: u32,
     /// The alias.
     pub alias: String,
     /// The version number.
@@ -72,7 +72,7 @@ pub struct Cleanup {
 
 impl Cleanup {
     /// One line for the terminal and for error messages.
-    pub fn summary(&self, original: &LatestSettings) -> String {
+    pub(crate) fn summary(&self, original: &LatestSettings) -> String {
         let latest = format!("$LATEST at {} MB", original.memory_mb);
         if self.kept {
             return format!(
@@ -89,10 +89,10 @@ impl Cleanup {
 }
 
 /// One run's versions and aliases on one function.
-pub struct Session {
+pub(crate) struct Session {
     target: Arc<dyn VersionControl>,
     /// `$LATEST`'s settings before the run.
-    pub original: LatestSettings,
+    pub(crate) original: LatestSettings,
     mark: String,
     published: Mutex<Vec<Published>>,
     /// `$LATEST`'s settings as this run last left them (an update is skipped when they match).
@@ -101,7 +101,7 @@ pub struct Session {
 
 impl Session {
     /// A session on `target`, whose `$LATEST` is `original` now.
-    pub fn new(target: Arc<dyn VersionControl>, original: LatestSettings) -> Self {
+    pub(crate) fn new(target: Arc<dyn VersionControl>, original: LatestSettings) -> Self {
         let run: u32 = rand::random();
         Self {
             target,
@@ -113,13 +113,13 @@ impl Session {
     }
 
     /// The aliases published so far.
-    pub fn published(&self) -> Vec<Published> {
+    pub(crate) fn published(&self) -> Vec<Published> {
         self.published.lock().expect("published lock").clone()
     }
 
     /// Publishes a version at `memory_mb` for each alias in `aliases` and points the alias at it.
     /// `$LATEST` is updated only when it is not at that memory already.
-    pub async fn publish(&self, memory_mb: u32, aliases: &[String]) -> Result<()> {
+    pub(crate) async fn publish(&self, memory_mb: u32, aliases: &[String]) -> Result<()> {
         for alias in aliases {
             let mark = format!("{} {memory_mb} MB {alias}", self.mark);
             let mut wanted = LatestSettings {
@@ -156,7 +156,7 @@ impl Session {
 
     /// Puts `$LATEST`'s memory and description back if they differ, and waits until the update is
     /// `Successful` (until then Lambda still runs the test size). Returns whether it changed them.
-    pub async fn restore_latest(&self) -> Result<bool> {
+    pub(crate) async fn restore_latest(&self) -> Result<bool> {
         if self.target.latest().await? == self.original {
             return Ok(false);
         }
@@ -167,7 +167,7 @@ impl Session {
 
     /// Restores `$LATEST`, then (unless `keep`) deletes the aliases and versions of this run, and
     /// checks none is left. Goes on past a failure and reports every one at the end.
-    pub async fn cleanup(&self, keep: bool) -> Result<Cleanup> {
+    pub(crate) async fn cleanup(&self, keep: bool) -> Result<Cleanup> {
         let mut failures = Vec::new();
         let mut report = Cleanup {
             published: self.published(),

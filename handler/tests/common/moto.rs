@@ -1,7 +1,8 @@
 //! A real moto server shared by every test in one test binary, and SDK clients pointed at it.
 //!
-//! moto is found at `$LAB_MOTO`, else `$XDG_CACHE_HOME/lab/moto-5.2.5/bin/moto_server` (XDG default
-//! `~/.cache`), where the project's setup installs it.
+//! moto is found at `$LAB_MOTO`, else `$XDG_CACHE_HOME/lab/moto-VERSION/bin/moto_server` (XDG default
+//! `~/.cache`), where the project's setup installs it; VERSION is the pin in
+//! `local/python/requirements.txt`, the one place it is written.
 //!
 //! The server lives in a `static`, and statics are never dropped, so `Drop` alone cannot stop it. It is
 //! therefore started under a tiny `sh` watchdog that holds a pipe from this process: when the test binary
@@ -44,6 +45,16 @@ impl Drop for Moto {
     }
 }
 
+/// moto's version, from the project's one pin (`moto[server]==VERSION`).
+fn moto_version() -> &'static str {
+    let pin = include_str!("../../../local/python/requirements.txt");
+    pin.lines()
+        .next()
+        .and_then(|l| l.split("==").nth(1))
+        .expect("requirements.txt pins moto[server]==VERSION")
+        .trim()
+}
+
 /// The path of the moto_server executable.
 pub fn moto_path() -> PathBuf {
     if let Some(path) = std::env::var_os("LAB_MOTO").filter(|p| !p.is_empty()) {
@@ -55,7 +66,7 @@ pub fn moto_path() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache")
         });
-    cache.join("lab/moto-5.2.5/bin/moto_server")
+    cache.join(format!("lab/moto-{}/bin/moto_server", moto_version()))
 }
 
 /// The process-wide moto, started on first use.
@@ -65,8 +76,9 @@ pub fn moto() -> &'static Moto {
         let path = moto_path();
         assert!(
             path.exists(),
-            "moto_server not found at {} (set LAB_MOTO or install moto 5.2.5 there)",
-            path.display()
+            "moto_server not found at {} (set LAB_MOTO or run scripts/install-deps, which installs moto {} there)",
+            path.display(),
+            moto_version()
         );
         // A freshly freed port can be taken by someone else before moto binds it: try a few.
         let mut last = String::new();

@@ -288,7 +288,12 @@ fn set_status(config: &mut Value, field: &str, (value, reason, code): (&str, &st
 
 /// Invoke's answer for a function that is not Active: Pending refuses with a conflict; Inactive
 /// refuses and starts waking up (Pending, then Active).
-pub(crate) fn invoke_gate(rules: &Rules, region: &str, name: &str, now: Instant) -> Result<(), NotReady> {
+pub(crate) fn invoke_gate(
+    rules: &Rules,
+    region: &str,
+    name: &str,
+    now: Instant,
+) -> Result<(), NotReady> {
     let mut functions = rules.functions.lock().expect("functions lock");
     let Some(f) = functions.live_mut(&(region.to_string(), name.to_string()), now) else {
         return Ok(());
@@ -320,7 +325,12 @@ pub(crate) fn invoke_gate(rules: &Rules, region: &str, name: &str, now: Instant)
 }
 
 /// When the function's update in progress ends, if one is.
-pub(crate) fn update_ends(rules: &Rules, region: &str, name: &str, now: Instant) -> Option<Instant> {
+pub(crate) fn update_ends(
+    rules: &Rules,
+    region: &str,
+    name: &str,
+    now: Instant,
+) -> Option<Instant> {
     let functions = rules.functions.lock().expect("functions lock");
     functions
         .live(&(region.to_string(), name.to_string()), now)

@@ -47,7 +47,7 @@ fn run_key(run: &RunResult, index: usize) -> (String, String) {
 }
 
 /// Builds the report page for `result`.
-pub fn render(result: &LoadResult) -> Document {
+pub(crate) fn render(result: &LoadResult) -> Document {
     let model = load_model(result);
     let subtitle = format!(
         "{} · {} · {} per run · via {} · {}",

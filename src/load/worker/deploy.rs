@@ -11,12 +11,12 @@ use crate::stack::{self, FunctionSettings, Stack};
 /// The inline policy's name on the worker's role.
 const POLICY: &str = "lab-load-worker";
 /// The generator runs up to Lambda's limit; a run is cut into slices that end well before it.
-pub const TIMEOUT_S: i32 = 900;
+pub(crate) const TIMEOUT_S: i32 = 900;
 
 /// The stack as the generator's resources see it: the same account, clients and tag, with the
 /// worker's names and settings, so `stack::function` and friends manage it as they manage the
 /// tutorial's function.
-pub fn worker_stack(stack: &Stack, memory_mb: u32, arch: Arch) -> Stack {
+pub(crate) fn worker_stack(stack: &Stack, memory_mb: u32, arch: Arch) -> Stack {
     let mut ws = stack.clone();
     let base = &stack.names.stack;
     ws.names.function = format!("{base}-load-worker");
@@ -58,7 +58,7 @@ fn policy(ws: &Stack, target_function_arn: &str) -> serde_json::Value {
 
 /// Creates or converges the generator: role, log group, function (code updated when its hash
 /// changed), and waits until it is Active.
-pub async fn ensure(
+pub(crate) async fn ensure(
     stack: &Stack,
     package: &Package,
     memory_mb: u32,

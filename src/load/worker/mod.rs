@@ -9,8 +9,8 @@
 //! Workers count against the account's concurrency, which the function under test needs too:
 //! the plan is refused when workers plus the VUs cannot fit.
 
-pub mod deploy;
-pub mod package;
+pub(crate) mod deploy;
+pub(crate) mod package;
 pub mod serve;
 pub mod wire;
 
@@ -40,7 +40,7 @@ const WARM_UP_MARGIN: Duration = Duration::from_secs(3);
 const MAX_SLICE: Duration = Duration::from_secs(840);
 
 /// The deployed generator and what every plan shares.
-pub struct Fleet {
+pub(crate) struct Fleet {
     count: u32,
     client: aws_sdk_lambda::Client,
     function: String,
@@ -55,7 +55,7 @@ pub struct Fleet {
 
 impl Fleet {
     /// Checks the plan fits the account's concurrency, then deploys (or updates) the generator.
-    pub async fn prepare(
+    pub(crate) async fn prepare(
         args: &LoadArgs,
         stack: &Stack,
         url: &str,
@@ -104,12 +104,12 @@ impl Fleet {
     }
 
     /// Invocations per run.
-    pub fn count(&self) -> u32 {
+    pub(crate) fn count(&self) -> u32 {
         self.count
     }
 
     /// Runs `spec` on the workers, slice by slice, and merges what they measured.
-    pub async fn measure(
+    pub(crate) async fn measure(
         &self,
         spec: &RunSpec,
         mix: &Arc<PayloadMix>,

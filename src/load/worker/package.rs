@@ -11,11 +11,11 @@ use crate::arch::Arch;
 use crate::package::{self, Executable, Package};
 
 /// The binary's name, beside `lab`.
-pub const BINARY: &str = "lab-load-worker";
+pub(crate) const BINARY: &str = "lab-load-worker";
 
 /// The zipped generator and its architecture. `local` relaxes the glibc
 /// check: the local stack runs the binary on this machine.
-pub fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, Arch)> {
+pub(crate) fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Package, Arch)> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => locate_or_build(local)?,

@@ -67,7 +67,7 @@ pub async fn serve() -> Result<()> {
 }
 
 /// Runs one event: a plan wrapped as `{"lab_load_worker": PLAN}`, nothing else.
-pub async fn handle(event: &[u8]) -> Result<Report> {
+pub(crate) async fn handle(event: &[u8]) -> Result<Report> {
     let mut value: Value = serde_json::from_slice(event).context("the event is not JSON")?;
     let Some(plan) = value.get_mut(PLAN_MARKER).map(Value::take) else {
         bail!("not a lab load plan: this function only runs `lab load --workers`");
@@ -83,7 +83,7 @@ pub async fn handle(event: &[u8]) -> Result<Report> {
 }
 
 /// Runs a plan with the local runner and packs what it measured.
-pub async fn run_plan(plan: &Plan) -> Result<Report> {
+pub(crate) async fn run_plan(plan: &Plan) -> Result<Report> {
     let timeout = Duration::from_secs_f64(plan.timeout_s);
     let vus = VuSet {
         first: plan.index,

@@ -17,14 +17,14 @@ use super::super::timeline::Timeline;
 use crate::call::Via;
 
 /// The marker a worker requires in its event: it runs only what lab sends it.
-pub const PLAN_MARKER: &str = "lab_load_worker";
+pub(crate) const PLAN_MARKER: &str = "lab_load_worker";
 /// The plan (and report) format this build speaks.
-pub const PLAN_VERSION: u32 = 2;
+pub(crate) const PLAN_VERSION: u32 = 2;
 
 /// Closed or open model, as sent to a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PlanModel {
+pub(crate) enum PlanModel {
     /// VUs following a shape.
     Closed {
         /// The whole test's shape.
@@ -41,88 +41,88 @@ pub enum PlanModel {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// Always [`PLAN_VERSION`].
-    pub version: u32,
+    pub(crate) version: u32,
     /// Through the stage URL or Lambda Invoke.
-    pub via: Via,
+    pub(crate) via: Via,
     /// The stage URL.
-    pub url: String,
+    pub(crate) url: String,
     /// The function, with `--via lambda`.
-    pub function: Option<String>,
+    pub(crate) function: Option<String>,
     /// The Lambda API endpoint to use (the local stack's gateway), with `--via lambda`.
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// The model.
-    pub model: PlanModel,
+    pub(crate) model: PlanModel,
     /// This worker's number, and how many share the test.
-    pub index: u32,
+    pub(crate) index: u32,
     /// Workers in the test.
-    pub count: u32,
+    pub(crate) count: u32,
     /// VUs in the whole test (closed) or requests in flight (open).
-    pub vus: u32,
+    pub(crate) vus: u32,
     /// Length of this slice, seconds.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
     /// Where the slice starts in the test, seconds.
-    pub offset_s: f64,
+    pub(crate) offset_s: f64,
     /// The measured window, seconds since the test's start.
-    pub window: (f64, f64),
+    pub(crate) window: (f64, f64),
     /// Request timeout, seconds.
-    pub timeout_s: f64,
+    pub(crate) timeout_s: f64,
     /// This worker's share of `--max-requests`.
-    pub max_requests: Option<u64>,
+    pub(crate) max_requests: Option<u64>,
     /// The payloads and their weights.
-    pub payloads: Vec<(Value, f64)>,
+    pub(crate) payloads: Vec<(Value, f64)>,
     /// Send one request per VU before the clock starts.
-    pub warm_up: bool,
+    pub(crate) warm_up: bool,
     /// When every worker starts its clock, milliseconds since the Unix epoch.
-    pub start_at_unix_ms: u64,
+    pub(crate) start_at_unix_ms: u64,
 }
 
 /// What one worker measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The recorder.
-    pub recorder: RecorderWire,
+    pub(crate) recorder: RecorderWire,
     /// Each second that saw anything.
-    pub seconds: Vec<SecondWire>,
+    pub(crate) seconds: Vec<SecondWire>,
     /// Open model: arrivals not sent.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// From the clock's start to the last answer, seconds.
-    pub elapsed_s: f64,
+    pub(crate) elapsed_s: f64,
     /// How late after the agreed start this worker began, milliseconds.
-    pub late_ms: f64,
+    pub(crate) late_ms: f64,
 }
 
 /// A [`Recorder`] on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecorderWire {
     /// Every request's latency: V2 deflate, base64.
-    pub all: String,
+    pub(crate) all: String,
     /// Successes' latency.
-    pub ok: String,
+    pub(crate) ok: String,
     /// Successes.
-    pub ok_count: u64,
+    pub(crate) ok_count: u64,
     /// The errors by kind, and the first one seen.
-    pub errors: ErrorBreakdown,
+    pub(crate) errors: ErrorBreakdown,
     /// Requests completed inside the measured window.
-    pub window_requests: u64,
+    pub(crate) window_requests: u64,
 }
 
 /// One second of a worker's timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SecondWire {
+pub(crate) struct SecondWire {
     /// Seconds since the worker's clock started.
-    pub second: u32,
+    pub(crate) second: u32,
     /// Requests completed.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Of which errors.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Most VUs active.
-    pub active_vus: u32,
+    pub(crate) active_vus: u32,
     /// Latency of the second's requests (2 significant digits), V2 deflate, base64.
-    pub latency: Option<String>,
+    pub(crate) latency: Option<String>,
 }
 
 /// Serializes a histogram as HdrHistogram's V2 deflate format in base64.
-pub fn encode(h: &Histogram<u64>) -> String {
+pub(crate) fn encode(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
         .serialize(h, &mut bytes)
@@ -131,7 +131,7 @@ pub fn encode(h: &Histogram<u64>) -> String {
 }
 
 /// Reads [`encode`]'s output back.
-pub fn decode(text: &str) -> Result<Histogram<u64>> {
+pub(crate) fn decode(text: &str) -> Result<Histogram<u64>> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
         .context("a worker's histogram is not base64")?;
@@ -165,7 +165,7 @@ impl RecorderWire {
 }
 
 /// The seconds of `t` that saw anything.
-pub fn seconds_of(t: &Timeline) -> Vec<SecondWire> {
+pub(crate) fn seconds_of(t: &Timeline) -> Vec<SecondWire> {
     (0..t.slots.len())
         .filter_map(|i| {
             let slot = t.lock(i);
@@ -181,7 +181,7 @@ pub fn seconds_of(t: &Timeline) -> Vec<SecondWire> {
 }
 
 /// Adds a worker's seconds into `t`, `offset` seconds in (a later slice of a long test).
-pub fn absorb(t: &Timeline, seconds: &[SecondWire], offset: u32) -> Result<()> {
+pub(crate) fn absorb(t: &Timeline, seconds: &[SecondWire], offset: u32) -> Result<()> {
     for s in seconds {
         let i = ((s.second + offset) as usize).min(t.slots.len() - 1);
         let mut slot = t.lock(i);

@@ -7,23 +7,23 @@ use super::svg::{legend, value_axis, Frame, LEFT};
 
 /// A vertical bar chart with one or more series per group (a histogram is one series).
 #[derive(Debug, Clone)]
-pub struct BarChart {
+pub(crate) struct BarChart {
     /// Drawn above the plot.
-    pub title: String,
+    pub(crate) title: String,
     /// Label under the x axis.
-    pub x_label: String,
+    pub(crate) x_label: String,
     /// Label of the y axis.
-    pub y_label: String,
+    pub(crate) y_label: String,
     /// Formats y axis labels and tooltips.
-    pub y_format: fn(f64) -> String,
+    pub(crate) y_format: fn(f64) -> String,
     /// Group labels along the x axis.
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// `(name, colour, one value per group)`.
-    pub series: Vec<(String, String, Vec<f64>)>,
+    pub(crate) series: Vec<(String, String, Vec<f64>)>,
 }
 
 /// Renders `chart` as an inline `<svg>` element.
-pub fn bar_chart(chart: &BarChart) -> String {
+pub(crate) fn bar_chart(chart: &BarChart) -> String {
     let frame = Frame::new(24.0);
     let (ticks, top) = value_axis(chart.series.iter().flat_map(|s| s.2.iter().copied()));
     let group_w = frame.w / chart.groups.len().max(1) as f64;

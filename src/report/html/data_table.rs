@@ -7,40 +7,40 @@ use super::escape;
 
 /// A table whose values can be read back by attribute; see the module documentation.
 #[derive(Debug, Clone, Default)]
-pub struct DataTable {
+pub(crate) struct DataTable {
     /// The element id, e.g. `tune-results`.
-    pub id: String,
+    pub(crate) id: String,
     /// Column headings.
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// Body rows.
-    pub rows: Vec<DataRow>,
+    pub(crate) rows: Vec<DataRow>,
 }
 
 /// One row of a [`DataTable`].
 #[derive(Debug, Clone, Default)]
-pub struct DataRow {
+pub(crate) struct DataRow {
     /// CSS class (`best`, `failed`).
-    pub class: Option<String>,
+    pub(crate) class: Option<String>,
     /// The row's key attribute (e.g. `("memory", "128")`), repeated on every cell.
-    pub key: Option<(String, String)>,
+    pub(crate) key: Option<(String, String)>,
     /// Cells, in column order.
-    pub cells: Vec<DataCell>,
+    pub(crate) cells: Vec<DataCell>,
 }
 
 /// One cell of a [`DataRow`].
 #[derive(Debug, Clone, Default)]
-pub struct DataCell {
+pub(crate) struct DataCell {
     /// What a reader sees.
-    pub text: String,
+    pub(crate) text: String,
     /// The machine-readable value, e.g. `("avg-ms", "12.5")`, written as `data-avg-ms="12.5"`.
-    pub data: Option<(String, String)>,
+    pub(crate) data: Option<(String, String)>,
     /// Right-aligned figures.
-    pub numeric: bool,
+    pub(crate) numeric: bool,
 }
 
 impl DataCell {
     /// A text-only cell.
-    pub fn text(text: impl Into<String>) -> Self {
+    pub(crate) fn text(text: impl Into<String>) -> Self {
         DataCell {
             text: text.into(),
             data: None,
@@ -49,7 +49,7 @@ impl DataCell {
     }
 
     /// A numeric cell showing `text` and carrying `data-<key>="<value>"`.
-    pub fn value(text: impl Into<String>, key: &str, value: impl ToString) -> Self {
+    pub(crate) fn value(text: impl Into<String>, key: &str, value: impl ToString) -> Self {
         DataCell {
             text: text.into(),
             data: Some((key.to_string(), value.to_string())),
@@ -58,7 +58,7 @@ impl DataCell {
     }
 
     /// A text cell carrying `data-<key>="<value>"` (e.g. a verdict).
-    pub fn labelled(text: impl Into<String>, key: &str) -> Self {
+    pub(crate) fn labelled(text: impl Into<String>, key: &str) -> Self {
         let text = text.into();
         DataCell {
             data: Some((key.to_string(), text.clone())),

@@ -20,7 +20,7 @@ pub struct Document {
 
 impl Document {
     /// Starts a report with a page title and a one-line subtitle (what was measured, when, where).
-    pub fn new(title: &str, subtitle: &str) -> Self {
+    pub(crate) fn new(title: &str, subtitle: &str) -> Self {
         Document {
             title: title.to_string(),
             subtitle: subtitle.to_string(),
@@ -29,18 +29,18 @@ impl Document {
     }
 
     /// Appends a section heading.
-    pub fn heading(&mut self, text: &str) {
+    pub(crate) fn heading(&mut self, text: &str) {
         let _ = writeln!(self.body, "<h2>{}</h2>", escape(text));
     }
 
     /// Appends a paragraph of plain text; `note` renders it smaller and muted.
-    pub fn paragraph(&mut self, text: &str, note: bool) {
+    pub(crate) fn paragraph(&mut self, text: &str, note: bool) {
         let class = if note { " class=\"note\"" } else { "" };
         let _ = writeln!(self.body, "<p{class}>{}</p>", escape(text));
     }
 
     /// Appends a definition list of `(name, value)` facts (the run's settings and totals).
-    pub fn facts(&mut self, facts: &[(String, String)]) {
+    pub(crate) fn facts(&mut self, facts: &[(String, String)]) {
         self.body.push_str("<dl class=\"facts\">\n");
         for (name, value) in facts {
             let _ = writeln!(
@@ -55,7 +55,7 @@ impl Document {
 
     /// Appends an SVG chart (from [`line_chart`](super::line_chart) or
     /// [`bar_chart`](super::bar_chart)) with a caption.
-    pub fn figure(&mut self, svg: &str, caption: &str) {
+    pub(crate) fn figure(&mut self, svg: &str, caption: &str) {
         let _ = writeln!(
             self.body,
             "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>",
@@ -64,20 +64,20 @@ impl Document {
     }
 
     /// Appends a data table.
-    pub fn table(&mut self, table: &DataTable) {
+    pub(crate) fn table(&mut self, table: &DataTable) {
         table.render_into(&mut self.body);
     }
 
     /// Appends a data table folded under a `<details>` element (long series stay out of the way;
     /// the values are in the page either way).
-    pub fn table_collapsed(&mut self, summary: &str, table: &DataTable) {
+    pub(crate) fn table_collapsed(&mut self, summary: &str, table: &DataTable) {
         let _ = writeln!(self.body, "<details><summary>{}</summary>", escape(summary));
         self.table(table);
         self.body.push_str("</details>\n");
     }
 
     /// The finished page.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\

@@ -7,7 +7,7 @@ use super::svg::{bounds, label, legend, nice_ticks, value_axis, Frame, LEFT, TOP
 
 /// Which vertical axis a series is measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Axis {
+pub(crate) enum Axis {
     /// The left axis.
     Left,
     /// The right axis (a second unit, e.g. cost next to duration).
@@ -16,38 +16,38 @@ pub enum Axis {
 
 /// One line of a [`LineChart`].
 #[derive(Debug, Clone)]
-pub struct Series {
+pub(crate) struct Series {
     /// Legend name.
-    pub name: String,
+    pub(crate) name: String,
     /// CSS colour.
-    pub color: String,
+    pub(crate) color: String,
     /// The axis its values are read against.
-    pub axis: Axis,
+    pub(crate) axis: Axis,
     /// `(x, y)` points in x order.
-    pub points: Vec<(f64, f64)>,
+    pub(crate) points: Vec<(f64, f64)>,
 }
 
 /// A line chart with one or two y axes; y axes always start at zero so slopes are not exaggerated.
 #[derive(Debug, Clone)]
-pub struct LineChart {
+pub(crate) struct LineChart {
     /// Drawn above the plot.
-    pub title: String,
+    pub(crate) title: String,
     /// Label under the x axis.
-    pub x_label: String,
+    pub(crate) x_label: String,
     /// Label of the left axis.
-    pub left_label: String,
+    pub(crate) left_label: String,
     /// Label of the right axis, if any series uses it.
-    pub right_label: String,
+    pub(crate) right_label: String,
     /// Fixed x ticks `(position, label)` (for categories such as memory sizes); automatic when `None`.
-    pub x_ticks: Option<Vec<(f64, String)>>,
+    pub(crate) x_ticks: Option<Vec<(f64, String)>>,
     /// Formats automatic x tick labels.
-    pub x_format: fn(f64) -> String,
+    pub(crate) x_format: fn(f64) -> String,
     /// Formats left axis labels.
-    pub left_format: fn(f64) -> String,
+    pub(crate) left_format: fn(f64) -> String,
     /// Formats right axis labels.
-    pub right_format: fn(f64) -> String,
+    pub(crate) right_format: fn(f64) -> String,
     /// The lines.
-    pub series: Vec<Series>,
+    pub(crate) series: Vec<Series>,
 }
 
 /// Series with more points than this are drawn as a bare line: a dot per point would hide it.
@@ -122,7 +122,7 @@ fn x_range(chart: &LineChart) -> (f64, f64) {
 }
 
 /// Renders `chart` as an inline `<svg>` element.
-pub fn line_chart(chart: &LineChart) -> String {
+pub(crate) fn line_chart(chart: &LineChart) -> String {
     let has_right = chart.series.iter().any(|s| s.axis == Axis::Right);
     let frame = Frame::new(if has_right { 84.0 } else { 24.0 });
     let scale = Scale::of(chart, frame);

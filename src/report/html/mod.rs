@@ -22,14 +22,13 @@ mod document;
 mod line_chart;
 mod svg;
 
-pub use bar_chart::{bar_chart, BarChart};
-pub use data_table::{DataCell, DataRow, DataTable};
-pub use document::Document;
-pub use line_chart::{line_chart, Axis, LineChart, Series};
-pub use svg::nice_ticks;
+pub(crate) use bar_chart::{bar_chart, BarChart};
+pub(crate) use data_table::{DataCell, DataRow, DataTable};
+pub(crate) use document::Document;
+pub(crate) use line_chart::{line_chart, Axis, LineChart, Series};
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -14,7 +14,7 @@ const BOTTOM: f64 = 52.0;
 pub(super) const LEFT: f64 = 76.0;
 
 /// "Nice" tick values covering `0..=max`: steps of 1, 2 or 5 times a power of ten.
-pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
+pub(crate) fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
     let (min, max) = if max > min {
         (min, max)
     } else {
@@ -60,9 +60,9 @@ pub(super) fn bounds(values: &[f64]) -> Option<(f64, f64)> {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Frame {
     /// The plot area's width.
-    pub w: f64,
+    pub(crate) w: f64,
     /// The plot area's height.
-    pub h: f64,
+    pub(crate) h: f64,
 }
 
 impl Frame {

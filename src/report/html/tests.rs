@@ -1,3 +1,4 @@
+use super::svg::nice_ticks;
 use super::*;
 
 #[test]

@@ -12,7 +12,7 @@ use crate::stack::Stack;
 /// Integration responses: status and the selection pattern matched against the function's
 /// `errorMessage` (the handler prefixes every message with its error type). `None` is the default
 /// response, used for successes: it passes the body through unchanged.
-pub const RESPONSES: &[(&str, Option<&str>)] = &[
+pub(crate) const RESPONSES: &[(&str, Option<&str>)] = &[
     ("200", None),
     ("400", Some("BadRequest:.*")),
     ("403", Some("Forbidden:.*")),
@@ -111,7 +111,7 @@ pub(super) fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
 
 /// The method on resource `rid`, as `up` builds it: each part that is missing or differs is put
 /// again, the rest left alone.
-pub async fn repair(
+pub(crate) async fn repair(
     stack: &Stack,
     api_id: &str,
     rid: &str,
@@ -217,29 +217,24 @@ mod tests {
     fn lab_error_types_map_to_statuses() {
         let m = |message| lab_local::integration_status(RESPONSES, message).unwrap();
         assert_eq!(m(None), Some(200));
-        assert_eq!(
-            m(Some("BadRequest: payload.Key is missing")),
-            Some(400)
-        );
+        assert_eq!(m(Some("BadRequest: payload.Key is missing")), Some(400));
         assert_eq!(m(Some("Forbidden: table x")), Some(403));
         assert_eq!(m(Some("NotFound: table")), Some(404));
-        assert_eq!(
-            m(Some("Conflict: condition failed")),
-            Some(409)
-        );
+        assert_eq!(m(Some("Conflict: condition failed")), Some(409));
         assert_eq!(m(Some("Internal: boom")), Some(500));
         assert_eq!(
-            m(Some("2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds")
-            ),
+            m(Some(
+                "2026-01-01T00:00:00.000Z abc Task timed out after 3.00 seconds"
+            )),
             Some(500)
         );
         assert_eq!(
-            m(Some("RequestId: x Error: Runtime exited with error: signal: 9")
-            ),
+            m(Some(
+                "RequestId: x Error: Runtime exited with error: signal: 9"
+            )),
             Some(500)
         );
         // A pattern must match the whole message, as in Java's String.matches.
         assert_eq!(m(Some("Not BadRequest: x")), Some(200));
     }
-
 }

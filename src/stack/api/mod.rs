@@ -14,7 +14,6 @@ mod method;
 mod quota;
 
 use method::drift;
-pub use method::RESPONSES;
 use quota::{rate_limit_note, within_quota};
 
 const RESOURCE: &str = "rest api";
@@ -120,7 +119,7 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
 
 /// Creates what is missing, repairs what differs, and deploys to `prod` when anything changed.
 /// Returns the change and the API id.
-pub async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
+pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
     let name = &stack.names.api;
     let step = Step::start(RESOURCE, name);
     let (mut o, created) = match observe(stack).await? {
@@ -222,7 +221,7 @@ async fn deploy(stack: &Stack, api_id: &str) -> anyhow::Result<Duration> {
 }
 
 /// Existence, id, integration, stage and drift; `invoke_url` is set when the stage exists.
-pub async fn describe(stack: &Stack) -> anyhow::Result<(ResourceStatus, Option<String>)> {
+pub(crate) async fn describe(stack: &Stack) -> anyhow::Result<(ResourceStatus, Option<String>)> {
     let name = &stack.names.api;
     Ok(match observe(stack).await? {
         None => (ResourceStatus::absent(RESOURCE, name), None),
@@ -258,7 +257,7 @@ pub async fn describe(stack: &Stack) -> anyhow::Result<(ResourceStatus, Option<S
 }
 
 /// Deletes the API (with its resources, methods, deployments and stage).
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.api;
     let step = Step::start(RESOURCE, name);
     // Look before deleting: moto answers a delete of a missing API with a 500 that the SDK retries.
@@ -285,7 +284,7 @@ pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
 }
 
 /// The id of this stack's API, if it exists.
-pub async fn find_id(stack: &Stack) -> anyhow::Result<Option<String>> {
+pub(crate) async fn find_id(stack: &Stack) -> anyhow::Result<Option<String>> {
     Ok(find_api(stack)
         .await?
         .filter(|(_, owned)| *owned || stack.force)

@@ -13,43 +13,43 @@ use crate::package::Package;
 
 const RESOURCE: &str = "function";
 /// The env var the handler reads to refuse any other table (defence in depth beyond IAM).
-pub use handler::ALLOWED_TABLE_ENV;
+pub(crate) use handler::ALLOWED_TABLE_ENV;
 
 mod state;
 
 use state::with_role_retry;
-pub use state::{retry_waking, wait_function_ready, wait_ready, UpdateFailed};
+pub(crate) use state::{retry_waking, wait_function_ready, wait_ready, UpdateFailed};
 
 /// What `status` and `up` compare.
 #[derive(Debug, Clone)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The function's ARN.
-    pub arn: String,
+    pub(crate) arn: String,
     /// The SHA-256 of its deployment package (base64, as Lambda reports it).
-    pub code_sha256: String,
+    pub(crate) code_sha256: String,
     /// Memory size, MB.
-    pub memory: i32,
+    pub(crate) memory: i32,
     /// Timeout, seconds.
-    pub timeout: i32,
+    pub(crate) timeout: i32,
     /// Instruction set.
-    pub arch: Arch,
+    pub(crate) arch: Arch,
     /// Execution role ARN.
-    pub role: String,
+    pub(crate) role: String,
     /// Runtime identifier (`provided.al2023`).
-    pub runtime: String,
+    pub(crate) runtime: String,
     /// Environment variables.
-    pub env: HashMap<String, String>,
+    pub(crate) env: HashMap<String, String>,
     /// Lifecycle state (Pending, Active, Inactive, Failed).
-    pub state: String,
+    pub(crate) state: String,
     /// Status of the last update (InProgress, Successful, Failed).
-    pub last_update: String,
+    pub(crate) last_update: String,
     /// `None` when the tags could not be read (GetFunction returns them only to a caller allowed
     /// lambda:ListTags).
-    pub owned: Option<bool>,
+    pub(crate) owned: Option<bool>,
 }
 
 /// Reads the function's configuration and tags; `None` when it does not exist.
-pub async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
+pub(crate) async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let lambda = &stack.clients.lambda;
     let answer = lambda.get_function().function_name(&stack.names.function).send().await;
     let Some(out) = crate::aws::found("lambda:GetFunction", answer)? else {
@@ -111,7 +111,11 @@ fn config_drift(stack: &Stack, o: &Observed, role_arn: &str) -> Vec<String> {
 }
 
 /// Creates or converges the function, then waits until it is Active and its last update Successful.
-pub async fn ensure(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Result<Change> {
+pub(crate) async fn ensure(
+    stack: &Stack,
+    role_arn: &str,
+    package: &Package,
+) -> anyhow::Result<Change> {
     let name = &stack.names.function;
     let step = Step::start(RESOURCE, name);
     let Some(observed) = observe(stack).await? else {
@@ -232,7 +236,7 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
 }
 
 /// Existence, ARN, memory, timeout, architecture, code hash, state and drift.
-pub async fn describe(
+pub(crate) async fn describe(
     stack: &Stack,
     role_arn: Option<&str>,
     package_sha: Option<&str>,
@@ -271,7 +275,7 @@ pub async fn describe(
 }
 
 /// Deletes the function (its resource policy, and so the API's permission, goes with it).
-pub async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
+pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let name = &stack.names.function;
     let step = Step::start(RESOURCE, name);
     let observed = match stack.deletable(&step, observe(stack).await?, |o| o.owned) {

@@ -42,18 +42,18 @@ fn is_role_not_ready<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> 
 
 /// Waits for State=Active and LastUpdateStatus=Successful (a Failed update is an
 /// [`UpdateFailed`] error, which `up` repairs).
-pub async fn wait_ready(stack: &Stack) -> anyhow::Result<()> {
+pub(crate) async fn wait_ready(stack: &Stack) -> anyhow::Result<()> {
     wait_function_ready(&stack.clients.lambda, &stack.names.function).await
 }
 
 /// The function's last update failed: Lambda kept the previous code and configuration. Applying
 /// the update again is the repair.
 #[derive(Debug)]
-pub struct UpdateFailed {
+pub(crate) struct UpdateFailed {
     /// The function's name.
-    pub function: String,
+    pub(crate) function: String,
     /// Lambda's LastUpdateStatusReason.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl std::fmt::Display for UpdateFailed {
@@ -71,7 +71,7 @@ impl std::error::Error for UpdateFailed {}
 /// [`wait_ready`] for any function name: `tune` and `load` use it after changing memory.
 /// An Inactive function counts as ready: Lambda accepts updates to it, and the first invocation
 /// wakes it (callers retry that one with [`retry_waking`]).
-pub async fn wait_function_ready(
+pub(crate) async fn wait_function_ready(
     lambda: &aws_sdk_lambda::Client,
     name: &str,
 ) -> anyhow::Result<()> {
@@ -105,7 +105,7 @@ pub async fn wait_function_ready(
 
 /// Runs an invocation, and when Lambda refuses it because the function is Pending or waking from
 /// Inactive, waits until it is Active and runs it again (a few times at most).
-pub async fn retry_waking<T, E, F, Fut>(
+pub(crate) async fn retry_waking<T, E, F, Fut>(
     lambda: &aws_sdk_lambda::Client,
     name: &str,
     mut call: F,
