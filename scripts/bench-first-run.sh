@@ -50,41 +50,5 @@ if [ -n "$PEER_REV" ]; then
     first_run "$PEER_REV" peer
 fi
 
-py - "$LOGS" "$REV" "${PEER_REV:-}" "$chromium" "$(loadavg)" >"$WORK/record.json" <<'PY'
-import json, re, sys
-work, rev, peer_rev, chromium, load = sys.argv[1:6]
-
-def side(name):
-    times = dict(line.split() for line in open(f"{work}/{name}.times"))
-    figures = {k: float(v) for k, v in times.items()}
-    figures["total_s"] = round(figures["run_s"] + figures["test_s"], 1)
-    built = re.search(r"built in (\d+) s", open(f"{work}/{name}.run.log").read())
-    if built:
-        figures["build_s"] = float(built.group(1))
-    test_log = open(f"{work}/{name}.test.log").read()
-    totals = re.findall(r"(\d+) passed, (\d+) failed", test_log) or []
-    results = re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed", test_log)
-    if results and not totals:
-        totals = [(str(sum(int(p) for p, _ in results)), str(sum(int(f) for _, f in results)))]
-    if totals:
-        figures["tests_passed"], figures["tests_failed"] = (int(x) for x in totals[-1])
-    # Which crates scripts/test compiled: the dependencies scripts/run had already built must not be among them.
-    compiled = re.findall(r"Compiling (\S+) v", test_log)
-    figures["test_compiled_crates"] = sorted(set(compiled))
-    return figures
-
-lab = side("lab")
-peer = side("peer") if peer_rev else None
-for label, f in (("lab " + rev, lab), ("peer " + peer_rev, peer)):
-    if f:
-        print(file=sys.stderr, end=f"{label}: scripts/run {f['run_s']:.0f} s (build {f.get('build_s', float('nan')):.0f} s), "
-              f"scripts/test {f['test_s']:.0f} s, total {f['total_s']:.0f} s; "
-              f"{f.get('tests_passed', '?')} passed, {f.get('tests_failed', '?')} failed\n")
-json.dump({
-    "settings": {"duration": "20s", "chromium_preinstalled": chromium == "true", "budget_s": 540},
-    "extra": {"load_average_after": load},
-    "lab": lab,
-    "peer": dict(name=f"the same commands at {peer_rev}", revision=peer_rev, **peer) if peer else None,
-}, sys.stdout)
-PY
+py "$ROOT/scripts/bench_first_run.py" "$LOGS" "$REV" "${PEER_REV:-}" "$chromium" "$(loadavg)" >"$WORK/record.json"
 BENCH_MEASURED_CLEAN_CLONE=1 record_bench first-run <"$WORK/record.json"

@@ -11,7 +11,7 @@
 # shellcheck source=scripts/bench-lib.sh
 . "$(dirname "$0")/bench-lib.sh"
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/lab
-MOTO=${LAB_MOTO:-$CACHE/moto-5.2.5/bin/moto_server}
+MOTO=${LAB_MOTO:-$CACHE/moto-$(moto_version)/bin/moto_server}
 VENV=$CACHE/bench-venv
 INVOCATIONS=${BENCH_INVOCATIONS:-100}
 WARMUP=${BENCH_WARMUP:-5}
@@ -29,44 +29,10 @@ BOOTSTRAP=$TARGET/lambda/bootstrap
 DRIVER=$TARGET/debug/examples/runtime_bench
 
 # --- the tutorial's Python handler, verbatim ---------------------------------------------------------
+# assets/tutorial/lambda_function.py without its header (the lines down to the first blank one), so the
+# file deployed and measured is the tutorial's code byte for byte.
 mkdir -p "$WORK/py"
-cat >"$WORK/py/lambda_function.py" <<'PY'
-from __future__ import print_function
-import boto3
-import json
-
-print('Loading function')
-
-
-def lambda_handler(event, context):
-    '''Provide an event that contains the following keys:
-
-      - operation: one of the operations in the operations dict below
-      - tableName: required for operations that interact with DynamoDB
-      - payload: a parameter to pass to the operation being performed
-    '''
-    #print("Received event: " + json.dumps(event, indent=2))
-
-    operation = event['operation']
-
-    if 'tableName' in event:
-        dynamo = boto3.resource('dynamodb').Table(event['tableName'])
-
-    operations = {
-        'create': lambda x: dynamo.put_item(**x),
-        'read': lambda x: dynamo.get_item(**x),
-        'update': lambda x: dynamo.update_item(**x),
-        'delete': lambda x: dynamo.delete_item(**x),
-        'list': lambda x: dynamo.scan(**x),
-        'echo': lambda x: x,
-        'ping': lambda x: 'pong'
-    }
-
-    if operation in operations:
-        return operations[operation](event.get('payload'))
-    else:
-        raise ValueError('Unrecognized operation "{}"'.format(operation))
-PY
+sed '1,/^$/d' assets/tutorial/lambda_function.py >"$WORK/py/lambda_function.py"
 
 # Deterministic zips with the entry at the root, mode 0755 for the bootstrap (as Lambda needs).
 make_zip "$WORK/rust.zip" "$BOOTSTRAP" 755
@@ -129,32 +95,6 @@ echo "(the Python zip relies on the boto3 and runtime that Lambda's python image
 # --- on record -------------------------------------------------------------------------------------------
 # The driver ends with one JSON line per handler ({"function", "figures"}); the sizes are the ones above.
 cd "$ROOT"
-python3 - "$WORK/driver.out" "$RUST_BIN" "$RUST_ZIP" "$PY_SRC" "$PY_ZIP" "$INVOCATIONS" "$WARMUP" "$COLD_RUNS" \
-    "$SIZES" "$WORK/record.json" <<'PY'
-import json, re, sys
-out, rust_bin, rust_zip, py_src, py_zip, invocations, warmup, cold_runs, sizes, record = sys.argv[1:]
-
-def key(metric):
-    m = re.fullmatch(r"warm (read|list),\s*(\d+) items \((median|p90)\)", metric)
-    if m:
-        return f"warm_{m[1]}_{m[2]}_items_{'ms' if m[3] == 'median' else 'p90_ms'}"
-    return {"cold start to first response (median)": "cold_start_ms", "init to first poll (median)": "init_ms",
-            "peak RSS (MiB)": "peak_rss_mib"}[metric]
-
-by_fn = {}
-for line in open(out):
-    if line.startswith("{"):
-        d = json.loads(line)
-        by_fn[d["function"]] = {key(m): round(v, 3) for m, v in d["figures"].items()}
-if not by_fn.get("rust"):
-    sys.exit("bench-handler: no figures for the Rust handler, nothing to record")
-lab = {**by_fn["rust"], "code_bytes": int(rust_bin), "zip_bytes": int(rust_zip)}
-peer = None
-if by_fn.get("python"):
-    peer = {"name": "the tutorial's Python handler (awslambdaric, boto3)", **by_fn["python"],
-            "code_bytes": int(py_src), "zip_bytes": int(py_zip)}
-json.dump({"settings": {"invocations": int(invocations), "warmup": int(warmup), "cold_runs": int(cold_runs),
-                        "sizes": [int(x) for x in sizes.split(",")], "bootstrap": "target/lambda/bootstrap"},
-           "lab": lab, "peer": peer}, open(record, "w"))
-PY
+py "$ROOT/scripts/bench_handler.py" "$WORK/driver.out" "$RUST_BIN" "$RUST_ZIP" "$PY_SRC" "$PY_ZIP" "$INVOCATIONS" \
+    "$WARMUP" "$COLD_RUNS" "$SIZES" "$WORK/record.json"
 record_bench handler <"$WORK/record.json"

@@ -58,8 +58,16 @@ timed() { # file command...
 # The machine's 1-, 5- and 15-minute load averages: it may be shared, so the figures say how busy it was.
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# Python with scripts/ on its path (for bench_lib.py) and no __pycache__ left in the work tree.
+# Python with scripts/ on its path (for bench_lib.py) and no __pycache__ left in the work tree: how the
+# benches run their Python halves, scripts/bench_NAME.py.
 py() { PYTHONPATH=$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -B "$@"; }
+
+# Prints fields of a JSON file (- for stdin), dotted paths, on one line: json_field FILE runs.0.summary.requests
+json_field() { py "$ROOT/scripts/json_field.py" "$@"; }
+
+# The moto version lab's local stack runs, pinned in local/python/requirements.txt alone (scripts/install-deps
+# installs it into ${XDG_CACHE_HOME:-~/.cache}/lab/moto-VERSION, where `lab local` looks for it).
+moto_version() { sed -n 's/^moto\[server\]==//p' "$ROOT/local/python/requirements.txt"; }
 
 # Hands a bench's figures (JSON on stdin) to the recorder: bench/results/NAME.json and its summary line.
 record_bench() { python3 -B "$ROOT/scripts/bench_record.py" "$1"; }
@@ -111,17 +119,7 @@ build_target() {
 
 # A deterministic zip holding one file at its root (mode as octal digits; 755 for a bootstrap, as
 # Lambda needs), under NAME (the file's own name unless given).
-make_zip() { # zip file mode [name]
-    python3 - "$1" "$2" "$3" "${4:-$(basename "$2")}" <<'PY'
-import sys, zipfile
-out, path, mode, name = sys.argv[1], sys.argv[2], int(sys.argv[3], 8), sys.argv[4]
-info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-info.external_attr = (0o100000 | mode) << 16
-info.compress_type = zipfile.ZIP_DEFLATED
-with open(path, "rb") as f, zipfile.ZipFile(out, "w") as z:
-    z.writestr(info, f.read(), compresslevel=9)
-PY
-}
+make_zip() { py "$ROOT/scripts/bench_lib.py" zip "$1" "$2" "$3" "${4:-$(basename "$2")}"; } # zip file mode [name]
 
 # Installs oha from crates.io when it is missing.
 need_oha() {
@@ -144,7 +142,7 @@ apt_install() { # command package
 
 # --- servers on the loopback interface ---------------------------------------------------------------------
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { py "$ROOT/scripts/bench_lib.py" free-port; }
 
 # Waits up to a minute for URL to answer; if it never does, or PID exits first, shows LOG and stops.
 wait_for() { # url log [pid]
@@ -209,14 +207,7 @@ isolate_aws_env() {
 
 # The tutorial's tune input, and the same with "parallelInvocation": false in $WORK/sequential.json.
 TUNE_INPUT=$ROOT/assets/events/power-tuning-input.json
-tune_inputs() {
-    python3 - "$TUNE_INPUT" "$WORK/sequential.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["parallelInvocation"] = False
-json.dump(d, open(sys.argv[2], "w"), indent=2)
-PY
-}
+tune_inputs() { py "$ROOT/scripts/bench_lib.py" sequential "$TUNE_INPUT" "$WORK/sequential.json"; }
 
 # `lab up` with the handler (its wall time in UP_S), then ITEMS items in the table (what the tune
 # input's list event reads).

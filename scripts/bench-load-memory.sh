@@ -30,30 +30,13 @@ echo '{}' >"$WORK/figures.json"
 for vus in $VUS_LIST; do
     lab_kb=$(peak "$LAB_BIN" load --url "$URL" --vus "$vus" --duration "$DURATION" --load-profile fixed \
         --payload "$PING" -o json)
-    lab_req=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["summary"]["requests"])' "$WORK/out")
+    lab_req=$(json_field "$WORK/out" runs.0.summary.requests)
     oha_kb=null
     if command -v oha >/dev/null; then
         oha_kb=$(peak oha -z "$DURATION" -c "$vus" -m POST -d "$PING" \
             -H 'content-type: application/json' --no-tui --output-format json "$URL")
     fi
     say "$vus VUs: lab peak RSS ${lab_kb} KB ($lab_req requests), oha ${oha_kb} KB"
-    python3 - "$WORK/figures.json" "$vus" "$lab_kb" "$oha_kb" "$lab_req" <<'PY'
-import json, sys
-path, vus, lab, oha, req = sys.argv[1:]
-d = json.load(open(path))
-d.setdefault("lab", {})[f"rss_{vus}_vus_mb"] = int(lab) / 1024
-d["lab"][f"requests_{vus}_vus"] = int(req)
-if oha != "null":
-    d.setdefault("peer", {"name": "oha"})[f"rss_{vus}_vus_mb"] = int(oha) / 1024
-json.dump(d, open(path, "w"))
-PY
+    py "$ROOT/scripts/bench_load_memory.py" add "$WORK/figures.json" "$vus" "$lab_kb" "$oha_kb" "$lab_req"
 done
-python3 - "$WORK/figures.json" "$DURATION" "$BUILD" "$VUS_LIST" <<'PY' | record_bench load-memory
-import json, sys
-path, duration, build, vus = sys.argv[1:]
-d = json.load(open(path))
-d.setdefault("peer", None)
-d["settings"] = {"duration": duration, "build": build, "vus": [int(v) for v in vus.split()],
-                 "target": "examples/bench_target.rs, 2 threads", "model": "closed, fixed profile"}
-print(json.dumps(d))
-PY
+py "$ROOT/scripts/bench_load_memory.py" record "$WORK/figures.json" "$DURATION" "$BUILD" "$VUS_LIST" | record_bench load-memory

@@ -28,7 +28,7 @@ BOOTSTRAP=$TARGET/debug/bootstrap
 # --- the local stack (no strict mode: the figures are the generator's, not AWS's delays) ------------
 export LAB_STACK=bench
 start_stack --concurrency 24
-URL=$(lab up --bootstrap "$BOOTSTRAP" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])')
+URL=$(lab up --bootstrap "$BOOTSTRAP" -o json | json_field - invoke_url)
 lab call ping >/dev/null
 
 # --- (a) closed model vs hey ---------------------------------------------------------------------------
@@ -64,47 +64,4 @@ for n in 1 2 4; do
 done
 lab down --yes >/dev/null
 
-python3 - "$WORK" "$DURATION" "$CONN" "$RATE" "$WVUS" "$BUILD" "$ROUNDS" <<'PY' | record_bench load-peers
-import json, re, sys
-work, duration, conn, rate, wvus, build = sys.argv[1:7]
-run = lambda name: json.load(open(f"{work}/{name}"))["runs"][0]
-import statistics
-rounds = int(sys.argv[7])
-labs = [run(f"a-lab-{r}.json")["summary"] for r in range(1, rounds + 1)]
-heys = [open(f"{work}/a-hey-{r}.txt").read() for r in range(1, rounds + 1)]
-a = {"throughput_rps": statistics.median(s["throughput_rps"] for s in labs),
-     "avg_ms": statistics.median(s["avg_ms"] for s in labs)}
-hey_rps = statistics.median(float(re.search(r"Requests/sec:\s+([\d.]+)", h).group(1)) for h in heys)
-hey_avg = statistics.median(float(re.search(r"Average:\s+([\d.]+) secs", h).group(1)) * 1000 for h in heys)
-def cpu_us_per_request(path, requests):
-    user, system = map(float, open(path).read().split()[-2:])
-    return (user + system) / requests * 1e6
-hey_requests = [int(re.search(r"\[200\]\s+(\d+) responses", h).group(1)) for h in heys]
-lab_cpu = statistics.median(cpu_us_per_request(f"{work}/a-lab-{r}.cpu", labs[r - 1]["requests"]) for r in range(1, rounds + 1))
-hey_cpu = statistics.median(cpu_us_per_request(f"{work}/a-hey-{r}.cpu", hey_requests[r - 1]) for r in range(1, rounds + 1))
-print(f"    (a) rounds: lab {[round(s['throughput_rps']) for s in labs]} req/s, hey "
-      f"{[h.split('Requests/sec:')[1].split()[0] for h in heys]} req/s", file=sys.stderr)
-b = run("b-lab.json")["summary"]
-oha = json.load(open(f"{work}/b-oha.json"))
-lab = {"closed_rps": a["throughput_rps"], "closed_avg_ms": a["avg_ms"], "closed_cpu_us_per_req": lab_cpu,
-       "stall_p99_ms": b["p99_ms"], "stall_p50_ms": b["p50_ms"], "stall_rps": b["throughput_rps"]}
-exact = True
-for n in (0, 1, 2, 4):
-    r = run(f"c-{n}.json")
-    s = r["summary"]
-    exact &= sum(p["requests"] for p in r["series"]) == s["requests"] == sum(h["count"] for h in r["histogram"])
-    lab[f"workers_{n}_rps"] = s["throughput_rps"]
-    lab[f"workers_{n}_requests"] = s["requests"]
-lab["counts_exact"] = exact
-peer = {"name": "hey, oha",
-        "hey": {"closed_rps": hey_rps, "closed_avg_ms": hey_avg, "closed_cpu_us_per_req": hey_cpu},
-        "oha": {"stall_p99_ms": oha["latencyPercentiles"]["p99"] * 1000,
-                "stall_p50_ms": oha["latencyPercentiles"]["p50"] * 1000,
-                "stall_rps": oha["summary"]["requestsPerSec"]}}
-for k, v in lab.items():
-    print(f"    lab {k}: {v}", file=sys.stderr)
-print(f"    hey {peer['hey']}\n    oha {peer['oha']}", file=sys.stderr)
-print(json.dumps({"lab": lab, "peer": peer, "settings": {
-    "duration": duration, "connections": int(conn), "stall_rate": float(rate), "worker_vus": int(wvus),
-    "build": build, "payload": "ping", "local_concurrency": 24, "rounds_a": rounds}}))
-PY
+py "$ROOT/scripts/bench_load_peers.py" "$WORK" "$DURATION" "$CONN" "$RATE" "$WVUS" "$BUILD" "$ROUNDS" | record_bench load-peers

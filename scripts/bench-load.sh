@@ -101,32 +101,7 @@ measure() {
     esac
     children_cpu >"$WORK/c1"; t1=$(target_cpu)
     c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
-    python3 - "$phase" "$tool" "$out" "$c0" "$c1" "$t0" "$t1" "${rate:-0}" >>"$WORK/results.jsonl" <<'PY'
-import json, sys
-phase, tool, path, c0, c1, t0, t1, rate = sys.argv[1:]
-text = open(path).read()
-if tool == "lab":
-    s = json.loads(text)["runs"][0]["summary"]
-    r = dict(rps=s["throughput_rps"], p50_ms=s["p50_ms"], p99_ms=s["p99_ms"], errors=s["errors"],
-             requests=s["requests"], dropped=s.get("dropped_iterations", 0))
-elif tool == "oha":
-    d = json.loads(text)
-    ok = sum(int(v) for v in d["statusCodeDistribution"].values())
-    # oha's "aborted due to deadline" are the requests cut off when -z ends, not failures.
-    errs = sum(v for k, v in d["errorDistribution"].items() if "deadline" not in k)
-    r = dict(rps=d["summary"]["requestsPerSec"], p50_ms=d["latencyPercentiles"]["p50"] * 1e3,
-             p99_ms=d["latencyPercentiles"]["p99"] * 1e3, errors=errs, requests=ok, dropped=0)
-else:
-    line = next(l for l in text.splitlines() if l.startswith("WRKJSON "))
-    w = json.loads(line[len("WRKJSON "):])
-    r = dict(rps=w["requests"] / (w["duration_us"] / 1e6), p50_ms=w["p50_us"] / 1e3,
-             p99_ms=w["p99_us"] / 1e3, errors=w["errors"], requests=w["requests"], dropped=0)
-r.update(phase=phase, tool=tool, rate=float(rate),
-         gen_cpu_s=float(c1) - float(c0), target_cpu_s=float(t1) - float(t0))
-print(json.dumps(r))
-print(f"    {phase:<6} {tool:<4} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
-      f"errors {r['errors']}", file=sys.stderr)
-PY
+    py "$ROOT/scripts/bench_load.py" measure "$phase" "$tool" "$out" "$c0" "$c1" "$t0" "$t1" "${rate:-0}" >>"$WORK/results.jsonl"
 }
 
 # --- (a) max throughput ------------------------------------------------------------------------------
@@ -139,13 +114,7 @@ for round in $(seq 0 $((ROUNDS - 1))); do
     done
 done
 
-RATE=$(python3 - "$WORK/results.jsonl" "$RATE_SHARE" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-slowest = min(statistics.median(r["rps"] for r in rows if r["tool"] == t) for t in ("lab", "oha", "wrk"))
-print(max(100, int(slowest * float(sys.argv[2]) // 100 * 100)))
-PY
-)
+RATE=$(py "$ROOT/scripts/bench_load.py" rate "$WORK/results.jsonl" "$RATE_SHARE")
 
 # --- (b) equal load ----------------------------------------------------------------------------------
 say "(b) equal load: fixed rates $RATE and $LIGHT_RATE req/s, lab --rate vs oha -q --latency-correction"
@@ -156,102 +125,12 @@ done
 
 # --- report ------------------------------------------------------------------------------------------
 LOAD_AFTER=$(loadavg)
-py - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" "$LOAD_AFTER" <<'PY'
-import json, sys
-from bench_lib import middle
-path, rate, light, conn, duration, rounds, tthreads, load_after = sys.argv[1:]
-rows = [json.loads(l) for l in open(path)]
-
-def median_run(tool):
-    runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
-    return middle(runs, key=lambda r: r["rps"]), runs
-
-def us_per_req(cpu_s, r):
-    return cpu_s / r["requests"] * 1e6 if r["requests"] else float("nan")
-
-print()
-print(f"Load generators on one loopback target (examples/bench_target.rs, {tthreads} tokio threads), "
-      "POST {\"operation\":\"ping\"} (20 bytes), 39-byte JSON answer.")
-print("Generator and target share the machine's 2 cores: every figure is both together.")
-print()
-print(f"(a) max throughput, closed loop, {conn} connections/VUs, {duration} per run, "
-      f"median of {rounds} rounds (all rounds' req/s in brackets)")
-hdr = f"{'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'gen CPU µs/req':>15} {'target CPU µs/req':>18}  rounds"
-print(hdr); print("-" * len(hdr))
-best = {}
-for tool in ("lab", "oha", "wrk"):
-    r, runs = median_run(tool)
-    best[tool] = r
-    print(f"{tool:<5} {r['rps']:>9.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7} "
-          f"{us_per_req(r['gen_cpu_s'], r):>15.1f} {us_per_req(r['target_cpu_s'], r):>18.1f}  "
-          "[" + ", ".join(f"{x['rps']:.0f}" for x in runs) + "]")
-faster = max(("oha", "wrk"), key=lambda t: best[t]["rps"])
-ratio = best["lab"]["rps"] / best[faster]["rps"]
-print()
-print(f"lab / faster peer ({faster}) throughput: {ratio:.2f}  "
-      f"(lab/oha {best['lab']['rps'] / best['oha']['rps']:.2f}, lab/wrk {best['lab']['rps'] / best['wrk']['rps']:.2f})")
-print(f"goal >= 0.90 of the faster peer's throughput: {'MET' if ratio >= 0.9 else 'NOT MET'}")
-print("(p50/p99 in (a) are each tool at its own saturation, so not at equal load: see (b).)")
-
-print()
-print(f"(b) equal load, open model (constant arrival rate, latency from the intended send time), "
-      f"{conn} connections, {duration} per run")
-print("    wrk is absent: Debian's wrk 4.1 has no fixed-rate mode (wrk2 has, and is not packaged in Debian).")
-hdr = f"{'rate/s':>7} {'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'dropped':>8} {'gen CPU µs/req':>15}  lab/oha p50  lab/oha p99"
-print(hdr); print("-" * len(hdr))
-met_all = True
-for rr in (rate, light):
-    lab = next(r for r in rows if r["phase"] == f"r{rr}" and r["tool"] == "lab")
-    oha = next(r for r in rows if r["phase"] == f"r{rr}" and r["tool"] == "oha")
-    q50 = lab["p50_ms"] / oha["p50_ms"]; q99 = lab["p99_ms"] / oha["p99_ms"]
-    for r in (lab, oha):
-        extra = f"  {q50:>11.2f}  {q99:>11.2f}" if r is lab else ""
-        print(f"{rr:>7} {r['tool']:<5} {r['rps']:>9.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7} "
-              f"{r['dropped']:>8} {us_per_req(r['gen_cpu_s'], r):>15.1f}{extra}")
-    for r in (lab, oha):
-        # An open-model generator that falls behind its schedule measures a different load: say so.
-        if r["rps"] < 0.95 * float(rr):
-            print(f"        {r['tool']} did not sustain {rr}/s: {r['rps']:.0f}/s sent, {r['dropped']} arrivals dropped "
-                  "(no free connection at their send time)")
-    met = q50 <= 1.10 and q99 <= 1.10
-    met_all &= met
-    print(f"        at {rr}/s: lab p50/p99 within 10% of oha's (or lower): {'MET' if met else 'NOT MET'}")
-print(f"goal p50/p99 within 10% of the peer's at equal load: {'MET' if met_all else 'NOT MET'}")
-print()
-print(f"load average after the run: {load_after}")
-PY
+py "$ROOT/scripts/bench_load.py" report "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" \
+    "$TARGET_THREADS" "$LOAD_AFTER"
 
 # --- on record -------------------------------------------------------------------------------------------
-py - "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" "$TARGET_THREADS" \
-    "$(oha --version 2>/dev/null | head -1)" "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2)" "$LAB_BIN" \
-    <<'PY' >"$WORK/record.json"
-import json, sys
-from bench_lib import middle
-path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin = sys.argv[1:]
-rows = [json.loads(l) for l in open(path)]
-
-def figures(tool):
-    # The round with the median throughput, as printed above; CPU per request from that round.
-    runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
-    r = middle(runs, key=lambda r: r["rps"])
-    out = {"max_rps": round(r["rps"], 1), "max_p50_ms": round(r["p50_ms"], 3), "max_p99_ms": round(r["p99_ms"], 3),
-           "max_errors": r["errors"],
-           "gen_cpu_us_per_req": round(r["gen_cpu_s"] / r["requests"] * 1e6, 2) if r["requests"] else None,
-           "target_cpu_us_per_req": round(r["target_cpu_s"] / r["requests"] * 1e6, 2) if r["requests"] else None,
-           "max_rounds_rps": [round(x["rps"], 1) for x in runs]}
-    for label, rr in (("fixed", rate), ("light", light)):
-        f = next((x for x in rows if x["phase"] == f"r{rr}" and x["tool"] == tool), None)
-        if f:
-            out.update({f"{label}_rate": int(rr), f"{label}_rps": round(f["rps"], 1),
-                        f"{label}_p50_ms": round(f["p50_ms"], 3), f"{label}_p99_ms": round(f["p99_ms"], 3),
-                        f"{label}_errors": f["errors"], f"{label}_dropped": f["dropped"]})
-    return out
-
-json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),
-                        "target_threads": int(tthreads), "lab_bin": lab_bin},
-           "lab": figures("lab"),
-           "peer": {"name": f"{oha_version or 'oha'} and {wrk_version or 'wrk'}",
-                    "oha": figures("oha"), "wrk": figures("wrk")}}, sys.stdout)
-PY
+py "$ROOT/scripts/bench_load.py" record "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" \
+    "$TARGET_THREADS" "$(oha --version 2>/dev/null | head -1)" "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2)" "$LAB_BIN" \
+    >"$WORK/record.json"
 record_bench load <"$WORK/record.json"
 say "bench-load took $(since "$START_ALL" 0) s"

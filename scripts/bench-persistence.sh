@@ -37,14 +37,14 @@ for name in durable memory; do
     say "$name stack (--persist $persist) on port $PORT: lab up"
     lab_on "$name" up --bootstrap "$BOOTSTRAP" >"$WORK/$name-up.log" 2>&1
 done
-url() { lab_on "$1" -o json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["invoke_url"])'; }
+url() { lab_on "$1" -o json status | json_field - invoke_url; }
 
 # lab load's throughput on one stack with one payload (requests per second, errors).
 load() {
     local name=$1 payload=$2
     lab_on "$name" -o json load --vus "$VUS" --duration "${DURATION}s" --load-profile fixed \
         --payload "$payload" 2>/dev/null |
-        python3 -c 'import json,sys; r=json.load(sys.stdin)["runs"][0]["summary"]; print(r["throughput_rps"], r["errors"])'
+        json_field - runs.0.summary.throughput_rps runs.0.summary.errors
 }
 declare -A RPS
 for mix in write list; do
@@ -60,51 +60,12 @@ for mix in write list; do
 done
 
 say "memory stack: 1 kill under $WRITERS writers (it loses its state)"
-python3 scripts/bench_persistence.py "http://127.0.0.1:${PORTS[memory]}" "$(url memory)" lambda-apigateway \
+py "$ROOT/scripts/bench_persistence.py" kills "http://127.0.0.1:${PORTS[memory]}" "$(url memory)" lambda-apigateway \
     1 "$WRITERS" "$WORK/kills-memory.json"
 say "durable stack: $KILLS kills under $WRITERS writers"
-python3 scripts/bench_persistence.py "http://127.0.0.1:${PORTS[durable]}" "$(url durable)" lambda-apigateway \
+py "$ROOT/scripts/bench_persistence.py" kills "http://127.0.0.1:${PORTS[durable]}" "$(url durable)" lambda-apigateway \
     "$KILLS" "$WRITERS" "$WORK/kills-durable.json"
 
-python3 - "$WORK" "${RPS[durable-write]}" "${RPS[memory-write]}" "${RPS[durable-list]}" "${RPS[memory-list]}" \
-    "$KILLS" "$WRITERS" "$VUS" "$DURATION" "$ROUNDS" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
-import json, statistics, sys
-work, dw, mw, dl, ml, kills, writers, vus, duration, rounds, lab_bin, bootstrap = sys.argv[1:13]
-med = lambda text: round(statistics.median(float(x) for x in text.split()), 1)
-# Rounds alternate stacks (and which goes first), so each round's pair saw the same machine: the
-# median of the pairs' ratios is the cost, robust to other work on the machine drifting.
-paired = lambda a, b: round(statistics.median(float(x) / float(y) for x, y in zip(a.split(), b.split())), 4)
-durable = json.load(open(f"{work}/kills-durable.json"))
-memory = json.load(open(f"{work}/kills-memory.json"))
-lab = {
-    "recovery_median_s": durable["recovery_median_s"], "recovery_max_s": durable["recovery_max_s"],
-    "recovery_s": durable["recovery_s"], "kills": durable["kills"], "recovered": durable["recovered"],
-    "restores": durable["restores"],
-    "items_lost": durable["items_lost"], "writes_acknowledged": durable["writes_acknowledged"],
-    "load_write_rps": med(dw), "load_list_rps": med(dl),
-    "load_write_paired_ratio": paired(dw, mw), "load_list_paired_ratio": paired(dl, ml),
-    "load_write_runs_rps": [float(x) for x in dw.split()], "load_list_runs_rps": [float(x) for x in dl.split()],
-}
-peer = {
-    "name": "the same stack without persistence (--persist false)",
-    "kills": memory["kills"], "recovered": memory["recovered"], "items_lost": memory["items_lost"],
-    "writes_acknowledged": memory["writes_acknowledged"],
-    "load_write_rps": med(mw), "load_list_rps": med(ml),
-    "load_write_runs_rps": [float(x) for x in mw.split()], "load_list_runs_rps": [float(x) for x in ml.split()],
-}
-cost = lambda r: f"{abs(round(100 * (1 - r), 1))}% " + ("slower" if r < 1 else "faster")
-print(f"recovery after kill -9 of moto: median {lab['recovery_median_s']} s, max {lab['recovery_max_s']} s "
-      f"over {lab['recovered']}/{lab['kills']} kills")
-print(f"items lost: {lab['items_lost']} of {lab['writes_acknowledged']} acknowledged "
-      f"(without persistence: {peer['items_lost']} of {peer['writes_acknowledged']} after one kill)")
-print(f"lab load, write mix: {lab['load_write_rps']} req/s vs {peer['load_write_rps']} without persistence "
-      f"(medians); round by round {cost(lab['load_write_paired_ratio'])} (median of the pairs)")
-print(f"lab load, list:      {lab['load_list_rps']} req/s vs {peer['load_list_rps']} without persistence "
-      f"(medians); round by round {cost(lab['load_list_paired_ratio'])} (median of the pairs)")
-json.dump({
-    "settings": {"kills": int(kills), "writers": int(writers), "vus": int(vus), "duration_s": int(duration),
-                 "rounds": int(rounds), "lab_bin": lab_bin, "bootstrap": bootstrap},
-    "lab": lab, "peer": peer,
-}, open(f"{work}/record.json", "w"))
-PY
+py "$ROOT/scripts/bench_persistence.py" record "$WORK" "${RPS[durable-write]}" "${RPS[memory-write]}" \
+    "${RPS[durable-list]}" "${RPS[memory-list]}" "$KILLS" "$WRITERS" "$VUS" "$DURATION" "$ROUNDS" "$LAB_BIN" "$BOOTSTRAP"
 record_bench persistence <"$WORK/record.json"

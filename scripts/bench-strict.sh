@@ -21,8 +21,8 @@ last_delete=0
 for run in $(seq 1 "$RUNS"); do
     say "round $run/$RUNS: up"
     timed "$WORK/t-up" lab up --bootstrap "$BOOTSTRAP" >"$WORK/up.log" 2>&1
-    window=$(curl -sf "$ENDPOINT/_lab/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["strict"]["figures_ms"]["delete_rest_api_window"] / 1000)')
-    wait_s=$(awk -v last="$last_delete" -v w="$window" -v n="$(now)" 'BEGIN { d = last + w - n; print (d > 0 && last > 0) ? d + 0.2 : 0 }')
+    window_ms=$(curl -sf "$ENDPOINT/_lab/status" | json_field - strict.figures_ms.delete_rest_api_window)
+    wait_s=$(awk -v last="$last_delete" -v w="$window_ms" -v n="$(now)" 'BEGIN { d = last + w / 1000 - n; print (d > 0 && last > 0) ? d + 0.2 : 0 }')
     sleep "$wait_s"
     say "round $run/$RUNS: down"
     last_delete=$(now)
@@ -30,23 +30,6 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 STATUS=$(curl -sf "$ENDPOINT/_lab/status")
-py - "$STATUS" "$SCALE" "$(cat "$WORK/t-up")" "$(cat "$WORK/t-down")" "$WORK/record.json" "$LAB_BIN" "$BOOTSTRAP" <<'PY'
-import json, statistics, sys
-from bench_lib import floats
-status, scale, ups, downs, record, lab_bin, bootstrap = sys.argv[1:8]
-f = {k: v / 1000 for k, v in json.loads(status)["strict"]["figures_ms"].items()}
-ups, downs = floats(ups), floats(downs)
-floor_up = max(f["role_not_assumable"], f["table_creating"], f["policy_not_attachable"]) + f["function_pending"]
-floor_down = max(f["table_deleting"], f["role_delete_conflict"] + f["iam_read_after_delete"])
-up, down = statistics.median(ups), statistics.median(downs)
-print(f"strict stack, time scale {scale}, median of {len(ups)}:")
-print(f"  lab up   {up:6.2f} s   floor {floor_up:6.2f} s   ratio {up / floor_up:.2f}x")
-print(f"  lab down {down:6.2f} s   floor {floor_down:6.2f} s   ratio {down / floor_down:.2f}x")
-json.dump({
-    "settings": {"runs": len(ups), "lab_bin": lab_bin, "bootstrap": bootstrap},
-    "extra": {"time_scale": float(scale), "figures_s": f},
-    "lab": {"up_s": round(up, 3), "down_s": round(down, 3), "up_runs_s": ups, "down_runs_s": downs},
-    "peer": {"name": "floor set by AWS's delays", "up_s": round(floor_up, 3), "down_s": round(floor_down, 3)},
-}, open(record, "w"))
-PY
+py "$ROOT/scripts/bench_strict.py" "$STATUS" "$SCALE" "$(cat "$WORK/t-up")" "$(cat "$WORK/t-down")" "$WORK/record.json" \
+    "$LAB_BIN" "$BOOTSTRAP"
 record_bench strict-up-down <"$WORK/record.json"

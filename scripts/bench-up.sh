@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `lab up` from nothing and `lab down`, against the same steps scripted with the AWS CLI
 # (PyPI awscli) as a person would script the tutorial's console steps. Both sides talk to the same
-# backend in the same run: one `lab local serve` (moto 5.2.5 behind lab's gateway) on 127.0.0.1.
+# backend in the same run: one `lab local serve` (moto, pinned in local/python/requirements.txt, behind
+# lab's gateway) on 127.0.0.1.
 #
 # Prints figures only, no pass/fail: median wall time of up and of down for each side over BENCH_RUNS
 # alternating rounds, the awscli/lab ratio, `lab up` again with nothing to change, and the handler's
@@ -146,7 +147,7 @@ for i in $(seq 1 "$RUNS"); do
     timed "$WORK/t-lab-up" lab -o json --stack labbench up --zip "$ZIP" >"$WORK/lab-up.json"
     timed "$WORK/t-lab-again" lab --stack labbench up --zip "$ZIP" >/dev/null 2>&1
     if [ "$i" = 1 ]; then
-        LAB_PING=$(ping_stage "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["invoke_url"])' "$WORK/lab-up.json")")
+        LAB_PING=$(ping_stage "$(json_field "$WORK/lab-up.json" invoke_url)")
     fi
     timed "$WORK/t-lab-down" lab --stack labbench down --yes >/dev/null 2>&1
 
@@ -161,7 +162,7 @@ for i in $(seq 1 "$RUNS"); do
 done
 
 # --- figures ----------------------------------------------------------------------------------------------
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median() { py "$ROOT/scripts/bench_lib.py" median "$1"; }
 all() { paste -sd' ' "$1"; }
 ratio() { awk -v c="$1" -v l="$2" 'BEGIN { printf "%.1fx", c / l }'; }
 LU=$(median "$WORK/t-lab-up"); LD=$(median "$WORK/t-lab-down"); LA=$(median "$WORK/t-lab-again")
@@ -170,7 +171,7 @@ LT=$(awk -v a="$LU" -v b="$LD" 'BEGIN { printf "%.3f", a + b }')
 CT=$(awk -v a="$CU" -v b="$CD" 'BEGIN { printf "%.3f", a + b }')
 
 echo
-echo "## lab up/down vs the same steps with the AWS CLI (moto 5.2.5 behind lab local serve, 127.0.0.1)"
+echo "## lab up/down vs the same steps with the AWS CLI (moto $(moto_version) behind lab local serve, 127.0.0.1)"
 echo "machine: nproc=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before the rounds $LOADAVG, after $(loadavg)"
 echo "lab: $LAB_BIN ($("$LAB_BIN" --version)); awscli: $("$AWS_BIN" --version 2>&1 | cut -d' ' -f1,2)"
 echo "handler build: $HANDLER_BUILD"
@@ -188,22 +189,6 @@ echo "  one aws call alone (sts get-caller-identity): median $(median "$WORK/t-a
 echo "stage URL ping after up (untimed): lab -> $LAB_PING; awscli -> $CLI_PING"
 
 # --- on record -------------------------------------------------------------------------------------------
-python3 - "$WORK" "$RUNS" "$CLI_UP_CALLS" "$CLI_DOWN_CALLS" "$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)" \
-    "$(stat -c %s "$ZIP")" "$LOADAVG" "$LAB_BIN" "$BOOTSTRAP" <<'PY' >"$WORK/record.json"
-import json, statistics, sys
-work, runs, up_calls, down_calls, awscli, zip_bytes, load_before, lab_bin, bootstrap = sys.argv[1:]
-runs_of = lambda f: [float(x) for x in open(f"{work}/t-{f}").read().split()]
-med = lambda f: round(statistics.median(runs_of(f)), 3)
-json.dump({
-    "settings": {"runs": int(runs), "zip_bytes": int(zip_bytes), "load_average_before": load_before,
-                 "lab_bin": lab_bin, "bootstrap": bootstrap},
-    "lab": {"up_s": med("lab-up"), "down_s": med("lab-down"), "up_again_s": med("lab-again"),
-            "up_runs_s": runs_of("lab-up"), "down_runs_s": runs_of("lab-down"),
-            "up_again_runs_s": runs_of("lab-again")},
-    "peer": {"name": f"the same steps scripted with the AWS CLI ({awscli}, PyPI)",
-             "up_s": med("cli-up"), "down_s": med("cli-down"),
-             "up_runs_s": runs_of("cli-up"), "down_runs_s": runs_of("cli-down"),
-             "up_calls": int(up_calls), "down_calls": int(down_calls), "one_call_s": med("aws-one")},
-}, sys.stdout)
-PY
+py "$ROOT/scripts/bench_up.py" "$WORK" "$RUNS" "$CLI_UP_CALLS" "$CLI_DOWN_CALLS" "$("$AWS_BIN" --version 2>&1 | cut -d' ' -f1)" \
+    "$(stat -c %s "$ZIP")" "$LOADAVG" "$LAB_BIN" "$BOOTSTRAP" >"$WORK/record.json"
 record_bench up <"$WORK/record.json"

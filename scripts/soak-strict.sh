@@ -17,18 +17,18 @@ inventory() {
     local tables functions apis roles policies groups
     tables=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth dynamodb)" \
         -H 'x-amz-target: DynamoDB_20120810.ListTables' -H 'content-type: application/x-amz-json-1.0' -d '{}' |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["TableNames"]))')
+        py "$ROOT/scripts/soak_strict.py" tables)
     functions=$(curl -sf "$ENDPOINT/2015-03-31/functions/" -H "authorization: $(auth lambda)" |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Functions"]))')
+        py "$ROOT/scripts/soak_strict.py" functions)
     apis=$(curl -sf "$ENDPOINT/restapis" -H "authorization: $(auth apigateway)" |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("item", [])))')
+        py "$ROOT/scripts/soak_strict.py" rest_apis)
     roles=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
-        -d 'Action=ListRoles&Version=2010-05-08' | python3 -c 'import sys; print(sys.stdin.read().count("<RoleName>"))')
+        -d 'Action=ListRoles&Version=2010-05-08' | py "$ROOT/scripts/soak_strict.py" roles)
     policies=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth iam)" \
-        -d 'Action=ListPolicies&Scope=Local&Version=2010-05-08' | python3 -c 'import sys; print(sys.stdin.read().count("<PolicyName>"))')
+        -d 'Action=ListPolicies&Scope=Local&Version=2010-05-08' | py "$ROOT/scripts/soak_strict.py" policies)
     groups=$(curl -sf -X POST "$ENDPOINT/" -H "authorization: $(auth logs)" \
         -H 'x-amz-target: Logs_20140328.DescribeLogGroups' -H 'content-type: application/x-amz-json-1.1' -d '{}' |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["logGroups"]))')
+        py "$ROOT/scripts/soak_strict.py" log_groups)
     echo "tables=$tables functions=$functions rest_apis=$apis roles=$roles policies=$policies log_groups=$groups"
 }
 
@@ -59,6 +59,6 @@ for round in $(seq 1 "$ROUNDS"); do
     failures=$((failures + 1))
     break
 done
-refusals=$(curl -sf "$ENDPOINT/_lab/status" | python3 -c 'import json,sys; r=json.load(sys.stdin)["strict"]["refusals"]; print(", ".join(f"{k} {v}" for k, v in r.items() if v))')
+refusals=$(curl -sf "$ENDPOINT/_lab/status" | py "$ROOT/scripts/soak_strict.py" refusals)
 echo "soak: $ROUNDS rounds at time scale $SCALE, $failures failed, $(( $(date +%s) - started )) s; strict refusals met: $refusals"
 exit "$failures"

@@ -1,0 +1,153 @@
+"""bench-load.sh's figures: one line per measurement, then the table and the record (standard library only).
+
+    bench_load.py measure PHASE TOOL OUT C0 C1 T0 T1 RATE >> results.jsonl
+        one run of TOOL (lab, oha or wrk; its output in OUT) as a JSON line, with the generator's CPU
+        seconds (C1 - C0) and the target's (T1 - T0); RATE 0 for the closed loop; a summary on stderr
+    bench_load.py rate RESULTS SHARE
+        the fixed rate of (b): SHARE of the slowest tool's median throughput in (a), whole hundreds, 100 at least
+    bench_load.py report RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS LOAD_AFTER
+        the table and the goals, on stdout
+    bench_load.py record RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS OHA_VERSION WRK_VERSION LAB_BIN
+        the record, on stdout
+"""
+
+import json
+import sys
+
+from bench_lib import dispatch, lab_run, load_json, load_jsonl, median, middle, r3, us_per_request
+
+TOOLS = ("lab", "oha", "wrk")
+
+
+def measure(phase, tool, path, c0, c1, t0, t1, rate):
+    if tool == "lab":
+        s = lab_run(path)["summary"]
+        r = dict(rps=s["throughput_rps"], p50_ms=s["p50_ms"], p99_ms=s["p99_ms"], errors=s["errors"],
+                 requests=s["requests"], dropped=s.get("dropped_iterations", 0))
+    elif tool == "oha":
+        d = load_json(path)
+        ok = sum(int(v) for v in d["statusCodeDistribution"].values())
+        # oha's "aborted due to deadline" are the requests cut off when -z ends, not failures.
+        errs = sum(v for k, v in d["errorDistribution"].items() if "deadline" not in k)
+        r = dict(rps=d["summary"]["requestsPerSec"], p50_ms=d["latencyPercentiles"]["p50"] * 1e3,
+                 p99_ms=d["latencyPercentiles"]["p99"] * 1e3, errors=errs, requests=ok, dropped=0)
+    else:
+        line = next(x for x in open(path).read().splitlines() if x.startswith("WRKJSON "))
+        w = json.loads(line[len("WRKJSON "):])
+        r = dict(rps=w["requests"] / (w["duration_us"] / 1e6), p50_ms=w["p50_us"] / 1e3,
+                 p99_ms=w["p99_us"] / 1e3, errors=w["errors"], requests=w["requests"], dropped=0)
+    r.update(phase=phase, tool=tool, rate=float(rate),
+             gen_cpu_s=float(c1) - float(c0), target_cpu_s=float(t1) - float(t0))
+    print(json.dumps(r))
+    print(f"    {phase:<6} {tool:<4} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
+          f"errors {r['errors']}", file=sys.stderr)
+
+
+def rate(path, share):
+    rows = load_jsonl(path)
+    slowest = min(median(r["rps"] for r in rows if r["tool"] == t) for t in TOOLS)
+    print(max(100, int(slowest * float(share) // 100 * 100)))
+
+
+def max_runs(rows, tool):
+    """(a)'s rounds of TOOL by throughput, and the round with the median throughput among them."""
+    runs = sorted((r for r in rows if r["phase"] == "max" and r["tool"] == tool), key=lambda r: r["rps"])
+    return middle(runs, key=lambda r: r["rps"]), runs
+
+
+def fixed_run(rows, rr, tool):
+    """(b)'s run of TOOL at the fixed rate RR, if there is one."""
+    return next((r for r in rows if r["phase"] == f"r{rr}" and r["tool"] == tool), None)
+
+
+def us_per_req(cpu_s, r, none):
+    """CPU seconds per request of run R in µs; NONE when it made no request."""
+    return us_per_request(cpu_s, r["requests"]) if r["requests"] else none
+
+
+def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
+    rows = load_jsonl(path)
+    nan = float("nan")
+    print()
+    print(f"Load generators on one loopback target (examples/bench_target.rs, {tthreads} tokio threads), "
+          "POST {\"operation\":\"ping\"} (20 bytes), 39-byte JSON answer.")
+    print("Generator and target share the machine's 2 cores: every figure is both together.")
+    print()
+    print(f"(a) max throughput, closed loop, {conn} connections/VUs, {duration} per run, "
+          f"median of {rounds} rounds (all rounds' req/s in brackets)")
+    hdr = f"{'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'gen CPU µs/req':>15} {'target CPU µs/req':>18}  rounds"
+    print(hdr)
+    print("-" * len(hdr))
+    best = {}
+    for tool in TOOLS:
+        r, runs = max_runs(rows, tool)
+        best[tool] = r
+        print(f"{tool:<5} {r['rps']:>9.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7} "
+              f"{us_per_req(r['gen_cpu_s'], r, nan):>15.1f} {us_per_req(r['target_cpu_s'], r, nan):>18.1f}  "
+              "[" + ", ".join(f"{x['rps']:.0f}" for x in runs) + "]")
+    faster = max(("oha", "wrk"), key=lambda t: best[t]["rps"])
+    ratio = best["lab"]["rps"] / best[faster]["rps"]
+    print()
+    print(f"lab / faster peer ({faster}) throughput: {ratio:.2f}  "
+          f"(lab/oha {best['lab']['rps'] / best['oha']['rps']:.2f}, lab/wrk {best['lab']['rps'] / best['wrk']['rps']:.2f})")
+    print(f"goal >= 0.90 of the faster peer's throughput: {'MET' if ratio >= 0.9 else 'NOT MET'}")
+    print("(p50/p99 in (a) are each tool at its own saturation, so not at equal load: see (b).)")
+
+    print()
+    print(f"(b) equal load, open model (constant arrival rate, latency from the intended send time), "
+          f"{conn} connections, {duration} per run")
+    print("    wrk is absent: Debian's wrk 4.1 has no fixed-rate mode (wrk2 has, and is not packaged in Debian).")
+    hdr = f"{'rate/s':>7} {'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'dropped':>8} {'gen CPU µs/req':>15}  lab/oha p50  lab/oha p99"
+    print(hdr)
+    print("-" * len(hdr))
+    met_all = True
+    for rr in (rate, light):
+        lab, oha = fixed_run(rows, rr, "lab"), fixed_run(rows, rr, "oha")
+        q50 = lab["p50_ms"] / oha["p50_ms"]
+        q99 = lab["p99_ms"] / oha["p99_ms"]
+        for r in (lab, oha):
+            extra = f"  {q50:>11.2f}  {q99:>11.2f}" if r is lab else ""
+            print(f"{rr:>7} {r['tool']:<5} {r['rps']:>9.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7} "
+                  f"{r['dropped']:>8} {us_per_req(r['gen_cpu_s'], r, nan):>15.1f}{extra}")
+        for r in (lab, oha):
+            # An open-model generator that falls behind its schedule measures a different load: say so.
+            if r["rps"] < 0.95 * float(rr):
+                print(f"        {r['tool']} did not sustain {rr}/s: {r['rps']:.0f}/s sent, {r['dropped']} arrivals dropped "
+                      "(no free connection at their send time)")
+        met = q50 <= 1.10 and q99 <= 1.10
+        met_all &= met
+        print(f"        at {rr}/s: lab p50/p99 within 10% of oha's (or lower): {'MET' if met else 'NOT MET'}")
+    print(f"goal p50/p99 within 10% of the peer's at equal load: {'MET' if met_all else 'NOT MET'}")
+    print()
+    print(f"load average after the run: {load_after}")
+
+
+def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin):
+    rows = load_jsonl(path)
+
+    def figures(tool):
+        # The round with the median throughput, as printed above; CPU per request from that round.
+        r, runs = max_runs(rows, tool)
+        gen, target = us_per_req(r["gen_cpu_s"], r, None), us_per_req(r["target_cpu_s"], r, None)
+        out = {"max_rps": round(r["rps"], 1), "max_p50_ms": r3(r["p50_ms"]), "max_p99_ms": r3(r["p99_ms"]),
+               "max_errors": r["errors"],
+               "gen_cpu_us_per_req": round(gen, 2) if gen is not None else None,
+               "target_cpu_us_per_req": round(target, 2) if target is not None else None,
+               "max_rounds_rps": [round(x["rps"], 1) for x in runs]}
+        for label, rr in (("fixed", rate), ("light", light)):
+            f = fixed_run(rows, rr, tool)
+            if f:
+                out.update({f"{label}_rate": int(rr), f"{label}_rps": round(f["rps"], 1),
+                            f"{label}_p50_ms": r3(f["p50_ms"]), f"{label}_p99_ms": r3(f["p99_ms"]),
+                            f"{label}_errors": f["errors"], f"{label}_dropped": f["dropped"]})
+        return out
+
+    json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),
+                            "target_threads": int(tthreads), "lab_bin": lab_bin},
+               "lab": figures("lab"),
+               "peer": {"name": f"{oha_version or 'oha'} and {wrk_version or 'wrk'}",
+                        "oha": figures("oha"), "wrk": figures("wrk")}}, sys.stdout)
+
+
+if __name__ == "__main__":
+    dispatch({"measure": measure, "rate": rate, "report": report, "record": record}, __doc__)
