@@ -1,9 +1,10 @@
 //! Dispatches a parsed command line to its verb in [`crate::commands`]; every verb returns the
 //! [`Exit`] the process ends with.
 
-use crate::cli::{Cli, Command, Output};
+use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::exit::Exit;
+use crate::output::Output;
 
 /// Runs one command; an error becomes its exit code in `main` ([`Exit::of_error`]).
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {

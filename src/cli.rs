@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::arch::Arch;
 use crate::call::Via;
+use crate::output::Output;
 
 /// Builds, calls, tunes, load-tests and tears down the serverless-powertuning lab, on AWS or locally.
 #[derive(Debug, Parser)]
@@ -59,15 +60,6 @@ pub(crate) struct Global {
     /// More detail (HTTP status and latency for calls, SDK errors in full).
     #[arg(long, short = 'v', global = true)]
     pub(crate) verbose: bool,
-}
-
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Output {
-    /// Human-readable lines and tables.
-    Text,
-    /// One JSON document on stdout, for scripts.
-    Json,
 }
 
 /// The subcommands.

@@ -1,7 +1,8 @@
 //! lab's side of the embedded local AWS (the `lab-local` crate): its options from the command line,
 //! the command that serves it in the background, and starting it on demand for `--local`.
 
-use crate::cli::{Global, LocalStartArgs, Output};
+use crate::cli::{Global, LocalStartArgs};
+use crate::output::Output;
 
 /// The local stack's options from the global flags and `lab local start`'s.
 pub(crate) fn options(global: &Global, args: &LocalStartArgs) -> lab_local::Options {

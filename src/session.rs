@@ -3,7 +3,8 @@
 //! neither imports the other.
 
 use crate::aws::{Clients, Connection};
-use crate::cli::{Global, Output, UpArgs};
+use crate::cli::{Global, UpArgs};
+use crate::output::Output;
 use crate::stack::{FunctionSettings, Names, Stack};
 
 /// Resolves where AWS is: the local stack (started on demand), an explicit endpoint, or the SDK's chain.

@@ -6,8 +6,9 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::call::{event, transport, Via};
-use crate::cli::{CallArgs, CallOp, Global, Output};
+use crate::cli::{CallArgs, CallOp, Global};
 use crate::exit::Exit;
+use crate::output::Output;
 use crate::session::open_stack;
 use crate::stack::Stack;
 

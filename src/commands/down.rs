@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{DownArgs, Global, Output};
+use super::steps::Steps;
+use crate::cli::{DownArgs, Global};
 use crate::exit::Exit;
-use crate::output::{print_json, Steps};
+use crate::output::print_json;
+use crate::output::Output;
 use crate::session::open_stack;
 use crate::stack::{self, Action, Change, Stack};
 

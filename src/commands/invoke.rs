@@ -17,8 +17,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::call::Via;
-use crate::cli::{CallArgs, CallOp, Global, InvocationType, InvokeArgs, Output};
+use crate::cli::{CallArgs, CallOp, Global, InvocationType, InvokeArgs};
 use crate::exit::Exit;
+use crate::output::Output;
 use crate::session::open_stack;
 use crate::stack::Stack;
 use crate::tune::report_line::{self, ReportLine};

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{Global, LocalAction, Output};
+use crate::cli::{Global, LocalAction};
 use crate::exit::Exit;
 use crate::local_stack;
 use crate::output::print_json;
+use crate::output::Output;
 
 /// Runs one `lab local` action.
 pub(crate) async fn run(action: LocalAction, global: &Global) -> anyhow::Result<Exit> {

@@ -7,6 +7,7 @@ pub(crate) mod invoke;
 pub(crate) mod load;
 pub(crate) mod local;
 pub(crate) mod status;
+pub(crate) mod steps;
 pub(crate) mod tune;
 pub(crate) mod tutorial;
 pub(crate) mod up;

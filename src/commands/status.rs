@@ -3,9 +3,10 @@
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::{Global, Output, UpArgs};
+use crate::cli::{Global, UpArgs};
 use crate::exit::Exit;
 use crate::output::print_json;
+use crate::output::Output;
 use crate::session::open_stack;
 use crate::stack::{self, ResourceStatus, Stack};
 

@@ -7,10 +7,11 @@ use clap::Parser;
 use serde_json::Value;
 
 use crate::call::Via;
-use crate::cli::{Global, Output, TutorialArgs};
+use crate::cli::{Global, TutorialArgs};
 use crate::commands::{call::Target, down, up};
 use crate::control::lambda::LambdaTarget;
 use crate::exit::Exit;
+use crate::output::Output;
 use crate::stack::Stack;
 
 #[derive(Parser)]

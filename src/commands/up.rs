@@ -4,9 +4,11 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::cli::{Global, Output, UpArgs};
+use super::steps::Steps;
+use crate::cli::{Global, UpArgs};
 use crate::exit::Exit;
-use crate::output::{print_json, Steps};
+use crate::output::print_json;
+use crate::output::Output;
 use crate::package::{self, Package};
 use crate::session::open_stack;
 use crate::stack::{self, Change, Stack};
