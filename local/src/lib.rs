@@ -42,7 +42,8 @@ mod strict;
 mod supervisor;
 
 pub use lifecycle::{
-    endpoint, log_file, probe, reset, serve, start, state_dir, stop, Options, Started, Stopped,
+    cgroup_limits, endpoint, log_file, probe, reset, serve, start, state_dir, stop, CgroupLimits,
+    Options, Started, Stopped,
 };
 pub use moto::MOTO_VERSION;
 pub use routes::integration_status;

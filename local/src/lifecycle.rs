@@ -335,3 +335,21 @@ pub async fn reset(port: u16) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Which of the limits the local stack sets through cgroups this machine allows: found by the
+/// same probes a starting stack runs (a cgroup made, limited and, for memory, joined; then removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupLimits {
+    /// A CPU share in proportion to memory (1769 MB = one vCPU).
+    pub cpu: bool,
+    /// A memory limit enforced while the function runs.
+    pub memory: bool,
+}
+
+/// Probes this machine's cgroups as a starting stack would, leaving nothing behind.
+pub fn cgroup_limits() -> CgroupLimits {
+    let name = format!("lab-probe-{}", std::process::id());
+    let cpu = cpu::setup(&name).map(|(root, _)| cpu::teardown(&root)).is_some();
+    let memory = memory::setup(&name).map(|(root, _)| memory::teardown(&root)).is_some();
+    CgroupLimits { cpu, memory }
+}

@@ -4,6 +4,20 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::types::{LastUpdateStatus, State};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Asserts that a read failed with the service's own answer `code` (its not-found, say): any
+/// other failure, a refused connection included, does not show that the thing is gone.
+pub fn assert_error_code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, E>,
+    code: &str,
+    what: &str,
+) {
+    match result {
+        Ok(found) => panic!("{what}: expected {code}, found {found:?}"),
+        Err(e) => assert_eq!(e.code(), Some(code), "{what}: {e:?}"),
+    }
+}
 
 /// `$LATEST`'s configuration.
 pub async fn function_config(

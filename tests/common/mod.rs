@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cgroup;
+pub mod fixture;
 pub mod html;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,16 @@ pub fn bootstrap_bin() -> PathBuf {
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs its closure when dropped, a panic included: a test's clean-up that must happen however the
+/// test ends.
+pub struct OnDrop<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
 }
 
 /// A running local stack, stopped (with every instance and moto) when dropped.

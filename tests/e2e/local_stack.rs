@@ -2,16 +2,15 @@
 //! error mapping, `lab call`, CloudWatch logs, and the runtime's limits (concurrency, timeout, crash,
 //! CPU and memory). moto dying, and the state kept across restarts, are in `local_persistence.rs`.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::fixture::{payload, pid, Fixture, FX_SETTINGS};
+use crate::common::{post, LocalStack};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LogType;
 use base64::Engine;
-use common::{post, LocalStack};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,21 +26,22 @@ async fn tutorial_payloads_and_error_mapping_through_the_stage_url() {
 
 /// Every example event of the tutorial, as written, through the stage URL.
 async fn assert_tutorial_events(url: &str) {
-    let create: Value = serde_json::from_str(include_str!("../assets/events/create.json")).unwrap();
+    let create: Value =
+        serde_json::from_str(include_str!("../../assets/events/create.json")).unwrap();
     let (status, body) = post(url, &create.to_string()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ResponseMetadata"]["HTTPStatusCode"], 200);
-    let (status, _) = post(url, include_str!("../assets/events/create-bob.json")).await;
+    let (status, _) = post(url, include_str!("../../assets/events/create-bob.json")).await;
     assert_eq!(status, 200);
-    let (status, body) = post(url, include_str!("../assets/events/read.json")).await;
+    let (status, body) = post(url, include_str!("../../assets/events/read.json")).await;
     assert_eq!(
         (status, &body["Item"]),
         (200, &json!({"id": "1", "name": "Bob"}))
     );
-    let (status, body) = post(url, include_str!("../assets/events/list.json")).await;
+    let (status, body) = post(url, include_str!("../../assets/events/list.json")).await;
     assert_eq!(status, 200);
     assert_eq!(body["Count"], 2, "{body}");
-    let (status, body) = post(url, include_str!("../assets/events/echo.json")).await;
+    let (status, body) = post(url, include_str!("../../assets/events/echo.json")).await;
     let echoed = json!({"somekey1": "somevalue1", "somekey2": "somevalue2"});
     assert_eq!((status, body), (200, echoed));
     // The number the Python handler cannot return ("Decimal is not JSON serializable") comes back exact.
@@ -109,18 +109,21 @@ fn call_json(local: &LocalStack, args: &[&str]) -> Value {
 
 /// lab call: both transports, typed attributes, update, list --all, errors exit non-zero.
 fn assert_lab_call(local: &LocalStack) {
-    let mut create = common::words("call create --id 7 --name Ann --attr age:=42 --attr");
+    let mut create = crate::common::words("call create --id 7 --name Ann --attr age:=42 --attr");
     create.push("tags:=[\"a\",\"b\"]");
     let out = local.lab_ok(&create);
     assert!(out.contains("HTTPStatusCode"), "{out}");
-    let read = call_json(local, &common::words("call read --id 7 --via lambda"));
+    let read = call_json(
+        local,
+        &crate::common::words("call read --id 7 --via lambda"),
+    );
     let ann = json!({"id": "7", "name": "Ann", "age": 42, "tags": ["a", "b"]});
     assert_eq!(read["Item"], ann);
-    let update = common::words("call update --id 7 --set name=Eve --remove age");
+    let update = crate::common::words("call update --id 7 --set name=Eve --remove age");
     let updated = call_json(local, &update);
     let eve = json!({"id": "7", "name": "Eve", "tags": ["a", "b"]});
     assert_eq!(updated["Attributes"], eve);
-    let all = call_json(local, &common::words("call list --limit 1 --all"));
+    let all = call_json(local, &crate::common::words("call list --limit 1 --all"));
     assert_eq!(all["Items"].as_array().unwrap().len(), 3, "{all}");
     assert!(all.get("LastEvaluatedKey").is_none());
     let pong = local.lab_ok(&["call", "ping"]);
@@ -129,7 +132,7 @@ fn assert_lab_call(local: &LocalStack) {
     assert!(!failed.status.success());
     let bad = local.lab(&["call", "echo", "--payload", "{not json"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--payload is not JSON"));
-    let deleted = call_json(local, &common::words("call delete --id 7"));
+    let deleted = call_json(local, &crate::common::words("call delete --id 7"));
     assert_eq!(deleted["Attributes"]["name"], "Eve");
 }
 
@@ -139,11 +142,6 @@ fn log_tail(out: &InvokeOutput) -> String {
         .decode(out.log_result().expect("a log tail"))
         .unwrap();
     String::from_utf8(tail).unwrap()
-}
-
-/// The payload of an invocation, as JSON.
-fn payload(out: &InvokeOutput) -> Value {
-    serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap()
 }
 
 /// Invokes `name` with `event` and `LogType=Tail`.
@@ -202,85 +200,6 @@ async fn assert_invoke_tail_and_logs(local: &LocalStack) {
     assert_eq!(missing.code(), Some("ResourceNotFoundException"));
 }
 
-/// A test runtime in Python: sleeps for `{"sleep": s}`, burns `{"spin": s}` of CPU, touches
-/// `{"alloc_mb": n}` of memory, exits for `{"crash": true}`, else echoes.
-const FIXTURE: &str = r#"#!PYTHON
-import json, os, sys, time, urllib.request
-api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
-while True:
-    with urllib.request.urlopen(api + "next") as r:
-        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        event = json.loads(r.read())
-    print("got", json.dumps(event), flush=True)
-    if event.get("crash"):
-        sys.exit(3)
-    time.sleep(event.get("sleep", 0))
-    hog = b"\x01" * (event.get("alloc_mb", 0) * 1024 * 1024)
-    spin_until = time.process_time() + event.get("spin", 0)
-    while time.process_time() < spin_until:
-        pass
-    body = json.dumps({"pid": os.getpid(), "event": event}).encode()
-    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
-"#;
-
-/// The settings `fx-fn` is made with: a 2 s timeout, and 1 GB, a CPU share that keeps the Python
-/// fixture's start and exit quick on a busy machine.
-const FX_SETTINGS: [&str; 4] = ["--timeout", "2", "--memory", "1024"];
-
-/// The fixture function `fx-fn` on its own local stack, invoked through the SDK.
-struct Fixture {
-    local: LocalStack,
-    lambda: aws_sdk_lambda::Client,
-}
-
-impl Fixture {
-    /// Starts a stack with these flags and makes `fx-fn` on it.
-    async fn start(flags: &[&str]) -> Self {
-        let local = LocalStack::start(flags);
-        let zip = common::python_zip(&local.home, FIXTURE);
-        let mut up = vec!["--stack", "fx", "up", "--zip", zip.to_str().unwrap()];
-        up.extend(FX_SETTINGS);
-        local.lab_ok(&up);
-        let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
-        Self { local, lambda }
-    }
-
-    /// One synchronous invocation of `fx-fn`.
-    async fn invoke(&self, event: Value) -> InvokeOutput {
-        self.lambda
-            .invoke()
-            .function_name("fx-fn")
-            .payload(Blob::new(event.to_string()))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// The pid of the instance that answers `{}`.
-    async fn pid(&self) -> u64 {
-        pid(&self.invoke(json!({})).await)
-    }
-
-    /// Sets `fx-fn`'s memory (and timeout, when given) and waits for the update to end: as on
-    /// Lambda, invocations keep the old configuration until it is Successful.
-    async fn configure(&self, memory_mb: i32, timeout_s: Option<i32>) {
-        self.lambda
-            .update_function_configuration()
-            .function_name("fx-fn")
-            .memory_size(memory_mb)
-            .set_timeout(timeout_s)
-            .send()
-            .await
-            .unwrap();
-        common::aws::wait_ready(&self.lambda, "fx-fn").await;
-    }
-}
-
-/// The pid of the instance that answered.
-fn pid(out: &InvokeOutput) -> u64 {
-    payload(out)["pid"].as_u64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn runtime_limits_timeouts_crashes_and_recovery() {
     let fx = Fixture::start(&["--concurrency", "2"]).await;
@@ -297,9 +216,9 @@ async fn runtime_limits_timeouts_crashes_and_recovery() {
     assert_timeout_and_crash(&fx, &url).await;
     assert_memory_change_is_a_cold_start(&fx).await;
     // The CPU share is measured by cpu_follows_memory_where_cgroups_are_writable; here the stack
-    // must say what the build's probe found.
+    // must say what this machine allows (the probe a starting stack runs).
     let cpu = fx.local.status()["cpu"].as_str().unwrap().to_string();
-    let expected = if cfg!(lab_cpu_cgroups_writable) {
+    let expected = if lab_local::cgroup_limits().cpu {
         "proportional"
     } else {
         "unthrottled"
@@ -387,59 +306,5 @@ async fn assert_out_of_memory_replaces_the_instance(fx: &Fixture) {
     assert_ne!(
         after, before,
         "the instance that ran out of memory must not be reused"
-    );
-}
-
-/// CPU follows memory (1769 MB = one vCPU) through the stack's cpu cgroups. Where the build found
-/// them not writable the test is ignored, with the reason; runtime_limits_timeouts_crashes_and_recovery
-/// then checks that the stack says it runs unthrottled.
-///
-/// The check reads the kernel's own accounting of each instance's cgroup (its quota, and the time
-/// it was held back for exceeding it) rather than comparing wall times: on a busy machine a whole
-/// CPU's quota does not make a spin fast, as the other processes compete for the cores, but only
-/// the quota makes the kernel throttle it.
-#[cfg_attr(
-    not(lab_cpu_cgroups_writable),
-    ignore = "cpu cgroups are not writable here (build.rs's probe): the local stack runs functions unthrottled"
-)]
-#[tokio::test(flavor = "multi_thread")]
-async fn cpu_follows_memory_where_cgroups_are_writable() {
-    let fx = Fixture::start(&[]).await;
-    let cpu = fx.local.status()["cpu"].as_str().unwrap().to_string();
-    assert!(cpu.starts_with("proportional"), "{cpu}");
-    let mut runs = Vec::new();
-    for mb in [256, 1792] {
-        // A long timeout: at 256 MB the spin's 0.2 s of CPU take at least 1.4 s.
-        fx.configure(mb, Some(20)).await;
-        let cgroup = common::cgroup::CpuCgroup::of(fx.pid().await);
-        let before = cgroup.throttled_s();
-        let started = std::time::Instant::now();
-        let r = fx.invoke(json!({"spin": 0.2})).await;
-        assert!(r.function_error().is_none(), "{}", payload(&r));
-        let wall = started.elapsed().as_secs_f64();
-        runs.push((mb, cgroup.cpus(), cgroup.throttled_s() - before, wall));
-    }
-    let [(_, small_cpus, _, small_wall), (_, big_cpus, big_held, _)] = runs[..] else {
-        unreachable!()
-    };
-    // The quotas are the memory's share of a CPU: 256 / 1769 and 1792 / 1769.
-    assert!(
-        (small_cpus - 256.0 / 1769.0).abs() < 0.001,
-        "{runs:?} ({cpu})"
-    );
-    assert!(
-        (big_cpus - 1792.0 / 1769.0).abs() < 0.001,
-        "{runs:?} ({cpu})"
-    );
-    // 14% of a CPU: the kernel hands out no more, so 0.2 s of work takes at least 1.4 s however
-    // idle the machine (other load only slows it more). A whole CPU's quota never holds a single
-    // thread back, however busy the machine: waiting for a core is not throttling.
-    assert!(
-        small_wall > 0.8,
-        "256 MB was not throttled: {runs:?} ({cpu})"
-    );
-    assert!(
-        big_held < 0.05,
-        "1792 MB was held back by its quota: {runs:?} (mb, CPUs, s throttled, s wall) ({cpu})"
     );
 }

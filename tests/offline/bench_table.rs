@@ -3,8 +3,6 @@
 //! typed by hand, every record's summary and ratios are the ones computed from its own figures, and every
 //! bench script hands its figures to the recorder.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
@@ -18,7 +16,7 @@ fn readme_benchmark_table_is_rendered_from_the_recorded_results() {
         .output()
         .expect("python3 runs scripts/bench-readme (the local stack's moto needs it too)");
     let what = "scripts/bench-readme --check (run scripts/bench-readme after a benchmark)";
-    common::assert_succeeded(&out, what);
+    crate::common::assert_succeeded(&out, what);
     // The check must have read the README's table, not passed without one.
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
     assert!(

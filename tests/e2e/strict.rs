@@ -2,13 +2,11 @@
 //! (read back through the SDK, as any client would see it) and `lab` getting through it. The
 //! stack's refusal counters prove each behaviour was exercised, not skipped.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
+use crate::common::aws::{assert_error_code, create_table, function_config};
+use crate::common::{change, LocalStack};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
-use common::aws::{create_table, function_config};
-use common::{change, LocalStack};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -39,7 +37,8 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     let table_change = change(&down, "table");
     assert_eq!(table_change["action"], "deleted", "{down}");
     assert!(table_change["seconds"].as_f64().unwrap() >= 2.5, "{down}");
-    assert!(ddb.describe_table().table_name("tt-table").send().await.is_err());
+    let table = ddb.describe_table().table_name("tt-table").send().await;
+    assert_error_code(table, "ResourceNotFoundException", "the table after down");
     assert_eq!(
         local.refusals("table_not_active"),
         1,
@@ -217,7 +216,7 @@ async fn the_account_memory_cap_is_refused_and_cold_start_tuning_steps_down() {
         last.starts_with("error: ") && last.contains("less than or equal to 1024"),
         "the failure is one line naming the cap: {err}"
     );
-    let tune = local.lab_json(&common::words(
+    let tune = local.lab_json(&crate::common::words(
         "--stack cap tune --powers 1024 --num 5 --only-cold-starts",
     ));
     // Cold starts come from one version per invocation (as aws-lambda-power-tuning does), never
@@ -273,10 +272,10 @@ async fn api_gateway_rate_limits_are_waited_out_and_the_host_style_url_answers()
 /// `--strict` on any command with `--local` starts the stack strict; `lab local status` says so.
 #[test]
 fn strict_flag_starts_a_strict_stack_on_demand() {
-    let port = common::free_port().to_string();
+    let port = crate::common::free_port().to_string();
     let home = std::env::temp_dir().join(format!("lab-strict-{}-{port}", std::process::id()));
     let lab = |args: &[&str]| {
-        Command::new(common::lab_bin())
+        Command::new(crate::common::lab_bin())
             .args(["--local-port", &port])
             .args(args)
             .env("LAB_HOME", &home)
@@ -285,13 +284,16 @@ fn strict_flag_starts_a_strict_stack_on_demand() {
             .output()
             .unwrap()
     };
+    // Whatever fails below, the stack this test started on demand is stopped.
+    let _stop = crate::common::OnDrop(|| {
+        lab(&["local", "stop"]);
+        std::fs::remove_dir_all(&home).ok();
+    });
     let status = lab(&["--local", "--strict", "--time-scale", "0.5", "status"]);
     assert_eq!(status.status.code(), Some(2), "an empty account");
     let local = lab(&["local", "status", "-o", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
     let text = lab(&["local", "status"]);
-    lab(&["local", "stop"]);
-    std::fs::remove_dir_all(&home).ok();
     assert_eq!(doc["strict"]["enabled"], true, "{doc}");
     assert_eq!(doc["strict"]["time_scale"], 0.5, "{doc}");
     let text = String::from_utf8_lossy(&text.stdout);
@@ -315,7 +317,7 @@ fn raw_post(port: u16, host: &str, path: &str, body: &str) -> String {
 
 /// A role Lambda may assume, made directly through IAM.
 async fn create_lambda_role(iam: &aws_sdk_iam::Client, name: &str) {
-    let trust = include_str!("../assets/trust-policy.json");
+    let trust = include_str!("../../assets/trust-policy.json");
     let role = iam.create_role().role_name(name).assume_role_policy_document(trust);
     role.send().await.unwrap();
 }
@@ -325,9 +327,12 @@ async fn iam_propagation_delay_is_retried_by_up() {
     // The gateway refuses a new role for 3 s, as AWS does while IAM propagates; up must wait it out.
     let local = LocalStack::start(&["--iam-delay-ms", "3000"]);
     // A small prebuilt package, so CreateFunction follows CreateRole within the delay.
-    let zip = common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
+    let zip = crate::common::script_zip(&local.home, "#!/bin/sh\nexit 1\n");
     let report = local.lab_json(&["--stack", "iam", "up", "--zip", zip.to_str().unwrap()]);
-    assert_eq!(common::change(&report, "function")["action"], "created");
+    assert_eq!(
+        crate::common::change(&report, "function")["action"],
+        "created"
+    );
     let status = local.status();
     assert!(
         status["iam_refusals"].as_u64().unwrap() >= 1,

@@ -1,8 +1,6 @@
 //! The load generator against a real HTTP server on 127.0.0.1 (axum), and over a fake function for
 //! `--via lambda` and `--memory`. Timing assertions use generous bounds only.
 
-mod common;
-
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -397,11 +395,12 @@ async fn memory_comparison_restores_memory_and_writes_a_self_contained_report() 
     );
     // A warm-up request from each of the 2 VUs per size, plus 50 measured.
     assert_eq!(served.load(Ordering::SeqCst), 2 * (2 + 50));
+    assert_eq!(r.runs.len(), 2, "one run per memory size");
     assert!(r.runs.iter().all(|run| run.summary.requests == 50 && run.verdict.is_some()));
 
     let html = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    common::html::assert_self_contained(&html);
+    crate::common::html::assert_self_contained(&html);
     assert!(html.contains("id=\"load-comparison\""));
     for run in &r.runs {
         let s = &run.summary;

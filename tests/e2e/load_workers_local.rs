@@ -3,9 +3,8 @@
 //! the handler), its workers' histograms merge into one result, a plan that cannot fit the
 //! account's concurrency is refused, and `lab down` removes the generator.
 
-mod common;
-
-use common::{words, LocalStack};
+use crate::common::aws::assert_error_code;
+use crate::common::{words, LocalStack};
 
 /// `--stack wk load --workers ARGS...` (the words of `args`).
 fn load(args: &str) -> Vec<&str> {
@@ -36,17 +35,19 @@ async fn workers_on_the_local_lambda_merge_into_one_result_and_down_removes_them
 
     let sdk = local.sdk().await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
-    let worker = common::aws::function_config(&lambda, "wk-load-worker").await;
+    let worker = crate::common::aws::function_config(&lambda, "wk-load-worker").await;
     assert_eq!(worker.timeout(), Some(900));
     local.lab_ok(&["--stack", "wk", "down", "--yes"]);
     let gone = lambda.get_function_configuration().function_name("wk-load-worker");
-    assert!(
-        gone.send().await.is_err(),
-        "lab down left the generator function"
+    let gone = gone.send().await;
+    assert_error_code(
+        gone,
+        "ResourceNotFoundException",
+        "the generator function after down",
     );
     let iam = aws_sdk_iam::Client::new(&sdk);
     let role = iam.get_role().role_name("wk-load-worker-role").send().await;
-    assert!(role.is_err(), "lab down left the generator's role");
+    assert_error_code(role, "NoSuchEntity", "the generator's role after down");
 }
 
 /// Two workers of 2 VUs each, closed model: one result whose series adds up to its total.

@@ -1,14 +1,12 @@
 //! Bad input and missing set-up: one clear line naming what is wrong and what to do, a non-zero exit,
 //! and no traffic anywhere but loopback (instance metadata lookups are disabled).
 
-mod common;
-
 use std::process::{Command, Output};
 
 fn lab(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("lab-errors-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    Command::new(common::lab_bin())
+    Command::new(crate::common::lab_bin())
         .args(args)
         .env("HOME", &home)
         .env("LAB_HOME", home.join("lab"))

@@ -2,19 +2,16 @@
 //! afterwards the function's `$LATEST`, aliases and versions are exactly as before (read through the
 //! SDK), and the exit code says what happened.
 
-mod common;
-mod tune_local;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{words, LocalStack};
-use tune_local::{create_function, handler_zip, owners_alias, snapshot, Snapshot};
+use crate::common::{words, LocalStack};
+use crate::tune_local::{create_function, handler_zip, owners_alias, snapshot, Snapshot};
 
 const PING: &str = r#"{"operation":"ping"}"#;
 
 fn spawn_tune(local: &LocalStack, args: &[&str]) -> Child {
-    Command::new(common::lab_bin())
+    Command::new(crate::common::lab_bin())
         .args(["--local", "--local-port", &local.port.to_string(), "tune"])
         .args(args)
         .env("LAB_HOME", &local.home)
@@ -119,7 +116,7 @@ async fn a_failing_function_fails_the_run_unless_its_error_is_allowed() {
     let out = local.lab(&tune("128,256"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    common::assert_contains_all(
+    crate::common::assert_contains_all(
         &stderr,
         &[
             "128 MB failed",

@@ -2,14 +2,11 @@
 //! `lab tune` tunes a function `lab up` did not make, through versions and aliases, and leaves its
 //! `$LATEST` and alias list exactly as they were; the tutorial's power-tuning input.
 
-mod common;
-mod tune_local;
-
+use crate::common::aws::wait_ready;
+use crate::common::LocalStack;
+use crate::tune_local::{create_function, handler_zip, owners_alias, snapshot};
 use aws_sdk_lambda::primitives::Blob;
-use common::aws::wait_ready;
-use common::LocalStack;
 use serde_json::Value;
-use tune_local::{create_function, handler_zip, owners_alias, snapshot};
 
 /// A runtime that answers with its tag (which code runs) and the memory it was started with.
 const TAGGED: &str = r#"#!PYTHON
@@ -26,7 +23,7 @@ while True:
 fn tagged_zip(local: &LocalStack, tag: &str) -> Vec<u8> {
     let dir = local.home.join(tag);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::read(common::python_zip(&dir, &TAGGED.replace("TAG", tag))).unwrap()
+    std::fs::read(crate::common::python_zip(&dir, &TAGGED.replace("TAG", tag))).unwrap()
 }
 
 /// Invokes `name` at `qualifier`: (the tag that answered, REPORT's Memory Size, executed version).
@@ -188,7 +185,7 @@ async fn tuning_another_function_leaves_it_as_it_was() {
     assert_eq!(snapshot(&lambda, "someone-elses-fn").await, before);
 
     // By name, sequentially, with the full cost model: the same, and the text output names it all.
-    let mut args = common::words("tune --function someone-elses-fn --powers 256 --num 5");
+    let mut args = crate::common::words("tune --function someone-elses-fn --powers 256 --num 5");
     args.extend([
         "--cost-model",
         "full",
@@ -196,7 +193,7 @@ async fn tuning_another_function_leaves_it_as_it_was() {
         r#"{"operation":"ping"}"#,
     ]);
     let text = local.lab_ok(&args);
-    common::assert_contains_all(
+    crate::common::assert_contains_all(
         &text,
         &[
             "PT cost",

@@ -2,13 +2,11 @@
 //! `$LATEST` untouched while measuring, the failure policy, rejected REPORT lines, cleanup on every
 //! exit (an error, a panic, an interrupt), and the power-tuning output document.
 
-mod tune_fake;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crate::tune_fake::{assert_tune_fails, tune, Fake, Mode};
 use lab::tune::{CostModel, Strategy};
-use tune_fake::{assert_tune_fails, tune, Fake, Mode};
 
 /// Nothing of the run is left and `$LATEST` is as it was at every invocation and now.
 fn assert_clean(fake: &Fake, memory_mb: u32) {
@@ -236,6 +234,12 @@ async fn latest_at_a_tested_size_is_published_last_and_needs_no_restore() {
         "the plan counts them as made"
     );
     assert_eq!(r.powers.len(), 4);
+    assert_eq!(
+        r.versions.published.len(),
+        r.powers.len(),
+        "{:?}",
+        r.versions
+    );
     assert!(r.versions.published.iter().all(|p| p.ours));
     assert!(!r.versions.latest_restored);
     assert_clean(&fake, 512);

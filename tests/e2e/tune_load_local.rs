@@ -2,18 +2,16 @@
 //! memory restored (also after Ctrl-C), throttling counted, the memory comparison. (Tuning through
 //! versions and aliases, other functions and signals: tests/tune_versions.rs, tests/tune_signals.rs.)
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::html::{data_value, render_in_chromium};
-use common::{words, LocalStack};
+use crate::common::html::{data_value, render_in_chromium};
+use crate::common::{words, LocalStack};
 use serde_json::Value;
 
 async fn memory(local: &LocalStack, function: &str) -> i32 {
     let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
-    let config = common::aws::function_config(&lambda, function).await;
+    let config = crate::common::aws::function_config(&lambda, function).await;
     config.memory_size().unwrap()
 }
 
@@ -112,12 +110,13 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn interrupted_tune_and_load_restore_memory() {
+async fn interrupted_load_restores_memory() {
     let local = LocalStack::start(&[]);
     local.up("ctrl", &["--memory", "320"]);
-    // Tuning no longer changes the memory while it measures: its signals are in tests/tune_signals.rs.
+    // Tuning never changes $LATEST's memory while it measures (it measures versions): its
+    // interrupts are in tests/tune_signals.rs.
     let args = words("load --vus 2 --duration 60s --memory 128,1024");
-    let child = Command::new(common::lab_bin())
+    let child = Command::new(crate::common::lab_bin())
         .args(["--local", "--local-port", &local.port.to_string()])
         .args(["--stack", "ctrl"])
         .args(&args)
@@ -138,7 +137,23 @@ async fn interrupted_tune_and_load_restore_memory() {
         }
     }
     assert!(changed, "{args:?} never changed the memory");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Then until the function has answered at the test size (a REPORT line at 128 MB): the load
+    // is under way, so the signal stops a run, not its set-up.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&local.sdk().await);
+    let mut running = false;
+    for _ in 0..300 {
+        let events = logs.filter_log_events().log_group_name("/aws/lambda/ctrl-fn").send().await;
+        let lines = events.ok().map(|e| e.events.unwrap_or_default()).unwrap_or_default();
+        if lines
+            .iter()
+            .any(|e| e.message().is_some_and(|m| m.contains("Memory Size: 128 MB")))
+        {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(running, "{args:?} never invoked the function at 128 MB");
     // SAFETY: SIGINT to our own child, as Ctrl-C in a terminal.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -259,7 +274,7 @@ async fn assert_memory_comparison(local: &LocalStack) {
 async fn tutorial_runs_end_to_end_and_tears_down() {
     let local = LocalStack::start(&[]);
     let report = local.home.join("tutorial.html");
-    let bootstrap = common::bootstrap_bin();
+    let bootstrap = crate::common::bootstrap_bin();
     let mut args = words("tutorial --duration 2s --num 5 --vus 2 --bootstrap");
     args.extend([
         bootstrap.to_str().unwrap(),
@@ -273,7 +288,7 @@ async fn tutorial_runs_end_to_end_and_tears_down() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    common::assert_contains_all(
+    crate::common::assert_contains_all(
         &stdout,
         &[
             "Invoke URL",

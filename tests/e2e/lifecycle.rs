@@ -1,9 +1,8 @@
 //! `up → status → up (no change) → drift repaired → down → down again`, on a real local stack (moto
 //! behind lab's gateway), every resource checked by an independent SDK read.
 
-mod common;
-
-use common::{actions, LocalStack};
+use crate::common::aws::assert_error_code;
+use crate::common::{actions, LocalStack};
 use serde_json::Value;
 
 const POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/life-policy";
@@ -101,7 +100,7 @@ async fn lifecycle_converges_and_tears_down() {
     // 5. Drift by hand is seen by status and repaired by up.
     drift(&aws, api_id).await;
     local.assert_status("life", &[], 3);
-    let (status, _) = common::post(url, r#"{"operation":"ping"}"#).await;
+    let (status, _) = crate::common::post(url, r#"{"operation":"ping"}"#).await;
     assert_eq!(status, 403, "the removed method must not answer");
     assert_repaired(&local, &aws, url).await;
 
@@ -209,9 +208,9 @@ async fn assert_repaired(local: &LocalStack, aws: &Clients, url: &str) {
             "{expected} not repaired: {repaired}"
         );
     }
-    let config = common::aws::function_config(&aws.lambda, "life-fn").await;
+    let config = crate::common::aws::function_config(&aws.lambda, "life-fn").await;
     assert_eq!(config.memory_size(), Some(128));
-    let (status, body) = common::post(url, r#"{"operation":"ping"}"#).await;
+    let (status, body) = crate::common::post(url, r#"{"operation":"ping"}"#).await;
     assert_eq!((status, body), (200, Value::String("pong".into())));
     local.assert_status("life", &[], 0);
 }
@@ -227,9 +226,15 @@ async fn assert_down_removes_everything(local: &LocalStack, aws: &Clients) {
         assert_eq!(action, "deleted", "{resource} on down: {down}");
     }
     let function = aws.lambda.get_function().function_name("life-fn").send().await;
-    assert!(function.is_err());
-    assert!(aws.iam.get_role().role_name("life-role").send().await.is_err());
-    assert!(aws.iam.get_policy().policy_arn(POLICY_ARN).send().await.is_err());
+    assert_error_code(
+        function,
+        "ResourceNotFoundException",
+        "the function after down",
+    );
+    let role = aws.iam.get_role().role_name("life-role").send().await;
+    assert_error_code(role, "NoSuchEntity", "the role after down");
+    let policy = aws.iam.get_policy().policy_arn(POLICY_ARN).send().await;
+    assert_error_code(policy, "NoSuchEntity", "the policy after down");
     assert!(!aws.table_exists().await, "table left behind");
     assert_eq!(aws.log_groups().await, 0, "log group left behind");
     local.assert_status("life", &[], 2);
@@ -262,13 +267,17 @@ async fn down_leaves_foreign_resources_and_half_made_stacks_converge() {
 /// Someone else's table with a stack's name, untagged: up refuses to adopt it, naming the resource
 /// and the way out; down on the half-made stack succeeds and keeps it.
 async fn assert_foreign_table_is_kept(local: &LocalStack, ddb: &aws_sdk_dynamodb::Client) {
-    common::aws::create_table(ddb, "foreign-table", None).await;
+    crate::common::aws::create_table(ddb, "foreign-table", None).await;
     let refused = local.try_up("foreign", &[]);
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("not tagged lab:stack=foreign"), "{err}");
     let down = local.lab_json(&["--stack", "foreign", "down", "--yes"]);
-    assert_eq!(common::change(&down, "table")["action"], "kept", "{down}");
+    assert_eq!(
+        crate::common::change(&down, "table")["action"],
+        "kept",
+        "{down}"
+    );
     let table = ddb.describe_table().table_name("foreign-table").send().await;
     assert!(table.is_ok());
 }
@@ -285,14 +294,14 @@ async fn assert_half_made_stack_converges(local: &LocalStack, apigw: &aws_sdk_ap
     let squatter = apigw.delete_rest_api().rest_api_id(squatter.id().unwrap());
     squatter.send().await.unwrap();
     let finished = local.up_report("half", &[]);
-    let action = |r: &str| common::change(&finished, r)["action"].clone();
+    let action = |r: &str| crate::common::change(&finished, r)["action"].clone();
     assert_eq!(action("rest api"), "created");
     for reused in ["function", "table", "role", "policy"] {
         let why = format!("the {reused} from the failed run is reused");
         assert_eq!(action(reused), "unchanged", "{why}");
     }
     let url = finished["invoke_url"].as_str().unwrap();
-    let (status, body) = common::post(url, r#"{"operation":"ping"}"#).await;
+    let (status, body) = crate::common::post(url, r#"{"operation":"ping"}"#).await;
     assert_eq!((status, body), (200, serde_json::json!("pong")));
     local.lab_ok(&["--stack", "half", "down", "--yes"]);
 }

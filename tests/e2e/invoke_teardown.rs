@@ -1,13 +1,11 @@
 //! `lab invoke` (Lambda Invoke with call's shorthands, the log tail and its REPORT figures, function
 //! errors, Event invocations) and `lab teardown` (`down` under the user's word), on a real local stack.
 
-mod common;
-
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{explain, LocalStack};
+use crate::common::{explain, LocalStack};
 use serde_json::{json, Value};
 
 fn text(bytes: &[u8]) -> String {
@@ -82,8 +80,26 @@ async fn invoke_returns_each_operations_response() {
     // Flags after the operation, as `call` takes them; one way to give the event only.
     let after = local.lab(&["--stack", stack, "invoke", "ping", "--function", "invk-fn"]);
     assert!(after.status.success(), "{}", explain(&after));
-    let both = local.lab(&["--stack", stack, "invoke", "--event", "x.json", "{}"]);
-    assert!(!both.status.success(), "{}", explain(&both));
+    // A real, valid event file and an inline event: refused for being two, not for the file.
+    let file = local.home.join("ping.json");
+    std::fs::write(&file, r#"{"operation":"ping"}"#).unwrap();
+    let file = file.to_str().unwrap();
+    let alone = local.lab(&["--stack", stack, "invoke", "--event", file]);
+    assert!(alone.status.success(), "{}", explain(&alone));
+    // clap refuses the pair before lab runs (a usage error, exit 2); an operation and a file get
+    // lab's own one-line refusal.
+    let both = local.lab(&["--stack", stack, "invoke", "--event", file, "{}"]);
+    assert_eq!(both.status.code(), Some(2), "{}", explain(&both));
+    let refusal = "'--event <FILE|->' cannot be used with '[EVENT_JSON]'";
+    assert!(text(&both.stderr).contains(refusal), "{}", explain(&both));
+    let op_and_file = local.lab(&["--stack", stack, "invoke", "--event", file, "ping"]);
+    assert!(!op_and_file.status.success(), "{}", explain(&op_and_file));
+    let refusal = "give the event one way: an operation, inline JSON, or --event, not two";
+    assert!(
+        text(&op_and_file.stderr).contains(refusal),
+        "{}",
+        explain(&op_and_file)
+    );
 
     local.lab_ok(&["--stack", stack, "down", "--yes"]);
 }
@@ -196,17 +212,36 @@ async fn teardown_removes_a_stack_as_down_does() {
 
     let report = local.lab_json(&["--stack", stack, "teardown", "--yes"]);
     assert!(report["left"].as_array().unwrap().is_empty(), "{report}");
-    assert!(
-        report["changes"].as_array().unwrap().iter().all(|c| c["action"] == "deleted"),
-        "{report}"
-    );
+    // Every resource up made, each deleted: the list first, so an empty one cannot pass.
+    let mut deleted: Vec<(&str, &str)> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["resource"].as_str().unwrap(),
+                c["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    deleted.sort();
+    let expected = [
+        "function",
+        "log group",
+        "permission",
+        "policy",
+        "rest api",
+        "role",
+        "table",
+    ];
+    assert_eq!(deleted, expected.map(|r| (r, "deleted")), "{report}");
     local.assert_status(stack, &[], 2);
 }
 
 #[test]
 fn help_and_completions_name_invoke_and_teardown() {
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(common::lab_bin())
+        let out = std::process::Command::new(crate::common::lab_bin())
             .args(args)
             .output()
             .expect("run lab");
@@ -259,7 +294,7 @@ async fn fake_aws(status: u16, throttle_first: bool) -> (String, Arc<AtomicUsize
 }
 
 fn lab_against(endpoint: &str) -> Output {
-    std::process::Command::new(common::lab_bin())
+    std::process::Command::new(crate::common::lab_bin())
         .args([
             "--endpoint-url",
             endpoint,

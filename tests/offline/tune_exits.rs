@@ -2,17 +2,14 @@
 //! keeping its versions, applying the winner (to `$LATEST` or to an alias), a dry run, cold starts
 //! only, and the HTML report.
 
-mod common;
-mod tune_fake;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::html::assert_self_contained;
+use crate::common::html::assert_self_contained;
+use crate::tune_fake::{assert_tune_fails, tune, tune_until, Fake, Mode};
 use lab::exit::Interrupted;
 use lab::tune::Strategy;
-use tune_fake::{assert_tune_fails, tune, tune_until, Fake, Mode};
 
 #[tokio::test]
 async fn an_interrupt_cleans_up_and_says_so() {

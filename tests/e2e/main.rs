@@ -1,0 +1,18 @@
+//! The end-to-end tests: `lab` and the real handler against a local stack of their own (moto, the
+//! gateway, functions under the Runtime API), through the SDK and real HTTP. One binary, so the
+//! suite links a few test programs instead of one a file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod invoke_teardown;
+mod lifecycle;
+mod load_workers_local;
+mod local_hygiene;
+mod local_persistence;
+mod local_stack;
+mod strict;
+mod tune_load_local;
+mod tune_local;
+mod tune_signals;
+mod tune_versions;
