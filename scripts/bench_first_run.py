@@ -8,6 +8,7 @@ Prints one line per side on stderr and the record (scripts/bench_record.py's inp
 """
 
 import json
+import os
 import re
 import sys
 
@@ -41,7 +42,7 @@ def main(work, rev, peer_rev, chromium, load):
                   f"scripts/test {f['test_s']:.0f} s, total {f['total_s']:.0f} s; "
                   f"{f.get('tests_passed', '?')} passed, {f.get('tests_failed', '?')} failed\n")
     json.dump({
-        "settings": {"duration": "20s", "chromium_preinstalled": chromium == "true", "budget_s": 540},
+        "settings": {"duration": "20s", "chromium_preinstalled": chromium == "true", "budget_s": int(os.environ.get("BUDGET_S", "480"))},
         "extra": {"load_average_after": load},
         "lab": lab,
         "peer": dict(name=f"the same commands at {peer_rev}", revision=peer_rev, **peer) if peer else None,

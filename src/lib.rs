@@ -12,6 +12,7 @@ pub mod control;
 pub mod exit;
 pub(crate) mod flag_defaults;
 pub mod load;
+pub mod local_cpu;
 pub(crate) mod local_stack;
 pub(crate) mod output;
 pub mod package;

@@ -17,6 +17,8 @@ pub(crate) async fn connection(global: &Global) -> anyhow::Result<Connection> {
     };
     if global.local {
         let endpoint = crate::local_stack::ensure_running(global).await?;
+        crate::local_cpu::set_endpoint(&endpoint);
+        crate::local_cpu::set_endpoint(&endpoint);
         conn.endpoint_url = Some(endpoint);
         conn.dummy_credentials = true;
     }

@@ -61,7 +61,11 @@ pub(crate) struct Instance {
     server: JoinHandle<()>,
     spawned: Instant,
     ready: Option<oneshot::Receiver<Instant>>,
-    _cpu: Option<CpuShare>,
+    /// A cold start's init, once it ended (its first `/next`), until its invocation reports it.
+    init: Option<Duration>,
+    /// Its memory's memory size, for the CPU share it settles to after init.
+    memory_mb: u32,
+    cpu: Option<CpuShare>,
     /// The memory cgroup that stops the instance at its memory size, where the machine allows.
     memory: Option<MemoryLimit>,
 }
@@ -116,9 +120,49 @@ impl Instance {
             server: api.server,
             spawned,
             ready: Some(api.ready),
-            _cpu: cpu,
+            init: None,
+            memory_mb: config.memory_mb,
+            cpu,
             memory,
         })
+    }
+
+    /// On a cold start, waits for init to end (the first `/next`; or the process's exit, or 10 s
+    /// plus the function's timeout), then gives the instance its memory's share of a CPU: Lambda
+    /// runs INIT on two vCPUs (see `cpu::init_quota_us`). True when init ended (a warm instance's
+    /// long ago); false when it did not, and the invocation then finds out why.
+    pub(crate) async fn finish_init(&mut self, timeout_s: u32) -> bool {
+        let Some(ready) = self.ready.take() else {
+            return true;
+        };
+        let mut exited = self.exited.clone();
+        let limit = Duration::from_secs(10 + u64::from(timeout_s.max(1)));
+        let ended = tokio::select! {
+            at = ready => at.ok(),
+            _ = exited.wait_for(|e| e.is_some()) => None,
+            _ = tokio::time::sleep(limit) => None,
+        };
+        if let Some(cpu) = &self.cpu {
+            // A quota that cannot be lowered leaves init's: say so in the stack's log.
+            if let Err(e) = cpu.settle(self.memory_mb) {
+                eprintln!(
+                    "lab local: cannot set instance {}'s CPU share: {e}",
+                    self.pid
+                );
+            }
+        }
+        match ended {
+            Some(at) => {
+                self.init = Some(at.saturating_duration_since(self.spawned));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The process id of the `bootstrap`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// True while the process runs.
@@ -144,22 +188,19 @@ impl Instance {
             reply: reply_tx,
             delivered: delivered_tx,
         };
+        // Init runs before the event is handed over, so it never counts in the Duration (a no-op
+        // when the caller already waited for it).
+        self.finish_init(config.timeout_s).await;
         let queued = Instant::now();
-        let mut init = None;
-        let cold = self.ready.is_some();
+        let init = self.init.take();
         let mut exited = self.exited.clone();
         let sent = self.jobs.send(job).await.is_ok();
         let ended = if !sent {
             Ended::Exited("runtime API closed".into())
         } else {
-            // Init (the first /next) and the invocation share the timeout, as Lambda's on-demand init does.
-            let deadline = tokio::time::Instant::now()
-                + timeout
-                + if cold {
-                    Duration::from_secs(10)
-                } else {
-                    Duration::ZERO
-                };
+            // An init that did not end (hung past its 10 s) gets the invocation's timeout too, as
+            // Lambda's on-demand init does.
+            let deadline = tokio::time::Instant::now() + timeout;
             tokio::select! {
                 r = reply_rx => match r {
                     Ok(outcome) => Ended::Done(outcome),
@@ -176,11 +217,6 @@ impl Instance {
             }
         };
         let finished = Instant::now();
-        if let Some(mut ready) = self.ready.take() {
-            if let Ok(at) = ready.try_recv() {
-                init = Some(at.saturating_duration_since(self.spawned));
-            }
-        }
         let started = delivered_rx_value(delivered_rx).unwrap_or(queued);
         let duration = finished.saturating_duration_since(started);
         // Read the peak before a kill: a process that is gone has no /proc entry.

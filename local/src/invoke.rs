@@ -93,6 +93,10 @@ pub(crate) async fn invoke_as(
     let Some(mut lease) = gw.pool.acquire(&config) else {
         return Err(InvokeError::Throttled);
     };
+    // The host's cores before anything runs (a cold start's init on its two vCPUs too): the wait
+    // is outside the REPORT line's figures, as Lambda has none, but inside the caller's latency.
+    let cold = lease.instance.is_none();
+    let mut cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
     let mut instance = match lease.instance.take() {
         Some(i) => i,
         None => match Instance::start(&config, &code_dir, &gw.moto.base, &gw.pool.limits).await {
@@ -100,6 +104,15 @@ pub(crate) async fn invoke_as(
             Err(e) => return Ok(start_failed(request_id, &config, &e)),
         },
     };
+    if let Some((admitted, _)) = &cpu {
+        admitted.running_on(instance.pid());
+    }
+    if cold {
+        instance.finish_init(config.timeout_s).await;
+        if let Some((admitted, _)) = &mut cpu {
+            admitted.settle(gw.pool.cpu_share_milli(config.memory_mb));
+        }
+    }
     let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;
     let lines = instance.take_lines().await;
     // Lambda stops an environment that goes past its memory size: the memory cgroup does it mid-call

@@ -66,6 +66,7 @@ async fn status(gw: &Shared) -> serde_json::Value {
         "busy": gw.pool.busy(),
         "idle_instances": gw.pool.idle_count(),
         "cpu": gw.cpu_mode,
+        "cpu_budget": gw.pool.cpu_status(),
         "memory": gw.memory_mode,
         "supervision": gw.supervisor.status().await,
         "async": gw.events.status(),

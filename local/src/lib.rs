@@ -19,6 +19,7 @@ mod async_invoke;
 mod capture;
 mod cgroup;
 mod cpu;
+mod cpu_budget;
 mod dates;
 mod event_counts;
 mod forward;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::cpu_budget::{Admitted, CpuBudget};
 use super::functions::{FunctionConfig, FunctionKey};
 use super::instance::{Instance, Limits};
 
@@ -15,6 +16,9 @@ pub(crate) struct Pool {
     idle: Mutex<HashMap<FunctionKey, Vec<Instance>>>,
     /// The cgroups instances go into (CPU share, memory limit), where available.
     pub(crate) limits: Limits,
+    /// The host's cores shared between running invocations, where CPU follows memory (without a
+    /// CPU share an instance takes what it can, and no budget would make its figures Lambda's).
+    cpu: Option<CpuBudget>,
 }
 
 /// An instance lent to one invocation, with the concurrency slot it occupies.
@@ -31,8 +35,40 @@ impl Pool {
             limit,
             permits: Arc::new(Semaphore::new(limit)),
             idle: Mutex::new(HashMap::new()),
+            cpu: limits.cpu_root.is_some().then(CpuBudget::of_host),
             limits,
         }
+    }
+
+    /// Waits until `memory_mb`'s CPU share fits on the host beside the running invocations (see
+    /// [`CpuBudget`]); `None` where CPU does not follow memory. The share is held until the
+    /// [`Admitted`] is dropped.
+    /// A cold start asks for what its init runs on (two vCPUs at least) and gives the rest back
+    /// with [`Admitted::settle`] when init ends.
+    pub(crate) async fn admit_cpu(
+        &self,
+        memory_mb: u32,
+        cold: bool,
+    ) -> Option<(Admitted, std::time::Duration)> {
+        let budget = self.cpu.as_ref()?;
+        // A cold start waits for its init's two vCPUs: its cgroup lets it use them, and a host
+        // that gave it less would slow the instances already running.
+        let asked = if cold {
+            budget.init_share_milli(memory_mb)
+        } else {
+            budget.share_milli(memory_mb)
+        };
+        Some(budget.admit(asked, asked).await)
+    }
+
+    /// `memory_mb`'s share of a CPU in the budget's units (0 where CPU does not follow memory).
+    pub(crate) fn cpu_share_milli(&self, memory_mb: u32) -> u32 {
+        self.cpu.as_ref().map_or(0, |b| b.share_milli(memory_mb))
+    }
+
+    /// The CPU budget's figures for the status (`null` where CPU does not follow memory).
+    pub(crate) fn cpu_status(&self) -> serde_json::Value {
+        self.cpu.as_ref().map_or(serde_json::Value::Null, CpuBudget::status)
     }
 
     /// The concurrency limit.

@@ -19,6 +19,9 @@ pub fn print(endpoint: &str, state_dir: &Path, s: &Value) {
         s["uptime_s"], s["concurrency_limit"], s["busy"], s["idle_instances"]
     );
     println!("cpu: {}", s["cpu"].as_str().unwrap_or(""));
+    if let Some(line) = cpu_budget_line(&s["cpu_budget"]) {
+        println!("{line}");
+    }
     println!("memory: {}", s["memory"].as_str().unwrap_or(""));
     println!("{}", persistence_line(&s["supervision"]));
     let events = &s["async"];
@@ -32,6 +35,23 @@ pub fn print(endpoint: &str, state_dir: &Path, s: &Value) {
     );
     println!("{}", strict_line(&s["strict"]));
     println!("state and logs: {}", state_dir.display());
+}
+
+/// `host CPU: 2 cores; 10 invocations asked for 5.79 vCPU at most: oversubscribed; 37 of 120
+/// waited (p50 12.0 ms, p99 80.1 ms, max 95.3 ms), outside the REPORT durations`, or `None` where
+/// CPU does not follow memory.
+pub(crate) fn cpu_budget_line(b: &Value) -> Option<String> {
+    let cores = b["cores"].as_f64()?;
+    let peak = b["peak_demand_vcpu"].as_f64().unwrap_or(0.0);
+    let verdict = if peak > cores {
+        "oversubscribed"
+    } else {
+        "within the host"
+    };
+    Some(format!(
+        "host CPU: {cores} cores; {} invocations asked for {peak:.2} vCPU at most: {verdict}; {} of {} waited (p50 {} ms, p99 {} ms, max {} ms), outside the REPORT durations",
+        b["peak_demanding"], b["waited"], b["invocations"], b["wait_p50_ms"], b["wait_p99_ms"], b["wait_max_ms"]
+    ))
 }
 
 /// `up (pid N); restarts 2, the last at T (exit), back after 1234 ms`.

@@ -47,6 +47,9 @@ pub(crate) fn run_report(run: &RunResult) -> String {
         format::seconds(s.elapsed_s)
     );
     let _ = writeln!(out, "{}", latency_table(s));
+    if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
+        let _ = writeln!(out, "{said}");
+    }
     let _ = writeln!(
         out,
         "Throughput {} over the measured window {}-{} ({} requests){}",

@@ -88,6 +88,10 @@ pub struct RunResult {
     pub verdict: Option<String>,
     /// Each `--threshold`, checked against this run.
     pub thresholds: Vec<Checked>,
+    /// On the local stack: how much the host's CPU held the run's invocations back (the
+    /// latencies include it; Lambda has no such wait). `None` elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_cpu: Option<crate::local_cpu::HostCpu>,
 }
 
 /// The result's description of the test, before any run.

@@ -239,5 +239,6 @@ pub(crate) fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
         interrupted: m.interrupted,
         verdict: None,
         thresholds: Vec::new(),
+        host_cpu: None,
     }
 }

@@ -70,6 +70,7 @@ impl Test<'_> {
     /// report printed unless the output is JSON.
     pub(crate) async fn measure(&self, label: String, memory_mb: Option<u32>) -> Result<RunResult> {
         let spec = self.spec(label, memory_mb);
+        let cpu_before = crate::local_cpu::snapshot().await;
         let measured = match &self.generator {
             Generator::Local(endpoint) => {
                 runner::measure(&spec, endpoint, self.mix.clone(), self.stop).await?
@@ -77,6 +78,7 @@ impl Test<'_> {
             Generator::Workers(fleet) => fleet.measure(&spec, &self.mix, self.stop).await?,
         };
         let mut run = runner::finish(&spec, &measured);
+        run.host_cpu = crate::local_cpu::since(&cpu_before).await;
         run.thresholds = self
             .args
             .thresholds

@@ -98,6 +98,7 @@ impl Finished<'_> {
             optimized_alias,
             timings,
             concurrency_limit: self.concurrency_limit,
+            host_cpu: None,
             powers,
         })
     }

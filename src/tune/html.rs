@@ -103,6 +103,9 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
     if let Some(m) = result.restored_memory_mb {
         facts.push(("Memory left at".into(), format!("{m} MB")));
     }
+    if let Some(said) = result.host_cpu.as_ref().and_then(|c| c.sentence()) {
+        facts.push(("Host CPU".into(), said));
+    }
     facts
 }
 

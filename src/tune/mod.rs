@@ -54,7 +54,9 @@ pub(crate) async fn run(
         progress: !json,
         ..run::RunOptions::default()
     };
-    let result = run::execute(cfg, target, region, &options, signals.first()).await?;
+    let cpu_before = crate::local_cpu::snapshot().await;
+    let mut result = run::execute(cfg, target, region, &options, signals.first()).await?;
+    result.host_cpu = crate::local_cpu::since(&cpu_before).await;
     if json {
         println!(
             "{}",

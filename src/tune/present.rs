@@ -165,6 +165,9 @@ pub(crate) fn summary(result: &TuneResult) -> String {
         }
         let _ = writeln!(out, "Visualization: {}", pt.state_machine.visualization);
     }
+    if let Some(said) = result.host_cpu.as_ref().and_then(|c| c.sentence()) {
+        let _ = writeln!(out, "{said}");
+    }
     let failed: Vec<String> = result
         .powers
         .iter()

@@ -52,6 +52,10 @@ pub struct TuneResult {
     pub(crate) timings: Timings,
     /// The account's unreserved concurrency the invocations were paced by (`None`: unknown, unpaced).
     pub concurrency_limit: Option<u32>,
+    /// On the local stack: how much the host's CPU held the run's invocations back (outside the
+    /// REPORT durations the figures come from; Lambda has no such wait). `None` elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_cpu: Option<crate::local_cpu::HostCpu>,
 }
 
 /// How long each phase of a run took, in milliseconds.

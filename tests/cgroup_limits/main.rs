@@ -22,6 +22,11 @@ fn main() {
         )
         .with_ignored_flag(!limits.cpu),
         trial(
+            "parallel_tuning_durations_follow_memory_on_a_small_host",
+            parallel_tuning_follows_memory,
+        )
+        .with_ignored_flag(!limits.cpu),
+        trial(
             "out_of_memory_stops_the_call_mid_way_where_cgroups_are_writable",
             out_of_memory_stops_the_call_mid_way,
         )
@@ -124,4 +129,119 @@ async fn out_of_memory_stops_the_call_mid_way() {
     assert!(memory.starts_with("enforced"), "{memory}");
     let ran_on = out_of_memory(&local, &lambda).await;
     assert!(!ran_on, "the function ran past its memory size ({memory})");
+}
+
+/// `lab tune --parallel --num 10` of a CPU-bound function at 128 to 1769 MB: 50 invocations at once
+/// (ten at a time, the account's concurrency) ask for far more CPU than a small host has. The stack
+/// holds back what does not fit, so each REPORT line's Duration is the function at its memory's
+/// share of a CPU, as on Lambda: the durations follow 1769 / memory. Without the budget, ten
+/// instances at 1769 MB would share two cores and the larger sizes would come out slower than
+/// their share says (1024 MB slower than 512 MB, as the issue measured). The run says the host
+/// was oversubscribed, and by how much.
+async fn parallel_tuning_follows_memory() {
+    let fx = Fixture::start(&[]).await;
+    // Time enough for 128 MB's start and spin (its 7% of a CPU makes 0.15 s of CPU 2 s).
+    fx.configure(1024, Some(30)).await;
+    let sizes = [128u64, 256, 512, 1024, 1769];
+    let powers = sizes.map(|m| m.to_string()).join(",");
+    // 0.1 s of CPU: 1.4 s at 128 MB (its 7% of a CPU), 0.1 s at 1769 MB.
+    let payload = json!({"spin": 0.1}).to_string();
+    let result = fx.local.lab_json(&[
+        "tune",
+        "--function",
+        "fx-fn",
+        "--parallel",
+        "--num",
+        "10",
+        "--powers",
+        &powers,
+        "--payload",
+        &payload,
+    ]);
+    let powers = result["powers"].as_array().unwrap();
+    assert_eq!(powers.len(), sizes.len(), "{result}");
+    // Each REPORT line's Duration (the handler alone: init, on two vCPUs as on Lambda, is apart),
+    // averaged per memory size, normalised to 1769 MB: duration x memory / 1769 is the same work
+    // at every size when each size gets its share of a CPU.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&fx.local.sdk().await);
+    // The stack ships logs in the background: read until all fifty REPORT lines are there.
+    let mut durations = std::collections::BTreeMap::<u64, Vec<f64>>::new();
+    for _ in 0..100 {
+        durations = report_durations(&logs, "/aws/lambda/fx-fn").await;
+        if durations.values().map(Vec::len).sum::<usize>() >= 50 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let normalised: Vec<(u64, usize, f64)> = durations
+        .iter()
+        .map(|(mb, d)| {
+            (
+                *mb,
+                d.len(),
+                d.iter().sum::<f64>() / d.len() as f64 * *mb as f64 / 1769.0,
+            )
+        })
+        .collect();
+    assert_eq!(
+        normalised.iter().map(|(mb, n, _)| (*mb, *n)).collect::<Vec<_>>(),
+        sizes.map(|mb| (mb, 10)),
+        "ten REPORT lines per size"
+    );
+    eprintln!("REPORT Duration x MB / 1769 by memory size: {normalised:?}");
+    let reference = normalised.last().unwrap().2;
+    for (mb, _, work) in &normalised {
+        let off = work / reference - 1.0;
+        assert!(
+            off.abs() <= 0.15,
+            "{mb} MB is {:+.0}% off 1769/memory: {normalised:?} (MB, lines, mean ms x MB / 1769); {}",
+            off * 100.0,
+            result["host_cpu"]
+        );
+    }
+    let host = &result["host_cpu"];
+    assert!(host["waited"].as_u64().unwrap() > 0, "{host}");
+    assert!(
+        host["peak_demand_vcpu"].as_f64().unwrap() > host["cores"].as_f64().unwrap(),
+        "{host}"
+    );
+}
+
+/// (Memory Size MB, Duration ms) of a REPORT line.
+fn report_figures(line: &str) -> Option<(u64, f64)> {
+    let field = |name: &str| {
+        let rest = line.split(&format!("{name}: ")).nth(1)?;
+        rest.split_whitespace().next()?.parse::<f64>().ok()
+    };
+    line.starts_with("REPORT ").then_some(())?;
+    Some((field("Memory Size")? as u64, field("Duration")?))
+}
+
+/// Every REPORT line's Duration in `group`, by Memory Size.
+async fn report_durations(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+) -> std::collections::BTreeMap<u64, Vec<f64>> {
+    let mut durations = std::collections::BTreeMap::<u64, Vec<f64>>::new();
+    let mut token = None;
+    loop {
+        let page = logs
+            .filter_log_events()
+            .log_group_name(group)
+            .set_next_token(token)
+            .send()
+            .await;
+        let Ok(page) = page else {
+            return durations;
+        };
+        for e in page.events() {
+            if let Some((mb, ms)) = report_figures(e.message().unwrap_or_default()) {
+                durations.entry(mb).or_default().push(ms);
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return durations;
+        }
+    }
 }

@@ -238,6 +238,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "call",
             "cli",
             "lab_local",
+            "local_cpu",
             "local_stack",
             "output",
             "stack",
@@ -265,6 +266,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "control",
             "exit",
             "flag_defaults",
+            "local_cpu",
             "package",
             "report",
             "stack",
@@ -273,7 +275,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "tune",
-        &["arch", "control", "exit", "flag_defaults", "report"],
+        &[
+            "arch",
+            "control",
+            "exit",
+            "flag_defaults",
+            "local_cpu",
+            "report",
+        ],
     ),
     ("call", &["aws", "stack"]),
     ("control", &["arch", "aws", "stack"]),
@@ -284,6 +293,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("aws", &[]),
     ("arch", &[]),
     ("exit", &[]),
+    ("local_cpu", &[]),
     ("flag_defaults", &[]),
 ];
 

@@ -112,5 +112,10 @@ fn facts(result: &LoadResult, model: String) -> Vec<(String, String)> {
     if let Some(m) = result.restored_memory_mb {
         facts.push(("Memory restored to".into(), format!("{m} MB")));
     }
+    for run in &result.runs {
+        if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
+            facts.push((format!("Host CPU ({})", run.label), said));
+        }
+    }
     facts
 }
