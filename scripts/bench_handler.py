@@ -15,9 +15,10 @@ from bench_lib import r3
 
 
 def key(metric):
-    m = re.fullmatch(r"warm (read|list),\s*(\d+) items \((median|p90)\)", metric)
+    m = re.fullmatch(r"warm (read|list),\s*(\d+) items \((median|p90|CPU)\)", metric)
     if m:
-        return f"warm_{m[1]}_{m[2]}_items_{'ms' if m[3] == 'median' else 'p90_ms'}"
+        suffix = {"median": "ms", "p90": "p90_ms", "CPU": "cpu_ms"}[m[3]]
+        return f"warm_{m[1]}_{m[2]}_items_{suffix}"
     return {"cold start to first response (median)": "cold_start_ms", "init to first poll (median)": "init_ms",
             "peak RSS (MiB)": "peak_rss_mib"}[metric]
 

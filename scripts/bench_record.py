@@ -270,6 +270,32 @@ def first_run_summary(d, lab, peer, ratio):
     return text
 
 
+cpu_memory_ratios = quotients(worst_off=("lab.worst_off_pct", "peer.worst_off_pct"))
+
+
+def cpu_memory_summary(d, lab, peer, ratio):
+    def sizes(f):
+        mbs = sorted(int(k.split("_")[1]) for k in f if k.startswith("duration_"))
+        return ", ".join(f"{mb} MB {num(f[f'duration_{mb}_mb_ms'])} ms" for mb in mbs)
+    return (f"worst size {num(lab['worst_off_pct'])}% off 1769/memory with the CPU budget ({sizes(lab)}) vs "
+            f"{num(peer['worst_off_pct'])}% without it ({sizes(peer)})")
+
+
+local_handler_ratios = quotients(cold=("lab.cold_start_ms", "peer.cold_start_ms"),
+                                 init=("lab.init_ms", "peer.init_ms"),
+                                 warm_read=("lab.warm_read_10_items_ms", "peer.warm_read_10_items_ms"),
+                                 read_cpu=("lab.warm_read_10_items_cpu_ms", "peer.warm_read_10_items_cpu_ms"))
+
+
+def local_handler_summary(d, lab, peer, ratio):
+    return (f"cold start {num(lab['cold_start_ms'])} ms vs shipped {num(peer['cold_start_ms'])} ms "
+            f"({times(ratio['cold'])}); init {num(lab['init_ms'])} vs {num(peer['init_ms'])} ms "
+            f"({times(ratio['init'])}); warm read {num(lab['warm_read_10_items_ms'])} vs "
+            f"{num(peer['warm_read_10_items_ms'])} ms ({times(ratio['warm_read'])}), the handler's own CPU "
+            f"{num(lab['warm_read_10_items_cpu_ms'])} vs {num(peer['warm_read_10_items_cpu_ms'])} ms a call "
+            f"({times(ratio['read_cpu'])}); goal 1.25x")
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -290,7 +316,15 @@ BENCHES = [
     dict(name="first-run", script="scripts/bench-first-run.sh", ratios=first_run_ratios,
          summary=first_run_summary,
          what="a clean clone's scripts/run then scripts/test (empty target/ and lab cache) vs the same at the "
-              "revision the one-build issue measured, same run"),
+              "revision before the second house issue, same run"),
+    dict(name="cpu-memory", script="scripts/bench-cpu-memory.sh", ratios=cpu_memory_ratios,
+         summary=cpu_memory_summary,
+         what="a CPU-bound function's REPORT Duration against memory (`lab tune --parallel --num 10`, "
+              "128-1769 MB) beside 1769/memory, with the local stack's CPU budget vs the same stack without it"),
+    dict(name="local-handler", script="scripts/bench-local-handler.sh", ratios=local_handler_ratios,
+         summary=local_handler_summary,
+         what="the bootstrap the local stack runs (what scripts/run builds) vs the one `lab up` ships to AWS "
+              "(profile lambda), same driver, same moto"),
     dict(name="soak-strict", script="scripts/soak-strict.sh", ratios=None, summary=None,
          what="up → calls → tune → load → down, 5 rounds on the strict stack, the account inventoried "
               "after each down", fixed="pass/fail, not a figure"),

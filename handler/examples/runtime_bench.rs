@@ -171,6 +171,18 @@ fn list_event(size: usize) -> Value {
     json!({"operation": "list", "tableName": table_name(size), "payload": {}})
 }
 
+/// The CPU time the process's threads have had, in milliseconds (their schedstat; Linux only).
+fn cpu_ms(child: &Child) -> Option<f64> {
+    let pid = child.id()?;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        ns += stat.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Some(ns as f64 / 1e6)
+}
+
 /// Peak resident set size in KiB, from /proc (Linux only; None elsewhere).
 fn peak_rss_kib(child: &Child) -> Option<u64> {
     let pid = child.id()?;
@@ -255,6 +267,7 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
                 api.invoke(body.clone(), TIMEOUT).await?;
             }
             let mut samples = Vec::with_capacity(args.invocations);
+            let cpu_before = cpu_ms(&child);
             for _ in 0..args.invocations {
                 let started = Instant::now();
                 let outcome = api.invoke(body.clone(), TIMEOUT).await?;
@@ -266,6 +279,11 @@ async fn measure(args: &Args, cmd: &[String]) -> Result<Figures, String> {
             let (median, p90, _) = summary(samples);
             figures.push((format!("warm {op}, {size:>4} items (median)"), median));
             figures.push((format!("warm {op}, {size:>4} items (p90)"), p90));
+            // The function's own CPU per call: the backend's time is in the wall figures, not here.
+            if let (Some(before), Some(after)) = (cpu_before, cpu_ms(&child)) {
+                let per_call = (after - before) / args.invocations.max(1) as f64;
+                figures.push((format!("warm {op}, {size:>4} items (CPU)"), per_call));
+            }
         }
     }
     if let Some(kib) = peak_rss_kib(&child) {

@@ -51,7 +51,9 @@ pub fn render(result: &TuneResult) -> Document {
              average drops the fastest and slowest {:.0}% (each end). PT cost is aws-lambda-power-tuning's: \
              the trimmed mean billed duration rounded up to the millisecond × memory × its price, no request \
              charge. Full cost is the exact trimmed mean billed duration × memory × price per GB-second, \
-             plus the request charge. The winner was chosen on {}.",
+             plus the request charge; the billed duration includes Init Duration for every runtime, as \
+             Lambda bills it since 1 August 2025 (the local stack's REPORT lines do the same). The winner \
+             was chosen on {}.",
             result.plan.discard_top_bottom * 100.0,
             result.cost_model.describe()
         ),

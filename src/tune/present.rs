@@ -198,6 +198,10 @@ pub(crate) fn summary(result: &TuneResult) -> String {
         let _ = write!(out, ", at most {limit} at once (the account's concurrency)");
     }
     out.push('\n');
+    let _ = writeln!(
+        out,
+        "Durations are PT's (REPORT Duration + Init or Restore Duration); PT cost is PT's; full cost is what Lambda bills (billed duration, Init included for every runtime since 2025-08-01, plus the request)"
+    );
     let t = &result.timings;
     let _ = writeln!(
         out,
