@@ -7,7 +7,9 @@
 //! in `event_counts`), `pool` keeps instances and the concurrency limit, `instance` is one process
 //! (its output kept by `capture`), `runtime_api` is what it talks to, `stage` is API Gateway's data
 //! plane (its routes in `routes`), `functions` the code and configuration, `logs` CloudWatch,
-//! `cpu` the memory-proportional CPU share, `memory` the memory limit (both over `cgroup`), `moto`
+//! `cpu` the memory-proportional CPU share (two vCPUs during init), `cpu_budget` the host's cores
+//! shared between running invocations, `memory` the memory limit (both over `cgroup`), `dates` the
+//! dates it writes, `moto`
 //! the backend, `supervisor` keeps moto running and durable (with `python/lab_moto.py`), `lab_api`
 //! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `strict`
 //! AWS's delays, transitions and limits in front of moto.
