@@ -142,6 +142,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_cpu_budget_says_how_much_was_asked_of_how_little() {
+        assert_eq!(cpu_budget_line(&Value::Null), None, "no budget where CPU is unthrottled");
+        let budget = json!({"cores": 2.0, "invocations": 120, "waited": 37, "wait_p50_ms": 12.0,
+            "wait_p99_ms": 80.1, "wait_max_ms": 95.3, "peak_demand_vcpu": 5.79, "peak_demanding": 10});
+        assert_eq!(
+            cpu_budget_line(&budget).unwrap(),
+            "host CPU: 2 cores; 10 invocations asked for 5.79 vCPU at most: oversubscribed; 37 of 120 waited (p50 12.0 ms, p99 80.1 ms, max 95.3 ms), outside the REPORT durations"
+        );
+    }
+
+    #[test]
     fn supervision_says_restarts_and_the_last_one() {
         let sup = json!({"state": "up", "pid": 7, "restarts": 0, "last_restart": {"at": null}});
         assert_eq!(supervision_line(&sup), "up (pid 7); restarts 0");
