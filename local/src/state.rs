@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::dynamo::Store;
 use super::event_counts::Events;
 use super::functions::Registry;
 use super::logs::LogSink;
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) events: Events,
     /// When the gateway started (its uptime in the status).
     pub(crate) started: Instant,
+    /// The native item store, when it serves DynamoDB's item calls (`--dynamodb native`).
+    pub(crate) dynamo: Option<Arc<Store>>,
 }
 
 /// What a gateway is made of.
@@ -62,6 +65,8 @@ pub(crate) struct Parts {
     pub(crate) memory_mode: String,
     /// moto's process, restarted when it dies.
     pub(crate) supervisor: Arc<Supervisor>,
+    /// The native item store (`None`: moto serves items).
+    pub(crate) dynamo: Option<Arc<Store>>,
 }
 
 impl Shared {
@@ -81,6 +86,7 @@ impl Shared {
             supervisor: parts.supervisor,
             events: Events::default(),
             started: Instant::now(),
+            dynamo: parts.dynamo,
         }
     }
 
