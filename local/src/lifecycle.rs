@@ -232,6 +232,7 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         memory_mode: memory_mode.clone(),
         supervisor: supervisor.clone(),
         dynamo: dynamo.clone(),
+        endpoint: endpoint(port),
     }));
     std::fs::write(pid_file(port), std::process::id().to_string())?;
     eprintln!(
