@@ -98,7 +98,7 @@ impl Schema {
         names
     }
 
-    fn value(attr: &KeyAttr, v: &Attr, missing: impl Fn() -> DdbError) -> Result<KeyVal, DdbError> {
+    fn value(attr: &KeyAttr, v: &Attr) -> Result<KeyVal, DdbError> {
         let empty = || {
             DdbError::validation(&format!(
                 "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {} value. Key: {}",
@@ -113,7 +113,6 @@ impl Schema {
             ("B", Attr::B(b)) if b.is_empty() => Err(empty()),
             ("B", Attr::B(b)) => Ok(KeyVal::B(b.clone())),
             (_, other) => {
-                let _ = missing;
                 Err(DdbError::validation(&format!(
                     "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
                     attr.name,
@@ -134,7 +133,7 @@ impl Schema {
                 ))
             };
             let v = item.get(&a.name).ok_or_else(missing)?;
-            Self::value(a, v, missing)
+            Self::value(a, v)
         };
         let hash = get(&self.hash)?;
         let range = match &self.range {
@@ -153,7 +152,7 @@ impl Schema {
         }
         let get = |a: &KeyAttr| {
             let v = key.get(&a.name).ok_or_else(mismatch)?;
-            Self::value(a, v, mismatch).map_err(|e| {
+            Self::value(a, v).map_err(|e| {
                 if e.message.contains("Type mismatch") {
                     mismatch()
                 } else {

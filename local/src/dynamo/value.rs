@@ -54,7 +54,7 @@ pub(crate) fn number(text: &str) -> Result<BigDecimal, DdbError> {
 /// DynamoDB's range and precision for a number (also applied to the result of `+`, `-` and ADD).
 pub(crate) fn check_number(n: BigDecimal) -> Result<BigDecimal, DdbError> {
     let n = n.normalized();
-    if n == BigDecimal::from(0) {
+    if bigdecimal::Zero::is_zero(&n) {
         return Ok(BigDecimal::from(0));
     }
     let (mantissa, scale) = n.as_bigint_and_exponent();
