@@ -9,7 +9,7 @@
 #   create  PutItem (one item, overwritten)  update  UpdateItem SET age = age + :one
 # each at 1769 MB (a whole vCPU per instance: the data plane sets the pace) and at 128 MB (the
 # function's CPU share sets it). Then each data plane alone, without the function: GetItem sent
-# straight to the gateway (native) and straight to moto's own port (moto alone, the old path's floor).
+# straight to the gateway, which serves it from its store (native) or forwards it to moto (moto).
 # Prints figures only, and records them in bench/results/dataplane.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_DURATION (10 s per run), BENCH_CLIENTS (10), BENCH_MEMORIES ("1769 128"),
@@ -67,11 +67,10 @@ measure() { # plane (native or moto)
             run "$plane-$mem-$w" "$URL" "$WORK/$w.json" "$SERVE_PID"
         done
     done
-    # The data plane alone: GetItem straight to the gateway (native) or to moto's own port.
-    local target=$ENDPOINT
-    [ "$plane" = moto ] && target=$(curl -fsS "$ENDPOINT/_lab/status" | json_field - moto)
-    python3 "$BENCH_HTTP" client "$target/" "$WORK/getitem.json" --clients "$CLIENTS" --duration 2 "${DDB_HEADERS[@]}" >/dev/null
-    run "$plane-getitem" "$target/" "$WORK/getitem.json" "$SERVE_PID" "${DDB_HEADERS[@]}"
+    # The data plane alone, without the function: GetItem sent straight to the gateway, which serves
+    # it from its store (native) or forwards it to moto (moto).
+    python3 "$BENCH_HTTP" client "$ENDPOINT/" "$WORK/getitem.json" --clients "$CLIENTS" --duration 2 "${DDB_HEADERS[@]}" >/dev/null
+    run "$plane-getitem" "$ENDPOINT/" "$WORK/getitem.json" "$SERVE_PID" "${DDB_HEADERS[@]}"
     curl -fsS "$ENDPOINT/_lab/status" >"$WORK/status-$plane.json"
     kill "$SERVE_PID"
     wait "$SERVE_PID" 2>/dev/null || true

@@ -52,7 +52,7 @@ def report(work, memories):
                 print(f"{plane + ' ' + mem + ' MB ' + w:<28} {r['req_per_s']:>8} {r['latency_ms']['p50']:>8} "
                       f"{r['latency_ms']['p99']:>8} {errors(r):>7}")
         g = load(work, f"{plane}-getitem")
-        alone = "native store alone GetItem" if plane == "native" else "moto alone GetItem"
+        alone = "gateway GetItem, " + ("native store" if plane == "native" else "forwarded to moto")
         print(f"{alone:<28} {g['req_per_s']:>8} {g['latency_ms']['p50']:>8} {g['latency_ms']['p99']:>8} {errors(g):>7}")
     for mem in memories:
         for w in WORKLOADS:

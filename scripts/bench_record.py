@@ -285,8 +285,8 @@ def dataplane_summary(d, lab, peer, ratio):
     if "read_128_rps" in lab:
         text += (f"; at 128 MB read {rate(lab['read_128_rps'])} vs {rate(peer['read_128_rps'])} "
                  f"(the function's CPU share sets the pace)")
-    text += (f"; GetItem alone: store {rate(lab['getitem_rps'])} req/s vs moto alone "
-             f"{rate(peer['getitem_rps'])} ({times(ratio['getitem'])})")
+    text += (f"; GetItem straight to the gateway (no function): store {rate(lab['getitem_rps'])} req/s vs "
+             f"moto {rate(peer['getitem_rps'])} ({times(ratio['getitem'])})")
     return text
 
 BENCHES = [
@@ -327,7 +327,7 @@ BENCHES = [
     dict(name="dataplane", script="scripts/bench-dataplane.sh", ratios=dataplane_ratios,
          summary=dataplane_summary,
          what="the tutorial's item operations through the stage URL with lab's native DynamoDB item store vs "
-              "moto serving items (the path before it), same run; and each data plane's GetItem alone"),
+              "moto serving items (the path before it), same run; and GetItem straight to the gateway, each way"),
     dict(name="load-peers", script="scripts/bench-load-peers.sh", ratios=load_peers_ratios,
          summary=load_peers_summary,
          what="`lab load` vs hey (closed model, local stage URL) and oha --latency-correction (open model, a "
