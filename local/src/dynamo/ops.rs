@@ -464,6 +464,11 @@ fn key_condition(schema: &Schema, c: &Cond) -> Result<(KeyVal, Option<Cond>), Dd
             hash = Some(kv);
         } else if schema.range.as_ref().is_some_and(|r| r.name == name) {
             let kind = &schema.range.as_ref().expect("checked").kind;
+            if matches!(part, Cond::BeginsWith(..)) && kind == "N" {
+                return Err(DdbError::validation(
+                    "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                ));
+            }
             let values: Vec<&Operand> = match &part {
                 Cond::Compare(_, Cmp::Ne, _) => {
                     return Err(DdbError::validation(
