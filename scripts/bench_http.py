@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Load client and trivial baseline server for scripts/bench-gateway.sh (standard library only).
 
-    bench_http.py client URL BODY_FILE --clients 10 --duration 15 [--pid PID]   -> one JSON line
+    bench_http.py client URL BODY_FILE --clients 10 --duration 15 [--pid PID] [--header 'K: V']...
+                                         -> one JSON line
     bench_http.py echo-server            -> prints `listening on 127.0.0.1:N`, serves until killed
 
 Why not oha or http.client: oha reports summaries only, so it cannot pair each request's latency with
@@ -62,11 +63,13 @@ def connect(host, port):
     return s
 
 
-def worker(url, body, start_ns, duration_s, queue):
+def worker(url, body, start_ns, duration_s, queue, headers=()):
     u = urlsplit(url)
     host, port = u.hostname, u.port or 80
+    extra = "".join(f"{h}\r\n" for h in headers)
+    content_type = "" if any(h.lower().startswith("content-type:") for h in headers) else "Content-Type: application/json\r\n"
     request = (
-        f"POST {u.path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {u.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n{content_type}{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     sock = connect(host, port)
@@ -123,7 +126,7 @@ def run_client(args):
     queue = mp.Queue()
     start_ns = time.perf_counter_ns() + int(0.5e9)
     procs = [
-        mp.Process(target=worker, args=(args.url, body, start_ns, args.duration, queue))
+        mp.Process(target=worker, args=(args.url, body, start_ns, args.duration, queue, tuple(args.header)))
         for _ in range(args.clients)
     ]
     for p in procs:
@@ -215,6 +218,7 @@ def main():
     c.add_argument("--clients", type=int, default=10)
     c.add_argument("--duration", type=float, default=15)
     c.add_argument("--pid", type=int, help="server process whose CPU time per request to report")
+    c.add_argument("--header", action="append", default=[], help="an extra request header, 'Name: value'")
     sub.add_parser("echo-server")
     args = ap.parse_args()
     if not urlsplit(getattr(args, "url", "http://127.0.0.1/")).hostname.startswith("127."):

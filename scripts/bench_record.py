@@ -296,6 +296,24 @@ def local_handler_summary(d, lab, peer, ratio):
             f"({times(ratio['read_cpu'])}); goal 1.25x")
 
 
+dataplane_ratios = quotients(read=("lab.read_rps", "peer.read_rps"), list=("lab.list_rps", "peer.list_rps"),
+                             create=("lab.create_rps", "peer.create_rps"), update=("lab.update_rps", "peer.update_rps"),
+                             read_128=("lab.read_128_rps", "peer.read_128_rps"),
+                             getitem=("lab.getitem_rps", "peer.getitem_rps"))
+
+
+def dataplane_summary(d, lab, peer, ratio):
+    clients = d["settings"]["clients"]
+    ops = ", ".join(f"{w} {rate(lab[f'{w}_rps'])} vs {rate(peer[f'{w}_rps'])} ({times(ratio[w])})"
+                    for w in ("read", "list", "create", "update"))
+    text = f"stage URL, {clients} clients, 1769 MB, native store vs moto: {ops} req/s"
+    if "read_128_rps" in lab:
+        text += (f"; at 128 MB read {rate(lab['read_128_rps'])} vs {rate(peer['read_128_rps'])} "
+                 f"(the function's CPU share sets the pace)")
+    text += (f"; GetItem straight to the gateway (no function): store {rate(lab['getitem_rps'])} req/s vs "
+             f"moto {rate(peer['getitem_rps'])} ({times(ratio['getitem'])})")
+    return text
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -339,6 +357,10 @@ BENCHES = [
          summary=load_memory_summary,
          what="`lab load`'s peak RSS at 10, 1,000 and 10,000 VUs vs oha at as many connections, one loopback "
               "target"),
+    dict(name="dataplane", script="scripts/bench-dataplane.sh", ratios=dataplane_ratios,
+         summary=dataplane_summary,
+         what="the tutorial's item operations through the stage URL with lab's native DynamoDB item store vs "
+              "moto serving items (the path before it), same run; and GetItem straight to the gateway, each way"),
     dict(name="load-peers", script="scripts/bench-load-peers.sh", ratios=load_peers_ratios,
          summary=load_peers_summary,
          what="`lab load` vs hey (closed model, local stage URL) and oha --latency-correction (open model, a "

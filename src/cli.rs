@@ -337,6 +337,10 @@ pub(crate) struct LocalStartArgs {
     /// Start empty: delete the state the previous run kept.
     #[arg(long)]
     pub(crate) fresh: bool,
+    /// What serves DynamoDB's items (PutItem, GetItem, Scan...): `native`, lab's own store in the
+    /// gateway (tables stay in moto), or `moto`, as before it.
+    #[arg(long, default_value = "native", value_parser = ["native", "moto"])]
+    pub(crate) dynamodb: String,
 }
 
 impl Default for LocalStartArgs {
@@ -362,6 +366,7 @@ mod tests {
             (10, None, true)
         );
         assert!(args.persist && !args.fresh);
+        assert_eq!(args.dynamodb, "native");
     }
 
     #[test]

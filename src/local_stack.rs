@@ -16,6 +16,10 @@ pub(crate) fn options(global: &Global, args: &LocalStartArgs) -> lab_local::Opti
         cpu_share: args.cpu_share,
         persist: args.persist,
         fresh: args.fresh,
+        dynamodb: match args.dynamodb.as_str() {
+            "moto" => lab_local::DataPlane::Moto,
+            _ => lab_local::DataPlane::Native,
+        },
     }
 }
 
@@ -28,6 +32,7 @@ pub(crate) fn serve_command(options: &lab_local::Options) -> anyhow::Result<std:
         .args(["--concurrency", &options.concurrency.to_string()])
         .args(["--cpu-share", &options.cpu_share.to_string()])
         .args(["--persist", &options.persist.to_string()])
+        .args(["--dynamodb", options.dynamodb.name()])
         .args(["--time-scale", &options.time_scale.to_string()]);
     if let Some(ms) = options.iam_delay_ms {
         cmd.args(["--iam-delay-ms", &ms.to_string()]);

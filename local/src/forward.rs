@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 
+use super::dynamo;
 use super::functions::{function_name, qualifier, FunctionConfig, FunctionKey, LAMBDA_API};
 use super::state::Shared;
 use super::strict::reply::Upstream;
@@ -63,6 +64,23 @@ pub(crate) async fn forward_with_hooks(
     body: Bytes,
 ) -> Response {
     let call = Call::new(region, &method, uri.path(), headers, &body);
+    if let (Some(store), Some(op)) = (&gw.dynamo, dynamo::item_op(headers)) {
+        // Items are the native store's: strict mode's rules first (a table that is not ACTIVE
+        // refuses item calls), then the store instead of moto.
+        let backend = dynamo::Backend {
+            store,
+            moto: &gw.moto,
+            supervisor: &gw.supervisor,
+            headers,
+        };
+        let upstream = gw
+            .rules
+            .apply(&gw.moto, &call, || async {
+                dynamo::serve(&backend, region, op, &*call.json().await).await
+            })
+            .await;
+        return upstream.into_response();
+    }
     let change = read_change(&call, uri.query()).await;
     if matches!(change, Change::DeleteFunction { .. }) {
         // Logs still queued would recreate the log group after `down` deleted it.
@@ -75,6 +93,13 @@ pub(crate) async fn forward_with_hooks(
             forward(gw, &method, uri, headers, body.clone())
         })
         .await;
+    let mut upstream = upstream;
+    if let Some(store) = &gw.dynamo {
+        if upstream.ok() && dynamo::changes_tables(headers) {
+            dynamo::table_changed(store, region, &*call.json().await);
+        }
+        dynamo::patch_item_count(store, region, headers, &mut upstream);
+    }
     if upstream.ok() {
         keep(gw, &call, change, previous, &upstream).await;
     }

@@ -73,13 +73,24 @@ async fn status(gw: &Shared) -> serde_json::Value {
         "iam_delay_ms": gw.rules.iam_delay().as_millis() as u64,
         "iam_refusals": refusals.get("role_not_assumable").copied().unwrap_or(0),
         "strict": gw.rules.status(),
+        "dynamodb": match &gw.dynamo {
+            Some(store) => {
+                let mut s = store.status();
+                s["data_plane"] = "native".into();
+                s
+            }
+            None => serde_json::json!({"data_plane": "moto"}),
+        },
     })
 }
 
-/// Empties the stack: moto and its log, the kept code, warm instances, cached definitions.
+/// Empties the stack: moto and its log, the item store and its log, the kept code, warm instances, cached definitions.
 /// (Strict mode's timers for resources now gone simply run out.)
 async fn reset(gw: &Shared) -> anyhow::Result<()> {
     gw.supervisor.reset().await?;
+    if let Some(store) = &gw.dynamo {
+        store.clear()?;
+    }
     gw.pool.clear();
     gw.registry.clear().await;
     Ok(())

@@ -11,7 +11,7 @@
 //! shared between running invocations, `memory` the memory limit (both over `cgroup`), `dates` the
 //! dates it writes, `moto`
 //! the backend, `supervisor` keeps moto running and durable (with `python/lab_moto.py`), `lab_api`
-//! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `strict`
+//! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `dynamo` the native DynamoDB item store, `strict`
 //! AWS's delays, transitions and limits in front of moto.
 //!
 //! Dependencies point one way: `gateway` -> {`stage`, `invoke_api`, `lab_api`, `forward`} ->
@@ -23,6 +23,7 @@ mod cgroup;
 mod cpu;
 mod cpu_budget;
 mod dates;
+mod dynamo;
 mod event_counts;
 mod forward;
 mod functions;
@@ -44,6 +45,7 @@ mod status_view;
 mod strict;
 mod supervisor;
 
+pub use dynamo::DataPlane;
 pub use lifecycle::{
     cgroup_limits, endpoint, log_file, probe, reset, serve, start, state_dir, stop, CgroupLimits,
     Options, Started, Stopped,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::cpu;
+use super::dynamo::{DataPlane, Store};
 use super::functions::Registry;
 use super::gateway;
 use super::instance::Limits;
@@ -80,6 +81,8 @@ pub struct Options {
     pub persist: bool,
     /// Start empty: delete the state the previous run kept.
     pub fresh: bool,
+    /// Which data plane serves DynamoDB's items: lab's own store, or moto.
+    pub dynamodb: DataPlane,
 }
 
 /// What [`start`] found or did.
@@ -210,6 +213,11 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let base = supervisor.base.clone();
     let (limits, cpu_mode, memory_mode) = limits_for(port, args.cpu_share);
+    let dynamo = match (args.dynamodb, args.persist) {
+        (DataPlane::Moto, _) => None,
+        (DataPlane::Native, true) => Some(Arc::new(Store::open(&dir.join("dynamo"))?)),
+        (DataPlane::Native, false) => Some(Arc::new(Store::memory())),
+    };
     let gw = Arc::new(Shared::new(Parts {
         moto: Moto { base, http },
         registry: Registry::new(dir.join("functions")),
@@ -223,13 +231,16 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         cpu_mode: cpu_mode.clone(),
         memory_mode: memory_mode.clone(),
         supervisor: supervisor.clone(),
+        dynamo: dynamo.clone(),
+        endpoint: endpoint(port),
     }));
     std::fs::write(pid_file(port), std::process::id().to_string())?;
     eprintln!(
-        "lab local: gateway on {} -> moto {} at {}; state: {}; cpu: {cpu_mode}; memory: {memory_mode}; {}",
+        "lab local: gateway on {} -> moto {} at {}; DynamoDB items: {}; state: {}; cpu: {cpu_mode}; memory: {memory_mode}; {}",
         endpoint(port),
         moto::MOTO_VERSION,
         supervisor.base,
+        args.dynamodb.name(),
         if args.persist { "kept under LAB_HOME (write-ahead log and snapshots)" } else { "memory only (--persist false)" },
         status_view::strict_line(&gw.rules.status())
     );
@@ -241,6 +252,15 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         _ = term.recv() => Ok(()),
     };
     gw.pool.clear();
+    if let Some(store) = &dynamo {
+        // The item store's last snapshot, so the next start reads it instead of the log.
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.snapshot()).await {
+            Ok(Err(e)) => eprintln!("lab local: the item store's last snapshot failed (its log keeps every write): {e:#}"),
+            Err(e) => eprintln!("lab local: the item store's last snapshot failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
     // A last snapshot, so the next start unpickles it instead of replaying the log.
     supervisor.stop().await;
     if limits.cpu_root.is_some() || limits.memory_root.is_some() {
@@ -303,10 +323,10 @@ fn limits_for(port: u16, cpu_share: bool) -> (Limits, String, String) {
     (limits, cpu_mode, memory_mode)
 }
 
-/// Deletes what a stopped stack kept (moto's log and snapshot, function code).
+/// Deletes what a stopped stack kept (moto's log and snapshot, the item store's, function code).
 fn forget_state(port: u16) -> anyhow::Result<()> {
     let dir = state_dir(port);
-    for sub in ["moto", "functions"] {
+    for sub in ["moto", "dynamo", "functions"] {
         let path = dir.join(sub);
         if path.exists() {
             std::fs::remove_dir_all(&path)

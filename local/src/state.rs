@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::dynamo::Store;
 use super::event_counts::Events;
 use super::functions::Registry;
 use super::logs::LogSink;
@@ -44,6 +45,11 @@ pub(crate) struct Shared {
     pub(crate) events: Events,
     /// When the gateway started (its uptime in the status).
     pub(crate) started: Instant,
+    /// The native item store, when it serves DynamoDB's item calls (`--dynamodb native`).
+    pub(crate) dynamo: Option<Arc<Store>>,
+    /// The AWS endpoint a function's SDK calls (`AWS_ENDPOINT_URL`): the gateway itself when the
+    /// native store serves items (so its calls meet strict mode's rules and the store), else moto.
+    pub(crate) functions_endpoint: String,
 }
 
 /// What a gateway is made of.
@@ -62,12 +68,17 @@ pub(crate) struct Parts {
     pub(crate) memory_mode: String,
     /// moto's process, restarted when it dies.
     pub(crate) supervisor: Arc<Supervisor>,
+    /// The native item store (`None`: moto serves items).
+    pub(crate) dynamo: Option<Arc<Store>>,
+    /// The gateway's own URL.
+    pub(crate) endpoint: String,
 }
 
 impl Shared {
     /// A gateway in front of `moto`.
     pub(crate) fn new(parts: Parts) -> Self {
         let logs = LogSink::start(parts.moto.clone(), parts.supervisor.clone());
+        let moto_base = parts.moto.base.clone();
         Self {
             moto: parts.moto,
             registry: parts.registry,
@@ -81,6 +92,11 @@ impl Shared {
             supervisor: parts.supervisor,
             events: Events::default(),
             started: Instant::now(),
+            functions_endpoint: match parts.dynamo {
+                Some(_) => parts.endpoint,
+                None => moto_base,
+            },
+            dynamo: parts.dynamo,
         }
     }
 

@@ -24,6 +24,7 @@ pub fn print(endpoint: &str, state_dir: &Path, s: &Value) {
     }
     println!("memory: {}", s["memory"].as_str().unwrap_or(""));
     println!("{}", persistence_line(&s["supervision"]));
+    println!("{}", dynamodb_line(&s["dynamodb"]));
     let events = &s["async"];
     println!(
         "async events: {} accepted, {} pending, {} succeeded, {} failed after retries, {} retries",
@@ -106,6 +107,28 @@ pub(crate) fn persistence_line(sup: &Value) -> String {
     line
 }
 
+/// `DynamoDB items: lab's native store, 2 tables, 130 items, 131 writes logged, 0 snapshots`, or
+/// that moto serves them.
+pub(crate) fn dynamodb_line(d: &Value) -> String {
+    if d["data_plane"].as_str() != Some("native") {
+        return "DynamoDB items: served by moto (--dynamodb moto)".to_string();
+    }
+    let mut line = format!(
+        "DynamoDB items: lab's native store (tables in moto), {} table(s), {} item(s)",
+        d["tables"], d["items"]
+    );
+    let log = &d["log"];
+    if log.is_object() {
+        line.push_str(&format!(
+            "; {} write(s) logged since start, {} snapshot(s), {} record(s) replayed at start",
+            log["appended"], log["snapshots"], log["replayed_at_start"]
+        ));
+    } else {
+        line.push_str("; memory only (--persist false)");
+    }
+    line
+}
+
 /// One line on strict mode: on or off, the time scale, the cap, and what it refused so far.
 pub(crate) fn strict_line(strict: &Value) -> String {
     if strict["enabled"].as_bool() != Some(true) {
@@ -161,6 +184,20 @@ mod tests {
         assert_eq!(
             supervision_line(&sup),
             "up (pid 9); restarts 2, the last at 2026-01-02T03:04:05Z (signal: 9 (SIGKILL)), back after 1234 ms"
+        );
+    }
+
+    #[test]
+    fn dynamodb_says_which_data_plane_serves_items() {
+        let moto = json!({"data_plane": "moto"});
+        assert_eq!(
+            dynamodb_line(&moto),
+            "DynamoDB items: served by moto (--dynamodb moto)"
+        );
+        let native = json!({"data_plane": "native", "tables": 1, "items": 3, "log": {"appended": 4, "snapshots": 0, "replayed_at_start": 2}});
+        assert_eq!(
+            dynamodb_line(&native),
+            "DynamoDB items: lab's native store (tables in moto), 1 table(s), 3 item(s); 4 write(s) logged since start, 0 snapshot(s), 2 record(s) replayed at start"
         );
     }
 

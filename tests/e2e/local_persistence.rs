@@ -241,12 +241,17 @@ async fn stop_and_start_keep_the_stack_and_fresh_or_reset_empties_it() {
     let last = "kept-last".to_string();
     let (code, body) = post(&url, &keep_event(create(&last))).await;
     assert_eq!(code, 200, "{body}");
+    // The items are the native store's (moto holds the tables only).
+    let dynamo = &local.status()["dynamodb"];
+    assert_eq!(dynamo["data_plane"], "native", "{dynamo}");
+    assert_eq!(dynamo["items"], 11, "{dynamo}");
     crash_and_start(&local).await;
     let (code, body) = post(&url, &keep_event(read(&last))).await;
     assert_eq!((code, &body["Item"]["v"]), (200, &json!(last)), "{body}");
 
     // --fresh starts empty.
     restart(&local, true);
+    assert_eq!(local.status()["dynamodb"]["items"], 0);
     let out = local.lab(&["--stack", "keep", "status"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dynamo_native;
 mod invoke_teardown;
 mod lifecycle;
 mod load_workers_local;

@@ -28,6 +28,32 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     let delete = ddb.delete_table().table_name("probe").send().await.unwrap_err();
     assert_eq!(delete.code(), Some("ResourceInUseException"));
     assert_eq!(local.refusals("table_not_active"), 1);
+    // An item call on the CREATING table is refused by the rules before the native item store
+    // serves it; once ACTIVE the same call is served.
+    let key = aws_sdk_dynamodb::types::AttributeValue::S("k".into());
+    let put = ddb
+        .put_item()
+        .table_name("probe")
+        .item("id", key.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(put.code(), Some("ResourceNotFoundException"));
+    assert_eq!(local.refusals("table_not_active"), 2);
+    // CREATING lasts 3 s at this time scale: 10 s is plenty.
+    let mut active = false;
+    for _ in 0..50 {
+        let described = ddb.describe_table().table_name("probe").send().await.unwrap();
+        active = described.table().unwrap().table_status().unwrap().as_str() == "ACTIVE";
+        if active {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(active, "the table never became ACTIVE");
+    ddb.put_item().table_name("probe").item("id", key.clone()).send().await.unwrap();
+    let got = ddb.get_item().table_name("probe").key("id", key.clone()).send().await.unwrap();
+    assert_eq!(got.item().unwrap()["id"], key);
     assert_eq!(local.refusals("table_in_use"), 1);
 
     // A stack whose table is still CREATING: down waits for ACTIVE, deletes, waits until it is
@@ -41,7 +67,7 @@ async fn tables_in_transition_answer_as_dynamodb_and_down_waits_them_out() {
     assert_error_code(table, "ResourceNotFoundException", "the table after down");
     assert_eq!(
         local.refusals("table_not_active"),
-        1,
+        2,
         "lab read tags too early"
     );
     assert_eq!(local.refusals("table_in_use"), 1, "lab deleted too early");

@@ -4,6 +4,11 @@
 //! `~/.cache`), where the project's setup installs it; VERSION is the pin in
 //! `local/python/requirements.txt`, the one place it is written.
 //!
+//! With `LAB_HANDLER_TESTS_BACKEND=local` the same tests run against lab's local stack instead:
+//! `lab local serve` (the binary next to this test's folder, `target/debug/lab`) on a free port with
+//! a fresh `LAB_HOME`, so DynamoDB's items are served by its native store and tables by its moto
+//! (`scripts/test` runs the handler's tests both ways).
+//!
 //! The server lives in a `static`, and statics are never dropped, so `Drop` alone cannot stop it. It is
 //! therefore started under a tiny `sh` watchdog that holds a pipe from this process: when the test binary
 //! exits, however it exits, the kernel closes the pipe, the watchdog's `cat` returns and it kills moto.
@@ -28,6 +33,28 @@ cat >/dev/null
 kill "$moto" 2>/dev/null
 wait "$moto"
 "#;
+
+/// `$0` is lab, `$1` the port, `$2` the stack's LAB_HOME (deleted when the stack stops).
+const WATCHDOG_LOCAL: &str = r#"
+LAB_HOME="$2" "$0" local serve --local-port "$1" </dev/null &
+lab=$!
+cat >/dev/null
+kill "$lab" 2>/dev/null
+wait "$lab"
+rm -rf "$2"
+"#;
+
+/// Whether the tests run against lab's local stack rather than moto alone.
+fn local_backend() -> bool {
+    std::env::var("LAB_HANDLER_TESTS_BACKEND").is_ok_and(|v| v == "local")
+}
+
+/// `target/debug/lab`, next to the folder this test binary runs from (`target/debug/deps`).
+fn lab_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target/debug");
+    dir.join("lab")
+}
 
 /// A running moto server.
 pub struct Moto {
@@ -73,8 +100,14 @@ pub fn moto_path() -> PathBuf {
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
-        let path = moto_path();
+        let path = if local_backend() { lab_path() } else { moto_path() };
         assert!(
+            !local_backend() || path.exists(),
+            "lab not found at {} (build it: cargo build --workspace --bins)",
+            path.display()
+        );
+        assert!(
+            local_backend() ||
             path.exists(),
             "moto_server not found at {} (set LAB_MOTO or run scripts/install-deps, which installs moto {} there)",
             path.display(),
@@ -105,11 +138,17 @@ fn start(path: &std::path::Path) -> Result<Moto, String> {
     ));
     let log_file = std::fs::File::create(&log).map_err(|e| format!("log file: {e}"))?;
     let log_err = log_file.try_clone().map_err(|e| format!("log file: {e}"))?;
+    let home = std::env::temp_dir().join(format!("lab-handler-home-{}-{port}", std::process::id()));
     let mut watchdog = Command::new("sh")
         .arg("-c")
-        .arg(WATCHDOG)
+        .arg(if local_backend() {
+            WATCHDOG_LOCAL
+        } else {
+            WATCHDOG
+        })
         .arg(path)
         .arg(port.to_string())
+        .arg(&home)
         .stdin(Stdio::piped())
         .stdout(log_file)
         .stderr(log_err)
@@ -122,7 +161,7 @@ fn start(path: &std::path::Path) -> Result<Moto, String> {
         url: format!("http://127.0.0.1:{port}"),
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         if config_answers(addr) {
             return Ok(moto);
@@ -135,20 +174,23 @@ fn start(path: &std::path::Path) -> Result<Moto, String> {
     }
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     Err(format!(
-        "moto did not answer on port {port} within 60 s: {text}"
+        "moto did not answer on port {port} within 90 s: {text}"
     ))
 }
 
-/// Whether `GET /moto-api/config` gets an HTTP 2xx answer (moto's own readiness check).
+/// Whether `GET /moto-api/config` (moto's own readiness check; lab's `/_lab/health` for the local
+/// stack) gets an HTTP 2xx answer.
 fn config_answers(addr: SocketAddr) -> bool {
+    let request: &[u8] = if local_backend() {
+        b"GET /_lab/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    } else {
+        b"GET /moto-api/config HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    };
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    if stream
-        .write_all(b"GET /moto-api/config HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
+    if stream.write_all(request).is_err() {
         return false;
     }
     let mut head = [0u8; 12];
