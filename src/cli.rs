@@ -84,6 +84,8 @@ pub(crate) enum Command {
     Down(DownArgs),
     /// The embedded local AWS (moto behind lab's gateway, running the real handler).
     Local(LocalArgs),
+    /// Print the least-privilege IAM policy an operator needs for lab's verbs (JSON for `aws iam create-policy`).
+    Policy(PolicyArgs),
     /// Print shell completions.
     Completions {
         /// The shell to write completions for.
@@ -113,6 +115,26 @@ pub(crate) struct UpArgs {
     /// Adopt resources that exist with this stack's names but without its tag.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// Options of `policy`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct PolicyArgs {
+    /// Only these verbs' statements: up, status, down, call, invoke, tune, load, load-workers.
+    #[arg(long)]
+    pub(crate) verbs: Option<String>,
+    /// Print each action beside the call that needs it, instead of the document.
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// The function `invoke` and `tune` may target (default: the stack's; `*` for any).
+    #[arg(long)]
+    pub(crate) function: Option<String>,
+    /// The account id (with --region, nothing is asked of AWS; otherwise STS says).
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// The partition, used with --account.
+    #[arg(long, default_value = "aws")]
+    pub(crate) partition: String,
 }
 
 /// Options of `down`.
