@@ -359,6 +359,23 @@ pub(crate) struct LocalStartArgs {
     /// Start empty: delete the state the previous run kept.
     #[arg(long)]
     pub(crate) fresh: bool,
+    /// IAM on the strict stack: functions' calls are authorised against their execution role, the
+    /// stage URL against the function's resource policy, the operator against --operator-policy.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub(crate) iam: Switch,
+    /// Hold the operator's calls (any credentials but a function's) to this identity policy, e.g.
+    /// `lab policy`'s output (strict mode; without it the operator is an administrator).
+    #[arg(long, env = "LAB_LOCAL_OPERATOR_POLICY")]
+    pub(crate) operator_policy: Option<PathBuf>,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 impl Default for LocalStartArgs {

@@ -63,6 +63,10 @@ pub(crate) async fn forward_with_hooks(
     body: Bytes,
 ) -> Response {
     let call = Call::new(region, &method, uri.path(), headers, &body);
+    if let Err(denied) = gw.iam.authorise(&gw.moto, &call, uri.query()).await {
+        gw.rules.count(super::strict::Refusal::AccessDenied);
+        return denied.into_response();
+    }
     let change = read_change(&call, uri.query()).await;
     if matches!(change, Change::DeleteFunction { .. }) {
         // Logs still queued would recreate the log group after `down` deleted it.
@@ -76,6 +80,7 @@ pub(crate) async fn forward_with_hooks(
         })
         .await;
     if upstream.ok() {
+        gw.iam.note_iam_call(&call);
         keep(gw, &call, change, previous, &upstream).await;
     }
     if method != Method::GET && method != Method::HEAD {

@@ -99,7 +99,9 @@ pub(crate) async fn invoke_as(
     let mut cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
     let mut instance = match lease.instance.take() {
         Some(i) => i,
-        None => match Instance::start(&config, &code_dir, &gw.moto.base, &gw.pool.limits).await {
+        None => match Instance::start(&config, &code_dir, &gw.function_endpoint, &gw.pool.limits)
+            .await
+        {
             Ok(i) => i,
             Err(e) => return Ok(start_failed(request_id, &config, &e)),
         },

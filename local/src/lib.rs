@@ -10,7 +10,7 @@
 //! `cpu` the memory-proportional CPU share, `memory` the memory limit (both over `cgroup`), `moto`
 //! the backend, `supervisor` keeps moto running and durable (with `python/lab_moto.py`), `lab_api`
 //! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `strict`
-//! AWS's delays, transitions and limits in front of moto.
+//! AWS's delays, transitions and limits in front of moto, `iam` the identity policies it enforces.
 //!
 //! Dependencies point one way: `gateway` -> {`stage`, `invoke_api`, `lab_api`, `forward`} ->
 //! `async_invoke` -> `invoke` -> `state` (ARCHITECTURE.md §3).
@@ -25,6 +25,7 @@ mod event_counts;
 mod forward;
 mod functions;
 mod gateway;
+mod iam;
 mod instance;
 mod invoke;
 mod invoke_api;

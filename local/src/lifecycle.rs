@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use super::cpu;
 use super::functions::Registry;
 use super::gateway;
+use super::iam::Iam;
 use super::instance::Limits;
 use super::memory;
 use super::moto::{self, Moto};
@@ -80,6 +81,11 @@ pub struct Options {
     pub persist: bool,
     /// Start empty: delete the state the previous run kept.
     pub fresh: bool,
+    /// Evaluate IAM policies (strict mode only; `--iam off` turns it off).
+    pub iam: bool,
+    /// The operator's identity policy (`--operator-policy FILE`); without it the operator is an
+    /// administrator.
+    pub operator_policy: Option<std::path::PathBuf>,
 }
 
 /// What [`start`] found or did.
@@ -101,6 +107,10 @@ pub async fn start(
     show_install: bool,
 ) -> anyhow::Result<Started> {
     let port = options.port;
+    if let Some(path) = &options.operator_policy {
+        // A bad file is one line now, not a stack that dies in the background.
+        crate::iam::read_policy(path)?;
+    }
     if let Some(status) = probe(port).await {
         if options.fresh {
             bail!("the local stack on port {port} is running: empty it with lab local reset (or stop it, then start it with --fresh)");
@@ -210,7 +220,14 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let base = supervisor.base.clone();
     let (limits, cpu_mode, memory_mode) = limits_for(port, args.cpu_share);
+    // With IAM on, a function's calls pass the gateway, which authorises them against its role.
+    let function_endpoint = if args.strict && args.iam {
+        endpoint(port)
+    } else {
+        base.clone()
+    };
     let gw = Arc::new(Shared::new(Parts {
+        function_endpoint,
         moto: Moto { base, http },
         registry: Registry::new(dir.join("functions")),
         pool: Pool::new(args.concurrency, limits.clone()),
@@ -220,6 +237,11 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
             iam_delay: args.iam_delay_ms.map(Duration::from_millis),
             memory_cap_mb: args.memory_cap,
         }),
+        iam: Iam::new(
+            args.strict && args.iam,
+            args.operator_policy.as_deref().map(crate::iam::read_policy).transpose()?,
+            strict::AWS.policy_propagation.mul_f64(args.time_scale),
+        ),
         cpu_mode: cpu_mode.clone(),
         memory_mode: memory_mode.clone(),
         supervisor: supervisor.clone(),

@@ -78,8 +78,17 @@ pub(crate) async fn serve(gw: &Shared, method: &Method, rest: &str, body: Bytes)
         Route::Reject { status, message } => json_message(status, message),
         // What API Gateway answers when the function's resource policy does not let it invoke.
         Route::Lambda {
-            permitted: false, ..
-        } => json_message(500, "Internal server error"),
+            permitted: false,
+            function,
+            ..
+        } => {
+            // API Gateway's execution log says this; the stack's log is where it goes locally.
+            eprintln!(
+                "lab local: {method} /restapis/{rest}: Execution failed due to configuration error: Invalid permissions on Lambda function {function}"
+            );
+            gw.rules.count(super::strict::Refusal::InvalidPermissions);
+            json_message(500, "Internal server error")
+        }
         Route::Lambda {
             region,
             function,

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::event_counts::Events;
 use super::functions::Registry;
+use super::iam::Iam;
 use super::logs::LogSink;
 use super::moto::{Moto, ACCOUNT};
 use super::pool::Pool;
@@ -34,6 +35,10 @@ pub(crate) struct Shared {
     /// Strict mode's rules (AWS's delays, transitions and limits); with strict off, only an
     /// explicit IAM propagation delay applies.
     pub(crate) rules: Rules,
+    /// IAM: who may make which call (strict mode).
+    pub(crate) iam: Iam,
+    /// Where functions send their AWS calls: the gateway when IAM authorises them, else moto.
+    pub(crate) function_endpoint: String,
     /// A line for `lab local status`: how CPU is shared.
     pub(crate) cpu_mode: String,
     /// A line for `lab local status`: how memory is enforced.
@@ -56,6 +61,10 @@ pub(crate) struct Parts {
     pub(crate) pool: Pool,
     /// Strict mode's rules.
     pub(crate) rules: Rules,
+    /// IAM's evaluation.
+    pub(crate) iam: Iam,
+    /// Where functions send their AWS calls.
+    pub(crate) function_endpoint: String,
     /// How CPU is shared, for the status.
     pub(crate) cpu_mode: String,
     /// How memory is enforced, for the status.
@@ -76,6 +85,8 @@ impl Shared {
             routes: RouteCache::default(),
             regions: Regions::default(),
             rules: parts.rules,
+            iam: parts.iam,
+            function_endpoint: parts.function_endpoint,
             cpu_mode: parts.cpu_mode,
             memory_mode: parts.memory_mode,
             supervisor: parts.supervisor,

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod iam;
 mod invoke_teardown;
 mod lifecycle;
 mod load_workers_local;
