@@ -73,6 +73,7 @@ pub(crate) async fn forward_with_hooks(
         gw.logs.flush().await;
     }
     let previous = previous_config(gw, region, &change).await;
+    let permission = permission_change(gw, &call).await;
     let upstream = gw
         .rules
         .apply(&gw.moto, &call, || {
@@ -81,12 +82,42 @@ pub(crate) async fn forward_with_hooks(
         .await;
     if upstream.ok() {
         gw.iam.note_iam_call(&call);
+        gw.iam.note_lambda_call(&call);
+        if let Some((name, before)) = permission {
+            let delay = gw.rules.scaled(super::strict::AWS.permission_propagation);
+            gw.iam.permissions.changed(region, &name, before, delay);
+        }
         keep(gw, &call, change, previous, &upstream).await;
     }
     if method != Method::GET && method != Method::HEAD {
         gw.registry.bump();
     }
     upstream.into_response()
+}
+
+/// AddPermission or RemovePermission on the strict stack: the function and its policy before the
+/// call (`None` inside when it had none), which the stage URL keeps evaluating while the change
+/// propagates.
+async fn permission_change(
+    gw: &Shared,
+    call: &Call<'_>,
+) -> Option<(String, Option<serde_json::Value>)> {
+    if !gw.rules.config.enabled {
+        return None;
+    }
+    let rest = call.path.strip_prefix(LAMBDA_API)?.strip_prefix('/')?;
+    let (head, tail) = rest.split_once('/')?;
+    let is_change = (*call.method == Method::POST && tail == "policy")
+        || (*call.method == Method::DELETE && tail.starts_with("policy/"));
+    if !is_change {
+        return None;
+    }
+    let name = function_name(head);
+    let path = format!("{LAMBDA_API}/{name}/policy");
+    let before = gw.moto.get_json("lambda", call.region, &path).await.ok().flatten();
+    let policy =
+        before.and_then(|doc| doc["Policy"].as_str().and_then(|p| serde_json::from_str(p).ok()));
+    Some((name, policy))
 }
 
 /// Reads what a Lambda call will change (the body is parsed off the async threads when large).

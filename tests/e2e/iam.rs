@@ -194,3 +194,76 @@ async fn lab_policy_is_enough_for_up_call_invoke_down_and_each_statement_is_need
     local.lab_ok(&["--stack", stack, "down", "--yes"]);
     assert_eq!(local.status()["iam"]["operator_policy"], true);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tune_load_and_workers_run_under_lab_policy_and_workers_proceed_without_account_settings() {
+    let local = LocalStack::start(&[]);
+    let stack = "iamtl";
+    local.up(stack, &[]);
+    let run = |args: &str| {
+        let mut all = vec!["--stack", stack];
+        all.extend(args.split_whitespace());
+        local.lab(&all)
+    };
+    let tune = "tune --powers 128,256 --num 5";
+    let load = "load --vus 1 --duration 2s --memory 128,256";
+    let workers = "load --workers 1 --vus 1 --duration 2s";
+    for (verbs, args) in [("tune", tune), ("load", load), ("load-workers", workers)] {
+        set_operator_policy(&local, Some(&lab_policy(&local, stack, verbs))).await;
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{args} under lab policy --verbs {verbs}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(local.refusals("access_denied"), 0, "{}", local.log());
+    assert_eq!(
+        local.status()["iam"]["unmapped"],
+        serde_json::json!({}),
+        "calls the action map does not know"
+    );
+    // (10) Without GetAccountSettings the generator still runs, and says what it could not check.
+    let mut policy = lab_policy(&local, stack, "load-workers");
+    let statements = policy["Statement"].as_array_mut().unwrap();
+    statements.retain(|s| s["Resource"] != "*");
+    set_operator_policy(&local, Some(&policy)).await;
+    let out = run(workers);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: lambda:GetAccountSettings was denied"),
+        "{err}"
+    );
+    assert!(local.refusals("access_denied") >= 1);
+    set_operator_policy(&local, None).await;
+    local.lab_ok(&["--stack", stack, "down", "--yes"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_returns_once_the_stage_answers_and_says_when() {
+    // A permission takes 6 s to reach the stage at scale 1.0: 1.2 s here, longer than `up` takes
+    // from AddPermission to its end, so a caller right after `up` would meet 500s without the wait.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.2"]);
+    let report = local.up_report("iamready", &[]);
+    let url = report["invoke_url"].as_str().unwrap();
+    let (status, body) = post(url, r#"{"operation":"ping"}"#).await;
+    assert_eq!(status, 200, "the stage right after up: {body}");
+    let ready = report["ready_after_s"].as_f64().unwrap();
+    assert!(
+        ready >= 1.0,
+        "up returned {ready} s after the permission, before it propagated"
+    );
+    assert!(
+        local.refusals("invalid_permissions") > 0,
+        "the stage was probed while it propagated"
+    );
+    let out = local.lab(&[
+        "--stack",
+        "iamready",
+        "up",
+        "--bootstrap",
+        crate::common::bootstrap_bin().to_str().unwrap(),
+    ]);
+    assert!(stderr(&out).contains("ready after"), "{}", stderr(&out));
+}

@@ -6,6 +6,7 @@
 
 pub(crate) mod action;
 pub(crate) mod eval;
+mod permissions;
 mod roles;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use crate::strict::reply::{self, Upstream};
 use crate::strict::Call;
 use action::{Needed, Protocol};
 use eval::{Decision, Request};
+use permissions::PendingPermissions;
 use roles::RolePolicies;
 
 /// A denial: AccessDenied in the service's protocol (boxed: it is the rare path).
@@ -42,6 +44,10 @@ pub(crate) struct Iam {
     /// How long a policy change takes to reach the functions' calls (scaled).
     propagation: Duration,
     roles: RolePolicies,
+    /// Each function's execution role, read from moto once per configuration change.
+    function_roles: Mutex<std::collections::HashMap<(String, String), String>>,
+    /// Resource-policy changes on their way to the stage URL.
+    pub(crate) permissions: PendingPermissions,
     denied: AtomicU64,
     unmapped: Mutex<BTreeMap<String, u64>>,
 }
@@ -125,10 +131,7 @@ impl Iam {
             }
             return Ok(());
         };
-        let path = format!("/2015-03-31/functions/{name}/configuration");
-        let config = moto.get_json("lambda", &region, &path).await.ok().flatten();
-        let role_arn = config.as_ref().and_then(|c| c["Role"].as_str()).unwrap_or_default();
-        let role = role_arn.rsplit('/').next().unwrap_or_default().to_string();
+        let role = self.function_role(moto, &region, &name).await;
         let principal = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{name}");
         let documents = match self.roles.get(moto, &region, &role).await {
             Ok(d) => d,
@@ -136,6 +139,33 @@ impl Iam {
             Err(_) => std::sync::Arc::new(Vec::new()),
         };
         self.check(&documents, &principal, &needed)
+    }
+
+    /// The function's execution role's name ("" when moto cannot say), cached until a Lambda
+    /// write passes the gateway.
+    async fn function_role(&self, moto: &Moto, region: &str, name: &str) -> String {
+        let key = (region.to_string(), name.to_string());
+        if let Some(role) = self.function_roles.lock().expect("roles lock").get(&key) {
+            return role.clone();
+        }
+        let path = format!("/2015-03-31/functions/{name}/configuration");
+        let config = moto.get_json("lambda", region, &path).await.ok().flatten();
+        let role_arn = config.as_ref().and_then(|c| c["Role"].as_str()).unwrap_or_default();
+        let role = role_arn.rsplit('/').next().unwrap_or_default().to_string();
+        let mut roles = self.function_roles.lock().expect("roles lock");
+        if roles.len() >= 10_000 {
+            roles.clear();
+        }
+        roles.insert(key, role.clone());
+        role
+    }
+
+    /// A Lambda write went through: a function's role may have changed.
+    pub(crate) fn note_lambda_call(&self, call: &Call) {
+        let write = *call.method != axum::http::Method::GET;
+        if self.enabled && write && call.path.starts_with(crate::functions::LAMBDA_API) {
+            self.function_roles.lock().expect("roles lock").clear();
+        }
     }
 
     /// An IAM call went through the gateway: if it writes, the functions' calls see it after

@@ -134,6 +134,10 @@ pub(crate) fn groups(verbs: Option<&str>) -> anyhow::Result<Vec<Group>> {
             })?;
         chosen.insert(group);
     }
+    // `load --workers` is a load run too: it finds the stage URL and sets memory as `load` does.
+    if chosen.contains(&Group::LoadWorkers) {
+        chosen.insert(Group::Load);
+    }
     if chosen.is_empty() {
         anyhow::bail!("--verbs is empty; name at least one verb, e.g. --verbs up,down");
     }
