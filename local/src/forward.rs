@@ -74,7 +74,7 @@ pub(crate) async fn forward_with_hooks(
     }
     let previous = previous_config(gw, region, &change).await;
     let permission = permission_change(gw, &call).await;
-    let upstream = gw
+    let mut upstream = gw
         .rules
         .apply(&gw.moto, &call, || {
             forward(gw, &method, uri, headers, body.clone())
@@ -87,12 +87,37 @@ pub(crate) async fn forward_with_hooks(
             let delay = gw.rules.scaled(super::strict::AWS.permission_propagation);
             gw.iam.permissions.changed(region, &name, before, delay);
         }
+        hide_unlisted_tags(gw, &call, &mut upstream);
         keep(gw, &call, change, previous, &upstream).await;
     }
     if method != Method::GET && method != Method::HEAD {
         gw.registry.bump();
     }
     upstream.into_response()
+}
+
+/// GetFunction leaves the tags out when the caller may not ListTags them (Lambda's GetFunction
+/// reference: "Tags ... only returned if you have permission to call ListTags").
+fn hide_unlisted_tags(gw: &Shared, call: &Call<'_>, upstream: &mut Upstream) {
+    if *call.method != Method::GET || !gw.iam.enabled {
+        return;
+    }
+    let Some(head) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
+        return;
+    };
+    if head.is_empty() || head.contains('/') {
+        return;
+    }
+    let mut doc = upstream.json();
+    let Some(arn) = doc["Configuration"]["FunctionArn"].as_str().map(str::to_string) else {
+        return;
+    };
+    if !gw.iam.operator_may("lambda:ListTags", &arn) {
+        if let Some(body) = doc.as_object_mut() {
+            body.remove("Tags");
+        }
+        upstream.set_json(&doc);
+    }
 }
 
 /// AddPermission or RemovePermission on the strict stack: the function and its policy before the

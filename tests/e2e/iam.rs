@@ -267,3 +267,36 @@ async fn up_returns_once_the_stage_answers_and_says_when() {
     ]);
     assert!(stderr(&out).contains("ready after"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_tag_read_names_its_action_never_not_made_by_this_stack() {
+    // (4) Without lambda:ListTags, GetFunction leaves the tags out (as Lambda does) and lab must
+    // say which action it lacks, not that its own function belongs to someone else.
+    let local = LocalStack::start(&[]);
+    let stack = "iamtags";
+    local.up(stack, &[]);
+    let mut policy = lab_policy(&local, stack, "up");
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        let actions = statement["Action"].as_array_mut().unwrap();
+        actions.retain(|a| a != "lambda:ListTags");
+    }
+    set_operator_policy(&local, Some(&policy)).await;
+    let bootstrap = crate::common::bootstrap_bin();
+    let out = local.lab(&[
+        "--stack",
+        stack,
+        "up",
+        "--bootstrap",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(!err.contains("not made by this stack"), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("lambda:ListTags"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains("access denied"), "{line}");
+    set_operator_policy(&local, None).await;
+    local.lab_ok(&["--stack", stack, "down", "--yes"]);
+}

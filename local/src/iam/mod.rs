@@ -206,6 +206,16 @@ impl Iam {
         self.check(documents, &operator_arn(), &needed)
     }
 
+    /// Whether the operator may do `action` on `resource` (always, without an operator policy).
+    pub(crate) fn operator_may(&self, action: &str, resource: &str) -> bool {
+        let Some(policy) = self.operator.lock().expect("operator lock").clone() else {
+            return true;
+        };
+        let request = Request::new(action, resource);
+        !self.enabled
+            || eval::evaluate(std::slice::from_ref(policy.as_ref()), &request) == Decision::Allow
+    }
+
     /// Evaluates `needed` (and the PassRole it implies) for `principal` under `documents`.
     pub(crate) fn check(
         &self,
