@@ -300,3 +300,41 @@ async fn a_denied_tag_read_names_its_action_never_not_made_by_this_stack() {
     set_operator_policy(&local, None).await;
     local.lab_ok(&["--stack", stack, "down", "--yes"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_verb_runs_on_a_stack_that_enforces_exactly_lab_policy() {
+    // up → call → invoke → tune → load --workers 1 → down, the operator held to `lab policy`'s
+    // whole output from the first call to the last: no refusal, no call the action map does not know.
+    let local = LocalStack::start(&[]);
+    let stack = "iamall";
+    let policy: serde_json::Value = serde_json::from_str(&local.lab_ok(&[
+        "--stack",
+        stack,
+        "--region",
+        "us-east-1",
+        "policy",
+        "--account",
+        "123456789012",
+    ]))
+    .unwrap();
+    set_operator_policy(&local, Some(&policy)).await;
+    local.up(stack, &[]);
+    let lab = |args: &str| {
+        let mut all = vec!["--stack", stack];
+        all.extend(args.split_whitespace());
+        local.lab_ok(&all)
+    };
+    lab("call create --id 1 --name a");
+    lab("invoke read --id 1");
+    lab("tune --powers 128,256 --num 5");
+    lab("load --workers 1 --vus 1 --duration 2s");
+    lab("down --yes");
+    assert_eq!(local.refusals("access_denied"), 0, "{}", local.log());
+    let iam = &local.status()["iam"];
+    assert_eq!(iam["operator_policy"], true);
+    assert_eq!(
+        iam["unmapped"],
+        serde_json::json!({}),
+        "calls the action map does not know"
+    );
+}
