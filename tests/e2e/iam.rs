@@ -338,3 +338,26 @@ async fn every_verb_runs_on_a_stack_that_enforces_exactly_lab_policy() {
         "calls the action map does not know"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_table_tags_right_after_tagging_are_read_again_not_refused() {
+    // (9) DynamoDB's tags settle for seconds after TagResource (3 s at scale 1.0; 1.5 s here):
+    // status and down read again instead of calling lab's own table someone else's.
+    let local = LocalStack::start_with(&["--strict", "--time-scale", "0.5"]);
+    let stack = "tagsettle";
+    local.up(stack, &[]);
+    let ddb = aws_sdk_dynamodb::Client::new(&local.sdk().await);
+    let arn = "arn:aws:dynamodb:us-east-1:123456789012:table/tagsettle-table";
+    let tag = aws_sdk_dynamodb::types::Tag::builder()
+        .key("team")
+        .value("lab")
+        .build()
+        .unwrap();
+    ddb.tag_resource().resource_arn(arn).tags(tag).send().await.unwrap();
+    local.assert_status(stack, &[], 0);
+    assert!(
+        local.refusals("table_tags_not_visible") >= 1,
+        "the settling window was not met"
+    );
+    local.lab_ok(&["--stack", stack, "down", "--yes"]);
+}

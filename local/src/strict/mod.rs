@@ -79,6 +79,8 @@ pub(crate) struct Figures {
     pub(crate) policy_propagation: Duration,
     /// How long AddPermission/RemovePermission take to reach the stage URL.
     pub(crate) permission_propagation: Duration,
+    /// How long ListTagsOfResource answers no tags after CreateTable (once ACTIVE) or TagResource.
+    pub(crate) table_tags_visible: Duration,
 }
 
 /// The figures AWS documents or is reported to show (see the README for each source).
@@ -99,6 +101,7 @@ pub(crate) const AWS: Figures = Figures {
     get_resources_burst: 5,
     policy_propagation: Duration::from_secs(10),
     permission_propagation: Duration::from_secs(6),
+    table_tags_visible: Duration::from_secs(3),
 };
 
 /// One AWS API call as the gateway received it.
@@ -227,6 +230,8 @@ pub(crate) enum Rule {
     AccessDenied,
     /// A stage URL call whose function's resource policy does not let API Gateway invoke it.
     InvalidPermissions,
+    /// ListTagsOfResource answered with no tags while a table's tags were settling.
+    TableTagsNotVisible,
 }
 
 impl Rule {
@@ -246,10 +251,11 @@ impl Rule {
             Rule::InvalidSelectionPattern => "invalid_selection_pattern",
             Rule::AccessDenied => "access_denied",
             Rule::InvalidPermissions => "invalid_permissions",
+            Rule::TableTagsNotVisible => "table_tags_not_visible",
         }
     }
 
-    const ALL: [Rule; 14] = [
+    const ALL: [Rule; 15] = [
         Rule::TableNotActive,
         Rule::TableInUse,
         Rule::RoleNotAssumable,
@@ -264,6 +270,7 @@ impl Rule {
         Rule::InvalidSelectionPattern,
         Rule::AccessDenied,
         Rule::InvalidPermissions,
+        Rule::TableTagsNotVisible,
     ];
 }
 
@@ -272,6 +279,7 @@ pub(crate) struct Rules {
     /// How the rules are set up.
     pub(crate) config: Config,
     tables: Mutex<dynamodb::Tables>,
+    table_tags: Mutex<dynamodb::TagsSettling>,
     iam: Mutex<iam::State>,
     functions: Mutex<lambda::Functions>,
     limits: Mutex<apigateway::Limits>,
@@ -284,6 +292,7 @@ impl Rules {
         Self {
             config,
             tables: Mutex::default(),
+            table_tags: Mutex::default(),
             iam: Mutex::default(),
             functions: Mutex::default(),
             limits: Mutex::default(),
@@ -362,6 +371,7 @@ impl Rules {
             "create_deployment_window": ms(AWS.create_deployment_window),
             "policy_propagation": ms(AWS.policy_propagation),
             "permission_propagation": ms(AWS.permission_propagation),
+            "table_tags_visible": ms(AWS.table_tags_visible),
         })
     }
 
