@@ -174,6 +174,17 @@ def strict_summary(d, lab, peer, ratio):
             f"down {num(lab['down_s'])} s vs floor {num(peer['down_s'])} s ({times(ratio['down'])})")
 
 
+iam_ratios = quotients(first_call=("lab.first_call_s", "peer.first_call_s"))
+
+
+def iam_summary(d, lab, peer, ratio):
+    acts = lab["actions"]
+    verbs = ", ".join(f"{k.replace('_', ' --')} {acts[k]}" if k == "load_workers" else f"{k} {acts[k]}"
+                      for k in ("up", "call", "invoke", "tune", "load", "load_workers"))
+    return (f"IAM actions: {verbs}, all {acts['all']}; up then first call {num(lab['first_call_s'])} s "
+            f"vs floor {num(peer['first_call_s'])} s ({times(ratio['first_call'])})")
+
+
 tune_ratios = quotients(parallel=("lab.parallel_wall_s", "peer.parallel_s"),
                         sequential=("lab.sequential_wall_s", "peer.sequential_s"))
 
@@ -327,6 +338,10 @@ BENCHES = [
     dict(name="strict-up-down", script="scripts/bench-strict.sh", ratios=strict_ratios, summary=strict_summary,
          what="`lab up`/`down` on the strict stack at time scale 1.0 (AWS's own delays) vs the floor those "
               "delays set"),
+    dict(name="iam", script="scripts/bench-iam.sh", ratios=iam_ratios, summary=iam_summary,
+         what="IAM actions per verb (`lab policy`); `lab up` then the first successful `lab call` on the strict "
+              "stack at time scale 1.0 under `lab policy`, vs the floor AWS's delays set (with the permission's "
+              "propagation)"),
     dict(name="tune-strict", script="scripts/bench-tune-strict.sh", ratios=tune_strict_ratios,
          summary=tune_strict_summary,
          what="the tutorial's tune (4 powers x 10, parallel) on the strict local stack at AWS's own delays vs "

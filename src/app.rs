@@ -23,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Invoke(args) => commands::invoke::command(&global, args).await,
         Command::Tune(args) => commands::tune::command(&global, &args, json).await,
         Command::Load(args) => commands::load::run(&global, &args, json).await,
+        Command::Policy(args) => commands::policy::command(&global, &args).await,
         Command::Tutorial(args) => commands::tutorial::run(&global, &args).await,
     }
 }

@@ -48,6 +48,11 @@ pub(crate) struct Clients {
 impl Clients {
     /// Loads the configuration through the standard chain, applying the command-line overrides.
     pub(crate) async fn connect(conn: &Connection) -> anyhow::Result<Self> {
+        let profile = conn.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok());
+        if let (Some(profile), false) = (&profile, conn.dummy_credentials) {
+            check_profile(profile)?;
+            let _ = PROFILE.set(profile.clone());
+        }
         let config = load_config(conn).await?;
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow!("no AWS region is set: pass --region, set AWS_REGION, or use --local")
@@ -63,6 +68,49 @@ impl Clients {
             region,
             endpoint_url,
         })
+    }
+}
+
+/// The profile in use, for the command that fixes its credentials.
+static PROFILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A named profile must be in the config or credentials file: a misspelled `--profile` is one
+/// line saying so, not "no AWS region is set" later.
+fn check_profile(profile: &str) -> anyhow::Result<()> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+    let config = std::env::var_os("AWS_CONFIG_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/config"));
+    let credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/credentials"));
+    let in_config = std::fs::read_to_string(&config).is_ok_and(|text| {
+        text.lines().any(|l| {
+            let l = l.trim();
+            l == format!("[profile {profile}]") || (profile == "default" && l == "[default]")
+        })
+    });
+    let in_credentials = std::fs::read_to_string(&credentials)
+        .is_ok_and(|text| text.lines().any(|l| l.trim() == format!("[{profile}]")));
+    if in_config || in_credentials {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "profile {profile} not found in {} (nor in {}); check its name, or create it with aws configure --profile {profile} (aws configure sso for SSO)",
+        config.display(),
+        credentials.display()
+    )
+}
+
+/// The command that renews the credentials, from the SDK's cause: an SSO session ends with
+/// `aws sso login`.
+fn credentials_fix(cause: &str) -> String {
+    let profile = PROFILE.get().map(|p| format!(" --profile {p}")).unwrap_or_default();
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("sso") || lower.contains("token") && lower.contains("expired") {
+        format!("run aws sso login{profile}")
+    } else {
+        format!("configure them (aws configure{profile}, AWS_PROFILE, --profile) or run against the local stack with --local")
     }
 }
 
@@ -151,11 +199,18 @@ where
             "{action}: throttled by AWS after retries ({c}); wait a moment and run the command again"
         ),
         (Some(c), _) if c == "UnrecognizedClientException" || c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "ExpiredTokenException" => anyhow!(
-            "{action}: the credentials were rejected ({c}); refresh them (aws sso login / new keys) or use --local"
+            "{action}: the credentials were rejected ({c}: {}); {}",
+            message.clone().unwrap_or_default(),
+            match PROFILE.get() {
+                Some(p) => format!("refresh them (aws sso login --profile {p}, or new keys) or use --local"),
+                None => "refresh them (aws sso login, or new keys) or use --local".to_string(),
+            }
         ),
         (Some(c), _) => anyhow!("{action}: {c}: {}", message.unwrap_or_default()),
         (None, SdkError::DispatchFailure(_)) if chain.contains("credentials") || chain.contains("Credentials") => anyhow!(
-            "{action}: no AWS credentials found; configure them (aws configure, AWS_PROFILE, --profile) or run against the local stack with --local"
+            "{action}: no usable AWS credentials ({}); {}",
+            chain.split_whitespace().collect::<Vec<_>>().join(" "),
+            credentials_fix(&chain)
         ),
         (None, SdkError::DispatchFailure(_)) if chain.contains("dns error") || chain.contains("failed to lookup") => anyhow!(
             "{action}: cannot resolve the service endpoint; check --region (is it a real region?) and your network"

@@ -84,6 +84,8 @@ pub(crate) enum Command {
     Down(DownArgs),
     /// The embedded local AWS (moto behind lab's gateway, running the real handler).
     Local(LocalArgs),
+    /// Print the least-privilege IAM policy an operator needs for lab's verbs (JSON for `aws iam create-policy`).
+    Policy(PolicyArgs),
     /// Print shell completions.
     Completions {
         /// The shell to write completions for.
@@ -113,6 +115,26 @@ pub(crate) struct UpArgs {
     /// Adopt resources that exist with this stack's names but without its tag.
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// Options of `policy`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct PolicyArgs {
+    /// Only these verbs' statements: up, status, down, call, invoke, tune, load, load-workers.
+    #[arg(long)]
+    pub(crate) verbs: Option<String>,
+    /// Print each action beside the call that needs it, instead of the document.
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// The function `invoke` and `tune` may target (default: the stack's; `*` for any).
+    #[arg(long)]
+    pub(crate) function: Option<String>,
+    /// The account id (with --region, nothing is asked of AWS; otherwise STS says).
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// The partition, used with --account.
+    #[arg(long, default_value = "aws")]
+    pub(crate) partition: String,
 }
 
 /// Options of `down`.
@@ -341,6 +363,23 @@ pub(crate) struct LocalStartArgs {
     /// gateway (tables stay in moto), or `moto`, as before it.
     #[arg(long, default_value = "native", value_parser = ["native", "moto"])]
     pub(crate) dynamodb: String,
+    /// IAM on the strict stack: functions' calls are authorised against their execution role, the
+    /// stage URL against the function's resource policy, the operator against --operator-policy.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub(crate) iam: Switch,
+    /// Hold the operator's calls (any credentials but a function's) to this identity policy, e.g.
+    /// `lab policy`'s output (strict mode; without it the operator is an administrator).
+    #[arg(long, env = "LAB_LOCAL_OPERATOR_POLICY")]
+    pub(crate) operator_policy: Option<PathBuf>,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 impl Default for LocalStartArgs {

@@ -20,6 +20,8 @@ pub(crate) fn options(global: &Global, args: &LocalStartArgs) -> lab_local::Opti
             "moto" => lab_local::DataPlane::Moto,
             _ => lab_local::DataPlane::Native,
         },
+        iam: args.iam == crate::cli::Switch::On,
+        operator_policy: args.operator_policy.clone(),
     }
 }
 
@@ -43,11 +45,20 @@ pub(crate) fn serve_command(options: &lab_local::Options) -> anyhow::Result<std:
     if options.strict {
         cmd.arg("--strict");
     }
+    if !options.iam {
+        cmd.args(["--iam", "off"]);
+    }
+    if let Some(path) = &options.operator_policy {
+        // Absolute: the server runs from its own directory.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        cmd.arg("--operator-policy").arg(path);
+    }
     if options.fresh {
         cmd.arg("--fresh");
     }
     // The child reads its flags, not the environment we were started with.
     cmd.env_remove("LAB_LOCAL_STRICT");
+    cmd.env_remove("LAB_LOCAL_OPERATOR_POLICY");
     Ok(cmd)
 }
 

@@ -157,6 +157,11 @@ where
         Some("ResourceNotFoundException") => {
             HandlerError::not_found(format!("table {} does not exist", quote(table)))
         }
+        // The execution role lacks the action: IAM's message names the action, resource and role.
+        Some("AccessDeniedException") => HandlerError::forbidden(format!(
+            "the function's role may not do this: {}",
+            or_default(&message, "access denied")
+        )),
         Some("ValidationException") => HandlerError::bad_request(format!(
             "DynamoDB rejected the request: {}",
             or_default(&message, "validation failed")
@@ -238,6 +243,8 @@ mod tests {
                 "NotFound: table \"tbl\" does not exist"),
             (400, Some("ValidationException"), "The provided key element does not match the schema", ErrorKind::BadRequest,
                 "BadRequest: DynamoDB rejected the request: The provided key element does not match the schema"),
+            (400, Some("AccessDeniedException"), "User: r is not authorized to perform: dynamodb:Scan", ErrorKind::Forbidden,
+                "Forbidden: the function's role may not do this: User: r is not authorized to perform: dynamodb:Scan"),
             (400, Some("ProvisionedThroughputExceededException"), "slow down", ErrorKind::Internal,
                 "Internal: DynamoDB error ProvisionedThroughputExceededException: slow down"),
             (500, Some("InternalServerError"), "", ErrorKind::Internal,

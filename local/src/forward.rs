@@ -64,6 +64,11 @@ pub(crate) async fn forward_with_hooks(
     body: Bytes,
 ) -> Response {
     let call = Call::new(region, &method, uri.path(), headers, &body);
+    // IAM first: who may make this call at all (strict mode; a function's calls against its role).
+    if let Err(denied) = gw.iam.authorise(&gw.moto, &call, uri.query()).await {
+        gw.rules.count(super::strict::Refusal::AccessDenied);
+        return denied.into_response();
+    }
     if let (Some(store), Some(op)) = (&gw.dynamo, dynamo::item_op(headers)) {
         // Items are the native store's: strict mode's rules first (a table that is not ACTIVE
         // refuses item calls), then the store instead of moto.
@@ -87,7 +92,8 @@ pub(crate) async fn forward_with_hooks(
         gw.logs.flush().await;
     }
     let previous = previous_config(gw, region, &change).await;
-    let upstream = gw
+    let permission = permission_change(gw, &call).await;
+    let mut upstream = gw
         .rules
         .apply(&gw.moto, &call, || {
             forward(gw, &method, uri, headers, body.clone())
@@ -101,12 +107,68 @@ pub(crate) async fn forward_with_hooks(
         dynamo::patch_item_count(store, region, headers, &mut upstream);
     }
     if upstream.ok() {
+        gw.iam.note_iam_call(&call);
+        gw.iam.note_lambda_call(&call);
+        if let Some((name, before)) = permission {
+            let delay = gw.rules.scaled(super::strict::AWS.permission_propagation);
+            gw.iam.permissions.changed(region, &name, before, delay);
+        }
+        hide_unlisted_tags(gw, &call, &mut upstream);
         keep(gw, &call, change, previous, &upstream).await;
     }
     if method != Method::GET && method != Method::HEAD {
         gw.registry.bump();
     }
     upstream.into_response()
+}
+
+/// GetFunction leaves the tags out when the caller may not ListTags them (Lambda's GetFunction
+/// reference: "Tags ... only returned if you have permission to call ListTags").
+fn hide_unlisted_tags(gw: &Shared, call: &Call<'_>, upstream: &mut Upstream) {
+    if *call.method != Method::GET || !gw.iam.enabled {
+        return;
+    }
+    let Some(head) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
+        return;
+    };
+    if head.is_empty() || head.contains('/') {
+        return;
+    }
+    let mut doc = upstream.json();
+    let Some(arn) = doc["Configuration"]["FunctionArn"].as_str().map(str::to_string) else {
+        return;
+    };
+    if !gw.iam.operator_may("lambda:ListTags", &arn) {
+        if let Some(body) = doc.as_object_mut() {
+            body.remove("Tags");
+        }
+        upstream.set_json(&doc);
+    }
+}
+
+/// AddPermission or RemovePermission on the strict stack: the function and its policy before the
+/// call (`None` inside when it had none), which the stage URL keeps evaluating while the change
+/// propagates.
+async fn permission_change(
+    gw: &Shared,
+    call: &Call<'_>,
+) -> Option<(String, Option<serde_json::Value>)> {
+    if !gw.rules.config.enabled {
+        return None;
+    }
+    let rest = call.path.strip_prefix(LAMBDA_API)?.strip_prefix('/')?;
+    let (head, tail) = rest.split_once('/')?;
+    let is_change = (*call.method == Method::POST && tail == "policy")
+        || (*call.method == Method::DELETE && tail.starts_with("policy/"));
+    if !is_change {
+        return None;
+    }
+    let name = function_name(head);
+    let path = format!("{LAMBDA_API}/{name}/policy");
+    let before = gw.moto.get_json("lambda", call.region, &path).await.ok().flatten();
+    let policy =
+        before.and_then(|doc| doc["Policy"].as_str().and_then(|p| serde_json::from_str(p).ok()));
+    Some((name, policy))
 }
 
 /// Reads what a Lambda call will change (the body is parsed off the async threads when large).

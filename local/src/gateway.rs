@@ -43,7 +43,7 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path().to_string();
     if let Some(what) = path.strip_prefix("/_lab/") {
-        return lab_api::serve(&gw, &method, what).await;
+        return lab_api::serve(&gw, &method, what, &body).await;
     }
     if let Some(rest) = host_style_stage(&headers, &path) {
         return stage::serve(&gw, &method, &rest, body).await;
@@ -53,20 +53,43 @@ async fn dispatch(
             return stage::serve(&gw, &method, rest, body).await;
         }
     }
+    let region = scope(&headers).map(|(r, _)| r).unwrap_or_else(|| "us-east-1".into());
     if method == Method::GET && path.trim_end_matches('/') == "/2016-08-19/account-settings" {
+        if let Err(denied) = authorise(&gw, &region, &method, &uri, &headers, &body).await {
+            return denied;
+        }
         return account_settings(&gw);
     }
-    let region = scope(&headers).map(|(r, _)| r).unwrap_or_else(|| "us-east-1".into());
     gw.regions.remember(&region);
     if let Some(rest) = path.strip_prefix(&format!("{LAMBDA_API}/")) {
         if method == Method::POST {
             if let Some(name) = rest.strip_suffix("/invocations") {
+                if let Err(denied) = authorise(&gw, &region, &method, &uri, &headers, &body).await {
+                    return denied;
+                }
                 let target = (name, uri.query());
                 return invoke_api::serve(&gw, &region, target, &headers, body).await;
             }
         }
     }
     forward_with_hooks(&gw, &region, method, &uri, &headers, body).await
+}
+
+/// IAM for the Lambda calls the gateway serves itself (Invoke, GetAccountSettings): the caller,
+/// operator or function, must be allowed them as for any call forwarded to moto.
+async fn authorise(
+    gw: &Shared,
+    region: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(), Response> {
+    let call = super::strict::Call::new(region, method, uri.path(), headers, body);
+    gw.iam.authorise(&gw.moto, &call, uri.query()).await.map_err(|denied| {
+        gw.rules.count(super::strict::Refusal::AccessDenied);
+        denied.into_response()
+    })
 }
 
 /// Lambda's GetAccountSettings (moto has none): the account's concurrency is the local stack's limit,

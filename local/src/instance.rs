@@ -361,8 +361,14 @@ fn bootstrap_command(
         .env("AWS_LAMBDA_LOG_STREAM_NAME", env.log_stream)
         .env("AWS_REGION", &config.region)
         .env("AWS_DEFAULT_REGION", &config.region)
-        .env("AWS_ACCESS_KEY_ID", "test")
+        // Credentials that name the function, so the gateway authorises its calls against its
+        // execution role (strict mode's IAM), as Lambda's role session does.
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            crate::iam::function_key(&config.region, &config.name),
+        )
         .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_SESSION_TOKEN", "lab-local-function-session")
         .env("AWS_ENDPOINT_URL", env.aws_endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -99,7 +99,7 @@ pub(crate) async fn invoke_as(
     let mut cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
     let mut instance = match lease.instance.take() {
         Some(i) => i,
-        None => match Instance::start(&config, &code_dir, &gw.functions_endpoint, &gw.pool.limits)
+        None => match Instance::start(&config, &code_dir, &gw.function_endpoint, &gw.pool.limits)
             .await
         {
             Ok(i) => i,

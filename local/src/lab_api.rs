@@ -1,6 +1,7 @@
 //! The gateway's own endpoints under `/_lab/`: health, status (runtime, supervision, persistence,
 //! limits, strict mode), reset, and strict mode's test hooks
-//! (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`).
+//! (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`,
+//! `PUT /_lab/iam/operator-policy` with a policy document, or an empty body for an administrator).
 
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,9 +10,24 @@ use super::functions::function_name;
 use super::state::Shared;
 
 /// Serves `/_lab/{what}`.
-pub(crate) async fn serve(gw: &Shared, method: &Method, what: &str) -> Response {
+pub(crate) async fn serve(gw: &Shared, method: &Method, what: &str, body: &[u8]) -> Response {
     if let Some(hook) = what.strip_prefix("strict/") {
         return strict_hook(gw, method, hook);
+    }
+    if what == "iam/operator-policy" && method == Method::PUT {
+        let policy = if body.is_empty() {
+            None
+        } else {
+            match serde_json::from_slice(body) {
+                Ok(doc) => Some(doc),
+                Err(e) => {
+                    let message = format!("not a policy document: {e}");
+                    return (StatusCode::BAD_REQUEST, message).into_response();
+                }
+            }
+        };
+        gw.iam.set_operator(policy);
+        return (StatusCode::OK, "operator policy set").into_response();
     }
     match what {
         "health" => (StatusCode::OK, "ok").into_response(),
@@ -81,6 +97,7 @@ async fn status(gw: &Shared) -> serde_json::Value {
             }
             None => serde_json::json!({"data_plane": "moto"}),
         },
+        "iam": gw.iam.status(),
     })
 }
 

@@ -11,8 +11,9 @@
 //! shared between running invocations, `memory` the memory limit (both over `cgroup`), `dates` the
 //! dates it writes, `moto`
 //! the backend, `supervisor` keeps moto running and durable (with `python/lab_moto.py`), `lab_api`
-//! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `dynamo` the native DynamoDB item store, `strict`
-//! AWS's delays, transitions and limits in front of moto.
+//! the gateway's own endpoints, `status_view` prints the status, `lifecycle` start/serve/stop, `dynamo`
+//! the native DynamoDB item store, `strict` AWS's delays, transitions and limits in front of moto,
+//! `iam` the identity policies it enforces.
 //!
 //! Dependencies point one way: `gateway` -> {`stage`, `invoke_api`, `lab_api`, `forward`} ->
 //! `async_invoke` -> `invoke` -> `state` (ARCHITECTURE.md §3).
@@ -28,6 +29,7 @@ mod event_counts;
 mod forward;
 mod functions;
 mod gateway;
+mod iam;
 mod instance;
 mod invoke;
 mod invoke_api;

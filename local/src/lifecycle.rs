@@ -10,6 +10,7 @@ use super::cpu;
 use super::dynamo::{DataPlane, Store};
 use super::functions::Registry;
 use super::gateway;
+use super::iam::Iam;
 use super::instance::Limits;
 use super::memory;
 use super::moto::{self, Moto};
@@ -83,6 +84,11 @@ pub struct Options {
     pub fresh: bool,
     /// Which data plane serves DynamoDB's items: lab's own store, or moto.
     pub dynamodb: DataPlane,
+    /// Evaluate IAM policies (strict mode only; `--iam off` turns it off).
+    pub iam: bool,
+    /// The operator's identity policy (`--operator-policy FILE`); without it the operator is an
+    /// administrator.
+    pub operator_policy: Option<std::path::PathBuf>,
 }
 
 /// What [`start`] found or did.
@@ -104,6 +110,10 @@ pub async fn start(
     show_install: bool,
 ) -> anyhow::Result<Started> {
     let port = options.port;
+    if let Some(path) = &options.operator_policy {
+        // A bad file is one line now, not a stack that dies in the background.
+        crate::iam::read_policy(path)?;
+    }
     if let Some(status) = probe(port).await {
         if options.fresh {
             bail!("the local stack on port {port} is running: empty it with lab local reset (or stop it, then start it with --fresh)");
@@ -218,7 +228,15 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         (DataPlane::Native, true) => Some(Arc::new(Store::open(&dir.join("dynamo"))?)),
         (DataPlane::Native, false) => Some(Arc::new(Store::memory())),
     };
+    // A function's calls pass the gateway when IAM authorises them or the native store serves its
+    // items; otherwise they go straight to moto.
+    let function_endpoint = if dynamo.is_some() || (args.strict && args.iam) {
+        endpoint(port)
+    } else {
+        base.clone()
+    };
     let gw = Arc::new(Shared::new(Parts {
+        function_endpoint,
         moto: Moto { base, http },
         registry: Registry::new(dir.join("functions")),
         pool: Pool::new(args.concurrency, limits.clone()),
@@ -228,11 +246,15 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
             iam_delay: args.iam_delay_ms.map(Duration::from_millis),
             memory_cap_mb: args.memory_cap,
         }),
+        iam: Iam::new(
+            args.strict && args.iam,
+            args.operator_policy.as_deref().map(crate::iam::read_policy).transpose()?,
+            strict::AWS.policy_propagation.mul_f64(args.time_scale),
+        ),
         cpu_mode: cpu_mode.clone(),
         memory_mode: memory_mode.clone(),
         supervisor: supervisor.clone(),
         dynamo: dynamo.clone(),
-        endpoint: endpoint(port),
     }));
     std::fs::write(pid_file(port), std::process::id().to_string())?;
     eprintln!(

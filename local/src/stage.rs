@@ -78,8 +78,17 @@ pub(crate) async fn serve(gw: &Shared, method: &Method, rest: &str, body: Bytes)
         Route::Reject { status, message } => json_message(status, message),
         // What API Gateway answers when the function's resource policy does not let it invoke.
         Route::Lambda {
-            permitted: false, ..
-        } => json_message(500, "Internal server error"),
+            permitted: false,
+            function,
+            ..
+        } => {
+            // API Gateway's execution log says this; the stack's log is where it goes locally.
+            eprintln!(
+                "lab local: {method} /restapis/{rest}: Execution failed due to configuration error: Invalid permissions on Lambda function {function}"
+            );
+            gw.rules.count(super::strict::Refusal::InvalidPermissions);
+            json_message(500, "Internal server error")
+        }
         Route::Lambda {
             region,
             function,
@@ -146,7 +155,16 @@ async fn resolve(gw: &Shared, target: &Target<'_>) -> anyhow::Result<Route> {
         return Ok(route);
     }
     let route = read_route(gw, target).await?;
-    gw.routes.insert(key, generation, route.clone());
+    // A route whose function's permission is still propagating is read again next time.
+    let pending = match &route {
+        Route::Lambda {
+            region, function, ..
+        } => gw.iam.permissions.in_effect(region, function).is_some(),
+        _ => false,
+    };
+    if !pending {
+        gw.routes.insert(key, generation, route.clone());
+    }
     Ok(route)
 }
 
@@ -266,17 +284,23 @@ async fn permitted(
     function: &str,
     source_arn: &str,
 ) -> anyhow::Result<bool> {
-    let Some(doc) = gw
-        .moto
-        .get_json("lambda", region, &format!("{LAMBDA_API}/{function}/policy"))
-        .await?
-    else {
-        return Ok(false);
+    let policy = match gw.iam.permissions.in_effect(region, function) {
+        // A change is propagating: API Gateway still sees the policy from before it.
+        Some(previous) => previous.unwrap_or_default(),
+        None => {
+            let Some(doc) = gw
+                .moto
+                .get_json("lambda", region, &format!("{LAMBDA_API}/{function}/policy"))
+                .await?
+            else {
+                return Ok(false);
+            };
+            doc["Policy"]
+                .as_str()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or_default()
+        }
     };
-    let policy: serde_json::Value = doc["Policy"]
-        .as_str()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or_default();
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     Ok(statements.iter().any(|st| {
         let principal = st["Principal"]["Service"].as_str().or(st["Principal"].as_str());

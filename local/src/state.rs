@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::dynamo::Store;
 use super::event_counts::Events;
 use super::functions::Registry;
+use super::iam::Iam;
 use super::logs::LogSink;
 use super::moto::{Moto, ACCOUNT};
 use super::pool::Pool;
@@ -35,6 +36,12 @@ pub(crate) struct Shared {
     /// Strict mode's rules (AWS's delays, transitions and limits); with strict off, only an
     /// explicit IAM propagation delay applies.
     pub(crate) rules: Rules,
+    /// IAM: who may make which call (strict mode).
+    pub(crate) iam: Iam,
+    /// The AWS endpoint a function's SDK calls (`AWS_ENDPOINT_URL`): the gateway itself when IAM
+    /// authorises its calls or the native store serves items (so its calls meet strict mode's rules,
+    /// IAM and the store), else moto.
+    pub(crate) function_endpoint: String,
     /// A line for `lab local status`: how CPU is shared.
     pub(crate) cpu_mode: String,
     /// A line for `lab local status`: how memory is enforced.
@@ -47,9 +54,6 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     /// The native item store, when it serves DynamoDB's item calls (`--dynamodb native`).
     pub(crate) dynamo: Option<Arc<Store>>,
-    /// The AWS endpoint a function's SDK calls (`AWS_ENDPOINT_URL`): the gateway itself when the
-    /// native store serves items (so its calls meet strict mode's rules and the store), else moto.
-    pub(crate) functions_endpoint: String,
 }
 
 /// What a gateway is made of.
@@ -62,6 +66,10 @@ pub(crate) struct Parts {
     pub(crate) pool: Pool,
     /// Strict mode's rules.
     pub(crate) rules: Rules,
+    /// IAM's evaluation.
+    pub(crate) iam: Iam,
+    /// Where functions send their AWS calls.
+    pub(crate) function_endpoint: String,
     /// How CPU is shared, for the status.
     pub(crate) cpu_mode: String,
     /// How memory is enforced, for the status.
@@ -70,15 +78,12 @@ pub(crate) struct Parts {
     pub(crate) supervisor: Arc<Supervisor>,
     /// The native item store (`None`: moto serves items).
     pub(crate) dynamo: Option<Arc<Store>>,
-    /// The gateway's own URL.
-    pub(crate) endpoint: String,
 }
 
 impl Shared {
     /// A gateway in front of `moto`.
     pub(crate) fn new(parts: Parts) -> Self {
         let logs = LogSink::start(parts.moto.clone(), parts.supervisor.clone());
-        let moto_base = parts.moto.base.clone();
         Self {
             moto: parts.moto,
             registry: parts.registry,
@@ -87,15 +92,13 @@ impl Shared {
             routes: RouteCache::default(),
             regions: Regions::default(),
             rules: parts.rules,
+            iam: parts.iam,
+            function_endpoint: parts.function_endpoint,
             cpu_mode: parts.cpu_mode,
             memory_mode: parts.memory_mode,
             supervisor: parts.supervisor,
             events: Events::default(),
             started: Instant::now(),
-            functions_endpoint: match parts.dynamo {
-                Some(_) => parts.endpoint,
-                None => moto_base,
-            },
             dynamo: parts.dynamo,
         }
     }

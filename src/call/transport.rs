@@ -7,6 +7,12 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::Value;
 
+use aws_sdk_lambda::operation::invoke::InvokeError;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
+
 use crate::aws::ctx;
 
 /// How a request reaches the function (`--via` of `call` and `load`).
@@ -95,7 +101,41 @@ pub(crate) async fn http(
     })
 }
 
-/// Invokes the function synchronously through the Lambda API.
+/// Lets the SDK retry an Invoke only when Lambda throttled it. A throttled invocation never ran; any
+/// other failure either comes from the function's own set-up (the 502s: bad runtime or zip, ENI or
+/// KMS trouble, which no retry heals) or may come after the handler already ran once (a 500), and a
+/// retry would run a create or delete twice. Function errors proper are 200s and never retried.
+#[derive(Debug)]
+pub(crate) struct RetryOnlyThrottling;
+
+impl ClassifyRetry for RetryOnlyThrottling {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let throttled = error
+            .as_operation_error()
+            .and_then(|e| e.downcast_ref::<InvokeError>())
+            .is_some_and(InvokeError::is_too_many_requests_exception);
+        if throttled {
+            // The SDK's own classifiers already call this a throttle: keep their verdict and backoff.
+            RetryAction::NoActionIndicated
+        } else {
+            RetryAction::RetryForbidden
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "lab: retry Invoke on throttling only"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Invokes the function synchronously through the Lambda API; only a throttle is retried (a 5xx
+/// may come after the handler ran, and a create must not run twice).
 pub(crate) async fn lambda(
     client: &aws_sdk_lambda::Client,
     function: &str,
@@ -108,6 +148,10 @@ pub(crate) async fn lambda(
             .function_name(function)
             .invocation_type(InvocationType::RequestResponse)
             .payload(Blob::new(event.to_string()))
+            .customize()
+            .config_override(
+                aws_sdk_lambda::config::Builder::default().retry_classifier(RetryOnlyThrottling),
+            )
             .send()
     })
     .await?

@@ -67,7 +67,15 @@ impl Target {
     /// Sends one event.
     pub(crate) async fn send(&self, event: &Value) -> anyhow::Result<transport::Reply> {
         match self {
-            Self::Http { client, url } => transport::http(client, url, event).await,
+            Self::Http { client, url } => {
+                let window = crate::call::propagation::CALL_WINDOW;
+                let (reply, waited) =
+                    crate::call::propagation::send(client, url, event, window).await?;
+                if let Some(line) = waited.line() {
+                    eprintln!("{line}");
+                }
+                Ok(reply)
+            }
             Self::Lambda { client, function } => transport::lambda(client, function, event).await,
         }
     }

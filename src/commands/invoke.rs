@@ -5,17 +5,14 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LogType;
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority,
-};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::call::transport::RetryOnlyThrottling;
 use crate::call::Via;
 use crate::cli::{CallArgs, CallOp, Global, InvocationType, InvokeArgs};
 use crate::exit::Exit;
@@ -151,39 +148,6 @@ pub(crate) fn build_event(stack: &Stack, args: &mut InvokeArgs) -> anyhow::Resul
         url: None,
     };
     super::call::build_event(stack, &call)
-}
-
-/// Lets the SDK retry an Invoke only when Lambda throttled it. A throttled invocation never ran; any
-/// other failure either comes from the function's own set-up (the 502s: bad runtime or zip, ENI or
-/// KMS trouble, which no retry heals) or may come after the handler already ran once (a 500), and a
-/// retry would run a create or delete twice. Function errors proper are 200s and never retried.
-#[derive(Debug)]
-struct RetryOnlyThrottling;
-
-impl ClassifyRetry for RetryOnlyThrottling {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let Some(Err(error)) = ctx.output_or_error() else {
-            return RetryAction::NoActionIndicated;
-        };
-        let throttled = error
-            .as_operation_error()
-            .and_then(|e| e.downcast_ref::<InvokeError>())
-            .is_some_and(InvokeError::is_too_many_requests_exception);
-        if throttled {
-            // The SDK's own classifiers already call this a throttle: keep their verdict and backoff.
-            RetryAction::NoActionIndicated
-        } else {
-            RetryAction::RetryForbidden
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "lab invoke: retry throttling only"
-    }
-
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
-    }
 }
 
 /// Makes the one Invoke call. The log tail is asked for only where Lambda returns one.
@@ -323,9 +287,12 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_lambda::operation::invoke::InvokeError;
     use aws_sdk_lambda::types::error::{ServiceException, TooManyRequestsException};
+    use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
     use aws_smithy_runtime_api::client::interceptors::context::{Error, Input};
     use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+    use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
     use serde_json::json;
 
     fn classify(error: InvokeError) -> RetryAction {

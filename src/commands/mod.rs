@@ -6,6 +6,7 @@ pub(crate) mod down;
 pub(crate) mod invoke;
 pub(crate) mod load;
 pub(crate) mod local;
+pub(crate) mod policy;
 pub(crate) mod status;
 pub(crate) mod steps;
 pub(crate) mod tune;

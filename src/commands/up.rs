@@ -62,6 +62,8 @@ pub(crate) struct UpReport {
     pub(crate) invoke_url: String,
     /// A curl command that calls it with the tutorial's echo event.
     pub(crate) curl: String,
+    /// Seconds from the last change until the stage answered `ping`.
+    pub(crate) ready_after_s: f64,
 }
 
 /// Runs a step under a spinner, turning its change or error into a line.
@@ -194,6 +196,25 @@ pub(crate) async fn run(
         .await?,
     );
     let invoke_url = stack.invoke_url(&api_id);
+    // Only once the stage reaches the function: a new permission or deployment takes seconds to
+    // propagate, and a caller right after `up` would meet API Gateway's 500s.
+    let pb = steps.start("stage");
+    let (ready_after, status) = match crate::call::propagation::wait_ready(&invoke_url).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            steps.fail(&pb, "stage", &e);
+            return Err(e);
+        }
+    };
+    pb.finish_and_clear();
+    let answer = match status {
+        200 => "it answers ping".to_string(),
+        other => format!("ping reached the function, which answered HTTP {other}"),
+    };
+    steps.note(&format!(
+        "✔ stage      ready after {:.1} s ({answer})",
+        ready_after.as_secs_f64()
+    ));
     let sample = include_str!("../../assets/events/create-bob.json")
         .trim()
         .replace("lambda-apigateway", &stack.names.table);
@@ -204,6 +225,7 @@ pub(crate) async fn run(
         changes,
         invoke_url,
         curl,
+        ready_after_s: ready_after.as_secs_f64(),
     };
     if output == Output::Json {
         print_json(&report)?;

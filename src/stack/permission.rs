@@ -9,8 +9,16 @@ const RESOURCE: &str = "permission";
 pub(crate) const STATEMENT_ID: &str = "lab-apigateway-invoke";
 const PRINCIPAL: &str = "apigateway.amazonaws.com";
 
-/// The statement's principal and source ARN, when it exists.
-async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
+/// One of the statements `up` manages: its id, principal and source ARN.
+struct Statement {
+    sid: String,
+    principal: String,
+    source: String,
+}
+
+/// The statements `up` manages (`lab-apigateway-invoke`, or `lab-apigateway-invoke-2` while a
+/// drifted one is being replaced), the canonical id first.
+async fn observe_all(stack: &Stack) -> anyhow::Result<Vec<Statement>> {
     let Some(out) = crate::aws::found(
         "lambda:GetPolicy",
         stack
@@ -22,63 +30,100 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
             .await,
     )?
     else {
-        return Ok(None);
+        return Ok(vec![]);
     };
     let policy: serde_json::Value =
         serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or_default();
-    let statement = policy["Statement"]
+    let mut found: Vec<Statement> = policy["Statement"]
         .as_array()
-        .and_then(|s| s.iter().find(|st| st["Sid"] == STATEMENT_ID))
-        .cloned();
-    Ok(statement.map(|st| {
-        let principal = st["Principal"]["Service"]
-            .as_str()
-            .or_else(|| st["Principal"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        let source = st["Condition"]["ArnLike"]["AWS:SourceArn"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        (principal, source)
-    }))
+        .into_iter()
+        .flatten()
+        .filter(|st| {
+            st["Sid"].as_str().is_some_and(|sid| {
+                sid == STATEMENT_ID
+                    || sid.strip_prefix(STATEMENT_ID).is_some_and(|r| r.starts_with('-'))
+            })
+        })
+        .map(|st| Statement {
+            sid: st["Sid"].as_str().unwrap_or_default().to_string(),
+            principal: st["Principal"]["Service"]
+                .as_str()
+                .or_else(|| st["Principal"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+            source: st["Condition"]["ArnLike"]["AWS:SourceArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        })
+        .collect();
+    found.sort_by_key(|st| st.sid != STATEMENT_ID);
+    Ok(found)
 }
 
-/// Adds the statement, or replaces it when its principal or source ARN differ.
+/// The statement's principal and source ARN, when it exists.
+async fn observe(stack: &Stack) -> anyhow::Result<Option<(String, String)>> {
+    let first = observe_all(stack).await?.into_iter().next();
+    Ok(first.map(|st| (st.principal, st.source)))
+}
+
+async fn remove(stack: &Stack, sid: &str) -> anyhow::Result<()> {
+    let answer = stack
+        .clients
+        .lambda
+        .remove_permission()
+        .function_name(&stack.names.function)
+        .statement_id(sid)
+        .send()
+        .await;
+    crate::aws::ignore_not_found("lambda:RemovePermission", answer)?;
+    Ok(())
+}
+
+/// Adds the statement, or replaces one whose principal or source ARN differ: the new statement
+/// is added (under the other id) before the old one is removed, so live traffic through the stage
+/// never meets a function without a permission.
 pub(crate) async fn ensure(stack: &Stack, api_id: &str) -> anyhow::Result<Change> {
     let step = Step::start(RESOURCE, STATEMENT_ID);
-    let lambda = &stack.clients.lambda;
     let desired = stack.api_source_arn(api_id);
-    let (action, details) = match observe(stack).await? {
-        Some((principal, source)) if principal == PRINCIPAL && source == desired => {
-            (Action::Unchanged, vec![])
-        }
-        Some((_, source)) => {
-            lambda
-                .remove_permission()
-                .function_name(&stack.names.function)
-                .statement_id(STATEMENT_ID)
-                .send()
-                .await
-                .map_err(ctx("lambda:RemovePermission"))?;
-            (
-                Action::Unchanged,
-                vec![format!("source ARN {source} -> {desired}")],
-            )
-        }
-        None => (Action::Created, vec![]),
-    };
-    if action == Action::Created || !details.is_empty() {
-        lambda
+    let statements = observe_all(stack).await?;
+    let good = |st: &Statement| st.principal == PRINCIPAL && st.source == desired;
+    let mut details = Vec::new();
+    let action = if statements.iter().any(good) {
+        Action::Unchanged
+    } else {
+        let taken = |sid: &str| statements.iter().any(|st| st.sid == sid);
+        let spare = format!("{STATEMENT_ID}-2");
+        let sid = if taken(STATEMENT_ID) {
+            spare.as_str()
+        } else {
+            STATEMENT_ID
+        };
+        stack
+            .clients
+            .lambda
             .add_permission()
             .function_name(&stack.names.function)
-            .statement_id(STATEMENT_ID)
+            .statement_id(sid)
             .action("lambda:InvokeFunction")
             .principal(PRINCIPAL)
             .source_arn(&desired)
             .send()
             .await
             .map_err(ctx("lambda:AddPermission"))?;
+        if statements.is_empty() {
+            Action::Created
+        } else {
+            Action::Unchanged
+        }
+    };
+    // Only once a good statement is in place: the drifted ones go.
+    for st in statements.iter().filter(|st| !good(st)) {
+        remove(stack, &st.sid).await?;
+        details.push(format!(
+            "source ARN {} -> {desired} (the new statement added first)",
+            st.source
+        ));
     }
     Ok(step.done(action, Some(desired)).with_details(details))
 }
@@ -110,22 +155,15 @@ pub(crate) async fn describe(
     })
 }
 
-/// Removes the statement (the function's deletion would too; doing it first keeps `down` ordered).
+/// Removes the statements (the function's deletion would too; doing it first keeps `down` ordered).
 pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     let step = Step::start(RESOURCE, STATEMENT_ID);
-    if observe(stack).await?.is_none() {
+    let statements = observe_all(stack).await?;
+    if statements.is_empty() {
         return Ok(step.done(Action::Absent, None));
     }
-    crate::aws::ignore_not_found(
-        "lambda:RemovePermission",
-        stack
-            .clients
-            .lambda
-            .remove_permission()
-            .function_name(&stack.names.function)
-            .statement_id(STATEMENT_ID)
-            .send()
-            .await,
-    )?;
+    for st in &statements {
+        remove(stack, &st.sid).await?;
+    }
     Ok(step.done(Action::Deleted, None))
 }

@@ -74,15 +74,7 @@ async fn observe(stack: &Stack, settle: bool) -> anyhow::Result<Option<Observed>
         .join(", ");
     let active = matches!(table.table_status(), Some(TableStatus::Active) | None);
     let owned = if active {
-        let tags = stack
-            .clients
-            .dynamodb
-            .list_tags_of_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(ctx("dynamodb:ListTagsOfResource"))?;
-        Some(stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))))
+        Some(owned_by_tags(stack, &arn).await?)
     } else {
         None
     };
@@ -97,6 +89,32 @@ async fn observe(stack: &Stack, settle: bool) -> anyhow::Result<Option<Observed>
         key,
         arn,
     }))
+}
+
+/// How long an empty tag set is read again: DynamoDB's tagging is eventually consistent
+/// (TagResource: "ListTagsOfResource ... might return ... an empty tag set. Wait for a few seconds";
+/// hashicorp/terraform-provider-aws#39326), so a table just made or tagged may show none.
+const TAGS_SETTLE: Duration = Duration::from_secs(15);
+
+/// Whether the table carries this stack's tag. An empty tag set is read again for up to
+/// [`TAGS_SETTLE`] before it counts: lab's own table, tagged a moment ago, is not refused.
+async fn owned_by_tags(stack: &Stack, arn: &str) -> anyhow::Result<bool> {
+    let deadline = Instant::now() + TAGS_SETTLE;
+    let mut backoff = crate::aws::Backoff::new();
+    loop {
+        let tags = stack
+            .clients
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(ctx("dynamodb:ListTagsOfResource"))?;
+        if !tags.tags().is_empty() || Instant::now() + backoff.peek() > deadline {
+            return Ok(stack.owns(tags.tags().iter().map(|t| (t.key(), t.value()))));
+        }
+        backoff.wait().await;
+    }
 }
 
 const DESIRED_KEY: &str = "id:S (HASH)";

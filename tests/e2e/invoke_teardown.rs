@@ -294,15 +294,13 @@ async fn fake_aws(status: u16, throttle_first: bool) -> (String, Arc<AtomicUsize
 }
 
 fn lab_against(endpoint: &str) -> Output {
+    lab_against_with(endpoint, &["invoke", "ping"])
+}
+
+fn lab_against_with(endpoint: &str, verb: &[&str]) -> Output {
     std::process::Command::new(crate::common::lab_bin())
-        .args([
-            "--endpoint-url",
-            endpoint,
-            "--region",
-            "us-east-1",
-            "invoke",
-            "ping",
-        ])
+        .args(["--endpoint-url", endpoint, "--region", "us-east-1"])
+        .args(verb)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("AWS_PROFILE")
@@ -329,5 +327,24 @@ async fn invoke_retries_throttling_only() {
     let out = tokio::task::spawn_blocking(move || lab_against(&url)).await.unwrap();
     assert!(out.status.success(), "{}", explain(&out));
     assert_eq!(text(&out.stdout).trim(), "\"pong\"");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_via_lambda_retries_throttling_only() {
+    // (6) `call --via lambda` as `invoke`: a 5xx is sent once (a create must not run twice)...
+    let call = ["call", "--via", "lambda", "ping"];
+    let (url, hits) = fake_aws(500, false).await;
+    let out = tokio::task::spawn_blocking(move || lab_against_with(&url, &call))
+        .await
+        .unwrap();
+    assert!(!out.status.success(), "{}", explain(&out));
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{}", explain(&out));
+    // ...and a throttle, which never ran the function, is sent again.
+    let (url, hits) = fake_aws(200, true).await;
+    let out = tokio::task::spawn_blocking(move || lab_against_with(&url, &call))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", explain(&out));
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }

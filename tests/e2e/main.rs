@@ -6,6 +6,7 @@
 mod common;
 
 mod dynamo_native;
+mod iam;
 mod invoke_teardown;
 mod lifecycle;
 mod load_workers_local;

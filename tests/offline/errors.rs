@@ -32,10 +32,58 @@ fn no_credentials_points_at_the_fix_and_the_local_stack() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("no AWS credentials found") && err.contains("--local"),
+        err.contains("no usable AWS credentials") && err.contains("--local"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Runs lab with HOME holding `config` as ~/.aws/config.
+fn lab_with_config(config: &str, args: &[&str]) -> Output {
+    let home = std::env::temp_dir().join(format!(
+        "lab-errors-cfg-{}-{}",
+        std::process::id(),
+        config.len()
+    ));
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(home.join(".aws/config"), config).unwrap();
+    Command::new(crate::common::lab_bin())
+        .args(args)
+        .env("HOME", &home)
+        .env("LAB_HOME", home.join("lab"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn credential_errors_keep_their_cause_and_name_the_fix() {
+    // (5) A misspelled profile is named as such, not "no AWS region is set".
+    let config = "[profile dev]\nregion = eu-west-1\n";
+    let out = lab_with_config(config, &["--profile", "dve", "status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("profile dve not found in") && err.contains(".aws/config"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // An SSO profile without a live session: the SDK's cause, and the command that renews it.
+    let sso = "[profile sso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = us-east-1\n";
+    let out = lab_with_config(sso, &["--profile", "sso", "status"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("aws sso login --profile sso"), "{err}");
+    assert!(err.contains("no usable AWS credentials ("), "{err}");
 }
 
 #[test]

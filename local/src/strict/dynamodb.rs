@@ -25,6 +25,18 @@ impl Expires for Phase {
     }
 }
 
+/// Until when a table's tags read as none (DynamoDB's tagging is eventually consistent).
+pub(crate) struct Settling(Instant);
+
+impl Expires for Settling {
+    fn expires(&self) -> Option<Instant> {
+        Some(self.0)
+    }
+}
+
+/// Tables whose tags are still settling, by (region, name).
+pub(crate) type TagsSettling = Records<TableKey, Settling>;
+
 /// A table: (region, name).
 type TableKey = (String, String);
 
@@ -67,6 +79,30 @@ pub(crate) async fn apply(cx: &Context<'_>, op: &str, forward: Forward<'_>) -> U
     let mut up = forward.await;
     if !up.ok() {
         return up;
+    }
+    let settle = rules.scaled(AWS.table_tags_visible);
+    match op {
+        "CreateTable" if doc["Tags"].as_array().is_some_and(|t| !t.is_empty()) => {
+            let until = now + rules.scaled(AWS.table_creating) + settle;
+            let mut tags = rules.table_tags.lock().expect("table tags lock");
+            tags.insert(key.clone(), Settling(until), now);
+        }
+        "TagResource" => {
+            let mut tags = rules.table_tags.lock().expect("table tags lock");
+            tags.insert(key.clone(), Settling(now + settle), now);
+        }
+        "ListTagsOfResource" => {
+            let settling =
+                rules.table_tags.lock().expect("table tags lock").live(&key, now).is_some();
+            if settling {
+                // "ListTagsOfResource uses an eventually consistent query": an empty tag set.
+                let mut doc = up.json();
+                doc["Tags"] = Value::Array(vec![]);
+                up.set_json(&doc);
+                rules.count(Rule::TableTagsNotVisible);
+            }
+        }
+        _ => {}
     }
     let mut tables = rules.tables.lock().expect("tables lock");
     match op {

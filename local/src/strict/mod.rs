@@ -28,6 +28,7 @@ use super::functions::LAMBDA_API;
 use super::moto::Moto;
 pub(crate) use lambda::NotReady;
 use reply::Upstream;
+pub(crate) use Rule as Refusal;
 
 /// How the rules are set up: `lab local start --strict --time-scale F --memory-cap MB`.
 #[derive(Debug, Clone)]
@@ -74,6 +75,12 @@ pub(crate) struct Figures {
     pub(crate) get_resources_window: Duration,
     /// GetResources: calls allowed per window.
     pub(crate) get_resources_burst: usize,
+    /// How long an attached, detached or new policy version takes to reach a role's sessions.
+    pub(crate) policy_propagation: Duration,
+    /// How long AddPermission/RemovePermission take to reach the stage URL.
+    pub(crate) permission_propagation: Duration,
+    /// How long ListTagsOfResource answers no tags after CreateTable (once ACTIVE) or TagResource.
+    pub(crate) table_tags_visible: Duration,
 }
 
 /// The figures AWS documents or is reported to show (see the README for each source).
@@ -92,6 +99,9 @@ pub(crate) const AWS: Figures = Figures {
     create_deployment_window: Duration::from_secs(5),
     get_resources_window: Duration::from_secs(2),
     get_resources_burst: 5,
+    policy_propagation: Duration::from_secs(10),
+    permission_propagation: Duration::from_secs(6),
+    table_tags_visible: Duration::from_secs(3),
 };
 
 /// One AWS API call as the gateway received it.
@@ -134,7 +144,7 @@ impl<'a> Call<'a> {
     }
 
     /// `X-Amz-Target` (JSON protocols): `DynamoDB_20120810.CreateTable`.
-    fn target(&self) -> Option<&str> {
+    pub(crate) fn target(&self) -> Option<&str> {
         self.headers.get("x-amz-target")?.to_str().ok()
     }
 
@@ -148,7 +158,7 @@ impl<'a> Call<'a> {
     }
 
     /// The body as a query-protocol form (IAM), decoded.
-    fn form(&self) -> BTreeMap<String, String> {
+    pub(crate) fn form(&self) -> BTreeMap<String, String> {
         String::from_utf8_lossy(self.body)
             .split('&')
             .filter_map(|kv| kv.split_once('='))
@@ -216,6 +226,12 @@ pub(crate) enum Rule {
     RateLimited,
     /// A selection pattern that does not compile.
     InvalidSelectionPattern,
+    /// A call IAM denied (the operator's, or a function's under its execution role).
+    AccessDenied,
+    /// A stage URL call whose function's resource policy does not let API Gateway invoke it.
+    InvalidPermissions,
+    /// ListTagsOfResource answered with no tags while a table's tags were settling.
+    TableTagsNotVisible,
 }
 
 impl Rule {
@@ -233,10 +249,13 @@ impl Rule {
             Rule::MemoryCap => "memory_cap",
             Rule::RateLimited => "rate_limited",
             Rule::InvalidSelectionPattern => "invalid_selection_pattern",
+            Rule::AccessDenied => "access_denied",
+            Rule::InvalidPermissions => "invalid_permissions",
+            Rule::TableTagsNotVisible => "table_tags_not_visible",
         }
     }
 
-    const ALL: [Rule; 12] = [
+    const ALL: [Rule; 15] = [
         Rule::TableNotActive,
         Rule::TableInUse,
         Rule::RoleNotAssumable,
@@ -249,6 +268,9 @@ impl Rule {
         Rule::MemoryCap,
         Rule::RateLimited,
         Rule::InvalidSelectionPattern,
+        Rule::AccessDenied,
+        Rule::InvalidPermissions,
+        Rule::TableTagsNotVisible,
     ];
 }
 
@@ -257,6 +279,7 @@ pub(crate) struct Rules {
     /// How the rules are set up.
     pub(crate) config: Config,
     tables: Mutex<dynamodb::Tables>,
+    table_tags: Mutex<dynamodb::TagsSettling>,
     iam: Mutex<iam::State>,
     functions: Mutex<lambda::Functions>,
     limits: Mutex<apigateway::Limits>,
@@ -269,6 +292,7 @@ impl Rules {
         Self {
             config,
             tables: Mutex::default(),
+            table_tags: Mutex::default(),
             iam: Mutex::default(),
             functions: Mutex::default(),
             limits: Mutex::default(),
@@ -295,7 +319,8 @@ impl Rules {
         lambda::update_ends(self, region, name, Instant::now())
     }
 
-    fn count(&self, rule: Rule) {
+    /// Counts a refusal made outside the rules (IAM, the stage URL's permission check).
+    pub(crate) fn count(&self, rule: Rule) {
         self.counts[rule as usize].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -344,6 +369,9 @@ impl Rules {
             "create_rest_api_window": ms(AWS.create_rest_api_window),
             "delete_rest_api_window": ms(AWS.delete_rest_api_window),
             "create_deployment_window": ms(AWS.create_deployment_window),
+            "policy_propagation": ms(AWS.policy_propagation),
+            "permission_propagation": ms(AWS.permission_propagation),
+            "table_tags_visible": ms(AWS.table_tags_visible),
         })
     }
 

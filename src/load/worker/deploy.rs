@@ -18,16 +18,25 @@ pub(crate) const TIMEOUT_S: i32 = 900;
 /// tutorial's function.
 pub(crate) fn worker_stack(stack: &Stack, memory_mb: u32, arch: Arch) -> Stack {
     let mut ws = stack.clone();
-    let base = &stack.names.stack;
-    ws.names.function = format!("{base}-load-worker");
-    ws.names.role = format!("{base}-load-worker-role");
-    ws.names.log_group = format!("/aws/lambda/{}", ws.names.function);
+    ws.names = worker_names(&stack.names);
     ws.settings = FunctionSettings {
         memory: memory_mb as i32,
         timeout: TIMEOUT_S,
         arch,
     };
     ws
+}
+
+/// The generator's names: the stack's, with its own function, role and log group.
+pub(crate) fn worker_names(names: &stack::Names) -> stack::Names {
+    let base = &names.stack;
+    let function = format!("{base}-load-worker");
+    stack::Names {
+        role: format!("{base}-load-worker-role"),
+        log_group: format!("/aws/lambda/{function}"),
+        function,
+        ..names.clone()
+    }
 }
 
 /// The least-privilege document: its own log group, and Invoke on the function under test.

@@ -27,6 +27,7 @@ use super::payload::PayloadMix;
 use super::runner::{Measured, Model, RunSpec};
 use super::timeline::Timeline;
 use super::vu::StopHandle;
+use crate::aws::AwsErrorExt;
 use crate::call::Via;
 use crate::stack::Stack;
 use wire::{Plan, PlanModel, Report, PLAN_MARKER, PLAN_VERSION};
@@ -67,7 +68,10 @@ impl Fleet {
             bail!("--workers {n} is more than the {vus} VUs to share among them");
         }
         let limit = concurrency_limit(stack).await?;
-        if n + vus > limit {
+        if limit.is_none() && !json {
+            eprintln!("warning: lambda:GetAccountSettings was denied, so the account's concurrency limit is unknown: running {n} workers plus up to {vus} executions of the function without checking it (grant lambda:GetAccountSettings, see lab policy --verbs load-workers)");
+        }
+        if let Some(limit) = limit.filter(|limit| n + vus > *limit) {
             bail!(
                 "--workers {n} plus up to {vus} concurrent executions of the function under test need {}, but the account allows {limit}; lower --workers or --vus",
                 n + vus
@@ -259,8 +263,9 @@ fn progress(label: &str, count: u32, length: Duration) -> indicatif::ProgressBar
 
 /// The concurrency available to this account's functions: GetAccountSettings' unreserved
 /// concurrency (the local gateway answers it with its limit; an older gateway that passed the call
-/// to moto, which has no such call, says its limit in `/_lab/status`).
-async fn concurrency_limit(stack: &Stack) -> Result<u32> {
+/// to moto, which has no such call, says its limit in `/_lab/status`). `None` when the call is
+/// denied: not being allowed to read the limit only means the run goes unchecked, as `tune` does.
+async fn concurrency_limit(stack: &Stack) -> Result<Option<u32>> {
     match stack.clients.lambda.get_account_settings().send().await {
         Ok(out) => {
             let limit =
@@ -268,8 +273,9 @@ async fn concurrency_limit(stack: &Stack) -> Result<u32> {
             let n = limit
                 .unreserved_concurrent_executions()
                 .unwrap_or(limit.concurrent_executions());
-            Ok(n.max(0) as u32)
+            Ok(Some(n.max(0) as u32))
         }
+        Err(e) if e.code().is_some_and(|c| c.contains("AccessDenied")) => Ok(None),
         Err(e) => {
             let Some(endpoint) = &stack.clients.endpoint_url else {
                 return Err(crate::aws::explain("lambda:GetAccountSettings", e));
@@ -285,7 +291,9 @@ async fn concurrency_limit(stack: &Stack) -> Result<u32> {
                 .json()
                 .await?;
             let n = status["concurrency_limit"].as_u64();
-            Ok(n.context("the local stack's status has no concurrency_limit")? as u32)
+            Ok(Some(
+                n.context("the local stack's status has no concurrency_limit")? as u32,
+            ))
         }
     }
 }

@@ -73,13 +73,12 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         return Ok(None);
     };
     let gw = &stack.clients.apigateway;
-    let resources = gw
-        .get_resources()
-        .rest_api_id(&api_id)
-        .limit(500)
-        .send()
-        .await
-        .map_err(ctx("apigateway:GetResources"))?;
+    let answer = gw.get_resources().rest_api_id(&api_id).limit(500).send().await;
+    // GetRestApis lags behind a delete: an API it still lists but whose resources are not found
+    // has just been deleted, and counts as gone.
+    let Some(resources) = crate::aws::found("apigateway:GetResources", answer)? else {
+        return Ok(None);
+    };
     let mut observed = Observed {
         api_id: api_id.clone(),
         owned,

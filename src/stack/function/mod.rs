@@ -60,7 +60,7 @@ pub(crate) async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     };
     let owned = match out.tags() {
         Some(t) => Some(stack.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
-        None => read_tags(stack, c.function_arn().unwrap_or_default()).await,
+        None => read_tags(stack, c.function_arn().unwrap_or_default()).await?,
     };
     Ok(Some(Observed {
         arn: c.function_arn().unwrap_or_default().to_string(),
@@ -77,12 +77,15 @@ pub(crate) async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     }))
 }
 
-/// GetFunction leaves the tags out when the caller may not list them: ask ListTags, and say
-/// `None` (unknown) when that is refused too. An empty tag map is a real answer (no tags).
-async fn read_tags(stack: &Stack, arn: &str) -> Option<bool> {
-    let out = stack.clients.lambda.list_tags().resource(arn).send().await.ok()?;
-    let tags = out.tags()?;
-    Some(stack.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+/// GetFunction leaves the tags out when the caller may not list them: ask ListTags. A refusal is
+/// an error naming `lambda:ListTags` (never "not made by this stack": the operator lacks a
+/// permission, the function may well be this stack's). An empty tag map is a real answer.
+async fn read_tags(stack: &Stack, arn: &str) -> anyhow::Result<Option<bool>> {
+    let answer = stack.clients.lambda.list_tags().resource(arn).send().await;
+    let out = answer.map_err(ctx("lambda:ListTags"))?;
+    Ok(out
+        .tags()
+        .map(|tags| stack.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
 }
 
 fn desired_env(stack: &Stack) -> HashMap<String, String> {
