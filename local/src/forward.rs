@@ -99,7 +99,6 @@ pub(crate) async fn forward_with_hooks(
             forward(gw, &method, uri, headers, body.clone())
         })
         .await;
-    let mut upstream = upstream;
     if let Some(store) = &gw.dynamo {
         if upstream.ok() && dynamo::changes_tables(headers) {
             dynamo::table_changed(store, region, &*call.json().await);

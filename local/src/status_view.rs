@@ -166,7 +166,11 @@ mod tests {
 
     #[test]
     fn the_cpu_budget_says_how_much_was_asked_of_how_little() {
-        assert_eq!(cpu_budget_line(&Value::Null), None, "no budget where CPU is unthrottled");
+        assert_eq!(
+            cpu_budget_line(&Value::Null),
+            None,
+            "no budget where CPU is unthrottled"
+        );
         let budget = json!({"cores": 2.0, "invocations": 120, "waited": 37, "wait_p50_ms": 12.0,
             "wait_p99_ms": 80.1, "wait_max_ms": 95.3, "peak_demand_vcpu": 5.79, "peak_demanding": 10});
         assert_eq!(
