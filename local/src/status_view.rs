@@ -35,6 +35,9 @@ pub fn print(endpoint: &str, state_dir: &Path, s: &Value) {
         events["retries"]
     );
     println!("{}", strict_line(&s["strict"]));
+    if let Some(line) = iam_line(&s["iam"]) {
+        println!("{line}");
+    }
     println!("state and logs: {}", state_dir.display());
 }
 
@@ -130,6 +133,27 @@ pub(crate) fn dynamodb_line(d: &Value) -> String {
 }
 
 /// One line on strict mode: on or off, the time scale, the cap, and what it refused so far.
+/// IAM's line: on or off, whom the operator is held to, the denials, the calls it let through
+/// unmapped. `None` for an older gateway that has no `iam` section.
+fn iam_line(iam: &Value) -> Option<String> {
+    if iam.is_null() {
+        return None;
+    }
+    if iam["enabled"].as_bool() != Some(true) {
+        return Some("iam: off (strict only; --iam off turns it off)".to_string());
+    }
+    let operator = if iam["operator_policy"].as_bool() == Some(true) {
+        "the operator held to --operator-policy"
+    } else {
+        "the operator an administrator"
+    };
+    let unmapped = iam["unmapped"].as_object().map(|m| m.len()).unwrap_or(0);
+    Some(format!(
+        "iam: on, functions held to their execution roles, {operator}; access denied {}; calls not in the action map (let through) {unmapped}",
+        iam["access_denied"].as_u64().unwrap_or(0)
+    ))
+}
+
 pub(crate) fn strict_line(strict: &Value) -> String {
     if strict["enabled"].as_bool() != Some(true) {
         return "strict: off (moto's lenient answers; start with --strict for AWS's delays and limits)"
@@ -177,6 +201,20 @@ mod tests {
             cpu_budget_line(&budget).unwrap(),
             "host CPU: 2 cores; 10 invocations asked for 5.79 vCPU at most: oversubscribed; 37 of 120 waited (p50 12.0 ms, p99 80.1 ms, max 95.3 ms), outside the REPORT durations"
         );
+    }
+
+    #[test]
+    fn iam_line_says_whom_it_holds_and_what_it_refused() {
+        assert_eq!(iam_line(&Value::Null), None);
+        let on = json!({"enabled": true, "operator_policy": true, "access_denied": 3, "unmapped": {"sts POST /": 1}});
+        let line = iam_line(&on).unwrap();
+        assert!(
+            line.contains("--operator-policy") && line.contains("access denied 3"),
+            "{line}"
+        );
+        assert!(line.ends_with("(let through) 1"), "{line}");
+        let off = iam_line(&json!({"enabled": false})).unwrap();
+        assert!(off.starts_with("iam: off"), "{off}");
     }
 
     #[test]

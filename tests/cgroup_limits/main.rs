@@ -142,13 +142,21 @@ async fn parallel_tuning_follows_memory() {
     let fx = Fixture::start(&[]).await;
     // Time enough for 128 MB's start and spin (its 7% of a CPU makes 0.15 s of CPU 2 s).
     fx.configure(1024, Some(30)).await;
-    // What the log already holds (up's readiness ping), so only the tune's own lines count.
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&fx.local.sdk().await);
-    let before = report_durations(&logs, "/aws/lambda/fx-fn").await;
     let sizes = [128u64, 256, 512, 1024, 1769];
     let powers = sizes.map(|m| m.to_string()).join(",");
     // 0.1 s of CPU: 1.4 s at 128 MB (its 7% of a CPU), 0.1 s at 1769 MB.
     let payload = json!({"spin": 0.1}).to_string();
+    // `up` made the fixture answer a ping (its readiness probe): that REPORT line is not the tune's.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&fx.local.sdk().await);
+    let mut before = std::collections::BTreeMap::<u64, Vec<f64>>::new();
+    for _ in 0..50 {
+        before = report_durations(&logs, "/aws/lambda/fx-fn").await;
+        if !before.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let earlier: usize = before.values().map(Vec::len).sum();
     let result = fx.local.lab_json(&[
         "tune",
         "--function",
@@ -170,16 +178,15 @@ async fn parallel_tuning_follows_memory() {
     let mut durations = std::collections::BTreeMap::<u64, Vec<f64>>::new();
     for _ in 0..100 {
         durations = report_durations(&logs, "/aws/lambda/fx-fn").await;
-        for (mb, earlier) in &before {
-            if let Some(all) = durations.get_mut(mb) {
-                all.drain(..earlier.len().min(all.len()));
-            }
-        }
-        durations.retain(|_, d| !d.is_empty());
-        if durations.values().map(Vec::len).sum::<usize>() >= 50 {
+        if durations.values().map(Vec::len).sum::<usize>() >= 50 + earlier {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for (mb, lines) in &before {
+        if let Some(all) = durations.get_mut(mb) {
+            all.drain(..lines.len().min(all.len()));
+        }
     }
     let normalised: Vec<(u64, usize, f64)> = durations
         .iter()

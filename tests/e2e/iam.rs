@@ -361,3 +361,50 @@ async fn empty_table_tags_right_after_tagging_are_read_again_not_refused() {
     );
     local.lab_ok(&["--stack", stack, "down", "--yes"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repair_whose_deployment_failed_is_seen_by_status_and_redeployed_by_up() {
+    // (3) up repairs the method, then CreateDeployment fails (here: denied); the stage still
+    // serves the old definition. status must say so (exit 3) and the next up must deploy.
+    let local = LocalStack::start(&[]);
+    let stack = "deployfp";
+    let url = local.up(stack, &[]);
+    let api = url.split("/restapis/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    local.assert_status(stack, &[], 0);
+    let gw = aws_sdk_apigateway::Client::new(&local.sdk().await);
+    let resources = gw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let rid = resources.items().iter().find(|r| r.path() == Some("/DynamoDBManager")).unwrap();
+    // Someone deploys by hand, then changes the 404 mapping: the stage serves a deployment up
+    // did not make, and the method differs from the tutorial's.
+    let by_hand = gw.create_deployment().rest_api_id(&api).stage_name("prod");
+    by_hand.description("by hand").send().await.unwrap();
+    let change = gw.put_integration_response().rest_api_id(&api);
+    let change = change.resource_id(rid.id().unwrap()).http_method("POST");
+    let change = change.status_code("404").selection_pattern("Gone:.*");
+    change.send().await.unwrap();
+    let mut policy = lab_policy(&local, stack, "up");
+    policy["Statement"].as_array_mut().unwrap().push(serde_json::json!({
+        "Sid": "NoDeployments", "Effect": "Deny", "Action": "apigateway:POST",
+        "Resource": format!("arn:aws:apigateway:us-east-1::/restapis/{api}/deployments")}));
+    set_operator_policy(&local, Some(&policy)).await;
+    let out = local.try_up(stack, &[]);
+    assert!(!out.status.success(), "up deployed through a Deny");
+    assert!(
+        stderr(&out).contains("apigateway:CreateDeployment"),
+        "{}",
+        stderr(&out)
+    );
+    set_operator_policy(&local, None).await;
+    let status = local.assert_status(stack, &[], 3);
+    assert!(
+        status.to_string().contains("stage serves an older deployment"),
+        "{status}"
+    );
+    let report = local.up_report(stack, &[]);
+    assert!(
+        report.to_string().contains("stage serves an older deployment"),
+        "{report}"
+    );
+    local.assert_status(stack, &[], 0);
+    local.lab_ok(&["--stack", stack, "down", "--yes"]);
+}

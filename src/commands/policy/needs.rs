@@ -219,6 +219,7 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/stack/api/mod.rs", "get_method", "apigateway:GET", RestApi, STK, "compare the method with the tutorial's"),
     need("src/stack/api/mod.rs", "create_deployment", "apigateway:POST", RestApi, STK, "deploy to the prod stage"),
     need("src/stack/api/mod.rs", "get_stage", "apigateway:GET", RestApi, STK, "is the stage there"),
+    need("src/stack/api/mod.rs", "get_deployment", "apigateway:GET", RestApi, STK, "the definition the stage serves (its deployment's fingerprint)"),
     need("src/stack/api/mod.rs", "delete_rest_api", "apigateway:DELETE", RestApi, STK, "down"),
     need("src/stack/api/method.rs", "delete_method", "apigateway:DELETE", RestApi, STK, "replace a drifted method"),
     need("src/stack/api/method.rs", "put_method", "apigateway:PUT", RestApi, STK, "the POST method"),

@@ -25,6 +25,19 @@ pub(crate) const RESPONSES: &[(&str, Option<&str>)] = &[
     ),
 ];
 
+/// The fingerprint of the API definition `up` deploys (method, integration, responses): carried in
+/// the deployment's description, so a stage still serving an older definition (a repair whose
+/// CreateDeployment failed) is seen and redeployed.
+pub(super) fn fingerprint(stack: &Stack) -> String {
+    use sha2::{Digest, Sha256};
+    let definition = format!(
+        "{HTTP_METHOD} /{RESOURCE_PATH} NONE AWS {} {RESPONSES:?}",
+        integration_uri(stack)
+    );
+    let digest = Sha256::digest(definition.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The integration URI for a function ARN in a region.
 fn integration_uri(stack: &Stack) -> String {
     format!(
@@ -64,6 +77,9 @@ fn has_integration_response(
 /// Every difference between what exists and what `up` builds, as readable lines.
 pub(super) fn drift(stack: &Stack, o: &Observed) -> Vec<String> {
     let mut drift = Vec::new();
+    if o.stage.is_some() && o.deployed.as_deref() != Some(fingerprint(stack).as_str()) {
+        drift.push("stage serves an older deployment (the definition changed since)".into());
+    }
     if o.resource_id.is_none() {
         drift.push(format!("resource /{RESOURCE_PATH} missing"));
         return drift;

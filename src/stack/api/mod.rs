@@ -33,7 +33,12 @@ struct Observed {
     method: Option<Method>,
     /// The deployment stage `prod` points at, when deployed.
     stage: Option<String>,
+    /// The definition fingerprint that deployment carries (`lab up; definition FP`).
+    deployed: Option<String>,
 }
+
+/// The deployment description's prefix before the definition's fingerprint.
+const DEFINITION: &str = "lab up; definition ";
 
 /// Finds the API by name, preferring the one tagged for this stack (API names are not unique).
 async fn find_api(stack: &Stack) -> anyhow::Result<Option<(String, bool)>> {
@@ -113,6 +118,14 @@ async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
     let answer = gw.get_stage().rest_api_id(&api_id).stage_name(STAGE).send().await;
     observed.stage =
         crate::aws::found("apigateway:GetStage", answer)?.and_then(|s| s.deployment_id);
+    if let Some(deployment) = &observed.stage {
+        let answer =
+            gw.get_deployment().rest_api_id(&api_id).deployment_id(deployment).send().await;
+        let found = crate::aws::found("apigateway:GetDeployment", answer)?;
+        observed.deployed = found
+            .and_then(|d| d.description)
+            .and_then(|d| d.strip_prefix(DEFINITION).map(str::to_string));
+    }
     Ok(Some(observed))
 }
 
@@ -209,7 +222,7 @@ async fn deploy(stack: &Stack, api_id: &str) -> anyhow::Result<Duration> {
             .create_deployment()
             .rest_api_id(api_id)
             .stage_name(STAGE)
-            .description("lab up")
+            .description(format!("{DEFINITION}{}", method::fingerprint(stack)))
             .customize()
             .config_override(no_retries)
             .send()
