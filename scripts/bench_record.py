@@ -320,7 +320,7 @@ def dataplane_summary(d, lab, peer, ratio):
     text = f"stage URL, {clients} clients, 1769 MB, native store vs moto: {ops} req/s"
     if "read_128_rps" in lab:
         text += (f"; at 128 MB read {rate(lab['read_128_rps'])} vs {rate(peer['read_128_rps'])} "
-                 f"(the function's CPU share sets the pace)")
+                 f"({times(ratio['read_128'])})")
     text += (f"; GetItem straight to the gateway (no function): store {rate(lab['getitem_rps'])} req/s vs "
              f"moto {rate(peer['getitem_rps'])} ({times(ratio['getitem'])})")
     return text
