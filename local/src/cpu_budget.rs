@@ -8,8 +8,9 @@
 //!
 //! What a running invocation holds is its share, unless it does not want it: an instance waiting on
 //! I/O (a load generator waiting on the function it calls, a function calling another one) counts
-//! at the CPU it wanted over the last sampling interval, so a chain of invocations on one small host
-//! never waits on itself. What a process wants is the time its threads ran plus the time they were
+//! at the CPU it wanted over the last sampling interval (or, before one has passed, over its earlier
+//! calls: a warm instance of a handler that spends most of its call waiting on I/O holds little),
+//! so a chain of invocations on one small host never waits on itself. What a process wants is the time its threads ran plus the time they were
 //! runnable but waiting for a CPU or held back by their quota (`/proc/<pid>/task/*/schedstat`):
 //! an instance starved by an oversubscribed host wants its whole share, one asleep wants none.
 
@@ -34,6 +35,9 @@ const SAMPLE: Duration = Duration::from_millis(20);
 /// An instance measured below this part of its share (it waits on I/O) lends the rest.
 const BUSY_MARGIN: f64 = 1.25;
 
+/// The most instances whose past want is remembered (their pids; forgotten all at once past it).
+const MAX_INSTANCES_KNOWN: usize = 4096;
+
 /// The cores running instances may use between them, and what waiting for them cost.
 pub(crate) struct CpuBudget {
     /// The host's cores, in thousandths of a CPU.
@@ -45,6 +49,9 @@ pub(crate) struct CpuBudget {
 /// The running invocations and what the budget has seen since the stack started.
 struct State {
     running: HashMap<u64, Running>,
+    /// Each warm instance's want during its invocations (CPUs wanted per second of invocation),
+    /// an average over its last calls: what it holds before this call has been measured.
+    wants: HashMap<u32, f64>,
     next_id: u64,
     /// Invocations admitted.
     invocations: u64,
@@ -65,6 +72,10 @@ struct State {
 struct Running {
     share_milli: u32,
     pid: Option<u32>,
+    /// (when, seconds wanted) as the invocation started on its instance.
+    start: Option<(Instant, f64)>,
+    /// The instance's want over its earlier calls (CPUs), when it has served any.
+    past_want: Option<f64>,
     /// (when, seconds the process's threads had run or waited to run then).
     sample: Option<(Instant, f64)>,
     /// The CPU it wanted over the last interval, in thousandths (`None` until measured).
@@ -74,8 +85,9 @@ struct Running {
 impl Running {
     /// What it holds of the host now: its share, or less when it was measured idling.
     fn holds(&self) -> u32 {
-        match self.used_milli {
-            Some(used) => ((f64::from(used) * BUSY_MARGIN) as u32).min(self.share_milli),
+        let wanted = self.used_milli.map(f64::from).or(self.past_want.map(|cpus| cpus * 1000.0));
+        match wanted {
+            Some(milli) => ((milli * BUSY_MARGIN) as u32).min(self.share_milli),
             None => self.share_milli,
         }
     }
@@ -92,8 +104,11 @@ impl Admitted {
     /// Names the instance the invocation runs on, so its real use can be measured.
     pub(crate) fn running_on(&self, pid: u32) {
         let mut s = self.state.lock().expect("cpu budget lock");
+        let past = s.wants.get(&pid).copied();
         if let Some(r) = s.running.get_mut(&self.id) {
             r.pid = Some(pid);
+            r.start = process_wanted_s(pid).map(|wanted| (Instant::now(), wanted));
+            r.past_want = past;
         }
     }
 
@@ -118,6 +133,18 @@ impl Drop for Admitted {
         if let Some(r) = s.running.remove(&self.id) {
             s.demand_milli -= u64::from(r.share_milli);
             s.demanding -= 1;
+            // What the instance wanted over this call, averaged with its earlier calls.
+            if let (Some(pid), Some((at, before))) = (r.pid, r.start) {
+                let wall = at.elapsed().as_secs_f64();
+                if let (Some(after), true) = (process_wanted_s(pid), wall > 0.0) {
+                    let want = ((after - before) / wall).max(0.0);
+                    let averaged = r.past_want.map_or(want, |past| (past + want) / 2.0);
+                    if s.wants.len() >= MAX_INSTANCES_KNOWN && !s.wants.contains_key(&pid) {
+                        s.wants.clear();
+                    }
+                    s.wants.insert(pid, averaged);
+                }
+            }
         }
         drop(s);
         self.released.notify_waiters();
@@ -136,6 +163,7 @@ impl CpuBudget {
             total_milli,
             state: Arc::new(Mutex::new(State {
                 running: HashMap::new(),
+                wants: HashMap::new(),
                 next_id: 0,
                 invocations: 0,
                 waited: 0,
@@ -229,6 +257,8 @@ impl CpuBudget {
             Running {
                 share_milli: granted,
                 pid: None,
+                start: None,
+                past_want: None,
                 sample: None,
                 used_milli: None,
             },
