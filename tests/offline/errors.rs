@@ -3,23 +3,30 @@
 
 use std::process::{Command, Output};
 
+/// lab with HOME (and LAB_HOME under it) at `home` and none of the caller's AWS settings.
+fn isolated(home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(crate::common::lab_bin());
+    cmd.env("HOME", home)
+        .env("LAB_HOME", home.join("lab"))
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn lab(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("lab-errors-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    Command::new(crate::common::lab_bin())
-        .args(args)
-        .env("HOME", &home)
-        .env("LAB_HOME", home.join("lab"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .unwrap()
+    isolated(&home).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -47,18 +54,8 @@ fn lab_with_config(config: &str, args: &[&str]) -> Output {
     ));
     std::fs::create_dir_all(home.join(".aws")).unwrap();
     std::fs::write(home.join(".aws/config"), config).unwrap();
-    Command::new(crate::common::lab_bin())
+    isolated(&home)
         .args(args)
-        .env("HOME", &home)
-        .env("LAB_HOME", home.join("lab"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_CONFIG_FILE")
         .env_remove("AWS_SHARED_CREDENTIALS_FILE")
         .output()

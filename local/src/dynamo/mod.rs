@@ -35,17 +35,9 @@ use store::{TableKey, Write};
 use table::Schema;
 use value::item_from_json;
 
-/// The operations the native store serves.
-const SERVED: &[&str] = &[
-    "PutItem",
-    "GetItem",
-    "UpdateItem",
-    "DeleteItem",
-    "Scan",
-    "Query",
-    "BatchGetItem",
-    "BatchWriteItem",
-];
+/// The operations the native store serves: every item operation, which strict mode's rules hold
+/// back until the table is ACTIVE.
+const SERVED: &[&str] = crate::strict::dynamodb::DATA_PLANE;
 
 /// Item operations moto would answer from its own (empty) items, so the native store refuses them.
 const NOT_SERVED: &[&str] = &[

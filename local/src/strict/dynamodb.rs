@@ -54,7 +54,7 @@ fn table_of(doc: &Value) -> Option<String> {
 }
 
 /// Operations that read or write items: AWS refuses them until the table is ACTIVE.
-const DATA_PLANE: &[&str] = &[
+pub(crate) const DATA_PLANE: &[&str] = &[
     "PutItem",
     "GetItem",
     "UpdateItem",

@@ -8,7 +8,7 @@
 //! source of each. `--time-scale F` multiplies them all (0.05 makes a 30 s limit last 1.5 s).
 
 mod apigateway;
-mod dynamodb;
+pub(crate) mod dynamodb;
 mod iam;
 mod lambda;
 mod records;
