@@ -65,6 +65,8 @@ fn flavor_of(root: &Path) -> Flavor {
 pub(crate) struct CpuShare {
     dir: PathBuf,
     flavor: Flavor,
+    /// The memory's share, which [`settle`](Self::settle) writes once init ends.
+    quota_us: u64,
 }
 
 impl CpuShare {
@@ -76,12 +78,16 @@ impl CpuShare {
         std::fs::create_dir_all(&dir)?;
         let flavor = flavor_of(root);
         write_quota(&dir, flavor, init_quota_us(memory_mb))?;
-        Ok(Self { dir, flavor })
+        Ok(Self {
+            dir,
+            flavor,
+            quota_us: quota_us(memory_mb),
+        })
     }
 
     /// The memory's share of a CPU, from now on (init is over).
-    pub(crate) fn settle(&self, memory_mb: u32) -> std::io::Result<()> {
-        write_quota(&self.dir, self.flavor, quota_us(memory_mb))
+    pub(crate) fn settle(&self) -> std::io::Result<()> {
+        write_quota(&self.dir, self.flavor, self.quota_us)
     }
 
     /// The file a process writes `0` to, to join.

@@ -96,6 +96,8 @@ impl Running {
 /// An admitted invocation's share of the host, given back when it is dropped.
 pub(crate) struct Admitted {
     id: u64,
+    /// What it keeps once [`settle`](Self::settle)d.
+    settles_to_milli: u32,
     state: Arc<Mutex<State>>,
     released: Arc<Notify>,
 }
@@ -112,14 +114,14 @@ impl Admitted {
         }
     }
 
-    /// Keeps `share_milli` of what was admitted and gives the rest back (a cold start's init is
-    /// over: the instance runs on its memory's share from now on).
-    pub(crate) fn settle(&mut self, share_milli: u32) {
+    /// Keeps what it settles to and gives the rest back (a cold start's init is over: the
+    /// instance runs on its memory's share from now on).
+    pub(crate) fn settle(&self) {
         let mut s = self.state.lock().expect("cpu budget lock");
         let Some(r) = s.running.get_mut(&self.id) else {
             return;
         };
-        let excess = r.share_milli.saturating_sub(share_milli);
+        let excess = r.share_milli.saturating_sub(self.settles_to_milli);
         r.share_milli -= excess;
         s.demand_milli -= u64::from(excess);
         drop(s);
@@ -203,15 +205,13 @@ impl CpuBudget {
     }
 
     /// Waits until `share_milli` thousandths of a CPU fit beside the running invocations, and
-    /// says how long that took. `at_least_milli` (at most `share_milli`) is what must fit: a cold
-    /// start asks for its init's two vCPUs but starts once its memory's share fits, holding what
-    /// is free up to the two.
+    /// says how long that took. [`Admitted::settle`] later keeps only `settles_to_milli` of it (a
+    /// cold start asks for its init's two vCPUs and keeps its memory's share once init ends).
     pub(crate) async fn admit(
         &self,
         share_milli: u32,
-        at_least_milli: u32,
+        settles_to_milli: u32,
     ) -> (Admitted, Duration) {
-        let at_least = at_least_milli.min(share_milli);
         let asked = Instant::now();
         {
             let mut s = self.state.lock().expect("cpu budget lock");
@@ -225,7 +225,7 @@ impl CpuBudget {
         }
         loop {
             let released = self.released.notified();
-            if let Some(admitted) = self.try_admit(share_milli, at_least, asked) {
+            if let Some(admitted) = self.try_admit(share_milli, settles_to_milli, asked) {
                 return admitted;
             }
             // Woken by a release, or after a sampling interval to measure the running again.
@@ -233,13 +233,17 @@ impl CpuBudget {
         }
     }
 
-    /// Admits the invocation if what it needs fits beside what the running ones hold.
-    fn try_admit(&self, share: u32, at_least: u32, asked: Instant) -> Option<(Admitted, Duration)> {
+    /// Admits the invocation if its share fits beside what the running ones hold.
+    fn try_admit(
+        &self,
+        share: u32,
+        settles_to: u32,
+        asked: Instant,
+    ) -> Option<(Admitted, Duration)> {
         let mut s = self.state.lock().expect("cpu budget lock");
         self.measure(&mut s);
         let held: u32 = s.running.values().map(Running::holds).sum();
-        let free = self.total_milli.saturating_sub(held);
-        if free < at_least {
+        if self.total_milli.saturating_sub(held) < share {
             return None;
         }
         let waited = asked.elapsed();
@@ -248,14 +252,12 @@ impl CpuBudget {
             s.waited += 1;
         }
         s.waits_us.saturating_record(waited.as_micros() as u64);
-        let granted = share.min(free);
-        s.demand_milli -= u64::from(share - granted);
         let id = s.next_id;
         s.next_id += 1;
         s.running.insert(
             id,
             Running {
-                share_milli: granted,
+                share_milli: share,
                 pid: None,
                 start: None,
                 past_want: None,
@@ -265,6 +267,7 @@ impl CpuBudget {
         );
         let admitted = Admitted {
             id,
+            settles_to_milli: settles_to.min(share),
             state: self.state.clone(),
             released: self.released.clone(),
         };
@@ -378,11 +381,11 @@ mod tests {
         assert_eq!(budget.init_share_milli(128), 2000);
         assert_eq!(budget.init_share_milli(10240), 2000, "within the host");
         let small = budget.share_milli(128);
-        let (mut cold, _) = budget.admit(budget.init_share_milli(128), small).await;
-        // A second cold start needs only its memory's share to start; none is free now.
+        let (cold, _) = budget.admit(budget.init_share_milli(128), small).await;
+        // A second cold start waits: the first one's init holds the whole host.
         let blocked = tokio::time::timeout(Duration::from_millis(60), budget.admit(2000, small));
         assert!(blocked.await.is_err(), "init holds the whole host");
-        cold.settle(small);
+        cold.settle();
         let (_warm, waited) = budget.admit(budget.share_milli(1769), 1000).await;
         assert!(waited < Duration::from_millis(1));
     }

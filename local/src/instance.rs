@@ -63,8 +63,6 @@ pub(crate) struct Instance {
     ready: Option<oneshot::Receiver<Instant>>,
     /// A cold start's init, once it ended (its first `/next`), until its invocation reports it.
     init: Option<Duration>,
-    /// Its memory's memory size, for the CPU share it settles to after init.
-    memory_mb: u32,
     cpu: Option<CpuShare>,
     /// The memory cgroup that stops the instance at its memory size, where the machine allows.
     memory: Option<MemoryLimit>,
@@ -121,7 +119,6 @@ impl Instance {
             spawned,
             ready: Some(api.ready),
             init: None,
-            memory_mb: config.memory_mb,
             cpu,
             memory,
         })
@@ -129,11 +126,11 @@ impl Instance {
 
     /// On a cold start, waits for init to end (the first `/next`; or the process's exit, or 10 s
     /// plus the function's timeout), then gives the instance its memory's share of a CPU: Lambda
-    /// runs INIT on two vCPUs (see `cpu::init_quota_us`). True when init ended (a warm instance's
-    /// long ago); false when it did not, and the invocation then finds out why.
-    pub(crate) async fn finish_init(&mut self, timeout_s: u32) -> bool {
+    /// runs INIT on two vCPUs (see `cpu::init_quota_us`). An init that did not end leaves the
+    /// invocation to find out why; a warm instance's ended long ago.
+    pub(crate) async fn finish_init(&mut self, timeout_s: u32) {
         let Some(ready) = self.ready.take() else {
-            return true;
+            return;
         };
         let mut exited = self.exited.clone();
         let limit = Duration::from_secs(10 + u64::from(timeout_s.max(1)));
@@ -144,20 +141,14 @@ impl Instance {
         };
         if let Some(cpu) = &self.cpu {
             // A quota that cannot be lowered leaves init's: say so in the stack's log.
-            if let Err(e) = cpu.settle(self.memory_mb) {
+            if let Err(e) = cpu.settle() {
                 eprintln!(
                     "lab local: cannot set instance {}'s CPU share: {e}",
                     self.pid
                 );
             }
         }
-        match ended {
-            Some(at) => {
-                self.init = Some(at.saturating_duration_since(self.spawned));
-                true
-            }
-            None => false,
-        }
+        self.init = ended.map(|at| at.saturating_duration_since(self.spawned));
     }
 
     /// The process id of the `bootstrap`.

@@ -96,7 +96,7 @@ pub(crate) async fn invoke_as(
     // The host's cores before anything runs (a cold start's init on its two vCPUs too): the wait
     // is outside the REPORT line's figures, as Lambda has none, but inside the caller's latency.
     let cold = lease.instance.is_none();
-    let mut cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
+    let cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
     let mut instance = match lease.instance.take() {
         Some(i) => i,
         None => match Instance::start(&config, &code_dir, &gw.function_endpoint, &gw.pool.limits)
@@ -111,8 +111,8 @@ pub(crate) async fn invoke_as(
     }
     if cold {
         instance.finish_init(config.timeout_s).await;
-        if let Some((admitted, _)) = &mut cpu {
-            admitted.settle(gw.pool.cpu_share_milli(config.memory_mb));
+        if let Some((admitted, _)) = &cpu {
+            admitted.settle();
         }
     }
     let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;

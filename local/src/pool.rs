@@ -58,12 +58,7 @@ impl Pool {
         } else {
             budget.share_milli(memory_mb)
         };
-        Some(budget.admit(asked, asked).await)
-    }
-
-    /// `memory_mb`'s share of a CPU in the budget's units (0 where CPU does not follow memory).
-    pub(crate) fn cpu_share_milli(&self, memory_mb: u32) -> u32 {
-        self.cpu.as_ref().map_or(0, |b| b.share_milli(memory_mb))
+        Some(budget.admit(asked, budget.share_milli(memory_mb)).await)
     }
 
     /// The CPU budget's figures for the status (`null` where CPU does not follow memory).
