@@ -1,25 +1,24 @@
 //! What the local stack says of its host's CPU while a tune or a load test ran. Lambda gives every
 //! instance its memory's share of a CPU; a small host cannot give ten instances theirs at once, so
 //! the local stack holds back an invocation whose share does not fit (its CPU budget) and counts
-//! the wait. A run reads the stack's budget before and after (over HTTP, `/_lab/status`, as any
-//! client would) and reports its own waits next to its figures: the REPORT durations exclude them,
+//! the wait. A run reads the stack's budget before and after (its status, `lab_local::probe`)
+//! and reports its own waits next to its figures: the REPORT durations exclude them,
 //! as Lambda has none, and the latencies include them.
 //!
-//! The endpoint is the process's: `session` names it when a command runs on the local stack.
+//! The stack is the process's: `session` names its port when a command runs on the local stack.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-static ENDPOINT: OnceLock<String> = OnceLock::new();
+static PORT: OnceLock<u16> = OnceLock::new();
 
-/// Names the local stack this process runs against (`--local`).
-pub(crate) fn set_endpoint(endpoint: &str) {
-    let _ = ENDPOINT.set(endpoint.to_string());
+/// Names the local stack this process runs against (`--local`), by its port.
+pub(crate) fn set_port(port: u16) {
+    let _ = PORT.set(port);
 }
 
 /// The budget at one moment.
@@ -74,10 +73,7 @@ impl HostCpu {
 
 /// The stack's status document, if this process runs against a local stack that answers.
 async fn status() -> Option<serde_json::Value> {
-    let endpoint = ENDPOINT.get()?;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().ok()?;
-    let reply = client.get(format!("{endpoint}/_lab/status")).send().await.ok()?;
-    reply.json().await.ok()
+    lab_local::probe(*PORT.get()?).await
 }
 
 fn histogram(budget: &serde_json::Value) -> Option<Histogram<u64>> {

@@ -17,8 +17,7 @@ pub(crate) async fn connection(global: &Global) -> anyhow::Result<Connection> {
     };
     if global.local {
         let endpoint = crate::local_stack::ensure_running(global).await?;
-        crate::local_cpu::set_endpoint(&endpoint);
-        crate::local_cpu::set_endpoint(&endpoint);
+        crate::local_cpu::set_port(global.local_port);
         conn.endpoint_url = Some(endpoint);
         conn.dummy_credentials = true;
     }

@@ -293,7 +293,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("aws", &[]),
     ("arch", &[]),
     ("exit", &[]),
-    ("local_cpu", &[]),
+    ("local_cpu", &["lab_local"]),
     ("flag_defaults", &[]),
 ];
 
