@@ -276,12 +276,15 @@ async fn batch_get(b: &Backend<'_>, region: &str, doc: &Value) -> Result<(Value,
         let key = (region.to_string(), name.clone());
         let shared = table(b, &key).await?;
         let t = shared.lock().expect("table lock");
+        // One GetItem request per key: the table's request without its keys, cut once.
+        let mut one = request.clone();
+        if let Some(m) = one.as_object_mut() {
+            m.remove("Keys");
+            m.remove("ConsistentRead");
+        }
         let mut items = Vec::new();
         for k in request["Keys"].as_array().into_iter().flatten() {
-            let mut one = request.clone();
             one["Key"] = k.clone();
-            one.as_object_mut().expect("an object").remove("Keys");
-            one.as_object_mut().expect("an object").remove("ConsistentRead");
             if let Some(item) = ops::get_item(&t, &one)?.body.get("Item") {
                 items.push(item.clone());
             }
