@@ -102,10 +102,15 @@ fn check_profile(profile: &str) -> anyhow::Result<()> {
     )
 }
 
+/// ` --profile NAME` for the profile in use, to append to a suggested command (empty without one).
+fn profile_flag() -> String {
+    PROFILE.get().map(|p| format!(" --profile {p}")).unwrap_or_default()
+}
+
 /// The command that renews the credentials, from the SDK's cause: an SSO session ends with
 /// `aws sso login`.
 fn credentials_fix(cause: &str) -> String {
-    let profile = PROFILE.get().map(|p| format!(" --profile {p}")).unwrap_or_default();
+    let profile = profile_flag();
     let lower = cause.to_ascii_lowercase();
     if lower.contains("sso") || lower.contains("token") && lower.contains("expired") {
         format!("run aws sso login{profile}")
@@ -199,12 +204,9 @@ where
             "{action}: throttled by AWS after retries ({c}); wait a moment and run the command again"
         ),
         (Some(c), _) if c == "UnrecognizedClientException" || c == "InvalidClientTokenId" || c == "ExpiredToken" || c == "ExpiredTokenException" => anyhow!(
-            "{action}: the credentials were rejected ({c}: {}); {}",
+            "{action}: the credentials were rejected ({c}: {}); refresh them (aws sso login{}, or new keys) or use --local",
             message.clone().unwrap_or_default(),
-            match PROFILE.get() {
-                Some(p) => format!("refresh them (aws sso login --profile {p}, or new keys) or use --local"),
-                None => "refresh them (aws sso login, or new keys) or use --local".to_string(),
-            }
+            profile_flag()
         ),
         (Some(c), _) => anyhow!("{action}: {c}: {}", message.unwrap_or_default()),
         (None, SdkError::DispatchFailure(_)) if chain.contains("credentials") || chain.contains("Credentials") => anyhow!(

@@ -67,18 +67,20 @@ impl DataPlane {
     }
 }
 
+/// The DynamoDB operation `X-Amz-Target` names: `GetItem` for `DynamoDB_20120810.GetItem`.
+fn operation(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-amz-target")?.to_str().ok()?.strip_prefix("DynamoDB_20120810.")
+}
+
 /// The DynamoDB item operation a call is, if the native store answers it.
 pub(crate) fn item_op(headers: &HeaderMap) -> Option<&'static str> {
-    let target = headers.get("x-amz-target")?.to_str().ok()?;
-    let op = target.strip_prefix("DynamoDB_20120810.")?;
+    let op = operation(headers)?;
     SERVED.iter().chain(NOT_SERVED).copied().find(|o| *o == op)
 }
 
 /// Whether the call is CreateTable or DeleteTable, after which the store forgets the table.
 pub(crate) fn changes_tables(headers: &HeaderMap) -> bool {
-    headers.get("x-amz-target").and_then(|t| t.to_str().ok()).is_some_and(|t| {
-        t == "DynamoDB_20120810.CreateTable" || t == "DynamoDB_20120810.DeleteTable"
-    })
+    matches!(operation(headers), Some("CreateTable" | "DeleteTable"))
 }
 
 /// After moto accepted a CreateTable or DeleteTable: the store forgets the table and drops its
@@ -96,11 +98,7 @@ pub(crate) fn patch_item_count(
     headers: &HeaderMap,
     up: &mut Upstream,
 ) {
-    let is_describe = headers
-        .get("x-amz-target")
-        .and_then(|t| t.to_str().ok())
-        .is_some_and(|t| t == "DynamoDB_20120810.DescribeTable");
-    if !is_describe || !up.ok() {
+    if operation(headers) != Some("DescribeTable") || !up.ok() {
         return;
     }
     let mut doc = up.json();
@@ -276,12 +274,15 @@ async fn batch_get(b: &Backend<'_>, region: &str, doc: &Value) -> Result<(Value,
         let key = (region.to_string(), name.clone());
         let shared = table(b, &key).await?;
         let t = shared.lock().expect("table lock");
+        // One GetItem request per key: the table's request without its keys, cut once.
+        let mut one = request.clone();
+        if let Some(m) = one.as_object_mut() {
+            m.remove("Keys");
+            m.remove("ConsistentRead");
+        }
         let mut items = Vec::new();
         for k in request["Keys"].as_array().into_iter().flatten() {
-            let mut one = request.clone();
             one["Key"] = k.clone();
-            one.as_object_mut().expect("an object").remove("Keys");
-            one.as_object_mut().expect("an object").remove("ConsistentRead");
             if let Some(item) = ops::get_item(&t, &one)?.body.get("Item") {
                 items.push(item.clone());
             }

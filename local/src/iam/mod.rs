@@ -125,10 +125,7 @@ impl Iam {
         let Some((region, name)) = function else {
             return self.authorise_operator(call, query).await;
         };
-        let Some(needed) = action::needed(call, query).await else {
-            if !is_free(call) {
-                self.note_unmapped(call);
-            }
+        let Some(needed) = self.needed(call, query).await else {
             return Ok(());
         };
         let role = self.function_role(moto, &region, &name).await;
@@ -196,10 +193,7 @@ impl Iam {
         let Some(policy) = self.operator.lock().expect("operator lock").clone() else {
             return Ok(());
         };
-        let Some(needed) = action::needed(call, query).await else {
-            if !is_free(call) {
-                self.note_unmapped(call);
-            }
+        let Some(needed) = self.needed(call, query).await else {
             return Ok(());
         };
         let documents = std::slice::from_ref(policy.as_ref());
@@ -256,6 +250,16 @@ impl Iam {
             request.action, request.resource
         );
         Err(Box::new(denial(protocol, &message)))
+    }
+
+    /// What `call` needs, or `None` when the action map does not know it (counted, unless the
+    /// call needs no permission at all).
+    async fn needed(&self, call: &Call<'_>, query: Option<&str>) -> Option<Needed> {
+        let needed = action::needed(call, query).await;
+        if needed.is_none() && !is_free(call) {
+            self.note_unmapped(call);
+        }
+        needed
     }
 
     fn note_unmapped(&self, call: &Call) {
