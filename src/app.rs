@@ -12,7 +12,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let json = global.output == Output::Json;
     match cli.command {
         Command::Completions { shell } => {
-            commands::completions::run(shell);
+            commands::completions::run(shell)?;
             Ok(Exit::Success)
         }
         Command::Local(args) => commands::local::run(args.action, &global).await,

@@ -118,3 +118,24 @@ fn bad_flags_and_files_are_refused_before_any_call() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--discard"), "{}", stderr(&out));
 }
+
+/// `lab completions bash | head -c 16`: a reader that closes the pipe early ends the command
+/// quietly, as for any Unix filter, instead of a panic on stderr.
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(crate::common::lab_bin())
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is dropped here, as `head` exits.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(String::from_utf8_lossy(&first).starts_with("_lab()"));
+}
