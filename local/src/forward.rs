@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 
+use super::deployments::Deployments;
 use super::dynamo;
 use super::functions::{function_name, qualifier, FunctionConfig, FunctionKey, LAMBDA_API};
 use super::state::Shared;
@@ -93,6 +94,7 @@ pub(crate) async fn forward_with_hooks(
     }
     let previous = previous_config(gw, region, &change).await;
     let permission = permission_change(gw, &call).await;
+    let stage_move = Deployments::before(&gw.moto, &call).await;
     let mut upstream = gw
         .rules
         .apply(&gw.moto, &call, || {
@@ -111,6 +113,14 @@ pub(crate) async fn forward_with_hooks(
         if let Some((name, before)) = permission {
             let delay = gw.rules.scaled(super::strict::AWS.permission_propagation);
             gw.iam.permissions.changed(region, &name, before, delay);
+        }
+        if let Some(before) = stage_move {
+            let propagation = match gw.rules.config.enabled {
+                true => gw.rules.scaled(super::strict::AWS.deployment_propagation),
+                false => std::time::Duration::ZERO,
+            };
+            let answer = upstream.json();
+            gw.deployments.after(&gw.moto, region, before, &answer, propagation).await;
         }
         hide_unlisted_tags(gw, &call, &mut upstream);
         keep(gw, &call, change, previous, &upstream).await;

@@ -24,6 +24,7 @@ mod cgroup;
 mod cpu;
 mod cpu_budget;
 mod dates;
+mod deployments;
 mod dynamo;
 mod event_counts;
 mod forward;

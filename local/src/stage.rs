@@ -155,13 +155,15 @@ async fn resolve(gw: &Shared, target: &Target<'_>) -> anyhow::Result<Route> {
         return Ok(route);
     }
     let route = read_route(gw, target).await?;
-    // A route whose function's permission is still propagating is read again next time.
-    let pending = match &route {
-        Route::Lambda {
-            region, function, ..
-        } => gw.iam.permissions.in_effect(region, function).is_some(),
-        _ => false,
-    };
+    // A route whose function's permission, or whose stage's deployment, is still propagating is
+    // read again next time.
+    let pending = gw.deployments.is_moving(target.api, target.stage)
+        || match &route {
+            Route::Lambda {
+                region, function, ..
+            } => gw.iam.permissions.in_effect(region, function).is_some(),
+            _ => false,
+        };
     if !pending {
         gw.routes.insert(key, generation, route.clone());
     }
@@ -202,28 +204,36 @@ async fn method_of(
     let moto = &gw.moto;
     let api = target.api;
     let stage = format!("/restapis/{api}/stages/{}", target.stage);
-    if moto.get_json("apigateway", region, &stage).await?.is_none() {
+    let stage = moto.get_json("apigateway", region, &stage).await?;
+    let current = stage.as_ref().and_then(|s| s["deploymentId"].as_str());
+    let serving = gw.deployments.serving(api, target.stage, current);
+    if serving.stale {
+        gw.rules.count(super::strict::Refusal::DeploymentNotLive);
+    }
+    let Some(deployment) = serving.deployment else {
         return Ok(Err(Route::Reject {
             status: 403,
             message: "Forbidden",
         }));
-    }
+    };
     let missing = || Route::Reject {
         status: 403,
         message: "Missing Authentication Token",
     };
-    let resources = format!("/restapis/{api}/resources?limit=500");
-    let resources = moto.get_json("apigateway", region, &resources).await?.unwrap_or_default();
+    let resources = match gw.deployments.definition(api, &deployment) {
+        Some(captured) => captured,
+        None => {
+            let path = format!("/restapis/{api}/resources?limit=500");
+            std::sync::Arc::new(
+                moto.get_json("apigateway", region, &path).await?.unwrap_or_default(),
+            )
+        }
+    };
     let wanted = resource_path(target.path);
     let resource = resources["item"]
         .as_array()
-        .and_then(|items| items.iter().find(|r| r["path"].as_str() == Some(wanted)))
-        .and_then(|r| r["id"].as_str().map(str::to_string));
-    let Some(rid) = resource else {
-        return Ok(Err(missing()));
-    };
-    let method = format!("/restapis/{api}/resources/{rid}/methods/{}", target.method);
-    let method = moto.get_json("apigateway", region, &method).await?;
+        .and_then(|items| items.iter().find(|r| r["path"].as_str() == Some(wanted)));
+    let method = resource.and_then(|r| r["resourceMethods"].get(target.method)).cloned();
     Ok(method.ok_or_else(missing))
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::deployments::Deployments;
 use super::dynamo::Store;
 use super::event_counts::Events;
 use super::functions::Registry;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) logs: LogSink,
     /// The stage URL's resolved routes.
     pub(crate) routes: RouteCache,
+    /// What each stage serves: its deployment's definition, the previous one while a move propagates.
+    pub(crate) deployments: Deployments,
     /// Regions seen in requests.
     pub(crate) regions: Regions,
     /// Strict mode's rules (AWS's delays, transitions and limits); with strict off, only an
@@ -90,6 +93,7 @@ impl Shared {
             pool: parts.pool,
             logs,
             routes: RouteCache::default(),
+            deployments: Deployments::default(),
             regions: Regions::default(),
             rules: parts.rules,
             iam: parts.iam,

@@ -19,6 +19,109 @@ pub(crate) struct Limits {
     admitted: HashMap<&'static str, VecDeque<Instant>>,
 }
 
+/// APIs GetRestApis does not agree on yet: new ones it leaves out, deleted ones it still lists.
+#[derive(Default)]
+pub(crate) struct Listing {
+    /// API id → when GetRestApis starts listing it.
+    created: HashMap<String, Instant>,
+    /// (region, API id) → the API as it was listed, and until when it still is.
+    deleted: HashMap<(String, String), (serde_json::Value, Instant)>,
+}
+
+impl Listing {
+    /// Rewrites one page of GetRestApis as it would read during the lag; whether it changed.
+    fn lag(&mut self, region: &str, page: &mut serde_json::Value, now: Instant) -> bool {
+        self.created.retain(|_, visible| *visible > now);
+        self.deleted.retain(|_, (_, until)| *until > now);
+        let last_page = page["position"].is_null();
+        let Some(items) = page["item"].as_array_mut() else {
+            return false;
+        };
+        let before = items.len();
+        items.retain(|api| api["id"].as_str().is_none_or(|id| !self.created.contains_key(id)));
+        let mut changed = items.len() != before;
+        if last_page {
+            for ((r, _), (api, _)) in &self.deleted {
+                if r == region {
+                    items.push(api.clone());
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// Which of the calls GetRestApis lags behind, or GetRestApis itself.
+enum ListingCall<'a> {
+    Create,
+    Delete(&'a str),
+    List,
+}
+
+fn listing_call<'a>(method: &Method, path: &'a str) -> Option<ListingCall<'a>> {
+    match (method.as_str(), path.strip_prefix("/restapis")?) {
+        ("POST", "" | "/") => Some(ListingCall::Create),
+        ("GET", "" | "/") => Some(ListingCall::List),
+        ("DELETE", rest) => {
+            let api = rest.strip_prefix('/')?;
+            (!api.is_empty() && !api.contains('/')).then_some(ListingCall::Delete(api))
+        }
+        _ => None,
+    }
+}
+
+/// GetRestApis' lag around the calls it lags behind.
+async fn with_listing_lag(
+    cx: &Context<'_>,
+    call: ListingCall<'_>,
+    forward: Forward<'_>,
+) -> Upstream {
+    let (rules, region) = (cx.rules, cx.call.region);
+    let lag = rules.scaled(AWS.rest_api_list_lag);
+    match call {
+        ListingCall::Create => {
+            let upstream = forward.await;
+            if let Some(id) = upstream
+                .ok()
+                .then(|| upstream.json()["id"].as_str().map(str::to_string))
+                .flatten()
+            {
+                let mut listing = rules.rest_apis.lock().expect("listing lock");
+                listing.created.insert(id, Instant::now() + lag);
+            }
+            upstream
+        }
+        ListingCall::Delete(api) => {
+            let path = format!("/restapis/{api}");
+            let listed = cx.moto.get_json("apigateway", region, &path).await.ok().flatten();
+            let upstream = forward.await;
+            if let (true, Some(listed)) = (upstream.ok(), listed) {
+                let mut listing = rules.rest_apis.lock().expect("listing lock");
+                let key = (region.to_string(), api.to_string());
+                listing.deleted.insert(key, (listed, Instant::now() + lag));
+            }
+            upstream
+        }
+        ListingCall::List => {
+            let mut upstream = forward.await;
+            if upstream.ok() {
+                let mut page = upstream.json();
+                let changed = rules.rest_apis.lock().expect("listing lock").lag(
+                    region,
+                    &mut page,
+                    Instant::now(),
+                );
+                if changed {
+                    rules.count(Rule::RestApiListLag);
+                    upstream.set_json(&page);
+                }
+            }
+            upstream
+        }
+    }
+}
+
 /// The limited operation a call is, with its window and burst at time scale 1.0.
 fn limit_of(method: &Method, path: &str) -> Option<(&'static str, Duration, usize)> {
     if method == Method::POST && path == "/restapis" {
@@ -62,7 +165,10 @@ pub(crate) async fn apply(cx: &Context<'_>, forward: Forward<'_>) -> Upstream {
             return rules.refuse(Rule::RateLimited, refusal);
         }
     }
-    forward.await
+    match listing_call(call.method, call.path) {
+        Some(listing) => with_listing_lag(cx, listing, forward).await,
+        None => forward.await,
+    }
 }
 
 /// PutIntegrationResponse or UpdateIntegrationResponse:
@@ -173,6 +279,31 @@ mod tests {
         let good = serde_json::json!({"statusCode": "400", "selectionPattern": "BadRequest:.*"});
         assert!(invalid_pattern(&good).is_none());
         assert!(invalid_pattern(&serde_json::json!({"statusCode": "200"})).is_none());
+    }
+
+    #[test]
+    fn get_rest_apis_lags_behind_creates_and_deletes() {
+        let t0 = Instant::now();
+        let mut listing = Listing::default();
+        listing.created.insert("new".into(), t0 + Duration::from_secs(3));
+        let gone = serde_json::json!({"id": "gone", "name": "lab"});
+        let key = ("us-east-1".to_string(), "gone".to_string());
+        listing.deleted.insert(key, (gone, t0 + Duration::from_secs(3)));
+        let page = serde_json::json!({"item": [{"id": "new"}, {"id": "old"}]});
+        let mut p = page.clone();
+        assert!(listing.lag("us-east-1", &mut p, t0));
+        assert_eq!(
+            p["item"],
+            serde_json::json!([{"id": "old"}, {"id": "gone", "name": "lab"}])
+        );
+        // Another region never sees this region's deleted API.
+        let mut p = page.clone();
+        listing.lag("eu-west-1", &mut p, t0);
+        assert_eq!(p["item"], serde_json::json!([{"id": "old"}]));
+        // Once the lag has passed, the page is moto's.
+        let mut p = page.clone();
+        assert!(!listing.lag("us-east-1", &mut p, t0 + Duration::from_secs(3)));
+        assert_eq!(p, page);
     }
 
     #[test]

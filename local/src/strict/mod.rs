@@ -81,6 +81,10 @@ pub(crate) struct Figures {
     pub(crate) permission_propagation: Duration,
     /// How long ListTagsOfResource answers no tags after CreateTable (once ACTIVE) or TagResource.
     pub(crate) table_tags_visible: Duration,
+    /// How long a stage serves its previous deployment after it moves to a new one.
+    pub(crate) deployment_propagation: Duration,
+    /// How long GetRestApis leaves out a new API, and still lists a deleted one.
+    pub(crate) rest_api_list_lag: Duration,
 }
 
 /// The figures AWS documents or is reported to show (see the README for each source).
@@ -102,6 +106,8 @@ pub(crate) const AWS: Figures = Figures {
     policy_propagation: Duration::from_secs(10),
     permission_propagation: Duration::from_secs(6),
     table_tags_visible: Duration::from_secs(3),
+    deployment_propagation: Duration::from_secs(5),
+    rest_api_list_lag: Duration::from_secs(3),
 };
 
 /// One AWS API call as the gateway received it.
@@ -232,6 +238,11 @@ pub(crate) enum Rule {
     InvalidPermissions,
     /// ListTagsOfResource answered with no tags while a table's tags were settling.
     TableTagsNotVisible,
+    /// A stage URL call served by the stage's previous deployment (or refused by a stage not yet
+    /// live) while a new one propagates.
+    DeploymentNotLive,
+    /// GetRestApis left out an API just created, or listed one just deleted.
+    RestApiListLag,
 }
 
 impl Rule {
@@ -252,10 +263,12 @@ impl Rule {
             Rule::AccessDenied => "access_denied",
             Rule::InvalidPermissions => "invalid_permissions",
             Rule::TableTagsNotVisible => "table_tags_not_visible",
+            Rule::DeploymentNotLive => "deployment_not_live",
+            Rule::RestApiListLag => "rest_api_list_lag",
         }
     }
 
-    const ALL: [Rule; 15] = [
+    const ALL: [Rule; 17] = [
         Rule::TableNotActive,
         Rule::TableInUse,
         Rule::RoleNotAssumable,
@@ -271,6 +284,8 @@ impl Rule {
         Rule::AccessDenied,
         Rule::InvalidPermissions,
         Rule::TableTagsNotVisible,
+        Rule::DeploymentNotLive,
+        Rule::RestApiListLag,
     ];
 }
 
@@ -283,6 +298,7 @@ pub(crate) struct Rules {
     iam: Mutex<iam::State>,
     functions: Mutex<lambda::Functions>,
     limits: Mutex<apigateway::Limits>,
+    rest_apis: Mutex<apigateway::Listing>,
     counts: [AtomicU64; Rule::ALL.len()],
 }
 
@@ -296,6 +312,7 @@ impl Rules {
             iam: Mutex::default(),
             functions: Mutex::default(),
             limits: Mutex::default(),
+            rest_apis: Mutex::default(),
             counts: Default::default(),
         }
     }
@@ -372,6 +389,8 @@ impl Rules {
             "policy_propagation": ms(AWS.policy_propagation),
             "permission_propagation": ms(AWS.permission_propagation),
             "table_tags_visible": ms(AWS.table_tags_visible),
+            "deployment_propagation": ms(AWS.deployment_propagation),
+            "rest_api_list_lag": ms(AWS.rest_api_list_lag),
         })
     }
 

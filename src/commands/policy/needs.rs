@@ -212,6 +212,7 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/stack/permission.rs", "remove_permission", "lambda:RemovePermission", Function, STK, "replace a drifted statement; down"),
     // The REST API.
     need("src/stack/api/mod.rs", "get_rest_apis", "apigateway:GET", RestApis, &[Stack, Call, Load], "find the API by name and tag (GET /restapis)"),
+    need("src/stack/api/mod.rs", "get_rest_api", "apigateway:GET", RestApi, &[Stack, Call, Load], "read the API this machine recorded back by id (GetRestApis lags behind a create)"),
     need("src/stack/api/mod.rs", "create_rest_api", "apigateway:POST", RestApis, STK, "create the API (POST /restapis)"),
     need("src/stack/api/mod.rs", "", "apigateway:PUT", ApiTags, STK, "CreateRestApi with tags (API Gateway authorises the tags as PUT /tags/{arn})"),
     need("src/stack/api/mod.rs", "create_resource", "apigateway:POST", RestApi, STK, "create /DynamoDBManager"),

@@ -12,6 +12,7 @@ use crate::aws::ctx;
 
 mod method;
 mod quota;
+mod record;
 
 use method::drift;
 use quota::{rate_limit_note, within_quota};
@@ -40,8 +41,38 @@ struct Observed {
 /// The deployment description's prefix before the definition's fingerprint.
 const DEFINITION: &str = "lab up; definition ";
 
-/// Finds the API by name, preferring the one tagged for this stack (API names are not unique).
+/// Finds the API: the one this machine recorded, if it is still there and named so, else by name
+/// through GetRestApis, preferring the one tagged for this stack (API names are not unique).
 async fn find_api(stack: &Stack) -> anyhow::Result<Option<(String, bool)>> {
+    if let Some(found) = recorded(stack).await {
+        return Ok(Some(found));
+    }
+    list_api(stack).await
+}
+
+/// The recorded API, read back by id (GetRestApi answers at once, where GetRestApis lags); `None`
+/// when there is no record or it names no such API any more, and then the listing decides.
+async fn recorded(stack: &Stack) -> Option<(String, bool)> {
+    let id = record::read(stack)?;
+    let answer = stack.clients.apigateway.get_rest_api().rest_api_id(&id).send().await;
+    let api = match crate::aws::found("apigateway:GetRestApi", answer) {
+        Ok(Some(api)) if api.name() == Some(stack.names.api.as_str()) => api,
+        // Gone or renamed: the record is stale.
+        Ok(_) => {
+            record::forget(stack);
+            return None;
+        }
+        // A denied GetRestApi, a throttle: the listing is asked instead, and reports its own errors.
+        Err(_) => return None,
+    };
+    let owned = api
+        .tags()
+        .is_some_and(|t| stack.owns(t.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    Some((id, owned))
+}
+
+/// Finds the API by name through GetRestApis, preferring the one tagged for this stack.
+async fn list_api(stack: &Stack) -> anyhow::Result<Option<(String, bool)>> {
     let mut found: Option<(String, bool)> = None;
     let mut position = None;
     loop {
@@ -161,6 +192,7 @@ pub(crate) async fn ensure(stack: &Stack) -> anyhow::Result<(Change, String)> {
         (Action::Unchanged, details)
     };
     details.extend(rate_limit_note(waited, "CreateDeployment", "one per 5 s"));
+    record::write(stack, &api_id);
     let change = step.done(action, Some(api_id.clone()));
     Ok((change.with_details(details), api_id))
 }
@@ -290,6 +322,7 @@ pub(crate) async fn destroy(stack: &Stack) -> anyhow::Result<Change> {
     })
     .await;
     crate::aws::ignore_not_found("apigateway:DeleteRestApi", answer)?;
+    record::forget(stack);
     Ok(step.done(Action::Deleted, Some(api_id)).with_details(
         rate_limit_note(waited, "DeleteRestApi", "one per 30 s").into_iter().collect(),
     ))
