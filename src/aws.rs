@@ -119,6 +119,26 @@ fn credentials_fix(cause: &str) -> String {
     }
 }
 
+/// How long a connection may sit idle before TCP keepalive probes it: well under the 350 s after
+/// which a NAT gateway drops an idle flow (AWS knowledge center, "lambda-vpc-timeout"), so a
+/// synchronous invocation held open for up to 15 minutes keeps its flow alive.
+pub(crate) const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+
+/// An HTTPS client whose sockets send TCP keepalive probes after [`KEEPALIVE_IDLE`], for calls
+/// that wait minutes for their answer (`load --workers` invokes its generators synchronously).
+pub(crate) fn keepalive_https_client() -> anyhow::Result<aws_sdk_lambda::config::SharedHttpClient> {
+    use aws_smithy_http_client::pool::{Client, ConnectionPool};
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let pool = ConnectionPool::builder()
+        .tcp_keepalive(KEEPALIVE_IDLE)
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+        .map_err(|e| anyhow!("cannot build an HTTPS client with TCP keepalive: {e}"))?;
+    let client = Client::new(&pool)
+        .map_err(|e| anyhow!("cannot build an HTTPS client with TCP keepalive: {e}"))?;
+    Ok(aws_sdk_lambda::config::SharedHttpClient::new(client))
+}
+
 async fn load_config(conn: &Connection) -> anyhow::Result<SdkConfig> {
     // Throttling is retried with exponential backoff and jitter; a few more attempts than the SDK's
     // default 3 ride out a busy account (tune and load invoke in bursts).
@@ -447,5 +467,73 @@ pub(crate) fn is_function_waking<E: ProvideErrorMetadata>(err: &SdkError<E, Http
         Some("CodeArtifactUserPendingException" | "ResourceNotReadyException") => true,
         Some("ResourceConflictException") => message.contains("state: Pending"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The timer Linux runs on the socket whose local port is `port` (`/proc/net/tcp`'s `tr`:
+    /// 0 none, 1 retransmit, 2 keepalive).
+    fn tcp_timer(port: u16) -> Option<u8> {
+        let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit(':').next()?;
+            if u16::from_str_radix(local_port, 16).ok()? != port {
+                return None;
+            }
+            fields.get(5)?.split(':').next()?.parse().ok()
+        })
+    }
+
+    /// Sends an Invoke through `http` to a listener that never answers; the timer on the client's
+    /// socket while the call waits.
+    async fn timer_while_waiting(http: aws_sdk_lambda::config::SharedHttpClient) -> Option<u8> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::for_tests())
+            .endpoint_url(endpoint)
+            .http_client(http)
+            .build();
+        let client = aws_sdk_lambda::Client::from_conf(config);
+        let call = tokio::spawn(async move { client.invoke().function_name("f").send().await });
+        let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
+        let Ok(Ok((_socket, peer))) = accepted else {
+            panic!("the client never connected: {:?}", call.await);
+        };
+        let mut timer = None;
+        for _ in 0..40 {
+            timer = tcp_timer(peer.port());
+            if timer == Some(2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        call.abort();
+        timer
+    }
+
+    #[tokio::test]
+    async fn the_long_call_client_keeps_an_idle_connection_alive_and_the_default_does_not() {
+        if !std::path::Path::new("/proc/net/tcp").exists() {
+            return; // Linux only: where the kernel shows a socket's timers.
+        }
+        let keepalive = timer_while_waiting(keepalive_https_client().unwrap()).await;
+        assert_eq!(
+            keepalive,
+            Some(2),
+            "no keepalive timer on the waiting socket"
+        );
+        let default = timer_while_waiting(handler::https_client()).await;
+        assert_eq!(
+            default,
+            Some(0),
+            "the default client is expected to send no keepalive"
+        );
     }
 }

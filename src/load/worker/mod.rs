@@ -91,6 +91,8 @@ impl Fleet {
                 .to_builder()
                 // A retried worker invocation would run its share of the load twice.
                 .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+                // Held open for up to 840 s: without keepalive a NAT drops the idle flow.
+                .http_client(crate::aws::keepalive_https_client()?)
                 .build(),
         );
         Ok(Fleet {
