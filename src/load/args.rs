@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::call::Via;
+use lab_load::duration::parse_duration;
+use lab_load::profile::{parse_stage, Profile, Shape, Stage, MAX_VUS};
+use lab_load::Via;
 
-use super::duration::parse_duration;
-use super::profile::{parse_stage, Profile, Shape, Stage, MAX_VUS};
 use super::threshold::{parse_threshold, Threshold};
 
 /// Options of `lab load` (load testing, after Postman's runner, k6 and oha).
