@@ -50,7 +50,7 @@ impl VuSet {
     }
 
     /// The VU numbers.
-    pub fn ids(&self) -> impl Iterator<Item = u32> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> {
         (self.first..self.total).step_by(self.step.max(1) as usize)
     }
 }
@@ -99,7 +99,7 @@ pub struct Measured {
 }
 
 /// What shows a run while it goes: lab's live line on the terminal; a worker shows nothing
-/// ([`NoView`]). The generator keeps no screen of its own, so it links no terminal crate.
+/// (`NoView`). The generator keeps no screen of its own, so it links no terminal crate.
 pub trait LiveView {
     /// Starts showing the run: called once the clock's start is set, before the first request.
     /// The run's `timeline` is shared with the VUs; `max_vus` are this generator's VUs.
@@ -113,7 +113,7 @@ pub trait Shown {
 }
 
 /// No live view (a worker, whose output nobody watches).
-pub struct NoView;
+pub(crate) struct NoView;
 
 impl LiveView for NoView {
     fn start(&self, _: Arc<Timeline>, _: &RunSpec, _: u32) -> Box<dyn Shown> {

@@ -124,7 +124,7 @@ impl PayloadSpec {
 }
 
 /// The bytes sent for `value` (see the module documentation about JSON strings).
-pub fn to_bytes(value: &Value) -> Vec<u8> {
+pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
     if let Value::String(s) = value {
         if serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
             return s.clone().into_bytes();

@@ -110,15 +110,15 @@ pub struct RecorderWire {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondWire {
     /// Seconds since the worker's clock started.
-    pub second: u32,
+    pub(crate) second: u32,
     /// Requests completed.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Of which errors.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// Most VUs active.
-    pub active_vus: u32,
+    pub(crate) active_vus: u32,
     /// Latency of the second's requests (2 significant digits), V2 deflate, base64.
-    pub latency: Option<String>,
+    pub(crate) latency: Option<String>,
 }
 
 /// Serializes a histogram as HdrHistogram's V2 deflate format in base64.
