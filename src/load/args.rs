@@ -25,7 +25,7 @@ pub struct LoadArgs {
     pub ramp_up: Option<Duration>,
 
     /// How many VUs are active over time, as Postman's load profiles (closed model; see
-    /// `lab::load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
+    /// `lab_load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
     #[arg(id = "load_profile", long = "load-profile", value_enum, default_value_t = Profile::RampUp)]
     pub profile: Profile,
 
