@@ -75,7 +75,7 @@ record_bench() { python3 -B "$ROOT/scripts/bench_record.py" "$1"; }
 # --- builds ---------------------------------------------------------------------------------------------
 
 # Sets LAB_BIN: as given, or lab built in PROFILE (release or dev), with any further cargo targets
-# (e.g. --bin lab-load-worker) built alongside it in the same profile.
+# (e.g. -p lab -p lab-load --bin lab-load-worker) built alongside it in the same profile.
 build_lab() { # profile [cargo targets...]
     local profile=$1 dir=$1
     shift

@@ -20,8 +20,11 @@ WVUS=${BENCH_WORKER_VUS:-8}
 
 apt_install hey hey
 need_oha
-build_lab release --bin lab-load-worker
+build_lab release -p lab -p lab-load --bin lab-load-worker
 BUILD=$(lab_build)
+# The generator built beside lab, in its profile: named, since on the local stack lab would otherwise
+# build one from the sources in the dev profile (as `up --local` builds the handler).
+WORKER=$(dirname "$LAB_BIN")/lab-load-worker
 cargo build -q -p handler --bin bootstrap
 BOOTSTRAP=$TARGET/debug/bootstrap
 
@@ -60,7 +63,7 @@ oha -z "$DURATION" -c 200 -q "$RATE" --latency-correction -m POST -d "$PING" -H 
 say "(c) $WVUS VUs in this process, then from 1, 2 and 4 Lambda workers"
 lab load --vus "$WVUS" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/c-0.json"
 for n in 1 2 4; do
-    lab load --workers "$n" --vus "$WVUS" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/c-$n.json"
+    lab load --workers "$n" --worker-bootstrap "$WORKER" --vus "$WVUS" --duration "$DURATION" --load-profile fixed --payload "$PING" -o json >"$WORK/c-$n.json"
 done
 lab down --yes >/dev/null
 

@@ -425,7 +425,7 @@ mod tests {
         let super::Command::Load(args) = cli.command else {
             panic!("not load")
         };
-        assert_eq!(args.profile, crate::load::profile::Profile::Fixed);
+        assert_eq!(args.profile, crate::load::Profile::Fixed);
         let cli =
             super::Cli::try_parse_from(["lab", "tune", "--num", "5", "--region", "eu-west-1"])
                 .unwrap();

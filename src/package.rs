@@ -221,10 +221,16 @@ pub(crate) fn project_root() -> anyhow::Result<PathBuf> {
 /// compiled dependency with `lab` itself and the tests (`--workspace` unifies their features),
 /// so after the first build of lab it costs seconds. The local stack runs it natively.
 pub(crate) fn build_local_handler(root: &Path) -> anyhow::Result<PathBuf> {
+    build_local(root, "bootstrap")
+}
+
+/// Builds the workspace's binary `bin` for the local stack, as [`build_local_handler`] builds the
+/// handler (the load generator's bootstrap is the other one).
+pub(crate) fn build_local(root: &Path, bin: &str) -> anyhow::Result<PathBuf> {
     let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--workspace", "--bin", "bootstrap"]);
-    run_cargo(cmd, root, "bootstrap")?;
-    Ok(root.join("target/debug/bootstrap"))
+    cmd.args(["build", "--workspace", "--bin", bin]);
+    run_cargo(cmd, root, bin)?;
+    Ok(root.join("target/debug").join(bin))
 }
 
 /// Builds the handler for AWS in the `lambda` profile (fat LTO, stripped: small and quick to

@@ -15,26 +15,8 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 
 use crate::aws::ctx;
 
-/// How a request reaches the function (`--via` of `call` and `load`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Via {
-    /// POST to the stage URL, as curl and Postman do in the tutorial.
-    #[default]
-    Http,
-    /// Lambda Invoke, bypassing API Gateway.
-    Lambda,
-}
+/// How a request reaches the function: the load generator's type, which its worker's plans carry.
+pub use lab_load::Via;
 
 /// What came back, whichever way it was sent.
 #[derive(Debug, Clone)]

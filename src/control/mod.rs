@@ -13,16 +13,9 @@ use crate::arch::Arch;
 pub(crate) mod lambda;
 mod versions;
 
-/// The outcome of one synchronous invocation made with `LogType=Tail`.
-#[derive(Debug, Clone, Default)]
-pub struct Invocation {
-    /// The function's response payload (or its error document).
-    pub body: Vec<u8>,
-    /// `X-Amz-Function-Error` (`Unhandled`, `Handled`) when the function failed.
-    pub function_error: Option<String>,
-    /// The decoded `LogResult`: the last 4 KB of the invocation's log, ending with the REPORT line.
-    pub log_tail: String,
-}
+/// The outcome of one synchronous invocation: the load generator's type, since its `--via lambda`
+/// path and lab's control return the same thing.
+pub use lab_load::invoke::Invocation;
 
 /// A Lambda function whose memory can be changed and which can be invoked.
 #[async_trait]

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::call::Via;
+use lab_load::duration::parse_duration;
+use lab_load::profile::{parse_stage, Profile, Shape, Stage, MAX_VUS};
+use lab_load::Via;
 
-use super::duration::parse_duration;
-use super::profile::{parse_stage, Profile, Shape, Stage, MAX_VUS};
 use super::threshold::{parse_threshold, Threshold};
 
 /// Options of `lab load` (load testing, after Postman's runner, k6 and oha).
@@ -25,7 +25,7 @@ pub struct LoadArgs {
     pub ramp_up: Option<Duration>,
 
     /// How many VUs are active over time, as Postman's load profiles (closed model; see
-    /// `lab::load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
+    /// `lab_load::profile`). Not `--profile`: that is the AWS credentials profile, as in every AWS tool.
     #[arg(id = "load_profile", long = "load-profile", value_enum, default_value_t = Profile::RampUp)]
     pub profile: Profile,
 

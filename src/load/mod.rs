@@ -1,51 +1,40 @@
-//! Load testing (ARCHITECTURE.md §1, `load/`), after Postman's collection runner, k6, oha and wrk2.
+//! Load testing (ARCHITECTURE.md §1, `load/`), after Postman's collection runner, k6, oha and wrk2:
+//! the command's side. The generator (sending, VUs, clocks, histograms, one run, the Lambda
+//! worker's serve loop) is the `lab-load` crate; this module turns the flags into its runs and
+//! shows what they measured.
 //!
-//! Layout (the hot loop knows nothing of the screen, as in oha):
-//! [`args`] options, [`duration`] their duration syntax, [`payload`] what is sent, [`profile`]
-//! how load varies over time, [`client`] sending and classifying, [`invoke`] Lambda Invoke without
-//! retries, [`vu`] the VU loops and the open model's clock, [`metrics`] histograms, [`summary`]
-//! the figures, [`timeline`] the per-second series, [`runner`] one run in this process,
-//! [`worker`] the same run spread over Lambda invocations, [`sweep`] a test's runs (one, or one per
+//! Layout: [`args`] options, [`payload`] `--payload` into the generator's mix, [`invoke`] a
+//! function control as the generator's invoker, [`worker`] the same run spread over Lambda
+//! invocations (deploying the generator function), [`sweep`] a test's runs (one, or one per
 //! memory size), [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`] the
 //! final tables, [`html`] the HTML report, [`result`] what was measured.
 
 pub(crate) mod args;
-pub(crate) mod client;
-pub(crate) mod clock;
-pub(crate) mod duration;
 pub(crate) mod html;
 pub(crate) mod invoke;
-pub mod metrics;
 pub(crate) mod monitor;
 pub(crate) mod payload;
 pub(crate) mod printer;
-pub mod profile;
-pub(crate) mod raw_http;
 pub(crate) mod result;
-pub(crate) mod runner;
-pub(crate) mod summary;
 pub(crate) mod sweep;
 pub mod threshold;
-pub(crate) mod timeline;
-pub(crate) mod vu;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-pub use crate::call::Via;
 pub use args::LoadArgs;
-pub use profile::Profile;
+pub use lab_load::profile::Profile;
+pub use lab_load::{stop_signal, StopHandle, Via};
 pub use result::{LoadResult, RunResult};
-pub use vu::{stop_signal, StopHandle};
 
-use client::Endpoint;
-use invoke::{ControlInvoker, Invoker, SdkInvoker};
-use payload::PayloadMix;
-use runner::Model;
+use invoke::ControlInvoker;
+use lab_load::client::Endpoint;
+use lab_load::invoke::{Invoker, SdkInvoker};
+use lab_load::runner::Model;
+use lab_load::Arrivals;
 use sweep::{Generator, Test};
-use vu::Arrivals;
 
 use crate::control::FunctionControl;
 use crate::stack::Stack;
@@ -157,7 +146,7 @@ pub(crate) async fn run_target(
     json: bool,
     stop: &StopHandle,
 ) -> Result<LoadResult> {
-    let mix = Arc::new(PayloadMix::parse(args.payload.as_deref(), &t.table)?);
+    let mix = Arc::new(payload::parse(args.payload.as_deref(), &t.table)?);
     let shape = args.shape().map_err(anyhow::Error::msg)?;
     let (vus, duration) = (args.max_vus(), args.planned_duration());
     let target_name = target_name(args, t)?;
@@ -238,12 +227,12 @@ async fn generator(args: &LoadArgs, t: &Target<'_>, vus: u32, json: bool) -> Res
 /// The line that opens a test: target, load shape, length, generator.
 fn intro(
     target: &str,
-    shape: Option<&profile::Shape>,
+    shape: Option<&lab_load::profile::Shape>,
     args: &LoadArgs,
     generator: &Generator,
 ) -> String {
     let load = match shape {
-        Some(s) => s.describe(),
+        Some(s) => result::describe(s),
         None => format!(
             "{} requests/s, at most {} in flight",
             args.rate.unwrap_or_default(),

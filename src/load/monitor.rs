@@ -1,5 +1,6 @@
 //! The live view: one line on stderr, redrawn four times a second, reading only the shared
-//! [`Timeline`]'s counters (the VUs never wait for the screen).
+//! [`Timeline`]'s counters (the VUs never wait for the screen). The generator's runner starts it
+//! through [`LiveView`], so the generator itself links no terminal crate.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,8 +8,35 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 
-use super::timeline::Timeline;
+use lab_load::runner::{LiveView, RunSpec, Shown};
+use lab_load::timeline::Timeline;
+
 use crate::report::format;
+
+/// The live view on the terminal, hidden when `visible` is false (JSON output) or stderr is not a
+/// terminal.
+pub(crate) struct Terminal {
+    /// Whether to draw at all.
+    pub(crate) visible: bool,
+}
+
+impl LiveView for Terminal {
+    fn start(&self, timeline: Arc<Timeline>, spec: &RunSpec, max_vus: u32) -> Box<dyn Shown> {
+        Box::new(Monitor::start(
+            timeline,
+            spec.duration,
+            &spec.label,
+            max_vus,
+            self.visible,
+        ))
+    }
+}
+
+impl Shown for Monitor {
+    fn finish(self: Box<Self>) {
+        Monitor::finish(*self);
+    }
+}
 
 /// A running live view; [`Monitor::finish`] removes it.
 pub(crate) struct Monitor {

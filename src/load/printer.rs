@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
+use lab_load::summary::Summary;
+
 use super::result::{LoadResult, RunResult};
-use super::summary::Summary;
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};

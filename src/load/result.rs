@@ -4,17 +4,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use lab_load::payload::PayloadMix;
+use lab_load::profile::{Profile, Shape};
+use lab_load::summary::{ErrorBreakdown, HistogramBin, Summary};
+use lab_load::timeline::SecondPoint;
+use lab_load::Via;
+
 use crate::exit::Exit;
 
-use crate::call::Via;
-
 use super::args::LoadArgs;
-use super::payload::PayloadMix;
-use super::profile::Profile;
-use super::profile::Shape;
-use super::summary::{ErrorBreakdown, HistogramBin, Summary};
 use super::threshold::Checked;
-use super::timeline::SecondPoint;
 pub(crate) use crate::tune::result::WeightedPayload;
 
 /// The whole outcome of `lab load` (`--output json` prints exactly this).
@@ -112,7 +111,7 @@ pub(crate) fn header(
             "closed"
         },
         profile: shape.and_then(|s| s.profile),
-        shape: shape.map(Shape::describe),
+        shape: shape.map(describe),
         shape_points: shape.map(|s| s.points().to_vec()).unwrap_or_default(),
         vus,
         duration_s: duration.as_secs_f64(),
@@ -193,5 +192,39 @@ pub(crate) fn judge(runs: &mut [RunResult]) {
                 None => "-".to_string(),
             }
         });
+    }
+}
+
+/// A shape in one line, for the intro and the reports.
+pub(crate) fn describe(shape: &Shape) -> String {
+    let secs = |d: Duration| crate::report::format::seconds(d.as_secs_f64());
+    match shape.profile {
+        Some(Profile::RampUp) => format!(
+            "ramp-up from {} to {} VUs over {}",
+            shape.low,
+            shape.vus,
+            secs(shape.ramp_up)
+        ),
+        Some(Profile::Fixed) => format!("fixed with {} VUs", shape.vus),
+        Some(p) => format!(
+            "{} from a base of {} to {} VUs",
+            p.as_str(),
+            shape.low,
+            shape.vus
+        ),
+        None => {
+            let stages: Vec<String> = shape
+                .points()
+                .windows(2)
+                .map(|w| {
+                    format!(
+                        "{}:{}",
+                        secs(Duration::from_secs_f64(w[1].0 - w[0].0)),
+                        w[1].1
+                    )
+                })
+                .collect();
+            format!("stages {} from {} VUs", stages.join(","), shape.low)
+        }
     }
 }

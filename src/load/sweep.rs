@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use lab_load::client::Endpoint;
+use lab_load::payload::PayloadMix;
+use lab_load::runner::{self, Measured, Model, RunSpec, VuSet};
+use lab_load::StopHandle;
+
 use super::args::LoadArgs;
-use super::client::Endpoint;
-use super::payload::PayloadMix;
+use super::monitor::Terminal;
 use super::printer;
 use super::result::{LoadResult, RunResult};
-use super::runner::{self, Model, RunSpec, VuSet};
-use super::vu::StopHandle;
 use super::worker;
 use crate::control::FunctionControl;
+
+/// Bins in the reported latency histogram.
+const HISTOGRAM_BINS: usize = 12;
 
 /// Where the load comes from: this process, or Lambda workers.
 pub(crate) enum Generator {
@@ -60,7 +65,6 @@ impl Test<'_> {
             max_requests: self.args.max_requests,
             label,
             memory_mb,
-            live_view: !self.json,
             warm_up: memory_mb.is_some(),
             start_at: None,
         }
@@ -73,11 +77,14 @@ impl Test<'_> {
         let cpu_before = crate::local_cpu::snapshot().await;
         let measured = match &self.generator {
             Generator::Local(endpoint) => {
-                runner::measure(&spec, endpoint, self.mix.clone(), self.stop).await?
+                let view = Terminal {
+                    visible: !self.json,
+                };
+                runner::measure(&spec, endpoint, self.mix.clone(), self.stop, &view).await?
             }
             Generator::Workers(fleet) => fleet.measure(&spec, &self.mix, self.stop).await?,
         };
-        let mut run = runner::finish(&spec, &measured);
+        let mut run = finish(&spec, &measured);
         run.host_cpu = crate::local_cpu::since(&cpu_before).await;
         run.thresholds = self
             .args
@@ -131,5 +138,24 @@ impl Test<'_> {
                 "load test failed, and restoring the memory to {original} MB failed too: {r:#}"
             ))),
         }
+    }
+}
+
+/// The run's result: summary over the measured window, errors by kind, histogram, series.
+fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
+    // The window ends at the planned end, or earlier where the run stopped (Ctrl-C, max requests).
+    let ended = spec.offset.as_secs_f64() + m.elapsed.as_secs_f64();
+    let window = (spec.window.0, spec.window.1.min(ended));
+    RunResult {
+        memory_mb: spec.memory_mb,
+        label: spec.label.clone(),
+        summary: m.recorder.summary(m.elapsed, window, m.dropped),
+        errors: m.recorder.errors(),
+        histogram: m.recorder.histogram(HISTOGRAM_BINS),
+        series: m.timeline.series(m.elapsed),
+        interrupted: m.interrupted,
+        verdict: None,
+        thresholds: Vec::new(),
+        host_cpu: None,
     }
 }

@@ -20,8 +20,8 @@
 
 use serde::Serialize;
 
-use super::metrics::Recorder;
-use super::summary::Summary;
+use lab_load::metrics::Recorder;
+use lab_load::summary::Summary;
 
 /// What a threshold measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,7 +230,7 @@ impl Threshold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::metrics::Outcome;
+    use lab_load::metrics::Outcome;
     use std::time::Duration;
 
     #[test]

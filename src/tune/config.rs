@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::args::{self, TuneArgs, DEFAULT_BALANCED_WEIGHT, DEFAULT_DISCARD, DEFAULT_NUM};
-use super::payload::{self, PayloadSpec};
 use super::strategy::{CostModel, Strategy};
+use lab_load::payload::spec::{self as payload, PayloadSpec};
 
 /// A number the power-tuning tool also accepts as a string (it runs `parseInt` on it).
 #[derive(Debug, Deserialize)]

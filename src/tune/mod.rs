@@ -4,7 +4,7 @@
 //! the best balance of both, and remove what was published.
 //!
 //! Files, one job each: [`args`] (flags), [`config`] (the tool's input file, and how the two
-//! combine), [`payload`] (what is sent), [`versions`] (publishing, restoring, cleaning up),
+//! combine), `lab_load::payload::spec` (what is sent, shared with `load`), [`versions`] (publishing, restoring, cleaning up),
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
 //! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
 //! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
@@ -15,7 +15,6 @@ pub(crate) mod config;
 pub(crate) mod finish;
 pub mod html;
 pub mod measure;
-pub(crate) mod payload;
 pub(crate) mod power;
 pub(crate) mod present;
 pub mod pricing;

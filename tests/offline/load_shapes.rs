@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::Router;
-use lab::load::metrics::{Outcome, Recorder};
-use lab::load::profile::{parse_stage, Shape};
-use lab::load::worker::wire::RecorderWire;
 use lab::load::{LoadArgs, Profile};
+use lab_load::metrics::{Outcome, Recorder};
+use lab_load::profile::{parse_stage, Shape};
+use lab_load::worker::wire::RecorderWire;
 use proptest::prelude::*;
 
 /// A server answering every POST after 20 ms (each VU then sends about 50 requests a second).

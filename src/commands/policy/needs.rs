@@ -234,7 +234,7 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/control/lambda.rs", "get_function_configuration", "lambda:GetFunctionConfiguration", Target, &[Tune, Load], "read the memory to restore it afterwards"),
     need("src/control/lambda.rs", "update_function_configuration", "lambda:UpdateFunctionConfiguration", Target, &[Tune, Load], "set the memory size under test"),
     need("src/control/lambda.rs", "invoke", "lambda:InvokeFunction", Target, &[Tune, Load], "invoke at each size (load --via lambda)"),
-    need("src/load/invoke.rs", "invoke", "lambda:InvokeFunction", Function, &[Load], "load --via lambda"),
+    need("load/src/invoke.rs", "invoke", "lambda:InvokeFunction", Function, &[Load], "load --via lambda"),
     need("src/control/versions.rs", "publish_version", "lambda:PublishVersion", Target, &[Tune], "a version per memory size"),
     need("src/control/versions.rs", "create_alias", "lambda:CreateAlias", Target, &[Tune], "an alias per memory size"),
     need("src/control/versions.rs", "update_alias", "lambda:UpdateAlias", Target, &[Tune], "point an alias at its version"),
@@ -279,13 +279,15 @@ mod tests {
         }
     }
 
-    /// Every SDK call in `src/` has its row, and every row names a call that is there: an SDK call
-    /// added without its IAM action fails here, before an operator finds it on a real account.
+    /// Every SDK call in `src/` and the load generator's `load/src/` (which lab runs in its own
+    /// process too) has its row, and every row names a call that is there: an SDK call added
+    /// without its IAM action fails here, before an operator finds it on a real account.
     #[test]
     fn every_sdk_call_site_has_its_action() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
         rust_files(&root.join("src"), &mut files);
+        rust_files(&root.join("load/src"), &mut files);
         let mut found = BTreeSet::new();
         for file in files {
             let rel = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");

@@ -1,8 +1,9 @@
 //! One run's charts: latency and throughput second by second, and the latency distribution with
 //! its `#load-histogram-N` table.
 
+use lab_load::timeline::SecondPoint;
+
 use super::super::result::RunResult;
-use super::super::timeline::SecondPoint;
 use super::run_key;
 use crate::report::format;
 use crate::report::html::{

@@ -1,9 +1,10 @@
 //! The tutorial's "Workload Behavior Observation": every run's latency side by side, as a bar chart
 //! and the `#load-comparison` table.
 
+use lab_load::summary::LatencyStats;
+
 use super::super::printer::COMPARISON_HEADERS;
 use super::super::result::{failure_rate, LoadResult, RunResult};
-use super::super::summary::LatencyStats;
 use super::{latency_cell, run_key};
 use crate::report::format;
 use crate::report::html::{bar_chart, BarChart, DataCell, DataRow, DataTable, Document};

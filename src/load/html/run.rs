@@ -1,8 +1,9 @@
 //! One run's part of the page: its heading, the `#load-summary-N` figures, the measured window, the
 //! thresholds, the errors, its charts and the `#load-series-N` table.
 
+use lab_load::summary::LatencyStats;
+
 use super::super::result::RunResult;
-use super::super::summary::LatencyStats;
 use super::{charts, latency_cell, ms, opt, run_key};
 use crate::report::format;
 use crate::report::html::{DataCell, DataRow, DataTable, Document};

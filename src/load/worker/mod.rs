@@ -1,9 +1,9 @@
 //! Distributed generation on Lambda (`--workers N`), as Artillery's `run --platform aws:lambda`
 //! scales past one machine: the generator runs in N invocations of a function lab deploys on
-//! first use ([`deploy`], from the [`package`] of this workspace's `lab-load-worker`). Each worker
-//! drives its share ([`serve`]): VUs `i, i + N, ...` of the closed model's curve, or every N-th
+//! first use ([`deploy`], from the [`package`] of this workspace's `lab-load-worker`, the
+//! `lab-load` crate's bootstrap). Each worker drives its share (`lab_load::worker::serve`): VUs `i, i + N, ...` of the closed model's curve, or every N-th
 //! arrival of the open model, all starting their clocks at one agreed instant. Each returns its
-//! HDR histograms serialized ([`wire`]); lab merges them into the same tables, JSON and report as a
+//! HDR histograms serialized (`lab_load::worker::wire`); lab merges them into the same tables, JSON and report as a
 //! local run. A run longer than a Lambda invocation may last goes in consecutive slices.
 //!
 //! Workers count against the account's concurrency, which the function under test needs too:
@@ -11,8 +11,6 @@
 
 pub(crate) mod deploy;
 pub(crate) mod package;
-pub mod serve;
-pub mod wire;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,16 +19,16 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use futures::future::join_all;
 
+use lab_load::metrics::Recorder;
+use lab_load::payload::PayloadMix;
+use lab_load::runner::{Measured, Model, RunSpec};
+use lab_load::timeline::Timeline;
+use lab_load::worker::wire::{self, Plan, PlanModel, Report, PLAN_MARKER, PLAN_VERSION};
+use lab_load::{StopHandle, Via};
+
 use super::args::LoadArgs;
-use super::metrics::Recorder;
-use super::payload::PayloadMix;
-use super::runner::{Measured, Model, RunSpec};
-use super::timeline::Timeline;
-use super::vu::StopHandle;
 use crate::aws::AwsErrorExt;
-use crate::call::Via;
 use crate::stack::Stack;
-use wire::{Plan, PlanModel, Report, PLAN_MARKER, PLAN_VERSION};
 
 /// Time between sending the plans and the workers' common start: an invocation's round trip and
 /// a cold start, with room to spare.

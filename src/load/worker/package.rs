@@ -1,7 +1,10 @@
-//! The generator's package: the `lab-load-worker` binary of this workspace, zipped as `bootstrap`
-//! for `provided.al2023`. `--worker-bootstrap FILE` names one; otherwise the one installed beside
-//! `lab` is used (cargo builds and installs both), or, when that one cannot run on Lambda (another
-//! architecture, a glibc newer than provided.al2023's), it is built in the `lambda` profile.
+//! The generator's package: the `lab-load-worker` binary of this workspace (the `lab-load` crate's
+//! bootstrap), zipped as `bootstrap` for `provided.al2023`. `--worker-bootstrap FILE` names one.
+//! Otherwise, for the local stack, it is built in the dev profile from the project's sources, as
+//! `up --local` builds the handler (seconds, and never stale: a test build of lab no longer builds
+//! it, since it is another crate's binary); for AWS, or without the sources, the one installed
+//! beside `lab` is used, or, when that one cannot run on Lambda (another architecture, a glibc newer
+//! than provided.al2023's), it is built in the `lambda` profile.
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +30,7 @@ pub(crate) fn worker_package(explicit: Option<&Path>, local: bool) -> Result<(Pa
     let zipped = package::zip_bootstrap(&path, package::Deflate::for_local(local))?;
     if zipped.bytes.len() > package::DIRECT_UPLOAD_LIMIT {
         bail!(
-            "the zip of {} is {:.1} MB, over Lambda's 50 MB limit for a direct upload; build it in the lambda profile (cargo build --profile lambda --bin {BINARY})",
+            "the zip of {} is {:.1} MB, over Lambda's 50 MB limit for a direct upload; build it in the lambda profile (cargo build --profile lambda -p lab-load --bin {BINARY})",
             path.display(),
             zipped.bytes.len() as f64 / 1048576.0
         );
@@ -54,6 +57,11 @@ fn architecture(path: &Path) -> Result<Arch> {
 }
 
 fn locate_or_build(local: bool) -> Result<PathBuf> {
+    if local {
+        if let Ok(root) = package::project_root() {
+            return package::build_local(&root, BINARY);
+        }
+    }
     let sibling = std::env::current_exe()
         .context("cannot find lab's own path")?
         .with_file_name(BINARY);
@@ -82,7 +90,7 @@ fn host_arch() -> Result<Arch> {
 /// Builds the generator in the `lambda` profile, as `up` builds the handler.
 fn build(root: &Path, arch: Arch) -> Result<PathBuf> {
     let generator = crate::package::LambdaBinary {
-        package: "lab",
+        package: "lab-load",
         bin: BINARY,
         instead: "--worker-bootstrap",
     };

@@ -15,15 +15,15 @@ use super::metrics::{latency_histogram, micros};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondPoint {
     /// Seconds since the start (this point covers `second..second+1`).
-    pub(crate) second: u32,
+    pub second: u32,
     /// Requests completed in this second.
     pub requests: u64,
     /// Of which errors.
     pub errors: u64,
     /// Mean latency of this second's requests (all of them, errors included).
-    pub(crate) avg_ms: Option<f64>,
+    pub avg_ms: Option<f64>,
     /// 95th percentile of this second's requests (all of them).
-    pub(crate) p95_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
     /// Most VUs active (requests in flight, open model) during the second.
     pub active_vus: u32,
 }
@@ -39,22 +39,22 @@ pub(super) struct Slot {
 
 /// Figures for the live view.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Live {
+pub struct Live {
     /// Requests completed so far.
-    pub(crate) requests: u64,
+    pub requests: u64,
     /// Errors so far.
-    pub(crate) errors: u64,
+    pub errors: u64,
     /// VUs active now.
-    pub(crate) active_vus: u32,
+    pub active_vus: u32,
     /// Requests completed in the last full second.
-    pub(crate) last_second_requests: u64,
+    pub last_second_requests: u64,
     /// p95 of the last full second, ms.
-    pub(crate) last_second_p95_ms: Option<f64>,
+    pub last_second_p95_ms: Option<f64>,
 }
 
 /// The shared per-second record of a run.
 #[derive(Debug)]
-pub(crate) struct Timeline {
+pub struct Timeline {
     start: Instant,
     pub(super) slots: Vec<Mutex<Slot>>,
     requests: AtomicU64,
@@ -65,7 +65,7 @@ pub(crate) struct Timeline {
 impl Timeline {
     /// A timeline starting at `start`, with room for `seconds` seconds (later samples land in
     /// the last slot).
-    pub(crate) fn new(start: Instant, seconds: usize) -> Timeline {
+    pub fn new(start: Instant, seconds: usize) -> Timeline {
         Timeline {
             start,
             slots: (0..seconds.max(1)).map(|_| Mutex::new(Slot::default())).collect(),
@@ -76,7 +76,7 @@ impl Timeline {
     }
 
     /// When the run started.
-    pub(crate) fn start(&self) -> Instant {
+    pub fn start(&self) -> Instant {
         self.start
     }
 
@@ -136,7 +136,7 @@ impl Timeline {
     }
 
     /// Figures for the live view at `now`.
-    pub(crate) fn live(&self, now: Instant) -> Live {
+    pub fn live(&self, now: Instant) -> Live {
         let second = now.saturating_duration_since(self.start).as_secs() as usize;
         let (last_second_requests, last_second_p95_ms) = match second.checked_sub(1) {
             Some(prev) if prev < self.slots.len() => {
@@ -158,7 +158,7 @@ impl Timeline {
     }
 
     /// The per-second series up to `elapsed` (and any later second that saw a request).
-    pub(crate) fn series(&self, elapsed: Duration) -> Vec<SecondPoint> {
+    pub fn series(&self, elapsed: Duration) -> Vec<SecondPoint> {
         let seconds = (elapsed.as_secs_f64().ceil() as usize).clamp(1, self.slots.len());
         let last_touched =
             (0..self.slots.len()).rposition(|i| self.lock(i).touched).map_or(0, |i| i + 1);

@@ -36,10 +36,11 @@ use serde::{Deserialize, Serialize};
 use super::duration::parse_duration;
 
 /// The most VUs one `lab load` (or one worker) runs.
-pub(crate) const MAX_VUS: u32 = 10_000;
+pub const MAX_VUS: u32 = 10_000;
 
 /// The closed-model load shapes (Postman's load profiles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// All VUs for the whole test.
@@ -55,7 +56,7 @@ pub enum Profile {
 
 impl Profile {
     /// The command-line spelling.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Profile::Fixed => "fixed",
             Profile::RampUp => "ramp-up",
@@ -69,9 +70,9 @@ impl Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
     /// How long the stage lasts.
-    pub(crate) duration: Duration,
+    pub duration: Duration,
     /// VUs at the end of the stage.
-    pub(crate) target: u32,
+    pub target: u32,
 }
 
 /// Parses one k6 stage, `30s:10` (duration, colon, target VUs).
@@ -96,22 +97,22 @@ pub fn parse_stage(text: &str) -> Result<Stage, String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
     /// The Postman profile, or `None` for k6 stages.
-    pub(crate) profile: Option<Profile>,
+    pub profile: Option<Profile>,
     /// The most VUs at any moment.
-    pub(crate) vus: u32,
+    pub vus: u32,
     /// Test length.
     pub duration: Duration,
     /// Ramp-up length (ramp-up profile): the measured window for throughput starts after it.
-    pub(crate) ramp_up: Duration,
+    pub ramp_up: Duration,
     /// Initial load (ramp-up) or base load (spike, peak), or the stages' start.
-    pub(crate) low: u32,
+    pub low: u32,
     points: Vec<(f64, u32)>,
 }
 
 impl Shape {
     /// A Postman profile. `ramp_up` defaults to a quarter of `duration`, `initial` to 1 and `base`
     /// to a fifth of `vus` (rounded up); both must be at most `vus`.
-    pub(crate) fn profile(
+    pub fn profile(
         profile: Profile,
         vus: u32,
         duration: Duration,
@@ -170,7 +171,7 @@ impl Shape {
     }
 
     /// k6 stages from `start` VUs (k6's default start is 1).
-    pub(crate) fn stages(stages: &[Stage], start: u32) -> Result<Shape, String> {
+    pub fn stages(stages: &[Stage], start: u32) -> Result<Shape, String> {
         if stages.is_empty() {
             return Err("--stages needs at least one DURATION:VUS".into());
         }
@@ -195,7 +196,7 @@ impl Shape {
     }
 
     /// The curve's corners: (seconds since the start, VUs).
-    pub(crate) fn points(&self) -> &[(f64, u32)] {
+    pub fn points(&self) -> &[(f64, u32)] {
         &self.points
     }
 
@@ -242,42 +243,8 @@ impl Shape {
 
     /// When the measured window for throughput starts: after the ramp-up (ramp-up profile),
     /// otherwise at the start.
-    pub(crate) fn window_start(&self) -> Duration {
+    pub fn window_start(&self) -> Duration {
         self.ramp_up
-    }
-
-    /// A one-line description for the live view and reports.
-    pub(crate) fn describe(&self) -> String {
-        let secs = |d: Duration| crate::report::format::seconds(d.as_secs_f64());
-        match self.profile {
-            Some(Profile::RampUp) => format!(
-                "ramp-up from {} to {} VUs over {}",
-                self.low,
-                self.vus,
-                secs(self.ramp_up)
-            ),
-            Some(Profile::Fixed) => format!("fixed with {} VUs", self.vus),
-            Some(p) => format!(
-                "{} from a base of {} to {} VUs",
-                p.as_str(),
-                self.low,
-                self.vus
-            ),
-            None => {
-                let stages: Vec<String> = self
-                    .points
-                    .windows(2)
-                    .map(|w| {
-                        format!(
-                            "{}:{}",
-                            secs(Duration::from_secs_f64(w[1].0 - w[0].0)),
-                            w[1].1
-                        )
-                    })
-                    .collect();
-                format!("stages {} from {} VUs", stages.join(","), self.low)
-            }
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Payloads for invocations: one JSON document, or a weighted list of them.
+//! Payloads for invocations: one JSON document, or a weighted list of them. `lab tune` and
+//! `lab load` read and send them alike, so the rules live here, with the generator.
 //!
 //! A command-line value is inline JSON or `@path` to a JSON file. A weighted list is a JSON array
 //! whose every element is `{"payload": ..., "weight": n}` with n > 0; weights are relative
@@ -15,7 +16,7 @@ use serde_json::Value;
 
 /// What to send: one document, or several with relative weights.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum PayloadSpec {
+pub enum PayloadSpec {
     /// The same document every time.
     Single(Value),
     /// `(document, weight)` pairs; weights are positive and relative.
@@ -23,7 +24,7 @@ pub(crate) enum PayloadSpec {
 }
 
 /// Reads a command-line payload: inline JSON, or `@path` naming a JSON file.
-pub(crate) fn read_arg(arg: &str) -> Result<Value> {
+pub fn read_arg(arg: &str) -> Result<Value> {
     if let Some(path) = arg.strip_prefix('@') {
         let text = std::fs::read_to_string(Path::new(path))
             .with_context(|| format!("reading the payload file {path}"))?;
@@ -50,7 +51,7 @@ fn is_weighted(value: &Value) -> bool {
 
 impl PayloadSpec {
     /// Interprets a JSON value: a weighted list (validated) or a single document.
-    pub(crate) fn from_value(value: Value) -> Result<PayloadSpec> {
+    pub fn from_value(value: Value) -> Result<PayloadSpec> {
         if !is_weighted(&value) {
             return Ok(PayloadSpec::Single(value));
         }
@@ -77,7 +78,7 @@ impl PayloadSpec {
     /// `num` serialised payloads in sending order. For a weighted list each entry gets
     /// `floor(weight x num / total)` slots and the last entry fills the rest, as
     /// aws-lambda-power-tuning does, so every entry is sent at least once or it is an error.
-    pub(crate) fn expand(&self, num: usize) -> Result<Vec<Vec<u8>>> {
+    pub fn expand(&self, num: usize) -> Result<Vec<Vec<u8>>> {
         match self {
             PayloadSpec::Single(value) => {
                 let bytes = to_bytes(value);
@@ -114,7 +115,7 @@ impl PayloadSpec {
     }
 
     /// The documents with their weights (1 for a single document), for display and mixing.
-    pub(crate) fn entries(&self) -> Vec<(&Value, f64)> {
+    pub fn entries(&self) -> Vec<(&Value, f64)> {
         match self {
             PayloadSpec::Single(v) => vec![(v, 1.0)],
             PayloadSpec::Weighted(items) => items.iter().map(|(v, w)| (v, *w)).collect(),

@@ -14,7 +14,7 @@ use super::super::payload::PayloadMix;
 use super::super::runner::{self, Model, RunSpec, VuSet};
 use super::super::vu::{stop_signal, Arrivals};
 use super::wire::{seconds_of, Plan, PlanModel, RecorderWire, Report, PLAN_MARKER, PLAN_VERSION};
-use crate::call::Via;
+use crate::Via;
 
 /// Serves invocations from the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) until the process is
 /// stopped: the `lab-load-worker` bootstrap's whole life.
@@ -67,7 +67,7 @@ pub async fn serve() -> Result<()> {
 }
 
 /// Runs one event: a plan wrapped as `{"lab_load_worker": PLAN}`, nothing else.
-pub(crate) async fn handle(event: &[u8]) -> Result<Report> {
+async fn handle(event: &[u8]) -> Result<Report> {
     let mut value: Value = serde_json::from_slice(event).context("the event is not JSON")?;
     let Some(plan) = value.get_mut(PLAN_MARKER).map(Value::take) else {
         bail!("not a lab load plan: this function only runs `lab load --workers`");
@@ -83,7 +83,7 @@ pub(crate) async fn handle(event: &[u8]) -> Result<Report> {
 }
 
 /// Runs a plan with the local runner and packs what it measured.
-pub(crate) async fn run_plan(plan: &Plan) -> Result<Report> {
+async fn run_plan(plan: &Plan) -> Result<Report> {
     let timeout = Duration::from_secs_f64(plan.timeout_s);
     let vus = VuSet {
         first: plan.index,
@@ -95,8 +95,8 @@ pub(crate) async fn run_plan(plan: &Plan) -> Result<Report> {
         Via::Lambda => {
             let function =
                 plan.function.as_deref().context("--via lambda plan without a function")?;
-            let mut loader =
-                handler::with_https(aws_config::defaults(aws_config::BehaviorVersion::latest()));
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(https_client());
             if let Some(url) = &plan.endpoint_url {
                 loader = loader.endpoint_url(url);
             }
@@ -125,16 +125,15 @@ pub(crate) async fn run_plan(plan: &Plan) -> Result<Report> {
         max_requests: plan.max_requests,
         label: format!("worker {}", plan.index),
         memory_mb: None,
-        live_view: false,
         warm_up: plan.warm_up,
         start_at: Some(instant_of(plan.start_at_unix_ms)),
     };
     let mix = Arc::new(PayloadMix::from_spec(
-        &crate::tune::payload::PayloadSpec::Weighted(plan.payloads.clone()),
+        &crate::payload::spec::PayloadSpec::Weighted(plan.payloads.clone()),
     ));
     // Nothing stops a worker early: its slice is bounded, and lab waits for every report.
     let (stop, _) = stop_signal();
-    let measured = runner::measure(&spec, &endpoint, mix, &stop).await?;
+    let measured = runner::measure(&spec, &endpoint, mix, &stop, &runner::NoView).await?;
     Ok(Report {
         recorder: RecorderWire::from_recorder(&measured.recorder),
         seconds: seconds_of(&measured.timeline),
@@ -142,6 +141,16 @@ pub(crate) async fn run_plan(plan: &Plan) -> Result<Report> {
         elapsed_s: measured.elapsed.as_secs_f64(),
         late_ms: measured.late.as_secs_f64() * 1000.0,
     })
+}
+
+/// The SDK's HTTPS client with rustls on ring, as the handler's and lab's (the SDK's default,
+/// aws-lc, is a C build of most of a minute). Written here rather than taken from the handler's
+/// crate, which would bring the DynamoDB SDK into the worker.
+fn https_client() -> aws_sdk_lambda::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// The monotonic instant of a wall-clock time (past or future).

@@ -1,6 +1,7 @@
 //! One load test from start to finish in this process: connect every VU, warm them up, start the
 //! VUs (closed model) or the clock and its workers (open model), sample active VUs, run the live
-//! view, and hand back what was measured. A Lambda worker runs exactly this on its share.
+//! view (the caller's, through [`LiveView`]), and hand back what was measured. A Lambda worker
+//! runs exactly this on its share.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -12,16 +13,14 @@ use tokio::sync::mpsc;
 
 use super::client::{Endpoint, Transport};
 use super::metrics::{Outcome, Recorder, Shards};
-use super::monitor::Monitor;
 use super::payload::PayloadMix;
 use super::profile::Shape;
-use super::result::RunResult;
 use super::timeline::Timeline;
 use super::vu::{self, Arrivals, Job, RunContext, StopHandle};
 
 /// Closed (VUs looping) or open (fixed arrival rate) model.
 #[derive(Debug, Clone)]
-pub(crate) enum Model {
+pub enum Model {
     /// VUs active according to a shape.
     Closed(Arc<Shape>),
     /// A share of a fixed arrival rate.
@@ -31,7 +30,7 @@ pub(crate) enum Model {
 /// Which VUs of the whole test this generator runs: `first, first + step, ...` below `total`
 /// (a Lambda worker `i` of `n` runs VUs `i, i + n, ...`, so the workers together follow the shape).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct VuSet {
+pub struct VuSet {
     /// The first VU number.
     pub(crate) first: u32,
     /// The distance between this generator's VUs.
@@ -42,7 +41,7 @@ pub(crate) struct VuSet {
 
 impl VuSet {
     /// Every VU of a test of `total`.
-    pub(crate) fn all(total: u32) -> VuSet {
+    pub fn all(total: u32) -> VuSet {
         VuSet {
             first: 0,
             step: 1,
@@ -58,59 +57,82 @@ impl VuSet {
 
 /// What one run (or one slice of one worker's run) does.
 #[derive(Debug, Clone)]
-pub(crate) struct RunSpec {
+pub struct RunSpec {
     /// The load model.
-    pub(crate) model: Model,
+    pub model: Model,
     /// This generator's VUs (closed) or workers (open).
-    pub(crate) vus: VuSet,
+    pub vus: VuSet,
     /// Length of this run or slice.
-    pub(crate) duration: Duration,
+    pub duration: Duration,
     /// Where in the test this slice starts (0 for a whole run).
-    pub(crate) offset: Duration,
+    pub offset: Duration,
     /// The measured window for throughput, seconds since the test's start.
-    pub(crate) window: (f64, f64),
+    pub window: (f64, f64),
     /// Request timeout (sizes the timeline for requests that finish after the end).
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
     /// `--max-requests` (this generator's share).
-    pub(crate) max_requests: Option<u64>,
+    pub max_requests: Option<u64>,
     /// Shown in the live view, e.g. `128 MB`.
-    pub(crate) label: String,
+    pub label: String,
     /// Memory size the run was made at.
-    pub(crate) memory_mb: Option<u32>,
-    /// Draw the live view.
-    pub(crate) live_view: bool,
+    pub memory_mb: Option<u32>,
     /// Send one request from every VU first, unmeasured (after a memory change).
-    pub(crate) warm_up: bool,
+    pub warm_up: bool,
     /// Start the clock at this instant (workers start together), else right after the warm-up.
-    pub(crate) start_at: Option<Instant>,
+    pub start_at: Option<Instant>,
 }
 
 /// What a run measured, before it is summarised.
-pub(crate) struct Measured {
+pub struct Measured {
     /// Every request, merged.
-    pub(crate) recorder: Recorder,
+    pub recorder: Recorder,
     /// The per-second record.
-    pub(crate) timeline: Arc<Timeline>,
+    pub timeline: Arc<Timeline>,
     /// Open model: arrivals not sent.
-    pub(crate) dropped: u64,
+    pub dropped: u64,
     /// From the clock's start to the last answer.
-    pub(crate) elapsed: Duration,
+    pub elapsed: Duration,
     /// Stopped early (Ctrl-C).
-    pub(crate) interrupted: bool,
+    pub interrupted: bool,
     /// How late after `start_at` this generator got going.
-    pub(crate) late: Duration,
+    pub late: Duration,
 }
 
-/// Bins in the reported latency histogram.
-const HISTOGRAM_BINS: usize = 12;
+/// What shows a run while it goes: lab's live line on the terminal; a worker shows nothing
+/// (`NoView`). The generator keeps no screen of its own, so it links no terminal crate.
+pub trait LiveView {
+    /// Starts showing the run: called once the clock's start is set, before the first request.
+    /// The run's `timeline` is shared with the VUs; `max_vus` are this generator's VUs.
+    fn start(&self, timeline: Arc<Timeline>, spec: &RunSpec, max_vus: u32) -> Box<dyn Shown>;
+}
+
+/// A view [`LiveView::start`] started; finished when the run is over.
+pub trait Shown {
+    /// Stops showing the run (and erases what was drawn).
+    fn finish(self: Box<Self>);
+}
+
+/// No live view (a worker, whose output nobody watches).
+pub(crate) struct NoView;
+
+impl LiveView for NoView {
+    fn start(&self, _: Arc<Timeline>, _: &RunSpec, _: u32) -> Box<dyn Shown> {
+        Box::new(NoView)
+    }
+}
+
+impl Shown for NoView {
+    fn finish(self: Box<Self>) {}
+}
 
 /// Runs one test (or slice). Every VU's connection is made, and warmed up when asked, before the
 /// clock starts, so setup is not measured.
-pub(crate) async fn measure(
+pub async fn measure(
     spec: &RunSpec,
     endpoint: &Endpoint,
     mix: Arc<PayloadMix>,
     stop: &StopHandle,
+    view: &dyn LiveView,
 ) -> Result<Measured> {
     let ids: Vec<u32> = spec.vus.ids().collect();
     let transports = ids.iter().map(|_| endpoint.connect()).collect::<Result<Vec<_>>>()?;
@@ -146,13 +168,7 @@ pub(crate) async fn measure(
             }
         })
     };
-    let monitor = Monitor::start(
-        timeline.clone(),
-        spec.duration,
-        &spec.label,
-        ids.len() as u32,
-        spec.live_view,
-    );
+    let monitor = view.start(timeline.clone(), spec, ids.len() as u32);
     tokio::time::sleep_until(start.into()).await;
     let dropped = match &spec.model {
         Model::Closed(shape) => {
@@ -222,23 +238,4 @@ async fn warm_up(transports: &[Transport], mix: &PayloadMix) -> Result<()> {
         bail!("warm-up failed: the target did not answer ({why})");
     }
     Ok(())
-}
-
-/// The run's result: summary over the measured window, errors by kind, histogram, series.
-pub(crate) fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
-    // The window ends at the planned end, or earlier where the run stopped (Ctrl-C, max requests).
-    let ended = spec.offset.as_secs_f64() + m.elapsed.as_secs_f64();
-    let window = (spec.window.0, spec.window.1.min(ended));
-    RunResult {
-        memory_mb: spec.memory_mb,
-        label: spec.label.clone(),
-        summary: m.recorder.summary(m.elapsed, window, m.dropped),
-        errors: m.recorder.errors(),
-        histogram: m.recorder.histogram(HISTOGRAM_BINS),
-        series: m.timeline.series(m.elapsed),
-        interrupted: m.interrupted,
-        verdict: None,
-        thresholds: Vec::new(),
-        host_cpu: None,
-    }
 }

@@ -14,9 +14,9 @@ pub struct ErrorBreakdown {
     /// Function errors by error type (`BadRequest`, `Runtime.OutOfMemory`, `Sandbox.Timedout`...).
     pub function_errors: BTreeMap<String, u64>,
     /// Lambda Invoke throttled (TooManyRequestsException), `--via lambda`.
-    pub(crate) throttles: u64,
+    pub throttles: u64,
     /// Other Lambda Invoke errors by code, `--via lambda`.
-    pub(crate) lambda_errors: BTreeMap<String, u64>,
+    pub lambda_errors: BTreeMap<String, u64>,
     /// Requests that got no answer in time.
     pub timeouts: u64,
     /// Connection failures.
@@ -38,7 +38,7 @@ impl ErrorBreakdown {
     }
 
     /// Each kind with its count, as `HTTP 500 x3`, `function error BadRequest x2`, `throttled x1`.
-    pub(crate) fn kinds(&self) -> Vec<String> {
+    pub fn kinds(&self) -> Vec<String> {
         let mut kinds: Vec<String> =
             self.http_status.iter().map(|(code, n)| format!("HTTP {code} x{n}")).collect();
         kinds.extend(self.function_errors.iter().map(|(t, n)| format!("function error {t} x{n}")));
@@ -61,9 +61,9 @@ pub struct LatencyStats {
     /// Mean.
     pub avg_ms: Option<f64>,
     /// Fastest.
-    pub(crate) min_ms: Option<f64>,
+    pub min_ms: Option<f64>,
     /// Slowest.
-    pub(crate) max_ms: Option<f64>,
+    pub max_ms: Option<f64>,
     /// Median.
     pub p50_ms: Option<f64>,
     /// 90th percentile.
@@ -94,7 +94,7 @@ impl LatencyStats {
 
     /// Every figure in the order the tables show them, with its column header: Avg, Min, p50, p90,
     /// p95, p99, Max.
-    pub(crate) fn columns(&self) -> [(&'static str, Option<f64>); 7] {
+    pub fn columns(&self) -> [(&'static str, Option<f64>); 7] {
         [
             ("Avg", self.avg_ms),
             ("Min", self.min_ms),
@@ -119,12 +119,12 @@ pub struct Summary {
     /// errors / requests.
     pub error_rate: f64,
     /// Wall-clock length of the run, drain after the end included.
-    pub(crate) elapsed_s: f64,
+    pub elapsed_s: f64,
     /// Start of the measured window (seconds since the start): the end of the ramp-up for the
     /// ramp-up profile, otherwise 0.
     pub window_from_s: f64,
     /// End of the measured window: the planned end (or where the run stopped, if earlier).
-    pub(crate) window_to_s: f64,
+    pub window_to_s: f64,
     /// Requests completed inside the window.
     pub window_requests: u64,
     /// window_requests / window length: ramp-up and the drain after the end are not counted.
@@ -142,9 +142,9 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistogramBin {
     /// Lower edge (ms).
-    pub(crate) from_ms: f64,
+    pub from_ms: f64,
     /// Upper edge (ms).
-    pub(crate) to_ms: f64,
+    pub to_ms: f64,
     /// Requests in the bin.
     pub count: u64,
 }

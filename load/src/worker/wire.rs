@@ -14,17 +14,17 @@ use super::super::metrics::{latency_histogram, Recorder};
 use super::super::profile::Shape;
 use super::super::summary::ErrorBreakdown;
 use super::super::timeline::Timeline;
-use crate::call::Via;
+use crate::Via;
 
 /// The marker a worker requires in its event: it runs only what lab sends it.
-pub(crate) const PLAN_MARKER: &str = "lab_load_worker";
+pub const PLAN_MARKER: &str = "lab_load_worker";
 /// The plan (and report) format this build speaks.
-pub(crate) const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Closed or open model, as sent to a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum PlanModel {
+pub enum PlanModel {
     /// VUs following a shape.
     Closed {
         /// The whole test's shape.
@@ -41,54 +41,54 @@ pub(crate) enum PlanModel {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// Always [`PLAN_VERSION`].
-    pub(crate) version: u32,
+    pub version: u32,
     /// Through the stage URL or Lambda Invoke.
-    pub(crate) via: Via,
+    pub via: Via,
     /// The stage URL.
-    pub(crate) url: String,
+    pub url: String,
     /// The function, with `--via lambda`.
-    pub(crate) function: Option<String>,
+    pub function: Option<String>,
     /// The Lambda API endpoint to use (the local stack's gateway), with `--via lambda`.
-    pub(crate) endpoint_url: Option<String>,
+    pub endpoint_url: Option<String>,
     /// The model.
-    pub(crate) model: PlanModel,
+    pub model: PlanModel,
     /// This worker's number, and how many share the test.
-    pub(crate) index: u32,
+    pub index: u32,
     /// Workers in the test.
-    pub(crate) count: u32,
+    pub count: u32,
     /// VUs in the whole test (closed) or requests in flight (open).
-    pub(crate) vus: u32,
+    pub vus: u32,
     /// Length of this slice, seconds.
-    pub(crate) duration_s: f64,
+    pub duration_s: f64,
     /// Where the slice starts in the test, seconds.
-    pub(crate) offset_s: f64,
+    pub offset_s: f64,
     /// The measured window, seconds since the test's start.
-    pub(crate) window: (f64, f64),
+    pub window: (f64, f64),
     /// Request timeout, seconds.
-    pub(crate) timeout_s: f64,
+    pub timeout_s: f64,
     /// This worker's share of `--max-requests`.
-    pub(crate) max_requests: Option<u64>,
+    pub max_requests: Option<u64>,
     /// The payloads and their weights.
-    pub(crate) payloads: Vec<(Value, f64)>,
+    pub payloads: Vec<(Value, f64)>,
     /// Send one request per VU before the clock starts.
-    pub(crate) warm_up: bool,
+    pub warm_up: bool,
     /// When every worker starts its clock, milliseconds since the Unix epoch.
-    pub(crate) start_at_unix_ms: u64,
+    pub start_at_unix_ms: u64,
 }
 
 /// What one worker measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Report {
+pub struct Report {
     /// The recorder.
-    pub(crate) recorder: RecorderWire,
+    pub recorder: RecorderWire,
     /// Each second that saw anything.
-    pub(crate) seconds: Vec<SecondWire>,
+    pub seconds: Vec<SecondWire>,
     /// Open model: arrivals not sent.
-    pub(crate) dropped: u64,
+    pub dropped: u64,
     /// From the clock's start to the last answer, seconds.
-    pub(crate) elapsed_s: f64,
+    pub elapsed_s: f64,
     /// How late after the agreed start this worker began, milliseconds.
-    pub(crate) late_ms: f64,
+    pub late_ms: f64,
 }
 
 /// A [`Recorder`] on the wire.
@@ -108,7 +108,7 @@ pub struct RecorderWire {
 
 /// One second of a worker's timeline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SecondWire {
+pub struct SecondWire {
     /// Seconds since the worker's clock started.
     pub(crate) second: u32,
     /// Requests completed.
@@ -181,7 +181,7 @@ pub(crate) fn seconds_of(t: &Timeline) -> Vec<SecondWire> {
 }
 
 /// Adds a worker's seconds into `t`, `offset` seconds in (a later slice of a long test).
-pub(crate) fn absorb(t: &Timeline, seconds: &[SecondWire], offset: u32) -> Result<()> {
+pub fn absorb(t: &Timeline, seconds: &[SecondWire], offset: u32) -> Result<()> {
     for s in seconds {
         let i = ((s.second + offset) as usize).min(t.slots.len() - 1);
         let mut slot = t.lock(i);

@@ -40,7 +40,7 @@ impl StopHandle {
     }
 
     /// Another receiver.
-    pub(crate) fn subscribe(&self) -> Stop {
+    pub fn subscribe(&self) -> Stop {
         Stop {
             rx: self.tx.subscribe(),
         }
@@ -49,12 +49,12 @@ impl StopHandle {
 
 impl Stop {
     /// Whether stop was requested.
-    pub(crate) fn is_stopped(&self) -> bool {
+    pub fn is_stopped(&self) -> bool {
         *self.rx.borrow()
     }
 
     /// Resolves when stop is requested.
-    pub(crate) async fn stopped(&mut self) {
+    pub async fn stopped(&mut self) {
         // An error means the handle is gone, which only happens once the run is over.
         let _ = self.rx.wait_for(|s| *s).await;
     }
@@ -247,13 +247,13 @@ pub(crate) const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
 /// This generator's share of an open-model schedule: arrivals `k * count + index` of the whole
 /// run's `rate` (with `count` Lambda workers, each takes every `count`-th arrival).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Arrivals {
+pub struct Arrivals {
     /// Arrivals per second of the whole run.
-    pub(crate) rate: f64,
+    pub rate: f64,
     /// This generator's number.
-    pub(crate) index: u32,
+    pub index: u32,
     /// Generators sharing the schedule.
-    pub(crate) count: u32,
+    pub count: u32,
 }
 
 /// The open-model scheduler: this share's arrivals, ticked by the [`clock`], each handed to a free

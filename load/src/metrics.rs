@@ -234,7 +234,7 @@ impl Recorder {
 
     /// The latency distribution of every request in `buckets` equal-width bins from the fastest to
     /// the slowest (as oha draws it).
-    pub(crate) fn histogram(&self, buckets: usize) -> Vec<HistogramBin> {
+    pub fn histogram(&self, buckets: usize) -> Vec<HistogramBin> {
         let h = &self.all;
         if h.is_empty() || buckets == 0 {
             return Vec::new();

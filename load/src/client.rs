@@ -19,7 +19,7 @@ use super::metrics::Outcome;
 
 /// Where requests go; [`Endpoint::connect`] makes the per-VU half.
 #[derive(Clone)]
-pub(crate) enum Endpoint {
+pub enum Endpoint {
     /// POST to a URL.
     Http {
         /// The stage URL.
@@ -60,7 +60,7 @@ pub(crate) enum Transport {
 
 impl Endpoint {
     /// POST to `url` with up to `vus` requests in flight.
-    pub(crate) fn http(url: &str, timeout: Duration, vus: u32) -> Result<Endpoint> {
+    pub fn http(url: &str, timeout: Duration, vus: u32) -> Result<Endpoint> {
         let shared = if url.starts_with("http://") {
             None
         } else {
@@ -156,7 +156,7 @@ impl Transport {
 }
 
 fn classify_invocation(
-    answer: Result<Result<crate::control::Invocation, InvokeFailure>, tokio::time::error::Elapsed>,
+    answer: Result<Result<crate::invoke::Invocation, InvokeFailure>, tokio::time::error::Elapsed>,
     timeout: Duration,
     describe: bool,
 ) -> (Outcome, Option<String>) {
@@ -276,7 +276,7 @@ mod tests {
     fn invocations_are_classified_by_kind() {
         let t = Duration::from_secs(1);
         let inv = |body: &[u8], header: Option<&str>| {
-            Ok(Ok(crate::control::Invocation {
+            Ok(Ok(crate::invoke::Invocation {
                 body: body.to_vec(),
                 function_error: header.map(str::to_string),
                 log_tail: String::new(),

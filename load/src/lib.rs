@@ -1,0 +1,29 @@
+//! lab's load generator (ARCHITECTURE.md §1, `lab-load`), after oha, k6 and wrk2: what sends the
+//! requests of `lab load` and measures them, in lab's process or in a Lambda worker of
+//! `--workers`. It knows nothing of lab's command line, stack or screen, so the worker's bootstrap
+//! (`lab-load-worker`) links only this crate.
+//!
+//! Layout (the hot loop knows nothing of the screen, as in oha): [`duration`] the options'
+//! duration syntax, [`payload`] what is sent, [`profile`] how load varies over time, [`client`]
+//! sending and classifying, [`invoke`] Lambda Invoke without retries, `vu` the VU loops and the
+//! open model's scheduler, `clock` the open model's arrivals, [`metrics`] histograms, [`summary`]
+//! the figures, [`timeline`] the per-second series, [`runner`] one run in this process,
+//! [`worker`] the Lambda worker's wire format and serve loop.
+
+pub mod client;
+mod clock;
+pub mod duration;
+pub mod invoke;
+pub mod metrics;
+pub mod payload;
+pub mod profile;
+mod raw_http;
+pub mod runner;
+pub mod summary;
+pub mod timeline;
+mod via;
+mod vu;
+pub mod worker;
+
+pub use via::Via;
+pub use vu::{stop_signal, Arrivals, Stop, StopHandle};
