@@ -10,6 +10,9 @@
 # each at 1769 MB (a whole vCPU per instance: the data plane sets the pace) and at 128 MB (the
 # function's CPU share sets it). Then each data plane alone, without the function: GetItem sent
 # straight to the gateway, which serves it from its store (native) or forwards it to moto (moto).
+# Then scripts/run's load comparison, `lab load --memory 128,1024` at as many VUs, on each plane: the
+# emulator's own share of the mean latency (the gateway in front plus the data plane inside the
+# function, from the local stack's x-lab-* headers; goal <= 20% at 1024 MB).
 # Prints figures only, and records them in bench/results/dataplane.json (scripts/bench_record.py).
 #
 # Knobs (environment): BENCH_DURATION (10 s per run), BENCH_CLIENTS (10), BENCH_MEMORIES ("1769 128"),
@@ -20,6 +23,7 @@
 DURATION=${BENCH_DURATION:-10}
 CLIENTS=${BENCH_CLIENTS:-10}
 MEMORIES=${BENCH_MEMORIES:-1769 128}
+SHARE_MEMORIES=128,1024
 BENCH_HTTP=$ROOT/scripts/bench_http.py
 
 if [ -z "${LAB_BIN:-}" ]; then
@@ -67,6 +71,10 @@ measure() { # plane (native or moto)
             run "$plane-$mem-$w" "$URL" "$WORK/$w.json" "$SERVE_PID"
         done
     done
+    # scripts/run's load comparison (`lab load --memory 128,1024`, the tutorial's `list`), with the
+    # emulator's own share of each request's latency (the gateway in front, the data plane inside).
+    say "$plane: lab load --memory $SHARE_MEMORIES ($CLIENTS VUs, $DURATION s each)"
+    lab -o json load --vus "$CLIENTS" --duration "${DURATION}s" --memory "$SHARE_MEMORIES" >"$WORK/load-$plane.json"
     # The data plane alone, without the function: GetItem sent straight to the gateway, which serves
     # it from its store (native) or forwards it to moto (moto).
     python3 "$BENCH_HTTP" client "$ENDPOINT/" "$WORK/getitem.json" --clients "$CLIENTS" --duration 2 "${DDB_HEADERS[@]}" >/dev/null

@@ -40,6 +40,12 @@ def figures(work, plane, memories):
     out["getitem_rps"] = g["req_per_s"]
     out["getitem_p50_ms"] = g["latency_ms"]["p50"]
     out["getitem_errors"] = errors(g)
+    for run in json.loads((Path(work) / f"load-{plane}.json").read_text())["runs"]:
+        mb, share = run["memory_mb"], run.get("emulator") or {}
+        out[f"load_{mb}_p50_ms"] = run["summary"]["p50_ms"]
+        out[f"load_{mb}_rps"] = run["summary"]["throughput_rps"]
+        for k in ("share", "latency_ms", "emulator_ms", "dataplane_ms", "function_ms", "host_cpu_wait_ms"):
+            out[f"load_{mb}_emulator_{k}"] = share.get(k)
     return out
 
 
@@ -54,6 +60,13 @@ def report(work, memories):
         g = load(work, f"{plane}-getitem")
         alone = "gateway GetItem, " + ("native store" if plane == "native" else "forwarded to moto")
         print(f"{alone:<28} {g['req_per_s']:>8} {g['latency_ms']['p50']:>8} {g['latency_ms']['p99']:>8} {errors(g):>7}")
+    for plane in ("native", "moto"):
+        for run in json.loads((Path(work) / f"load-{plane}.json").read_text())["runs"]:
+            share = run.get("emulator") or {}
+            print(f"{plane} lab load {run['memory_mb']} MB: {run['summary']['throughput_rps']:.0f} req/s, "
+                  f"p50 {run['summary']['p50_ms']:.2f} ms; {share.get('share', 0) * 100:.0f}% emulator "
+                  f"({share.get('emulator_ms')} of {share.get('latency_ms')} ms; data plane "
+                  f"{share.get('dataplane_ms')} ms, CPU wait {share.get('host_cpu_wait_ms')} ms)")
     for mem in memories:
         for w in WORKLOADS:
             n, m = load(work, f"native-{mem}-{w}"), load(work, f"moto-{mem}-{w}")

@@ -28,6 +28,8 @@ pub enum Endpoint {
         timeout: Duration,
         /// The client `https://` VUs share (built once).
         shared: Option<reqwest::Client>,
+        /// What the local stack's headers said of the answers (plain `http://` only).
+        local: Arc<super::local_timing::LocalTiming>,
     },
     /// Lambda Invoke, without retries.
     Lambda {
@@ -79,7 +81,16 @@ impl Endpoint {
             url: url.to_string(),
             timeout,
             shared,
+            local: Arc::default(),
         })
+    }
+
+    /// The emulator's share of latency since the last call, when the target is lab's local stack.
+    pub fn take_emulator_share(&self) -> Option<super::local_timing::EmulatorShare> {
+        match self {
+            Endpoint::Http { local, .. } => local.take(),
+            Endpoint::Lambda { .. } => None,
+        }
     }
 
     /// A transport for one VU.
@@ -89,7 +100,12 @@ impl Endpoint {
                 url,
                 timeout,
                 shared: None,
-            } => Transport::Raw(Box::new(super::raw_http::RawHttp::new(url, *timeout)?)),
+                local,
+            } => Transport::Raw(Box::new(super::raw_http::RawHttp::new(
+                url,
+                *timeout,
+                local.clone(),
+            )?)),
             Endpoint::Http {
                 url,
                 shared: Some(client),

@@ -7,13 +7,14 @@
 //! duration syntax, [`payload`] what is sent, [`profile`] how load varies over time, [`client`]
 //! sending and classifying, [`invoke`] Lambda Invoke without retries, `vu` the VU loops and the
 //! open model's scheduler, `clock` the open model's arrivals, [`metrics`] histograms, [`summary`]
-//! the figures, [`timeline`] the per-second series, [`runner`] one run in this process,
+//! the figures, [`local_timing`] the local stack's own share of latency, [`timeline`] the per-second series, [`runner`] one run in this process,
 //! [`worker`] the Lambda worker's wire format and serve loop.
 
 pub mod client;
 mod clock;
 pub mod duration;
 pub mod invoke;
+pub mod local_timing;
 pub mod metrics;
 pub mod payload;
 pub mod profile;

@@ -5,7 +5,8 @@
 //! `https://` URLs (real API Gateway) keep using reqwest.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
@@ -15,6 +16,8 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
+
+use super::local_timing::LocalTiming;
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -32,11 +35,13 @@ pub(crate) struct RawHttp {
     path: Uri,
     timeout: Duration,
     sender: Mutex<Option<SendRequest<Full<Bytes>>>>,
+    /// What the local stack's headers say of each answer.
+    local: Arc<LocalTiming>,
 }
 
 impl RawHttp {
     /// Prepares a connection to `url` (resolved now; connected on first use).
-    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(url: &str, timeout: Duration, local: Arc<LocalTiming>) -> Result<Self> {
         let uri: Uri = url.parse().with_context(|| format!("invalid URL {url}"))?;
         if uri.scheme_str() != Some("http") {
             bail!("{url} is not an http:// URL");
@@ -59,6 +64,7 @@ impl RawHttp {
             path,
             timeout,
             sender: Mutex::new(None),
+            local,
         })
     }
 
@@ -105,9 +111,12 @@ impl RawHttp {
         headers.insert(HOST, self.host.clone());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let result = async {
+            let sent = Instant::now();
             let response = sender.send_request(request).await?;
             let status = response.status();
-            let bytes = response.into_body().collect().await?.to_bytes();
+            let (parts, body) = response.into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            self.local.record(sent.elapsed(), &parts.headers);
             Ok::<_, hyper::Error>((status, bytes))
         }
         .await;
@@ -124,8 +133,18 @@ mod tests {
 
     #[test]
     fn only_plain_http_urls() {
-        assert!(RawHttp::new("http://127.0.0.1:9/x?y=1", Duration::from_secs(1)).is_ok());
-        assert!(RawHttp::new("https://example.com/", Duration::from_secs(1)).is_err());
-        assert!(RawHttp::new("not a url", Duration::from_secs(1)).is_err());
+        assert!(RawHttp::new(
+            "http://127.0.0.1:9/x?y=1",
+            Duration::from_secs(1),
+            Default::default()
+        )
+        .is_ok());
+        assert!(RawHttp::new(
+            "https://example.com/",
+            Duration::from_secs(1),
+            Default::default()
+        )
+        .is_err());
+        assert!(RawHttp::new("not a url", Duration::from_secs(1), Default::default()).is_err());
     }
 }

@@ -72,7 +72,14 @@ async fn dispatch(
             }
         }
     }
-    forward_with_hooks(&gw, &region, method, &uri, &headers, body).await
+    // A function instance's own call: its time is the emulator's share of that invocation.
+    let meter = super::call_meter::of(&headers);
+    let started = std::time::Instant::now();
+    let response = forward_with_hooks(&gw, &region, method, &uri, &headers, body).await;
+    if let Some(meter) = meter {
+        super::call_meter::charge(&meter, started.elapsed());
+    }
+    response
 }
 
 /// IAM for the Lambda calls the gateway serves itself (Invoke, GetAccountSettings): the caller,

@@ -14,6 +14,7 @@ use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::call_meter::Meter;
 use super::capture::{read_lines, Capture};
 use super::cgroup::Flavor;
 use super::cpu::CpuShare;
@@ -66,6 +67,8 @@ pub(crate) struct Instance {
     cpu: Option<CpuShare>,
     /// The memory cgroup that stops the instance at its memory size, where the machine allows.
     memory: Option<MemoryLimit>,
+    /// Time the gateway spent on this instance's own AWS calls.
+    pub(crate) calls: Meter,
 }
 
 /// The cgroups instances go into: CPU share and memory limit, each where the machine allows.
@@ -89,10 +92,12 @@ impl Instance {
         let api = runtime_api::serve().await?;
         let log_stream = format!("{}/[$LATEST]{id:032x}", dates::utc_date());
         let (cpu, memory) = prepare_cgroups(limits, id, config.memory_mb);
+        let calls = Meter::register(id);
         let env = RuntimeEnv {
             api_addr: api.addr.to_string(),
             log_stream: &log_stream,
             aws_endpoint,
+            session_token: calls.token(),
         };
         let cgroups = [
             cpu.as_ref().map(CpuShare::procs),
@@ -121,6 +126,7 @@ impl Instance {
             init: None,
             cpu,
             memory,
+            calls,
         })
     }
 
@@ -318,6 +324,8 @@ struct RuntimeEnv<'a> {
     api_addr: String,
     log_stream: &'a str,
     aws_endpoint: &'a str,
+    /// The session token naming the instance (its calls are metered by it).
+    session_token: String,
 }
 
 /// The `bootstrap` process: Lambda's environment variables (and none of the host's), its output
@@ -359,7 +367,7 @@ fn bootstrap_command(
             crate::iam::function_key(&config.region, &config.name),
         )
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_SESSION_TOKEN", "lab-local-function-session")
+        .env("AWS_SESSION_TOKEN", &env.session_token)
         .env("AWS_ENDPOINT_URL", env.aws_endpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -32,6 +32,12 @@ pub(crate) struct Invoked {
     /// Time spent in the function (its Duration, plus init on a cold start), in microseconds: what
     /// the gateway reports in `x-lab-function-us` so benchmarks can tell its own overhead apart.
     pub(crate) function_us: u64,
+    /// Time the gateway spent answering the function's own AWS calls during the invocation (the
+    /// emulator's part of `function_us`), in microseconds: `x-lab-dataplane-us`.
+    pub(crate) dataplane_us: u64,
+    /// Time the invocation waited for the host's cores before it ran (the CPU budget), in
+    /// microseconds: `x-lab-cpu-wait-us`.
+    pub(crate) cpu_wait_us: u64,
 }
 
 impl Invoked {
@@ -97,6 +103,7 @@ pub(crate) async fn invoke_as(
     // is outside the REPORT line's figures, as Lambda has none, but inside the caller's latency.
     let cold = lease.instance.is_none();
     let cpu = gw.pool.admit_cpu(config.memory_mb, cold).await;
+    let cpu_wait = cpu.as_ref().map(|(_, waited)| *waited).unwrap_or_default();
     let mut instance = match lease.instance.take() {
         Some(i) => i,
         None => match Instance::start(&config, &code_dir, &gw.function_endpoint, &gw.pool.limits)
@@ -115,7 +122,10 @@ pub(crate) async fn invoke_as(
             admitted.settle();
         }
     }
+    // Anything charged before this invocation (a call its previous one left running) is not its.
+    instance.calls.take();
     let (ended, mut measured) = instance.invoke(&request_id, payload, &config).await;
+    let dataplane_us = instance.calls.take();
     let lines = instance.take_lines().await;
     // Lambda stops an environment that goes past its memory size: the memory cgroup does it mid-call
     // where the machine allows; elsewhere the peak is checked after the call.
@@ -147,6 +157,8 @@ pub(crate) async fn invoke_as(
         function_error,
         log,
         function_us: (measured.duration + measured.init.unwrap_or_default()).as_micros() as u64,
+        dataplane_us,
+        cpu_wait_us: cpu_wait.as_micros() as u64,
     })
 }
 
@@ -212,6 +224,8 @@ fn start_failed(request_id: String, config: &FunctionConfig, e: &anyhow::Error) 
         function_error: Some("Unhandled".into()),
         log,
         function_us: 0,
+        dataplane_us: 0,
+        cpu_wait_us: 0,
     }
 }
 

@@ -168,6 +168,11 @@ fn answer(invoked: &Invoked, headers: &HeaderMap) -> Response {
         h.insert("x-amzn-requestid", v);
     }
     h.insert("x-lab-function-us", HeaderValue::from(invoked.function_us));
+    h.insert(
+        "x-lab-dataplane-us",
+        HeaderValue::from(invoked.dataplane_us),
+    );
+    h.insert("x-lab-cpu-wait-us", HeaderValue::from(invoked.cpu_wait_us));
     if let Some(err) = &invoked.function_error {
         if let Ok(v) = HeaderValue::from_str(err) {
             h.insert("x-amz-function-error", v);

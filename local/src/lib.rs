@@ -19,6 +19,7 @@
 //! `async_invoke` -> `invoke` -> `state` (ARCHITECTURE.md §3).
 
 mod async_invoke;
+mod call_meter;
 mod capture;
 mod cgroup;
 mod cpu;

@@ -228,13 +228,10 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         (DataPlane::Native, true) => Some(Arc::new(Store::open(&dir.join("dynamo"))?)),
         (DataPlane::Native, false) => Some(Arc::new(Store::memory())),
     };
-    // A function's calls pass the gateway when IAM authorises them or the native store serves its
-    // items; otherwise they go straight to moto.
-    let function_endpoint = if dynamo.is_some() || (args.strict && args.iam) {
-        endpoint(port)
-    } else {
-        base.clone()
-    };
+    // A function's calls always pass the gateway: IAM authorises them (strict), the native store
+    // serves their items, and their time is metered as the emulator's share (call_meter), which a
+    // call straight to moto would hide.
+    let function_endpoint = endpoint(port);
     let gw = Arc::new(Shared::new(Parts {
         function_endpoint,
         moto: Moto { base, http },

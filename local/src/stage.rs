@@ -139,6 +139,11 @@ fn respond(invoked: Invoked, mappings: &[Mapping]) -> Response {
         headers.insert("x-amzn-requestid", v);
     }
     headers.insert("x-lab-function-us", HeaderValue::from(invoked.function_us));
+    headers.insert(
+        "x-lab-dataplane-us",
+        HeaderValue::from(invoked.dataplane_us),
+    );
+    headers.insert("x-lab-cpu-wait-us", HeaderValue::from(invoked.cpu_wait_us));
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
         headers,

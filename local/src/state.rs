@@ -41,9 +41,8 @@ pub(crate) struct Shared {
     pub(crate) rules: Rules,
     /// IAM: who may make which call (strict mode).
     pub(crate) iam: Iam,
-    /// The AWS endpoint a function's SDK calls (`AWS_ENDPOINT_URL`): the gateway itself when IAM
-    /// authorises its calls or the native store serves items (so its calls meet strict mode's rules,
-    /// IAM and the store), else moto.
+    /// The AWS endpoint a function's SDK calls (`AWS_ENDPOINT_URL`): the gateway itself, so its
+    /// calls meet strict mode's rules, IAM and the native store, and are metered (call_meter).
     pub(crate) function_endpoint: String,
     /// A line for `lab local status`: how CPU is shared.
     pub(crate) cpu_mode: String,

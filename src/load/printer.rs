@@ -51,6 +51,9 @@ pub(crate) fn run_report(run: &RunResult) -> String {
     if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
         let _ = writeln!(out, "{said}");
     }
+    if let Some(share) = &run.emulator {
+        let _ = writeln!(out, "{}", share.sentence());
+    }
     let _ = writeln!(
         out,
         "Throughput {} over the measured window {}-{} ({} requests){}",

@@ -91,6 +91,10 @@ pub struct RunResult {
     /// latencies include it; Lambda has no such wait). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_cpu: Option<crate::local_cpu::HostCpu>,
+    /// On the local stack: how much of the latency was the emulator's own (the gateway in front,
+    /// the data plane inside the function). `None` elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emulator: Option<lab_load::local_timing::EmulatorShare>,
 }
 
 /// The result's description of the test, before any run.

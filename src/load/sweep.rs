@@ -75,17 +75,23 @@ impl Test<'_> {
     pub(crate) async fn measure(&self, label: String, memory_mb: Option<u32>) -> Result<RunResult> {
         let spec = self.spec(label, memory_mb);
         let cpu_before = crate::local_cpu::snapshot().await;
+        let mut emulator = None;
         let measured = match &self.generator {
             Generator::Local(endpoint) => {
                 let view = Terminal {
                     visible: !self.json,
                 };
-                runner::measure(&spec, endpoint, self.mix.clone(), self.stop, &view).await?
+                endpoint.take_emulator_share();
+                let measured =
+                    runner::measure(&spec, endpoint, self.mix.clone(), self.stop, &view).await?;
+                emulator = endpoint.take_emulator_share();
+                measured
             }
             Generator::Workers(fleet) => fleet.measure(&spec, &self.mix, self.stop).await?,
         };
         let mut run = finish(&spec, &measured);
         run.host_cpu = crate::local_cpu::since(&cpu_before).await;
+        run.emulator = emulator;
         run.thresholds = self
             .args
             .thresholds
@@ -157,5 +163,6 @@ fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
         verdict: None,
         thresholds: Vec::new(),
         host_cpu: None,
+        emulator: None,
     }
 }

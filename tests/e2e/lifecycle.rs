@@ -100,8 +100,17 @@ async fn lifecycle_converges_and_tears_down() {
     // 5. Drift by hand is seen by status and repaired by up.
     drift(&aws, api_id).await;
     local.assert_status("life", &[], 3);
-    let (status, _) = crate::common::post(url, r#"{"operation":"ping"}"#).await;
-    assert_eq!(status, 403, "the removed method must not answer");
+    // The stage serves its deployment, which still has the method (a removal is live only once
+    // deployed); the permission's removal is live once it propagates: API Gateway's 500.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        let (status, _) = crate::common::post(url, r#"{"operation":"ping"}"#).await;
+        if status != 200 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, 500, "the function answered without its permission");
     assert_repaired(&local, &aws, url).await;
 
     // 6. down refuses without --yes when it cannot ask, then removes everything, then again.

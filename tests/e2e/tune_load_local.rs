@@ -237,6 +237,35 @@ fn assert_closed_model_with_ramp_up(local: &LocalStack) {
         assert!(run["summary"][p].as_f64().unwrap() > 0.0);
     }
     assert!(run["summary"]["p50_ms"].as_f64() <= run["summary"]["p99_ms"].as_f64());
+    assert_emulator_share(local, run);
+}
+
+/// The local stack's own share of the latency: for `list` (a Scan the gateway answers inside the
+/// function) the data plane counts; for `ping`, which makes no AWS call, it is zero.
+fn assert_emulator_share(local: &LocalStack, list_run: &Value) {
+    let share = &list_run["emulator"];
+    let f = |k: &str| share[k].as_f64().unwrap_or_else(|| panic!("{k} in {share}"));
+    assert!(share["requests"].as_u64().unwrap() > 10, "{share}");
+    assert!(
+        f("dataplane_ms") > 0.0,
+        "the Scans' time in the gateway: {share}"
+    );
+    assert!(
+        f("function_ms") > f("dataplane_ms"),
+        "the data plane is inside the function: {share}"
+    );
+    assert!(
+        f("emulator_ms") >= f("dataplane_ms") && f("emulator_ms") <= f("latency_ms"),
+        "{share}"
+    );
+    assert!(f("share") > 0.0 && f("share") <= 1.0, "{share}");
+    let ping = load(local, "--vus 1 --duration 1s --payload ping");
+    let share = &ping["runs"][0]["emulator"];
+    assert_eq!(
+        share["dataplane_ms"].as_f64(),
+        Some(0.0),
+        "ping makes no AWS call: {share}"
+    );
 }
 
 /// The tutorial's comparison: one run per memory size, memory restored, and the report's page

@@ -294,11 +294,13 @@ mod tests {
             if rel.starts_with("src/commands/policy") {
                 continue;
             }
-            let text = std::fs::read_to_string(&file).unwrap();
+            let source = std::fs::read_to_string(&file).unwrap();
+            // Tests' own SDK calls (against a listener of their own) are nobody's permission.
+            let text = source.split("#[cfg(test)]").next().unwrap_or_default();
             if !text.contains(".send()") {
                 continue;
             }
-            for op in operations(&text) {
+            for op in operations(text) {
                 found.insert((rel.clone(), op));
             }
         }

@@ -116,6 +116,9 @@ fn facts(result: &LoadResult, model: String) -> Vec<(String, String)> {
         if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
             facts.push((format!("Host CPU ({})", run.label), said));
         }
+        if let Some(share) = &run.emulator {
+            facts.push((format!("Emulator ({})", run.label), share.sentence()));
+        }
     }
     facts
 }
