@@ -59,6 +59,10 @@ pub(crate) enum StageCall {
 pub(crate) struct Before {
     call: StageCall,
     previous: Option<String>,
+    /// For CreateDeployment: the definition it captures, read just before it.
+    definition: Option<Arc<Value>>,
+    /// The move marked before the call (`Some`), with what it replaced.
+    provisional: Option<Option<Move>>,
 }
 
 impl StageCall {
@@ -110,59 +114,62 @@ async fn deployment_of(moto: &Moto, region: &str, api: &str, stage: &str) -> Opt
 }
 
 impl Deployments {
-    /// Reads, before a stage call reaches moto, the deployment its stage serves.
-    pub(crate) async fn before(moto: &Moto, call: &Call<'_>) -> Option<Before> {
+    /// Before a stage call reaches moto: reads the deployment its stage serves and, for a
+    /// CreateDeployment, the definition it will capture; with `propagation`, the stage is marked
+    /// as moving from now, so no request sees the new deployment before the move is recorded.
+    pub(crate) async fn before(
+        &self,
+        moto: &Moto,
+        call: &Call<'_>,
+        propagation: Duration,
+    ) -> Option<Before> {
         let stage_call = StageCall::of(call).await?;
         let previous = match stage_call.stage() {
             Some((api, stage)) => deployment_of(moto, call.region, api, stage).await,
             None => None,
         };
+        let definition = match &stage_call {
+            StageCall::Deploy { api, .. } => {
+                let path = format!("/restapis/{api}/resources?limit=500");
+                moto.get_json("apigateway", call.region, &path)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(Arc::new)
+            }
+            _ => None,
+        };
+        let provisional = match stage_call.stage() {
+            Some((api, stage)) if !propagation.is_zero() => {
+                self.start_move(api, stage, previous.clone(), propagation)
+            }
+            _ => None,
+        };
         Some(Before {
             call: stage_call,
             previous,
+            definition,
+            provisional,
         })
     }
 
-    /// After moto accepted a stage call: keeps a new deployment's definition and, when the stage
-    /// moved and `propagation` is not zero, serves the previous deployment until it has passed.
-    pub(crate) async fn after(
+    /// Marks `stage` as moving away from `previous` for `propagation`; what was there before (to
+    /// put back if the call fails).
+    fn start_move(
         &self,
-        moto: &Moto,
-        region: &str,
-        before: Before,
-        answer: &Value,
+        api: &str,
+        stage: &str,
+        previous: Option<String>,
         propagation: Duration,
-    ) {
-        if let StageCall::DeleteApi { api } = &before.call {
-            self.forget(api);
-            return;
-        }
-        if let StageCall::Deploy { api, .. } = &before.call {
-            if let Some(id) = answer["id"].as_str() {
-                let path = format!("/restapis/{api}/resources?limit=500");
-                if let Ok(Some(resources)) = moto.get_json("apigateway", region, &path).await {
-                    let key = (api.clone(), id.to_string());
-                    self.definitions
-                        .lock()
-                        .expect("definitions lock")
-                        .insert(key, Arc::new(resources));
-                }
-            }
-        }
-        let Some((api, stage)) = before.call.stage() else {
-            return;
-        };
-        let now_serving = deployment_of(moto, region, api, stage).await;
-        if propagation.is_zero() || now_serving == before.previous {
-            return;
-        }
+    ) -> Option<Option<Move>> {
         let mut moving = self.moving.lock().expect("moving lock");
         let key = (api.to_string(), stage.to_string());
-        // A second move inside the window keeps what callers still see: the first one's previous.
         let now = Instant::now();
-        let previous = match moving.get(&key) {
+        let existing = moving.get(&key).cloned();
+        // A second move inside the window keeps what callers still see: the first one's previous.
+        let previous = match &existing {
             Some(m) if m.until > now => m.previous.clone(),
-            _ => before.previous,
+            _ => previous,
         };
         moving.insert(
             key,
@@ -171,6 +178,51 @@ impl Deployments {
                 until: now + propagation,
             },
         );
+        Some(existing)
+    }
+
+    /// After the stage call: keeps a new deployment's definition; when the call failed or the
+    /// stage did not move after all, takes the provisional move back.
+    pub(crate) async fn after(
+        &self,
+        moto: &Moto,
+        region: &str,
+        before: Before,
+        answer: Option<&Value>,
+    ) {
+        let Some(answer) = answer else {
+            self.cancel_move(&before);
+            return;
+        };
+        if let StageCall::DeleteApi { api } = &before.call {
+            self.forget(api);
+            return;
+        }
+        if let (StageCall::Deploy { api, .. }, Some(id), Some(definition)) =
+            (&before.call, answer["id"].as_str(), &before.definition)
+        {
+            let key = (api.clone(), id.to_string());
+            let mut definitions = self.definitions.lock().expect("definitions lock");
+            definitions.insert(key, definition.clone());
+        }
+        if let Some((api, stage)) = before.call.stage() {
+            if deployment_of(moto, region, api, stage).await == before.previous {
+                self.cancel_move(&before);
+            }
+        }
+    }
+
+    fn cancel_move(&self, before: &Before) {
+        let (Some((api, stage)), Some(existing)) = (before.call.stage(), &before.provisional)
+        else {
+            return;
+        };
+        let mut moving = self.moving.lock().expect("moving lock");
+        let key = (api.to_string(), stage.to_string());
+        match existing {
+            Some(m) => moving.insert(key, m.clone()),
+            None => moving.remove(&key),
+        };
     }
 
     /// The deployment `stage` serves, given the one moto says it points at.

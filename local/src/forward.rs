@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 
-use super::deployments::Deployments;
 use super::dynamo;
 use super::functions::{function_name, qualifier, FunctionConfig, FunctionKey, LAMBDA_API};
 use super::state::Shared;
@@ -94,7 +93,11 @@ pub(crate) async fn forward_with_hooks(
     }
     let previous = previous_config(gw, region, &change).await;
     let permission = permission_change(gw, &call).await;
-    let stage_move = Deployments::before(&gw.moto, &call).await;
+    let propagation = match gw.rules.config.enabled {
+        true => gw.rules.scaled(super::strict::AWS.deployment_propagation),
+        false => std::time::Duration::ZERO,
+    };
+    let stage_move = gw.deployments.before(&gw.moto, &call, propagation).await;
     let mut upstream = gw
         .rules
         .apply(&gw.moto, &call, || {
@@ -114,16 +117,12 @@ pub(crate) async fn forward_with_hooks(
             let delay = gw.rules.scaled(super::strict::AWS.permission_propagation);
             gw.iam.permissions.changed(region, &name, before, delay);
         }
-        if let Some(before) = stage_move {
-            let propagation = match gw.rules.config.enabled {
-                true => gw.rules.scaled(super::strict::AWS.deployment_propagation),
-                false => std::time::Duration::ZERO,
-            };
-            let answer = upstream.json();
-            gw.deployments.after(&gw.moto, region, before, &answer, propagation).await;
-        }
         hide_unlisted_tags(gw, &call, &mut upstream);
         keep(gw, &call, change, previous, &upstream).await;
+    }
+    if let Some(before) = stage_move {
+        let answer = upstream.ok().then(|| upstream.json());
+        gw.deployments.after(&gw.moto, region, before, answer.as_ref()).await;
     }
     if method != Method::GET && method != Method::HEAD {
         gw.registry.bump();

@@ -45,7 +45,7 @@ async fn a_stage_serves_its_deployment_and_a_new_one_only_once_it_has_propagated
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let took = deployed.elapsed();
-    assert_eq!(status, 500, "{body}");
+    assert_eq!(status, 500, "after {:?}: {body}", deployed.elapsed());
     assert_eq!(
         body,
         serde_json::json!({"message": "Internal server error"})
