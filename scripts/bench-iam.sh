@@ -4,7 +4,8 @@
 #   2. `lab up` from nothing, then the first successful `lab call` through the stage URL, with the
 #      operator held to `lab policy`'s output, against the floor the delays set on that path:
 #      max(role not assumable, table CREATING, policy not attachable) + function Pending
-#      + the permission's propagation to the stage URL (no call can succeed before it). Goal <= 1.2x.
+#      + the permission's propagation to the stage URL (no call can succeed before it; the new stage's
+#      own 5 s propagation starts earlier, at CreateDeployment, and ends before it). Goal <= 1.2x.
 # Each round ends with `lab down` (not timed) and starts a DeleteRestApi window after the last one.
 # Prints the figures and records them in bench/results/iam.json (scripts/bench_record.py).
 #

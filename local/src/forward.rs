@@ -124,7 +124,11 @@ pub(crate) async fn forward_with_hooks(
         let answer = upstream.ok().then(|| upstream.json());
         gw.deployments.after(&gw.moto, region, before, answer.as_ref()).await;
     }
-    if method != Method::GET && method != Method::HEAD {
+    // A write may change a function, a route or a permission: cached ones are read again. DynamoDB
+    // and CloudWatch Logs calls change none of them, and a function's own item calls are many.
+    let target = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).unwrap_or_default();
+    let data_plane = target.starts_with("DynamoDB_") || target.starts_with("Logs_");
+    if method != Method::GET && method != Method::HEAD && !data_plane {
         gw.registry.bump();
     }
     upstream.into_response()
