@@ -9,7 +9,7 @@
 //! Definitions are kept in memory: a deployment made before this gateway started is served as its
 //! API is defined now (moto keeps no copy of what a deployment captured).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,9 +30,42 @@ struct Move {
 #[derive(Default)]
 pub(crate) struct Deployments {
     /// (api, deployment) → the resources with their methods, as `GetResources` gave them then.
-    definitions: Mutex<HashMap<(String, String), Arc<Value>>>,
+    definitions: Mutex<Definitions>,
     /// (api, stage) → the move in progress.
     moving: Mutex<HashMap<(String, String), Move>>,
+}
+
+/// The definitions kept, at most [`MAX_DEFINITIONS`], the oldest dropped first (a deployment whose
+/// definition was dropped is served as its API is now, as one made before the gateway started).
+#[derive(Default)]
+struct Definitions {
+    by_key: HashMap<(String, String), Arc<Value>>,
+    order: VecDeque<(String, String)>,
+}
+
+/// The most deployments' definitions kept: every `up` that changes the API makes one.
+const MAX_DEFINITIONS: usize = 1024;
+
+impl Definitions {
+    fn insert(&mut self, key: (String, String), definition: Arc<Value>) {
+        if self.by_key.insert(key.clone(), definition).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > MAX_DEFINITIONS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_key.remove(&oldest);
+            }
+        }
+    }
+
+    fn get(&self, key: &(String, String)) -> Option<&Arc<Value>> {
+        self.by_key.get(key)
+    }
+
+    fn forget_api(&mut self, api: &str) {
+        self.by_key.retain(|(a, _), _| a != api);
+        self.order.retain(|(a, _)| a != api);
+    }
 }
 
 /// Which deployment a stage serves right now.
@@ -262,7 +295,7 @@ impl Deployments {
     }
 
     fn forget(&self, api: &str) {
-        self.definitions.lock().expect("definitions lock").retain(|(a, _), _| a != api);
+        self.definitions.lock().expect("definitions lock").forget_api(api);
         self.moving.lock().expect("moving lock").retain(|(a, _), _| a != api);
     }
 }
@@ -317,5 +350,17 @@ mod tests {
         assert!(d.definition("api", "d1").is_none());
         assert!(d.definition("other", "d1").is_some());
         assert!(d.moving.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn definitions_are_bounded_the_oldest_dropped_first() {
+        let mut defs = Definitions::default();
+        for i in 0..MAX_DEFINITIONS + 2 {
+            defs.insert(("api".into(), format!("d{i}")), Arc::new(Value::Null));
+        }
+        assert_eq!(defs.by_key.len(), MAX_DEFINITIONS);
+        assert!(defs.get(&("api".into(), "d0".into())).is_none());
+        assert!(defs.get(&("api".into(), "d1".into())).is_none());
+        assert!(defs.get(&("api".into(), format!("d{}", MAX_DEFINITIONS + 1))).is_some());
     }
 }
