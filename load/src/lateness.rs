@@ -5,7 +5,8 @@
 //! that delays a send is reported as the target's latency. Two kinds of delay are told apart:
 //! - **waiting for a free VU**: every VU was busy with an earlier request. That is the target's
 //!   slowness showing (or too few `--vus`), and wrk2 and oha `--latency-correction` count it in the
-//!   latency as lab does;
+//!   latency as lab does. Near the rate the VUs' connections can carry, the generator's own work
+//!   per request (recording, handing the VU back) keeps VUs busy too, and shows here, not below;
 //! - **the generator's own lateness**: the clock thread waking late (`clock`), the scheduler task
 //!   taking the tick late (`hand_off`), the chosen VU's task starting the send late (`dispatch`).
 //!   None of it is the target's; on a busy machine it can be most of a p99.
