@@ -16,7 +16,9 @@
 #       for a free connection in the latency). lab counts from each arrival's intended time; oha from
 #       the moment its (millisecond) timer fired for the arrival (src/client.rs: `sleep_until`, then
 #       `Instant::now()`), so its own timer's lateness is not in its figure and lab's is: lab's side is
-#       the stricter. Debian's wrk has no fixed-rate mode (wrk2 has, and is not packaged), so wrk
+#       the stricter. lab also reports that lateness of its own (`summary.generator`: actual send −
+#       intended send, the waits for a free connection apart, by stage), recorded beside its figures;
+#       the peers report none. Debian's wrk has no fixed-rate mode (wrk2 has, and is not packaged), so wrk
 #       appears only in (a).
 #
 # The machine has 2 cores shared by generator and target: every figure is "generator + target on the

@@ -24,6 +24,14 @@ def measure(phase, tool, path, c0, c1, t0, t1, rate):
         s = lab_run(path)["summary"]
         r = dict(rps=s["throughput_rps"], p50_ms=s["p50_ms"], p99_ms=s["p99_ms"], errors=s["errors"],
                  requests=s["requests"], dropped=s.get("dropped_iterations", 0))
+        # The open model's lateness (summary.generator): the generator's own, and the waits for a free
+        # connection apart. No peer reports its own; oha's and wrk's rows carry none.
+        g = s.get("generator")
+        if g:
+            r.update(late_p50_ms=g["own"]["p50_ms"], late_p99_ms=g["own"]["p99_ms"],
+                     clock_p99_ms=g["clock"]["p99_ms"], hand_off_p99_ms=g["hand_off"]["p99_ms"],
+                     dispatch_p99_ms=g["dispatch"]["p99_ms"], vu_wait_p99_ms=g["vu_wait"]["p99_ms"],
+                     net_p99_ms=g["net_latency"]["p99_ms"], late=g.get("late"))
     elif tool == "oha":
         d = load_json(path)
         ok = sum(int(v) for v in d["statusCodeDistribution"].values())
@@ -39,8 +47,11 @@ def measure(phase, tool, path, c0, c1, t0, t1, rate):
     r.update(phase=phase, tool=tool, rate=float(rate),
              gen_cpu_s=float(c1) - float(c0), target_cpu_s=float(t1) - float(t0))
     print(json.dumps(r))
+    late = (f"  own lateness p50 {r['late_p50_ms']:.3f} p99 {r['late_p99_ms']:.3f} ms (clock {r['clock_p99_ms']:.3f}, "
+            f"hand-off {r['hand_off_p99_ms']:.3f}, dispatch {r['dispatch_p99_ms']:.3f}; free-VU wait {r['vu_wait_p99_ms']:.3f})"
+            if "late_p99_ms" in r else "")
     print(f"    {phase:<6} {tool:<4} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
-          f"errors {r['errors']}", file=sys.stderr)
+          f"errors {r['errors']}{late}", file=sys.stderr)
 
 
 def rate(path, share):
@@ -97,7 +108,10 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
     print(f"(b) equal load, open model (constant arrival rate, latency from the intended send time), "
           f"{conn} connections, {duration} per run")
     print("    wrk is absent: Debian's wrk 4.1 has no fixed-rate mode (wrk2 has, and is not packaged in Debian).")
-    hdr = f"{'rate/s':>7} {'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'dropped':>8} {'gen CPU µs/req':>15}  lab/oha p50  lab/oha p99"
+    print("    gen late: the generator's own lateness (actual - intended send, waits for a free connection apart),")
+    print("    p50/p99 ms; free-VU wait p99 beside it. Only lab measures its own: oha and wrk report none.")
+    hdr = (f"{'rate/s':>7} {'tool':<5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'dropped':>8} "
+           f"{'gen CPU µs/req':>15}  lab/oha p50  lab/oha p99  {'gen late p50/p99':>17} {'VU wait p99':>11}")
     print(hdr)
     print("-" * len(hdr))
     met_all = True
@@ -106,7 +120,11 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
         q50 = lab["p50_ms"] / oha["p50_ms"]
         q99 = lab["p99_ms"] / oha["p99_ms"]
         for r in (lab, oha):
-            extra = f"  {q50:>11.2f}  {q99:>11.2f}" if r is lab else ""
+            extra = f"  {q50:>11.2f}  {q99:>11.2f}" if r is lab else " " * 26
+            if "late_p99_ms" in r:
+                extra += f"  {r['late_p50_ms']:>8.3f}/{r['late_p99_ms']:<8.3f} {r['vu_wait_p99_ms']:>11.3f}"
+            else:
+                extra += f"  {'-':>17} {'-':>11}"
             print(f"{rr:>7} {r['tool']:<5} {r['rps']:>9.0f} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['errors']:>7} "
                   f"{r['dropped']:>8} {us_per_req(r['gen_cpu_s'], r, nan):>15.1f}{extra}")
         for r in (lab, oha):
@@ -114,6 +132,8 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
             if r["rps"] < 0.95 * float(rr):
                 print(f"        {r['tool']} did not sustain {rr}/s: {r['rps']:.0f}/s sent, {r['dropped']} arrivals dropped "
                       "(no free connection at their send time)")
+        if lab.get("late"):
+            print(f"        lab: {lab['late']}")
         met = q50 <= 1.10 and q99 <= 1.10
         met_all &= met
         print(f"        at {rr}/s: lab p50/p99 within 10% of oha's (or lower): {'MET' if met else 'NOT MET'}")
@@ -140,6 +160,14 @@ def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk
                 out.update({f"{label}_rate": int(rr), f"{label}_rps": round(f["rps"], 1),
                             f"{label}_p50_ms": r3(f["p50_ms"]), f"{label}_p99_ms": r3(f["p99_ms"]),
                             f"{label}_errors": f["errors"], f"{label}_dropped": f["dropped"]})
+                if "late_p99_ms" in f:
+                    out.update({f"{label}_gen_late_p50_ms": r3(f["late_p50_ms"]),
+                                f"{label}_gen_late_p99_ms": r3(f["late_p99_ms"]),
+                                f"{label}_clock_p99_ms": r3(f["clock_p99_ms"]),
+                                f"{label}_hand_off_p99_ms": r3(f["hand_off_p99_ms"]),
+                                f"{label}_dispatch_p99_ms": r3(f["dispatch_p99_ms"]),
+                                f"{label}_vu_wait_p99_ms": r3(f["vu_wait_p99_ms"]),
+                                f"{label}_net_p99_ms": r3(f["net_p99_ms"])})
         return out
 
     json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),

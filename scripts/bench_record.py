@@ -157,6 +157,9 @@ def load_summary(d, lab, peer, ratio):
         text = (f"at {rate(lab[f'{level}_rate'])} req/s{label} p50 {num(lab[f'{level}_p50_ms'])} ms vs oha "
                 f"{num(oha[f'{level}_p50_ms'])} ms (p99 {num(lab[f'{level}_p99_ms'])} vs "
                 f"{num(oha[f'{level}_p99_ms'])} ms)")
+        # lab's own lateness (oha and wrk report none), where the record has it.
+        if lab.get(f"{level}_gen_late_p99_ms") is not None:
+            text += f", lab's own lateness p99 {num(lab[f'{level}_gen_late_p99_ms'])} ms"
         # An open-model generator that falls behind its schedule measured a lighter load: say so.
         short = [f"{name} sent {rate(f[f'{level}_rps'])}/s" for name, f in (("lab", lab), ("oha", oha))
                  if f[f"{level}_rps"] < 0.95 * f[f"{level}_rate"]]

@@ -11,8 +11,9 @@ pub enum Exit {
     Failure,
     /// 2: the stack does not exist (`lab status`).
     Absent,
-    /// 3: the stack is partial or drifted (`lab status`), or the local stack is not running
-    /// (`lab local status`).
+    /// 3: the stack is partial or drifted (`lab status`), the local stack is not running
+    /// (`lab local status`), or a `lab load --threshold` was undecided (the generator's own
+    /// lateness alone would have decided it).
     Incomplete,
     /// 128 + the number of the signal that stopped the run, after its cleanup.
     Signal(i32),
@@ -35,15 +36,6 @@ impl Exit {
         match error.downcast_ref::<Interrupted>() {
             Some(stopped) => Exit::Signal(stopped.number),
             None => Exit::Failure,
-        }
-    }
-
-    /// [`Exit::Failure`] when `failed`, else success.
-    pub(crate) fn failure_if(failed: bool) -> Exit {
-        if failed {
-            Exit::Failure
-        } else {
-            Exit::Success
         }
     }
 }

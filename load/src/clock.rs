@@ -5,7 +5,8 @@
 //! after its deadline, so every arrival would leave up to a millisecond late. Latency counts from
 //! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. A
 //! thread's sleep, with its timer slack set to the least, wakes within microseconds of its deadline;
-//! waking the scheduler's task from it costs a few microseconds more.
+//! waking the scheduler's task from it costs a few microseconds more. Each tick carries when the
+//! thread woke for it, so the lateness of both steps is measured (the `lateness` module).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -20,11 +21,22 @@ const BACKLOG: usize = 4096;
 /// stopped test's clock goes away promptly even at a rate of one arrival a minute.
 const CHECK_EVERY: Duration = Duration::from_millis(50);
 
+/// One arrival's tick: its intended time, and when the clock woke for it (never earlier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tick {
+    /// The intended send time.
+    pub(crate) intended: Instant,
+    /// When the clock was free to wake for it: the intended time, or later if the clock was held
+    /// up handing over an earlier tick because [`BACKLOG`] ticks already waited for a free VU
+    /// (that delay is the wait for a VU, not the clock's).
+    pub(crate) free: Instant,
+    /// When the clock thread woke for it.
+    pub(crate) woke: Instant,
+}
+
 /// Starts a clock that sends each of `times` (in order) when it comes. It ends after the last, or
 /// as soon as the receiver is dropped.
-pub(crate) fn start(
-    times: impl Iterator<Item = Instant> + Send + 'static,
-) -> mpsc::Receiver<Instant> {
+pub(crate) fn start(times: impl Iterator<Item = Instant> + Send + 'static) -> mpsc::Receiver<Tick> {
     let (tx, rx) = mpsc::channel(BACKLOG);
     // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
     // more thread is a panic, which the run's clean-up catches like any other.
@@ -35,21 +47,35 @@ pub(crate) fn start(
     rx
 }
 
-fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Instant>) {
+fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Tick>) {
     precise_sleeps();
+    let mut held_until = None;
     for at in times {
-        loop {
+        let free = held_until.map_or(at, |h: Instant| h.max(at));
+        let woke = loop {
             let now = Instant::now();
             if at <= now {
-                break;
+                break now;
             }
             if tx.is_closed() {
                 return;
             }
             thread::sleep((at - now).min(CHECK_EVERY));
-        }
-        if tx.blocking_send(at).is_err() {
-            return;
+        };
+        let tick = Tick {
+            intended: at,
+            free,
+            woke,
+        };
+        match tx.try_send(tick) {
+            Ok(()) => held_until = None,
+            Err(mpsc::error::TrySendError::Full(tick)) => {
+                if tx.blocking_send(tick).is_err() {
+                    return;
+                }
+                held_until = Some(Instant::now());
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
         }
     }
 }
@@ -76,8 +102,9 @@ mod tests {
         let mut rx = super::start(times.clone().into_iter());
         for want in &times {
             let got = rx.recv().await.expect("a tick per time");
-            assert_eq!(got, *want);
-            assert!(Instant::now() >= *want, "a tick came before its time");
+            assert_eq!(got.intended, *want);
+            assert!(got.woke >= *want, "the clock woke before the time");
+            assert!(Instant::now() >= got.woke, "a tick came before its wake-up");
         }
         assert!(
             rx.recv().await.is_none(),

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::histogram::{latency_histogram, micros};
+use super::lateness::{Lateness, Stages};
 use super::summary::{ErrorBreakdown, HistogramBin, LatencyStats, Summary};
 
-/// Largest latency the histograms hold (1 hour, in µs); longer ones are recorded as this.
-pub(crate) const MAX_US: u64 = 3_600_000_000;
 /// Status codes 0..=599 are counted individually.
 const STATUS_SLOTS: usize = 600;
 
@@ -47,16 +47,6 @@ impl Outcome {
     }
 }
 
-/// A latency histogram with lab's bounds (1 µs to 1 hour) and `sigfig` significant digits.
-pub(crate) fn latency_histogram(sigfig: u8) -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_US, sigfig).expect("valid histogram bounds")
-}
-
-/// A duration in whole microseconds, within the histograms' bounds.
-pub(crate) fn micros(d: Duration) -> u64 {
-    (d.as_micros() as u64).clamp(1, MAX_US)
-}
-
 /// Measurements of some VUs (or of a whole run once merged).
 #[derive(Debug, Clone)]
 pub struct Recorder {
@@ -71,6 +61,9 @@ pub struct Recorder {
     pub(super) connection: u64,
     pub(super) window_requests: u64,
     pub(super) first_error: Option<String>,
+    /// The open model's lateness, made on its first sample (the closed model has none, and its
+    /// histograms would cost every shard a few hundred kilobytes).
+    pub(super) lateness: Option<Box<Lateness>>,
 }
 
 impl Default for Recorder {
@@ -94,6 +87,7 @@ impl Recorder {
             connection: 0,
             window_requests: 0,
             first_error: None,
+            lateness: None,
         }
     }
 
@@ -117,6 +111,17 @@ impl Recorder {
             Outcome::Timeout => self.timeouts += 1,
             Outcome::Connection => self.connection += 1,
         }
+    }
+
+    /// Counts the lateness of one open-model request sent after `stages`, which took `latency`
+    /// from its intended send.
+    pub fn record_lateness(&mut self, stages: &Stages, latency: Duration) {
+        self.lateness.get_or_insert_with(Box::default).record(stages, latency);
+    }
+
+    /// The open model's lateness (`None` in the closed model).
+    pub fn lateness(&self) -> Option<&Lateness> {
+        self.lateness.as_deref()
     }
 
     /// Whether an example error message is still wanted (only the first is kept).
@@ -151,6 +156,12 @@ impl Recorder {
         self.window_requests += other.window_requests;
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
+        }
+        if let Some(theirs) = &other.lateness {
+            self.lateness
+                .get_or_insert_with(Box::default)
+                .merge(theirs)
+                .expect("histograms with the same bounds add");
         }
     }
 
@@ -208,7 +219,9 @@ impl Recorder {
         } else {
             (0.0, (0.0, 0.0))
         };
+        let latency = LatencyStats::of(&self.all);
         Summary {
+            generator: self.lateness.as_ref().and_then(|l| l.summary(latency.p99_ms)),
             requests,
             ok: self.ok_count,
             errors,
@@ -226,7 +239,7 @@ impl Recorder {
                 requests
             },
             throughput_rps,
-            latency: LatencyStats::of(&self.all),
+            latency,
             ok_latency: LatencyStats::of(&self.ok),
             dropped_iterations: dropped,
         }

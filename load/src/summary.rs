@@ -136,6 +136,29 @@ pub struct Summary {
     pub ok_latency: LatencyStats,
     /// Open model: arrivals that found no free VU within a second and were not sent.
     pub dropped_iterations: u64,
+    /// Open model: how late the generator sent the arrivals, and whose lateness it was
+    /// (`None` in the closed model, which has no intended send times).
+    pub generator: Option<GeneratorLateness>,
+}
+
+/// The open model's lateness figures of a run (ms), in `summary.generator`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GeneratorLateness {
+    /// The generator's own lateness of every sent arrival: clock + hand-off + dispatch.
+    pub own: LatencyStats,
+    /// The clock thread's wake-up after the intended time.
+    pub clock: LatencyStats,
+    /// The scheduler taking the tick after it could have.
+    pub hand_off: LatencyStats,
+    /// The chosen VU's task starting the send after it was chosen.
+    pub dispatch: LatencyStats,
+    /// Waiting for a free VU (the target's slowness or too few VUs: counted in latency, as wrk2
+    /// counts it, and not in `own`).
+    pub vu_wait: LatencyStats,
+    /// Every request's latency net of the generator's own lateness.
+    pub net_latency: LatencyStats,
+    /// "generator late by p99 X ms: …" when the generator fell behind its schedule, else `None`.
+    pub late: Option<String>,
 }
 
 /// One bin of the latency distribution.

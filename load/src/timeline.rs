@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{latency_histogram, micros};
+use super::histogram::{latency_histogram, micros};
 
 /// One second of the run.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::client::Transport;
 use super::clock;
+use super::lateness::{Stages, Stamps};
 use super::metrics::{Outcome, Shards};
 use super::payload::PayloadMix;
 use super::profile::Shape;
@@ -89,7 +90,8 @@ impl RunContext {
         }
     }
 
-    /// Records one request of VU `id` that completed at `done` after `latency`.
+    /// Records one request of VU `id` that completed at `done` after `latency`; an open-model
+    /// request also the `stages` of its way to being sent.
     pub(crate) fn record(
         &self,
         id: u32,
@@ -97,11 +99,15 @@ impl RunContext {
         error: Option<String>,
         done: Instant,
         latency: Duration,
+        stages: Option<&Stages>,
     ) {
         let in_window = done >= self.window.0 && done < self.window.1;
         {
             let mut shard = self.shards.of(id);
             shard.record(outcome, latency, in_window);
+            if let Some(stages) = stages {
+                shard.record_lateness(stages, latency);
+            }
             if let Some(e) = error {
                 shard.error_example(e);
             }
@@ -189,19 +195,20 @@ pub(crate) async fn vu_loop(
             () = stop.stopped() => break,
         };
         let done = Instant::now();
-        ctx.record(id, &outcome, error, done, done - sent);
+        ctx.record(id, &outcome, error, done, done - sent, None);
     }
     if active {
         ctx.timeline.vu_changed(false, Instant::now());
     }
 }
 
-/// An open-model arrival handed to a free worker: when it should have been sent. Its latency
-/// always counts from then, as wrk2 and oha `--latency-correction` count it: a wait for a free
-/// worker, or a scheduler running late, is the server's slowness showing, not the generator's.
+/// An open-model arrival handed to a free worker: when it should have been sent, and when it
+/// passed each step since. Its latency always counts from the intended time, as wrk2 and oha
+/// `--latency-correction` count it; the steps say how much of that was the generator's own
+/// lateness rather than a wait for a free worker (the `lateness` module).
 pub(crate) struct Job {
-    /// The intended send time.
-    pub(crate) intended: Instant,
+    /// The intended send time and the steps since.
+    pub(crate) stamps: Stamps,
 }
 
 /// An open-model VU: takes arrivals addressed to it, sends them, and reports itself free again.
@@ -222,6 +229,7 @@ pub(crate) async fn worker(
         let Some(job) = job else { break };
         ctx.timeline.in_flight(true);
         let body = ctx.mix.pick(&mut pick);
+        let stages = Stages::of(&job.stamps, Instant::now());
         let result = tokio::select! {
             r = transport.send(body, ctx.wants_example(id as u32)) => Some(r),
             () = stop.stopped() => None,
@@ -231,8 +239,8 @@ pub(crate) async fn worker(
             break;
         };
         let done = Instant::now();
-        let latency = done.saturating_duration_since(job.intended);
-        ctx.record(id as u32, &outcome, error, done, latency);
+        let latency = done.saturating_duration_since(job.stamps.intended);
+        ctx.record(id as u32, &outcome, error, done, latency, Some(&stages));
         if free.send(id).is_err() {
             break;
         }
@@ -281,38 +289,56 @@ pub(crate) async fn schedule(
         })
         .take_while(move |intended| *intended < end);
     let mut clock = clock::start(times);
+    // When the scheduler last finished waiting for a free worker: a tick that came before that
+    // waited behind it, for a worker too, not on the scheduler.
+    let mut waited_until = start;
     loop {
         if stop.is_stopped() {
             break;
         }
-        let intended = tokio::select! {
+        let tick = tokio::select! {
             tick = clock.recv() => match tick {
-                Some(intended) => intended,
+                Some(tick) => tick,
                 None => break,
             },
             () = stop.stopped() => break,
         };
+        let taken = Instant::now();
+        let intended = tick.intended;
         let id = match free.try_recv() {
             Ok(id) => id,
             Err(_) => {
                 let give_up = intended + MAX_QUEUE_WAIT;
                 tokio::select! {
                     id = free.recv() => match id {
-                        Some(id) => id,
+                        Some(id) => {
+                            waited_until = Instant::now();
+                            id
+                        }
                         None => break,
                     },
                     () = tokio::time::sleep_until(give_up.into()) => {
                         dropped += 1;
+                        waited_until = Instant::now();
                         continue;
                     }
                     () = stop.stopped() => break,
                 }
             }
         };
+        let assigned = Instant::now();
+        let stamps = Stamps {
+            intended,
+            clock_free: tick.free,
+            ticked: tick.woke,
+            ready: tick.woke.max(waited_until).min(taken),
+            taken,
+            assigned,
+        };
         if !ctx.claim() {
             break;
         }
-        if workers[id].send(Job { intended }).await.is_err() {
+        if workers[id].send(Job { stamps }).await.is_err() {
             break;
         }
     }

@@ -6,9 +6,13 @@ use crate::load::LoadArgs;
 use crate::session::{note_local_cpu, open_stack};
 use crate::stack::Names;
 
-/// Runs the load test; [`Exit::Failure`] when a `--threshold` failed (the results are printed
-/// either way).
+/// Runs the load test; [`Exit::Failure`] when a `--threshold` failed, [`Exit::Incomplete`] when
+/// one was undecided (the results are printed either way).
 pub(crate) async fn run(global: &Global, args: &LoadArgs, json: bool) -> anyhow::Result<Exit> {
+    let args = &LoadArgs {
+        verbose: global.verbose,
+        ..args.clone()
+    };
     // A plain URL needs no AWS at all, unless memory sizes or Lambda Invoke are asked for.
     let needs_stack = args.url.is_none()
         || args.memory.is_some()

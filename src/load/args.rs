@@ -46,7 +46,8 @@ pub struct LoadArgs {
 
     /// Pass/fail criterion on the all-responses figures, k6 syntax, repeatable: 'p95<200ms',
     /// 'errors<1%', 'rps>100', 'avg<=50', 'p(99.9)<1s', 'http_req_failed:rate<0.01'; any failure
-    /// exits 1
+    /// exits 1; with --rate, a latency threshold the generator's own lateness alone would decide is
+    /// undecided (exit 3)
     #[arg(long = "threshold", value_parser = parse_threshold, value_name = "EXPR")]
     pub thresholds: Vec<Threshold>,
 
@@ -99,6 +100,10 @@ pub struct LoadArgs {
     /// `--memory` still needs the stack's function)
     #[arg(long)]
     pub url: Option<String>,
+
+    /// The global `-v`: the run report also shows the open model's lateness by stage.
+    #[arg(skip)]
+    pub verbose: bool,
 }
 
 impl Default for LoadArgs {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use lab_load::summary::Summary;
+use lab_load::summary::{GeneratorLateness, LatencyStats, Summary};
 
 use super::result::{LoadResult, RunResult};
 use crate::report::chart::{hbar_chart, Bar};
@@ -31,9 +31,32 @@ fn latency_table(s: &Summary) -> comfy_table::Table {
     table
 }
 
+/// The open model's lateness, for `-v`: the generator's own (and its stages), the waits for a free
+/// VU apart, and the latency net of the generator's lateness.
+fn lateness_lines(g: &GeneratorLateness) -> String {
+    let p = |l: &LatencyStats| ms(l.p99_ms);
+    format!(
+        "Generator lateness (actual send - intended send, its own): p50 {}, p99 {}, max {}\n  \
+         by stage, p99: clock thread {}, hand-off to the scheduler {}, dispatch to the VU {}\n  \
+         waiting for a free VU (every VU busy: the target, too few --vus, or the generator near its limit; counted in latency, as wrk2 counts it): p50 {}, p99 {}\n  \
+         latency of all requests net of the generator's lateness: p50 {}, p99 {}",
+        ms(g.own.p50_ms),
+        p(&g.own),
+        ms(g.own.max_ms),
+        p(&g.clock),
+        p(&g.hand_off),
+        p(&g.dispatch),
+        ms(g.vu_wait.p50_ms),
+        p(&g.vu_wait),
+        ms(g.net_latency.p50_ms),
+        p(&g.net_latency),
+    )
+}
+
 /// One run: the latency of every request (the headline) and of successes beside it, each
-/// labelled; throughput over the measured window; errors by kind; thresholds; the histogram.
-pub(crate) fn run_report(run: &RunResult) -> String {
+/// labelled; the generator's lateness when it fell behind (with `verbose`, always, by stage);
+/// throughput over the measured window; errors by kind; thresholds; the histogram.
+pub(crate) fn run_report(run: &RunResult, verbose: bool) -> String {
     let s = &run.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -48,6 +71,14 @@ pub(crate) fn run_report(run: &RunResult) -> String {
         format::seconds(s.elapsed_s)
     );
     let _ = writeln!(out, "{}", latency_table(s));
+    if let Some(g) = &s.generator {
+        if let Some(late) = &g.late {
+            let _ = writeln!(out, "{late}");
+        }
+        if verbose {
+            let _ = writeln!(out, "{}", lateness_lines(g));
+        }
+    }
     if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
         let _ = writeln!(out, "{said}");
     }
@@ -89,7 +120,11 @@ pub(crate) fn run_report(run: &RunResult) -> String {
         }
     }
     for t in &run.thresholds {
-        let mark = if t.passed { "✓ pass" } else { "✗ FAIL" };
+        let mark = match (t.passed, t.undecided) {
+            (true, _) => "✓ pass",
+            (false, true) => "? undecided",
+            (false, false) => "✗ FAIL",
+        };
         let _ = writeln!(out, "Threshold {mark}  {}  ({})", t.expression, t.shown);
     }
     if !run.histogram.is_empty() {
@@ -176,7 +211,16 @@ pub(crate) fn footer(result: &LoadResult) -> String {
             let _ = writeln!(out, "All thresholds passed.");
         }
         Some(false) => {
-            let _ = writeln!(out, "Some thresholds failed: exit status 1.");
+            let _ = writeln!(
+                out,
+                "{}",
+                match result.exit() {
+                    crate::exit::Exit::Incomplete => {
+                        "Some thresholds undecided (the generator's own lateness alone decides them): exit status 3."
+                    }
+                    _ => "Some thresholds failed: exit status 1.",
+                }
+            );
         }
         None => {}
     }

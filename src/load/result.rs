@@ -60,9 +60,18 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
-    /// [`Exit::Failure`] when a threshold failed.
+    /// [`Exit::Failure`] when a threshold failed; else [`Exit::Incomplete`] (3) when one was
+    /// undecided, because the generator's own lateness alone would have decided it: CI must not
+    /// read that run as a pass, nor as the target's failure.
     pub(crate) fn exit(&self) -> Exit {
-        Exit::failure_if(self.thresholds_passed == Some(false))
+        let checks = || self.runs.iter().flat_map(|r| &r.thresholds);
+        if checks().any(|c| !c.passed && !c.undecided) {
+            Exit::Failure
+        } else if checks().any(|c| c.undecided) {
+            Exit::Incomplete
+        } else {
+            Exit::Success
+        }
     }
 }
 

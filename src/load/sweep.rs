@@ -99,7 +99,7 @@ impl Test<'_> {
             .map(|t| t.check(&measured.recorder, &run.summary))
             .collect();
         if !self.json {
-            println!("{}", printer::run_report(&run));
+            println!("{}", printer::run_report(&run, self.args.verbose));
         }
         Ok(run)
     }

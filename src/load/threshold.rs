@@ -17,9 +17,14 @@
 //! ```
 //!
 //! Operators: `<`, `<=`, `>`, `>=`, `==` (k6's `===` too), `!=` (`!==`).
+//!
+//! In the open model a latency threshold cannot pass or fail on the generator's own lateness
+//! alone: it is checked on the latencies as reported and on the same latencies net of that
+//! lateness (`lab_load::lateness`), and where the two disagree it is undecided (exit 3).
 
 use serde::Serialize;
 
+use hdrhistogram::Histogram;
 use lab_load::metrics::Recorder;
 use lab_load::summary::Summary;
 
@@ -81,10 +86,17 @@ pub struct Checked {
     pub expression: String,
     /// The measured figure in the threshold's unit (`None`: nothing was measured).
     pub(crate) actual: Option<f64>,
+    /// Open model, latency thresholds: the same figure net of the generator's own lateness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) net: Option<f64>,
     /// The measured figure as printed, e.g. `p95 = 12.3 ms`.
     pub shown: String,
-    /// Whether it held.
+    /// Whether it held (never when undecided).
     pub passed: bool,
+    /// The figure as reported and net of the generator's own lateness fall on different sides of
+    /// the limit: the generator's lateness alone would decide it, so it neither passes nor fails.
+    #[serde(default)]
+    pub undecided: bool,
 }
 
 const OPS: [(&str, Op); 8] = [
@@ -178,58 +190,87 @@ fn parse_value(metric: Metric, text: &str) -> Option<f64> {
 
 impl Threshold {
     /// Checks this threshold against a run's recorder (for any percentile) and summary.
+    ///
+    /// A latency threshold in the open model is checked twice: on every request's latency as
+    /// reported, and on the same latencies net of the generator's own lateness. When the two
+    /// disagree, the generator's lateness alone decided it, and it is undecided rather than
+    /// passed or failed.
     pub(crate) fn check(&self, recorder: &Recorder, summary: &Summary) -> Checked {
-        let h = recorder.all_latency();
-        let ms = |us: u64| us as f64 / 1000.0;
-        let latency = |f: &dyn Fn() -> f64| (!h.is_empty()).then(f);
-        let (actual, name, unit) = match self.metric {
-            Metric::Percentile(p) => (
-                latency(&|| ms(h.value_at_quantile(p / 100.0))),
-                format!("p({p})"),
-                "ms",
-            ),
-            Metric::Avg => (latency(&|| h.mean() / 1000.0), "avg".into(), "ms"),
-            Metric::Min => (latency(&|| ms(h.min())), "min".into(), "ms"),
-            Metric::Max => (latency(&|| ms(h.max())), "max".into(), "ms"),
-            Metric::ErrorRate => (
-                (summary.requests > 0).then_some(summary.error_rate),
-                "errors".into(),
-                "",
-            ),
-            Metric::Rps => (Some(summary.throughput_rps), "rps".into(), "req/s"),
-            Metric::Requests => (Some(summary.requests as f64), "requests".into(), ""),
-            Metric::Dropped => (
-                Some(summary.dropped_iterations as f64),
-                "dropped".into(),
-                "",
-            ),
+        let (name, unit) = match self.metric {
+            Metric::Percentile(p) => (format!("p({p})"), "ms"),
+            Metric::Avg => ("avg".into(), "ms"),
+            Metric::Min => ("min".into(), "ms"),
+            Metric::Max => ("max".into(), "ms"),
+            Metric::ErrorRate => ("errors".into(), ""),
+            Metric::Rps => ("rps".into(), "req/s"),
+            Metric::Requests => ("requests".into(), ""),
+            Metric::Dropped => ("dropped".into(), ""),
         };
-        let passed = actual.is_some_and(|a| match self.op {
+        let actual = match self.metric {
+            Metric::ErrorRate => (summary.requests > 0).then_some(summary.error_rate),
+            Metric::Rps => Some(summary.throughput_rps),
+            Metric::Requests => Some(summary.requests as f64),
+            Metric::Dropped => Some(summary.dropped_iterations as f64),
+            _ => self.latency(recorder.all_latency()),
+        };
+        let net = match self.metric {
+            Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max => {
+                recorder.lateness().and_then(|l| self.latency(l.net_latency()))
+            }
+            _ => None,
+        };
+        let passed = self.holds(actual);
+        let undecided = net.is_some_and(|n| self.holds(Some(n)) != passed);
+        let mut shown = match (actual, self.metric) {
+            (None, _) => format!("{name}: nothing measured"),
+            (Some(a), Metric::ErrorRate) => format!("{name} = {:.3}%", a * 100.0),
+            (Some(a), _) if unit.is_empty() => format!("{name} = {a}"),
+            (Some(a), _) => format!("{name} = {a:.3} {unit}"),
+        };
+        if let Some(n) = net {
+            shown.push_str(&format!(", {n:.3} {unit} net of the generator's lateness"));
+        }
+        if undecided {
+            shown.push_str(": the generator's lateness alone decides it");
+        }
+        Checked {
+            expression: self.expression.clone(),
+            actual,
+            net,
+            shown,
+            passed: passed && !undecided,
+            undecided,
+        }
+    }
+
+    /// This threshold's latency figure of `h` (µs), in ms; `None` when it is empty.
+    fn latency(&self, h: &Histogram<u64>) -> Option<f64> {
+        let ms = |us: u64| us as f64 / 1000.0;
+        (!h.is_empty()).then(|| match self.metric {
+            Metric::Percentile(p) => ms(h.value_at_quantile(p / 100.0)),
+            Metric::Avg => h.mean() / 1000.0,
+            Metric::Min => ms(h.min()),
+            _ => ms(h.max()),
+        })
+    }
+
+    /// Whether the figure `actual` meets this threshold (nothing measured never does).
+    fn holds(&self, actual: Option<f64>) -> bool {
+        actual.is_some_and(|a| match self.op {
             Op::Lt => a < self.value,
             Op::Le => a <= self.value,
             Op::Gt => a > self.value,
             Op::Ge => a >= self.value,
             Op::Eq => a == self.value,
             Op::Ne => a != self.value,
-        });
-        let shown = match (actual, self.metric) {
-            (None, _) => format!("{name}: nothing measured"),
-            (Some(a), Metric::ErrorRate) => format!("{name} = {:.3}%", a * 100.0),
-            (Some(a), _) if unit.is_empty() => format!("{name} = {a}"),
-            (Some(a), _) => format!("{name} = {a:.3} {unit}"),
-        };
-        Checked {
-            expression: self.expression.clone(),
-            actual,
-            shown,
-            passed,
-        }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lab_load::lateness::Stages;
     use lab_load::metrics::Outcome;
     use std::time::Duration;
 
@@ -299,5 +340,41 @@ mod tests {
         let empty = Recorder::new();
         let none = empty.summary(Duration::from_secs(1), (0.0, 1.0), 0);
         assert!(!parse_threshold("p95<1s").unwrap().check(&empty, &none).passed);
+    }
+
+    #[test]
+    fn a_latency_threshold_the_generators_lateness_alone_decides_is_undecided() {
+        // Open model: 100 requests of 10 ms, each sent 8 ms late by the generator itself (2 ms net),
+        // after 1 ms waiting for a free VU (the target's: not subtracted).
+        let mut r = Recorder::new();
+        let late = Stages {
+            clock: Duration::from_millis(8),
+            vu_wait: Duration::from_millis(1),
+            ..Stages::default()
+        };
+        for _ in 0..100 {
+            r.record(&Outcome::Ok, Duration::from_millis(10), true);
+            r.record_lateness(&late, Duration::from_millis(10));
+        }
+        let s = r.summary(Duration::from_secs(1), (0.0, 1.0), 0);
+        let check = |e: &str| parse_threshold(e).unwrap().check(&r, &s);
+        // Fails as reported (10 ms), passes net of the lateness (2 ms): undecided, not failed.
+        let c = check("p95<5ms");
+        assert!(c.undecided && !c.passed, "{c:?}");
+        assert!(
+            c.shown.contains("net of the generator's lateness"),
+            "{}",
+            c.shown
+        );
+        assert!((c.net.unwrap() - 2.0).abs() < 0.01, "{c:?}");
+        // A lower bound the lateness alone meets: undecided too.
+        assert!(check("p50>5ms").undecided);
+        // Both sides agree: decided as ever.
+        let (pass, fail) = (check("p95<20ms"), check("p95<1ms"));
+        assert!(pass.passed && !pass.undecided, "{pass:?}");
+        assert!(!fail.passed && !fail.undecided, "{fail:?}");
+        // Not a latency: never undecided, no net figure.
+        let e = check("errors<1%");
+        assert!(e.passed && !e.undecided && e.net.is_none());
     }
 }

@@ -9,6 +9,7 @@ mod architecture;
 mod bench_table;
 mod errors;
 mod load_generator;
+mod load_lateness;
 mod load_shapes;
 mod tune_exits;
 mod tune_fake;

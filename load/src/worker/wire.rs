@@ -10,7 +10,9 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::super::metrics::{latency_histogram, Recorder};
+use super::super::histogram::latency_histogram;
+use super::super::lateness::Lateness;
+use super::super::metrics::Recorder;
 use super::super::profile::Shape;
 use super::super::summary::ErrorBreakdown;
 use super::super::timeline::Timeline;
@@ -104,6 +106,9 @@ pub struct RecorderWire {
     pub(crate) errors: ErrorBreakdown,
     /// Requests completed inside the measured window.
     pub(crate) window_requests: u64,
+    /// Open model: the lateness histograms in `Lateness::histograms`' order, each as `all` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) lateness: Option<Vec<String>>,
 }
 
 /// One second of a worker's timeline.
@@ -149,6 +154,7 @@ impl RecorderWire {
             ok_count: r.ok_count,
             errors: r.errors(),
             window_requests: r.window_requests,
+            lateness: r.lateness.as_ref().map(|l| l.histograms().into_iter().map(encode).collect()),
         }
     }
 
@@ -160,6 +166,17 @@ impl RecorderWire {
         r.ok_count = self.ok_count;
         r.set_errors(&self.errors);
         r.window_requests = self.window_requests;
+        if let Some(texts) = &self.lateness {
+            let mut lateness = Lateness::default();
+            let decoded = texts.iter().map(|t| decode(t)).collect::<Result<Vec<_>>>()?;
+            let decoded: [Histogram<u64>; 6] = decoded
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a worker's lateness is not six histograms"))?;
+            lateness
+                .merge(&Lateness::from_histograms(decoded))
+                .context("a worker's lateness histograms have other bounds")?;
+            r.lateness = Some(Box::new(lateness));
+        }
         Ok(r)
     }
 }

@@ -77,8 +77,25 @@ fn summary(doc: &mut Document, run: &RunResult, i: usize) {
         ),
         true,
     );
+    if let Some(g) = &s.generator {
+        doc.paragraph(
+            &format!(
+                "Generator lateness (its own, actual send - intended send): p50 {}, p99 {}; \
+                 waiting for a free VU (counted in latency): p99 {}.{}",
+                ms(g.own.p50_ms),
+                ms(g.own.p99_ms),
+                ms(g.vu_wait.p99_ms),
+                g.late.as_ref().map(|l| format!(" {l}.")).unwrap_or_default(),
+            ),
+            g.late.is_none(),
+        );
+    }
     for t in &run.thresholds {
-        let mark = if t.passed { "pass" } else { "FAIL" };
+        let mark = match (t.passed, t.undecided) {
+            (true, _) => "pass",
+            (false, true) => "undecided",
+            (false, false) => "FAIL",
+        };
         doc.paragraph(
             &format!("Threshold {mark}: {} ({})", t.expression, t.shown),
             false,

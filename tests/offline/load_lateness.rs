@@ -1,0 +1,171 @@
+//! The open model's own lateness through the real binary: `lab load --url --rate` against a loopback
+//! server reports how late it sent each arrival (`summary.generator` in `-o json`, by stage with
+//! `-v`), and a generator held up (its process stopped now and then with SIGSTOP, as a busy machine
+//! would starve it) says so beside the figures, and leaves a latency threshold only its lateness
+//! decides undecided (exit 3).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use axum::Router;
+
+/// A server answering every POST at once.
+async fn serve() -> String {
+    let app = Router::new().route("/", post(|| async { r#"{"Items":[]}"# }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/")
+}
+
+fn open_model(url: &str, rate: &str, duration: &str) -> Vec<String> {
+    [
+        "load",
+        "--url",
+        url,
+        "--vus",
+        "5",
+        "--rate",
+        rate,
+        "--duration",
+        duration,
+        "--load-profile",
+        "fixed",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn ms(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a figure: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_carries_the_generators_lateness_by_stage() {
+    let url = serve().await;
+    let mut args = open_model(&url, "200", "2s");
+    args.extend(["-o", "json"].map(String::from));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lab")).args(&args).output().expect("run lab")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &json["runs"][0]["summary"];
+    // 400 arrivals over 2 s, each sent or dropped.
+    let sent = s["requests"].as_u64().unwrap();
+    assert_eq!(sent + s["dropped_iterations"].as_u64().unwrap(), 400, "{s}");
+    let g = &s["generator"];
+    for stage in [
+        "own",
+        "clock",
+        "hand_off",
+        "dispatch",
+        "vu_wait",
+        "net_latency",
+    ] {
+        for figure in [
+            "avg_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+        ] {
+            assert!(ms(&g[stage][figure]) >= 0.0, "{stage}.{figure}: {g}");
+        }
+    }
+    // Latency counts from the intended send, so it holds the generator's lateness: no percentile of
+    // the lateness exceeds the latency's (the lateness is kept to 2 significant digits: 1%).
+    for p in ["p50_ms", "p99_ms", "max_ms"] {
+        assert!(
+            ms(&g["own"][p]) <= ms(&s[p]) * 1.01 + 0.001,
+            "{p}: own lateness above latency: {g}"
+        );
+        assert!(
+            ms(&g["net_latency"][p]) <= ms(&s[p]) * 1.001 + 0.001,
+            "{p}: {g}"
+        );
+    }
+    // `late` is present in the document either way (null when on schedule).
+    assert!(g["late"].is_null() || g["late"].is_string(), "{g}");
+    // The closed model has no intended send times, hence no lateness.
+    let closed = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["load", "--url", &url, "--vus", "2", "--duration", "1s"])
+            .args(["--load-profile", "fixed", "-o", "json"])
+            .output()
+            .expect("run lab")
+    })
+    .await
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&closed.stdout).unwrap();
+    assert!(json["runs"][0]["summary"]["generator"].is_null(), "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generator_held_up_says_so_and_its_lateness_decides_no_threshold() {
+    let url = serve().await;
+    let mut args = open_model(&url, "200", "4s");
+    // Fails on the latency as reported (the stops are 200 ms), holds net of the generator's own
+    // lateness (the server answers at once).
+    args.extend(["--threshold", "p99<50ms", "-v"].map(String::from));
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run lab");
+        let pid = child.id() as libc::pid_t;
+        let signal = |sig| {
+            // SAFETY: kill(2) on our own child's pid, which it keeps until we wait on it.
+            unsafe { libc::kill(pid, sig) };
+        };
+        // Stop the generator's process 200 ms in every 500 ms while it runs: its clock, scheduler
+        // and VUs all stand still, as on a machine too busy to run them, while the server (this
+        // process) goes on answering.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(300));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            signal(libc::SIGSTOP);
+            std::thread::sleep(Duration::from_millis(200));
+            signal(libc::SIGCONT);
+        }
+        child.wait_with_output().expect("lab's output")
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sentence = text
+        .lines()
+        .find(|l| l.starts_with("generator late by p99 "))
+        .unwrap_or_else(|| panic!("no lateness sentence in:\n{text}"));
+    // "generator late by p99 X ms: latency above X ms may be the generator's", X the same twice.
+    let x = sentence
+        .strip_prefix("generator late by p99 ")
+        .and_then(|r| r.split_once(" ms: latency above "))
+        .unwrap_or_else(|| panic!("{sentence}"));
+    assert_eq!(
+        x.1,
+        format!("{} ms may be the generator's", x.0),
+        "{sentence}"
+    );
+    let late_ms: f64 = x.0.parse().unwrap();
+    assert!(late_ms >= 20.0, "held up 200 ms at a time: {sentence}");
+    assert!(
+        text.contains("by stage, p99: clock thread"),
+        "-v shows the stages:\n{text}"
+    );
+    assert!(text.contains("Threshold ? undecided  p99<50ms"), "{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "an undecided threshold exits 3:\n{text}"
+    );
+}
