@@ -173,6 +173,15 @@ impl LocalStack {
     /// Like [`lab`](Self::lab), asserting success; returns stdout.
     pub fn lab_ok(&self, args: &[&str]) -> String {
         let out = self.lab(args);
+        if !out.status.success() {
+            // The stack's own log says what the gateway saw (it is removed with the stack).
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("the local stack's log, last lines:");
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
         assert_succeeded(&out, &format!("lab {args:?}"));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
