@@ -108,9 +108,10 @@ async fn json_carries_the_generators_lateness_by_stage() {
 async fn a_generator_held_up_says_so_and_its_lateness_decides_no_threshold() {
     let url = serve().await;
     let mut args = open_model(&url, "200", "4s");
-    // Fails on the latency as reported (the stops are 200 ms), holds net of the generator's own
-    // lateness (the server answers at once).
-    args.extend(["--threshold", "p99<50ms", "-v"].map(String::from));
+    // Fails on the latency as reported (the stops are 200 ms, so its p99 is near 200 ms), holds net
+    // of the generator's own lateness (the server answers at once; 150 ms leaves room for the
+    // catch-up after each stop on a busy machine, measured up to 73 ms net).
+    args.extend(["--threshold", "p99<150ms", "-v"].map(String::from));
     let out = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
             .args(&args)
@@ -162,7 +163,7 @@ async fn a_generator_held_up_says_so_and_its_lateness_decides_no_threshold() {
         text.contains("by stage, p99: clock thread"),
         "-v shows the stages:\n{text}"
     );
-    assert!(text.contains("Threshold ? undecided  p99<50ms"), "{text}");
+    assert!(text.contains("Threshold ? undecided  p99<150ms"), "{text}");
     assert_eq!(
         out.status.code(),
         Some(3),
