@@ -292,6 +292,9 @@ pub(crate) fn build_for_lambda(
 }
 
 fn run_cargo(mut cmd: Command, root: &Path, bin: &str) -> anyhow::Result<()> {
+    for name in inherited_crate_vars(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(name);
+    }
     let out = cmd.current_dir(root).output().with_context(|| {
         format!("cannot run cargo to build {bin}; is the Rust toolchain installed?")
     })?;
@@ -304,6 +307,32 @@ fn run_cargo(mut cmd: Command, root: &Path, bin: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The variables cargo sets for the crate it runs (`cargo run`, a test), which lab inherits when it
+/// runs that way: a child cargo must not see them, as build scripts that watch one (ring's watches
+/// `CARGO_MANIFEST_DIR`) would then rebuild, and everything above them after, on every switch
+/// between lab's builds and the tests' build.
+fn inherited_crate_vars(
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    const EXACT: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    const PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
+    names
+        .filter(|name| {
+            let name = name.to_string_lossy();
+            EXACT.contains(&name.as_ref()) || PREFIXES.iter().any(|p| name.starts_with(p))
+        })
+        .collect()
 }
 
 /// The highest `GLIBC_x.y` symbol version a binary needs (via objdump), if it can be read.
@@ -340,6 +369,32 @@ pub(crate) fn check_glibc(binary: &Path) -> anyhow::Result<Option<(u32, u32)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_cargo_sees_none_of_the_variables_cargo_set_for_the_running_crate() {
+        let names = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_BIN_EXE_lab",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ]
+        .map(std::ffi::OsString::from);
+        let removed = inherited_crate_vars(names.into_iter());
+        let removed: Vec<_> = removed.iter().map(|n| n.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            removed,
+            [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_PKG_NAME",
+                "CARGO_BIN_EXE_lab",
+                "CARGO_TARGET_TMPDIR"
+            ]
+        );
+    }
 
     fn elf(machine: u16) -> Vec<u8> {
         let mut head = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
