@@ -326,6 +326,11 @@ def dataplane_summary(d, lab, peer, ratio):
                  f"({times(ratio['read_128'])})")
     text += (f"; GetItem straight to the gateway (no function): store {rate(lab['getitem_rps'])} req/s vs "
              f"moto {rate(peer['getitem_rps'])} ({times(ratio['getitem'])})")
+    shares = [(mb, lab.get(f"load_{mb}_emulator_share"), peer.get(f"load_{mb}_emulator_share")) for mb in (128, 1024)]
+    if all(n is not None and m is not None for _, n, m in shares):
+        text += ("; `lab load --memory 128,1024` (list), the emulator's own share of the mean latency: "
+                 + ", ".join(f"{mb} MB {n * 100:.0f}% vs {m * 100:.0f}%" for mb, n, m in shares)
+                 + " (goal <= 20% at 1024 MB)")
     return text
 
 BENCHES = [
@@ -378,7 +383,8 @@ BENCHES = [
     dict(name="dataplane", script="scripts/bench-dataplane.sh", ratios=dataplane_ratios,
          summary=dataplane_summary,
          what="the tutorial's item operations through the stage URL with lab's native DynamoDB item store vs "
-              "moto serving items (the path before it), same run; and GetItem straight to the gateway, each way"),
+              "moto serving items (the path before it), same run; GetItem straight to the gateway, each way; and "
+              "scripts/run's `lab load --memory 128,1024` on each, with the emulator's own share of the latency"),
     dict(name="load-peers", script="scripts/bench-load-peers.sh", ratios=load_peers_ratios,
          summary=load_peers_summary,
          what="`lab load` vs hey (closed model, local stage URL) and oha --latency-correction (open model, a "
