@@ -82,8 +82,10 @@ pub(crate) struct Serving {
 pub(crate) enum StageCall {
     /// CreateDeployment: a new definition, and the stage it names (if any) moves to it.
     Deploy { api: String, stage: Option<String> },
-    /// CreateStage, UpdateStage or DeleteStage.
+    /// CreateStage or UpdateStage.
     Stage { api: String, stage: String },
+    /// DeleteStage.
+    DeleteStage { api: String, stage: String },
     /// DeleteRestApi: everything about the API goes.
     DeleteApi { api: String },
 }
@@ -117,12 +119,14 @@ impl StageCall {
                 api: owned(api),
                 stage: owned(call.json().await["stageName"].as_str()?),
             },
-            (m, [api, "stages", stage]) if m == Method::PATCH || m == Method::DELETE => {
-                StageCall::Stage {
-                    api: owned(api),
-                    stage: owned(stage),
-                }
-            }
+            (m, [api, "stages", stage]) if m == Method::PATCH => StageCall::Stage {
+                api: owned(api),
+                stage: owned(stage),
+            },
+            (m, [api, "stages", stage]) if m == Method::DELETE => StageCall::DeleteStage {
+                api: owned(api),
+                stage: owned(stage),
+            },
             _ => return None,
         })
     }
@@ -133,9 +137,21 @@ impl StageCall {
                 api,
                 stage: Some(stage),
             }
-            | StageCall::Stage { api, stage } => Some((api, stage)),
+            | StageCall::Stage { api, stage }
+            | StageCall::DeleteStage { api, stage } => Some((api, stage)),
             _ => None,
         }
+    }
+
+    /// The deployment the stage points at once moto has accepted the call, from moto's answer
+    /// (CreateDeployment's id, the stage's `deploymentId`, none after DeleteStage).
+    fn serving_after(&self, answer: &Value) -> Option<String> {
+        let id = match self {
+            StageCall::Deploy { .. } => answer["id"].as_str(),
+            StageCall::Stage { .. } => answer["deploymentId"].as_str(),
+            StageCall::DeleteStage { .. } | StageCall::DeleteApi { .. } => None,
+        };
+        id.map(str::to_string)
     }
 }
 
@@ -216,13 +232,7 @@ impl Deployments {
 
     /// After the stage call: keeps a new deployment's definition; when the call failed or the
     /// stage did not move after all, takes the provisional move back.
-    pub(crate) async fn after(
-        &self,
-        moto: &Moto,
-        region: &str,
-        before: Before,
-        answer: Option<&Value>,
-    ) {
+    pub(crate) fn after(&self, before: Before, answer: Option<&Value>) {
         let Some(answer) = answer else {
             self.cancel_move(&before);
             return;
@@ -238,10 +248,8 @@ impl Deployments {
             let mut definitions = self.definitions.lock().expect("definitions lock");
             definitions.insert(key, definition.clone());
         }
-        if let Some((api, stage)) = before.call.stage() {
-            if deployment_of(moto, region, api, stage).await == before.previous {
-                self.cancel_move(&before);
-            }
+        if before.call.stage().is_some() && before.call.serving_after(answer) == before.previous {
+            self.cancel_move(&before);
         }
     }
 

@@ -122,7 +122,7 @@ pub(crate) async fn forward_with_hooks(
     }
     if let Some(before) = stage_move {
         let answer = upstream.ok().then(|| upstream.json());
-        gw.deployments.after(&gw.moto, region, before, answer.as_ref()).await;
+        gw.deployments.after(before, answer.as_ref());
     }
     // A write may change a function, a route or a permission: cached ones are read again. DynamoDB
     // and CloudWatch Logs calls change none of them, and a function's own item calls are many.
