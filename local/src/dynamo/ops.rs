@@ -540,24 +540,11 @@ pub(crate) fn query(table: &Table, doc: &Value) -> Result<Answer, DdbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::table::KeyAttr;
+    use crate::dynamo::table::test_schema;
 
     fn table(range: bool) -> (Store, TableKey, Table) {
-        let schema = Schema {
-            hash: KeyAttr {
-                name: "id".into(),
-                kind: "S".into(),
-            },
-            range: range.then(|| KeyAttr {
-                name: "n".into(),
-                kind: "N".into(),
-            }),
-        };
-        (
-            Store::memory(),
-            ("us-east-1".into(), "t".into()),
-            Table::new(schema),
-        )
+        let key = ("us-east-1".into(), "t".into());
+        (Store::memory(), key, Table::new(test_schema(range)))
     }
 
     #[test]

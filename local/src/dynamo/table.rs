@@ -250,23 +250,26 @@ impl Table {
     }
 }
 
+/// The schema the store's tests use: hash key `id` (S), and range key `n` (N) when `range`.
+#[cfg(test)]
+pub(crate) fn test_schema(range: bool) -> Schema {
+    Schema {
+        hash: KeyAttr {
+            name: "id".into(),
+            kind: "S".into(),
+        },
+        range: range.then(|| KeyAttr {
+            name: "n".into(),
+            kind: "N".into(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_schema as schema;
     use super::*;
     use crate::dynamo::value::item_from_json;
-
-    fn schema(range: bool) -> Schema {
-        Schema {
-            hash: KeyAttr {
-                name: "id".into(),
-                kind: "S".into(),
-            },
-            range: range.then(|| KeyAttr {
-                name: "n".into(),
-                kind: "N".into(),
-            }),
-        }
-    }
 
     #[test]
     fn keys_are_checked_as_dynamodb_checks_them() {
