@@ -38,6 +38,7 @@ pub(crate) async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::
         .unwrap_or_default();
     let mut stack = Stack::open(clients, names, settings).await?;
     stack.force = up.is_some_and(|a| a.force);
+    stack.records = Some(lab_local::lab_home().join("stacks"));
     Ok(stack)
 }
 

@@ -54,6 +54,6 @@ pub use lifecycle::{
     cgroup_limits, endpoint, log_file, probe, reset, serve, start, state_dir, stop, CgroupLimits,
     Options, Started, Stopped,
 };
-pub use moto::MOTO_VERSION;
+pub use moto::{lab_home, MOTO_VERSION};
 pub use routes::integration_status;
 pub use status_view::print as print_status;

@@ -55,8 +55,9 @@ const fn after_equals(requirement: &str) -> &str {
     }
 }
 
-/// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`: venvs and local-stack state.
-pub(crate) fn lab_home() -> PathBuf {
+/// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`: venvs, local-stack state, and what
+/// `lab up` records of a stack on this machine.
+pub fn lab_home() -> PathBuf {
     std::env::var_os("LAB_HOME").map(PathBuf::from).unwrap_or_else(user_cache)
 }
 

@@ -60,6 +60,8 @@ pub(crate) struct Stack {
     pub(crate) settings: FunctionSettings,
     /// Allows `down` to delete resources that do not carry this stack's tag.
     pub(crate) force: bool,
+    /// Where this machine keeps what `up` records of the stack (`api/record`); `None`: nowhere.
+    pub(crate) records: Option<std::path::PathBuf>,
 }
 
 impl Stack {
@@ -85,6 +87,7 @@ impl Stack {
             partition,
             settings,
             force: false,
+            records: None,
         })
     }
 

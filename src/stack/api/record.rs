@@ -11,18 +11,6 @@ use sha2::{Digest, Sha256};
 
 use crate::stack::Stack;
 
-/// `$LAB_HOME`, else `$XDG_CACHE_HOME/lab`, else `~/.cache/lab` (where lab keeps the local
-/// stack's state too); `None` when there is no home to put it in.
-fn home() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("LAB_HOME") {
-        return Some(PathBuf::from(home));
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(cache.join("lab"))
-}
-
 /// The record's file: one per partition, account, region, endpoint and stack.
 fn path(stack: &Stack) -> Option<PathBuf> {
     let endpoint = stack.clients.endpoint_url.as_deref().unwrap_or("aws");
@@ -35,7 +23,7 @@ fn path(stack: &Stack) -> Option<PathBuf> {
     );
     let digest = Sha256::digest(key.as_bytes());
     let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    Some(home()?.join("stacks").join(format!("{}-{short}.api", stack.names.stack)))
+    Some(stack.records.as_ref()?.join(format!("{}-{short}.api", stack.names.stack)))
 }
 
 /// The API id recorded for this stack, if any.
