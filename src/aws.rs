@@ -474,14 +474,19 @@ pub(crate) fn is_function_waking<E: ProvideErrorMetadata>(err: &SdkError<E, Http
 mod tests {
     use super::*;
 
-    /// The timer Linux runs on the socket whose local port is `port` (`/proc/net/tcp`'s `tr`:
-    /// 0 none, 1 retransmit, 2 keepalive).
-    fn tcp_timer(port: u16) -> Option<u8> {
+    /// The timer Linux runs on the established socket from local port `port` to `remote`
+    /// (`/proc/net/tcp`'s `tr`: 0 none, 1 retransmit, 2 keepalive); an older socket on the same
+    /// port in TIME_WAIT is another socket.
+    fn tcp_timer(port: u16, remote: u16) -> Option<u8> {
         let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+        let port_of = |field: &str| u16::from_str_radix(field.rsplit(':').next()?, 16).ok();
         table.lines().skip(1).find_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1)?.rsplit(':').next()?;
-            if u16::from_str_radix(local_port, 16).ok()? != port {
+            let established = fields.get(3) == Some(&"01");
+            if !established
+                || port_of(fields.get(1)?) != Some(port)
+                || port_of(fields.get(2)?) != Some(remote)
+            {
                 return None;
             }
             fields.get(5)?.split(':').next()?.parse().ok()
@@ -492,7 +497,8 @@ mod tests {
     /// socket while the call waits.
     async fn timer_while_waiting(http: aws_sdk_lambda::config::SharedHttpClient) -> Option<u8> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let listening = listener.local_addr().unwrap();
+        let endpoint = format!("http://{listening}");
         let config = aws_sdk_lambda::Config::builder()
             .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -508,7 +514,7 @@ mod tests {
         };
         let mut timer = None;
         for _ in 0..40 {
-            timer = tcp_timer(peer.port());
+            timer = tcp_timer(peer.port(), listening.port());
             if timer == Some(2) {
                 break;
             }
