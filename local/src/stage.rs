@@ -159,14 +159,18 @@ async fn resolve(gw: &Shared, target: &Target<'_>) -> anyhow::Result<Route> {
     if let Some(route) = gw.routes.get(&key, generation) {
         return Ok(route);
     }
+    let started = std::time::Instant::now();
+    let moving = gw.deployments.is_moving(target.api, target.stage);
     let route = read_route(gw, target).await?;
-    // A route whose function's permission, or whose stage's deployment, is still propagating is
-    // read again next time.
-    let pending = gw.deployments.is_moving(target.api, target.stage)
+    // A route read while its function's permission or its stage's deployment was propagating is
+    // read again next time, even when the propagation ended during the read: it may hold what was
+    // in effect before, and nothing else would make the cache let go of it.
+    let pending = moving
+        || gw.deployments.is_moving(target.api, target.stage)
         || match &route {
             Route::Lambda {
                 region, function, ..
-            } => gw.iam.permissions.in_effect(region, function).is_some(),
+            } => gw.iam.permissions.propagating_since(region, function, started),
             _ => false,
         };
     if !pending {

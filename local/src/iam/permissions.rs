@@ -43,6 +43,14 @@ impl PendingPermissions {
         entry.0 = now + delay;
     }
 
+    /// Was a change to `function`'s policy still propagating at any moment since `since`? (A route
+    /// read over that time may hold the policy from before the change.)
+    pub(crate) fn propagating_since(&self, region: &str, function: &str, since: Instant) -> bool {
+        let changes = self.changes.lock().expect("permissions lock");
+        let key = (region.to_string(), function.to_string());
+        changes.get(&key).is_some_and(|(at, _)| *at > since)
+    }
+
     /// The policy the stage URL sees for `function` while a change propagates; `None` when the
     /// current policy is in effect.
     pub(crate) fn in_effect(&self, region: &str, function: &str) -> Option<Option<Value>> {
@@ -55,6 +63,21 @@ impl PendingPermissions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_that_ended_during_a_read_still_counts_for_that_read() {
+        let pending = PendingPermissions::default();
+        let read_started = Instant::now();
+        pending.changed("r", "f", None, Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            pending.in_effect("r", "f").is_none(),
+            "the change is in effect now"
+        );
+        assert!(pending.propagating_since("r", "f", read_started));
+        assert!(!pending.propagating_since("r", "f", Instant::now()));
+        assert!(!pending.propagating_since("r", "other", read_started));
+    }
 
     #[test]
     fn the_old_policy_stands_until_the_change_propagates() {
