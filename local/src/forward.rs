@@ -86,6 +86,9 @@ pub(crate) async fn forward_with_hooks(
             .await;
         return upstream.into_response();
     }
+    if let Some(refused) = runtime_refusal(&call).await {
+        return refused.into_response();
+    }
     let change = read_change(&call, uri.query()).await;
     if matches!(change, Change::DeleteFunction { .. }) {
         // Logs still queued would recreate the log group after `down` deleted it.
@@ -181,6 +184,24 @@ async fn permission_change(
     let policy =
         before.and_then(|doc| doc["Policy"].as_str().and_then(|p| serde_json::from_str(p).ok()));
     Some((name, policy))
+}
+
+/// CreateFunction or UpdateFunctionConfiguration asking for what cannot run here (a runtime the
+/// local stack does not run, layers): refused before moto sees it, so nothing is half made.
+async fn runtime_refusal(call: &Call<'_>) -> Option<Upstream> {
+    let creates = *call.method == Method::POST && call.path == LAMBDA_API;
+    let configures = *call.method == Method::PUT
+        && call.path.starts_with(LAMBDA_API)
+        && call.path.ends_with("/configuration");
+    if !creates && !configures {
+        return None;
+    }
+    let why = super::runtimes::refusal(&*call.json().await)?;
+    Some(super::strict::reply::rest_json(
+        axum::http::StatusCode::BAD_REQUEST,
+        "InvalidParameterValueException",
+        &why,
+    ))
 }
 
 /// Reads what a Lambda call will change (the body is parsed off the async threads when large).

@@ -37,6 +37,10 @@ pub(crate) struct FunctionConfig {
     pub(crate) timeout_s: u32,
     /// Its environment variables, sorted.
     pub(crate) env: Vec<(String, String)>,
+    /// Its runtime identifier (`provided.al2023`, `python3.13`, `nodejs22.x`).
+    pub(crate) runtime: String,
+    /// Its handler (`bootstrap`, `lambda_function.lambda_handler`, `index.handler`).
+    pub(crate) handler: String,
     /// The SHA-256 of its deployment package, base64, as Lambda reports it.
     pub(crate) code_sha256: String,
     /// `$LATEST` or the published version number a qualifier resolved to (an alias names its version).
@@ -50,8 +54,8 @@ impl FunctionConfig {
     fn compute_fingerprint(&self) -> String {
         let mut h = Sha256::new();
         h.update(format!(
-            "{}|{}|{}|{:?}",
-            self.memory_mb, self.timeout_s, self.code_sha256, self.env
+            "{}|{}|{}|{:?}|{}|{}",
+            self.memory_mb, self.timeout_s, self.code_sha256, self.env, self.runtime, self.handler
         ));
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(&h.finalize()[..9])
     }
@@ -322,6 +326,8 @@ impl Registry {
             memory_mb: c["MemorySize"].as_u64().unwrap_or(128) as u32,
             timeout_s: c["Timeout"].as_u64().unwrap_or(3) as u32,
             env,
+            runtime: c["Runtime"].as_str().unwrap_or_default().to_string(),
+            handler: c["Handler"].as_str().unwrap_or("bootstrap").to_string(),
             code_sha256: c["CodeSha256"].as_str().unwrap_or_default().to_string(),
             version: c["Version"].as_str().unwrap_or(LATEST).to_string(),
             fingerprint: String::new(),

@@ -1,4 +1,4 @@
-//! One execution environment: a `bootstrap` process, its own Runtime API listener, its log lines,
+//! One execution environment: a runtime process (`bootstrap`, or a managed runtime's client), its own Runtime API listener, its log lines,
 //! and its CPU share.
 
 use std::os::fd::AsFd;
@@ -22,6 +22,7 @@ use super::dates;
 use super::functions::FunctionConfig;
 use super::memory::{self, MemoryLimit};
 use super::runtime_api::{self, Job, Outcome, RuntimeState};
+use super::runtimes::{self, Launch};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -81,7 +82,8 @@ pub(crate) struct Limits {
 }
 
 impl Instance {
-    /// Starts `bootstrap` from `code_dir` with the function's env, memory and a Runtime API of its own.
+    /// Starts the function's runtime (its `bootstrap`, or a managed runtime's interface client) in
+    /// `code_dir`, with the function's env, memory and a Runtime API of its own.
     pub(crate) async fn start(
         config: &FunctionConfig,
         code_dir: &Path,
@@ -103,13 +105,19 @@ impl Instance {
             cpu.as_ref().map(CpuShare::procs),
             memory.as_ref().map(MemoryLimit::procs),
         ];
-        let mut cmd = bootstrap_command(config, code_dir, &env, cgroups);
+        // Before the clock starts: a first use installs the runtime's interface client, which is
+        // no part of the function's init.
+        let launch = runtimes::launch(&config.runtime, &config.handler, code_dir).await?;
+        let mut cmd = runtime_command(config, code_dir, &launch, &env, cgroups);
         let spawned = Instant::now();
         let mut child = cmd
             .spawn()
-            .with_context(|| format!("cannot start {}/bootstrap", code_dir.display()))?;
+            .with_context(|| format!("cannot start {}", launch.program.display()))?;
         let pid = child.id().unwrap_or_default();
         let output = capture_output(&mut child);
+        if let Some(note) = launch.note {
+            output.push(note);
+        }
         let (kill, exited) = own_process(child);
         Ok(Self {
             fingerprint: config.fingerprint.clone(),
@@ -328,15 +336,18 @@ struct RuntimeEnv<'a> {
     session_token: String,
 }
 
-/// The `bootstrap` process: Lambda's environment variables (and none of the host's), its output
-/// piped, and the cgroups it joins between fork and exec.
-fn bootstrap_command(
+/// The runtime's process (the zip's `bootstrap`, or a managed runtime's interface client): Lambda's
+/// environment variables (and none of the host's), its output piped, and the cgroups it joins
+/// between fork and exec.
+fn runtime_command(
     config: &FunctionConfig,
     code_dir: &Path,
+    launch: &Launch,
     env: &RuntimeEnv,
     cgroups: [Option<PathBuf>; 2],
 ) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(code_dir.join("bootstrap"));
+    let mut cmd = tokio::process::Command::new(&launch.program);
+    cmd.args(&launch.args);
     // A clean environment: the host's variables (and any secrets in them) never reach the function.
     cmd.env_clear()
         .current_dir(code_dir)
@@ -345,7 +356,8 @@ fn bootstrap_command(
         .env("TZ", ":UTC")
         .env("LANG", "en_US.UTF-8")
         .env("LAMBDA_TASK_ROOT", code_dir)
-        .env("_HANDLER", "bootstrap")
+        .env("_HANDLER", &config.handler)
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
         .env("AWS_LAMBDA_RUNTIME_API", &env.api_addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
         .env(
@@ -369,6 +381,7 @@ fn bootstrap_command(
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_SESSION_TOKEN", &env.session_token)
         .env("AWS_ENDPOINT_URL", env.aws_endpoint)
+        .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -43,6 +43,7 @@ mod moto;
 mod pool;
 mod routes;
 mod runtime_api;
+mod runtimes;
 mod stage;
 mod state;
 mod status_view;

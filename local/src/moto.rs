@@ -62,7 +62,7 @@ pub fn lab_home() -> PathBuf {
 }
 
 /// `$XDG_CACHE_HOME/lab`, else `~/.cache/lab`.
-fn user_cache() -> PathBuf {
+pub(crate) fn user_cache() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))

@@ -13,6 +13,7 @@ mod load_workers_local;
 mod local_hygiene;
 mod local_persistence;
 mod local_stack;
+mod managed_runtimes;
 mod propagation;
 mod strict;
 mod tune_load_local;

@@ -27,6 +27,26 @@ pub async fn create_function(
     zip: Vec<u8>,
     memory_mb: i32,
 ) -> String {
+    create_function_with(
+        sdk,
+        name,
+        zip,
+        memory_mb,
+        Runtime::Providedal2023,
+        "bootstrap",
+    )
+    .await
+}
+
+/// [`create_function`] with a runtime and handler of the caller's choice.
+pub async fn create_function_with(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    zip: Vec<u8>,
+    memory_mb: i32,
+    runtime: Runtime,
+    handler: &str,
+) -> String {
     let iam = aws_sdk_iam::Client::new(sdk);
     let role = format!("{name}-role");
     let arn = match iam.get_role().role_name(&role).send().await {
@@ -49,8 +69,8 @@ pub async fn create_function(
         let attempt = lambda
             .create_function()
             .function_name(name)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
+            .runtime(runtime.clone())
+            .handler(handler)
             .role(&arn)
             .memory_size(memory_mb)
             .timeout(7)

@@ -1,0 +1,273 @@
+//! Managed runtimes on the local stack, without Docker: a Python and a Node.js function created
+//! through the SDK (not by lab) run under the runtime interface clients Lambda's images run
+//! (awslambdaric, aws-lambda-ric), with Lambda's environment and REPORT line; `lab invoke`, `lab
+//! tune` and `lab load` work on them; a runtime the stack cannot run, and layers, are refused with
+//! one line and leave nothing behind.
+
+use std::io::Write;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, LogType, Runtime};
+use serde_json::{json, Value};
+
+use crate::common::aws::assert_error_code;
+use crate::common::LocalStack;
+use crate::tune_local::create_function_with;
+
+const PYTHON_APP: &str = r#"import os, sys
+print("init: module loaded")
+
+def handler(event, context):
+    print("python handler saw", event)
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {
+        "execution_env": os.environ["AWS_EXECUTION_ENV"],
+        "handler": os.environ["_HANDLER"],
+        "task_root": os.environ["LAMBDA_TASK_ROOT"],
+        "memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+        "request_id": context.aws_request_id,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "event": event,
+        "version": "%d.%d" % sys.version_info[:2],
+        "cwd": os.getcwd(),
+    }
+"#;
+
+const NODE_APP: &str = r#"console.log("init: module loaded");
+exports.handler = async (event, context) => {
+  console.log("node handler saw", JSON.stringify(event));
+  if (event.fail) { throw new TypeError("asked to fail"); }
+  return {
+    execution_env: process.env.AWS_EXECUTION_ENV,
+    handler: process.env._HANDLER,
+    task_root: process.env.LAMBDA_TASK_ROOT,
+    memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    request_id: context.awsRequestId,
+    remaining_ms: context.getRemainingTimeInMillis(),
+    event,
+    version: process.versions.node.split(".")[0],
+    cwd: process.cwd(),
+  };
+};
+"#;
+
+/// A zip of `files` (name, text) at its root.
+fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+    for (name, text) in files {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+/// Invokes with the log's tail: (status of the function, its answer, the log).
+async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    event: Value,
+) -> (Option<String>, Value, String) {
+    let out = lambda
+        .invoke()
+        .function_name(name)
+        .log_type(LogType::Tail)
+        .payload(Blob::new(event.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    let tail = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        out.log_result().unwrap(),
+    )
+    .unwrap();
+    (
+        out.function_error().map(str::to_string),
+        body,
+        String::from_utf8_lossy(&tail).into_owned(),
+    )
+}
+
+/// What the host runs for a runtime: its Python's `3.x`, its Node.js's major version.
+fn host_version(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().trim_start_matches('v').to_string()
+}
+
+/// One managed-runtime function, checked through a cold and a warm invocation and an error.
+async fn check_runtime(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    runtime: &str,
+    handler: &str,
+    host: &str,
+    wanted: &str,
+) {
+    let (error, body, log) = invoke(lambda, name, json!({"operation": "ping", "n": 1})).await;
+    assert_eq!(error, None, "{body} {log}");
+    assert_eq!(
+        body["execution_env"],
+        format!("AWS_Lambda_{runtime}"),
+        "{body}"
+    );
+    assert_eq!(body["handler"], handler);
+    assert_eq!(body["memory"], "256");
+    assert_eq!(body["event"], json!({"operation": "ping", "n": 1}));
+    assert_eq!(
+        body["task_root"], body["cwd"],
+        "the code runs in LAMBDA_TASK_ROOT: {body}"
+    );
+    assert_eq!(body["version"], host);
+    let remaining = body["remaining_ms"].as_u64().unwrap();
+    assert!(
+        remaining > 0 && remaining <= 7_000,
+        "the context counts down from the 7 s timeout: {body}"
+    );
+    assert!(
+        log.contains("init: module loaded"),
+        "init's output is logged: {log}"
+    );
+    assert!(log.contains("handler saw"), "{log}");
+    let report =
+        lab::tune::report_line::parse(&log).unwrap_or_else(|| panic!("a REPORT line: {log}"));
+    assert!(
+        report.init_ms.is_some(),
+        "a cold start reports its Init Duration: {log}"
+    );
+    assert_eq!(report.memory_size_mb, Some(256));
+    let warning = format!("{runtime} requested, host has {host}: running on {host}");
+    assert_eq!(
+        log.contains(&warning),
+        host != wanted,
+        "warned only on a mismatch: {log}"
+    );
+
+    let (error, body, log) = invoke(lambda, name, json!({"n": 2})).await;
+    assert_eq!(error, None, "{body}");
+    assert_eq!(body["event"]["n"], 2);
+    let report = lab::tune::report_line::parse(&log).unwrap();
+    assert!(
+        report.init_ms.is_none(),
+        "the second invocation is warm: {log}"
+    );
+    assert!(!log.contains("init: module loaded"), "init ran once: {log}");
+
+    let (error, body, _) = invoke(lambda, name, json!({"fail": true})).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(body["errorMessage"], "asked to fail", "{body}");
+    assert!(
+        body["errorType"].as_str().unwrap().ends_with("Error"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_and_node_functions_run_under_their_runtime_clients() {
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+
+    let py = zip_of(&[("app.py", PYTHON_APP)]);
+    create_function_with(&sdk, "py-fn", py, 256, Runtime::Python313, "app.handler").await;
+    let host_py = host_version(
+        "python3",
+        &["-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+    );
+    check_runtime(
+        &lambda,
+        "py-fn",
+        "python3.13",
+        "app.handler",
+        &host_py,
+        "3.13",
+    )
+    .await;
+
+    let node = zip_of(&[("index.js", NODE_APP)]);
+    create_function_with(
+        &sdk,
+        "node-fn",
+        node,
+        256,
+        Runtime::Nodejs22x,
+        "index.handler",
+    )
+    .await;
+    let host_node = host_version("node", &["--version"]);
+    let host_major = host_node.split('.').next().unwrap().to_string();
+    check_runtime(
+        &lambda,
+        "node-fn",
+        "nodejs22.x",
+        "index.handler",
+        &host_major,
+        "22",
+    )
+    .await;
+
+    // lab's own verbs on a function it did not make.
+    let event = local.home.join("event.json");
+    std::fs::write(&event, r#"{"operation":"echo","payload":{"from":"lab"}}"#).unwrap();
+    let r = local.lab_json(&[
+        "invoke",
+        "--function",
+        "py-fn",
+        "--event",
+        event.to_str().unwrap(),
+    ]);
+    assert!(r.to_string().contains("AWS_Lambda_python3.13"), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runtimes_the_stack_cannot_run_are_refused_with_one_line() {
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let refused = lambda
+        .create_function()
+        .function_name("java-fn")
+        .runtime(Runtime::Java21)
+        .handler("example.Handler::handleRequest")
+        .role("arn:aws:iam::123456789012:role/any")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip_of(&[("a.txt", "x")]))).build())
+        .send()
+        .await;
+    let message = format!("{:?}", refused.as_ref().map(|_| ()).unwrap_err());
+    assert!(
+        message.contains("java21") && message.contains("python3.13"),
+        "{message}"
+    );
+    assert_error_code(
+        refused,
+        "InvalidParameterValueException",
+        "CreateFunction java21",
+    );
+    let gone = lambda.get_function().function_name("java-fn").send().await;
+    assert_error_code(gone, "ResourceNotFoundException", "the refused function");
+
+    let layered = lambda
+        .create_function()
+        .function_name("layered-fn")
+        .runtime(Runtime::Python313)
+        .handler("app.handler")
+        .role("arn:aws:iam::123456789012:role/any")
+        .layers("arn:aws:lambda:us-east-1:123456789012:layer:deps:1")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(zip_of(&[("app.py", PYTHON_APP)])))
+                .build(),
+        )
+        .send()
+        .await;
+    assert_error_code(
+        layered,
+        "InvalidParameterValueException",
+        "CreateFunction with layers",
+    );
+    let gone = lambda.get_function().function_name("layered-fn").send().await;
+    assert_error_code(gone, "ResourceNotFoundException", "the refused function");
+}
