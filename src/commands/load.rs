@@ -11,6 +11,11 @@ use crate::stack::Names;
 pub(crate) async fn run(global: &Global, args: &LoadArgs, json: bool) -> anyhow::Result<Exit> {
     let args = &LoadArgs {
         verbose: global.verbose,
+        // A function named on its own is reached the one way it can be: Lambda Invoke.
+        via: match args.function {
+            Some(_) => crate::call::Via::Lambda,
+            None => args.via,
+        },
         ..args.clone()
     };
     // A plain URL needs no AWS at all, unless memory sizes or Lambda Invoke are asked for.
@@ -26,6 +31,10 @@ pub(crate) async fn run(global: &Global, args: &LoadArgs, json: bool) -> anyhow:
     }
     let stack = open_stack(global, None).await?;
     note_local_cpu(global).await;
+    if let Some(function) = &args.function {
+        let result = crate::load::run_on_stack(args, String::new(), &stack, function, json).await?;
+        return Ok(result.exit());
+    }
     let url = match (&args.url, crate::stack::api::find_id(&stack).await?) {
         (Some(url), _) => url.clone(),
         (None, Some(id)) => stack.invoke_url(&id),
@@ -34,6 +43,6 @@ pub(crate) async fn run(global: &Global, args: &LoadArgs, json: bool) -> anyhow:
             stack.names.stack
         ),
     };
-    let result = crate::load::run_on_stack(args, url, &stack, json).await?;
+    let result = crate::load::run_on_stack(args, url, &stack, &stack.names.function, json).await?;
     Ok(result.exit())
 }

@@ -101,6 +101,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub url: Option<String>,
 
+    /// Load-test this function with Lambda Invoke instead of the stack's (a name or ARN, any
+    /// function in the account, any runtime; implies `--via lambda`)
+    #[arg(long, value_name = "NAME|ARN", conflicts_with_all = ["url", "workers"])]
+    pub function: Option<String>,
+
     /// The global `-v`: the run report also shows the open model's lateness by stage.
     #[arg(skip)]
     pub verbose: bool,

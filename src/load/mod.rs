@@ -85,23 +85,24 @@ pub async fn run(
     with_ctrl_c(args, &t, json).await
 }
 
-/// [`run`] on a stack: `--via lambda` invokes the stack's function with the SDK's retries off,
-/// and `--workers` can deploy and invoke the generator function.
+/// [`run`] on a stack: `--via lambda` invokes `function` (the stack's, or one `--function` named)
+/// with the SDK's retries off, and `--workers` can deploy and invoke the generator function.
 pub(crate) async fn run_on_stack(
     args: &LoadArgs,
     url: String,
     stack: &Stack,
+    function: &str,
     json: bool,
 ) -> Result<LoadResult> {
     let lambda = &stack.clients.lambda;
     let control = Arc::new(crate::control::lambda::LambdaTarget::new(
         lambda.clone(),
-        &stack.names.function,
+        function,
     ));
     let t = Target {
         url,
         control: Some(control),
-        invoker: Some(Arc::new(SdkInvoker::new(lambda, &stack.names.function))),
+        invoker: Some(Arc::new(SdkInvoker::new(lambda, function))),
         stack: Some(stack),
         table: stack.names.table.clone(),
     };

@@ -220,6 +220,57 @@ async fn python_and_node_functions_run_under_their_runtime_clients() {
         event.to_str().unwrap(),
     ]);
     assert!(r.to_string().contains("AWS_Lambda_python3.13"), "{r}");
+    for name in ["py-fn", "node-fn"] {
+        tune_and_load(&local, &lambda, name).await;
+    }
+}
+
+/// `lab tune` and `lab load --function` on a managed-runtime function lab did not make: every
+/// size and request answered, and its memory back at 256 MB after each.
+async fn tune_and_load(local: &LocalStack, lambda: &aws_sdk_lambda::Client, name: &str) {
+    let payload = r#"{"operation":"echo","payload":{"n":1}}"#;
+    let t = local.lab_json(&[
+        "tune",
+        "--function",
+        name,
+        "--powers",
+        "128,512",
+        "--num",
+        "5",
+        "--payload",
+        payload,
+    ]);
+    let powers = t["powers"].as_array().unwrap();
+    assert_eq!(powers.len(), 2, "{t}");
+    for p in powers {
+        assert_eq!(p["status"], "ok", "{name}: {p}");
+        assert_eq!(p["stats"]["invocations"], 5, "{name}: {p}");
+    }
+    let memory = crate::common::aws::function_config(lambda, name).await.memory_size();
+    assert_eq!(memory, Some(256), "{name}: tune restores the memory");
+
+    let l = local.lab_json(&[
+        "load",
+        "--function",
+        name,
+        "--vus",
+        "2",
+        "--duration",
+        "2s",
+        "--memory",
+        "128,512",
+        "--payload",
+        payload,
+    ]);
+    let runs = l["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{l}");
+    for run in runs {
+        let s = &run["summary"];
+        assert!(s["requests"].as_u64().unwrap() > 5, "{name}: {run}");
+        assert_eq!(s["errors"], 0, "{name}: {}", run["errors"]);
+    }
+    let memory = crate::common::aws::function_config(lambda, name).await.memory_size();
+    assert_eq!(memory, Some(256), "{name}: load restores the memory");
 }
 
 #[tokio::test(flavor = "multi_thread")]
