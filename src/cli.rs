@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::arch::Arch;
 use crate::call::Via;
 use crate::output::Output;
+use crate::stack::function::Language;
 
 /// Builds, calls, tunes, load-tests and tears down the serverless-powertuning lab, on AWS or locally.
 #[derive(Debug, Parser)]
@@ -115,6 +116,11 @@ pub(crate) struct UpArgs {
     /// Adopt resources that exist with this stack's names but without its tag.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Which handler the function runs: lab's Rust handler, or the tutorial's own Python function
+    /// (verbatim, on python3.13). Switching updates the same function. [default: the one the
+    /// function runs now, else rust]
+    #[arg(long, value_enum)]
+    pub(crate) handler: Option<Language>,
 }
 
 /// Options of `policy`.

@@ -201,6 +201,32 @@ pub fn zip_bootstrap(binary: &Path, deflate: Deflate) -> anyhow::Result<Package>
     Ok(Package::new(out.into_inner(), binary.display().to_string()))
 }
 
+/// The tutorial's own Python function (assets/tutorial/lambda_function.py), zipped as
+/// `lambda_function.py` without lab's header (every line down to the first blank one): byte for
+/// byte the code the tutorial pastes into the console. Built into lab, so it deploys from anywhere.
+pub fn tutorial_python() -> anyhow::Result<Package> {
+    const ASSET: &str = include_str!("../assets/tutorial/lambda_function.py");
+    let code = ASSET
+        .split_once("\n\n")
+        .map(|(_, code)| code)
+        .context("assets/tutorial/lambda_function.py has no blank line after its header")?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(0o644)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file("lambda_function.py", options)?;
+        zip.write_all(code.as_bytes())?;
+        zip.finish()?;
+    }
+    Ok(Package::new(
+        out.into_inner(),
+        "assets/tutorial/lambda_function.py (the tutorial's, verbatim)".to_string(),
+    ))
+}
+
 /// The workspace that holds `handler/`: the current directory or one above it, else the one this
 /// binary was built from.
 pub(crate) fn project_root() -> anyhow::Result<PathBuf> {

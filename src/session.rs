@@ -34,9 +34,19 @@ pub(crate) async fn open_stack(global: &Global, up: Option<&UpArgs>) -> anyhow::
             memory: a.memory,
             timeout: a.timeout,
             arch: a.arch,
+            language: a.handler.unwrap_or_default(),
         })
         .unwrap_or_default();
     let mut stack = Stack::open(clients, names, settings).await?;
+    if up.is_some_and(|a| a.handler.is_none()) {
+        // Without --handler, the function keeps the handler it runs: a second `up` (or `status`)
+        // neither switches a Python stack back to Rust nor calls it drifted.
+        if let Ok(Some(running)) = crate::stack::function::observe(&stack).await {
+            if let Some(language) = crate::stack::function::Language::of_runtime(&running.runtime) {
+                stack.settings.language = language;
+            }
+        }
+    }
     stack.force = up.is_some_and(|a| a.force);
     stack.records = Some(lab_local::lab_home().join("stacks"));
     Ok(stack)

@@ -74,8 +74,9 @@ pub(crate) async fn run(global: &Global, args: &TutorialArgs) -> anyhow::Result<
         zip: None,
         bootstrap: args.bootstrap.clone(),
         force: false,
+        handler: Some(crate::stack::function::Language::Rust),
     };
-    let source = up::PackageSource::prepare(&up_args)?;
+    let source = up::PackageSource::prepare(&up_args, crate::stack::function::Language::Rust)?;
     let stack = crate::session::open_stack(global, Some(&up_args)).await?;
     section("1. up: every console step", output);
     // In JSON mode every step prints its own document: a stream that `jq` reads one by one.

@@ -11,6 +11,7 @@ use crate::output::print_json;
 use crate::output::Output;
 use crate::package::{self, Package};
 use crate::session::open_stack;
+use crate::stack::function::Language;
 use crate::stack::{self, Change, Stack};
 
 /// Where the deployment package comes from.
@@ -22,14 +23,25 @@ pub(crate) enum PackageSource {
     Zip(Package),
     /// `--bootstrap FILE`, checked; zipped while the other branches run.
     Bootstrap(std::path::PathBuf),
+    /// `--handler python`: the tutorial's own function, built into lab.
+    Python,
 }
 
 impl PackageSource {
     /// From `up`'s flags. A prebuilt `--zip` or `--bootstrap` is checked here (a Linux ELF for
     /// `--arch`, within the 50 MB upload limit), before any AWS call, so bad input leaves nothing
     /// half-made.
-    pub(crate) fn prepare(args: &UpArgs) -> anyhow::Result<Self> {
+    pub(crate) fn prepare(args: &UpArgs, language: Language) -> anyhow::Result<Self> {
         let arch = args.arch;
+        if language == Language::Python {
+            if args.zip.is_some() || args.bootstrap.is_some() {
+                anyhow::bail!(
+                    "--handler python deploys the tutorial's own Python function; --zip and \
+                     --bootstrap are for the Rust handler: drop one or the other"
+                );
+            }
+            return Ok(Self::Python);
+        }
         Ok(match (&args.zip, &args.bootstrap) {
             (Some(zip), _) => Self::Zip(package::from_zip(zip, arch)?),
             (_, Some(bin)) => {
@@ -43,8 +55,8 @@ impl PackageSource {
 
 /// `lab up` from the command line: the package checked before any AWS call, then every step.
 pub(crate) async fn command(global: &Global, args: &UpArgs) -> anyhow::Result<Exit> {
-    let source = PackageSource::prepare(args)?;
     let stack = open_stack(global, Some(args)).await?;
+    let source = PackageSource::prepare(args, stack.settings.language)?;
     run(&stack, source, global.output).await?;
     Ok(Exit::Success)
 }
@@ -109,6 +121,7 @@ async fn package(
     tokio::task::spawn_blocking(move || {
         let (pkg, note) = match source {
             PackageSource::Zip(pkg) => (pkg, "prebuilt zip".to_string()),
+            PackageSource::Python => (package::tutorial_python()?, "python3.13".to_string()),
             PackageSource::Bootstrap(bin) => (
                 package::zip_bootstrap(&bin, package::Deflate::for_local(local))?,
                 "prebuilt bootstrap".to_string(),

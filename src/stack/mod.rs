@@ -33,6 +33,8 @@ pub(crate) struct FunctionSettings {
     pub(crate) timeout: i32,
     /// The instruction set.
     pub(crate) arch: Arch,
+    /// Which handler runs: lab's Rust one or the tutorial's Python one.
+    pub(crate) language: function::Language,
 }
 
 impl Default for FunctionSettings {
@@ -41,6 +43,7 @@ impl Default for FunctionSettings {
             memory: 128,
             timeout: 3,
             arch: Arch::X86_64,
+            language: function::Language::Rust,
         }
     }
 }

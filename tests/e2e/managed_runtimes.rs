@@ -322,3 +322,89 @@ async fn runtimes_the_stack_cannot_run_are_refused_with_one_line() {
     let gone = lambda.get_function().function_name("layered-fn").send().await;
     assert_error_code(gone, "ResourceNotFoundException", "the refused function");
 }
+
+/// The tutorial's calls through the stage URL (`lab call`), each answer without its
+/// ResponseMetadata (boto3's carries the HTTP headers, the Rust handler's does not).
+fn tutorial_answers(local: &LocalStack, stack: &str) -> Vec<Value> {
+    let calls: [&[&str]; 9] = [
+        &["create", "--id", "1", "--name", "Bob"],
+        &["create", "--id", "1234ABCD", "--attr", "number:=5"],
+        &["read", "--id", "1"],
+        &[
+            "update",
+            "--id",
+            "1",
+            "--set",
+            "name=Alice",
+            "--set",
+            "n:=5",
+        ],
+        &["read", "--id", "1"],
+        &["read", "--id", "no-such-id"],
+        &["echo", "--payload", r#"{"somekey1":"somevalue1","n":5}"#],
+        &["ping"],
+        &["delete", "--id", "1"],
+    ];
+    let mut answers = Vec::new();
+    for call in calls {
+        let mut args = vec!["--stack", stack, "call"];
+        args.extend_from_slice(call);
+        let mut answer = local.lab_json(&args);
+        if let Some(doc) = answer.as_object_mut() {
+            doc.remove("ResponseMetadata");
+        }
+        answers.push(answer);
+    }
+    let mut list = local.lab_json(&["--stack", stack, "call", "list"]);
+    list.as_object_mut().unwrap().remove("ResponseMetadata");
+    answers.push(list);
+    local.lab_json(&["--stack", stack, "call", "delete", "--id", "1234ABCD"]);
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tutorials_python_handler_answers_as_the_rust_one_does() {
+    let local = LocalStack::start(&[]);
+    let stack = "hcmp";
+    let rust_up = local.up_report(stack, &[]);
+    let rust = tutorial_answers(&local, stack);
+    assert_eq!(rust[2]["Item"]["name"], "Bob", "{rust:?}");
+
+    // Switching is an update of the same function, not a new stack.
+    let py_up = local.lab_json(&["--stack", stack, "up", "--handler", "python"]);
+    let function = crate::common::change(&py_up, "function");
+    assert_eq!(function["action"], "updated", "{py_up}");
+    let arn = |r: &Value| crate::common::change(r, "function")["id"].clone();
+    assert_eq!(arn(&py_up), arn(&rust_up));
+    let status = local.assert_status(stack, &[], 0);
+    let f = status["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "function");
+    let config = &f.unwrap()["config"];
+    assert_eq!(
+        (&config["handler"], &config["runtime"]),
+        (&json!("python"), &json!("python3.13"))
+    );
+
+    let python = tutorial_answers(&local, stack);
+    assert_eq!(
+        python, rust,
+        "the tutorial's Python function answers as the Rust handler"
+    );
+
+    // A second `up` keeps the handler the function runs.
+    let again = local.lab_json(&["--stack", stack, "up"]);
+    assert_eq!(
+        crate::common::change(&again, "function")["action"],
+        "unchanged",
+        "{again}"
+    );
+    let tuned = local.lab_json(&[
+        "--stack", stack, "tune", "--powers", "128,256", "--num", "5",
+    ]);
+    for p in tuned["powers"].as_array().unwrap() {
+        assert_eq!(p["status"], "ok", "{p}");
+    }
+}

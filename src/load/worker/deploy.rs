@@ -23,6 +23,8 @@ pub(crate) fn worker_stack(stack: &Stack, memory_mb: u32, arch: Arch) -> Stack {
         memory: memory_mb as i32,
         timeout: TIMEOUT_S,
         arch,
+        // The generator's bootstrap is Rust, whichever handler the stack runs.
+        language: stack::function::Language::Rust,
     };
     ws
 }

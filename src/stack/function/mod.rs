@@ -1,10 +1,11 @@
-//! The Lambda function: `provided.al2023`, the handler's `bootstrap`, the allowed table in its env.
+//! The Lambda function: lab's Rust handler (`bootstrap` on `provided.al2023`) or the tutorial's
+//! Python one (`--handler python`), the allowed table in its env.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use aws_sdk_lambda::types::{Environment, FunctionCode};
 
 use super::{Action, Change, ResourceStatus, Stack, Step};
 use crate::arch::Arch;
@@ -15,7 +16,10 @@ const RESOURCE: &str = "function";
 /// The env var the handler reads to refuse any other table (defence in depth beyond IAM).
 pub(crate) use handler::ALLOWED_TABLE_ENV;
 
+mod language;
 mod state;
+
+pub(crate) use language::Language;
 
 use state::with_role_retry;
 pub(crate) use state::{retry_waking, wait_function_ready, wait_ready, UpdateFailed};
@@ -35,8 +39,10 @@ pub(crate) struct Observed {
     pub(crate) arch: Arch,
     /// Execution role ARN.
     pub(crate) role: String,
-    /// Runtime identifier (`provided.al2023`).
+    /// Runtime identifier (`provided.al2023`, `python3.13`).
     pub(crate) runtime: String,
+    /// Handler setting (`bootstrap`, `lambda_function.lambda_handler`).
+    pub(crate) handler: String,
     /// Environment variables.
     pub(crate) env: HashMap<String, String>,
     /// Lifecycle state (Pending, Active, Inactive, Failed).
@@ -70,6 +76,7 @@ pub(crate) async fn observe(stack: &Stack) -> anyhow::Result<Option<Observed>> {
         arch: c.architectures().first().and_then(Arch::from_lambda).unwrap_or_default(),
         role: c.role().unwrap_or_default().to_string(),
         runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+        handler: c.handler().unwrap_or_default().to_string(),
         env: c.environment().and_then(|e| e.variables()).cloned().unwrap_or_default(),
         state: c.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
         last_update: c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -104,8 +111,14 @@ fn config_drift(stack: &Stack, o: &Observed, role_arn: &str) -> Vec<String> {
     if o.role != role_arn {
         drift.push(format!("role {} -> {role_arn}", o.role));
     }
-    if o.runtime != Runtime::Providedal2023.as_str() {
-        drift.push(format!("runtime {} -> provided.al2023", o.runtime));
+    let language = s.language;
+    if o.runtime != language.runtime().as_str() || o.handler != language.handler() {
+        let now = Language::of_runtime(&o.runtime).map_or(o.runtime.clone(), |l| l.to_string());
+        drift.push(format!(
+            "handler {now} ({}) -> {language} ({})",
+            o.runtime,
+            language.runtime().as_str()
+        ));
     }
     if o.env != desired_env(stack) {
         drift.push("environment differs".to_string());
@@ -193,8 +206,8 @@ async fn converge(
                 .memory_size(stack.settings.memory)
                 .timeout(stack.settings.timeout)
                 .role(role_arn)
-                .runtime(Runtime::Providedal2023)
-                .handler("bootstrap")
+                .runtime(stack.settings.language.runtime())
+                .handler(stack.settings.language.handler())
                 .environment(Environment::builder().set_variables(Some(desired_env(stack))).build())
                 .send()
                 .await
@@ -213,8 +226,8 @@ async fn create(stack: &Stack, role_arn: &str, package: &Package) -> anyhow::Res
         lambda
             .create_function()
             .function_name(&stack.names.function)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
+            .runtime(stack.settings.language.runtime())
+            .handler(stack.settings.language.handler())
             .role(role_arn)
             .code(FunctionCode::builder().zip_file(Blob::new(package.bytes.clone())).build())
             .memory_size(stack.settings.memory)
@@ -252,6 +265,10 @@ pub(crate) async fn describe(
                 .with("memory_mb", o.memory)
                 .with("timeout_s", o.timeout)
                 .with("architecture", o.arch)
+                .with(
+                    "handler",
+                    Language::of_runtime(&o.runtime).map_or("other", Language::as_str),
+                )
                 .with("runtime", &o.runtime)
                 .with("code_sha256", &o.code_sha256)
                 .with("state", format!("{}/{}", o.state, o.last_update));
