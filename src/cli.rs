@@ -301,6 +301,15 @@ pub(crate) struct TutorialArgs {
     /// Deploy this bootstrap binary instead of building handler/.
     #[arg(long)]
     pub(crate) bootstrap: Option<PathBuf>,
+    /// Run the tune and load for lab's Rust handler and the tutorial's own Python function, one
+    /// after the other on the same stack, and write one report with them side by side.
+    #[arg(long)]
+    pub(crate) compare_handlers: bool,
+    /// With --compare-handlers: the latency each handler must stay under at a memory size under
+    /// the load test (STAT<LIMIT; STAT avg, p50, p90, p95, p99).
+    /// (k6's threshold syntax, as `lab load --threshold`).
+    #[arg(long, default_value = "p95<100ms", value_parser = crate::load::threshold::parse_threshold, requires = "compare_handlers")]
+    pub(crate) target: crate::load::threshold::Threshold,
 }
 
 /// `lab local ...`.

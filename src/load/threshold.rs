@@ -189,6 +189,21 @@ fn parse_value(metric: Metric, text: &str) -> Option<f64> {
 }
 
 impl Threshold {
+    /// Whether it measures latency (a percentile, avg, min or max).
+    pub(crate) fn is_latency(&self) -> bool {
+        matches!(
+            self.metric,
+            Metric::Percentile(_) | Metric::Avg | Metric::Min | Metric::Max
+        )
+    }
+
+    /// The statistic's name as written (`p95` in `p95<100ms`).
+    pub(crate) fn stat_name(&self) -> String {
+        let compact: String = self.expression.chars().filter(|c| !c.is_whitespace()).collect();
+        let end = compact.find(['<', '>', '=', '!']).unwrap_or(compact.len());
+        compact[..end].to_string()
+    }
+
     /// Checks this threshold against a run's recorder (for any percentile) and summary.
     ///
     /// A latency threshold in the open model is checked twice: on every request's latency as

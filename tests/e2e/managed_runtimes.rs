@@ -408,3 +408,112 @@ async fn the_tutorials_python_handler_answers_as_the_rust_one_does() {
         assert_eq!(p["status"], "ok", "{p}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tutorial_compare_handlers_writes_both_side_by_side() {
+    let local = LocalStack::start(&[]);
+    let report = local.home.join("compare.html");
+    let bootstrap = crate::common::bootstrap_bin();
+    let out = local.lab_ok(&[
+        "-o",
+        "json",
+        "--stack",
+        "cmp",
+        "tutorial",
+        "--compare-handlers",
+        "--duration",
+        "2s",
+        "--num",
+        "5",
+        "--vus",
+        "4",
+        "--target",
+        "p95<150ms",
+        "--bootstrap",
+        bootstrap.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    // Every step prints its own document; the comparison is the one that has it.
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect();
+    let doc = docs
+        .iter()
+        .rev()
+        .find(|d| d.get("comparison").is_some())
+        .expect("the comparison");
+    let c = &doc["comparison"];
+    assert_eq!(c["target"], "p95<150ms");
+    let sizes = c["sizes"].as_array().unwrap();
+    let mbs: Vec<u64> = sizes.iter().map(|s| s["memory_mb"].as_u64().unwrap()).collect();
+    assert_eq!(mbs, [128, 256, 512, 1024], "{c}");
+    for size in sizes {
+        let cells = size["cells"].as_array().unwrap();
+        let handlers: Vec<&str> = cells.iter().map(|c| c["handler"].as_str().unwrap()).collect();
+        assert_eq!(handlers, ["rust", "python"]);
+        for cell in cells {
+            assert!(cell["avg_duration_ms"].as_f64().unwrap() > 0.0, "{cell}");
+            assert!(cell["cost_per_invoke"].as_f64().unwrap() > 0.0, "{cell}");
+            assert!(cell["load_latency_ms"].as_f64().unwrap() > 0.0, "{cell}");
+            assert_eq!(cell["load_errors"], 0, "{cell}");
+            let met = cell["load_latency_ms"].as_f64().unwrap() < 150.0;
+            assert_eq!(cell["meets_target"], json!(met), "{cell}");
+        }
+    }
+    // The tutorial's lesson, for the interpreted handler: memory buys CPU, so time.
+    let python = |row: usize| sizes[row]["cells"][1]["avg_duration_ms"].as_f64().unwrap();
+    assert!(
+        python(0) > 2.0 * python(3),
+        "python at 128 MB vs 1024 MB: {c}"
+    );
+    let verdicts = c["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 2);
+    for (v, handler) in verdicts.iter().zip(["rust", "python"]) {
+        let from = v["meets_target_from_mb"].as_u64();
+        let first_met = sizes
+            .iter()
+            .find(|s| {
+                s["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["handler"] == handler && c["meets_target"] == true)
+            })
+            .map(|s| s["memory_mb"].as_u64().unwrap());
+        assert_eq!(from, first_met, "{v}");
+        assert!(v["sentence"].as_str().unwrap().starts_with(handler), "{v}");
+    }
+    assert!(
+        c["caveat"].as_str().unwrap().contains("host's Python"),
+        "{c}"
+    );
+
+    let html = std::fs::read_to_string(&report).unwrap();
+    crate::common::html::assert_self_contained(&html);
+    assert!(html.contains("id=\"handler-comparison\""));
+    for size in sizes {
+        let mb = size["memory_mb"].as_u64().unwrap();
+        for cell in size["cells"].as_array().unwrap() {
+            let attr = format!("data-{}-load-ms", cell["handler"].as_str().unwrap());
+            let shown = crate::common::html::data_value(&html, mb, &attr).unwrap();
+            let value: f64 = shown.parse().unwrap();
+            assert!((value - cell["load_latency_ms"].as_f64().unwrap()).abs() < 1e-6);
+        }
+    }
+    // The parts (each handler's tune and load reports) are inside the one page, and gone as files.
+    assert_eq!(
+        html.matches("Power tuning:").count(),
+        2,
+        "both handlers' tuning reports"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&local.home)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("compare.") && e.path() != report)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The stack is gone at the end, as the tutorial's last step.
+    local.assert_status("cmp", &[], 2);
+}
