@@ -333,6 +333,25 @@ def dataplane_summary(d, lab, peer, ratio):
                  + " (goal <= 20% at 1024 MB)")
     return text
 
+handlers_local_ratios = quotients(cold_128=("peer.init_128_mb_ms", "lab.init_128_mb_ms"),
+                                  tune_128=("peer.tune_128_mb_ms", "lab.tune_128_mb_ms"),
+                                  tune_1024=("peer.tune_1024_mb_ms", "lab.tune_1024_mb_ms"),
+                                  load_128=("peer.load_128_mb_p95_ms", "lab.load_128_mb_p95_ms"),
+                                  load_1024=("peer.load_1024_mb_p95_ms", "lab.load_1024_mb_p95_ms"))
+
+
+def handlers_local_summary(d, lab, peer, ratio):
+    def first(f):
+        return f"{f['meets_target_from_mb']} MB" if f.get("meets_target_from_mb") else "no size"
+    return (f"Rust vs Python, local stack: cold start at 128 MB {num(lab['init_128_mb_ms'])} vs "
+            f"{num(peer['init_128_mb_ms'])} ms (Python {times(ratio['cold_128'])}); tune avg at 128 MB "
+            f"{num(lab['tune_128_mb_ms'])} vs {num(peer['tune_128_mb_ms'])} ms ({times(ratio['tune_128'])}), at 1024 MB "
+            f"{num(lab['tune_1024_mb_ms'])} vs {num(peer['tune_1024_mb_ms'])} ms ({times(ratio['tune_1024'])}); p95 under "
+            f"load at 128 MB {num(lab['load_128_mb_p95_ms'])} vs {num(peer['load_128_mb_p95_ms'])} ms, at 1024 MB "
+            f"{num(lab['load_1024_mb_p95_ms'])} vs {num(peer['load_1024_mb_p95_ms'])} ms; "
+            f"{d['settings']['target']} met from {first(lab)} vs {first(peer)}")
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -389,6 +408,11 @@ BENCHES = [
          summary=load_peers_summary,
          what="`lab load` vs hey (closed model, local stage URL) and oha --latency-correction (open model, a "
               "target stalling 500 ms a second); --workers 1, 2, 4 on the local Lambda vs in process"),
+    dict(name="handlers-local", script="scripts/bench-handlers-local.sh", ratios=handlers_local_ratios,
+         summary=handlers_local_summary,
+         what="`lab tutorial --compare-handlers` on the local stack: lab's Rust handler (as it ships) vs the "
+              "tutorial's own Python function, same run, same stack: cold start, tune at 128-1024 MB, p95 "
+              "under load at each size"),
 ]
 BY_NAME = {b["name"]: b for b in BENCHES}
 
