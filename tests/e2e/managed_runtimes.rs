@@ -517,3 +517,100 @@ async fn tutorial_compare_handlers_writes_both_side_by_side() {
     // The stack is gone at the end, as the tutorial's last step.
     local.assert_status("cmp", &[], 2);
 }
+
+const PYTHON_SLEEPER: &str = r#"import time
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"tag": "TAG"}
+"#;
+
+/// What the stack already does for a `bootstrap` applies to a Python function: its timeout, a
+/// published version running the code it had, an asynchronous invoke run in the background, and the
+/// memory size enforced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_function_gets_timeouts_versions_and_async_invokes() {
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let code = |tag: &str| zip_of(&[("app.py", &PYTHON_SLEEPER.replace("TAG", tag))]);
+    create_function_with(
+        &sdk,
+        "py-sleeper",
+        code("A"),
+        256,
+        Runtime::Python313,
+        "app.handler",
+    )
+    .await;
+    let config = lambda.update_function_configuration().function_name("py-sleeper").timeout(2);
+    config.send().await.unwrap();
+    crate::common::aws::wait_ready(&lambda, "py-sleeper").await;
+
+    let (error, body, log) = invoke(&lambda, "py-sleeper", json!({"sleep": 5})).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{body}");
+    assert!(
+        body.to_string().contains("Task timed out after 2.00 seconds"),
+        "{body}"
+    );
+    assert!(log.contains("Status: timeout"), "{log}");
+
+    let v1 = lambda.publish_version().function_name("py-sleeper").send().await.unwrap();
+    let v1 = v1.version().unwrap().to_string();
+    let update = lambda
+        .update_function_code()
+        .function_name("py-sleeper")
+        .zip_file(Blob::new(code("B")));
+    update.send().await.unwrap();
+    crate::common::aws::wait_ready(&lambda, "py-sleeper").await;
+    let (_, latest, _) = invoke(&lambda, "py-sleeper", json!({})).await;
+    assert_eq!(latest["tag"], "B");
+    let old = lambda
+        .invoke()
+        .function_name("py-sleeper")
+        .qualifier(&v1)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .unwrap();
+    let old: Value = serde_json::from_slice(old.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(
+        old["tag"], "A",
+        "version {v1} runs the code it was published with"
+    );
+
+    let queued = lambda
+        .invoke()
+        .function_name("py-sleeper")
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status_code(), 202);
+    // It runs in the background: its REPORT line reaches the function's log group.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let events = logs
+            .filter_log_events()
+            .log_group_name("/aws/lambda/py-sleeper")
+            .send()
+            .await
+            .unwrap();
+        let reports = events
+            .events()
+            .iter()
+            .filter(|e| e.message().unwrap_or_default().starts_with("REPORT"))
+            .count();
+        // The timed-out call, the two direct ones and the queued one.
+        if reports >= 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queued invocation never ran: {reports} REPORT lines"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
