@@ -422,7 +422,7 @@ async fn tutorial_compare_handlers_writes_both_side_by_side() {
         "tutorial",
         "--compare-handlers",
         "--duration",
-        "1s",
+        "3s",
         "--num",
         "5",
         "--vus",
