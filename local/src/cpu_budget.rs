@@ -279,6 +279,11 @@ impl CpuBudget {
     fn measure(&self, s: &mut State) {
         let now = Instant::now();
         for r in s.running.values_mut() {
+            // A sample younger than SAMPLE changes nothing: read /proc only when one is due (every
+            // admission used to read every running instance's threads, most of the gateway's time).
+            if r.sample.is_some_and(|(at, _)| now.duration_since(at) < SAMPLE) {
+                continue;
+            }
             let Some(cpu_s) = r.pid.and_then(process_wanted_s) else {
                 continue;
             };
