@@ -21,6 +21,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::auto::{AutoReport, Rounds};
 use super::config::TuneConfig;
 use super::measure::{self, Job, RetryPolicy};
 use super::power::PowerOutcome;
@@ -48,7 +49,7 @@ pub(crate) fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
 }
 
 /// Writes a phase line on stderr; a closed stderr (SIGHUP's terminal gone) must not stop the cleanup.
-fn say(on: bool, line: &str) {
+pub(super) fn say(on: bool, line: &str) {
     if on {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
@@ -79,7 +80,7 @@ pub async fn execute(
         Arc::new(work_cfg),
         session.clone(),
         target.clone(),
-        (options.clone(), limit),
+        (options.clone(), limit, pricing),
         progress.clone(),
     ));
     let outcome = supervise(work, interrupt).await;
@@ -95,13 +96,14 @@ pub async fn execute(
         Ok(c) => c.summary(&original),
         Err(e) => format!("{e:#}"),
     };
-    let (outcomes, timings) = match outcome {
-        Ok((outcomes, timings)) => (
+    let (outcomes, timings, auto) = match outcome {
+        Ok((outcomes, timings, auto)) => (
             outcomes,
             Timings {
                 cleanup_ms,
                 ..timings
             },
+            auto,
         ),
         Err(Stop::Signal(signal, number)) => bail!(crate::exit::Interrupted {
             signal,
@@ -121,7 +123,7 @@ pub async fn execute(
         original,
         concurrency_limit: limit,
     };
-    run.judge(&outcomes, cleanup, timings).await
+    run.judge(&outcomes, cleanup, timings, auto).await
 }
 
 /// Why the work stopped early.
@@ -159,17 +161,17 @@ async fn supervise(
 }
 
 /// Retries, and the account's concurrency to pace invocations by.
-type Pace<'a> = (&'a RetryPolicy, Option<&'a tokio::sync::Semaphore>);
+pub(super) type Pace<'a> = (&'a RetryPolicy, Option<&'a tokio::sync::Semaphore>);
 
-/// What the work found, and how long its phases took.
-type Measured = (Vec<PowerOutcome>, Timings);
+/// What the work found, how long its phases took, and `--num auto`'s rounds.
+type Measured = (Vec<PowerOutcome>, Timings, Option<AutoReport>);
 
 /// Publish every size, restore `$LATEST`, measure.
 async fn work(
     cfg: Arc<TuneConfig>,
     session: Arc<Session>,
     target: Arc<dyn VersionControl>,
-    (options, limit): (RunOptions, Option<u32>),
+    (options, limit, pricing): (RunOptions, Option<u32>, Pricing),
     progress: Progress,
 ) -> Result<Measured> {
     let permits = limit.map(|n| tokio::sync::Semaphore::new(n as usize));
@@ -204,7 +206,22 @@ async fn work(
     );
     let published = started.elapsed();
     let pace = (&options.retry, permits.as_ref());
-    let measured = sweep(&cfg, target.as_ref(), &ready, pace, &progress).await?;
+    let (measured, auto) = match cfg.auto {
+        Some(auto) if !cfg.dry_run => {
+            let rounds = Rounds {
+                cfg: &cfg,
+                auto,
+                target: target.as_ref(),
+                pricing,
+            };
+            let (measured, report) = rounds.run(&ready, pace, &progress).await?;
+            (measured, Some(report))
+        }
+        _ => (
+            sweep(&cfg, target.as_ref(), &ready, pace, &progress).await?,
+            None,
+        ),
+    };
     outcomes.extend(measured);
     // In the order the sizes were given, whatever finished first.
     outcomes.sort_by_key(|o| cfg.powers.iter().position(|p| *p == o.memory_mb));
@@ -213,12 +230,12 @@ async fn work(
         measure_ms: (started.elapsed() - published).as_secs_f64() * 1000.0,
         cleanup_ms: 0.0,
     };
-    Ok((outcomes, timings))
+    Ok((outcomes, timings, auto))
 }
 
 /// Measures every size: side by side with `--parallel` (as the tool runs a branch per size), else
 /// one after another. A size that failed stops the run unless `--skip-failing`.
-async fn sweep(
+pub(super) async fn sweep(
     cfg: &TuneConfig,
     target: &dyn VersionControl,
     ready: &[(u32, Vec<String>)],
@@ -278,8 +295,9 @@ fn check(cfg: &TuneConfig, outcome: PowerOutcome) -> Result<PowerOutcome> {
 
 /// One bar per memory size on stderr; drawn nowhere when progress is off or stderr is not a terminal.
 #[derive(Clone)]
-struct Progress {
+pub(super) struct Progress {
     multi: MultiProgress,
+    visible: bool,
 }
 
 impl Progress {
@@ -291,7 +309,13 @@ impl Progress {
         };
         Progress {
             multi: MultiProgress::with_draw_target(target),
+            visible,
         }
+    }
+
+    /// Whether phase lines are shown.
+    pub(super) fn visible(&self) -> bool {
+        self.visible
     }
 
     fn bar(&self, memory_mb: u32, num: usize) -> ProgressBar {
