@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::config::{Auto, TuneConfig};
 use super::power::PowerOutcome;
 use super::pricing::Pricing;
-use super::run::{say, sweep, Pace, Progress};
+use super::sweep::{say, sweep, Pace, Progress};
 use crate::control::VersionControl;
 
 /// What `--num auto` did.

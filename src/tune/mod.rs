@@ -8,7 +8,7 @@
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
 //! (trimmed mean, percentiles), [`confidence`] (their 95% intervals), [`decide`] (a winner only on
 //! evidence, ties settled), [`auto`] (`--num auto`'s rounds), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
-//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
+//! winner), [`sweep`] (measuring every size once), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
 //! output document and visualization link), [`present`] (terminal output), [`verdict`] (the decision in words, with its evidence), [`html`] (the report).
 
 pub(crate) mod args;
@@ -28,6 +28,7 @@ pub(crate) mod result;
 pub mod run;
 pub mod stats;
 pub mod strategy;
+pub(crate) mod sweep;
 pub(crate) mod verdict;
 pub(crate) mod versions;
 

@@ -5,20 +5,12 @@
 use std::fmt::Write as _;
 
 use super::power::PowerResult;
+use super::pricing::money;
 use super::result::TuneResult;
 use super::verdict;
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};
-
-/// An amount per invocation in the run's currency (CNY in the China regions).
-pub(crate) fn money(value: f64, currency: &str) -> String {
-    let usd = format::usd(value);
-    match currency {
-        "USD" => usd,
-        other => usd.replacen('$', &format!("{other} "), 1),
-    }
-}
 
 /// The observations' columns the terminal table and the HTML report share, in order (the 95%
 /// intervals are of the duration the strategies compare and of the cost in the run's model); both

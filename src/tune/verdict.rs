@@ -5,7 +5,7 @@
 use super::confidence::Interval;
 use super::decide::ChosenBy;
 use super::power::PowerResult;
-use super::present::money;
+use super::pricing::money;
 use super::result::TuneResult;
 use crate::report::format;
 
