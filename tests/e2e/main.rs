@@ -15,6 +15,7 @@ mod local_persistence;
 mod local_stack;
 mod propagation;
 mod strict;
+mod tune_confidence_local;
 mod tune_load_local;
 mod tune_local;
 mod tune_signals;
