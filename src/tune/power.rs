@@ -190,8 +190,10 @@ impl PowerOutcome {
         let billed: Vec<f64> = self.samples.iter().map(|s| s.report.total_billed_ms()).collect();
         let duration_ms = stats::summarize(&durations, discard)?;
         let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
-        let mean_ms = confidence::trimmed_mean(&durations, discard);
-        let billed_ci = confidence::trimmed_mean(&billed, discard);
+        // No time is below 0 ms, whatever a t-interval's arithmetic says of a noisy small sample.
+        let at_least_zero = |ci: Interval| ci.map(|v| v.max(0.0));
+        let mean_ms = confidence::trimmed_mean(&durations, discard).map(at_least_zero);
+        let billed_ci = confidence::trimmed_mean(&billed, discard).map(at_least_zero);
         let memory_mb = self.memory_mb;
         let confidence = Confidence {
             metric,
@@ -202,9 +204,8 @@ impl PowerOutcome {
             },
             mean_ms,
             billed_ms: billed_ci,
-            // Billed time is never below 0 ms, whatever the interval's arithmetic says.
-            cost: billed_ci.map(|ci| ci.map(|ms| pricing.cost(ms.max(0.0), memory_mb).total())),
-            pt_cost: billed_ci.map(|ci| ci.map(|ms| pricing.pt_cost(ms.max(0.0), memory_mb))),
+            cost: billed_ci.map(|ci| ci.map(|ms| pricing.cost(ms, memory_mb).total())),
+            pt_cost: billed_ci.map(|ci| ci.map(|ms| pricing.pt_cost(ms, memory_mb))),
         };
         let inits: Vec<f64> = self
             .samples

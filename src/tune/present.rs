@@ -35,8 +35,9 @@ pub(crate) fn observation_headers(result: &TuneResult) -> Vec<String> {
 
 /// The observations table, one row per memory size.
 pub(crate) fn table(result: &TuneResult) -> String {
+    // The comparison with the winner is a plain line per size under the table.
     let mut headers = observation_headers(result);
-    headers.extend(["vs best".to_string(), "Verdict".to_string()]);
+    headers.push("Verdict".to_string());
     let currency = result.pricing.currency;
     let model = result.cost_model;
     let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -45,15 +46,6 @@ pub(crate) fn table(result: &TuneResult) -> String {
         let memory = format!("{} MB", p.memory_mb);
         match &p.stats {
             Some(s) => {
-                let vs = match p.vs_best {
-                    Some(_) if p.verdict.starts_with("Best") => "-".to_string(),
-                    Some(v) => format!(
-                        "cost {}, time {}",
-                        format::pct_change(v.cost_ratio),
-                        format::pct_change(v.duration_ratio)
-                    ),
-                    None => "-".to_string(),
-                };
                 table.add_row(vec![
                     cell(memory, tone),
                     cell(format::ms(s.duration_ms.mean), tone),
@@ -67,11 +59,11 @@ pub(crate) fn table(result: &TuneResult) -> String {
                     ),
                     cell(money(s.pt_cost_per_invoke, currency), tone),
                     cell(money(s.cost_per_invoke, currency), tone),
+                    // ± share here to keep the table narrow; the range is in the decision line.
                     cell(
-                        verdict::cost_range(s.cost_ci_in(model), currency),
+                        verdict::cost_share(s.cost_ci_in(model), s.cost_in(model)),
                         Tone::Neutral,
                     ),
-                    cell(vs, Tone::Neutral),
                     cell(&p.verdict, tone),
                 ]);
             }
@@ -79,7 +71,6 @@ pub(crate) fn table(result: &TuneResult) -> String {
                 // The reason can be long; it is printed under the table ("Skipped: ...").
                 table.add_row(vec![
                     cell(memory, Tone::Bad),
-                    cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),

@@ -33,6 +33,16 @@ pub(crate) fn cost_range(ci: Option<Interval>, currency: &str) -> String {
     }
 }
 
+/// `±4.2%`: half an interval's width as a share of `centre` (the table's short form).
+pub(crate) fn cost_share(ci: Option<Interval>, centre: f64) -> String {
+    match ci {
+        Some(ci) if centre != 0.0 => {
+            format!("±{:.1}%", (ci.high - ci.low) / 2.0 / centre.abs() * 100.0)
+        }
+        _ => "-".to_string(),
+    }
+}
+
 /// The sizes' names joined as a sentence: `256 and 512 MB`, `128, 256 and 512 MB`.
 fn sizes(mbs: &[u32]) -> String {
     let names: Vec<String> = mbs.iter().map(u32::to_string).collect();
@@ -91,8 +101,15 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
         ));
     }
     let each: Vec<String> = w.tied_mb.iter().map(|&mb| evidence(mb)).collect();
+    // Nothing measured settled it: say how to get the evidence that would.
+    let hint = match (w.chosen_by, &result.auto) {
+        (ChosenBy::SmallerMemory, None) => {
+            "; more invocations narrow the intervals (--num auto)"
+        }
+        _ => "",
+    };
     Some(format!(
-        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {} MB, {}",
+        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {} MB, {}{hint}",
         sizes(&w.tied_mb),
         each.join("; "),
         w.memory_mb,
