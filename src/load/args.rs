@@ -96,6 +96,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
+    /// Compare each run's p50 and p95 with an earlier `lab load -o json` (bootstrap 95% intervals
+    /// of the change, from every request's recorded latency); a regression exits 1
+    #[arg(long, value_name = "FILE.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: how much slower (p50 or p95) fails the run, when the slowdown is beyond
+    /// noise [default: 10%]
+    #[arg(long, value_parser = super::baseline::parse_regression, value_name = "PCT", requires = "baseline")]
+    pub regression: Option<f64>,
+
     /// Load-test this URL instead of the stack's stage URL (any HTTP endpoint taking the POST body;
     /// `--memory` still needs the stack's function)
     #[arg(long)]

@@ -103,9 +103,7 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
     let each: Vec<String> = w.tied_mb.iter().map(|&mb| evidence(mb)).collect();
     // Nothing measured settled it: say how to get the evidence that would.
     let hint = match (w.chosen_by, &result.auto) {
-        (ChosenBy::SmallerMemory, None) => {
-            "; more invocations narrow the intervals (--num auto)"
-        }
+        (ChosenBy::SmallerMemory, None) => "; more invocations narrow the intervals (--num auto)",
         _ => "",
     };
     Some(format!(

@@ -9,6 +9,7 @@ mod dynamo_native;
 mod iam;
 mod invoke_teardown;
 mod lifecycle;
+mod load_baseline_local;
 mod load_workers_local;
 mod local_hygiene;
 mod local_persistence;
