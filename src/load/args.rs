@@ -101,8 +101,8 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE.json")]
     pub baseline: Option<PathBuf>,
 
-    /// With --baseline: how much slower (p50 or p95) fails the run, when the slowdown is beyond
-    /// noise [default: 10%]
+    /// With --baseline: how much slower (p50 or p95) fails the run, when the whole 95% interval of
+    /// the slowdown is past it [default: 10%]
     #[arg(long, value_parser = super::baseline::parse_regression, value_name = "PCT", requires = "baseline")]
     pub regression: Option<f64>,
 

@@ -90,14 +90,24 @@ async fn a_baseline_passes_an_unchanged_rerun_and_catches_lower_memory() {
     // several-fold, the stage URL's latency by well over 20% even on a busy machine. Exit 1, and
     // the line says so.
     set_memory(&local, 256).await;
+    let page = local.home.join("regressed.html");
     let mut args = words(TEST);
-    args.extend(["--baseline", path]);
+    args.extend(["--baseline", path, "--report", page.to_str().unwrap()]);
     let out = local.lab(&args);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let line = regex::Regex::new(r"p(50|95) [\d.]+ ms vs [\d.]+ ms: \+\d+% \(95% CI \+\d+\.\.\+\d+%\): regression \(past 10%\)").unwrap();
     assert!(line.is_match(&text), "no regression line: {text}");
     assert!(text.contains("exit status 1"), "{text}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("id=\"load-baseline\""),
+        "the page has the comparison"
+    );
+    assert!(
+        html.contains("data-verdict=\"regression (past 10%)\""),
+        "and its verdict"
+    );
     let (code, slower) = load(&local, &["--baseline", path, "--regression", "15%"]);
     assert_eq!(code, 1, "{}", slower["baseline"]);
     assert_eq!(slower["baseline"]["regressed"], true);
