@@ -103,7 +103,7 @@ pub struct LoadArgs {
 
     /// With --baseline: how much slower (p50 or p95) fails the run, when the whole 95% interval of
     /// the slowdown is past it [default: 10%]
-    #[arg(long, value_parser = super::baseline::parse_regression, value_name = "PCT", requires = "baseline")]
+    #[arg(long, value_parser = parse_regression, value_name = "PCT", requires = "baseline")]
     pub regression: Option<f64>,
 
     /// Load-test this URL instead of the stack's stage URL (any HTTP endpoint taking the POST body;
@@ -160,6 +160,20 @@ impl LoadArgs {
     }
 }
 
+/// `--regression`'s parser: `10%`, `10` (percent) or `0.1` (a share under 1).
+fn parse_regression(s: &str) -> Result<f64, String> {
+    let text = s.trim().trim_end_matches('%');
+    let value: f64 = text.parse().map_err(|_| format!("{s:?} is not a percentage (e.g. 10%)"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("the regression limit must be above 0% (got {s})"));
+    }
+    Ok(if s.trim().ends_with('%') || value >= 1.0 {
+        value / 100.0
+    } else {
+        value
+    })
+}
+
 fn parse_rate(s: &str) -> Result<f64, String> {
     let r: f64 = s
         .trim()
@@ -183,5 +197,14 @@ mod tests {
         assert_eq!(a.profile, Profile::RampUp);
         assert_eq!(a.via, Via::Http);
         assert_eq!(a.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn regression_limits() {
+        assert_eq!(parse_regression("10%"), Ok(0.10));
+        assert_eq!(parse_regression("15"), Ok(0.15));
+        assert_eq!(parse_regression("0.2"), Ok(0.2));
+        assert!(parse_regression("lots").unwrap_err().contains("not a percentage"));
+        assert!(parse_regression("0").is_err());
     }
 }

@@ -38,7 +38,6 @@ use hdrhistogram::Histogram;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 
-use super::result::RunResult;
 use crate::report::format;
 
 /// Replicates of the bootstrap.
@@ -125,16 +124,14 @@ impl Baseline {
 
     /// This test's `runs` against the baseline's, each run's p50 and p95; `regression` is the
     /// share past which a slowdown fails (0.10).
-    pub(crate) fn compare(&self, runs: &[RunResult], regression: f64) -> Result<BaselineReport> {
+    pub(crate) fn compare(&self, runs: &[Recorded<'_>], regression: f64) -> Result<BaselineReport> {
         let mut rng = StdRng::seed_from_u64(SEED);
         let mut compared = Vec::with_capacity(runs.len());
         for run in runs {
             let Some((_, label, before)) = self.run(run.memory_mb) else {
                 continue;
             };
-            let seconds: Vec<&str> =
-                run.series.iter().filter_map(|p| p.latency_hdr.as_deref()).collect();
-            let now = Blocks::read(&run.latency_hdr, &seconds)?;
+            let now = Blocks::read(run.latency_hdr, &run.seconds)?;
             if now.whole.is_empty() || now.seconds.is_empty() {
                 bail!("{}: no requests to compare with the baseline", run.label);
             }
@@ -161,7 +158,7 @@ impl Baseline {
                 .collect();
             compared.push(RunComparison {
                 memory_mb: run.memory_mb,
-                label: run.label.clone(),
+                label: run.label.to_string(),
                 baseline_label: label.clone(),
                 baseline_requests: before.whole.len(),
                 requests: now.whole.len(),
@@ -181,6 +178,18 @@ impl Baseline {
             regressed,
         })
     }
+}
+
+/// What one run of this test recorded, as `-o json` has it.
+pub(crate) struct Recorded<'a> {
+    /// Memory size, with `--memory`.
+    pub(crate) memory_mb: Option<u32>,
+    /// Its label.
+    pub(crate) label: &'a str,
+    /// Every request's latency (`latency_hdr`).
+    pub(crate) latency_hdr: &'a str,
+    /// Each second's (`series[].latency_hdr`).
+    pub(crate) seconds: Vec<&'a str>,
 }
 
 /// One run's latencies as the bootstrap resamples them: the whole run's histogram (the point
@@ -429,20 +438,6 @@ pub(crate) fn lines(report: &BaselineReport) -> String {
     out
 }
 
-/// `--regression`'s parser: `10%`, `10` (percent) or `0.1` (a share under 1).
-pub(crate) fn parse_regression(s: &str) -> Result<f64, String> {
-    let text = s.trim().trim_end_matches('%');
-    let value: f64 = text.parse().map_err(|_| format!("{s:?} is not a percentage (e.g. 10%)"))?;
-    if !(value.is_finite() && value > 0.0) {
-        return Err(format!("the regression limit must be above 0% (got {s})"));
-    }
-    Ok(if s.trim().ends_with('%') || value >= 1.0 {
-        value / 100.0
-    } else {
-        value
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,10 +525,5 @@ mod tests {
             line(&unsure, 0.10),
             "p95 38.2 ms vs 34.1 ms: +12% (95% CI +8..+16%): slower, not shown past 10%"
         );
-        assert_eq!(parse_regression("10%"), Ok(0.10));
-        assert_eq!(parse_regression("15"), Ok(0.15));
-        assert_eq!(parse_regression("0.2"), Ok(0.2));
-        assert!(parse_regression("lots").unwrap_err().contains("not a percentage"));
-        assert!(parse_regression("0").is_err());
     }
 }

@@ -198,7 +198,18 @@ pub(crate) async fn run_target(
     }
     if let Some(b) = &baseline {
         let limit = args.regression.unwrap_or(baseline::DEFAULT_REGRESSION);
-        result.baseline = Some(b.compare(&result.runs, limit)?);
+        let recorded: Vec<baseline::Recorded<'_>> = result
+            .runs
+            .iter()
+            .map(|r| baseline::Recorded {
+                memory_mb: r.memory_mb,
+                label: &r.label,
+                latency_hdr: &r.latency_hdr,
+                seconds: r.series.iter().filter_map(|p| p.latency_hdr.as_deref()).collect(),
+            })
+            .collect();
+        let report = b.compare(&recorded, limit)?;
+        result.baseline = Some(report);
     }
     publish(args, &result, json)?;
     Ok(result)
