@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The regression detector of `lab load --baseline`: its power and its false-positive rate, on the local
-# stack. One baseline test with the function at BASELINE_MB; then RUNS reruns unchanged (each a false
-# alarm if it fails) and RUNS runs with the function lowered to REGRESSED_MB (each a detection if it
-# fails), alternated so a busy spell on the machine falls on both alike. Each run is the same short test
-# (2 VUs for 6 s, fixed, the list event over ITEMS items) with --baseline and --regression REGRESSION.
+# stack. RUNS repeats of: a baseline test with the function at BASELINE_MB, then a rerun unchanged (a
+# false alarm if it fails) and a run with the function lowered to REGRESSED_MB (a detection if it fails),
+# both against that baseline. A fresh baseline per repeat, as a build compares with the build before
+# it: on a shared machine whose load drifts over minutes, one baseline for every rerun would measure the
+# drift. Each run is the same short test (2 VUs for 6 s, fixed, the list event over ITEMS items) with
+# --baseline and --regression REGRESSION.
 # Records the counts and the median change each kind of run showed (the effect the detector had to see).
 # Figures only, no pass/fail; recorded in bench/results/load-baseline.json.
 # Knobs (environment): BENCH_RUNS (20 of each), BENCH_BASELINE_MB (1769), BENCH_REGRESSED_MB (512),
@@ -22,10 +24,10 @@ build_handler dev
 start_stack
 up_with_items "$ITEMS"
 memory() { py "$ROOT/scripts/bench_load_baseline.py" memory "$PORT" LambdaFunctionOverHttps "$1"; }
-memory "$BASE_MB"
-say "baseline at $BASE_MB MB; load average $(loadavg)"
-lab "${TEST[@]}" -o json >"$WORK/baseline.json"
+say "load average before measuring: $(loadavg)"
 for run in $(seq "$RUNS"); do
+    memory "$BASE_MB"
+    lab "${TEST[@]}" -o json >"$WORK/baseline.json"
     for kind in same lower; do
         mb=$BASE_MB
         [ "$kind" = lower ] && mb=$LOW_MB

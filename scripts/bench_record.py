@@ -421,7 +421,7 @@ BENCHES = [
     dict(name="load-baseline", script="scripts/bench-load-baseline.sh", ratios=load_baseline_ratios,
          summary=load_baseline_summary,
          what="`lab load --baseline`'s power (runs at a lowered memory caught) vs its false-positive rate "
-              "(unchanged reruns failed), against one baseline on the local stack, alternated in the same run"),
+              "(unchanged reruns failed), each against a fresh baseline made just before, on the local stack, same run"),
 ]
 BY_NAME = {b["name"]: b for b in BENCHES}
 

@@ -6,11 +6,12 @@
 //! Layout: [`args`] options, [`payload`] `--payload` into the generator's mix, [`invoke`] a
 //! function control as the generator's invoker, [`worker`] the same run spread over Lambda
 //! invocations (deploying the generator function), [`sweep`] a test's runs (one, or one per
-//! memory size), [`threshold`] pass/fail criteria, [`baseline`] the comparison with an earlier test, [`monitor`] the live line, [`printer`] the
+//! memory size), [`threshold`] pass/fail criteria, [`baseline`] the comparison with an earlier test, [`export`] `--out` (CSV, k6's summary, OpenMetrics), [`monitor`] the live line, [`printer`] the
 //! final tables, [`html`] the HTML report, [`result`] what was measured.
 
 pub(crate) mod args;
 pub mod baseline;
+pub(crate) mod export;
 pub(crate) mod html;
 pub(crate) mod invoke;
 pub(crate) mod monitor;
@@ -152,6 +153,7 @@ pub(crate) async fn run_target(
         Some(path) => Some(baseline::Baseline::read(path, args.memory.as_deref())?),
         None => None,
     };
+    export::check(&args.outs)?;
     let mix = Arc::new(payload::parse(args.payload.as_deref(), &t.table)?);
     let shape = args.shape().map_err(anyhow::Error::msg)?;
     let (vus, duration) = (args.max_vus(), args.planned_duration());
@@ -284,6 +286,7 @@ fn publish(args: &LoadArgs, result: &LoadResult, json: bool) -> Result<()> {
             print!("{}", baseline::lines(b));
         }
     }
+    export::write(&args.outs, result)?;
     if let Some(path) = &args.report {
         html::render(result).write(path)?;
         if !json {

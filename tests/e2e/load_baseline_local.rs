@@ -166,3 +166,127 @@ async fn a_baseline_passes_an_unchanged_rerun_and_catches_lower_memory() {
         Some(1769)
     );
 }
+
+/// The Python of the test tools' venv (scripts/install-deps), which has prometheus_client.
+fn tools_python() -> std::path::PathBuf {
+    let cache =
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache")
+            });
+    let python = cache.join("lab/prometheus-client-0.21.1/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run scripts/install-deps",
+        python.display()
+    );
+    python
+}
+
+/// Runs `script` with `python`, the file as its argument; returns what it printed.
+fn parse_with(python: &std::path::Path, script: &str, file: &std::path::Path) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} on {}: {}",
+        file.display(),
+        explain(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_parse_with_their_consumers() {
+    let local = LocalStack::start(&[]);
+    local.up("bl", &[]);
+    let dir = &local.home;
+    let (csv, k6, om) = (dir.join("run.csv"), dir.join("k6.json"), dir.join("run.om"));
+    let mut args =
+        words("--stack bl load --vus 2 --duration 3s --load-profile fixed --memory 128,256");
+    let outs = [
+        format!("csv={}", csv.display()),
+        format!("json={}", k6.display()),
+        format!("openmetrics={}", om.display()),
+    ];
+    for out in &outs {
+        args.extend(["--out", out.as_str()]);
+    }
+    let result = local.lab_json(&args);
+    let runs = result["runs"].as_array().unwrap();
+    let requests: Vec<u64> =
+        runs.iter().map(|r| r["summary"]["requests"].as_u64().unwrap()).collect();
+
+    // CSV: Python's csv module reads a row per second of each run, adding up to each run's requests.
+    let per_run = parse_with(
+        &std::path::PathBuf::from("python3"),
+        "import csv, sys, collections\n\
+         rows = list(csv.DictReader(open(sys.argv[1], newline='')))\n\
+         n = collections.Counter()\n\
+         for r in rows: n[r['memory_mb']] += int(r['requests'])\n\
+         print(n['128'], n['256'])",
+        &csv,
+    );
+    assert_eq!(per_run, format!("{} {}", requests[0], requests[1]));
+
+    // k6's summary: the metric names and value keys k6 writes, the counts of the test.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&k6).unwrap()).unwrap();
+    let m = &doc["metrics"];
+    assert_eq!(
+        m["http_reqs"]["values"]["count"].as_u64(),
+        Some(requests.iter().sum())
+    );
+    assert_eq!(m["http_req_duration"]["type"], "trend");
+    for key in ["avg", "min", "med", "max", "p(90)", "p(95)"] {
+        assert!(
+            m["http_req_duration"]["values"][key].as_f64().is_some(),
+            "{key}: {m}"
+        );
+    }
+    assert_eq!(
+        m["http_reqs{memory_mb:128}"]["values"]["count"].as_u64(),
+        Some(requests[0])
+    );
+    let p95 = m["http_req_duration{memory_mb:256}"]["values"]["p(95)"].as_f64().unwrap();
+    assert_eq!(p95, runs[1]["summary"]["p95_ms"].as_f64().unwrap());
+    assert_eq!(m["http_req_failed"]["type"], "rate");
+
+    // OpenMetrics: prometheus_client's parser (strict OpenMetrics) reads every family and sample.
+    let parsed = parse_with(
+        &tools_python(),
+        "import sys\n\
+         from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\n\
+         for f in parse(open(sys.argv[1]).read()):\n\
+         \x20   for s in f.samples:\n\
+         \x20       if s.name in ('lab_load_http_reqs_total', 'lab_load_http_req_duration_seconds_count'):\n\
+         \x20           print(f.type, s.name, s.labels['memory_mb'], int(s.value))",
+        &om,
+    );
+    for (mb, n) in [(128, requests[0]), (256, requests[1])] {
+        assert!(
+            parsed.contains(&format!("counter lab_load_http_reqs_total {mb} {n}")),
+            "{parsed}"
+        );
+        assert!(
+            parsed.contains(&format!(
+                "summary lab_load_http_req_duration_seconds_count {mb} {n}"
+            )),
+            "{parsed}"
+        );
+    }
+
+    // A directory that is not there is refused before the test runs.
+    let out = local.lab(&words(
+        "--stack bl load --vus 1 --duration 1s --out csv=/nonexistent-dir/x.csv",
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("does not exist"),
+        "{}",
+        explain(&out)
+    );
+}
