@@ -96,8 +96,9 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
-    /// Compare each run's p50 and p95 with an earlier `lab load -o json` (bootstrap 95% intervals
-    /// of the change, from every request's recorded latency); a regression exits 1
+    /// Compare each run's p50 and p95 with an earlier `lab load -o json` (95% intervals of the
+    /// change from a block bootstrap of the recorded latencies, a second at a time); a regression
+    /// exits 1
     #[arg(long, value_name = "FILE.json")]
     pub baseline: Option<PathBuf>,
 
