@@ -352,6 +352,31 @@ def handlers_local_summary(d, lab, peer, ratio):
             f"{d['settings']['target']} met from {first(lab)} vs {first(peer)}")
 
 
+def tune_stability_ratios(lab, peer):
+    return {"same_winner_auto_vs_fixed": div(lab["same_winner"], peer["same_winner"])}
+
+
+def tune_stability_summary(d, lab, peer, ratio):
+    runs = d["settings"]["runs"]
+    return (f"same winner in {lab['same_winner']} of {runs} repeats with --num auto ({lab['winner_mb']} MB, median "
+            f"{lab['median_invocations']} invocations, {lab['runs_within_target']} runs all within ±5%) vs "
+            f"{peer['same_winner']} of {runs} with --num 10 ({peer['winner_mb']} MB; PT's point pick "
+            f"{peer['pt_same_winner']} of {runs}, {peer['pt_winner_mb']} MB)")
+
+
+def load_baseline_ratios(lab, peer):
+    return {"power_vs_false_positives": div(lab["detected"], max(peer["false_positives"], 1))}
+
+
+def load_baseline_summary(d, lab, peer, ratio):
+    s = d["settings"]
+    return (f"--baseline caught {lab['detected']} of {lab['runs']} runs at {s['regressed_mb']} MB against "
+            f"{s['baseline_mb']} MB (median p50 change {num(lab['median_p50_change_pct'])}%, p95 "
+            f"{num(lab['median_p95_change_pct'])}%) vs {peer['false_positives']} false alarms in {peer['runs']} "
+            f"unchanged reruns (median p50 change {num(peer['median_p50_change_pct'])}%); --regression "
+            f"{num(s['regression_pct'])}%")
+
+
 BENCHES = [
     dict(name="handler", script="scripts/bench-handler.sh", ratios=handler_ratios, summary=handler_summary,
          what="the Rust handler vs the tutorial's Python handler (awslambdaric), both under a Runtime API, "
@@ -413,6 +438,14 @@ BENCHES = [
          what="`lab tutorial --compare-handlers` on the local stack: lab's Rust handler (as it ships) vs the "
               "tutorial's own Python function, same run, same stack: cold start, tune at 128-1024 MB, p95 "
               "under load at each size"),
+    dict(name="tune-stability", script="scripts/bench-tune-stability.sh", ratios=tune_stability_ratios,
+         summary=tune_stability_summary,
+         what="the same `lab tune` (128-1024 MB, strategy cost) repeated on the local stack: how often the most "
+              "frequent winner won with --num auto vs a fixed --num 10, alternated in the same run"),
+    dict(name="load-baseline", script="scripts/bench-load-baseline.sh", ratios=load_baseline_ratios,
+         summary=load_baseline_summary,
+         what="`lab load --baseline`'s power (runs at a lowered memory caught) vs its false-positive rate "
+              "(unchanged reruns failed), each against a fresh baseline made just before, on the local stack, same run"),
 ]
 BY_NAME = {b["name"]: b for b in BENCHES}
 

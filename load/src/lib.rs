@@ -14,7 +14,7 @@
 pub mod client;
 mod clock;
 pub mod duration;
-mod histogram;
+pub mod histogram;
 pub mod invoke;
 pub mod lateness;
 pub mod local_timing;

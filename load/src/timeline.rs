@@ -26,6 +26,10 @@ pub struct SecondPoint {
     pub p95_ms: Option<f64>,
     /// Most VUs active (requests in flight, open model) during the second.
     pub active_vus: u32,
+    /// This second's latencies (µs, 2 significant digits) as HdrHistogram's V2 deflate format in
+    /// base64: what `lab load --baseline` resamples, a second at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_hdr: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -175,6 +179,7 @@ impl Timeline {
                         .as_ref()
                         .map(|h| h.value_at_quantile(0.95) as f64 / 1000.0),
                     active_vus: slot.active_vus,
+                    latency_hdr: slot.latency.as_ref().map(super::histogram::encode),
                 }
             })
             .collect()

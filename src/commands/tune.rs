@@ -15,11 +15,12 @@ pub(crate) async fn command(
     args: &crate::tune::TuneArgs,
     json: bool,
 ) -> anyhow::Result<Exit> {
+    // Bad input is refused before the stack is opened (and the local stack started).
+    let named = crate::tune::TuneConfig::resolve(args, serde_json::Value::Null)?.function;
     let stack = &open_stack(global, None).await?;
     note_local_cpu(global).await;
     let stack_event = default_event(stack);
     let own = &stack.names.function;
-    let named = crate::tune::TuneConfig::resolve(args, serde_json::Value::Null)?.function;
     let is_own = named.as_deref().is_none_or(|f| f == own);
     let default_payload = if is_own {
         stack_event

@@ -96,6 +96,22 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
+    /// Compare each run's p50 and p95 with an earlier `lab load -o json` (95% intervals of the
+    /// change from a block bootstrap of the recorded latencies, a second at a time); a regression
+    /// exits 1
+    #[arg(long, value_name = "FILE.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// Also write the figures for other tools, repeatable: csv=FILE (one row per second),
+    /// json=FILE (k6's end-of-test summary), openmetrics=FILE (Prometheus' text format)
+    #[arg(long = "out", value_parser = parse_out, value_name = "KIND=FILE")]
+    pub outs: Vec<Out>,
+
+    /// With --baseline: how much slower (p50 or p95) fails the run, when the whole 95% interval of
+    /// the slowdown is past it [default: 10%]
+    #[arg(long, value_parser = parse_regression, value_name = "PCT", requires = "baseline")]
+    pub regression: Option<f64>,
+
     /// Load-test this URL instead of the stack's stage URL (any HTTP endpoint taking the POST body;
     /// `--memory` still needs the stack's function)
     #[arg(long)]
@@ -155,6 +171,66 @@ impl LoadArgs {
     }
 }
 
+/// `--regression`'s parser: `10%`, `10` (percent) or `0.1` (a share under 1).
+/// A format `--out` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One row per second of each run.
+    Csv,
+    /// k6's end-of-test summary.
+    Json,
+    /// OpenMetrics text.
+    OpenMetrics,
+}
+
+/// One `--out KIND=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Out {
+    /// What is written.
+    pub format: Format,
+    /// Where.
+    pub path: PathBuf,
+}
+
+/// `--out`'s parser: `csv=FILE`, `json=FILE` or `openmetrics=FILE`.
+fn parse_out(s: &str) -> Result<Out, String> {
+    let Some((kind, path)) = s.split_once('=') else {
+        return Err(format!(
+            "{s:?} is not KIND=FILE (csv=FILE, json=FILE or openmetrics=FILE)"
+        ));
+    };
+    let format = match kind.trim() {
+        "csv" => Format::Csv,
+        "json" => Format::Json,
+        "openmetrics" | "prometheus" => Format::OpenMetrics,
+        other => {
+            return Err(format!(
+                "unknown --out format {other:?} (csv, json or openmetrics)"
+            ))
+        }
+    };
+    if path.trim().is_empty() {
+        return Err(format!("--out {kind}= needs a file name"));
+    }
+    Ok(Out {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
+fn parse_regression(s: &str) -> Result<f64, String> {
+    let text = s.trim().trim_end_matches('%');
+    let value: f64 = text.parse().map_err(|_| format!("{s:?} is not a percentage (e.g. 10%)"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("the regression limit must be above 0% (got {s})"));
+    }
+    Ok(if s.trim().ends_with('%') || value >= 1.0 {
+        value / 100.0
+    } else {
+        value
+    })
+}
+
 fn parse_rate(s: &str) -> Result<f64, String> {
     let r: f64 = s
         .trim()
@@ -178,5 +254,32 @@ mod tests {
         assert_eq!(a.profile, Profile::RampUp);
         assert_eq!(a.via, Via::Http);
         assert_eq!(a.timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn out_flags() {
+        assert_eq!(
+            parse_out("csv=run.csv"),
+            Ok(Out {
+                format: Format::Csv,
+                path: "run.csv".into()
+            })
+        );
+        assert_eq!(
+            parse_out("openmetrics=m.txt").unwrap().format,
+            Format::OpenMetrics
+        );
+        assert!(parse_out("xml=a").unwrap_err().contains("unknown --out format \"xml\""));
+        assert!(parse_out("json").unwrap_err().contains("is not KIND=FILE"));
+        assert!(parse_out("json=").unwrap_err().contains("needs a file name"));
+    }
+
+    #[test]
+    fn regression_limits() {
+        assert_eq!(parse_regression("10%"), Ok(0.10));
+        assert_eq!(parse_regression("15"), Ok(0.15));
+        assert_eq!(parse_regression("0.2"), Ok(0.2));
+        assert!(parse_regression("lots").unwrap_err().contains("not a percentage"));
+        assert!(parse_regression("0").is_err());
     }
 }

@@ -6,10 +6,12 @@
 //! Layout: [`args`] options, [`payload`] `--payload` into the generator's mix, [`invoke`] a
 //! function control as the generator's invoker, [`worker`] the same run spread over Lambda
 //! invocations (deploying the generator function), [`sweep`] a test's runs (one, or one per
-//! memory size), [`threshold`] pass/fail criteria, [`monitor`] the live line, [`printer`] the
+//! memory size), [`threshold`] pass/fail criteria, [`baseline`] the comparison with an earlier test, [`export`] `--out` (CSV, k6's summary, OpenMetrics), [`monitor`] the live line, [`printer`] the
 //! final tables, [`html`] the HTML report, [`result`] what was measured.
 
 pub(crate) mod args;
+pub mod baseline;
+pub(crate) mod export;
 pub(crate) mod html;
 pub(crate) mod invoke;
 pub(crate) mod monitor;
@@ -147,6 +149,12 @@ pub(crate) async fn run_target(
     json: bool,
     stop: &StopHandle,
 ) -> Result<LoadResult> {
+    // Read and checked before the first request: a bad baseline must not cost a test.
+    let baseline = match &args.baseline {
+        Some(path) => Some(baseline::Baseline::read(path, args.memory.as_deref())?),
+        None => None,
+    };
+    export::check(&args.outs)?;
     let mix = Arc::new(payload::parse(args.payload.as_deref(), &t.table)?);
     let shape = args.shape().map_err(anyhow::Error::msg)?;
     let (vus, duration) = (args.max_vus(), args.planned_duration());
@@ -190,6 +198,21 @@ pub(crate) async fn run_target(
     if !args.thresholds.is_empty() {
         result.thresholds_passed =
             Some(result.runs.iter().all(|r| r.thresholds.iter().all(|c| c.passed)));
+    }
+    if let Some(b) = &baseline {
+        let limit = args.regression.unwrap_or(baseline::DEFAULT_REGRESSION);
+        let recorded: Vec<baseline::Recorded<'_>> = result
+            .runs
+            .iter()
+            .map(|r| baseline::Recorded {
+                memory_mb: r.memory_mb,
+                label: &r.label,
+                latency_hdr: &r.latency_hdr,
+                seconds: r.series.iter().filter_map(|p| p.latency_hdr.as_deref()).collect(),
+            })
+            .collect();
+        let report = b.compare(&recorded, limit)?;
+        result.baseline = Some(report);
     }
     publish(args, &result, json)?;
     Ok(result)
@@ -260,7 +283,11 @@ fn publish(args: &LoadArgs, result: &LoadResult, json: bool) -> Result<()> {
             print!("{}", printer::comparison(result));
         }
         print!("{}", printer::footer(result));
+        if let Some(b) = &result.baseline {
+            print!("{}", baseline::lines(b));
+        }
     }
+    export::write(&args.outs, result)?;
     if let Some(path) = &args.report {
         html::render(result).write(path)?;
         if !json {

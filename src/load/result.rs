@@ -57,15 +57,19 @@ pub struct LoadResult {
     pub(crate) workers: Option<u32>,
     /// Whether every `--threshold` held in every run (`None` without thresholds).
     pub thresholds_passed: Option<bool>,
+    /// With `--baseline`: each run's p50 and p95 against the earlier test's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::BaselineReport>,
 }
 
 impl LoadResult {
-    /// [`Exit::Failure`] when a threshold failed; else [`Exit::Incomplete`] (3) when one was
+    /// [`Exit::Failure`] when a threshold failed or `--baseline` found a regression; else [`Exit::Incomplete`] (3) when one was
     /// undecided, because the generator's own lateness alone would have decided it: CI must not
     /// read that run as a pass, nor as the target's failure.
     pub(crate) fn exit(&self) -> Exit {
         let checks = || self.runs.iter().flat_map(|r| &r.thresholds);
-        if checks().any(|c| !c.passed && !c.undecided) {
+        let regressed = self.baseline.as_ref().is_some_and(|b| b.regressed);
+        if regressed || checks().any(|c| !c.passed && !c.undecided) {
             Exit::Failure
         } else if checks().any(|c| c.undecided) {
             Exit::Incomplete
@@ -88,6 +92,9 @@ pub struct RunResult {
     pub errors: ErrorBreakdown,
     /// Latency distribution of every request.
     pub histogram: Vec<HistogramBin>,
+    /// Every request's latency (µs) as HdrHistogram's V2 deflate format in base64, so a later
+    /// `--baseline` can compare with this run request by request (any HdrHistogram port reads it).
+    pub latency_hdr: String,
     /// Per-second series.
     pub series: Vec<SecondPoint>,
     /// Stopped early by Ctrl-C.
@@ -148,6 +155,7 @@ pub(crate) fn header(
         restored_memory_mb: None,
         workers: args.workers,
         thresholds_passed: None,
+        baseline: None,
     }
 }
 

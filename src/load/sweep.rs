@@ -158,6 +158,7 @@ fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
         summary: m.recorder.summary(m.elapsed, window, m.dropped),
         errors: m.recorder.errors(),
         histogram: m.recorder.histogram(HISTOGRAM_BINS),
+        latency_hdr: lab_load::histogram::encode(m.recorder.all_latency()),
         series: m.timeline.series(m.elapsed),
         interrupted: m.interrupted,
         verdict: None,

@@ -29,19 +29,6 @@ pub(crate) fn usd(value: f64) -> String {
     format!("${value:.digits$}")
 }
 
-/// Formats a ratio as a signed percentage change: 1.52 -> `+52%`, 0.48 -> `-52%`, 1.0 -> `±0%`.
-pub(crate) fn pct_change(ratio: f64) -> String {
-    if !ratio.is_finite() {
-        return "-".to_string();
-    }
-    let pct = (ratio - 1.0) * 100.0;
-    if pct.abs() < 0.5 {
-        "±0%".to_string()
-    } else {
-        format!("{pct:+.0}%")
-    }
-}
-
 /// Formats a fraction (0..=1) as a percentage with one decimal: `0.0%`, `12.5%`.
 pub(crate) fn pct(fraction: f64) -> String {
     if !fraction.is_finite() {
@@ -106,9 +93,6 @@ mod tests {
         assert_eq!(usd(0.00000241), "$0.00000241");
         assert_eq!(usd(0.0000015833), "$0.00000158");
         assert_eq!(usd(0.0), "$0");
-        assert_eq!(pct_change(1.52), "+52%");
-        assert_eq!(pct_change(0.48), "-52%");
-        assert_eq!(pct_change(1.001), "±0%");
         assert_eq!(pct(0.125), "12.5%");
         assert_eq!(rate(12.345), "12.3/s");
         assert_eq!(seconds(150.0), "2m 30s");

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::strategy::{CostModel, Strategy};
+use super::strategy::{CostModel, Metric, Strategy};
 
 /// The memory sizes tried when neither `--powers` nor the input file names any.
 pub(crate) const DEFAULT_POWERS: [u32; 4] = [128, 256, 512, 1024];
@@ -12,6 +12,16 @@ pub(crate) const DEFAULT_NUM: u32 = 10;
 /// Fewest invocations per memory size: below this the trimmed mean drops nothing and one outlier
 /// decides the result.
 pub(crate) const MIN_NUM: u32 = 5;
+/// `--num auto`: invocations per size in the first round (a fixed run's default, so the first
+/// round is what `lab tune` alone measures).
+pub(crate) const AUTO_FIRST_ROUND: u32 = DEFAULT_NUM;
+/// `--num auto`: invocations added per round to each size not yet precise enough.
+pub(crate) const AUTO_ROUND: u32 = 10;
+/// `--num auto`: the most invocations per size by default (`--max-num`). Enough for a p95's
+/// interval to have an upper end (72 values) with a round to spare.
+pub(crate) const DEFAULT_MAX_NUM: u32 = 100;
+/// `--num auto` stops once every size's 95% intervals are within this share of their value.
+pub(crate) const AUTO_TARGET: f64 = 0.05;
 /// Default share of the slowest and fastest invocations left out of the mean (each end).
 pub(crate) const DEFAULT_DISCARD: f64 = 0.2;
 /// Default weight of cost against duration for `--strategy balanced`.
@@ -30,9 +40,19 @@ pub struct TuneArgs {
     #[arg(value_parser = checked("a memory size in MB", check_power))]
     pub powers: Option<Vec<u32>>,
 
-    /// Invocations per memory size, at least 5 [default: 10]
-    #[arg(long, value_parser = checked("a whole number", check_num))]
-    pub num: Option<u32>,
+    /// Invocations per memory size, at least 5; or `auto`: rounds of 10 until every size's 95%
+    /// intervals (duration and cost) are within ±5% of their value, or --max-num [default: 10]
+    #[arg(long, value_parser = parse_num, value_name = "N|auto")]
+    pub num: Option<Num>,
+
+    /// With --num auto: the most invocations per memory size [default: 100]
+    #[arg(long, value_parser = checked("a whole number", check_num), value_name = "N")]
+    pub max_num: Option<u32>,
+
+    /// The duration the strategies compare: the trimmed mean (PT's), or a percentile of every
+    /// invocation [default: mean]
+    #[arg(long, value_enum)]
+    pub metric: Option<Metric>,
 
     /// Event to send: inline JSON, @FILE, or a weighted list
     /// `[{"payload": {...}, "weight": 3}, ...]` [default: the tutorial's `list` event]
@@ -121,6 +141,23 @@ impl Default for TuneArgs {
     fn default() -> Self {
         crate::flag_defaults::parse_defaults()
     }
+}
+
+/// `--num`: a fixed count, or rounds until the intervals are narrow enough.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Num {
+    /// This many invocations per size.
+    Fixed(u32),
+    /// Rounds until every size is within ±5%, or `--max-num`.
+    Auto,
+}
+
+/// `--num`'s parser: `auto`, or a whole number of at least [`MIN_NUM`].
+fn parse_num(s: &str) -> Result<Num, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(Num::Auto);
+    }
+    checked("a whole number or auto", check_num)(s).map(Num::Fixed)
 }
 
 /// `Ok` when `value` is in `range`, else the error `message` gives.
@@ -235,6 +272,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.powers, Some(vec![128, 1024]));
+        let auto = parse(&["--num", "auto", "--max-num", "40", "--metric", "p95"]).unwrap();
+        assert_eq!(
+            (auto.num, auto.max_num, auto.metric),
+            (Some(Num::Auto), Some(40), Some(Metric::P95))
+        );
+        let err = parse(&["--num", "some"]).unwrap_err().to_string();
+        assert!(err.contains("is not a whole number or auto"), "{err}");
         assert_eq!(ok.cost_model, Some(CostModel::Full));
         assert_eq!(ok.function.as_deref(), Some("other-fn"));
     }

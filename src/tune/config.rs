@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::args::{self, TuneArgs, DEFAULT_BALANCED_WEIGHT, DEFAULT_DISCARD, DEFAULT_NUM};
-use super::strategy::{CostModel, Strategy};
+use super::args::{self, Num, TuneArgs, DEFAULT_BALANCED_WEIGHT, DEFAULT_DISCARD, DEFAULT_NUM};
+use super::strategy::{CostModel, Metric, Strategy};
 use lab_load::payload::spec::{self as payload, PayloadSpec};
 
 /// A number the power-tuning tool also accepts as a string (it runs `parseInt` on it).
@@ -101,11 +101,15 @@ pub struct TuneConfig {
     pub(crate) function: Option<String>,
     /// Memory sizes, in the order they are tried (duplicates removed).
     pub(crate) powers: Vec<u32>,
-    /// Invocations per size.
+    /// Invocations per size (with `auto`, the first round's).
     pub(crate) num: u32,
+    /// `--num auto`: rounds until the intervals are narrow enough.
+    pub(crate) auto: Option<Auto>,
+    /// The duration the strategies compare.
+    pub(crate) metric: Metric,
     /// What is sent.
     pub(crate) payload: PayloadSpec,
-    /// The `num` serialised payloads, in sending order.
+    /// The serialised payloads, in sending order: `num`, or `--max-num` with `auto`.
     pub(crate) payloads: Vec<Vec<u8>>,
     /// Sizes side by side, each size's invocations all at once.
     pub(crate) parallel: bool,
@@ -139,6 +143,58 @@ pub struct TuneConfig {
     pub(crate) include_output_results: bool,
     /// HTML report path.
     pub(crate) report: Option<PathBuf>,
+}
+
+/// `--num auto`'s settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Auto {
+    /// The most invocations per size.
+    pub(crate) max_num: u32,
+    /// The share of its value every size's 95% intervals must be within.
+    pub(crate) target: f64,
+    /// Invocations added per round after the first.
+    pub(crate) round: u32,
+}
+
+/// `--num` and `--max-num` (or the file's `num`): the first round's count and, with `auto`, its
+/// settings. `--num auto` publishes every version first, so it cannot make one per invocation.
+fn counts(
+    args: &TuneArgs,
+    input: &InputFile,
+    only_cold_starts: bool,
+) -> Result<(u32, Option<Auto>)> {
+    let num = match (args.num, &input.num) {
+        (Some(n), _) => n,
+        (None, Some(c)) => Num::Fixed(c.value("num")?),
+        (None, None) => Num::Fixed(DEFAULT_NUM),
+    };
+    match num {
+        Num::Fixed(n) => {
+            if args.max_num.is_some() {
+                bail!("--max-num applies to --num auto only (got --num {n})");
+            }
+            args::check_num(n).map_err(anyhow::Error::msg)?;
+            Ok((n, None))
+        }
+        Num::Auto if only_cold_starts => {
+            bail!("--num auto cannot measure only cold starts: that publishes a version per invocation before the first is made; give --num N")
+        }
+        Num::Auto => {
+            let max_num = args.max_num.unwrap_or(args::DEFAULT_MAX_NUM);
+            if max_num < args::AUTO_FIRST_ROUND {
+                bail!(
+                    "--max-num must be at least {} (the first round) (got {max_num})",
+                    args::AUTO_FIRST_ROUND
+                );
+            }
+            let auto = Auto {
+                max_num,
+                target: args::AUTO_TARGET,
+                round: args::AUTO_ROUND,
+            };
+            Ok((args::AUTO_FIRST_ROUND, Some(auto)))
+        }
+    }
 }
 
 /// The function an input's `lambdaARN` names: an ARN, or a plain function name. The tutorial's
@@ -228,15 +284,10 @@ impl TuneConfig {
         };
         let err = anyhow::Error::msg;
         let powers = powers(args, input.power_values.as_ref())?;
-        let num = match (args.num, &input.num) {
-            (Some(n), _) => n,
-            (None, Some(c)) => c.value("num")?,
-            (None, None) => DEFAULT_NUM,
-        };
-        args::check_num(num).map_err(err)?;
-
-        let (payload, payloads) = payloads(args, input.payload.take(), default_payload, num)?;
         let only_cold_starts = args.only_cold_starts || input.only_cold_starts.unwrap_or(false);
+        let (num, auto) = counts(args, &input, only_cold_starts)?;
+        let sent = auto.map_or(num, |a| a.max_num);
+        let (payload, payloads) = payloads(args, input.payload.take(), default_payload, sent)?;
         let (discard, balanced_weight) = trimming(args, &input, only_cold_starts)?;
         let auto_optimize_alias = args.auto_optimize_alias.clone().or(input.auto_optimize_alias);
         if let Some(alias) = &auto_optimize_alias {
@@ -251,6 +302,8 @@ impl TuneConfig {
             function,
             powers,
             num,
+            auto,
+            metric: args.metric.unwrap_or_default(),
             payload,
             payloads,
             parallel: args.parallel || input.parallel_invocation.unwrap_or(false),
@@ -390,7 +443,7 @@ mod tests {
         .unwrap();
         let args = TuneArgs {
             input: Some(path.clone()),
-            num: Some(6),
+            num: Some(Num::Fixed(6)),
             strategy: Some(Strategy::Cost),
             function: Some("b-fn".into()),
             ..TuneArgs::default()
@@ -399,5 +452,47 @@ mod tests {
         std::fs::remove_file(path).unwrap();
         assert_eq!((cfg.num, cfg.strategy), (6, Strategy::Cost));
         assert_eq!(cfg.function.as_deref(), Some("b-fn"));
+    }
+
+    #[test]
+    fn num_auto() {
+        let auto = |set: fn(&mut TuneArgs)| {
+            let mut args = TuneArgs {
+                num: Some(Num::Auto),
+                ..TuneArgs::default()
+            };
+            set(&mut args);
+            TuneConfig::resolve(&args, json!(null)).map_err(|e| format!("{e:#}"))
+        };
+        let cfg = auto(|_| {}).unwrap();
+        assert_eq!(cfg.num, 10);
+        assert_eq!(cfg.payloads.len(), 100, "payloads for every round");
+        assert_eq!(
+            cfg.auto,
+            Some(Auto {
+                max_num: 100,
+                target: 0.05,
+                round: 10
+            })
+        );
+        let err = auto(|a| a.only_cold_starts = true).unwrap_err();
+        assert!(
+            err.contains("--num auto cannot measure only cold starts"),
+            "{err}"
+        );
+        let err = auto(|a| a.max_num = Some(6)).unwrap_err();
+        assert!(err.contains("--max-num must be at least 10"), "{err}");
+        let fixed = TuneArgs {
+            max_num: Some(50),
+            ..TuneArgs::default()
+        };
+        let err = format!(
+            "{:#}",
+            TuneConfig::resolve(&fixed, json!(null)).unwrap_err()
+        );
+        assert!(
+            err.contains("--max-num applies to --num auto only"),
+            "{err}"
+        );
     }
 }

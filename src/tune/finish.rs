@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, Context, Result};
 
+use super::auto::AutoReport;
 use super::config::TuneConfig;
 use super::power::{self, PowerOutcome, PowerResult};
 use super::pricing::Pricing;
@@ -45,22 +46,26 @@ impl Finished<'_> {
         outcomes: &[PowerOutcome],
         versions: Cleanup,
         timings: Timings,
+        auto: Option<AutoReport>,
     ) -> Result<TuneResult> {
         let cfg = self.cfg;
-        let mut powers: Vec<_> =
-            outcomes.iter().map(|o| o.to_result(&self.pricing, cfg.discard)).collect();
+        let metric = cfg.metric;
+        let mut powers: Vec<_> = outcomes
+            .iter()
+            .map(|o| o.to_result(&self.pricing, cfg.discard, metric))
+            .collect();
         let analysed = !cfg.dry_run;
-        let winner = if analysed {
+        let judged = if analysed {
             let model = cfg.cost_model;
-            let w = power::judge(&mut powers, cfg.strategy, cfg.balanced_weight, model);
-            Some(w.ok_or_else(|| all_failed("every memory size failed", &powers))?)
+            let j = power::judge(&mut powers, cfg.strategy, cfg.balanced_weight, model);
+            Some(j.ok_or_else(|| all_failed("every memory size failed", &powers))?)
         } else if powers.iter().any(|p| p.stats.is_none()) {
             return Err(all_failed("dry run failed", &powers));
         } else {
             None
         };
-        let (restored, optimized_alias) = match winner {
-            Some(w) if cfg.auto_optimize => self.apply(powers[w].memory_mb).await?,
+        let (restored, optimized_alias) = match &judged {
+            Some(j) if cfg.auto_optimize => self.apply(powers[j.winner].memory_mb).await?,
             _ => (self.original.memory_mb, None),
         };
         let include = cfg.include_output_results;
@@ -68,11 +73,17 @@ impl Finished<'_> {
         let results = analysed
             .then(|| super::pt_output::document(&powers, strategy, weight, include, self.region))
             .flatten();
-        let winner = winner.map(|w| {
+        let winner = judged.map(|j| {
+            let w = j.winner;
             let s = powers[w].stats.as_ref().expect("the winner has statistics");
             Winner {
                 memory_mb: powers[w].memory_mb,
                 avg_duration_ms: s.duration_ms.mean,
+                metric,
+                metric_ms: s.confidence.metric_ms,
+                tied_mb: j.tied.iter().map(|&i| powers[i].memory_mb).collect(),
+                chosen_by: j.chosen_by,
+                point_pick_mb: powers[j.point].memory_mb,
                 cost_per_invoke: s.cost_in(cfg.cost_model),
                 strategy: cfg.strategy,
                 cost_model: cfg.cost_model,
@@ -98,6 +109,8 @@ impl Finished<'_> {
             optimized_alias,
             timings,
             concurrency_limit: self.concurrency_limit,
+            confidence_method: super::confidence::METHOD,
+            auto,
             host_cpu: None,
             powers,
         })

@@ -1,13 +1,17 @@
 //! The tuning run as a self-contained HTML page: duration and cost against memory, and the table.
 //!
 //! Table `#tune-results`, one `<tr>` per size with `data-memory` and, on the row and on each cell,
-//! `data-avg-ms`, `data-p50-ms`, `data-p90-ms`, `data-p99-ms`, `data-cold-starts`, `data-pt-cost`
-//! (PT's cost per invocation), `data-cost` (lab's full cost per invocation) and `data-verdict`;
-//! failed sizes carry `data-status="failed"`.
+//! `data-avg-ms`, `data-p50-ms`, `data-p90-ms`, `data-p99-ms`, `data-metric-ci` (the compared
+//! duration's 95% interval, `low,high` in ms), `data-cold-starts`, `data-pt-cost` (PT's cost per
+//! invocation), `data-cost` (lab's full cost per invocation), `data-cost-ci` (the compared cost's
+//! 95% interval, `low,high`) and `data-verdict`; failed sizes carry `data-status="failed"`. The
+//! decision and one line per size against the winner are the paragraphs under "Decision".
 
+use super::confidence::Interval;
 use super::power::{PowerResult, PowerStats};
-use super::present::OBSERVATION_HEADERS;
+use super::present::observation_headers;
 use super::result::TuneResult;
+use super::verdict;
 use crate::report::format;
 use crate::report::html::{
     line_chart, Axis, DataCell, DataRow, DataTable, Document, LineChart, Series,
@@ -36,13 +40,18 @@ pub fn render(result: &TuneResult) -> Document {
     doc.heading("Duration and cost");
     doc.figure(&line_chart(&chart(result)), "Trimmed mean and p99 duration (left axis) and cost per invocation (right axis) for each memory size.");
 
+    doc.heading("Decision");
+    for line in decision_lines(result) {
+        doc.paragraph(&line, false);
+    }
+
     doc.heading("Performance & Cost Observations");
-    let mut headers = OBSERVATION_HEADERS.to_vec();
-    headers.push("Verdict");
-    let rows = result.powers.iter().map(row).collect();
+    let mut headers = observation_headers(result);
+    headers.push("Verdict".to_string());
+    let rows = result.powers.iter().map(|p| row(result, p)).collect();
     doc.table(&DataTable {
         id: "tune-results".into(),
-        headers: headers.iter().map(|h| h.to_string()).collect(),
+        headers,
         rows,
     });
     doc.paragraph(
@@ -53,13 +62,28 @@ pub fn render(result: &TuneResult) -> Document {
              charge. Full cost is the exact trimmed mean billed duration × memory × price per GB-second, \
              plus the request charge; the billed duration includes Init Duration for every runtime, as \
              Lambda bills it since 1 August 2025 (the local stack's REPORT lines do the same). The winner \
-             was chosen on {}.",
+             was chosen on {} and the {} duration. {}.",
             result.plan.discard_top_bottom * 100.0,
-            result.cost_model.describe()
+            result.cost_model.describe(),
+            result.plan.metric.label(),
+            result.confidence_method
         ),
         true,
     );
     doc
+}
+
+/// The decision with its evidence, each size against the winner, and `--num auto`'s rounds.
+fn decision_lines(result: &TuneResult) -> Vec<String> {
+    let mut lines: Vec<String> = verdict::decision(result).into_iter().collect();
+    lines.extend(verdict::comparisons(result));
+    lines.extend(verdict::auto(result));
+    lines
+}
+
+/// `low,high` of an interval, for a `data-` attribute.
+fn bounds(ci: Option<Interval>) -> String {
+    ci.map_or(String::new(), |ci| format!("{},{}", ci.low, ci.high))
 }
 
 /// The facts above the chart: the winner, what the run cost, prices, the tool's pick and link.
@@ -147,7 +171,7 @@ fn chart(result: &TuneResult) -> LineChart {
 }
 
 /// One size's row of `#tune-results`.
-fn row(p: &PowerResult) -> DataRow {
+fn row(result: &TuneResult, p: &PowerResult) -> DataRow {
     let key = Some(("memory".to_string(), p.memory_mb.to_string()));
     match &p.stats {
         Some(s) => DataRow {
@@ -164,6 +188,11 @@ fn row(p: &PowerResult) -> DataRow {
                 DataCell::value(format::ms(s.duration_ms.p90), "p90-ms", s.duration_ms.p90),
                 DataCell::value(format::ms(s.duration_ms.p99), "p99-ms", s.duration_ms.p99),
                 DataCell::value(
+                    verdict::ms_range(s.confidence.metric_ms_ci),
+                    "metric-ci",
+                    bounds(s.confidence.metric_ms_ci),
+                ),
+                DataCell::value(
                     format!("{}/{}", s.cold_starts, s.invocations),
                     "cold-starts",
                     s.cold_starts,
@@ -174,6 +203,11 @@ fn row(p: &PowerResult) -> DataRow {
                     s.pt_cost_per_invoke,
                 ),
                 DataCell::value(format::usd(s.cost_per_invoke), "cost", s.cost_per_invoke),
+                DataCell::value(
+                    verdict::cost_range(s.cost_ci_in(result.cost_model), "USD"),
+                    "cost-ci",
+                    bounds(s.cost_ci_in(result.cost_model)),
+                ),
                 DataCell::labelled(p.verdict.clone(), "verdict"),
             ],
         },
@@ -186,6 +220,8 @@ fn row(p: &PowerResult) -> DataRow {
                     data: Some(("status".into(), "failed".into())),
                     numeric: true,
                 },
+                DataCell::text("-"),
+                DataCell::text("-"),
                 DataCell::text("-"),
                 DataCell::text("-"),
                 DataCell::text("-"),

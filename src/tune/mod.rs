@@ -6,12 +6,16 @@
 //! Files, one job each: [`args`] (flags), [`config`] (the tool's input file, and how the two
 //! combine), `lab_load::payload::spec` (what is sent, shared with `load`), [`versions`] (publishing, restoring, cleaning up),
 //! [`measure`] (invocations and the failure policy), [`report_line`] (REPORT parsing), [`stats`]
-//! (trimmed mean, percentiles), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
-//! winner), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
-//! output document and visualization link), [`present`] (terminal output), [`html`] (the report).
+//! (trimmed mean, percentiles), [`confidence`] (their 95% intervals), [`decide`] (a winner only on
+//! evidence, ties settled), [`auto`] (`--num auto`'s rounds), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
+//! winner), [`sweep`] (measuring every size once), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
+//! output document and visualization link), [`present`] (terminal output), [`verdict`] (the decision in words, with its evidence), [`html`] (the report).
 
 pub(crate) mod args;
+pub mod auto;
+pub mod confidence;
 pub(crate) mod config;
+pub mod decide;
 pub(crate) mod finish;
 pub mod html;
 pub mod measure;
@@ -24,16 +28,19 @@ pub(crate) mod result;
 pub mod run;
 pub mod stats;
 pub mod strategy;
+pub(crate) mod sweep;
+pub(crate) mod verdict;
 pub(crate) mod versions;
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+pub use args::Num;
 pub use args::TuneArgs;
 pub use config::TuneConfig;
 pub use result::TuneResult;
-pub use strategy::{CostModel, Strategy};
+pub use strategy::{CostModel, Metric, Strategy};
 
 use crate::control::VersionControl;
 

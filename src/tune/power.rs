@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
+use super::confidence::{self, Interval};
+use super::decide::{self, ChosenBy, Evidence};
 use super::pricing::{Cost, Pricing};
 use super::report_line::ReportLine;
 use super::stats::{self, Summary};
-use super::strategy::{self, Candidate, CostModel, Strategy};
+use super::strategy::{Candidate, CostModel, Metric, Strategy};
 
 /// The outcome for one memory size.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +33,8 @@ pub struct PowerResult {
     pub(crate) verdict: String,
     /// Cost and duration relative to the winner (1.0 = same).
     pub(crate) vs_best: Option<VsBest>,
+    /// In plain words against the winner: "256 MB: 17% more cost, 42% less time".
+    pub(crate) versus: Option<String>,
 }
 
 /// Figures of a size whose invocations all succeeded.
@@ -59,6 +63,37 @@ pub struct PowerStats {
     /// PT's cost of one invocation (its `averagePrice`): the trimmed mean billed duration rounded
     /// up to the millisecond, no request charge.
     pub pt_cost_per_invoke: f64,
+    /// 95% confidence intervals of these figures ([`confidence`] says how they are computed).
+    pub confidence: Confidence,
+}
+
+/// One size's 95% confidence intervals. `None` where too few values were kept to have one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confidence {
+    /// The duration the strategies compare (`--metric`).
+    pub metric: Metric,
+    /// Its value (ms): the trimmed mean, or that percentile of every invocation.
+    pub metric_ms: f64,
+    /// Its interval (ms).
+    pub metric_ms_ci: Option<Interval>,
+    /// Of the trimmed mean duration (ms).
+    pub mean_ms: Option<Interval>,
+    /// Of the trimmed mean billed duration (ms), which both costs are priced from.
+    pub billed_ms: Option<Interval>,
+    /// Of lab's full cost per invocation.
+    pub cost: Option<Interval>,
+    /// Of PT's cost per invocation (the billed interval's ends rounded up to the millisecond).
+    pub pt_cost: Option<Interval>,
+}
+
+impl Confidence {
+    /// The widest of the two, as a share of their values (infinite without an interval).
+    pub(crate) fn widest(&self, avg_billed_ms: f64) -> f64 {
+        let of = |ci: Option<Interval>, centre| {
+            ci.map_or(f64::INFINITY, |ci| ci.relative_half_width(centre))
+        };
+        of(self.metric_ms_ci, self.metric_ms).max(of(self.billed_ms, avg_billed_ms))
+    }
 }
 
 /// A size compared with the winner.
@@ -66,8 +101,12 @@ pub struct PowerStats {
 pub(crate) struct VsBest {
     /// This size's cost / the winner's.
     pub(crate) cost_ratio: f64,
-    /// This size's average duration / the winner's.
+    /// This size's duration (the compared metric) / the winner's.
     pub(crate) duration_ratio: f64,
+    /// The two costs' 95% intervals overlap: the difference may be noise.
+    pub(crate) cost_within_noise: bool,
+    /// The two durations' 95% intervals overlap.
+    pub(crate) duration_within_noise: bool,
 }
 
 /// One measured invocation.
@@ -97,8 +136,19 @@ pub(crate) struct PowerOutcome {
 }
 
 impl PowerOutcome {
+    /// Adds a later round's measurements of the same size.
+    pub(crate) fn absorb(&mut self, later: PowerOutcome) {
+        self.samples.extend(later.samples);
+        self.failed_reports.extend(later.failed_reports);
+        self.retries += later.retries;
+        self.error_retries += later.error_retries;
+        if self.error.is_none() {
+            self.error = later.error;
+        }
+    }
+
     /// Statistics and cost for this size. `None` stats when it failed or measured nothing.
-    pub(crate) fn to_result(&self, pricing: &Pricing, discard: f64) -> PowerResult {
+    pub(crate) fn to_result(&self, pricing: &Pricing, discard: f64, metric: Metric) -> PowerResult {
         // A rejected REPORT was billed at the memory it names, not the size measured.
         let billed = || {
             self.samples.iter().map(|s| &s.report).chain(&self.failed_reports).map(|r| {
@@ -113,7 +163,7 @@ impl PowerOutcome {
         let stats = if self.error.is_some() {
             None
         } else {
-            self.stats(pricing, discard)
+            self.stats(pricing, discard, metric)
         };
         let error = match (&self.error, &stats) {
             (Some(e), _) => Some(e.clone()),
@@ -131,14 +181,32 @@ impl PowerOutcome {
             pt_total_cost,
             verdict: String::new(),
             vs_best: None,
+            versus: None,
         }
     }
 
-    fn stats(&self, pricing: &Pricing, discard: f64) -> Option<PowerStats> {
+    fn stats(&self, pricing: &Pricing, discard: f64, metric: Metric) -> Option<PowerStats> {
         let durations: Vec<f64> = self.samples.iter().map(|s| s.report.total_ms()).collect();
         let billed: Vec<f64> = self.samples.iter().map(|s| s.report.total_billed_ms()).collect();
         let duration_ms = stats::summarize(&durations, discard)?;
         let avg_billed_ms = stats::trimmed_mean(&billed, discard)?;
+        // No time is below 0 ms, whatever a t-interval's arithmetic says of a noisy small sample.
+        let at_least_zero = |ci: Interval| ci.map(|v| v.max(0.0));
+        let mean_ms = confidence::trimmed_mean(&durations, discard).map(at_least_zero);
+        let billed_ci = confidence::trimmed_mean(&billed, discard).map(at_least_zero);
+        let memory_mb = self.memory_mb;
+        let confidence = Confidence {
+            metric,
+            metric_ms: metric.of(&duration_ms),
+            metric_ms_ci: match metric.percentile() {
+                None => mean_ms,
+                Some(p) => confidence::percentile(&durations, p),
+            },
+            mean_ms,
+            billed_ms: billed_ci,
+            cost: billed_ci.map(|ci| ci.map(|ms| pricing.cost(ms, memory_mb).total())),
+            pt_cost: billed_ci.map(|ci| ci.map(|ms| pricing.pt_cost(ms, memory_mb))),
+        };
         let inits: Vec<f64> = self
             .samples
             .iter()
@@ -162,6 +230,7 @@ impl PowerOutcome {
             cost_per_invoke: cost.total(),
             cost,
             pt_cost_per_invoke: pricing.pt_cost(avg_billed_ms, self.memory_mb),
+            confidence,
         })
     }
 }
@@ -179,6 +248,14 @@ impl PowerStats {
         match model {
             CostModel::Pt => self.pt_cost_per_invoke,
             CostModel::Full => self.cost_per_invoke,
+        }
+    }
+
+    /// The 95% interval of the cost `model` compares.
+    pub(crate) fn cost_ci_in(&self, model: CostModel) -> Option<Interval> {
+        match model {
+            CostModel::Pt => self.confidence.pt_cost,
+            CostModel::Full => self.confidence.cost,
         }
     }
 }
@@ -203,36 +280,91 @@ pub(crate) fn candidates(powers: &[PowerResult], model: CostModel) -> Vec<(usize
         .collect()
 }
 
-/// Picks the winner among the successful sizes, comparing costs in `model`, and fills in verdicts
-/// and comparisons. Returns the winner's index in `powers`.
+/// The successful sizes as lab ranks them: priced in `model`, their duration the compared metric,
+/// with their 95% intervals; with their indexes in `powers`.
+fn ranked(powers: &[PowerResult], model: CostModel) -> Vec<(usize, Candidate, Evidence)> {
+    powers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let s = p.stats.as_ref()?;
+            let candidate = Candidate {
+                memory_mb: p.memory_mb,
+                cost: s.cost_in(model),
+                duration_ms: s.confidence.metric_ms,
+            };
+            let evidence = Evidence {
+                cost: s.cost_ci_in(model),
+                duration: s.confidence.metric_ms_ci,
+            };
+            Some((i, candidate, evidence))
+        })
+        .collect()
+}
+
+/// The winner and how it was found, as indexes in `powers`.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    /// The chosen size.
+    pub(crate) winner: usize,
+    /// The strategy's pick on point estimates alone (aws-lambda-power-tuning's way).
+    pub(crate) point: usize,
+    /// The sizes within noise of that pick (one when the lead is clear).
+    pub(crate) tied: Vec<usize>,
+    /// How the winner was chosen.
+    pub(crate) chosen_by: ChosenBy,
+}
+
+/// Decides the winner among the successful sizes ([`decide`]: a lead only when it is outside the
+/// 95% intervals), comparing costs in `model` and durations on each size's metric, and fills in
+/// verdicts and comparisons. `None` when no size succeeded.
 pub(crate) fn judge(
     powers: &mut [PowerResult],
     strategy: Strategy,
     weight: f64,
     model: CostModel,
-) -> Option<usize> {
-    let ok = candidates(powers, model);
-    let candidates: Vec<Candidate> = ok.iter().map(|(_, c)| *c).collect();
-    let winner = strategy::pick(strategy, &candidates, weight).map(|k| ok[k].0);
-
-    let best = winner
-        .and_then(|w| powers[w].stats.as_ref().map(|s| (s.cost_in(model), s.duration_ms.mean)));
+) -> Option<Judged> {
+    let ok = ranked(powers, model);
+    let candidates: Vec<Candidate> = ok.iter().map(|(_, c, _)| *c).collect();
+    let evidence: Vec<Evidence> = ok.iter().map(|(_, _, e)| *e).collect();
+    let decision = decide::decide(strategy, &candidates, &evidence, weight);
+    let judged = decision.map(|d| Judged {
+        winner: ok[d.chosen].0,
+        point: ok[d.point].0,
+        tied: d.tied.iter().map(|&k| ok[k].0).collect(),
+        chosen_by: d.chosen_by,
+    });
+    let winner = judged.as_ref().map(|j| j.winner);
+    let best = winner.and_then(|w| {
+        let k = ok.iter().position(|(i, _, _)| *i == w)?;
+        Some((candidates[k], evidence[k]))
+    });
     let fastest = candidates.iter().map(|c| c.duration_ms).fold(f64::INFINITY, f64::min);
     let cheapest = candidates.iter().map(|c| c.cost).fold(f64::INFINITY, f64::min);
     let slowest = candidates.iter().map(|c| c.duration_ms).fold(0.0, f64::max);
     let dearest = candidates.iter().map(|c| c.cost).fold(0.0, f64::max);
+    let tied = judged.as_ref().map(|j| j.tied.clone()).unwrap_or_default();
 
     for (i, p) in powers.iter_mut().enumerate() {
-        let Some(s) = &p.stats else {
+        let Some(k) = ok.iter().position(|(j, _, _)| *j == i) else {
             p.verdict = "Failed".to_string();
             continue;
         };
-        let (cost, duration) = (s.cost_in(model), s.duration_ms.mean);
-        if let Some((best_cost, best_duration)) = best {
-            p.vs_best = Some(VsBest {
-                cost_ratio: cost / best_cost,
-                duration_ratio: duration / best_duration,
-            });
+        let (c, e) = (candidates[k], evidence[k]);
+        let (cost, duration) = (c.cost, c.duration_ms);
+        if let Some((b, be)) = best {
+            let noise = |x: Option<Interval>, y: Option<Interval>| match (x, y) {
+                (Some(x), Some(y)) => x.overlaps(&y),
+                _ => true,
+            };
+            let vs = VsBest {
+                cost_ratio: cost / b.cost,
+                duration_ratio: duration / b.duration_ms,
+                cost_within_noise: noise(e.cost, be.cost),
+                duration_within_noise: noise(e.duration, be.duration),
+            };
+            p.vs_best = Some(vs);
+            p.versus = (Some(i) != winner).then(|| versus(p.memory_mb, &vs, b.memory_mb));
         }
         // Dominated: another size is at least as cheap and as fast, and better in one of the two.
         let dominated = candidates.iter().any(|c| {
@@ -241,7 +373,13 @@ pub(crate) fn judge(
                 && (c.cost < cost || c.duration_ms < duration)
         });
         p.verdict = if Some(i) == winner {
-            format!("Best ({})", strategy.as_str())
+            if tied.len() > 1 {
+                format!("Best ({}), tie within noise", strategy.as_str())
+            } else {
+                format!("Best ({})", strategy.as_str())
+            }
+        } else if tied.contains(&i) {
+            "Tie within noise".to_string()
         } else if dominated && candidates.len() > 2 && cost >= dearest && duration >= slowest {
             "Avoid: worst cost and time".to_string()
         } else if dominated {
@@ -254,5 +392,59 @@ pub(crate) fn judge(
             "Trade-off".to_string()
         };
     }
-    winner
+    judged
+}
+
+/// "256 MB: 17% more cost, 42% less time than 512 MB", with "(within noise)" after a difference
+/// whose 95% intervals overlap the winner's.
+pub(crate) fn versus(memory_mb: u32, vs: &VsBest, winner_mb: u32) -> String {
+    let part = |ratio: f64, what: &str, noise: bool| {
+        let pct = ((ratio - 1.0) * 100.0).round();
+        let said = if pct > 0.0 {
+            format!("{pct:.0}% more {what}")
+        } else if pct < 0.0 {
+            format!("{:.0}% less {what}", -pct)
+        } else {
+            format!("same {what}")
+        };
+        if noise {
+            format!("{said} (within noise)")
+        } else {
+            said
+        }
+    };
+    format!(
+        "{memory_mb} MB: {}, {} than {winner_mb} MB",
+        part(vs.cost_ratio, "cost", vs.cost_within_noise),
+        part(vs.duration_ratio, "time", vs.duration_within_noise)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_against_the_winner() {
+        let vs = VsBest {
+            cost_ratio: 1.17,
+            duration_ratio: 0.58,
+            cost_within_noise: false,
+            duration_within_noise: false,
+        };
+        assert_eq!(
+            versus(256, &vs, 512),
+            "256 MB: 17% more cost, 42% less time than 512 MB"
+        );
+        let close = VsBest {
+            cost_ratio: 0.998,
+            duration_ratio: 1.04,
+            duration_within_noise: true,
+            ..vs
+        };
+        assert_eq!(
+            versus(1024, &close, 512),
+            "1024 MB: same cost, 4% more time (within noise) than 512 MB"
+        );
+    }
 }

@@ -5,66 +5,65 @@
 use std::fmt::Write as _;
 
 use super::power::PowerResult;
+use super::pricing::money;
 use super::result::TuneResult;
+use super::verdict;
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
 use crate::report::table::{cell, new_table, Tone};
 
-/// An amount per invocation in the run's currency (CNY in the China regions).
-pub(crate) fn money(value: f64, currency: &str) -> String {
-    let usd = format::usd(value);
-    match currency {
-        "USD" => usd,
-        other => usd.replacen('$', &format!("{other} "), 1),
-    }
+/// The observations' columns the terminal table and the HTML report share, in order (the 95%
+/// intervals are of the duration the strategies compare and of the cost in the run's model); both
+/// end with the verdict, the terminal's after a comparison with the winner.
+pub(crate) fn observation_headers(result: &TuneResult) -> Vec<String> {
+    let metric = result.plan.metric.label();
+    let model = result.cost_model.as_str();
+    [
+        "Memory".to_string(),
+        "Avg Duration".to_string(),
+        "p50".to_string(),
+        "p90".to_string(),
+        "p99".to_string(),
+        format!("{metric} 95% CI"),
+        "Cold starts".to_string(),
+        "PT cost".to_string(),
+        "Full cost".to_string(),
+        format!("{model} cost 95% CI"),
+    ]
+    .to_vec()
 }
-
-/// The observations' columns the terminal table and the HTML report share, in order; both end
-/// with the verdict, the terminal's after a comparison with the winner.
-pub(crate) const OBSERVATION_HEADERS: [&str; 8] = [
-    "Memory",
-    "Avg Duration",
-    "p50",
-    "p90",
-    "p99",
-    "Cold starts",
-    "PT cost",
-    "Full cost",
-];
 
 /// The observations table, one row per memory size.
 pub(crate) fn table(result: &TuneResult) -> String {
-    let mut headers = OBSERVATION_HEADERS.to_vec();
-    headers.extend(["vs best", "Verdict"]);
+    // The comparison with the winner is a plain line per size under the table.
+    let mut headers = observation_headers(result);
+    headers.push("Verdict".to_string());
     let currency = result.pricing.currency;
-    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    let model = result.cost_model;
+    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for p in &result.powers {
         let tone = tone(p);
         let memory = format!("{} MB", p.memory_mb);
         match &p.stats {
             Some(s) => {
-                let vs = match p.vs_best {
-                    Some(_) if p.verdict.starts_with("Best") => "-".to_string(),
-                    Some(v) => format!(
-                        "cost {}, time {}",
-                        format::pct_change(v.cost_ratio),
-                        format::pct_change(v.duration_ratio)
-                    ),
-                    None => "-".to_string(),
-                };
                 table.add_row(vec![
                     cell(memory, tone),
                     cell(format::ms(s.duration_ms.mean), tone),
                     cell(format::ms(s.duration_ms.p50), Tone::Neutral),
                     cell(format::ms(s.duration_ms.p90), Tone::Neutral),
                     cell(format::ms(s.duration_ms.p99), Tone::Neutral),
+                    cell(verdict::ms_range(s.confidence.metric_ms_ci), Tone::Neutral),
                     cell(
                         format!("{}/{}", s.cold_starts, s.invocations),
                         Tone::Neutral,
                     ),
                     cell(money(s.pt_cost_per_invoke, currency), tone),
                     cell(money(s.cost_per_invoke, currency), tone),
-                    cell(vs, Tone::Neutral),
+                    // ± share here to keep the table narrow; the range is in the decision line.
+                    cell(
+                        verdict::cost_share(s.cost_ci_in(model), s.cost_in(model)),
+                        Tone::Neutral,
+                    ),
                     cell(&p.verdict, tone),
                 ]);
             }
@@ -72,6 +71,7 @@ pub(crate) fn table(result: &TuneResult) -> String {
                 // The reason can be long; it is printed under the table ("Skipped: ...").
                 table.add_row(vec![
                     cell(memory, Tone::Bad),
+                    cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
@@ -91,6 +91,8 @@ pub(crate) fn table(result: &TuneResult) -> String {
 fn tone(p: &PowerResult) -> Tone {
     if p.verdict.starts_with("Best") {
         Tone::Good
+    } else if p.verdict.starts_with("Tie") {
+        Tone::Neutral
     } else if p.verdict.starts_with("Avoid") || p.stats.is_none() {
         Tone::Bad
     } else {
@@ -119,8 +121,13 @@ pub(crate) fn charts(result: &TuneResult) -> String {
             })
             .collect()
     };
-    let durations =
-        bars(&|p| p.stats.as_ref().map(|s| (s.duration_ms.mean, format::ms(s.duration_ms.mean))));
+    let durations = bars(&|p| {
+        p.stats.as_ref().map(|s| {
+            let ci = verdict::ms_range(s.confidence.metric_ms_ci);
+            let m = s.confidence.metric_ms;
+            (m, format!("{} (95% CI {ci})", format::ms(m)))
+        })
+    });
     let model = result.cost_model;
     let currency = result.pricing.currency;
     let costs = bars(&|p| {
@@ -131,7 +138,11 @@ pub(crate) fn charts(result: &TuneResult) -> String {
     });
     format!(
         "{}\n{}",
-        hbar_chart("Average duration (ms)", &durations, 40),
+        hbar_chart(
+            &format!("Duration, {} (ms)", result.plan.metric.label()),
+            &durations,
+            40
+        ),
         hbar_chart(
             &format!("Cost per invocation ({}, {currency})", model.as_str()),
             &costs,
@@ -147,13 +158,27 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     if let Some(w) = &result.winner {
         let _ = writeln!(
             out,
-            "Best for {}: {} MB (avg {}, {} per invocation), chosen on {}",
+            "Best for {}: {} MB ({} {}, {} per invocation), chosen on {} and the {} duration",
             w.strategy.as_str(),
             w.memory_mb,
-            format::ms(w.avg_duration_ms),
+            w.metric.label(),
+            format::ms(w.metric_ms),
             money(w.cost_per_invoke, currency),
-            w.cost_model.describe()
+            w.cost_model.describe(),
+            w.metric.label()
         );
+    }
+    if let Some(said) = verdict::decision(result) {
+        let _ = writeln!(out, "{said}");
+    }
+    for line in verdict::comparisons(result) {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let Some(said) = verdict::auto(result) {
+        let _ = writeln!(out, "{said}");
+    }
+    if result.winner.is_some() {
+        let _ = writeln!(out, "Intervals: {}", result.confidence_method);
     }
     if let Some(pt) = &result.results {
         if result.winner.as_ref().is_some_and(|w| w.memory_mb != pt.power) {

@@ -15,6 +15,7 @@
 use serde::Serialize;
 
 use crate::arch::Arch;
+use crate::report::format;
 
 /// Compute price per GB-second, x86_64, outside the regions listed in [`X86_REGIONAL_PER_MS_128`].
 pub(crate) const X86_64_GB_SECOND: f64 = 0.000_016_666_7;
@@ -119,6 +120,15 @@ impl Pricing {
             compute: billed_ms / 1000.0 * (memory_mb as f64 / 1024.0) * self.gb_second,
             request: self.request,
         }
+    }
+}
+
+/// An amount per invocation in the run's currency (CNY in the China regions).
+pub(crate) fn money(value: f64, currency: &str) -> String {
+    let usd = format::usd(value);
+    match currency {
+        "USD" => usd,
+        other => usd.replacen('$', &format!("{other} "), 1),
     }
 }
 

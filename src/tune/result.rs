@@ -6,11 +6,13 @@ use serde_json::Value;
 
 use crate::arch::Arch;
 
+use super::auto::AutoReport;
 use super::config::TuneConfig;
+use super::decide::ChosenBy;
 use super::power::PowerResult;
 use super::pricing::Pricing;
 use super::pt_output::PtOutput;
-use super::strategy::{CostModel, Strategy};
+use super::strategy::{CostModel, Metric, Strategy};
 use super::versions::Cleanup;
 
 /// The whole outcome of `lab tune` (`--output json` prints exactly this).
@@ -52,6 +54,11 @@ pub struct TuneResult {
     pub(crate) timings: Timings,
     /// The account's unreserved concurrency the invocations were paced by (`None`: unknown, unpaced).
     pub concurrency_limit: Option<u32>,
+    /// How the 95% intervals are computed.
+    pub confidence_method: &'static str,
+    /// With `--num auto`: the rounds, and whether every size got within the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto: Option<AutoReport>,
     /// On the local stack: how much the host's CPU held the run's invocations back (outside the
     /// REPORT durations the figures come from; Lambda has no such wait). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,8 +81,12 @@ pub(crate) struct Timings {
 pub struct Plan {
     /// Memory sizes in MB, in order.
     pub(crate) powers: Vec<u32>,
-    /// Invocations per size.
+    /// Invocations per size (with `--num auto`, the first round's).
     pub(crate) num: u32,
+    /// `--num auto`: the most invocations per size; `None` for a fixed count.
+    pub(crate) max_num: Option<u32>,
+    /// The duration the strategies compare.
+    pub(crate) metric: Metric,
     /// All at once per size.
     pub(crate) parallel: bool,
     /// Winner selection.
@@ -96,7 +107,7 @@ pub struct Plan {
     pub(crate) allowed_exceptions: Vec<String>,
     /// The payloads with their relative weights.
     pub(crate) payloads: Vec<WeightedPayload>,
-    /// `powers x num` (one per size in a dry run).
+    /// `powers x num` (one per size in a dry run; with `--num auto`, the most it may make).
     pub total_invocations: u64,
     /// Versions (and aliases) published: one per size, `num` per size with `only_cold_starts`.
     pub(crate) versions_published: u64,
@@ -116,6 +127,8 @@ impl Plan {
         Plan {
             powers: cfg.powers.clone(),
             num: cfg.num,
+            max_num: cfg.auto.map(|a| a.max_num),
+            metric: cfg.metric,
             parallel: cfg.parallel,
             strategy: cfg.strategy,
             balanced_weight: cfg.balanced_weight,
@@ -134,7 +147,12 @@ impl Plan {
                     weight,
                 })
                 .collect(),
-            total_invocations: sizes * if cfg.dry_run { 1 } else { cfg.num as u64 },
+            total_invocations: sizes
+                * match (cfg.dry_run, cfg.auto) {
+                    (true, _) => 1,
+                    (false, Some(auto)) => auto.max_num as u64,
+                    (false, None) => cfg.num as u64,
+                },
             versions_published: sizes * if cfg.dry_run { 1 } else { per_size },
             configuration_updates: updates(cfg, original_mb),
         }
@@ -172,6 +190,17 @@ pub struct Winner {
     pub memory_mb: u32,
     /// Trimmed mean duration (ms).
     pub(crate) avg_duration_ms: f64,
+    /// The duration compared (`--metric`) and its value (ms).
+    pub(crate) metric: Metric,
+    /// Its value.
+    pub(crate) metric_ms: f64,
+    /// The sizes within noise of the strategy's pick on point estimates (MB), the winner among
+    /// them; one size when the lead is clear.
+    pub tied_mb: Vec<u32>,
+    /// How the winner was chosen among them.
+    pub chosen_by: ChosenBy,
+    /// The strategy's pick on point estimates alone, as aws-lambda-power-tuning picks (MB).
+    pub point_pick_mb: u32,
     /// Cost per invocation in the model that chose it.
     pub(crate) cost_per_invoke: f64,
     /// The strategy that chose it.

@@ -14,18 +14,17 @@
 //! cleanup still happens.
 
 use std::future::Future;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use futures::future::join_all;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::auto::{AutoReport, Rounds};
 use super::config::TuneConfig;
-use super::measure::{self, Job, RetryPolicy};
+use super::measure::RetryPolicy;
 use super::power::PowerOutcome;
 use super::pricing::Pricing;
 use super::result::{Timings, TuneResult};
+use super::sweep::{say, sweep, Progress};
 use super::versions::{alias_name, Session};
 use crate::control::VersionControl;
 
@@ -44,13 +43,6 @@ pub(crate) fn aliases(cfg: &TuneConfig, memory_mb: u32) -> Vec<String> {
         (0..cfg.payloads.len()).map(|i| alias_name(memory_mb, Some(i))).collect()
     } else {
         vec![alias_name(memory_mb, None)]
-    }
-}
-
-/// Writes a phase line on stderr; a closed stderr (SIGHUP's terminal gone) must not stop the cleanup.
-fn say(on: bool, line: &str) {
-    if on {
-        let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 
@@ -79,7 +71,7 @@ pub async fn execute(
         Arc::new(work_cfg),
         session.clone(),
         target.clone(),
-        (options.clone(), limit),
+        (options.clone(), limit, pricing),
         progress.clone(),
     ));
     let outcome = supervise(work, interrupt).await;
@@ -95,13 +87,14 @@ pub async fn execute(
         Ok(c) => c.summary(&original),
         Err(e) => format!("{e:#}"),
     };
-    let (outcomes, timings) = match outcome {
-        Ok((outcomes, timings)) => (
+    let (outcomes, timings, auto) = match outcome {
+        Ok((outcomes, timings, auto)) => (
             outcomes,
             Timings {
                 cleanup_ms,
                 ..timings
             },
+            auto,
         ),
         Err(Stop::Signal(signal, number)) => bail!(crate::exit::Interrupted {
             signal,
@@ -121,7 +114,7 @@ pub async fn execute(
         original,
         concurrency_limit: limit,
     };
-    run.judge(&outcomes, cleanup, timings).await
+    run.judge(&outcomes, cleanup, timings, auto).await
 }
 
 /// Why the work stopped early.
@@ -158,18 +151,15 @@ async fn supervise(
     }
 }
 
-/// Retries, and the account's concurrency to pace invocations by.
-type Pace<'a> = (&'a RetryPolicy, Option<&'a tokio::sync::Semaphore>);
-
-/// What the work found, and how long its phases took.
-type Measured = (Vec<PowerOutcome>, Timings);
+/// What the work found, how long its phases took, and `--num auto`'s rounds.
+type Measured = (Vec<PowerOutcome>, Timings, Option<AutoReport>);
 
 /// Publish every size, restore `$LATEST`, measure.
 async fn work(
     cfg: Arc<TuneConfig>,
     session: Arc<Session>,
     target: Arc<dyn VersionControl>,
-    (options, limit): (RunOptions, Option<u32>),
+    (options, limit, pricing): (RunOptions, Option<u32>, Pricing),
     progress: Progress,
 ) -> Result<Measured> {
     let permits = limit.map(|n| tokio::sync::Semaphore::new(n as usize));
@@ -204,7 +194,22 @@ async fn work(
     );
     let published = started.elapsed();
     let pace = (&options.retry, permits.as_ref());
-    let measured = sweep(&cfg, target.as_ref(), &ready, pace, &progress).await?;
+    let (measured, auto) = match cfg.auto {
+        Some(auto) if !cfg.dry_run => {
+            let rounds = Rounds {
+                cfg: &cfg,
+                auto,
+                target: target.as_ref(),
+                pricing,
+            };
+            let (measured, report) = rounds.run(&ready, pace, &progress).await?;
+            (measured, Some(report))
+        }
+        _ => (
+            sweep(&cfg, target.as_ref(), &ready, pace, &progress).await?,
+            None,
+        ),
+    };
     outcomes.extend(measured);
     // In the order the sizes were given, whatever finished first.
     outcomes.sort_by_key(|o| cfg.powers.iter().position(|p| *p == o.memory_mb));
@@ -213,98 +218,5 @@ async fn work(
         measure_ms: (started.elapsed() - published).as_secs_f64() * 1000.0,
         cleanup_ms: 0.0,
     };
-    Ok((outcomes, timings))
-}
-
-/// Measures every size: side by side with `--parallel` (as the tool runs a branch per size), else
-/// one after another. A size that failed stops the run unless `--skip-failing`.
-async fn sweep(
-    cfg: &TuneConfig,
-    target: &dyn VersionControl,
-    ready: &[(u32, Vec<String>)],
-    pace: Pace<'_>,
-    progress: &Progress,
-) -> Result<Vec<PowerOutcome>> {
-    let one = |size| measure_one(cfg, target, size, pace, progress);
-    if cfg.parallel {
-        if cfg.skip_failing {
-            return join_all(ready.iter().map(one)).await.into_iter().collect();
-        }
-        // The first size to fail ends the others at once: the run fails anyway.
-        return futures::future::try_join_all(ready.iter().map(one)).await;
-    }
-    let mut outcomes = Vec::with_capacity(ready.len());
-    for size in ready {
-        outcomes.push(one(size).await?);
-    }
-    Ok(outcomes)
-}
-
-async fn measure_one(
-    cfg: &TuneConfig,
-    target: &dyn VersionControl,
-    (memory_mb, aliases): &(u32, Vec<String>),
-    (retry, permits): Pace<'_>,
-    progress: &Progress,
-) -> Result<PowerOutcome> {
-    let bar = progress.bar(*memory_mb, cfg.payloads.len());
-    let job = Job {
-        cfg,
-        memory_mb: *memory_mb,
-        aliases,
-        retry,
-        permits,
-    };
-    let outcome = measure::power(target, &job, &bar).await;
-    match &outcome.error {
-        Some(e) => bar.abandon_with_message(format!("failed: {e}")),
-        None => bar.finish_with_message("done"),
-    }
-    check(cfg, outcome)
-}
-
-/// A size that failed is an error, unless the run skips failing sizes.
-fn check(cfg: &TuneConfig, outcome: PowerOutcome) -> Result<PowerOutcome> {
-    match &outcome.error {
-        Some(e) if !cfg.skip_failing => {
-            bail!(
-                "{} MB failed: {e} (--skip-failing records it and goes on)",
-                outcome.memory_mb
-            )
-        }
-        _ => Ok(outcome),
-    }
-}
-
-/// One bar per memory size on stderr; drawn nowhere when progress is off or stderr is not a terminal.
-#[derive(Clone)]
-struct Progress {
-    multi: MultiProgress,
-}
-
-impl Progress {
-    fn new(visible: bool) -> Self {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        Progress {
-            multi: MultiProgress::with_draw_target(target),
-        }
-    }
-
-    fn bar(&self, memory_mb: u32, num: usize) -> ProgressBar {
-        let style = ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {msg}")
-            .expect("valid progress template")
-            .progress_chars("=> ");
-        let bar = self.multi.add(ProgressBar::new(num as u64));
-        bar.set_style(style);
-        bar.set_prefix(format!("{memory_mb} MB"));
-        bar
-    }
-
-    fn clear(&self) {
-        let _ = self.multi.clear();
-    }
+    Ok((outcomes, timings, auto))
 }

@@ -45,6 +45,8 @@ pub struct Summary {
     pub p50: f64,
     /// 90th percentile (nearest rank).
     pub p90: f64,
+    /// 95th percentile (nearest rank).
+    pub p95: f64,
     /// 99th percentile (nearest rank).
     pub p99: f64,
     /// Smallest value.
@@ -62,6 +64,7 @@ pub fn summarize(values: &[f64], discard: f64) -> Option<Summary> {
         mean: trimmed_mean(&sorted, discard)?,
         p50: percentile(&sorted, 50.0)?,
         p90: percentile(&sorted, 90.0)?,
+        p95: percentile(&sorted, 95.0)?,
         p99: percentile(&sorted, 99.0)?,
         min: *sorted.first()?,
         max: *sorted.last()?,

@@ -35,6 +35,68 @@ impl Strategy {
     }
 }
 
+/// Which duration the strategies compare: the trimmed mean (aws-lambda-power-tuning's), or a
+/// percentile of every invocation (nothing trimmed), for a function whose slow calls matter more
+/// than its average.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// The trimmed mean (PT's average).
+    #[default]
+    Mean,
+    /// The median.
+    P50,
+    /// The 90th percentile.
+    P90,
+    /// The 95th percentile.
+    P95,
+    /// The 99th percentile.
+    P99,
+}
+
+impl Metric {
+    /// The name on the command line and in the output.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Metric::Mean => "mean",
+            Metric::P50 => "p50",
+            Metric::P90 => "p90",
+            Metric::P95 => "p95",
+            Metric::P99 => "p99",
+        }
+    }
+
+    /// The percentile (0 to 100) it is; `None` for the mean.
+    pub fn percentile(self) -> Option<f64> {
+        match self {
+            Metric::Mean => None,
+            Metric::P50 => Some(50.0),
+            Metric::P90 => Some(90.0),
+            Metric::P95 => Some(95.0),
+            Metric::P99 => Some(99.0),
+        }
+    }
+
+    /// Its value in `summary`.
+    pub fn of(self, summary: &super::stats::Summary) -> f64 {
+        match self {
+            Metric::Mean => summary.mean,
+            Metric::P50 => summary.p50,
+            Metric::P90 => summary.p90,
+            Metric::P95 => summary.p95,
+            Metric::P99 => summary.p99,
+        }
+    }
+
+    /// How the output names the duration it is ("avg", "p95").
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Metric::Mean => "avg",
+            other => other.as_str(),
+        }
+    }
+}
+
 /// Which cost the strategies compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -72,7 +134,7 @@ pub struct Candidate {
     pub memory_mb: u32,
     /// Average cost per invocation in dollars.
     pub cost: f64,
-    /// Average duration in ms.
+    /// Duration in ms: the trimmed mean, or the percentile `--metric` names.
     pub duration_ms: f64,
 }
 

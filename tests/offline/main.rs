@@ -11,6 +11,7 @@ mod errors;
 mod load_generator;
 mod load_lateness;
 mod load_shapes;
+mod tune_confidence;
 mod tune_exits;
 mod tune_fake;
 mod tune_math;

@@ -157,7 +157,7 @@ async fn only_cold_starts_publishes_a_version_per_invocation() {
     let fake = Arc::new(Fake::new(128));
     let r = tune(&fake, |a| {
         a.powers = Some(vec![256]);
-        a.num = Some(5);
+        a.num = Some(lab::tune::Num::Fixed(5));
         a.only_cold_starts = true;
     })
     .await

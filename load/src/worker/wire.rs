@@ -4,8 +4,6 @@
 //! percentiles within HDR precision, of one histogram fed every sample.
 
 use anyhow::{Context, Result};
-use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,24 +124,7 @@ pub struct SecondWire {
     pub(crate) latency: Option<String>,
 }
 
-/// Serializes a histogram as HdrHistogram's V2 deflate format in base64.
-pub(crate) fn encode(h: &Histogram<u64>) -> String {
-    let mut bytes = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut bytes)
-        .expect("serializing into memory cannot fail");
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Reads [`encode`]'s output back.
-pub(crate) fn decode(text: &str) -> Result<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .context("a worker's histogram is not base64")?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| anyhow::anyhow!("a worker's histogram does not decode: {e:?}"))
-}
+pub(crate) use crate::histogram::{decode, encode};
 
 impl RecorderWire {
     /// The wire form of `r`.

@@ -3,7 +3,7 @@
 //! request (a timeout at its timeout), successes only beside them.
 //!
 //! One module per part of the page: [`comparison`] (across memory sizes), [`run`] (one run's
-//! heading, figures and tables), [`charts`] (its charts over time and its latency distribution).
+//! heading, figures and tables), [`baseline`] (against `--baseline`), [`charts`] (its charts over time and its latency distribution).
 //!
 //! Tables and their attributes (on each `<tr>` and repeated on its cells):
 //! - `#load-comparison` (with several runs): `data-memory` (or `data-run`), `data-avg-ms`, `data-p90-ms`, `data-p95-ms`, `data-p99-ms`, `data-error-rate`, `data-throughput`,
@@ -13,8 +13,11 @@
 //!   every request (keyed by the run), the second successes only (`data-latency-of="successes"`);
 //! - `#load-series-N`: `data-second`, `data-requests`, `data-errors`, `data-avg-ms`, `data-p95-ms`,
 //!   `data-active-vus`;
-//! - `#load-histogram-N`: `data-from-ms`, `data-to-ms`, `data-count`.
+//! - `#load-histogram-N`: `data-from-ms`, `data-to-ms`, `data-count`;
+//! - `#load-baseline` (with `--baseline`): `data-metric` (`128 MB p95`, `Results p50`),
+//!   `data-baseline-ms`, `data-current-ms`, `data-change`, `data-ci` (`low,high`), `data-verdict`.
 
+mod baseline;
 mod charts;
 mod comparison;
 mod run;
@@ -62,6 +65,9 @@ pub(crate) fn render(result: &LoadResult) -> Document {
     );
     let mut doc = Document::new("Load test", &subtitle);
     doc.facts(&facts(result, model));
+    if let Some(b) = &result.baseline {
+        baseline::section(&mut doc, b);
+    }
     if result.runs.len() > 1 {
         comparison::section(&mut doc, result);
     }

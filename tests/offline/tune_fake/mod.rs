@@ -1,7 +1,9 @@
 //! A Lambda function in memory for the tuning tests: `$LATEST`, published versions and aliases, and
 //! invocations that answer with synthetic REPORT lines. The k-th invocation of a version takes
 //! `100 + 128000 / memory + k` ms (plus a 50 ms Init Duration when k = 0, its cold start), billed at
-//! the next whole ms.
+//! the next whole ms. A size can be given another base than `100 + 128000 / memory` ([`Fake::base`])
+//! and a wobble of ±A ms, + on even k and − on odd ([`Fake::wobble`]), for noise a run must see
+//! through.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -101,6 +103,10 @@ pub struct Fake {
     pub concurrency: Option<u32>,
     in_flight: AtomicU32,
     pub max_in_flight: AtomicU32,
+    /// Base durations (ms) in place of `100 + 128000 / memory`, by memory size.
+    pub bases: HashMap<u32, f64>,
+    /// ±A ms added to every other invocation, by memory size.
+    pub wobbles: HashMap<u32, f64>,
 }
 
 impl Fake {
@@ -123,7 +129,28 @@ impl Fake {
             concurrency: None,
             in_flight: AtomicU32::new(0),
             max_in_flight: AtomicU32::new(0),
+            bases: HashMap::new(),
+            wobbles: HashMap::new(),
         }
+    }
+
+    /// This fake, taking `ms` (plus k) at `memory_mb` instead of `100 + 128000 / memory`.
+    pub fn base(mut self, memory_mb: u32, ms: f64) -> Fake {
+        self.bases.insert(memory_mb, ms);
+        self
+    }
+
+    /// This fake, `amplitude` ms slower on even and faster on odd invocations at `memory_mb`.
+    pub fn wobble(mut self, memory_mb: u32, amplitude: f64) -> Fake {
+        self.wobbles.insert(memory_mb, amplitude);
+        self
+    }
+
+    /// The duration (ms, before Init) of invocation `k` at `memory`.
+    pub fn duration(&self, memory: u32, k: u32) -> f64 {
+        let base = self.bases.get(&memory).copied().unwrap_or(100.0 + 128_000.0 / memory as f64);
+        let wobble = self.wobbles.get(&memory).copied().unwrap_or(0.0);
+        base + k as f64 + if k.is_multiple_of(2) { wobble } else { -wobble }
     }
 
     /// This fake, doing `mode` at `memory_mb`.
@@ -157,7 +184,7 @@ impl Fake {
         };
         let original = s.latest.memory_mb;
         s.latest_at_invoke.push(original);
-        let duration = 100.0 + 128_000.0 / memory as f64 + k as f64;
+        let duration = self.duration(memory, k);
         let init = if k == 0 {
             "\tInit Duration: 50.00 ms"
         } else {

@@ -1,0 +1,182 @@
+//! `lab tune` with confidence on the local stack, real REPORT lines from the real handler: `--num
+//! auto` against a fixed `--num 10` over ten repeats of the same tune, the decision and its evidence
+//! in the terminal and on the page, `--metric`, and bad input refused before anything changes.
+//! (The arithmetic and the tie rules over a function in memory: tests/offline/tune_confidence.rs.)
+
+use std::collections::HashMap;
+
+use crate::common::{words, LocalStack};
+use serde_json::Value;
+
+/// The winner and, per size, the widest 95% interval (as a share of its value) of one tune.
+fn tune(local: &LocalStack, num: &str) -> (u64, Vec<f64>) {
+    let mut args = words("--stack cf tune --num");
+    args.push(num);
+    let r = local.lab_json(&args);
+    let winner = r["winner"]["memory_mb"].as_u64().unwrap();
+    let width = |p: &Value| {
+        let c = &p["stats"]["confidence"];
+        let share = |ci: &Value, centre: f64| {
+            (ci["high"].as_f64().unwrap() - ci["low"].as_f64().unwrap()) / 2.0 / centre
+        };
+        let billed = p["stats"]["avg_billed_ms"].as_f64().unwrap();
+        share(&c["metric_ms_ci"], c["metric_ms"].as_f64().unwrap())
+            .max(share(&c["billed_ms"], billed))
+    };
+    let widths = r["powers"].as_array().unwrap().iter().map(width).collect();
+    if num == "auto" {
+        let auto = &r["auto"];
+        let sizes = auto["sizes"].as_array().unwrap();
+        for s in sizes {
+            let n = s["invocations"].as_u64().unwrap();
+            let reached = s["widest"].as_f64().is_some_and(|w| w <= 0.05);
+            // Every size stops at the first round within ±5%, or at --max-num.
+            assert!(reached || n == 100, "{auto}");
+            assert!(n >= 10 && n % 10 == 0, "{auto}");
+        }
+    }
+    (winner, widths)
+}
+
+/// How often the most frequent winner won, and which it was.
+fn modal(winners: &[u64]) -> (usize, u64) {
+    let mut count: HashMap<u64, usize> = HashMap::new();
+    for w in winners {
+        *count.entry(*w).or_default() += 1;
+    }
+    count.into_iter().map(|(w, n)| (n, w)).max().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn num_auto_picks_the_same_winner_run_after_run() {
+    let local = LocalStack::start(&[]);
+    local.up("cf", &["--memory", "192"]);
+    let (mut auto, mut fixed) = (Vec::new(), Vec::new());
+    let (mut auto_widths, mut fixed_widths) = (Vec::new(), Vec::new());
+    // Alternated, so the machine's other work falls on both alike.
+    for _ in 0..10 {
+        let (w, widths) = tune(&local, "10");
+        fixed.push(w);
+        fixed_widths.push(widths);
+        let (w, widths) = tune(&local, "auto");
+        auto.push(w);
+        auto_widths.push(widths);
+    }
+    let (same, winner) = modal(&auto);
+    eprintln!("--num auto winners: {auto:?}; --num 10 winners: {fixed:?}");
+    assert!(
+        same >= 9,
+        "--num auto picked {winner} MB only {same} of 10 times: {auto:?}"
+    );
+    // Why: auto's intervals are narrower than ten invocations give, size by size (medians over the
+    // repeats).
+    let median = |runs: &[Vec<f64>], size: usize| {
+        let mut v: Vec<f64> = runs.iter().map(|w| w[size]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for size in 0..4 {
+        let (a, f) = (median(&auto_widths, size), median(&fixed_widths, size));
+        assert!(a <= f, "size #{size}: auto ±{a} vs fixed ±{f}");
+    }
+    assert_eq!(
+        crate::common::aws::function_config(
+            &aws_sdk_lambda::Client::new(&local.sdk().await),
+            "cf-fn"
+        )
+        .await
+        .memory_size(),
+        Some(192)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_decision_is_printed_with_its_evidence() {
+    let local = LocalStack::start(&[]);
+    local.up("ev", &["--memory", "192"]);
+    let page = local.home.join("tune.html");
+    let mut args = words("--stack ev tune --num 20 --strategy speed --metric p90 --report");
+    args.push(page.to_str().unwrap());
+    let text = local.lab_ok(&args);
+    // The decision line names the sizes with their intervals, whichever way it went.
+    let decision = text
+        .lines()
+        .find(|l| {
+            l.starts_with("Best for speed: ") && l.contains("its lead outside")
+                || l.starts_with("Tie within noise for speed: ")
+        })
+        .unwrap_or_else(|| panic!("no decision line:\n{text}"));
+    assert!(
+        decision.contains(" MB p90 ") && decision.contains(" ms ("),
+        "{decision}"
+    );
+    // One plain line per other size against the winner.
+    let plain = regex::Regex::new(r"^  \d+ MB: .* cost.*, .* time.* than \d+ MB$").unwrap();
+    let versus: Vec<&str> = text.lines().filter(|l| plain.is_match(l)).collect();
+    assert_eq!(versus.len(), 3, "{text}");
+    assert!(
+        text.contains("p90 95% CI"),
+        "the table's interval column: {text}"
+    );
+    assert!(text.contains("Intervals: "), "{text}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(decision.split(" (").next().unwrap()),
+        "the page has the decision"
+    );
+    assert!(html.contains("data-metric-ci=\""));
+
+    // JSON: each size's intervals hold their figures.
+    let r = local.lab_json(&words("--stack ev tune --num 10 --metric p50"));
+    for p in r["powers"].as_array().unwrap() {
+        let s = &p["stats"];
+        let c = &s["confidence"];
+        let inside = |ci: &Value, v: f64| {
+            ci["low"].as_f64().unwrap() <= v && v <= ci["high"].as_f64().unwrap()
+        };
+        assert!(
+            inside(
+                &c["metric_ms_ci"],
+                s["duration_ms"]["p50"].as_f64().unwrap()
+            ),
+            "{p}"
+        );
+        assert!(
+            inside(&c["mean_ms"], s["duration_ms"]["mean"].as_f64().unwrap()),
+            "{p}"
+        );
+        assert!(
+            inside(&c["cost"], s["cost_per_invoke"].as_f64().unwrap()),
+            "{p}"
+        );
+    }
+
+    // Bad input: one line, non-zero, the function as it was.
+    for (flags, says) in [
+        (
+            "--num auto --only-cold-starts",
+            "--num auto cannot measure only cold starts",
+        ),
+        (
+            "--num 10 --max-num 50",
+            "--max-num applies to --num auto only",
+        ),
+        ("--num sometimes", "is not a whole number or auto"),
+    ] {
+        let mut args = words("--stack ev tune");
+        args.extend(words(flags));
+        let out = local.lab(&args);
+        assert!(!out.status.success(), "{flags}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(says),
+            "{flags}: {err}"
+        );
+    }
+    let lambda = aws_sdk_lambda::Client::new(&local.sdk().await);
+    let config = crate::common::aws::function_config(&lambda, "ev-fn").await;
+    assert_eq!(config.memory_size(), Some(192));
+    let versions = lambda.list_versions_by_function().function_name("ev-fn").send().await.unwrap();
+    assert_eq!(versions.versions().len(), 1, "only $LATEST is left");
+}
