@@ -1,11 +1,11 @@
 //! The open model's arrival clock: a thread of its own that wakes at each intended send time and
-//! hands it to the scheduler.
+//! queues it for the VUs (the first free one takes it).
 //!
 //! tokio's timer has millisecond granularity: a `sleep_until` wakes on the next millisecond tick
 //! after its deadline, so every arrival would leave up to a millisecond late. Latency counts from
 //! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. A
 //! thread's sleep, with its timer slack set to the least, wakes within microseconds of its deadline;
-//! waking the scheduler's task from it costs a few microseconds more. Each tick carries when the
+//! waking a free VU's task from it costs a few microseconds more. Each tick carries when the
 //! thread woke for it, so the lateness of both steps is measured (the `lateness` module).
 
 use std::thread;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-/// Arrivals ticked ahead of a scheduler that is waiting for a free VU: they keep their intended
+/// Arrivals ticked while every VU is busy: they keep their intended
 /// times, so queueing them costs no accuracy, only memory, which this bounds.
 const BACKLOG: usize = 4096;
 

@@ -7,8 +7,8 @@
 //!   slowness showing (or too few `--vus`), and wrk2 and oha `--latency-correction` count it in the
 //!   latency as lab does. Near the rate the VUs' connections can carry, the generator's own work
 //!   per request (recording, handing the VU back) keeps VUs busy too, and shows here, not below;
-//! - **the generator's own lateness**: the clock thread waking late (`clock`), the scheduler task
-//!   taking the tick late (`hand_off`), the chosen VU's task starting the send late (`dispatch`).
+//! - **the generator's own lateness**: the clock thread waking late (`clock`), the free VU's task
+//!   waking for the tick late (`hand_off`), the VU starting the send after taking it (`dispatch`).
 //!   None of it is the target's; on a busy machine it can be most of a p99.
 //!
 //! Each sent arrival is stamped at every step ([`Stamps`]); the stages are differences of stamps,
@@ -33,12 +33,12 @@ pub(crate) struct Stamps {
     pub(crate) clock_free: Instant,
     /// The clock thread woke for it (never before `clock_free`).
     pub(crate) ticked: Instant,
-    /// The scheduler could have taken it: when it ticked, or when the scheduler was done waiting
-    /// for a VU for the arrival before it, whichever is later.
+    /// A VU could have taken it: when it ticked, or when the VU that took it became free,
+    /// whichever is later.
     pub(crate) ready: Instant,
-    /// The scheduler took it from the clock.
+    /// The VU took it off the clock's queue.
     pub(crate) taken: Instant,
-    /// The scheduler had a free VU for it.
+    /// The VU had it in hand (the moment it took it: the VU pulls its arrivals itself).
     pub(crate) assigned: Instant,
 }
 
@@ -47,7 +47,7 @@ pub(crate) struct Stamps {
 pub struct Stages {
     /// Clock thread's wake-up after the intended time.
     pub clock: Duration,
-    /// From when the scheduler could have taken the tick to when it did.
+    /// From when a free VU could have taken the tick to when it did (its task waking).
     pub hand_off: Duration,
     /// Waiting for a free VU (behind earlier arrivals that waited, too).
     pub vu_wait: Duration,
@@ -62,8 +62,7 @@ impl Stages {
         Stages {
             clock: since(s.ticked, s.clock_free),
             hand_off: since(s.taken, s.ready),
-            // Sitting in the clock's queue while the scheduler waited for a VU for an earlier
-            // arrival is a wait for a VU too, and so is the clock held up by that queue being full.
+            // Sitting in the clock's queue while every VU was busy is a wait for a VU, and so is the clock held up by that queue being full.
             vu_wait: since(s.clock_free, s.intended)
                 + since(s.ready, s.ticked)
                 + since(s.assigned, s.taken),
@@ -256,8 +255,8 @@ mod tests {
     #[test]
     fn a_tick_queued_behind_an_arrival_waiting_for_a_vu_waited_for_a_vu_too() {
         let t0 = Instant::now();
-        // Ticked on time, but the scheduler was waiting for a VU for the arrival before until
-        // 300 µs; it took this one 5 µs after that, and had a VU at once.
+        // Ticked on time, but every VU was busy until 300 µs; the one free then took it 5 µs
+        // later.
         let s = Stamps {
             intended: t0,
             clock_free: t0,

@@ -6,7 +6,7 @@
 //! Layout (the hot loop knows nothing of the screen, as in oha): [`duration`] the options'
 //! duration syntax, [`payload`] what is sent, [`profile`] how load varies over time, [`client`]
 //! sending and classifying, [`invoke`] Lambda Invoke without retries, `vu` the VU loops and the
-//! open model's scheduler, `clock` the open model's arrivals, [`lateness`] how late the generator
+//! open model's VUs pulling arrivals, `clock` the open model's arrivals, [`lateness`] how late the generator
 //! sent them, [`metrics`] histograms, [`summary`] the figures, [`local_timing`] the local stack's own
 //! share of latency, [`timeline`] the per-second series, [`runner`] one run in this process,
 //! [`worker`] the Lambda worker's wire format and serve loop.

@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use futures::future::join_all;
-use tokio::sync::mpsc;
 
 use super::client::{Endpoint, Transport};
 use super::metrics::{Outcome, Recorder, Shards};
 use super::payload::PayloadMix;
 use super::profile::Shape;
 use super::timeline::Timeline;
-use super::vu::{self, Arrivals, Job, RunContext, StopHandle};
+use super::vu::{self, Arrivals, RunContext, StopHandle};
 
 /// Closed (VUs looping) or open (fixed arrival rate) model.
 #[derive(Debug, Clone)]
@@ -205,26 +204,23 @@ async fn open(
     transports: Vec<Transport>,
     stop: &StopHandle,
 ) -> u64 {
-    let (free_tx, free_rx) = mpsc::unbounded_channel::<usize>();
-    let mut job_txs = Vec::new();
-    let mut workers = Vec::new();
-    for (id, transport) in transports.into_iter().enumerate() {
-        let (tx, rx) = mpsc::channel::<Job>(1);
-        job_txs.push(tx);
-        let _ = free_tx.send(id);
-        workers.push(tokio::spawn(vu::worker(
-            id,
-            ctx.clone(),
-            rx,
-            free_tx.clone(),
-            transport,
-            stop.subscribe(),
-        )));
-    }
-    drop(free_tx);
-    let dropped = vu::schedule(ctx, arrivals, job_txs, free_rx, stop.subscribe()).await;
+    let queue = vu::Queue::start(ctx, arrivals);
+    let workers: Vec<_> = transports
+        .into_iter()
+        .enumerate()
+        .map(|(id, transport)| {
+            tokio::spawn(vu::worker(
+                id,
+                ctx.clone(),
+                queue.clone(),
+                transport,
+                stop.subscribe(),
+            ))
+        })
+        .collect();
     join_all(workers).await;
-    dropped
+    // Dropping the queue's last handle ends the clock (it sees no one listens).
+    queue.dropped()
 }
 
 /// One request from every VU at once, results ignored: every connection is open and every

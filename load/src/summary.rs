@@ -148,7 +148,7 @@ pub struct GeneratorLateness {
     pub own: LatencyStats,
     /// The clock thread's wake-up after the intended time.
     pub clock: LatencyStats,
-    /// The scheduler taking the tick after it could have.
+    /// A free VU taking the tick after it could have (its task waking).
     pub hand_off: LatencyStats,
     /// The chosen VU's task starting the send after it was chosen.
     pub dispatch: LatencyStats,

@@ -1,4 +1,5 @@
-//! The loops that send: the closed-model VU, and the open model's scheduler and its workers. Results
+//! The loops that send: the closed-model VU, and the open model's VUs pulling arrivals off the
+//! clock's queue. Results
 //! go to a shared recorder shard and the shared [`Timeline`]; a VU itself holds only its
 //! connection and a few words of state, so 10,000 of them fit in a few hundred megabytes.
 
@@ -202,34 +203,95 @@ pub(crate) async fn vu_loop(
     }
 }
 
-/// An open-model arrival handed to a free worker: when it should have been sent, and when it
-/// passed each step since. Its latency always counts from the intended time, as wrk2 and oha
-/// `--latency-correction` count it; the steps say how much of that was the generator's own
-/// lateness rather than a wait for a free worker (the `lateness` module).
-pub(crate) struct Job {
-    /// The intended send time and the steps since.
-    pub(crate) stamps: Stamps,
+/// The open model's arrivals, shared by its VUs as oha shares its: the clock's queue, which a free
+/// VU pulls the next arrival from itself (no scheduler task between them, so an arrival costs one
+/// task wake-up, the VU's), and the arrivals dropped.
+pub(crate) struct Queue {
+    ticks: tokio::sync::Mutex<mpsc::Receiver<clock::Tick>>,
+    dropped: AtomicU64,
 }
 
-/// An open-model VU: takes arrivals addressed to it, sends them, and reports itself free again.
+impl Queue {
+    /// This share's arrivals (see [`Arrivals`]), ticked by the [`clock`] from the run's start.
+    pub(crate) fn start(ctx: &RunContext, arrivals: Arrivals) -> Arc<Queue> {
+        let start = ctx.timeline.start();
+        let offset = ctx.shape_offset.as_secs_f64();
+        let end = ctx.end;
+        // The first arrival of this share at or after the slice's offset.
+        let first = ((offset * arrivals.rate - f64::from(arrivals.index))
+            / f64::from(arrivals.count))
+        .ceil()
+        .max(0.0) as u64;
+        let times = (first..)
+            .map(move |k| {
+                // Computed from the start, not accumulated, so rounding never drifts the rate.
+                let n = k as f64 * f64::from(arrivals.count) + f64::from(arrivals.index);
+                start + Duration::from_secs_f64((n / arrivals.rate - offset).max(0.0))
+            })
+            .take_while(move |intended| *intended < end);
+        Arc::new(Queue {
+            ticks: tokio::sync::Mutex::new(clock::start(times)),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// Arrivals no VU was free for within [`MAX_QUEUE_WAIT`].
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The next arrival, for a VU free since `idle_since`; `None` once the schedule or the run ended.
+    async fn next(&self, stop: &mut Stop) -> Option<clock::Tick> {
+        // Free VUs queue on the lock in the order they freed up (tokio's mutex is fair), so the
+        // one free longest takes the next arrival.
+        let mut ticks = tokio::select! {
+            ticks = self.ticks.lock() => ticks,
+            () = stop.stopped() => return None,
+        };
+        tokio::select! {
+            tick = ticks.recv() => tick,
+            () = stop.stopped() => None,
+        }
+    }
+}
+
+/// An open-model VU: takes the next arrival off the shared [`Queue`] when it is free, sends it, and
+/// comes back for the next. An arrival's latency always counts from its intended time, as wrk2 and
+/// oha `--latency-correction` count it; its stamps say how much of that was the generator's own
+/// lateness rather than a wait for a free VU (the `lateness` module).
 pub(crate) async fn worker(
     id: usize,
     ctx: Arc<RunContext>,
-    mut jobs: mpsc::Receiver<Job>,
-    free: mpsc::UnboundedSender<usize>,
+    queue: Arc<Queue>,
     transport: Transport,
     mut stop: Stop,
 ) {
     let mut pick = Pick::new(id as u32);
     loop {
-        let job = tokio::select! {
-            job = jobs.recv() => job,
-            () = stop.stopped() => None,
+        let idle_since = Instant::now();
+        let Some(tick) = queue.next(&mut stop).await else {
+            break;
         };
-        let Some(job) = job else { break };
+        let taken = Instant::now();
+        if taken > tick.intended + MAX_QUEUE_WAIT {
+            queue.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if !ctx.claim() {
+            break;
+        }
+        let stamps = Stamps {
+            intended: tick.intended,
+            clock_free: tick.free,
+            ticked: tick.woke,
+            // Before this VU was free, the arrival waited for a VU; after, on the generator.
+            ready: tick.woke.max(idle_since).min(taken),
+            taken,
+            assigned: taken,
+        };
         ctx.timeline.in_flight(true);
         let body = ctx.mix.pick(&mut pick);
-        let stages = Stages::of(&job.stamps, Instant::now());
+        let stages = Stages::of(&stamps, Instant::now());
         let result = tokio::select! {
             r = transport.send(body, ctx.wants_example(id as u32)) => Some(r),
             () = stop.stopped() => None,
@@ -239,11 +301,8 @@ pub(crate) async fn worker(
             break;
         };
         let done = Instant::now();
-        let latency = done.saturating_duration_since(job.stamps.intended);
+        let latency = done.saturating_duration_since(stamps.intended);
         ctx.record(id as u32, &outcome, error, done, latency, Some(&stages));
-        if free.send(id).is_err() {
-            break;
-        }
     }
 }
 
@@ -262,85 +321,4 @@ pub struct Arrivals {
     pub index: u32,
     /// Generators sharing the schedule.
     pub count: u32,
-}
-
-/// The open-model scheduler: this share's arrivals, ticked by the [`clock`], each handed to a free
-/// worker, or dropped when none frees up within [`MAX_QUEUE_WAIT`]. Returns the number dropped.
-pub(crate) async fn schedule(
-    ctx: &RunContext,
-    arrivals: Arrivals,
-    workers: Vec<mpsc::Sender<Job>>,
-    mut free: mpsc::UnboundedReceiver<usize>,
-    mut stop: Stop,
-) -> u64 {
-    let start = ctx.timeline.start();
-    let offset = ctx.shape_offset.as_secs_f64();
-    let end = ctx.end;
-    let mut dropped = 0;
-    // The first arrival of this share at or after the slice's offset.
-    let first = ((offset * arrivals.rate - f64::from(arrivals.index)) / f64::from(arrivals.count))
-        .ceil()
-        .max(0.0) as u64;
-    let times = (first..)
-        .map(move |k| {
-            // Computed from the start, not accumulated, so rounding never drifts the rate.
-            let n = k as f64 * f64::from(arrivals.count) + f64::from(arrivals.index);
-            start + Duration::from_secs_f64((n / arrivals.rate - offset).max(0.0))
-        })
-        .take_while(move |intended| *intended < end);
-    let mut clock = clock::start(times);
-    // When the scheduler last finished waiting for a free worker: a tick that came before that
-    // waited behind it, for a worker too, not on the scheduler.
-    let mut waited_until = start;
-    loop {
-        if stop.is_stopped() {
-            break;
-        }
-        let tick = tokio::select! {
-            tick = clock.recv() => match tick {
-                Some(tick) => tick,
-                None => break,
-            },
-            () = stop.stopped() => break,
-        };
-        let taken = Instant::now();
-        let intended = tick.intended;
-        let id = match free.try_recv() {
-            Ok(id) => id,
-            Err(_) => {
-                let give_up = intended + MAX_QUEUE_WAIT;
-                tokio::select! {
-                    id = free.recv() => match id {
-                        Some(id) => {
-                            waited_until = Instant::now();
-                            id
-                        }
-                        None => break,
-                    },
-                    () = tokio::time::sleep_until(give_up.into()) => {
-                        dropped += 1;
-                        waited_until = Instant::now();
-                        continue;
-                    }
-                    () = stop.stopped() => break,
-                }
-            }
-        };
-        let assigned = Instant::now();
-        let stamps = Stamps {
-            intended,
-            clock_free: tick.free,
-            ticked: tick.woke,
-            ready: tick.woke.max(waited_until).min(taken),
-            taken,
-            assigned,
-        };
-        if !ctx.claim() {
-            break;
-        }
-        if workers[id].send(Job { stamps }).await.is_err() {
-            break;
-        }
-    }
-    dropped
 }
