@@ -365,16 +365,17 @@ def tune_stability_summary(d, lab, peer, ratio):
 
 
 def load_baseline_ratios(lab, peer):
-    return {"power_vs_false_positives": div(lab["detected"], max(peer["false_positives"], 1))}
+    return {f"power_{k.split('_')[1]}": div(v, lab["runs"]) for k, v in lab.items() if k.startswith("detected_")}
 
 
 def load_baseline_summary(d, lab, peer, ratio):
     s = d["settings"]
-    return (f"--baseline caught {lab['detected']} of {lab['runs']} runs at {s['regressed_mb']} MB against "
-            f"{s['baseline_mb']} MB (median p50 change {num(lab['median_p50_change_pct'])}%, p95 "
-            f"{num(lab['median_p95_change_pct'])}%) vs {peer['false_positives']} false alarms in {peer['runs']} "
-            f"unchanged reruns (median p50 change {num(peer['median_p50_change_pct'])}%); --regression "
-            f"{num(s['regression_pct'])}%")
+    caught = ", ".join(f"{lab[f'detected_{mb}']} of {lab['runs']} at {mb} MB (median p50 change "
+                       f"{num(lab[f'median_p50_change_{mb}_pct'])}%, p95 {num(lab[f'median_p95_change_{mb}_pct'])}%)"
+                       for mb in s["regressed_mb"])
+    return (f"--baseline (--regression {num(s['regression_pct'])}%, baseline {s['baseline_mb']} MB) caught {caught} "
+            f"vs {peer['false_positives']} false alarms in {peer['runs']} unchanged reruns (median p50 change "
+            f"{num(peer['median_p50_change_pct'])}%)")
 
 
 BENCHES = [
