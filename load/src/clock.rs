@@ -11,8 +11,6 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
 /// Arrivals ticked while every VU is busy: they keep their intended
 /// times, so queueing them costs no accuracy, only memory, which this bounds.
 const BACKLOG: usize = 4096;
@@ -36,8 +34,10 @@ pub(crate) struct Tick {
 
 /// Starts a clock that sends each of `times` (in order) when it comes. It ends after the last, or
 /// as soon as the receiver is dropped.
-pub(crate) fn start(times: impl Iterator<Item = Instant> + Send + 'static) -> mpsc::Receiver<Tick> {
-    let (tx, rx) = mpsc::channel(BACKLOG);
+pub(crate) fn start(
+    times: impl Iterator<Item = Instant> + Send + 'static,
+) -> flume::Receiver<Tick> {
+    let (tx, rx) = flume::bounded(BACKLOG);
     // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
     // more thread is a panic, which the run's clean-up catches like any other.
     thread::Builder::new()
@@ -47,7 +47,7 @@ pub(crate) fn start(times: impl Iterator<Item = Instant> + Send + 'static) -> mp
     rx
 }
 
-fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Tick>) {
+fn tick(times: impl Iterator<Item = Instant>, tx: &flume::Sender<Tick>) {
     precise_sleeps();
     let mut held_until = None;
     for at in times {
@@ -57,7 +57,7 @@ fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Tick>) {
             if at <= now {
                 break now;
             }
-            if tx.is_closed() {
+            if tx.is_disconnected() {
                 return;
             }
             thread::sleep((at - now).min(CHECK_EVERY));
@@ -69,13 +69,13 @@ fn tick(times: impl Iterator<Item = Instant>, tx: &mpsc::Sender<Tick>) {
         };
         match tx.try_send(tick) {
             Ok(()) => held_until = None,
-            Err(mpsc::error::TrySendError::Full(tick)) => {
-                if tx.blocking_send(tick).is_err() {
+            Err(flume::TrySendError::Full(tick)) => {
+                if tx.send(tick).is_err() {
                     return;
                 }
                 held_until = Some(Instant::now());
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(flume::TrySendError::Disconnected(_)) => return,
         }
     }
 }
@@ -101,13 +101,13 @@ mod tests {
             (0..20u64).map(|k| start + Duration::from_millis(2 * k)).collect();
         let mut rx = super::start(times.clone().into_iter());
         for want in &times {
-            let got = rx.recv().await.expect("a tick per time");
+            let got = rx.recv_async().await.expect("a tick per time");
             assert_eq!(got.intended, *want);
             assert!(got.woke >= *want, "the clock woke before the time");
             assert!(Instant::now() >= got.woke, "a tick came before its wake-up");
         }
         assert!(
-            rx.recv().await.is_none(),
+            rx.recv_async().await.is_err(),
             "the clock ends after the last time"
         );
     }

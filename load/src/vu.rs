@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::RngCore;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::client::Transport;
 use super::clock;
@@ -207,7 +207,7 @@ pub(crate) async fn vu_loop(
 /// VU pulls the next arrival from itself (no scheduler task between them, so an arrival costs one
 /// task wake-up, the VU's), and the arrivals dropped.
 pub(crate) struct Queue {
-    ticks: tokio::sync::Mutex<mpsc::Receiver<clock::Tick>>,
+    ticks: flume::Receiver<clock::Tick>,
     dropped: AtomicU64,
 }
 
@@ -230,7 +230,7 @@ impl Queue {
             })
             .take_while(move |intended| *intended < end);
         Arc::new(Queue {
-            ticks: tokio::sync::Mutex::new(clock::start(times)),
+            ticks: clock::start(times),
             dropped: AtomicU64::new(0),
         })
     }
@@ -242,14 +242,10 @@ impl Queue {
 
     /// The next arrival, for a VU free since `idle_since`; `None` once the schedule or the run ended.
     async fn next(&self, stop: &mut Stop) -> Option<clock::Tick> {
-        // Free VUs queue on the lock in the order they freed up (tokio's mutex is fair), so the
-        // one free longest takes the next arrival.
-        let mut ticks = tokio::select! {
-            ticks = self.ticks.lock() => ticks,
-            () = stop.stopped() => return None,
-        };
+        // Free VUs wait on the channel in the order they freed up, so the one free longest takes
+        // the next arrival.
         tokio::select! {
-            tick = ticks.recv() => tick,
+            tick = self.ticks.recv_async() => tick.ok(),
             () = stop.stopped() => None,
         }
     }
