@@ -108,22 +108,12 @@ pub(crate) fn install(show: bool) -> anyhow::Result<PathBuf> {
         pb.enable_steady_tick(Duration::from_millis(100));
         pb
     });
-    let run = |cmd: &mut std::process::Command, what: &str| -> anyhow::Result<()> {
-        let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
-        if !out.status.success() {
-            bail!(
-                "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
-            );
-        }
-        Ok(())
-    };
     std::fs::create_dir_all(venv.parent().unwrap_or(Path::new(".")))?;
-    run(
+    run_step(
         std::process::Command::new(&python).args(["-m", "venv"]).arg(&venv),
         "python3 -m venv (on Debian: apt-get install python3-venv)",
     )?;
-    run(
+    run_step(
         std::process::Command::new(venv.join("bin/pip")).args([
             "install",
             "--quiet",
@@ -138,7 +128,20 @@ pub(crate) fn install(show: bool) -> anyhow::Result<PathBuf> {
     Ok(server)
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+/// Runs an install step (a venv, a pip or npm install); fails with the last line of its error
+/// output.
+pub(crate) fn run_step(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<()> {
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        bail!("{what} failed: {last}");
+    }
+    Ok(())
+}
+
+/// `program` on the stack's `PATH`.
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
     })

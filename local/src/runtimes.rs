@@ -8,12 +8,16 @@
 //! The interpreter is the host's: `python3.13` when the host has one, else `python3`, with a
 //! warning in the function's log when its version is not the one the runtime names (Node.js alike).
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use anyhow::{bail, Context};
+
+use crate::moto::{run_step, which};
 
 /// The Python runtimes Lambda supports today (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
 pub(crate) const PYTHON: &[&str] = &[
@@ -101,6 +105,23 @@ pub(crate) struct Launch {
     pub(crate) note: Option<String>,
 }
 
+/// A managed runtime's client as this host runs it: the interpreter probed and the client
+/// installed, once per runtime and stack (a cold start then spawns at once, as a `bootstrap` does).
+#[derive(Debug, Clone)]
+struct Client {
+    program: PathBuf,
+    /// Before the handler.
+    args: Vec<OsString>,
+    env: Vec<(String, String)>,
+    /// Node.js: the client's modules, first on `NODE_PATH` before the function's code.
+    node_modules: Option<PathBuf>,
+    note: Option<String>,
+}
+
+/// The clients resolved so far, by runtime. A failure is not kept: the next cold start retries.
+static CLIENTS: std::sync::LazyLock<Mutex<HashMap<String, Client>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
 /// How to run `runtime`'s `handler` from `code_dir`, installing its runtime interface client
 /// into lab's cache first when it is not there (blocking work, off the async threads).
 pub(crate) async fn launch(
@@ -119,22 +140,42 @@ pub(crate) async fn launch(
             note: None,
         });
     }
-    let (runtime, handler, code_dir) = (
-        runtime.to_string(),
-        handler.to_string(),
-        code_dir.to_owned(),
-    );
-    tokio::task::spawn_blocking(move || match kind {
-        Kind::Python { minor } => python_launch(&runtime, minor, &handler),
-        Kind::Node { major } => node_launch(&runtime, major, &handler, &code_dir),
-        Kind::Provided => unreachable!("handled above"),
+    let known = CLIENTS.lock().expect("clients lock").get(runtime).cloned();
+    let client = match known {
+        Some(client) => client,
+        None => {
+            let id = runtime.to_string();
+            let client = tokio::task::spawn_blocking(move || match kind {
+                Kind::Python { minor } => python_client(&id, minor),
+                Kind::Node { major } => node_client(&id, major),
+                Kind::Provided => unreachable!("handled above"),
+            })
+            .await
+            .context("the runtime's installer panicked")??;
+            let mut clients = CLIENTS.lock().expect("clients lock");
+            clients.insert(runtime.to_string(), client.clone());
+            client
+        }
+    };
+    let mut args = client.args;
+    args.push(handler.into());
+    let mut env = client.env;
+    if let Some(modules) = client.node_modules {
+        env.push((
+            "NODE_PATH".into(),
+            format!("{}:{}", modules.display(), code_dir.display()),
+        ));
+    }
+    Ok(Launch {
+        program: client.program,
+        args,
+        env,
+        note: client.note,
     })
-    .await
-    .context("the runtime's installer panicked")?
 }
 
-/// `python -m awslambdaric module.function` from the venv that has it.
-fn python_launch(runtime: &str, minor: u32, handler: &str) -> anyhow::Result<Launch> {
+/// `python -m awslambdaric` from the venv that has it.
+fn python_client(runtime: &str, minor: u32) -> anyhow::Result<Client> {
     let wanted = format!("3.{minor}");
     let version_of = ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"];
     let (host, version) = interpreter(&[&format!("python{wanted}"), "python3"], &version_of)
@@ -146,37 +187,33 @@ fn python_launch(runtime: &str, minor: u32, handler: &str) -> anyhow::Result<Lau
     let ric = pinned(PYTHON_REQUIREMENTS, "awslambdaric==");
     let dir = crate::moto::user_cache().join(format!("runtime-python{version}-awslambdaric-{ric}"));
     install(&dir, |dir| {
-        run(
+        run_step(
             Command::new(&host).args(["-m", "venv"]).arg(dir),
             "python3 -m venv",
         )?;
         let pins = PYTHON_REQUIREMENTS.lines().filter(|l| !l.trim().is_empty());
-        run(
+        run_step(
             Command::new(dir.join("bin/pip"))
                 .args(["install", "--quiet", "--disable-pip-version-check"])
                 .args(pins),
             "pip install awslambdaric",
         )
     })?;
-    Ok(Launch {
+    Ok(Client {
         program: dir.join("bin/python"),
-        args: ["-m", "awslambdaric", handler].map(OsString::from).to_vec(),
+        args: ["-m", "awslambdaric"].map(OsString::from).to_vec(),
         env: vec![
             ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")),
             ("LAMBDA_RUNTIME_DIR".into(), dir.display().to_string()),
         ],
+        node_modules: None,
         note: mismatch(runtime, &wanted, &version),
     })
 }
 
-/// `node aws-lambda-ric/bin/index.mjs file.function`, with the client's modules and the code on
-/// `NODE_PATH` as Lambda has its runtime's and `/var/task`.
-fn node_launch(
-    runtime: &str,
-    major: u32,
-    handler: &str,
-    code_dir: &Path,
-) -> anyhow::Result<Launch> {
+/// `node aws-lambda-ric/bin/index.mjs`, with the client's modules and the code on `NODE_PATH` as
+/// Lambda has its runtime's and `/var/task`.
+fn node_client(runtime: &str, major: u32) -> anyhow::Result<Client> {
     let (node, version) = interpreter(&["node"], &["--version"]).ok_or_else(|| {
         anyhow::anyhow!("{runtime} needs Node.js on the host (apt-get install nodejs npm)")
     })?;
@@ -192,8 +229,8 @@ fn node_launch(
     install(&dir, |dir| {
         std::fs::write(dir.join("package.json"), NODE_PACKAGE)?;
         // aws-lambda-ric builds its native client (curl and aws-lambda-cpp) from source.
-        run(
-            Command::new(find(&["npm"]).unwrap_or_else(|| "npm".into()))
+        run_step(
+            Command::new(which("npm").unwrap_or_else(|| "npm".into()))
                 .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(dir),
             "npm install aws-lambda-ric (it needs cmake, autoconf, automake, libtool, make and g++: \
@@ -201,20 +238,14 @@ fn node_launch(
         )
     })?;
     let modules = dir.join("node_modules");
-    Ok(Launch {
+    Ok(Client {
         program: node,
-        args: vec![
-            modules.join("aws-lambda-ric/bin/index.mjs").into(),
-            handler.into(),
-        ],
+        args: vec![modules.join("aws-lambda-ric/bin/index.mjs").into()],
         env: vec![
             ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}")),
             ("LAMBDA_RUNTIME_DIR".into(), dir.display().to_string()),
-            (
-                "NODE_PATH".into(),
-                format!("{}:{}", modules.display(), code_dir.display()),
-            ),
         ],
+        node_modules: Some(modules),
         note: mismatch(runtime, &major.to_string(), &host_major),
     })
 }
@@ -264,33 +295,14 @@ fn install(dir: &Path, steps: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyho
     Ok(())
 }
 
-/// Runs an install step; its last line of error output when it fails.
-fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
-    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
-        bail!("{what} failed: {last}");
-    }
-    Ok(())
-}
-
 /// The first of `programs` that runs, and what it prints of its version. A file on `PATH` is not
 /// enough: pyenv's shims exist for versions the host does not have, and fail when run.
 fn interpreter(programs: &[&str], version_args: &[&str]) -> Option<(PathBuf, String)> {
     programs.iter().find_map(|program| {
-        let path = find(&[program])?;
+        let path = which(program)?;
         let out = Command::new(&path).args(version_args).output().ok()?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (out.status.success() && !version.is_empty()).then_some((path, version))
-    })
-}
-
-/// The first of `programs` on the stack's `PATH`.
-fn find(programs: &[&str]) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    programs.iter().find_map(|program| {
-        std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
     })
 }
 
