@@ -197,11 +197,18 @@ impl Threshold {
         )
     }
 
-    /// The statistic's name as written (`p95` in `p95<100ms`).
+    /// The statistic's short name (`p95` for `p95<100ms` and for k6's `http_req_duration:p(95)<100`).
     pub(crate) fn stat_name(&self) -> String {
-        let compact: String = self.expression.chars().filter(|c| !c.is_whitespace()).collect();
-        let end = compact.find(['<', '>', '=', '!']).unwrap_or(compact.len());
-        compact[..end].to_string()
+        match self.metric {
+            Metric::Percentile(p) => format!("p{p}"),
+            Metric::Avg => "avg".into(),
+            Metric::Min => "min".into(),
+            Metric::Max => "max".into(),
+            Metric::ErrorRate => "errors".into(),
+            Metric::Rps => "rps".into(),
+            Metric::Requests => "requests".into(),
+            Metric::Dropped => "dropped".into(),
+        }
     }
 
     /// Checks this threshold against a run's recorder (for any percentile) and summary.
