@@ -186,19 +186,24 @@ impl Deflate {
 pub fn zip_bootstrap(binary: &Path, deflate: Deflate) -> anyhow::Result<Package> {
     let data =
         std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    let zip = zip_one("bootstrap", &data, 0o755, deflate)?;
+    Ok(Package::new(zip, binary.display().to_string()))
+}
+
+/// A zip of one file at its root, with a fixed timestamp: the same bytes in always give the same
+/// zip, so unchanged code is never re-uploaded.
+fn zip_one(name: &str, data: &[u8], mode: u32, deflate: Deflate) -> anyhow::Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(deflate.level()))
-            .unix_permissions(0o755)
-            .last_modified_time(zip::DateTime::default());
-        zip.start_file("bootstrap", options)?;
-        zip.write_all(&data)?;
-        zip.finish()?;
-    }
-    Ok(Package::new(out.into_inner(), binary.display().to_string()))
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(deflate.level()))
+        .unix_permissions(mode)
+        .last_modified_time(zip::DateTime::default());
+    zip.start_file(name, options)?;
+    zip.write_all(data)?;
+    zip.finish()?;
+    Ok(out.into_inner())
 }
 
 /// The tutorial's own Python function (assets/tutorial/lambda_function.py), zipped as
@@ -210,19 +215,14 @@ pub fn tutorial_python() -> anyhow::Result<Package> {
         .split_once("\n\n")
         .map(|(_, code)| code)
         .context("assets/tutorial/lambda_function.py has no blank line after its header")?;
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut zip = zip::ZipWriter::new(&mut out);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(0o644)
-            .last_modified_time(zip::DateTime::default());
-        zip.start_file("lambda_function.py", options)?;
-        zip.write_all(code.as_bytes())?;
-        zip.finish()?;
-    }
+    let zip = zip_one(
+        "lambda_function.py",
+        code.as_bytes(),
+        0o644,
+        Deflate::Standard,
+    )?;
     Ok(Package::new(
-        out.into_inner(),
+        zip,
         "assets/tutorial/lambda_function.py (the tutorial's, verbatim)".to_string(),
     ))
 }
