@@ -130,12 +130,8 @@ fn is_loopback(url: &str) -> bool {
 impl Transport {
     /// Sends one request and classifies the answer. The error text is produced only when
     /// `describe_errors` is set (the shard still wants an example).
-    pub(crate) async fn send(
-        &self,
-        body: &Bytes,
-        describe_errors: bool,
-    ) -> (Outcome, Option<String>) {
-        match self {
+    pub(crate) async fn send(&self, body: &Bytes, describe_errors: bool) -> Answer {
+        let (outcome, error) = match self {
             Transport::Raw(raw) => match raw.post(body).await {
                 Err(super::raw_http::Failure::Timeout) => (
                     Outcome::Timeout,
@@ -146,28 +142,60 @@ impl Transport {
                 }
                 Ok((status, bytes)) => classify_answer(status.as_u16(), &bytes, describe_errors),
             },
-            Transport::Http { client, url } => {
-                let sent = client
-                    .post(url.as_str())
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let response = match sent {
-                    Ok(r) => r,
-                    Err(e) => return (classify_error(&e), describe_errors.then(|| format!("{e}"))),
-                };
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(b) => classify_answer(status.as_u16(), &b, describe_errors),
-                    Err(e) => (classify_error(&e), describe_errors.then(|| format!("{e}"))),
-                }
-            }
+            Transport::Http { client, url } => post(client, url, body, describe_errors).await,
             Transport::Lambda { invoker, timeout } => {
                 let answer = tokio::time::timeout(*timeout, invoker.invoke_once(body)).await;
-                classify_invocation(answer, *timeout, describe_errors)
+                let report = match &answer {
+                    Ok(Ok(inv)) => super::requests::report_line(&inv.log_tail),
+                    _ => None,
+                };
+                let (outcome, error) = classify_invocation(answer, *timeout, describe_errors);
+                return Answer {
+                    outcome,
+                    error,
+                    report,
+                };
             }
+        };
+        Answer {
+            outcome,
+            error,
+            report: None,
         }
+    }
+}
+
+/// What one request came back with.
+pub(crate) struct Answer {
+    /// How it ended.
+    pub(crate) outcome: Outcome,
+    /// Its error text, when asked for and it failed.
+    pub(crate) error: Option<String>,
+    /// The invocation's REPORT line, when the transport returns one (Invoke with `LogType=Tail`).
+    pub(crate) report: Option<Box<str>>,
+}
+
+/// One POST through the shared HTTPS client.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Bytes,
+    describe_errors: bool,
+) -> (Outcome, Option<String>) {
+    let sent = client
+        .post(url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body.clone())
+        .send()
+        .await;
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => return (classify_error(&e), describe_errors.then(|| format!("{e}"))),
+    };
+    let status = response.status();
+    match response.bytes().await {
+        Ok(b) => classify_answer(status.as_u16(), &b, describe_errors),
+        Err(e) => (classify_error(&e), describe_errors.then(|| format!("{e}"))),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvocationType;
+use aws_sdk_lambda::types::{InvocationType, LogType};
 
 /// The outcome of one synchronous invocation (with `LogType=Tail` when lab's control asks for
 /// the log; the load generator never does).
@@ -47,6 +47,7 @@ pub trait Invoker: Send + Sync {
 pub struct SdkInvoker {
     client: aws_sdk_lambda::Client,
     name: String,
+    tail: bool,
 }
 
 impl SdkInvoker {
@@ -60,7 +61,15 @@ impl SdkInvoker {
         SdkInvoker {
             client: aws_sdk_lambda::Client::from_conf(config),
             name: name.to_string(),
+            tail: false,
         }
+    }
+
+    /// The same invoker asking for each invocation's log tail (`LogType=Tail`), whose last line
+    /// is the invocation's REPORT line: Lambda's own figures for each request.
+    pub fn with_log_tail(mut self) -> SdkInvoker {
+        self.tail = true;
+        self
     }
 }
 
@@ -77,6 +86,7 @@ impl Invoker for SdkInvoker {
             .invoke()
             .function_name(&self.name)
             .invocation_type(InvocationType::RequestResponse)
+            .set_log_type(self.tail.then_some(LogType::Tail))
             .payload(Blob::new(payload.to_vec()))
             .send()
             .await;
@@ -84,7 +94,7 @@ impl Invoker for SdkInvoker {
             Ok(out) => Ok(Invocation {
                 body: out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default(),
                 function_error: out.function_error().map(str::to_string),
-                log_tail: String::new(),
+                log_tail: out.log_result().map(decode_tail).unwrap_or_default(),
             }),
             Err(e) => {
                 let message = e.message().unwrap_or_default().to_string();
@@ -101,4 +111,13 @@ impl Invoker for SdkInvoker {
             }
         }
     }
+}
+
+/// `LogResult` is the tail's base64; an undecodable one reads as no tail.
+fn decode_tail(b64: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
 }

@@ -7,7 +7,7 @@
 //! duration syntax, [`payload`] what is sent, [`profile`] how load varies over time, [`client`]
 //! sending and classifying, [`invoke`] Lambda Invoke without retries, `vu` the VU loops and the
 //! open model's VUs pulling arrivals, `clock` the open model's arrivals, [`lateness`] how late the generator
-//! sent them, [`metrics`] histograms, [`summary`] the figures, [`local_timing`] the local stack's own
+//! sent them, [`requests`] each request's own record (to join with Lambda's REPORT lines), [`metrics`] histograms, [`summary`] the figures, [`local_timing`] the local stack's own
 //! share of latency, [`timeline`] the per-second series, [`runner`] one run in this process,
 //! [`worker`] the Lambda worker's wire format and serve loop.
 
@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod payload;
 pub mod profile;
 mod raw_http;
+pub mod requests;
 pub mod runner;
 pub mod summary;
 pub mod timeline;

@@ -165,6 +165,15 @@ impl Recorder {
         }
     }
 
+    /// Requests whose answer came from the function: successes, function errors, and the 4xx a
+    /// stage maps function errors to (not API Gateway's own 403 and 429). What Lambda's REPORT
+    /// lines should number.
+    pub fn reached_function(&self) -> u64 {
+        let mapped: u64 =
+            (400..500).filter(|c| !matches!(c, 403 | 429)).map(|c| self.status[c]).sum();
+        self.ok_count + self.function_errors.values().sum::<u64>() + mapped
+    }
+
     /// The histogram of every request (the headline latency).
     pub fn all_latency(&self) -> &Histogram<u64> {
         &self.all

@@ -14,6 +14,7 @@ use super::client::{Endpoint, Transport};
 use super::metrics::{Outcome, Recorder, Shards};
 use super::payload::PayloadMix;
 use super::profile::Shape;
+use super::requests::{epoch_ms_of, RequestLog, RequestRecord};
 use super::timeline::Timeline;
 use super::vu::{self, Arrivals, RunContext, StopHandle};
 
@@ -79,6 +80,8 @@ pub struct RunSpec {
     pub warm_up: bool,
     /// Start the clock at this instant (workers start together), else right after the warm-up.
     pub start_at: Option<Instant>,
+    /// Keep each request's own record ([`Measured::requests`]), to join with Lambda's figures.
+    pub keep_requests: bool,
 }
 
 /// What a run measured, before it is summarised.
@@ -95,6 +98,10 @@ pub struct Measured {
     pub interrupted: bool,
     /// How late after `start_at` this generator got going.
     pub late: Duration,
+    /// Each request, in answer order, when [`RunSpec::keep_requests`] asked (else empty).
+    pub requests: Vec<RequestRecord>,
+    /// The run's clock start on the wall clock, ms since the epoch (log events are stamped so).
+    pub started_epoch_ms: f64,
 }
 
 /// What shows a run while it goes: lab's live line on the terminal; a worker shows nothing
@@ -156,6 +163,7 @@ pub async fn measure(
         shape_offset: spec.offset,
         started: AtomicU64::new(0),
         max_requests: spec.max_requests,
+        requests: spec.keep_requests.then(|| RequestLog::new(ids.len().min(64), start)),
     });
     let sampler = {
         let timeline = timeline.clone();
@@ -195,6 +203,8 @@ pub async fn measure(
         elapsed,
         interrupted: stop.subscribe().is_stopped(),
         late,
+        requests: ctx.requests.as_ref().map(RequestLog::take).unwrap_or_default(),
+        started_epoch_ms: epoch_ms_of(start),
     })
 }
 
@@ -228,9 +238,9 @@ async fn open(
 /// if no request got any answer (the target is unreachable, so measuring would be pointless).
 async fn warm_up(transports: &[Transport], mix: &PayloadMix) -> Result<()> {
     let body = mix.first();
-    let outcomes = join_all(transports.iter().map(|t| t.send(body, true))).await;
-    if outcomes.iter().all(|(o, _)| *o == Outcome::Connection) {
-        let why = outcomes.into_iter().find_map(|(_, e)| e).unwrap_or_default();
+    let answers = join_all(transports.iter().map(|t| t.send(body, true))).await;
+    if answers.iter().all(|a| a.outcome == Outcome::Connection) {
+        let why = answers.into_iter().find_map(|a| a.error).unwrap_or_default();
         bail!("warm-up failed: the target did not answer ({why})");
     }
     Ok(())

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use tokio::sync::watch;
 
-use super::client::Transport;
+use super::client::{Answer, Transport};
 use super::clock;
 use super::lateness::{Stages, Stamps};
 use super::metrics::{Outcome, Shards};
 use super::payload::PayloadMix;
 use super::profile::Shape;
+use super::requests::RequestLog;
 use super::timeline::Timeline;
 
 /// Tells every VU to stop; cloned into each.
@@ -80,6 +81,8 @@ pub(crate) struct RunContext {
     pub(crate) started: AtomicU64,
     /// `--max-requests`.
     pub(crate) max_requests: Option<u64>,
+    /// Each request's own record, when the run keeps them (see [`crate::requests`]).
+    pub(crate) requests: Option<RequestLog>,
 }
 
 impl RunContext {
@@ -91,17 +94,26 @@ impl RunContext {
         }
     }
 
-    /// Records one request of VU `id` that completed at `done` after `latency`; an open-model
-    /// request also the `stages` of its way to being sent.
+    /// Records one request of VU `id`, sent at `sent`, that completed at `done` after `latency`
+    /// (from `sent`, or from its intended time in the open model, which also gives the `stages`
+    /// of its way to being sent).
     pub(crate) fn record(
         &self,
         id: u32,
-        outcome: &Outcome,
-        error: Option<String>,
-        done: Instant,
+        answer: Answer,
+        (sent, done): (Instant, Instant),
         latency: Duration,
         stages: Option<&Stages>,
     ) {
+        let Answer {
+            outcome,
+            error,
+            report,
+        } = answer;
+        let outcome = &outcome;
+        if let Some(log) = &self.requests {
+            log.push(id, sent, done, reached_function(outcome), report);
+        }
         let in_window = done >= self.window.0 && done < self.window.1;
         {
             let mut shard = self.shards.of(id);
@@ -119,6 +131,17 @@ impl RunContext {
     /// Whether VU `id`'s shard still wants an example error text.
     pub(crate) fn wants_example(&self, id: u32) -> bool {
         self.shards.of(id).wants_error_example()
+    }
+}
+
+/// Whether an answer came from the function (so an invocation, with its REPORT line, served it):
+/// a success, a function error, or the 4xx the stage maps a function error to. API Gateway's own
+/// refusals (403, 429) and the 5xx of a failed integration never reached it.
+fn reached_function(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Ok | Outcome::FunctionError(_) => true,
+        Outcome::Status(code) => (400..500).contains(code) && !matches!(code, 403 | 429),
+        _ => false,
     }
 }
 
@@ -191,12 +214,12 @@ pub(crate) async fn vu_loop(
         }
         let body = ctx.mix.pick(&mut pick);
         let sent = Instant::now();
-        let (outcome, error) = tokio::select! {
+        let answer = tokio::select! {
             r = transport.send(body, ctx.wants_example(id)) => r,
             () = stop.stopped() => break,
         };
         let done = Instant::now();
-        ctx.record(id, &outcome, error, done, done - sent, None);
+        ctx.record(id, answer, (sent, done), done - sent, None);
     }
     if active {
         ctx.timeline.vu_changed(false, Instant::now());
@@ -287,18 +310,19 @@ pub(crate) async fn worker(
         };
         ctx.timeline.in_flight(true);
         let body = ctx.mix.pick(&mut pick);
-        let stages = Stages::of(&stamps, Instant::now());
+        let sent = Instant::now();
+        let stages = Stages::of(&stamps, sent);
         let result = tokio::select! {
             r = transport.send(body, ctx.wants_example(id as u32)) => Some(r),
             () = stop.stopped() => None,
         };
         ctx.timeline.in_flight(false);
-        let Some((outcome, error)) = result else {
+        let Some(answer) = result else {
             break;
         };
         let done = Instant::now();
         let latency = done.saturating_duration_since(stamps.intended);
-        ctx.record(id as u32, &outcome, error, done, latency, Some(&stages));
+        ctx.record(id as u32, answer, (sent, done), latency, Some(&stages));
     }
 }
 

@@ -12,8 +12,11 @@
 pub(crate) mod args;
 pub mod baseline;
 pub(crate) mod export;
+pub(crate) mod function_log;
 pub(crate) mod html;
 pub(crate) mod invoke;
+pub(crate) mod join;
+pub(crate) mod lambda_figures;
 pub(crate) mod monitor;
 pub(crate) mod payload;
 pub(crate) mod printer;
@@ -53,6 +56,8 @@ pub(crate) struct Target<'a> {
     pub(crate) stack: Option<&'a Stack>,
     /// Fills the `tableName` of operation shortcuts.
     pub(crate) table: String,
+    /// Joins the runs with the function's REPORT lines (a target lab knows the function of).
+    pub(crate) lambda: Option<join::LambdaJoin>,
 }
 
 impl Target<'_> {
@@ -68,6 +73,7 @@ impl Target<'_> {
             control: function,
             stack: None,
             table: table.to_string(),
+            lambda: None,
         }
     }
 }
@@ -101,12 +107,27 @@ pub(crate) async fn run_on_stack(
         lambda.clone(),
         function,
     ));
+    let arch = match lambda.get_function_configuration().function_name(function).send().await {
+        Ok(c) => c
+            .architectures()
+            .first()
+            .and_then(crate::arch::Arch::from_lambda)
+            .unwrap_or_default(),
+        Err(_) => stack.settings.arch,
+    };
     let t = Target {
         url,
         control: Some(control),
-        invoker: Some(Arc::new(SdkInvoker::new(lambda, function))),
+        invoker: Some(Arc::new(SdkInvoker::new(lambda, function).with_log_tail())),
         stack: Some(stack),
         table: stack.names.table.clone(),
+        lambda: Some(join::LambdaJoin::new(
+            stack.clients.logs.clone(),
+            function,
+            stack.region(),
+            arch,
+            args.via,
+        )),
     };
     with_ctrl_c(args, &t, json).await
 }
@@ -176,6 +197,7 @@ pub(crate) async fn run_target(
         duration,
         json,
         stop,
+        lambda: t.lambda.as_ref(),
     };
     let mut result = result::header(args, &target_name, &test.mix, shape.as_ref(), vus, duration);
     if !json {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use lab_load::summary::{GeneratorLateness, LatencyStats, Summary};
 
+use super::lambda_figures::{JoinSource, LambdaFigures, RunCost};
 use super::result::{LoadResult, RunResult};
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
@@ -53,6 +54,70 @@ fn lateness_lines(g: &GeneratorLateness) -> String {
     )
 }
 
+/// Lambda's own figures for a run: how the requests were joined with REPORT lines, the latency
+/// of those a cold start served against the warm ones, Init, billed time, memory used and cost.
+pub(crate) fn lambda_report(f: &LambdaFigures) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Lambda's figures: {} of {} requests joined with their REPORT line ({}), from {}",
+        f.joined,
+        f.requests,
+        format::pct(f.coverage),
+        f.source.describe()
+    );
+    if f.source != JoinSource::LogTotals {
+        let mut table = new_table(
+            &["Served by", "Requests", "Avg", "p50", "p95"],
+            &[1, 2, 3, 4],
+        );
+        for (label, l) in [("a cold start", &f.cold), ("a warm instance", &f.warm)] {
+            table.add_row(vec![
+                cell(label, Tone::Neutral),
+                cell(l.count, Tone::Neutral),
+                cell(ms(l.avg_ms), Tone::Neutral),
+                cell(ms(l.p50_ms), Tone::Neutral),
+                cell(ms(l.p95_ms), Tone::Neutral),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+    } else {
+        let _ = writeln!(out, "  cold starts {}, warm {}", f.cold.count, f.warm.count);
+    }
+    let memory = match (f.max_memory_used_mb, f.memory_size_mb) {
+        (Some(used), Some(size)) => format!("; max memory used {used} of {size} MB"),
+        (Some(used), None) => format!("; max memory used {used} MB"),
+        _ => String::new(),
+    };
+    let init = match (f.init_avg_ms, f.init_max_ms) {
+        (Some(avg), Some(max)) => {
+            format!("Init avg {} (max {}); ", format::ms(avg), format::ms(max))
+        }
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {init}Duration avg {}; Billed Duration avg {}{memory}",
+        ms(f.duration_avg_ms),
+        ms(f.billed_avg_ms)
+    );
+    let money = |c: &RunCost| crate::tune::pricing::money(c.total, c.currency);
+    let per_1k = |c: &RunCost| crate::tune::pricing::money(c.per_1k, c.currency);
+    let generator = f.generator_cost.as_ref().map_or_else(String::new, |g| {
+        format!(
+            "; the load generator's own invocations {} (not counted above)",
+            money(g)
+        )
+    });
+    let _ = writeln!(
+        out,
+        "  Lambda cost of the run: {} ({} per 1,000 requests){generator}",
+        money(&f.cost),
+        per_1k(&f.cost)
+    );
+    out
+}
+
 /// One run: the latency of every request (the headline) and of successes beside it, each
 /// labelled; the generator's lateness when it fell behind (with `verbose`, always, by stage);
 /// throughput over the measured window; errors by kind; thresholds; the histogram.
@@ -84,6 +149,12 @@ pub(crate) fn run_report(run: &RunResult, verbose: bool) -> String {
     }
     if let Some(share) = &run.emulator {
         let _ = writeln!(out, "{}", share.sentence());
+    }
+    if let Some(f) = &run.lambda {
+        let _ = write!(out, "{}", lambda_report(f));
+    }
+    if let Some(why) = &run.lambda_missing {
+        let _ = writeln!(out, "Lambda's figures: not read ({why})");
     }
     let _ = writeln!(
         out,

@@ -111,6 +111,14 @@ pub struct RunResult {
     /// the data plane inside the function). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emulator: Option<lab_load::local_timing::EmulatorShare>,
+    /// Lambda's own figures, each request joined with its invocation's REPORT line: cold and warm
+    /// latency, Init, billed duration, memory used, cost. On the stack's function (or
+    /// `--function`); `None` for another URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<super::lambda_figures::LambdaFigures>,
+    /// Why Lambda's figures are missing when they were wanted (the log could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda_missing: Option<String>,
 }
 
 /// The result's description of the test, before any run.

@@ -12,6 +12,7 @@ use lab_load::runner::{self, Measured, Model, RunSpec, VuSet};
 use lab_load::StopHandle;
 
 use super::args::LoadArgs;
+use super::join::LambdaJoin;
 use super::monitor::Terminal;
 use super::printer;
 use super::result::{LoadResult, RunResult};
@@ -49,6 +50,8 @@ pub(crate) struct Test<'a> {
     pub(crate) json: bool,
     /// Ctrl-C (or a test) stops the run in progress.
     pub(crate) stop: &'a StopHandle,
+    /// Joins each run with the function's REPORT lines (the stack's function, or `--function`).
+    pub(crate) lambda: Option<&'a LambdaJoin>,
 }
 
 impl Test<'_> {
@@ -67,6 +70,7 @@ impl Test<'_> {
             memory_mb,
             warm_up: memory_mb.is_some(),
             start_at: None,
+            keep_requests: self.lambda.as_ref().is_some_and(|j| j.keeps_requests(&self.generator)),
         }
     }
 
@@ -92,6 +96,12 @@ impl Test<'_> {
         let mut run = finish(&spec, &measured);
         run.host_cpu = crate::local_cpu::since(&cpu_before).await;
         run.emulator = emulator;
+        if let Some(join) = &self.lambda {
+            match join.figures(&measured, &self.generator).await {
+                Ok(figures) => run.lambda = Some(figures),
+                Err(e) => run.lambda_missing = Some(format!("{e:#}")),
+            }
+        }
         run.thresholds = self
             .args
             .thresholds
@@ -165,5 +175,7 @@ fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
         thresholds: Vec::new(),
         host_cpu: None,
         emulator: None,
+        lambda: None,
+        lambda_missing: None,
     }
 }

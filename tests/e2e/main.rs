@@ -10,6 +10,7 @@ mod iam;
 mod invoke_teardown;
 mod lifecycle;
 mod load_baseline_local;
+mod load_lambda_figures;
 mod load_workers_local;
 mod local_hygiene;
 mod local_persistence;

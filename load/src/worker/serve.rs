@@ -127,6 +127,9 @@ async fn run_plan(plan: &Plan) -> Result<Report> {
         memory_mb: None,
         warm_up: plan.warm_up,
         start_at: Some(instant_of(plan.start_at_unix_ms)),
+        // A worker sends back histograms, not requests: lab joins its run with Lambda's figures
+        // from the function's log as a whole.
+        keep_requests: false,
     };
     let mix = Arc::new(PayloadMix::from_spec(
         &crate::payload::spec::PayloadSpec::Weighted(plan.payloads.clone()),

@@ -235,6 +235,8 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/control/lambda.rs", "update_function_configuration", "lambda:UpdateFunctionConfiguration", Target, &[Tune, Load], "set the memory size under test"),
     need("src/control/lambda.rs", "invoke", "lambda:InvokeFunction", Target, &[Tune, Load], "invoke at each size (load --via lambda)"),
     need("load/src/invoke.rs", "invoke", "lambda:InvokeFunction", Function, &[Load], "load --via lambda"),
+    need("src/load/mod.rs", "get_function_configuration", "lambda:GetFunctionConfiguration", Target, &[Load], "the function's instruction set, for its price"),
+    need("src/load/function_log.rs", "filter_log_events", "logs:FilterLogEvents", LogGroups, &[Load, LoadWorkers], "read the run's REPORT lines (Lambda's figures per request; the generator's cost)"),
     need("src/control/versions.rs", "publish_version", "lambda:PublishVersion", Target, &[Tune], "a version per memory size"),
     need("src/control/versions.rs", "create_alias", "lambda:CreateAlias", Target, &[Tune], "an alias per memory size"),
     need("src/control/versions.rs", "update_alias", "lambda:UpdateAlias", Target, &[Tune], "point an alias at its version"),
@@ -258,7 +260,7 @@ mod tests {
     /// operations start with, `.invoke()`, and `on_method!(x, op)` (stack::api::method's macro).
     fn operations(text: &str) -> BTreeSet<String> {
         let call = regex::Regex::new(
-            r"\.((?:get|list|create|delete|put|update|add|remove|tag|untag|publish|attach|detach|describe)_[a-z_]+|invoke)\(\)",
+            r"\.((?:get|list|create|delete|put|update|add|remove|tag|untag|publish|attach|detach|describe|filter)_[a-z_]+|invoke)\(\)",
         )
         .unwrap();
         let on_method = regex::Regex::new(r"on_method!\(\s*\w+\s*,\s*(\w+)\s*\)").unwrap();

@@ -3,6 +3,7 @@
 
 use lab_load::summary::LatencyStats;
 
+use super::super::lambda_figures::{LambdaFigures, Latencies, RunCost};
 use super::super::result::RunResult;
 use super::{charts, latency_cell, ms, opt, run_key};
 use crate::report::format;
@@ -17,6 +18,12 @@ pub(super) fn section(doc: &mut Document, run: &RunResult, i: usize) {
     };
     doc.heading(&format!("{}{interrupted}", run.label));
     summary(doc, run, i);
+    if let Some(f) = &run.lambda {
+        lambda(doc, f, i);
+    }
+    if let Some(why) = &run.lambda_missing {
+        doc.paragraph(&format!("Lambda's figures: not read ({why})."), false);
+    }
     if run.summary.errors > 0 {
         let e = &run.errors;
         doc.paragraph(&format!("Errors — {}", e.kinds().join(", ")), false);
@@ -101,6 +108,63 @@ fn summary(doc: &mut Document, run: &RunResult, i: usize) {
             false,
         );
     }
+}
+
+/// `#load-lambda-N`: the requests a cold start served against the warm ones (the client's latency,
+/// from the join), then Lambda's own figures and the run's cost in words.
+fn lambda(doc: &mut Document, f: &LambdaFigures, i: usize) {
+    doc.paragraph(
+        &format!(
+            "Lambda's figures: {} of {} requests joined with their REPORT line ({}), from {}.",
+            f.joined,
+            f.requests,
+            format::pct(f.coverage),
+            f.source.describe()
+        ),
+        false,
+    );
+    let row = |label: &str, key: &str, l: &Latencies| DataRow {
+        class: None,
+        key: Some(("served-by".into(), key.into())),
+        cells: vec![
+            DataCell::text(label.to_string()),
+            DataCell::value(l.count.to_string(), "requests", l.count),
+            DataCell::value(ms(l.avg_ms), "avg-ms", opt(l.avg_ms)),
+            DataCell::value(ms(l.p50_ms), "p50-ms", opt(l.p50_ms)),
+            DataCell::value(ms(l.p95_ms), "p95-ms", opt(l.p95_ms)),
+        ],
+    };
+    doc.table(&DataTable {
+        id: format!("load-lambda-{i}"),
+        headers: ["Served by", "Requests", "Avg", "p50", "p95"]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        rows: vec![
+            row("a cold start", "cold", &f.cold),
+            row("a warm instance", "warm", &f.warm),
+        ],
+    });
+    let money = |c: &RunCost| crate::tune::pricing::money(c.total, c.currency);
+    doc.paragraph(
+        &format!(
+            "Init avg {}, max {}; Duration avg {}; Billed Duration avg {}; max memory used {} of {} MB. \
+             Lambda cost of the run {} ({} per 1,000 requests){}.",
+            ms(f.init_avg_ms),
+            ms(f.init_max_ms),
+            ms(f.duration_avg_ms),
+            ms(f.billed_avg_ms),
+            f.max_memory_used_mb.map_or("-".into(), |m| m.to_string()),
+            f.memory_size_mb.map_or("-".into(), |m| m.to_string()),
+            money(&f.cost),
+            crate::tune::pricing::money(f.cost.per_1k, f.cost.currency),
+            f.generator_cost
+                .as_ref()
+                .map(|g| format!("; the load generator's own invocations {}", money(g)))
+                .unwrap_or_default(),
+        ),
+        true,
+    );
 }
 
 /// One row of `#load-summary-N`: `count` requests whose latency is `l`, beside the run's totals.

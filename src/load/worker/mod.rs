@@ -43,6 +43,7 @@ pub(crate) struct Fleet {
     count: u32,
     client: aws_sdk_lambda::Client,
     function: String,
+    arch: crate::arch::Arch,
     via: Via,
     url: String,
     target_function: String,
@@ -97,6 +98,7 @@ impl Fleet {
             count: n,
             client,
             function,
+            arch,
             via: args.via,
             url: url.to_string(),
             target_function: stack.names.function.clone(),
@@ -127,6 +129,7 @@ impl Fleet {
         let mut stop_rx = stop.subscribe();
         let slice = MAX_SLICE.saturating_sub(self.timeout).max(Duration::from_secs(60));
         let mut offset = Duration::ZERO;
+        let mut started_epoch_ms = None;
         while offset < spec.duration {
             let length = slice.min(spec.duration - offset);
             let margin = START_MARGIN
@@ -136,6 +139,7 @@ impl Fleet {
                     Duration::ZERO
                 };
             let start_at = unix_ms() + margin.as_millis() as u64;
+            started_epoch_ms.get_or_insert(start_at as f64);
             let plans: Vec<Plan> = (0..self.count)
                 .map(|i| self.plan(spec, mix, i, offset, length, start_at, sent[i as usize]))
                 .collect();
@@ -168,7 +172,19 @@ impl Fleet {
             elapsed,
             interrupted: stop_rx.is_stopped(),
             late,
+            requests: Vec::new(),
+            started_epoch_ms: started_epoch_ms.unwrap_or_else(|| unix_ms() as f64),
         })
+    }
+
+    /// The generator function's name (its log holds what the workers were billed).
+    pub(crate) fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// The generator function's instruction set (its price).
+    pub(crate) fn arch(&self) -> crate::arch::Arch {
+        self.arch
     }
 
     #[allow(clippy::too_many_arguments)]

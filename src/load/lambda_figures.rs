@@ -1,0 +1,415 @@
+//! Lambda's own figures for each request of a run: every request joined with the REPORT line of
+//! the invocation that served it, then the run's latency split cold/warm, Init, billed duration,
+//! memory used and what the run cost on Lambda. No load tester does this (k6, oha and Artillery
+//! see only the client's side; aws-lambda-power-tuning only Lambda's).
+//!
+//! Two joins, by what the transport returns:
+//! - `--via lambda`: Invoke with `LogType=Tail` returns each invocation's REPORT line with its
+//!   answer, so the join is exact.
+//! - The stage URL: API Gateway's answer carries no Lambda request id, so each request is paired
+//!   with a REPORT line from the function's log by time: the line logged (the invocation's end)
+//!   inside the request's send..answer window whose Duration (+ Init) fits in its latency, the
+//!   earliest first. The log's clock is aligned on the client's first (the median gap between the
+//!   n-th answer and the n-th line). Counts, cold starts, billed time and cost do not depend on
+//!   which line goes with which request; the cold/warm latency split does, and is exact whenever
+//!   one invocation ended inside a request's window.
+
+use serde::Serialize;
+
+use lab_load::requests::RequestRecord;
+
+use super::function_log::LoggedReport;
+use crate::tune::pricing::Pricing;
+use crate::tune::report_line::{self, ReportLine};
+
+/// How requests were paired with REPORT lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinSource {
+    /// Invoke's `LogType=Tail`: each answer came with its REPORT line.
+    LogTail,
+    /// The function's log, paired with the requests by time.
+    FunctionLog,
+    /// The function's log as a whole (`--workers`: the requests' own times stay in the workers).
+    LogTotals,
+}
+
+impl JoinSource {
+    /// The join in words, for the table's caption.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            JoinSource::LogTail => "each request's REPORT line from Invoke's log tail (exact)",
+            JoinSource::FunctionLog => {
+                "REPORT lines from the function's log, paired with requests by time (the stage URL returns no Lambda request id)"
+            }
+            JoinSource::LogTotals => {
+                "REPORT lines from the function's log in the run's window, as totals (the workers keep each request's times)"
+            }
+        }
+    }
+}
+
+/// Latency the client saw, for one kind of request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Latencies {
+    /// Requests.
+    pub count: u64,
+    /// Mean, ms.
+    pub avg_ms: Option<f64>,
+    /// Median, ms.
+    pub p50_ms: Option<f64>,
+    /// 95th percentile, ms.
+    pub p95_ms: Option<f64>,
+}
+
+/// What the run cost on Lambda (the function's invocations; the generator's apart).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunCost {
+    /// Every joined invocation's compute and request charges.
+    pub total: f64,
+    /// `total` per 1,000 invocations.
+    pub per_1k: f64,
+    /// `USD`, or `CNY` in the China regions.
+    pub currency: &'static str,
+}
+
+/// Lambda's figures for one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LambdaFigures {
+    /// How requests were paired with REPORT lines.
+    pub source: JoinSource,
+    /// Requests whose answer came from the function (an invocation served each).
+    pub requests: u64,
+    /// Of those, the ones paired with a REPORT line.
+    pub joined: u64,
+    /// `joined / requests` (1 when nothing reached the function).
+    pub coverage: f64,
+    /// Requests served by a new instance (the REPORT line has Init or Restore).
+    pub cold: Latencies,
+    /// Requests served by a warm instance.
+    pub warm: Latencies,
+    /// Mean and longest Init Duration of the cold starts, ms.
+    pub init_avg_ms: Option<f64>,
+    /// Longest Init Duration, ms.
+    pub init_max_ms: Option<f64>,
+    /// Mean Duration (the handler's time), ms.
+    pub duration_avg_ms: Option<f64>,
+    /// Mean Billed Duration (with Billed Restore Duration), ms.
+    pub billed_avg_ms: Option<f64>,
+    /// Every joined invocation's Billed Duration together, ms.
+    pub billed_total_ms: f64,
+    /// The most memory an invocation used, MB.
+    pub max_memory_used_mb: Option<u32>,
+    /// The memory size the invocations ran at, MB (the largest, if the run saw two).
+    pub memory_size_mb: Option<u32>,
+    /// What the joined invocations cost.
+    pub cost: RunCost,
+    /// With `--workers`: what the generator's own invocations cost, apart from the function's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator_cost: Option<RunCost>,
+}
+
+/// A REPORT line paired with the latency of the request it served (when the join knows it).
+struct Joined<'a> {
+    report: &'a ReportLine,
+    latency_ms: Option<f64>,
+}
+
+/// `--via lambda`: each record's own REPORT line.
+pub(crate) fn from_tails(records: &[RequestRecord], pricing: &Pricing) -> LambdaFigures {
+    let parsed: Vec<(f64, ReportLine)> = records
+        .iter()
+        .filter_map(|r| {
+            let report = report_line::parse(r.report.as_deref()?)?;
+            Some((latency_ms(r), report))
+        })
+        .collect();
+    let joined: Vec<Joined<'_>> = parsed
+        .iter()
+        .map(|(latency, report)| Joined {
+            report,
+            latency_ms: Some(*latency),
+        })
+        .collect();
+    figures(JoinSource::LogTail, reached(records), &joined, pricing)
+}
+
+/// The stage URL: `records` paired with the function's `logged` REPORT lines by time; the run's
+/// clock started at `start_ms` (ms since the epoch).
+pub(crate) fn from_log(
+    records: &[RequestRecord],
+    logged: &[LoggedReport],
+    start_ms: f64,
+    pricing: &Pricing,
+) -> LambdaFigures {
+    let pairs = pair_by_time(records, logged, start_ms);
+    let joined: Vec<Joined<'_>> = pairs
+        .iter()
+        .map(|&(r, l)| Joined {
+            report: &logged[l].report,
+            latency_ms: Some(latency_ms(&records[r])),
+        })
+        .collect();
+    figures(JoinSource::FunctionLog, reached(records), &joined, pricing)
+}
+
+/// `--workers`: the log's REPORT lines as totals, against the `requests` that reached the function.
+pub(crate) fn from_totals(
+    requests: u64,
+    logged: &[LoggedReport],
+    pricing: &Pricing,
+) -> LambdaFigures {
+    let joined: Vec<Joined<'_>> = logged
+        .iter()
+        .map(|l| Joined {
+            report: &l.report,
+            latency_ms: None,
+        })
+        .collect();
+    figures(JoinSource::LogTotals, requests, &joined, pricing)
+}
+
+/// What `logged` invocations of the generator cost.
+pub(crate) fn cost_of(logged: &[LoggedReport], pricing: &Pricing) -> RunCost {
+    let reports: Vec<&ReportLine> = logged.iter().map(|l| &l.report).collect();
+    cost(&reports, pricing)
+}
+
+fn latency_ms(r: &RequestRecord) -> f64 {
+    r.done_us.saturating_sub(r.sent_us) as f64 / 1000.0
+}
+
+fn reached(records: &[RequestRecord]) -> u64 {
+    records.iter().filter(|r| r.reached_function).count() as u64
+}
+
+/// Slack for the log's whole-millisecond stamps.
+const STAMP_SLACK_MS: f64 = 2.0;
+
+/// (record, logged line) pairs: for each request that reached the function, in answer order, the
+/// earliest unpaired line stamped inside its window (after aligning the clocks) whose Duration and
+/// Init fit in its latency.
+fn pair_by_time(
+    records: &[RequestRecord],
+    logged: &[LoggedReport],
+    start_ms: f64,
+) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> =
+        (0..records.len()).filter(|&i| records[i].reached_function).collect();
+    order.sort_by_key(|&i| records[i].done_us);
+    let ends: Vec<f64> =
+        order.iter().map(|&i| start_ms + records[i].done_us as f64 / 1000.0).collect();
+    let offset = clock_offset(&ends, logged);
+    // Lines by aligned stamp; a line is taken once.
+    let mut free: std::collections::BTreeMap<(i64, usize), ()> =
+        logged.iter().enumerate().map(|(j, l)| ((l.at_ms, j), ())).collect();
+    let mut pairs = Vec::new();
+    for &i in &order {
+        let r = &records[i];
+        let sent = start_ms + r.sent_us as f64 / 1000.0 + offset - STAMP_SLACK_MS;
+        let done = start_ms + r.done_us as f64 / 1000.0 + offset + STAMP_SLACK_MS;
+        let latency = latency_ms(r) + STAMP_SLACK_MS;
+        let found = free
+            .range((sent.floor() as i64, 0)..=(done.ceil() as i64, usize::MAX))
+            .map(|(&(_, j), _)| j)
+            .find(|&j| logged[j].report.total_ms() <= latency);
+        if let Some(j) = found {
+            free.remove(&(logged[j].at_ms, j));
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
+/// How far the log's clock is ahead of the client's, ms: the median gap between the n-th answer
+/// and the n-th line (a line is logged just before its answer leaves, so the gap is small and
+/// steady unless the clocks differ).
+fn clock_offset(ends_ms: &[f64], logged: &[LoggedReport]) -> f64 {
+    let mut stamps: Vec<i64> = logged.iter().map(|l| l.at_ms).collect();
+    stamps.sort_unstable();
+    let mut gaps: Vec<f64> =
+        ends_ms.iter().zip(&stamps).map(|(end, &at)| at as f64 - end).collect();
+    if gaps.is_empty() {
+        return 0.0;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2]
+}
+
+fn figures(
+    source: JoinSource,
+    requests: u64,
+    joined: &[Joined<'_>],
+    pricing: &Pricing,
+) -> LambdaFigures {
+    let (cold, warm): (Vec<&Joined<'_>>, Vec<&Joined<'_>>) =
+        joined.iter().partition(|j| j.report.is_cold());
+    let latencies = |set: &[&Joined<'_>]| {
+        let mut v: Vec<f64> = set.iter().filter_map(|j| j.latency_ms).collect();
+        v.sort_by(f64::total_cmp);
+        Latencies {
+            count: set.len() as u64,
+            avg_ms: mean(&v),
+            p50_ms: percentile(&v, 0.50),
+            p95_ms: percentile(&v, 0.95),
+        }
+    };
+    let inits: Vec<f64> =
+        cold.iter().filter_map(|j| j.report.init_ms.or(j.report.restore_ms)).collect();
+    let durations: Vec<f64> = joined.iter().map(|j| j.report.duration_ms).collect();
+    let billed: Vec<f64> = joined.iter().map(|j| j.report.total_billed_ms()).collect();
+    let reports: Vec<&ReportLine> = joined.iter().map(|j| j.report).collect();
+    let n = joined.len() as u64;
+    LambdaFigures {
+        source,
+        requests,
+        joined: n,
+        coverage: if requests == 0 {
+            1.0
+        } else {
+            n as f64 / requests as f64
+        },
+        cold: latencies(&cold),
+        warm: latencies(&warm),
+        init_avg_ms: mean(&inits),
+        init_max_ms: inits.iter().copied().reduce(f64::max),
+        duration_avg_ms: mean(&durations),
+        billed_avg_ms: mean(&billed),
+        billed_total_ms: billed.iter().sum(),
+        max_memory_used_mb: joined.iter().filter_map(|j| j.report.max_memory_used_mb).max(),
+        memory_size_mb: joined.iter().filter_map(|j| j.report.memory_size_mb).max(),
+        cost: cost(&reports, pricing),
+        generator_cost: None,
+    }
+}
+
+fn cost(reports: &[&ReportLine], pricing: &Pricing) -> RunCost {
+    let total: f64 = reports
+        .iter()
+        .map(|r| pricing.cost(r.total_billed_ms(), r.memory_size_mb.unwrap_or(128)).total())
+        .sum();
+    RunCost {
+        total,
+        per_1k: if reports.is_empty() {
+            0.0
+        } else {
+            total / reports.len() as f64 * 1000.0
+        },
+        currency: pricing.currency,
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Nearest-rank percentile of sorted `v`.
+fn percentile(v: &[f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    Some(v[rank - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+
+    fn record(sent_ms: u64, done_ms: u64) -> RequestRecord {
+        RequestRecord {
+            sent_us: sent_ms * 1000,
+            done_us: done_ms * 1000,
+            reached_function: true,
+            report: None,
+        }
+    }
+
+    fn line(duration: f64, init: Option<f64>) -> ReportLine {
+        let init = init.map(|i| format!("\tInit Duration: {i} ms")).unwrap_or_default();
+        report_line::parse(&format!(
+            "REPORT RequestId: x\tDuration: {duration} ms\tBilled Duration: {} ms\tMemory Size: 1024 MB\tMax Memory Used: 30 MB{init}",
+            (duration + init_ms_of(&init)).ceil()
+        ))
+        .unwrap()
+    }
+
+    fn init_ms_of(text: &str) -> f64 {
+        text.split("Init Duration: ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    #[test]
+    fn overlapping_requests_pair_with_the_lines_that_fit_them() {
+        // A cold request 0..120 ms (its line at 118 ms: 100 ms Init + 15 ms) beside warm ones.
+        let records = [
+            record(0, 120),
+            record(5, 12),
+            record(13, 20),
+            record(21, 30),
+        ];
+        let start = 1_000_000.0;
+        let logged = vec![
+            LoggedReport {
+                at_ms: 1_000_011,
+                report: line(5.0, None),
+            },
+            LoggedReport {
+                at_ms: 1_000_019,
+                report: line(5.0, None),
+            },
+            LoggedReport {
+                at_ms: 1_000_029,
+                report: line(6.0, None),
+            },
+            LoggedReport {
+                at_ms: 1_000_118,
+                report: line(15.0, Some(100.0)),
+            },
+        ];
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, start, &pricing);
+        assert_eq!((f.requests, f.joined), (4, 4));
+        assert_eq!(f.cold.count, 1);
+        assert_eq!(f.cold.p50_ms, Some(120.0));
+        assert_eq!(f.warm.count, 3);
+        assert_eq!(f.init_max_ms, Some(100.0));
+        assert_eq!(f.max_memory_used_mb, Some(30));
+        // 5 + 5 + 6 + 115 ms billed at 1 GB, plus four requests.
+        let expected = (131.0 / 1000.0) * pricing.gb_second + 4.0 * pricing.request;
+        assert!((f.cost.total - expected).abs() < 1e-15, "{f:?}");
+    }
+
+    #[test]
+    fn a_line_that_cannot_fit_a_request_is_not_paired_with_it() {
+        // The line is stamped inside the window but reports more time than the request took.
+        let records = [record(0, 10)];
+        let logged = vec![LoggedReport {
+            at_ms: 9,
+            report: line(50.0, None),
+        }];
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, 0.0, &pricing);
+        assert_eq!(f.joined, 0);
+        assert_eq!(f.coverage, 0.0);
+    }
+
+    #[test]
+    fn a_log_clock_ahead_of_the_clients_is_aligned() {
+        // The log's clock runs 250 ms ahead: every line still pairs with its request.
+        let records: Vec<RequestRecord> = (0..20).map(|i| record(i * 10, i * 10 + 8)).collect();
+        let logged: Vec<LoggedReport> = (0..20)
+            .map(|i| LoggedReport {
+                at_ms: 250 + i * 10 + 7,
+                report: line(6.0, None),
+            })
+            .collect();
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, 0.0, &pricing);
+        assert_eq!(f.joined, 20, "{f:?}");
+    }
+}
