@@ -47,6 +47,11 @@ def num(x):
     return f"{x:.3f}"
 
 
+def pct(fraction):
+    """A share: 100%, 99.8%."""
+    return "-" if fraction is None else f"{fraction * 100:.1f}".removesuffix(".0") + "%"
+
+
 def times(r):
     """A ratio: 36x, 3.87x, 1.13x."""
     return f"{r:.0f}x" if abs(r) >= 10 else f"{r:.2f}x"
@@ -352,6 +357,21 @@ def handlers_local_summary(d, lab, peer, ratio):
             f"{d['settings']['target']} met from {first(lab)} vs {first(peer)}")
 
 
+def load_join_ratios(lab, peer):
+    return {"coverage_cold": div(lab["cold_coverage"], peer["cold_coverage"]),
+            "coverage_warmed": div(lab["warmed_coverage"], peer["warmed_coverage"]),
+            "seconds_past_planned": div(lab["seconds_past_planned"], peer["seconds_past_planned"])}
+
+
+def load_join_summary(d, lab, peer, ratio):
+    return (f"coverage through the stage URL (log, by time) {pct(lab['cold_coverage'])} of "
+            f"{lab['cold_requests']} requests ({lab['cold_cold_starts']} cold starts) vs --via lambda (log tail) "
+            f"{pct(peer['cold_coverage'])} of {peer['cold_requests']} ({peer['cold_cold_starts']}); after a "
+            f"memory change {pct(lab['warmed_coverage'])} vs {pct(peer['warmed_coverage'])}; lab ran "
+            f"{num(lab['seconds_past_planned'])} s past the test's length vs {num(peer['seconds_past_planned'])} s "
+            f"(the log read and the pairing)")
+
+
 def tune_stability_ratios(lab, peer):
     return {"same_winner_auto_vs_fixed": div(lab["same_winner"], peer["same_winner"])}
 
@@ -443,6 +463,11 @@ BENCHES = [
          summary=tune_stability_summary,
          what="the same `lab tune` (128-1024 MB, strategy cost) repeated on the local stack: how often the most "
               "frequent winner won with --num auto vs a fixed --num 10, alternated in the same run"),
+    dict(name="load-join", script="scripts/bench-load-join.sh", ratios=load_join_ratios,
+         summary=load_join_summary,
+         what="`lab load` joined with Lambda's REPORT lines on the local stack: the stage URL (the function's "
+              "log, paired by time) vs --via lambda (Invoke's log tail, exact), same run: coverage, and the "
+              "seconds the join adds"),
     dict(name="load-baseline", script="scripts/bench-load-baseline.sh", ratios=load_baseline_ratios,
          summary=load_baseline_summary,
          what="`lab load --baseline`'s power (runs at a lowered memory caught) vs its false-positive rate "

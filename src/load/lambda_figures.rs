@@ -7,9 +7,9 @@
 //! - `--via lambda`: Invoke with `LogType=Tail` returns each invocation's REPORT line with its
 //!   answer, so the join is exact.
 //! - The stage URL: API Gateway's answer carries no Lambda request id, so each request is paired
-//!   with a REPORT line from the function's log by time: the line logged (the invocation's end)
-//!   inside the request's send..answer window whose Duration (+ Init) fits in its latency, the
-//!   earliest first. The log's clock is aligned on the client's first (the median gap between the
+//!   with a REPORT line from the function's log by time: of the lines whose handler time (the
+//!   line's stamp, the invocation's end, less its Duration) lies inside the request's send..answer
+//!   window, the one that fills it most closely. The log's clock is aligned on the client's first (the median gap between the
 //!   n-th answer and the n-th line). Counts, cold starts, billed time and cost do not depend on
 //!   which line goes with which request; the cold/warm latency split does, and is exact whenever
 //!   one invocation ended inside a request's window.
@@ -187,8 +187,8 @@ fn reached(records: &[RequestRecord]) -> u64 {
 const STAMP_SLACK_MS: f64 = 2.0;
 
 /// (record, logged line) pairs: for each request that reached the function, in answer order, the
-/// earliest unpaired line stamped inside its window (after aligning the clocks) whose Duration and
-/// Init fit in its latency.
+/// unpaired line (after aligning the clocks) whose handler time lies inside the request's window and
+/// fills it most closely.
 fn pair_by_time(
     records: &[RequestRecord],
     logged: &[LoggedReport],
@@ -203,19 +203,60 @@ fn pair_by_time(
     // Lines by aligned stamp; a line is taken once.
     let mut free: std::collections::BTreeMap<(i64, usize), ()> =
         logged.iter().enumerate().map(|(j, l)| ((l.at_ms, j), ())).collect();
-    let mut pairs = Vec::new();
-    for &i in &order {
+    let window = |i: usize| {
         let r = &records[i];
-        let sent = start_ms + r.sent_us as f64 / 1000.0 + offset - STAMP_SLACK_MS;
-        let done = start_ms + r.done_us as f64 / 1000.0 + offset + STAMP_SLACK_MS;
-        let latency = latency_ms(r) + STAMP_SLACK_MS;
-        let found = free
-            .range((sent.floor() as i64, 0)..=(done.ceil() as i64, usize::MAX))
-            .map(|(&(_, j), _)| j)
-            .find(|&j| logged[j].report.total_ms() <= latency);
-        if let Some(j) = found {
-            free.remove(&(logged[j].at_ms, j));
-            pairs.push((i, j));
+        (
+            start_ms + r.sent_us as f64 / 1000.0 + offset - STAMP_SLACK_MS,
+            start_ms + r.done_us as f64 / 1000.0 + offset + STAMP_SLACK_MS,
+        )
+    };
+    // How far a line's handler time is from filling the request's window at both ends: the
+    // request's own line fits it closest (the gateway's time in front and behind is small and
+    // steady), where another request's may merely fit inside it.
+    let misfit = |(sent, done): (f64, f64), at: f64, report: &ReportLine| {
+        (done - STAMP_SLACK_MS - at).abs()
+            + ((at - report.duration_ms) - (sent + STAMP_SLACK_MS)).abs()
+    };
+    let mut pairs = Vec::new();
+    let mut unpaired = Vec::new();
+    // First every line whose handler time lies inside a request's window; then, for requests
+    // left over (a neighbour took the line that fitted them), any line stamped inside it.
+    for strict in [true, false] {
+        let requests = if strict {
+            order.clone()
+        } else {
+            std::mem::take(&mut unpaired)
+        };
+        for i in requests {
+            let (sent, done) = window(i);
+            let found = free
+                .range((sent.floor() as i64, 0)..=(done.ceil() as i64, usize::MAX))
+                .map(|(&(at, j), _)| (at as f64, j))
+                // The handler ran inside the window (Init may not have: Lambda can initialise
+                // an instance before the request it serves).
+                .filter(|&(at, j)| {
+                    let ran = logged[j].report.duration_ms;
+                    if strict {
+                        at - ran >= sent
+                    } else {
+                        ran <= done - sent
+                    }
+                })
+                .min_by(|a, b| {
+                    misfit((sent, done), a.0, &logged[a.1].report).total_cmp(&misfit(
+                        (sent, done),
+                        b.0,
+                        &logged[b.1].report,
+                    ))
+                })
+                .map(|(_, j)| j);
+            match found {
+                Some(j) => {
+                    free.remove(&(logged[j].at_ms, j));
+                    pairs.push((i, j));
+                }
+                None => unpaired.push(i),
+            }
         }
     }
     pairs
