@@ -259,23 +259,75 @@ fn pair_by_time(
             }
         }
     }
+    // Last, a request still without a line takes one a paired neighbour holds, where that
+    // neighbour can take a free line instead (one step of an augmenting path).
+    let fits = |i: usize, j: usize| {
+        let (sent, done) = window(i);
+        let at = logged[j].at_ms as f64;
+        at >= sent.floor() && at <= done.ceil() && logged[j].report.duration_ms <= done - sent
+    };
+    for u in unpaired {
+        let (sent, done) = window(u);
+        let swap = pairs.iter().enumerate().find_map(|(k, &(p, held))| {
+            if !fits(u, held) {
+                return None;
+            }
+            let (p_sent, p_done) = window(p);
+            let instead = free
+                .range((p_sent.floor() as i64, 0)..=(p_done.ceil() as i64, usize::MAX))
+                .map(|(&(_, j), _)| j)
+                .find(|&j| fits(p, j))?;
+            Some((k, held, instead))
+        });
+        let _ = (sent, done);
+        if let Some((k, held, instead)) = swap {
+            free.remove(&(logged[instead].at_ms, instead));
+            pairs[k].1 = instead;
+            pairs.push((u, held));
+        }
+    }
     pairs
 }
 
-/// How far the log's clock is ahead of the client's, ms: the median gap between the n-th answer
-/// and the n-th line (a line is logged just before its answer leaves, so the gap is small and
-/// steady unless the clocks differ).
+/// How far the log's clock is ahead of the client's, ms. A line is logged just before its answer
+/// leaves, so pairing the n-th answer with the n-th line gives a small, steady gap, unless the log
+/// holds a line or two the run did not answer (a warm-up's, stamped in the run's first
+/// millisecond) or lacks one: the rank pairing is tried a few lines either way, and the one whose
+/// gaps agree best (least median deviation) gives the median gap.
 fn clock_offset(ends_ms: &[f64], logged: &[LoggedReport]) -> f64 {
     let mut stamps: Vec<i64> = logged.iter().map(|l| l.at_ms).collect();
     stamps.sort_unstable();
-    let mut gaps: Vec<f64> =
-        ends_ms.iter().zip(&stamps).map(|(end, &at)| at as f64 - end).collect();
-    if gaps.is_empty() {
-        return 0.0;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut best: Option<(f64, f64)> = None;
+    let shifts = (0..=RANK_SHIFTS).flat_map(|s| if s == 0 { vec![0] } else { vec![s, -s] });
+    for shift in shifts {
+        let mut gaps: Vec<f64> = ends_ms
+            .iter()
+            .enumerate()
+            .filter_map(|(k, end)| {
+                let at = stamps.get(usize::try_from(k as i64 + shift).ok()?)?;
+                Some(*at as f64 - end)
+            })
+            .collect();
+        if gaps.is_empty() {
+            continue;
+        }
+        let centre = median(&mut gaps);
+        let mut deviations: Vec<f64> = gaps.iter().map(|g| (g - centre).abs()).collect();
+        let spread = median(&mut deviations);
+        // Ties go to the smaller shift (the loop runs outward from 0).
+        if best.is_none_or(|(s, _)| spread < s) {
+            best = Some((spread, centre));
+        }
     }
-    gaps.sort_by(f64::total_cmp);
-    gaps[gaps.len() / 2]
+    best.map_or(0.0, |(_, centre)| centre)
 }
+
+/// Lines the rank pairing of [`clock_offset`] tries either way.
+const RANK_SHIFTS: i64 = 4;
 
 fn figures(
     source: JoinSource,
@@ -440,12 +492,48 @@ mod tests {
     }
 
     #[test]
+    fn a_line_the_run_did_not_answer_does_not_shift_the_clocks() {
+        // A warm-up's line stamped in the run's first millisecond, before the run's own lines;
+        // irregular arrivals, as a real run's are (on a regular grid every shift pairs alike).
+        let sent = irregular(50, 1, 5);
+        let records: Vec<RequestRecord> = sent.iter().map(|&t| record(t, t + 8)).collect();
+        let mut logged = vec![LoggedReport {
+            at_ms: 0,
+            report: line(1.0, None),
+        }];
+        logged.extend(sent.iter().map(|&t| LoggedReport {
+            at_ms: t as i64 + 7,
+            report: line(6.0, None),
+        }));
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, 0.0, &pricing);
+        assert_eq!(f.joined, 50, "{f:?}");
+        assert_eq!(
+            f.duration_avg_ms,
+            Some(6.0),
+            "every request got its own line: {f:?}"
+        );
+    }
+
+    /// `n` send times `base..base+span` ms apart, varying.
+    fn irregular(n: u64, base: u64, span: u64) -> Vec<u64> {
+        (0..n)
+            .scan(0, |t, i| {
+                *t += base + (i * 7919) % span;
+                Some(*t)
+            })
+            .collect()
+    }
+
+    #[test]
     fn a_log_clock_ahead_of_the_clients_is_aligned() {
         // The log's clock runs 250 ms ahead: every line still pairs with its request.
-        let records: Vec<RequestRecord> = (0..20).map(|i| record(i * 10, i * 10 + 8)).collect();
-        let logged: Vec<LoggedReport> = (0..20)
-            .map(|i| LoggedReport {
-                at_ms: 250 + i * 10 + 7,
+        let sent = irregular(20, 4, 9);
+        let records: Vec<RequestRecord> = sent.iter().map(|&t| record(t, t + 8)).collect();
+        let logged: Vec<LoggedReport> = sent
+            .iter()
+            .map(|&t| LoggedReport {
+                at_ms: 250 + t as i64 + 7,
                 report: line(6.0, None),
             })
             .collect();
