@@ -340,11 +340,6 @@ impl TuneConfig {
         Ok(cfg)
     }
 
-    /// Whether `--arch` names more than one instruction set.
-    pub(crate) fn multi_arch(&self) -> bool {
-        self.arches.as_ref().is_some_and(|a| a.len() > 1)
-    }
-
     /// Two instruction sets exclude the settings that would leave something behind on a function:
     /// the copy and its versions always go, and a winner's arch is the code's, not a setting.
     fn check_arches(&self) -> Result<()> {
