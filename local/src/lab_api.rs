@@ -66,7 +66,10 @@ async fn kept_code(gw: &Shared, method: &Method, path: &str) -> Response {
     );
     let sha16 = file.strip_suffix(".zip").unwrap_or_default();
     let Some(zip) = gw.registry.kept_zip(region, name, sha16) else {
-        return (StatusCode::BAD_REQUEST, "expected /_lab/code/REGION/FUNCTION/SHA16.zip")
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected /_lab/code/REGION/FUNCTION/SHA16.zip",
+        )
             .into_response();
     };
     match tokio::fs::read(&zip).await {

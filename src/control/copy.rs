@@ -156,9 +156,10 @@ impl ArchCopies for LambdaTarget {
                 .set_security_group_ids(Some(s.security_groups.clone()))
                 .build()
         });
-        let environment = s.env.as_ref().map(|vars| {
-            Environment::builder().set_variables(Some(vars.clone())).build()
-        });
+        let environment = s
+            .env
+            .as_ref()
+            .map(|vars| Environment::builder().set_variables(Some(vars.clone())).build());
         let ephemeral = match s.ephemeral_mb {
             Some(mb) => Some(EphemeralStorage::builder().size(mb).build()?),
             None => None,
@@ -177,7 +178,10 @@ impl ArchCopies for LambdaTarget {
                 .set_ephemeral_storage(ephemeral.clone())
                 .set_vpc_config(vpc.clone())
                 .architectures(arch.into())
-                .description(format!("lab tune --arch: a copy of {} for {arch}", package.function))
+                .description(format!(
+                    "lab tune --arch: a copy of {} for {arch}",
+                    package.function
+                ))
                 .tags(COPY_TAG, &package.function)
                 .code(FunctionCode::builder().zip_file(Blob::new(package.zip.clone())).build())
                 .send()

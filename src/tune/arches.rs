@@ -125,7 +125,17 @@ pub(crate) async fn execute(
     for (_, name) in &names {
         copies.check_copy_name(name).await?;
     }
-    let tuned = tune_each(cfg, (&original, &copies), &package, &wanted, region, options, &interrupt, local_host).await;
+    let tuned = tune_each(
+        cfg,
+        (&original, &copies),
+        &package,
+        &wanted,
+        region,
+        options,
+        &interrupt,
+        local_host,
+    )
+    .await;
     say(options.progress, "removing the copies made for --arch");
     let removed = remove_copies(copies.as_ref(), &names).await;
     let said = match &removed {
@@ -178,7 +188,10 @@ async fn tune_each(
             };
             (made, Some(name))
         };
-        say(options.progress, &format!("tuning {arch} ({})", target.name()));
+        say(
+            options.progress,
+            &format!("tuning {arch} ({})", target.name()),
+        );
         let result = run::execute(cfg, target, region, options, interrupt.clone())
             .await
             .with_context(|| format!("tuning {arch}"))?;
@@ -246,15 +259,27 @@ mod tests {
     fn what_cannot_run_on_the_other_arch_is_refused_in_one_line() {
         let rust = package("provided.al2023", &[("bootstrap", Arch::X86_64)]);
         let why = refusal(&rust, Arch::Arm64, None).unwrap();
-        assert!(why.contains("bootstrap is an x86_64 binary") && !why.contains('\n'), "{why}");
+        assert!(
+            why.contains("bootstrap is an x86_64 binary") && !why.contains('\n'),
+            "{why}"
+        );
         assert!(why.contains("aarch64-unknown-linux-gnu"), "{why}");
         let arm_boot = package("provided.al2023", &[("bootstrap", Arch::Arm64)]);
-        assert!(refusal(&arm_boot, Arch::Arm64, None).is_none(), "AWS runs it");
+        assert!(
+            refusal(&arm_boot, Arch::Arm64, None).is_none(),
+            "AWS runs it"
+        );
         let local = refusal(&arm_boot, Arch::Arm64, Some(Arch::X86_64)).unwrap();
-        assert!(local.contains("this host (x86_64) cannot run an arm64 bootstrap"), "{local}");
+        assert!(
+            local.contains("this host (x86_64) cannot run an arm64 bootstrap"),
+            "{local}"
+        );
         let python = package("python3.13", &[]);
         assert!(refusal(&python, Arch::Arm64, Some(Arch::X86_64)).is_none());
-        let wheel = package("python3.13", &[("lib/x.so", Arch::X86_64), ("lib/y.so", Arch::X86_64)]);
+        let wheel = package(
+            "python3.13",
+            &[("lib/x.so", Arch::X86_64), ("lib/y.so", Arch::X86_64)],
+        );
         let why = refusal(&wheel, Arch::Arm64, None).unwrap();
         assert!(why.contains("(lib/x.so and 1 more)"), "{why}");
         let image = FunctionPackage {

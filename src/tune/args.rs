@@ -294,7 +294,10 @@ mod tests {
         use crate::arch::Arch;
         let both = parse(&["--arch", "x86_64,arm64"]).unwrap();
         assert_eq!(both.arch, Some(vec![Arch::X86_64, Arch::Arm64]));
-        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, Some(vec![Arch::Arm64]));
+        assert_eq!(
+            parse(&["--arch", "arm64"]).unwrap().arch,
+            Some(vec![Arch::Arm64])
+        );
         assert_eq!(parse(&[]).unwrap().arch, None);
         let err = parse(&["--arch", "x86_64,mips"]).unwrap_err().to_string();
         assert!(err.contains("mips") && err.contains("arm64"), "{err}");

@@ -54,8 +54,13 @@ pub(crate) fn combine(
     let winner = if cfg.dry_run {
         None
     } else {
-        let judged = power::judge(&mut powers, cfg.strategy, cfg.balanced_weight, cfg.cost_model)
-            .ok_or_else(|| anyhow!("every memory size of every instruction set failed"))?;
+        let judged = power::judge(
+            &mut powers,
+            cfg.strategy,
+            cfg.balanced_weight,
+            cfg.cost_model,
+        )
+        .ok_or_else(|| anyhow!("every memory size of every instruction set failed"))?;
         Some(Winner::of(&powers, &judged, cfg))
     };
     let comparisons = comparisons(cfg, own, &outcomes);
@@ -115,7 +120,8 @@ fn comparisons(cfg: &TuneConfig, own: Arch, outcomes: &[ArchOutcome]) -> Vec<Str
         return Vec::new();
     };
     let model = cfg.cost_model;
-    let overlap = |a: Option<super::confidence::Interval>, b: Option<super::confidence::Interval>| {
+    let overlap = |a: Option<super::confidence::Interval>,
+                   b: Option<super::confidence::Interval>| {
         match (a, b) {
             (Some(a), Some(b)) => a.overlaps(&b),
             _ => true,

@@ -82,7 +82,13 @@ fn decision_lines(result: &TuneResult) -> Vec<String> {
     let mut lines: Vec<String> = verdict::decision(result).into_iter().collect();
     lines.extend(verdict::comparisons(result));
     lines.extend(result.arch_comparisons.iter().cloned());
-    lines.extend(result.arches.iter().filter_map(|a| a.note.clone()).map(|n| format!("Note: {n}")));
+    lines.extend(
+        result
+            .arches
+            .iter()
+            .filter_map(|a| a.note.clone())
+            .map(|n| format!("Note: {n}")),
+    );
     lines.extend(verdict::auto(result));
     lines
 }
@@ -157,7 +163,8 @@ fn chart(result: &TuneResult) -> LineChart {
         let series = |name: &str, color: &str, axis: Axis, f: &dyn Fn(&PowerStats) -> f64| {
             let name = match arch {
                 Some(a) => {
-                    let on = result.arches.iter().find(|r| r.arch == *a).and_then(|r| r.measured_on);
+                    let on =
+                        result.arches.iter().find(|r| r.arch == *a).and_then(|r| r.measured_on);
                     match on {
                         Some(cpu) => format!("{name}, {a} (this host's {cpu} CPU)"),
                         None => format!("{name}, {a}"),
@@ -178,8 +185,12 @@ fn chart(result: &TuneResult) -> LineChart {
             }
         };
         let [avg, p99, cost] = PALETTES[k % PALETTES.len()];
-        all.push(series("Avg duration", avg, Axis::Left, &|s| s.duration_ms.mean));
-        all.push(series("p99 duration", p99, Axis::Left, &|s| s.duration_ms.p99));
+        all.push(series("Avg duration", avg, Axis::Left, &|s| {
+            s.duration_ms.mean
+        }));
+        all.push(series("p99 duration", p99, Axis::Left, &|s| {
+            s.duration_ms.p99
+        }));
         all.push(series("Cost per invocation", cost, Axis::Right, &|s| {
             s.cost_in(result.cost_model)
         }));
@@ -189,7 +200,9 @@ fn chart(result: &TuneResult) -> LineChart {
         x_label: "Memory (MB)".into(),
         left_label: "Duration (ms)".into(),
         right_label: "Cost per invocation ($)".into(),
-        x_ticks: Some(sizes.iter().enumerate().map(|(i, mb)| (i as f64, format!("{mb} MB"))).collect()),
+        x_ticks: Some(
+            sizes.iter().enumerate().map(|(i, mb)| (i as f64, format!("{mb} MB"))).collect(),
+        ),
         x_format: |x| format!("{x}"),
         left_format: |y| format!("{y}"),
         right_format: format::usd,

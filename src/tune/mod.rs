@@ -71,8 +71,7 @@ pub(crate) async fn run(
     // The local stack runs every function on this host's CPU, whatever its architecture.
     let local_host = crate::local_cpu::is_local().then(crate::arch::Arch::host_cpu).flatten();
     let pair = (target, copies);
-    let mut result =
-        arches::execute(cfg, pair, region, &options, interrupt, local_host).await?;
+    let mut result = arches::execute(cfg, pair, region, &options, interrupt, local_host).await?;
     result.host_cpu = crate::local_cpu::since(&cpu_before).await;
     if json {
         println!(

@@ -4,12 +4,12 @@
 use serde::Serialize;
 
 use super::confidence::{self, Interval};
-use crate::arch::Arch;
 use super::decide::{self, ChosenBy, Evidence};
 use super::pricing::{Cost, Pricing};
 use super::report_line::ReportLine;
 use super::stats::{self, Summary};
 use super::strategy::{Candidate, CostModel, Metric, Strategy};
+use crate::arch::Arch;
 
 /// The outcome for one memory size.
 #[derive(Debug, Clone, Serialize)]

@@ -290,10 +290,18 @@ fn afterwards(result: &TuneResult) -> String {
         let _ = write!(out, "; alias {alias} now points at version {version}");
     }
     let v = &result.versions;
-    let copies: Vec<&str> =
-        result.arches.iter().filter(|a| a.copy && a.removed).map(|a| a.function.as_str()).collect();
+    let copies: Vec<&str> = result
+        .arches
+        .iter()
+        .filter(|a| a.copy && a.removed)
+        .map(|a| a.function.as_str())
+        .collect();
     if !copies.is_empty() {
-        let _ = write!(out, "; the --arch copies ({}) are removed", copies.join(", "));
+        let _ = write!(
+            out,
+            "; the --arch copies ({}) are removed",
+            copies.join(", ")
+        );
     }
     if v.kept {
         let kept: Vec<String> =
