@@ -22,16 +22,21 @@ pub(crate) struct ArchOutcome {
     pub(crate) result: TuneResult,
 }
 
+/// The CPU Lambda runs `arch` on, as the notes name it.
+fn hardware(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "Graviton",
+        Arch::X86_64 => "an x86_64 CPU",
+    }
+}
+
 /// What a figure measured on another CPU means, in words.
 pub(crate) fn note(arch: Arch, cpu: Arch) -> String {
     format!(
         "{arch} figures are this host's {cpu} CPU priced at {arch} rates, not {}: the local stack \
          runs every function on this host, so they differ from {cpu}'s by the price alone; tune \
          on AWS to measure {arch}",
-        match arch {
-            Arch::Arm64 => "Graviton",
-            Arch::X86_64 => "an x86_64 CPU",
-        }
+        hardware(arch)
     )
 }
 
@@ -149,7 +154,10 @@ fn comparisons(cfg: &TuneConfig, own: Arch, outcomes: &[ArchOutcome]) -> Vec<Str
             line.push_str(&format!(", each one's best for {}", cfg.strategy.as_str()));
             for (arch, cpu) in [(o.arch, o.measured_on), (base.arch, base.measured_on)] {
                 if let Some(cpu) = cpu {
-                    line.push_str(&format!("; {}", note(arch, cpu)));
+                    line.push_str(&format!(
+                        "; {arch} here is this host's {cpu} CPU at {arch} prices, not {}",
+                        hardware(arch)
+                    ));
                 }
             }
             line

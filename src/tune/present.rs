@@ -42,7 +42,7 @@ pub(crate) fn observation_headers(result: &TuneResult) -> Vec<String> {
 pub(crate) fn arch_cell(p: &PowerResult) -> Option<String> {
     let arch = p.arch?;
     Some(match p.measured_on {
-        Some(cpu) => format!("{arch} (on this host's {cpu} CPU, priced as {arch})"),
+        Some(cpu) => format!("{arch} ({cpu} CPU)"),
         None => arch.to_string(),
     })
 }
@@ -207,7 +207,30 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     if result.winner.is_some() {
         let _ = writeln!(out, "Intervals: {}", result.confidence_method);
     }
-    if let Some(pt) = &result.results {
+    if !result.arches.is_empty() {
+        // PT tunes one function, so one run per instruction set: its pick and link for each.
+        let picks: Vec<String> = result
+            .arches
+            .iter()
+            .filter_map(|a| Some(format!("{} MB for {}", a.results.as_ref()?.power, a.arch)))
+            .collect();
+        if !picks.is_empty() {
+            let _ = writeln!(
+                out,
+                "aws-lambda-power-tuning, one run per arch, would pick {} (PT's cost).",
+                picks.join(" and ")
+            );
+        }
+        for a in &result.arches {
+            if let Some(pt) = &a.results {
+                let _ = writeln!(
+                    out,
+                    "Visualization ({}): {}",
+                    a.arch, pt.state_machine.visualization
+                );
+            }
+        }
+    } else if let Some(pt) = &result.results {
         if result.winner.as_ref().is_some_and(|w| w.memory_mb != pt.power) {
             let _ = writeln!(
                 out,

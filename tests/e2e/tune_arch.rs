@@ -224,3 +224,137 @@ async fn arch_interrupted_leaves_no_copy() {
     let only_latest = after.versions.iter().all(|(v, _)| v == "$LATEST");
     assert!(after.aliases.is_empty() && only_latest, "{after:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arch_replaces_a_leftover_copy_and_never_touches_a_foreign_one() {
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let py = Runtime::Python313;
+    create_function_with(&sdk, "arch-left", python_zip(), 256, py, "app.handler").await;
+    let role = crate::common::aws::function_config(&lambda, "arch-left")
+        .await
+        .role()
+        .unwrap()
+        .to_string();
+    let copy = "arch-left-lab-tune-arm64";
+    let make = |tagged: bool| {
+        let request = lambda
+            .create_function()
+            .function_name(copy)
+            .role(&role)
+            .runtime(Runtime::Python313)
+            .handler("app.handler")
+            .memory_size(1024)
+            .architectures(aws_sdk_lambda::types::Architecture::Arm64)
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(python_zip()))
+                    .build(),
+            );
+        let request = if tagged {
+            request.tags("lab:tune-copy-of", "arch-left")
+        } else {
+            request
+        };
+        request.send()
+    };
+    // What a SIGKILLed run leaves: lab's copy, tagged. The next run makes it again and removes it.
+    make(true).await.unwrap();
+    crate::common::aws::wait_ready(&lambda, copy).await;
+    let args = [
+        "tune",
+        "--function",
+        "arch-left",
+        "--arch",
+        "x86_64,arm64",
+        "--powers",
+        "128",
+        "--num",
+        "5",
+        "--payload",
+        "{}",
+    ];
+    let t = local.lab_json(&args);
+    assert_eq!(t["arches"][1]["function"], copy, "{t}");
+    assert_eq!(t["powers"][1]["stats"]["invocations"], 5, "{t}");
+    assert!(!exists(&lambda, copy).await, "the leftover is gone");
+
+    // Someone else's function under that name: refused in one line, nothing touched.
+    make(false).await.unwrap();
+    let before = snapshot(&lambda, "arch-left").await;
+    let out = local.lab(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains("exists and is not lab's copy of arch-left"),
+        "{stderr}"
+    );
+    let foreign = crate::common::aws::function_config(&lambda, copy).await;
+    assert_eq!(
+        foreign.memory_size(),
+        Some(1024),
+        "the foreign function is untouched"
+    );
+    assert_eq!(snapshot(&lambda, "arch-left").await, before);
+}
+
+/// The local stack answers a `bootstrap` built for another machine than the function's
+/// `Architectures` as Lambda does, and GetFunction's `Code.Location` downloads the package.
+#[tokio::test(flavor = "multi_thread")]
+async fn local_stack_wrong_arch_bootstrap_and_code_location() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let local = LocalStack::start(&[]);
+    let sdk = local.sdk().await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let zip = handler_zip();
+    create_function(&sdk, "arch-x86", zip.clone(), 192).await;
+    let got = lambda.get_function().function_name("arch-x86").send().await.unwrap();
+    let location = got.code().unwrap().location().unwrap().to_string();
+    let bytes = reqwest::get(&location).await.unwrap().bytes().await.unwrap();
+    let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&bytes));
+    assert_eq!(
+        Some(sha.as_str()),
+        got.configuration().unwrap().code_sha256(),
+        "{location}"
+    );
+    assert_eq!(bytes.as_ref(), zip.as_slice());
+
+    let role = got.configuration().unwrap().role().unwrap().to_string();
+    lambda
+        .create_function()
+        .function_name("arch-mismatch")
+        .role(role)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .architectures(aws_sdk_lambda::types::Architecture::Arm64)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::common::aws::wait_ready(&lambda, "arch-mismatch").await;
+    let out = lambda
+        .invoke()
+        .function_name("arch-mismatch")
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            r#"{"operation":"ping"}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), Some("Unhandled"));
+    let body: serde_json::Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(body["errorType"], "Runtime.InvalidEntrypoint", "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("fork/exec /var/task/bootstrap: exec format error"),
+        "{message}"
+    );
+}
