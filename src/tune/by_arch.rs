@@ -48,6 +48,11 @@ pub(crate) fn combine(
     outcomes: Vec<ArchOutcome>,
     removed: Vec<String>,
 ) -> Result<TuneResult> {
+    // The function's own rows first: the baseline reads first, and a tie nothing measured settles
+    // at equal memory keeps the instruction set the function has (the smaller memory is the first
+    // found), since no figure favours a move.
+    let mut outcomes = outcomes;
+    outcomes.sort_by_key(|o| o.arch != own);
     let mut powers: Vec<PowerResult> = Vec::new();
     for o in &outcomes {
         powers.extend(o.result.powers.iter().cloned().map(|mut p| {
@@ -94,7 +99,6 @@ pub(crate) fn combine(
         measure_ms: sum(|t| t.measure_ms),
         cleanup_ms: sum(|t| t.cleanup_ms),
     };
-    let mut outcomes = outcomes;
     // The function's own run carries the fields a single run has (its PT document, its memory
     // before and after, its versions), so a reader of one-arch JSON finds them where they were.
     let first = outcomes.swap_remove(base).result;

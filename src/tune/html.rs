@@ -106,7 +106,7 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
             format!("Best for {}", w.strategy.as_str()),
             format!(
                 "{} — {} avg, {} per invocation ({} cost)",
-                w.label(),
+                result.winner_label().unwrap_or_default(),
                 format::ms(w.avg_duration_ms),
                 format::usd(w.cost_per_invoke),
                 w.cost_model.as_str()

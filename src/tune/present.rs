@@ -181,7 +181,7 @@ pub(crate) fn summary(result: &TuneResult) -> String {
             out,
             "Best for {}: {} ({} {}, {} per invocation), chosen on {} and the {} duration",
             w.strategy.as_str(),
-            w.label(),
+            result.winner_label().unwrap_or_default(),
             w.metric.label(),
             format::ms(w.metric_ms),
             money(w.cost_per_invoke, currency),

@@ -117,6 +117,16 @@ pub struct Choice {
     pub arch: Arch,
 }
 
+impl TuneResult {
+    /// How lines name the winner: its row's label (with `--arch`, its arch, and where the figures
+    /// are another CPU's, the words that say so).
+    pub(crate) fn winner_label(&self) -> Option<String> {
+        let w = self.winner.as_ref()?;
+        let row = self.powers.iter().find(|p| p.is(w.memory_mb, w.arch));
+        Some(row.map_or_else(|| w.label(), PowerResult::label))
+    }
+}
+
 /// How long each phase of a run took, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub(crate) struct Timings {

@@ -127,7 +127,7 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
             .unwrap_or_default();
         return Some(format!(
             "Best for {strategy}: {}, its lead outside the other {}' 95% intervals ({}{beside})",
-            w.label(),
+            result.winner_label().unwrap_or_default(),
             if w.arch.is_some() { "rows" } else { "sizes" },
             evidence(w.memory_mb, w.arch)
         ));
@@ -139,11 +139,19 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
         (ChosenBy::SmallerMemory, None) => "; more invocations narrow the intervals (--num auto)",
         _ => "",
     };
+    // Across instruction sets at the same memory, the smaller memory is the function's own arch.
+    let same_memory = choices.iter().any(|&(mb, arch)| mb == w.memory_mb && arch != w.arch);
+    let kept = match (w.chosen_by, w.arch) {
+        (ChosenBy::SmallerMemory, Some(arch)) if same_memory && arch == result.architecture => {
+            format!("; at that size the function's own {arch}: nothing measured favours a move")
+        }
+        _ => String::new(),
+    };
     Some(format!(
-        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {}, {}{hint}",
+        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {}, {}{kept}{hint}",
         rows(result, &choices),
         each.join("; "),
-        w.label(),
+        result.winner_label().unwrap_or_default(),
         w.chosen_by.describe()
     ))
 }
