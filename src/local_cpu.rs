@@ -21,6 +21,12 @@ pub(crate) fn set_port(port: u16) {
     let _ = PORT.set(port);
 }
 
+/// Whether this process runs against the local stack, which runs every function on this host's
+/// CPU.
+pub(crate) fn is_local() -> bool {
+    PORT.get().is_some()
+}
+
 /// The budget at one moment.
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {

@@ -124,6 +124,31 @@ pub(crate) fn executable_kind(head: &[u8]) -> Executable {
     }
 }
 
+/// Every 64-bit Linux ELF in a zip whose machine Lambda runs, by path: what decides whether the
+/// same package can run on the other instruction set (a `bootstrap`, a Python wheel's `.so`).
+pub(crate) fn elf_files(zip: &[u8]) -> anyhow::Result<Vec<(String, Arch)>> {
+    if zip.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip))
+        .context("the function's package is not a zip")?;
+    let mut found = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        if entry.is_dir() || entry.size() < 20 {
+            continue;
+        }
+        let mut head = [0u8; 20];
+        if std::io::Read::read_exact(&mut entry, &mut head).is_err() {
+            continue;
+        }
+        if let Executable::Elf(Ok(arch)) = executable_kind(&head) {
+            found.push((entry.name().to_string(), arch));
+        }
+    }
+    Ok(found)
+}
+
 /// Refuses anything but a 64-bit Linux ELF for `arch` (or a `#!` script, which a custom runtime
 /// may be): Lambda would only fail at the first invocation, with Runtime.InvalidEntrypoint.
 pub(crate) fn check_executable(label: &str, head: &[u8], arch: Arch) -> anyhow::Result<()> {

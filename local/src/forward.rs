@@ -121,6 +121,7 @@ pub(crate) async fn forward_with_hooks(
             gw.iam.permissions.changed(region, &name, before, delay);
         }
         hide_unlisted_tags(gw, &call, &mut upstream);
+        code_location(&call, headers, &mut upstream);
         keep(gw, &call, change, previous, &upstream).await;
     }
     if let Some(before) = stage_move {
@@ -159,6 +160,39 @@ fn hide_unlisted_tags(gw: &Shared, call: &Call<'_>, upstream: &mut Upstream) {
         }
         upstream.set_json(&doc);
     }
+}
+
+/// GetFunction's `Code.Location`: Lambda's is a presigned URL that downloads the deployment
+/// package for 10 minutes (Lambda's GetFunction reference); moto's names an S3 bucket that is not
+/// there. The gateway serves the zip it kept (`/_lab/code/...`), on the address the caller used.
+fn code_location(call: &Call<'_>, headers: &HeaderMap, upstream: &mut Upstream) {
+    if *call.method != Method::GET {
+        return;
+    }
+    let Some(head) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
+        return;
+    };
+    if head.is_empty() || head.contains('/') {
+        return;
+    }
+    let mut doc = upstream.json();
+    let config = &doc["Configuration"];
+    let (Some(name), Some(sha16)) = (
+        config["FunctionName"].as_str(),
+        config["CodeSha256"].as_str().and_then(super::functions::sha16),
+    ) else {
+        return;
+    };
+    if !doc["Code"]["Location"].is_string() {
+        return;
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:4566");
+    let location = format!("http://{host}/_lab/code/{}/{name}/{sha16}.zip", call.region);
+    doc["Code"]["Location"] = serde_json::Value::String(location);
+    upstream.set_json(&doc);
 }
 
 /// AddPermission or RemovePermission on the strict stack: the function and its policy before the

@@ -41,6 +41,9 @@ pub(crate) struct FunctionConfig {
     pub(crate) runtime: String,
     /// Its handler (`bootstrap`, `lambda_function.lambda_handler`, `index.handler`).
     pub(crate) handler: String,
+    /// Its instruction set as Lambda spells it (`x86_64`, `arm64`): a `bootstrap` built for the
+    /// other one does not start, as on Lambda.
+    pub(crate) architecture: String,
     /// The SHA-256 of its deployment package, base64, as Lambda reports it.
     pub(crate) code_sha256: String,
     /// `$LATEST` or the published version number a qualifier resolved to (an alias names its version).
@@ -54,8 +57,14 @@ impl FunctionConfig {
     fn compute_fingerprint(&self) -> String {
         let mut h = Sha256::new();
         h.update(format!(
-            "{}|{}|{}|{:?}|{}|{}",
-            self.memory_mb, self.timeout_s, self.code_sha256, self.env, self.runtime, self.handler
+            "{}|{}|{}|{:?}|{}|{}|{}",
+            self.memory_mb,
+            self.timeout_s,
+            self.code_sha256,
+            self.env,
+            self.runtime,
+            self.handler,
+            self.architecture
         ));
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(&h.finalize()[..9])
     }
@@ -244,6 +253,20 @@ impl Registry {
         self.bump();
     }
 
+    /// The deployment zip whose SHA-256 (hex) starts with `sha16`, as the gateway kept it for
+    /// `region`'s function `name`; `None` for a name that is not a plain path component.
+    pub(crate) fn kept_zip(&self, region: &str, name: &str, sha16: &str) -> Option<PathBuf> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s != ".."
+                && s != "."
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        let hex16 = sha16.len() == 16 && sha16.bytes().all(|b| b.is_ascii_hexdigit());
+        (plain(region) && plain(name) && hex16)
+            .then(|| self.root.join(region).join(name).join(format!("{sha16}.zip")))
+    }
+
     /// Where the function's code was unpacked, if the gateway saw it.
     pub(crate) fn code_dir(&self, key: &FunctionKey) -> Option<PathBuf> {
         if let Some((_, _, code)) = self.pin(key) {
@@ -328,6 +351,8 @@ impl Registry {
             env,
             runtime: c["Runtime"].as_str().unwrap_or_default().to_string(),
             handler: c["Handler"].as_str().unwrap_or("bootstrap").to_string(),
+            // Lambda leaves the list empty for functions made before it had a choice: x86_64.
+            architecture: c["Architectures"][0].as_str().unwrap_or("x86_64").to_string(),
             code_sha256: c["CodeSha256"].as_str().unwrap_or_default().to_string(),
             version: c["Version"].as_str().unwrap_or(LATEST).to_string(),
             fingerprint: String::new(),
@@ -353,7 +378,22 @@ fn unpack_code(folder: &Path, zip_b64: &str) -> anyhow::Result<PathBuf> {
     if !dir.join("bootstrap").is_file() {
         unpack(&bytes, &dir)?;
     }
+    // The zip as given, beside its unpacked tree: GetFunction's Code.Location serves it
+    // (`lab_api`), byte for byte, so a copy made from it has the same CodeSha256.
+    let zip = dir.with_extension("zip");
+    if !zip.is_file() {
+        let tmp = zip.with_extension(format!("zip.tmp{}", std::process::id()));
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &zip)?;
+    }
     Ok(dir)
+}
+
+/// The first 16 hex digits of a package's SHA-256 given as Lambda reports it (base64), which
+/// name its folder and its kept zip.
+pub(crate) fn sha16(code_sha256: &str) -> Option<String> {
+    let sha = base64::engine::general_purpose::STANDARD.decode(code_sha256).ok()?;
+    (sha.len() == 32).then(|| hex(&sha)[..16].to_string())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -107,7 +107,7 @@ impl Instance {
         ];
         // Before the clock starts: a first use installs the runtime's interface client, which is
         // no part of the function's init.
-        let launch = runtimes::launch(&config.runtime, &config.handler, code_dir).await?;
+        let launch = runtimes::launch(config, code_dir).await?;
         let mut cmd = runtime_command(config, code_dir, &launch, &env, cgroups);
         let spawned = Instant::now();
         let mut child = cmd

@@ -1,5 +1,6 @@
 //! The gateway's own endpoints under `/_lab/`: health, status (runtime, supervision, persistence,
-//! limits, strict mode), reset, and strict mode's test hooks
+//! limits, strict mode), reset, the deployment packages GetFunction's `Code.Location` names
+//! (`GET /_lab/code/{region}/{function}/{sha16}.zip`), and strict mode's test hooks
 //! (`POST /_lab/strict/inactive/{function}`, `POST /_lab/strict/fail-next-update/{function}`,
 //! `PUT /_lab/iam/operator-policy` with a policy document, or an empty body for an administrator).
 
@@ -13,6 +14,9 @@ use super::state::Shared;
 pub(crate) async fn serve(gw: &Shared, method: &Method, what: &str, body: &[u8]) -> Response {
     if let Some(hook) = what.strip_prefix("strict/") {
         return strict_hook(gw, method, hook);
+    }
+    if let Some(path) = what.strip_prefix("code/") {
+        return kept_code(gw, method, path).await;
     }
     if what == "iam/operator-policy" && method == Method::PUT {
         let policy = if body.is_empty() {
@@ -45,6 +49,36 @@ pub(crate) async fn serve(gw: &Shared, method: &Method, what: &str, body: &[u8])
             Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")).into_response(),
         },
         _ => (StatusCode::NOT_FOUND, "unknown lab endpoint").into_response(),
+    }
+}
+
+/// `GET /_lab/code/{region}/{function}/{sha16}.zip`: a deployment package the gateway kept, what
+/// GetFunction's `Code.Location` points at (Lambda's presigned URL is unauthenticated too).
+async fn kept_code(gw: &Shared, method: &Method, path: &str) -> Response {
+    if method != Method::GET {
+        return (StatusCode::METHOD_NOT_ALLOWED, "code is read with GET").into_response();
+    }
+    let mut parts = path.splitn(3, '/');
+    let (region, name, file) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let sha16 = file.strip_suffix(".zip").unwrap_or_default();
+    let Some(zip) = gw.registry.kept_zip(region, name, sha16) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected /_lab/code/REGION/FUNCTION/SHA16.zip",
+        )
+            .into_response();
+    };
+    match tokio::fs::read(&zip).await {
+        Ok(bytes) => (StatusCode::OK, [("content-type", "application/zip")], bytes).into_response(),
+        Err(_) => (
+            StatusCode::NOT_FOUND,
+            "this stack kept no such package (code deployed before the stack kept zips: deploy it again)",
+        )
+            .into_response(),
     }
 }
 

@@ -118,6 +118,42 @@ struct Client {
     note: Option<String>,
 }
 
+/// A `bootstrap` ELF for another instruction set than the function's does not start on Lambda:
+/// the invocation fails with `Runtime.InvalidEntrypoint`, "fork/exec /var/task/bootstrap: exec
+/// format error". The same answer here, and for one this host's CPU cannot run (an arm64
+/// bootstrap on an x86_64 host: Lambda would run it, this machine cannot). Anything that is not
+/// an ELF this check knows is left to exec.
+fn check_machine(bootstrap: &Path, architecture: &str) -> anyhow::Result<()> {
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(bootstrap)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    if read.is_err() || &header[..4] != b"\x7fELF" || header[5] != 1 {
+        return Ok(());
+    }
+    let machine = match u16::from_le_bytes([header[18], header[19]]) {
+        0x3e => "x86_64",
+        0xb7 => "arm64",
+        _ => return Ok(()),
+    };
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    if machine != architecture {
+        bail!(
+            "fork/exec /var/task/bootstrap: exec format error (the bootstrap is a {machine} ELF; \
+             the function's architecture is {architecture})"
+        );
+    }
+    if machine != host {
+        bail!(
+            "fork/exec /var/task/bootstrap: exec format error (a {machine} bootstrap cannot run \
+             on this host's {host} CPU; Lambda would run it: tune or invoke it on AWS)"
+        );
+    }
+    Ok(())
+}
+
 /// The clients resolved so far, by runtime. A failure is not kept: the next cold start retries.
 static CLIENTS: std::sync::LazyLock<Mutex<HashMap<String, Client>>> =
     std::sync::LazyLock::new(Mutex::default);
@@ -125,14 +161,15 @@ static CLIENTS: std::sync::LazyLock<Mutex<HashMap<String, Client>>> =
 /// How to run `runtime`'s `handler` from `code_dir`, installing its runtime interface client
 /// into lab's cache first when it is not there (blocking work, off the async threads).
 pub(crate) async fn launch(
-    runtime: &str,
-    handler: &str,
+    config: &crate::functions::FunctionConfig,
     code_dir: &Path,
 ) -> anyhow::Result<Launch> {
+    let (runtime, handler) = (config.runtime.as_str(), config.handler.as_str());
     let Some(kind) = kind(runtime) else {
         bail!("runtime {runtime} cannot run on lab's local stack");
     };
     if kind == Kind::Provided {
+        check_machine(&code_dir.join("bootstrap"), &config.architecture)?;
         return Ok(Launch {
             program: code_dir.join("bootstrap"),
             args: Vec::new(),

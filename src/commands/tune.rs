@@ -33,6 +33,7 @@ pub(crate) async fn command(
         crate::control::lambda::LambdaTarget::for_function(&stack.clients.lambda, &function)
             .await?;
     let region = target.region().unwrap_or_else(|| stack.region().to_string());
-    crate::tune::run(&cfg, Arc::new(target), &region, json).await?;
+    let target = Arc::new(target);
+    crate::tune::run(&cfg, (target.clone(), target), &region, json).await?;
     Ok(Exit::Success)
 }

@@ -81,7 +81,7 @@ pub(super) async fn tune_step(
         TuneLine::try_parse_from(["tune", "--num", &num, "--parallel", "--report", &report])?;
     let event = crate::session::default_event(stack);
     let cfg = crate::tune::TuneConfig::resolve(&tune.args, event)?;
-    crate::tune::run(&cfg, target, stack.region(), json).await
+    crate::tune::run(&cfg, (target.clone(), target), stack.region(), json).await
 }
 
 /// The tutorial's load test through the stage URL at each of `memory` (MB, comma-separated), with

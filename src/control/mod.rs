@@ -10,8 +10,11 @@ use async_trait::async_trait;
 
 use crate::arch::Arch;
 
+mod copy;
 pub(crate) mod lambda;
 mod versions;
+
+pub(crate) use copy::CopySettings;
 
 /// The outcome of one synchronous invocation: the load generator's type, since its `--via lambda`
 /// path and lab's control return the same thing.
@@ -92,4 +95,54 @@ pub trait VersionControl: FunctionControl {
     /// Invokes a version or alias synchronously with `LogType=Tail`; errors as
     /// [`FunctionControl::invoke`].
     async fn invoke_at(&self, qualifier: &str, payload: &[u8]) -> Result<Invocation>;
+}
+
+/// What a copy of a function for another instruction set is made from: the original's package and
+/// settings, as GetFunction gives them.
+#[derive(Debug, Clone)]
+pub struct FunctionPackage {
+    /// The original function's name.
+    pub function: String,
+    /// The original's instruction set.
+    pub arch: Arch,
+    /// Its runtime (`provided.al2023`, `python3.13`...); `None` for a container image.
+    pub runtime: Option<String>,
+    /// A container image (built for one instruction set): no zip to copy.
+    pub image: bool,
+    /// The deployment zip (empty for an image).
+    pub zip: Vec<u8>,
+    /// Every Linux ELF in the zip for an instruction set Lambda runs: its path and machine.
+    pub binaries: Vec<(String, Arch)>,
+    /// The rest of the configuration the copy keeps.
+    pub(crate) settings: CopySettings,
+}
+
+impl FunctionPackage {
+    /// Whether the runtime runs the zip's own `bootstrap` (an OS-only runtime).
+    pub fn custom_runtime(&self) -> bool {
+        self.runtime.as_deref().is_some_and(|r| r.starts_with("provided"))
+    }
+}
+
+/// Copies of a function for another instruction set, which `lab tune --arch` tunes beside the
+/// original and removes afterwards.
+#[async_trait]
+pub trait ArchCopies: Send + Sync {
+    /// The function's package and settings (GetFunction, and its `Code.Location` downloaded).
+    async fn package(&self) -> Result<FunctionPackage>;
+    /// Refuses a name that belongs to a function that is not lab's copy of this one.
+    async fn check_copy_name(&self, name: &str) -> Result<()>;
+    /// Makes `name`, a copy of the function at `arch` from `package` (a copy a killed run left is
+    /// deleted and made again), waits until it is Active, and returns it.
+    async fn create_copy(
+        &self,
+        package: &FunctionPackage,
+        name: &str,
+        arch: Arch,
+    ) -> Result<std::sync::Arc<dyn VersionControl>>;
+    /// Deletes lab's copy `name` (its versions and aliases with it); `false` when it was not
+    /// there. Refuses a function that is not lab's copy of this one.
+    async fn delete_copy(&self, name: &str) -> Result<bool>;
+    /// Whether a function named `name` exists.
+    async fn exists(&self, name: &str) -> Result<bool>;
 }

@@ -125,6 +125,12 @@ pub struct TuneArgs {
     #[arg(long)]
     pub include_output_results: bool,
 
+    /// Instruction sets to tune, comma-separated (`x86_64,arm64`): each one other than the
+    /// function's own is tuned on a temporary copy of the function, removed on every exit, and the
+    /// recommendation names memory × arch [default: the function's own]
+    #[arg(long, value_delimiter = ',', value_name = "ARCH,...")]
+    pub arch: Option<Vec<crate::arch::Arch>>,
+
     /// An aws-lambda-power-tuning input JSON (lambdaARN, powerValues, num, payload,
     /// parallelInvocation, strategy, balancedWeight, autoOptimize, autoOptimizeAlias, dryRun, ...);
     /// an unknown key is an error
@@ -281,6 +287,24 @@ mod tests {
         assert!(err.contains("is not a whole number or auto"), "{err}");
         assert_eq!(ok.cost_model, Some(CostModel::Full));
         assert_eq!(ok.function.as_deref(), Some("other-fn"));
+    }
+
+    #[test]
+    fn arch_takes_a_comma_list_of_lambdas_two_names() {
+        use crate::arch::Arch;
+        let both = parse(&["--arch", "x86_64,arm64"]).unwrap();
+        assert_eq!(both.arch, Some(vec![Arch::X86_64, Arch::Arm64]));
+        assert_eq!(
+            parse(&["--arch", "arm64"]).unwrap().arch,
+            Some(vec![Arch::Arm64])
+        );
+        assert_eq!(parse(&[]).unwrap().arch, None);
+        let err = parse(&["--arch", "x86_64,mips"]).unwrap_err().to_string();
+        assert!(err.contains("mips") && err.contains("arm64"), "{err}");
+        assert_eq!(
+            err.trim_end().lines().filter(|l| l.starts_with("error")).count(),
+            1
+        );
     }
 
     #[test]

@@ -143,6 +143,9 @@ pub struct TuneConfig {
     pub(crate) include_output_results: bool,
     /// HTML report path.
     pub(crate) report: Option<PathBuf>,
+    /// `--arch`: the instruction sets to tune, in the order given, each once; `None` for the
+    /// function's own alone (today's run).
+    pub(crate) arches: Option<Vec<crate::arch::Arch>>,
 }
 
 /// `--num auto`'s settings.
@@ -297,8 +300,9 @@ impl TuneConfig {
             .function
             .clone()
             .or_else(|| input.lambda_arn.as_deref().and_then(named_function));
+        let arches = arches(args)?;
 
-        Ok(TuneConfig {
+        let cfg = TuneConfig {
             function,
             powers,
             num,
@@ -330,8 +334,48 @@ impl TuneConfig {
             include_output_results: args.include_output_results
                 || input.include_output_results.unwrap_or(false),
             report: args.report.clone(),
-        })
+            arches,
+        };
+        cfg.check_arches()?;
+        Ok(cfg)
     }
+
+    /// Two instruction sets exclude the settings that would leave something behind on a function:
+    /// the copy and its versions always go, and a winner's arch is the code's, not a setting.
+    fn check_arches(&self) -> Result<()> {
+        let Some(list) = self.arches.as_ref().filter(|a| a.len() > 1) else {
+            return Ok(());
+        };
+        let named: Vec<&str> = list.iter().map(|a| a.as_str()).collect();
+        if self.auto_optimize || self.auto_optimize_alias.is_some() {
+            bail!(
+                "--auto-optimize cannot apply a winner of --arch {}: the instruction set is the \
+                 code's, not a setting; tune, then deploy the winning arch yourself",
+                named.join(",")
+            );
+        }
+        if self.keep_versions {
+            bail!(
+                "--keep-versions cannot keep the versions of --arch {}'s copy, which is removed \
+                 with them: tune one instruction set to keep its versions",
+                named.join(",")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `--arch`: each instruction set once.
+fn arches(args: &TuneArgs) -> Result<Option<Vec<crate::arch::Arch>>> {
+    let Some(list) = &args.arch else {
+        return Ok(None);
+    };
+    for (i, arch) in list.iter().enumerate() {
+        if list[..i].contains(arch) {
+            bail!("--arch names {arch} twice: give each instruction set once (x86_64,arm64)");
+        }
+    }
+    Ok(Some(list.clone()))
 }
 
 #[cfg(test)]

@@ -73,22 +73,7 @@ impl Finished<'_> {
         let results = analysed
             .then(|| super::pt_output::document(&powers, strategy, weight, include, self.region))
             .flatten();
-        let winner = judged.map(|j| {
-            let w = j.winner;
-            let s = powers[w].stats.as_ref().expect("the winner has statistics");
-            Winner {
-                memory_mb: powers[w].memory_mb,
-                avg_duration_ms: s.duration_ms.mean,
-                metric,
-                metric_ms: s.confidence.metric_ms,
-                tied_mb: j.tied.iter().map(|&i| powers[i].memory_mb).collect(),
-                chosen_by: j.chosen_by,
-                point_pick_mb: powers[j.point].memory_mb,
-                cost_per_invoke: s.cost_in(cfg.cost_model),
-                strategy: cfg.strategy,
-                cost_model: cfg.cost_model,
-            }
-        });
+        let winner = judged.map(|j| Winner::of(&powers, &j, cfg));
         Ok(TuneResult {
             results,
             function: self.target.name().to_string(),
@@ -112,6 +97,8 @@ impl Finished<'_> {
             confidence_method: super::confidence::METHOD,
             auto,
             host_cpu: None,
+            arches: Vec::new(),
+            arch_comparisons: Vec::new(),
             powers,
         })
     }

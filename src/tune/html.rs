@@ -23,7 +23,11 @@ pub fn render(result: &TuneResult) -> Document {
         "{} · {} · {} · strategy {} · {} invocations per size{} · {}",
         result.function,
         result.region,
-        result.architecture,
+        if result.arches.is_empty() {
+            result.architecture.to_string()
+        } else {
+            result.arches.iter().map(|a| a.arch.as_str()).collect::<Vec<_>>().join(" and ")
+        },
         result.plan.strategy.as_str(),
         result.plan.num,
         if result.plan.parallel {
@@ -77,6 +81,14 @@ pub fn render(result: &TuneResult) -> Document {
 fn decision_lines(result: &TuneResult) -> Vec<String> {
     let mut lines: Vec<String> = verdict::decision(result).into_iter().collect();
     lines.extend(verdict::comparisons(result));
+    lines.extend(result.arch_comparisons.iter().cloned());
+    lines.extend(
+        result
+            .arches
+            .iter()
+            .filter_map(|a| a.note.clone())
+            .map(|n| format!("Note: {n}")),
+    );
     lines.extend(verdict::auto(result));
     lines
 }
@@ -93,8 +105,8 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
         facts.push((
             format!("Best for {}", w.strategy.as_str()),
             format!(
-                "{} MB — {} avg, {} per invocation ({} cost)",
-                w.memory_mb,
+                "{} — {} avg, {} per invocation ({} cost)",
+                result.winner_label().unwrap_or_default(),
                 format::ms(w.avg_duration_ms),
                 format::usd(w.cost_per_invoke),
                 w.cost_model.as_str()
@@ -135,44 +147,88 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
     facts
 }
 
-/// Duration (trimmed mean and p99) and cost per invocation against memory.
+/// Duration (trimmed mean and p99) and cost per invocation against memory; with `--arch`, one
+/// series of each per instruction set (arm64's dashed colours are the x86_64 ones, lighter).
 fn chart(result: &TuneResult) -> LineChart {
-    let ok: Vec<(usize, &PowerResult)> = result.powers.iter().enumerate().collect();
-    let series = |name: &str, color: &str, axis: Axis, f: &dyn Fn(&PowerStats) -> f64| Series {
-        name: name.to_string(),
-        color: color.to_string(),
-        axis,
-        points: ok
-            .iter()
-            .filter_map(|(i, p)| p.stats.as_ref().map(|s| (*i as f64, f(s))))
-            .collect(),
+    // The x axis is the plan's memory sizes; with --arch every instruction set has each of them.
+    let sizes = &result.plan.powers;
+    let x = |p: &PowerResult| sizes.iter().position(|m| *m == p.memory_mb).unwrap_or(0) as f64;
+    let arches: Vec<Option<crate::arch::Arch>> = if result.arches.is_empty() {
+        vec![None]
+    } else {
+        result.arches.iter().map(|a| Some(a.arch)).collect()
     };
+    let mut all = Vec::new();
+    for (k, arch) in arches.iter().enumerate() {
+        let series = |name: &str, color: &str, axis: Axis, f: &dyn Fn(&PowerStats) -> f64| {
+            let name = match arch {
+                Some(a) => {
+                    let on =
+                        result.arches.iter().find(|r| r.arch == *a).and_then(|r| r.measured_on);
+                    match on {
+                        Some(cpu) => format!("{name}, {a} (this host's {cpu} CPU)"),
+                        None => format!("{name}, {a}"),
+                    }
+                }
+                None => name.to_string(),
+            };
+            Series {
+                name,
+                color: color.to_string(),
+                axis,
+                points: result
+                    .powers
+                    .iter()
+                    .filter(|p| p.arch == *arch)
+                    .filter_map(|p| p.stats.as_ref().map(|s| (x(p), f(s))))
+                    .collect(),
+            }
+        };
+        let [avg, p99, cost] = PALETTES[k % PALETTES.len()];
+        all.push(series("Avg duration", avg, Axis::Left, &|s| {
+            s.duration_ms.mean
+        }));
+        all.push(series("p99 duration", p99, Axis::Left, &|s| {
+            s.duration_ms.p99
+        }));
+        all.push(series("Cost per invocation", cost, Axis::Right, &|s| {
+            s.cost_in(result.cost_model)
+        }));
+    }
     LineChart {
         title: "Duration and cost by memory size".into(),
         x_label: "Memory (MB)".into(),
         left_label: "Duration (ms)".into(),
         right_label: "Cost per invocation ($)".into(),
-        x_ticks: Some(ok.iter().map(|(i, p)| (*i as f64, format!("{} MB", p.memory_mb))).collect()),
+        x_ticks: Some(
+            sizes.iter().enumerate().map(|(i, mb)| (i as f64, format!("{mb} MB"))).collect(),
+        ),
         x_format: |x| format!("{x}"),
         left_format: |y| format!("{y}"),
         right_format: format::usd,
-        series: vec![
-            series("Avg duration", "#2f6fdf", Axis::Left, &|s| {
-                s.duration_ms.mean
-            }),
-            series("p99 duration", "#9bb7ee", Axis::Left, &|s| {
-                s.duration_ms.p99
-            }),
-            series("Cost per invocation", "#e07b24", Axis::Right, &|s| {
-                s.cost_in(result.cost_model)
-            }),
-        ],
+        series: all,
     }
 }
+
+/// Each instruction set's colours: average, p99, cost.
+const PALETTES: [[&str; 3]; 2] = [
+    ["#2f6fdf", "#9bb7ee", "#e07b24"],
+    ["#1d9e6a", "#8fd3b5", "#b8478f"],
+];
 
 /// One size's row of `#tune-results`.
 fn row(result: &TuneResult, p: &PowerResult) -> DataRow {
     let key = Some(("memory".to_string(), p.memory_mb.to_string()));
+    let mut row = cells(result, p, key);
+    // With --arch, the instruction set beside the memory (`data-arch`).
+    if let (Some(text), Some(arch)) = (super::present::arch_cell(p), p.arch) {
+        row.cells.insert(1, DataCell::value(text, "arch", arch.as_str()));
+    }
+    row
+}
+
+/// A row's cells for one instruction set's columns.
+fn cells(result: &TuneResult, p: &PowerResult, key: Option<(String, String)>) -> DataRow {
     match &p.stats {
         Some(s) => DataRow {
             class: p.verdict.starts_with("Best").then(|| "best".to_string()),

@@ -9,10 +9,14 @@
 //! (trimmed mean, percentiles), [`confidence`] (their 95% intervals), [`decide`] (a winner only on
 //! evidence, ties settled), [`auto`] (`--num auto`'s rounds), [`pricing`] (PT's and lab's cost models), [`strategy`] (choosing the
 //! winner), [`sweep`] (measuring every size once), [`run`] (the run from start to end), [`finish`] (judging it), [`power`] (one size's figures and verdict), [`result`] (what was found), [`pt_output`] (the tool's
-//! output document and visualization link), [`present`] (terminal output), [`verdict`] (the decision in words, with its evidence), [`html`] (the report).
+//! output document and visualization link), [`present`] (terminal output), [`verdict`] (the decision in words, with its evidence), [`html`] (the report),
+//! [`arches`] (`--arch`: a copy per other instruction set, made and removed), [`by_arch`] (their
+//! runs judged together as memory × arch).
 
+pub(crate) mod arches;
 pub(crate) mod args;
 pub mod auto;
+pub(crate) mod by_arch;
 pub mod confidence;
 pub(crate) mod config;
 pub mod decide;
@@ -42,26 +46,32 @@ pub use config::TuneConfig;
 pub use result::TuneResult;
 pub use strategy::{CostModel, Metric, Strategy};
 
-use crate::control::VersionControl;
+use crate::control::{ArchCopies, VersionControl};
 
-/// Runs `lab tune` with `cfg` on `target` (priced for `region`): the sweep, then the observations
+/// Runs `lab tune` with `cfg` on `target` (priced for `region`; with `--arch`, each other
+/// instruction set on a copy made through `copies`): the sweep, then the observations
 /// table, charts and the visualization link (or, with `json`, the full [`TuneResult`] as JSON on
 /// stdout), and `--report` when asked. SIGINT, SIGTERM and SIGHUP stop the run; it cleans up and
 /// returns a [`crate::exit::Interrupted`] error.
 pub(crate) async fn run(
     cfg: &TuneConfig,
-    target: Arc<dyn VersionControl>,
+    (target, copies): (Arc<dyn VersionControl>, Arc<dyn ArchCopies>),
     region: &str,
     json: bool,
 ) -> Result<TuneResult> {
+    use futures::FutureExt;
     // Installed before anything changes: from here on these signals end the run through cleanup.
     let signals = Signals::install();
+    let interrupt: arches::Interrupt = signals.first().boxed().shared();
     let options = run::RunOptions {
         progress: !json,
         ..run::RunOptions::default()
     };
     let cpu_before = crate::local_cpu::snapshot().await;
-    let mut result = run::execute(cfg, target, region, &options, signals.first()).await?;
+    // The local stack runs every function on this host's CPU, whatever its architecture.
+    let local_host = crate::local_cpu::is_local().then(crate::arch::Arch::host_cpu).flatten();
+    let pair = (target, copies);
+    let mut result = arches::execute(cfg, pair, region, &options, interrupt, local_host).await?;
     result.host_cpu = crate::local_cpu::since(&cpu_before).await;
     if json {
         println!(

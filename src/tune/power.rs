@@ -9,6 +9,7 @@ use super::pricing::{Cost, Pricing};
 use super::report_line::ReportLine;
 use super::stats::{self, Summary};
 use super::strategy::{Candidate, CostModel, Metric, Strategy};
+use crate::arch::Arch;
 
 /// The outcome for one memory size.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,13 @@ pub struct PowerResult {
     pub(crate) vs_best: Option<VsBest>,
     /// In plain words against the winner: "256 MB: 17% more cost, 42% less time".
     pub(crate) versus: Option<String>,
+    /// With `--arch` naming two instruction sets: the one this row was measured for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+    /// Set when the figures come from a host CPU of another instruction set (the local stack runs
+    /// an arm64 Python or Node.js function on an x86_64 host): that CPU, priced at `arch`'s rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<Arch>,
 }
 
 /// Figures of a size whose invocations all succeeded.
@@ -182,6 +190,8 @@ impl PowerOutcome {
             verdict: String::new(),
             vs_best: None,
             versus: None,
+            arch: None,
+            measured_on: None,
         }
     }
 
@@ -236,6 +246,24 @@ impl PowerOutcome {
 }
 
 impl PowerResult {
+    /// How lines name this row: `512 MB`, with `--arch` `512 MB arm64`, and where the figures
+    /// are another CPU's, `512 MB arm64 (this host's x86_64 CPU)`.
+    pub(crate) fn label(&self) -> String {
+        let mut label = format!("{} MB", self.memory_mb);
+        if let Some(arch) = self.arch {
+            label.push_str(&format!(" {arch}"));
+        }
+        if let Some(cpu) = self.measured_on {
+            label.push_str(&format!(" (this host's {cpu} CPU)"));
+        }
+        label
+    }
+
+    /// Whether this row is `memory_mb` at `arch` (`None`: the run's one instruction set).
+    pub(crate) fn is(&self, memory_mb: u32, arch: Option<Arch>) -> bool {
+        self.memory_mb == memory_mb && self.arch == arch
+    }
+
     /// Why the size has no statistics (`None` when it has them).
     pub(crate) fn failure(&self) -> Option<&str> {
         self.stats.is_none().then(|| self.error.as_deref().unwrap_or("failed"))
@@ -344,6 +372,7 @@ pub(crate) fn judge(
     let slowest = candidates.iter().map(|c| c.duration_ms).fold(0.0, f64::max);
     let dearest = candidates.iter().map(|c| c.cost).fold(0.0, f64::max);
     let tied = judged.as_ref().map(|j| j.tied.clone()).unwrap_or_default();
+    let powers_labels: Vec<String> = powers.iter().map(PowerResult::label).collect();
 
     for (i, p) in powers.iter_mut().enumerate() {
         let Some(k) = ok.iter().position(|(j, _, _)| *j == i) else {
@@ -364,7 +393,8 @@ pub(crate) fn judge(
                 duration_within_noise: noise(e.duration, be.duration),
             };
             p.vs_best = Some(vs);
-            p.versus = (Some(i) != winner).then(|| versus(p.memory_mb, &vs, b.memory_mb));
+            let winner_label = winner.map(|w| powers_labels[w].clone()).unwrap_or_default();
+            p.versus = (Some(i) != winner).then(|| versus(&p.label(), &vs, &winner_label));
         }
         // Dominated: another size is at least as cheap and as fast, and better in one of the two.
         let dominated = candidates.iter().any(|c| {
@@ -397,7 +427,7 @@ pub(crate) fn judge(
 
 /// "256 MB: 17% more cost, 42% less time than 512 MB", with "(within noise)" after a difference
 /// whose 95% intervals overlap the winner's.
-pub(crate) fn versus(memory_mb: u32, vs: &VsBest, winner_mb: u32) -> String {
+pub(crate) fn versus(label: &str, vs: &VsBest, winner: &str) -> String {
     let part = |ratio: f64, what: &str, noise: bool| {
         let pct = ((ratio - 1.0) * 100.0).round();
         let said = if pct > 0.0 {
@@ -414,7 +444,7 @@ pub(crate) fn versus(memory_mb: u32, vs: &VsBest, winner_mb: u32) -> String {
         }
     };
     format!(
-        "{memory_mb} MB: {}, {} than {winner_mb} MB",
+        "{label}: {}, {} than {winner}",
         part(vs.cost_ratio, "cost", vs.cost_within_noise),
         part(vs.duration_ratio, "time", vs.duration_within_noise)
     )
@@ -433,7 +463,7 @@ mod tests {
             duration_within_noise: false,
         };
         assert_eq!(
-            versus(256, &vs, 512),
+            versus("256 MB", &vs, "512 MB"),
             "256 MB: 17% more cost, 42% less time than 512 MB"
         );
         let close = VsBest {
@@ -443,7 +473,7 @@ mod tests {
             ..vs
         };
         assert_eq!(
-            versus(1024, &close, 512),
+            versus("1024 MB", &close, "512 MB"),
             "1024 MB: same cost, 4% more time (within noise) than 512 MB"
         );
     }

@@ -18,7 +18,8 @@ use crate::report::table::{cell, new_table, Tone};
 pub(crate) fn observation_headers(result: &TuneResult) -> Vec<String> {
     let metric = result.plan.metric.label();
     let model = result.cost_model.as_str();
-    [
+    let arch = (!result.arches.is_empty()).then(|| "Arch".to_string());
+    let mut headers = [
         "Memory".to_string(),
         "Avg Duration".to_string(),
         "p50".to_string(),
@@ -30,7 +31,20 @@ pub(crate) fn observation_headers(result: &TuneResult) -> Vec<String> {
         "Full cost".to_string(),
         format!("{model} cost 95% CI"),
     ]
-    .to_vec()
+    .to_vec();
+    // With --arch the instruction set is part of each row's name, next to its memory.
+    headers.splice(1..1, arch);
+    headers
+}
+
+/// A row's Arch cell with `--arch` (the words when its figures are another CPU's); `None` for a
+/// run of one instruction set, whose table has no such column.
+pub(crate) fn arch_cell(p: &PowerResult) -> Option<String> {
+    let arch = p.arch?;
+    Some(match p.measured_on {
+        Some(cpu) => format!("{arch} ({cpu} CPU)"),
+        None => arch.to_string(),
+    })
 }
 
 /// The observations table, one row per memory size.
@@ -40,13 +54,16 @@ pub(crate) fn table(result: &TuneResult) -> String {
     headers.push("Verdict".to_string());
     let currency = result.pricing.currency;
     let model = result.cost_model;
-    let mut table = new_table(&headers, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let multi = !result.arches.is_empty();
+    let numeric: Vec<usize> = (0..10).map(|i| if multi && i > 0 { i + 1 } else { i }).collect();
+    let mut table = new_table(&headers, &numeric);
     for p in &result.powers {
         let tone = tone(p);
         let memory = format!("{} MB", p.memory_mb);
+        let arch = arch_cell(p).map(|a| cell(a, tone));
         match &p.stats {
             Some(s) => {
-                table.add_row(vec![
+                let mut row = vec![
                     cell(memory, tone),
                     cell(format::ms(s.duration_ms.mean), tone),
                     cell(format::ms(s.duration_ms.p50), Tone::Neutral),
@@ -65,11 +82,13 @@ pub(crate) fn table(result: &TuneResult) -> String {
                         Tone::Neutral,
                     ),
                     cell(&p.verdict, tone),
-                ]);
+                ];
+                row.splice(1..1, arch);
+                table.add_row(row);
             }
             None => {
                 // The reason can be long; it is printed under the table ("Skipped: ...").
-                table.add_row(vec![
+                let mut row = vec![
                     cell(memory, Tone::Bad),
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
@@ -81,7 +100,9 @@ pub(crate) fn table(result: &TuneResult) -> String {
                     cell("-", Tone::Neutral),
                     cell("-", Tone::Neutral),
                     cell("Failed (see below)", Tone::Bad),
-                ]);
+                ];
+                row.splice(1..1, arch);
+                table.add_row(row);
             }
         }
     }
@@ -102,7 +123,7 @@ fn tone(p: &PowerResult) -> Tone {
 
 /// Average duration and cost per memory size as two bar charts.
 pub(crate) fn charts(result: &TuneResult) -> String {
-    let winner = result.winner.as_ref().map(|w| w.memory_mb);
+    let winner = result.winner.as_ref().map(|w| (w.memory_mb, w.arch));
     let strategy = result.plan.strategy;
     let bars = |f: &dyn Fn(&PowerResult) -> Option<(f64, String)>| -> Vec<Bar> {
         result
@@ -111,11 +132,11 @@ pub(crate) fn charts(result: &TuneResult) -> String {
             .map(|p| {
                 let (value, display) = f(p).unwrap_or((0.0, "failed".to_string()));
                 Bar {
-                    label: format!("{} MB", p.memory_mb),
+                    label: p.label(),
                     value,
                     display,
                     // The strategy's pick, which is not always the shortest bar of each chart.
-                    note: (Some(p.memory_mb) == winner)
+                    note: (Some((p.memory_mb, p.arch)) == winner)
                         .then(|| format!("chosen ({})", strategy.as_str())),
                 }
             })
@@ -158,9 +179,9 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     if let Some(w) = &result.winner {
         let _ = writeln!(
             out,
-            "Best for {}: {} MB ({} {}, {} per invocation), chosen on {} and the {} duration",
+            "Best for {}: {} ({} {}, {} per invocation), chosen on {} and the {} duration",
             w.strategy.as_str(),
-            w.memory_mb,
+            result.winner_label().unwrap_or_default(),
             w.metric.label(),
             format::ms(w.metric_ms),
             money(w.cost_per_invoke, currency),
@@ -174,13 +195,42 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     for line in verdict::comparisons(result) {
         let _ = writeln!(out, "  {line}");
     }
+    for line in &result.arch_comparisons {
+        let _ = writeln!(out, "{line}");
+    }
+    for a in result.arches.iter().filter(|a| a.note.is_some()) {
+        let _ = writeln!(out, "Note: {}", a.note.as_deref().unwrap_or_default());
+    }
     if let Some(said) = verdict::auto(result) {
         let _ = writeln!(out, "{said}");
     }
     if result.winner.is_some() {
         let _ = writeln!(out, "Intervals: {}", result.confidence_method);
     }
-    if let Some(pt) = &result.results {
+    if !result.arches.is_empty() {
+        // PT tunes one function, so one run per instruction set: its pick and link for each.
+        let picks: Vec<String> = result
+            .arches
+            .iter()
+            .filter_map(|a| Some(format!("{} MB for {}", a.results.as_ref()?.power, a.arch)))
+            .collect();
+        if !picks.is_empty() {
+            let _ = writeln!(
+                out,
+                "aws-lambda-power-tuning, one run per arch, would pick {} (PT's cost).",
+                picks.join(" and ")
+            );
+        }
+        for a in &result.arches {
+            if let Some(pt) = &a.results {
+                let _ = writeln!(
+                    out,
+                    "Visualization ({}): {}",
+                    a.arch, pt.state_machine.visualization
+                );
+            }
+        }
+    } else if let Some(pt) = &result.results {
         if result.winner.as_ref().is_some_and(|w| w.memory_mb != pt.power) {
             let _ = writeln!(
                 out,
@@ -203,14 +253,21 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     }
     let retries: u32 = result.powers.iter().map(|p| p.retries).sum();
     let error_retries: u32 = result.powers.iter().map(|p| p.error_retries).sum();
+    let prices: Vec<(crate::arch::Arch, super::pricing::Pricing)> = if result.arches.is_empty() {
+        vec![(result.architecture, result.pricing)]
+    } else {
+        result.arches.iter().map(|a| (a.arch, a.pricing)).collect()
+    };
+    let per_second: Vec<String> = prices
+        .iter()
+        .map(|(arch, p)| format!("{} {currency} per GB-second for {arch}", p.gb_second))
+        .collect();
     let _ = write!(
         out,
-        "Tuning run: {} invocations, {} (at {} {} per GB-second for {}, {} per request)",
+        "Tuning run: {} invocations, {} (at {}, {} per request)",
         result.invocations,
         money(result.tuning_cost, currency),
-        result.pricing.gb_second,
-        currency,
-        result.architecture,
+        per_second.join(" and "),
         money(result.pricing.request, currency)
     );
     if retries > 0 {
@@ -256,6 +313,19 @@ fn afterwards(result: &TuneResult) -> String {
         let _ = write!(out, "; alias {alias} now points at version {version}");
     }
     let v = &result.versions;
+    let copies: Vec<&str> = result
+        .arches
+        .iter()
+        .filter(|a| a.copy && a.removed)
+        .map(|a| a.function.as_str())
+        .collect();
+    if !copies.is_empty() {
+        let _ = write!(
+            out,
+            "; the --arch copies ({}) are removed",
+            copies.join(", ")
+        );
+    }
     if v.kept {
         let kept: Vec<String> =
             v.published.iter().map(|p| format!("{} -> {}", p.alias, p.version)).collect();

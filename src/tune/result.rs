@@ -63,6 +63,68 @@ pub struct TuneResult {
     /// REPORT durations the figures come from; Lambda has no such wait). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_cpu: Option<crate::local_cpu::HostCpu>,
+    /// With `--arch` naming two instruction sets: each one's own run (its function or copy, its
+    /// best size, PT's document, its cleanup). Then `powers` holds every memory × arch row, each
+    /// with its `arch`, and `winner` is the best of them all; empty for one instruction set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arches: Vec<ArchRun>,
+    /// With `--arch`: each instruction set's best against the function's own's, in plain words
+    /// ("arm64 at 512 MB: 18% less cost, 3% more time than x86_64 at 512 MB").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arch_comparisons: Vec<String>,
+}
+
+/// One instruction set's part of a `--arch` run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchRun {
+    /// The instruction set.
+    pub arch: Arch,
+    /// The function tuned for it: the original, or its temporary copy.
+    pub function: String,
+    /// Whether `function` is a copy made for the run (and removed afterwards).
+    pub copy: bool,
+    /// Whether the copy is gone (checked after deleting it); `true` for the original.
+    pub removed: bool,
+    /// Set when its figures come from a host CPU of another instruction set (the local stack):
+    /// that CPU, priced at this instruction set's rates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_on: Option<Arch>,
+    /// What `measured_on` means, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Its prices.
+    pub(crate) pricing: Pricing,
+    /// The best size of this instruction set alone.
+    pub winner: Option<Winner>,
+    /// aws-lambda-power-tuning's output document for this instruction set's function.
+    pub results: Option<PtOutput>,
+    /// Spent by its invocations, full cost.
+    pub(crate) tuning_cost: f64,
+    /// Its invocations that produced a REPORT line.
+    pub(crate) invocations: u64,
+    /// Its versions and aliases, and what became of them.
+    pub versions: Cleanup,
+    /// How long its phases took.
+    pub(crate) timings: Timings,
+}
+
+/// One memory × arch row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    /// Memory size in MB.
+    pub memory_mb: u32,
+    /// The instruction set.
+    pub arch: Arch,
+}
+
+impl TuneResult {
+    /// How lines name the winner: its row's label (with `--arch`, its arch, and where the figures
+    /// are another CPU's, the words that say so).
+    pub(crate) fn winner_label(&self) -> Option<String> {
+        let w = self.winner.as_ref()?;
+        let row = self.powers.iter().find(|p| p.is(w.memory_mb, w.arch));
+        Some(row.map_or_else(|| w.label(), PowerResult::label))
+    }
 }
 
 /// How long each phase of a run took, in milliseconds.
@@ -207,4 +269,56 @@ pub struct Winner {
     pub(crate) strategy: Strategy,
     /// The cost model the strategy compared.
     pub cost_model: CostModel,
+    /// With `--arch` naming two instruction sets: the winner's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+    /// With `--arch`: the rows within noise of the pick, as memory × arch (`tied_mb` has their
+    /// memory sizes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tied: Vec<Choice>,
+}
+
+impl Winner {
+    /// The chosen row among `powers`, judged: its figures and how it was found.
+    pub(crate) fn of(
+        powers: &[PowerResult],
+        judged: &super::power::Judged,
+        cfg: &TuneConfig,
+    ) -> Winner {
+        let w = &powers[judged.winner];
+        let s = w.stats.as_ref().expect("the winner has statistics");
+        let multi = w.arch.is_some();
+        Winner {
+            memory_mb: w.memory_mb,
+            avg_duration_ms: s.duration_ms.mean,
+            metric: cfg.metric,
+            metric_ms: s.confidence.metric_ms,
+            tied_mb: judged.tied.iter().map(|&i| powers[i].memory_mb).collect(),
+            chosen_by: judged.chosen_by,
+            point_pick_mb: powers[judged.point].memory_mb,
+            cost_per_invoke: s.cost_in(cfg.cost_model),
+            strategy: cfg.strategy,
+            cost_model: cfg.cost_model,
+            arch: w.arch,
+            tied: judged
+                .tied
+                .iter()
+                .filter(|_| multi)
+                .filter_map(|&i| {
+                    Some(Choice {
+                        memory_mb: powers[i].memory_mb,
+                        arch: powers[i].arch?,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// How lines name the winner: `512 MB`, or with `--arch` `512 MB arm64`.
+    pub(crate) fn label(&self) -> String {
+        match self.arch {
+            Some(arch) => format!("{} MB {arch}", self.memory_mb),
+            None => format!("{} MB", self.memory_mb),
+        }
+    }
 }

@@ -7,6 +7,7 @@ use super::decide::ChosenBy;
 use super::power::PowerResult;
 use super::pricing::money;
 use super::result::TuneResult;
+use crate::arch::Arch;
 use crate::report::format;
 
 /// `11.5–13.0 ms`; an open end is marked (`13.0+ ms`: at least the largest value seen).
@@ -53,8 +54,34 @@ fn sizes(mbs: &[u32]) -> String {
     }
 }
 
-fn power(result: &TuneResult, mb: u32) -> Option<&PowerResult> {
-    result.powers.iter().find(|p| p.memory_mb == mb)
+fn power(result: &TuneResult, mb: u32, arch: Option<Arch>) -> Option<&PowerResult> {
+    result.powers.iter().find(|p| p.is(mb, arch))
+}
+
+/// The rows within noise of the pick, as memory and arch (`None` for a run of one instruction set).
+fn tied(w: &super::result::Winner) -> Vec<(u32, Option<Arch>)> {
+    if w.tied.is_empty() {
+        w.tied_mb.iter().map(|&mb| (mb, None)).collect()
+    } else {
+        w.tied.iter().map(|c| (c.memory_mb, Some(c.arch))).collect()
+    }
+}
+
+/// The rows' names joined as a sentence: `256 and 512 MB` for one instruction set,
+/// `512 MB x86_64 and 512 MB arm64` with `--arch`.
+fn rows(result: &TuneResult, choices: &[(u32, Option<Arch>)]) -> String {
+    if choices.iter().all(|(_, arch)| arch.is_none()) {
+        return sizes(&choices.iter().map(|(mb, _)| *mb).collect::<Vec<_>>());
+    }
+    let names: Vec<String> = choices
+        .iter()
+        .map(|&(mb, arch)| power(result, mb, arch).map_or(format!("{mb} MB"), PowerResult::label))
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// The decision: "Best for speed: 1024 MB ..." with its lead's evidence, or "Tie within noise: 256
@@ -64,12 +91,16 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
     let currency = result.pricing.currency;
     let model = result.cost_model;
     let label = w.metric.label();
-    let evidence = |mb: u32| -> String {
-        let Some(s) = power(result, mb).and_then(|p| p.stats.as_ref()) else {
+    let evidence = |mb: u32, arch: Option<Arch>| -> String {
+        let Some(p) = power(result, mb, arch) else {
             return format!("{mb} MB: failed");
         };
+        let name = p.label();
+        let Some(s) = p.stats.as_ref() else {
+            return format!("{name}: failed");
+        };
         format!(
-            "{mb} MB {label} {} ({}), cost {} ({})",
+            "{name} {label} {} ({}), cost {} ({})",
             format::ms(s.confidence.metric_ms),
             ms_range(s.confidence.metric_ms_ci),
             money(s.cost_in(model), currency),
@@ -81,7 +112,7 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
         let runner_up = result
             .powers
             .iter()
-            .filter(|p| p.memory_mb != w.memory_mb && p.stats.is_some())
+            .filter(|p| !p.is(w.memory_mb, w.arch) && p.stats.is_some())
             .min_by(|a, b| {
                 let key = |p: &PowerResult| {
                     p.vs_best.map_or(f64::INFINITY, |v| match w.strategy {
@@ -92,25 +123,35 @@ pub(crate) fn decision(result: &TuneResult) -> Option<String> {
                 key(a).total_cmp(&key(b))
             });
         let beside = runner_up
-            .map(|p| format!("; nearest: {}", evidence(p.memory_mb)))
+            .map(|p| format!("; nearest: {}", evidence(p.memory_mb, p.arch)))
             .unwrap_or_default();
         return Some(format!(
-            "Best for {strategy}: {} MB, its lead outside the other sizes' 95% intervals ({}{beside})",
-            w.memory_mb,
-            evidence(w.memory_mb)
+            "Best for {strategy}: {}, its lead outside the other {}' 95% intervals ({}{beside})",
+            result.winner_label().unwrap_or_default(),
+            if w.arch.is_some() { "rows" } else { "sizes" },
+            evidence(w.memory_mb, w.arch)
         ));
     }
-    let each: Vec<String> = w.tied_mb.iter().map(|&mb| evidence(mb)).collect();
+    let choices = tied(w);
+    let each: Vec<String> = choices.iter().map(|&(mb, arch)| evidence(mb, arch)).collect();
     // Nothing measured settled it: say how to get the evidence that would.
     let hint = match (w.chosen_by, &result.auto) {
         (ChosenBy::SmallerMemory, None) => "; more invocations narrow the intervals (--num auto)",
         _ => "",
     };
+    // Across instruction sets at the same memory, the smaller memory is the function's own arch.
+    let same_memory = choices.iter().any(|&(mb, arch)| mb == w.memory_mb && arch != w.arch);
+    let kept = match (w.chosen_by, w.arch) {
+        (ChosenBy::SmallerMemory, Some(arch)) if same_memory && arch == result.architecture => {
+            format!("; at that size the function's own {arch}: nothing measured favours a move")
+        }
+        _ => String::new(),
+    };
     Some(format!(
-        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {} MB, {}{hint}",
-        sizes(&w.tied_mb),
+        "Tie within noise for {strategy}: {} (95% intervals overlap: {}); chose {}, {}{kept}{hint}",
+        rows(result, &choices),
         each.join("; "),
-        w.memory_mb,
+        result.winner_label().unwrap_or_default(),
         w.chosen_by.describe()
     ))
 }

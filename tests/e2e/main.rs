@@ -18,6 +18,7 @@ mod local_stack;
 mod managed_runtimes;
 mod propagation;
 mod strict;
+mod tune_arch;
 mod tune_confidence_local;
 mod tune_load_local;
 mod tune_local;

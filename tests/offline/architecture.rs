@@ -287,7 +287,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("call", &["aws", "lab_load", "stack"]),
-    ("control", &["arch", "aws", "lab_load", "stack"]),
+    ("control", &["arch", "aws", "lab_load", "package", "stack"]),
     ("stack", &["arch", "aws", "package"]),
     ("package", &["arch"]),
     ("report", &[]),

@@ -97,6 +97,16 @@ impl Scope {
                 self.lambda(&self.target),
                 self.lambda(&format!("{}:*", self.target)),
             ],
+            Res::TuneCopies => {
+                // Long names are shortened before the suffix (`tune::arches::copy_name`).
+                let stem = match self.target.get(..40) {
+                    Some(head) if self.target.len() > 48 => format!("{head}*"),
+                    _ => self.target.clone(),
+                };
+                let copies = format!("{stem}-lab-tune-*");
+                vec![self.lambda(&copies), self.lambda(&format!("{copies}:*"))]
+            }
+            Res::AnyRole => vec![self.role("*")],
             Res::RestApis => vec![self.apigateway("/restapis")],
             Res::RestApi => vec![self.apigateway("/restapis/*")],
             Res::ApiTags => vec![self.apigateway("/tags/*")],

@@ -86,6 +86,12 @@ pub(crate) enum Res {
     /// The function a verb targets (the stack's, or `lab policy --function`), unqualified and
     /// qualified (tune's versions and aliases, invoke's `:QUALIFIER`).
     Target,
+    /// `tune --arch`'s copies of the target (`<target>-lab-tune-<arch>`), unqualified and
+    /// qualified (their versions and aliases).
+    TuneCopies,
+    /// Any role of the account: a copy runs under the target's own role, which lab cannot name
+    /// before it reads the function (PassRole stays limited to Lambda by its condition).
+    AnyRole,
     /// `/restapis`: listing and creating APIs.
     RestApis,
     /// `/restapis/*`: one API and what is under it; its id is not known before CreateRestApi.
@@ -245,6 +251,13 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/control/versions.rs", "delete_alias", "lambda:DeleteAlias", Target, &[Tune], "clean up the aliases"),
     need("src/control/versions.rs", "delete_function", "lambda:DeleteFunction", Target, &[Tune], "clean up the versions (DeleteFunction with a qualifier)"),
     need("src/control/versions.rs", "get_account_settings", "lambda:GetAccountSettings", Account(NO_RESOURCE), &[Tune], "pace the run under the account's concurrency"),
+    // tune --arch: a copy of the function per other instruction set.
+    need("src/control/copy.rs", "get_function", "lambda:GetFunction", Target, &[Tune], "--arch: read the function's settings and package (Code.Location) to copy"),
+    need("src/control/copy.rs", "get_function", "lambda:GetFunction", TuneCopies, &[Tune], "--arch: find a copy a killed run left, and check it is gone"),
+    need("src/control/copy.rs", "create_function", "lambda:CreateFunction", TuneCopies, &[Tune], "--arch: the copy for the other instruction set"),
+    need("src/control/copy.rs", "", "lambda:TagResource", TuneCopies, &[Tune], "CreateFunction with tags (the lab:tune-copy-of tag)"),
+    need("src/control/copy.rs", "", "iam:PassRole", AnyRole, &[Tune], "CreateFunction hands the function's own role to its --arch copy"),
+    need("src/control/copy.rs", "delete_function", "lambda:DeleteFunction", TuneCopies, &[Tune], "--arch: remove the copy (its versions and aliases with it)"),
     // The generator.
     need("src/load/worker/mod.rs", "get_account_settings", "lambda:GetAccountSettings", Account(NO_RESOURCE), WRK, "how many generators may run at once"),
     need("src/load/worker/mod.rs", "invoke", "lambda:InvokeFunction", WorkerFunction, WRK, "run each generator's share"),
