@@ -99,7 +99,7 @@ mod tests {
         let start = Instant::now();
         let times: Vec<Instant> =
             (0..20u64).map(|k| start + Duration::from_millis(2 * k)).collect();
-        let mut rx = super::start(times.clone().into_iter());
+        let rx = super::start(times.clone().into_iter());
         for want in &times {
             let got = rx.recv_async().await.expect("a tick per time");
             assert_eq!(got.intended, *want);

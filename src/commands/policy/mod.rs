@@ -106,7 +106,13 @@ impl Scope {
                 let copies = format!("{stem}-lab-tune-*");
                 vec![self.lambda(&copies), self.lambda(&format!("{copies}:*"))]
             }
-            Res::AnyRole => vec![self.role("*")],
+            // The stack's function runs under the stack's role; another function's role is not
+            // known until lab reads the function, so any role (PassRole's condition keeps it to
+            // Lambda).
+            Res::TargetRole if self.target == self.names.function => {
+                vec![self.role(&self.names.role)]
+            }
+            Res::TargetRole => vec![self.role("*")],
             Res::RestApis => vec![self.apigateway("/restapis")],
             Res::RestApi => vec![self.apigateway("/restapis/*")],
             Res::ApiTags => vec![self.apigateway("/tags/*")],

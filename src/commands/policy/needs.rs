@@ -89,9 +89,10 @@ pub(crate) enum Res {
     /// `tune --arch`'s copies of the target (`<target>-lab-tune-<arch>`), unqualified and
     /// qualified (their versions and aliases).
     TuneCopies,
-    /// Any role of the account: a copy runs under the target's own role, which lab cannot name
-    /// before it reads the function (PassRole stays limited to Lambda by its condition).
-    AnyRole,
+    /// The target's role, which a copy runs under: the stack's role for the stack's function;
+    /// any role for `--function` (lab cannot name its role before it reads the function; PassRole
+    /// stays limited to Lambda by its condition).
+    TargetRole,
     /// `/restapis`: listing and creating APIs.
     RestApis,
     /// `/restapis/*`: one API and what is under it; its id is not known before CreateRestApi.
@@ -256,7 +257,7 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/control/copy.rs", "get_function", "lambda:GetFunction", TuneCopies, &[Tune], "--arch: find a copy a killed run left, and check it is gone"),
     need("src/control/copy.rs", "create_function", "lambda:CreateFunction", TuneCopies, &[Tune], "--arch: the copy for the other instruction set"),
     need("src/control/copy.rs", "", "lambda:TagResource", TuneCopies, &[Tune], "CreateFunction with tags (the lab:tune-copy-of tag)"),
-    need("src/control/copy.rs", "", "iam:PassRole", AnyRole, &[Tune], "CreateFunction hands the function's own role to its --arch copy"),
+    need("src/control/copy.rs", "", "iam:PassRole", TargetRole, &[Tune], "CreateFunction hands the function's own role to its --arch copy"),
     need("src/control/copy.rs", "delete_function", "lambda:DeleteFunction", TuneCopies, &[Tune], "--arch: remove the copy (its versions and aliases with it)"),
     // The generator.
     need("src/load/worker/mod.rs", "get_account_settings", "lambda:GetAccountSettings", Account(NO_RESOURCE), WRK, "how many generators may run at once"),
