@@ -9,7 +9,7 @@ use lab_load::Via;
 
 use super::function_log;
 use super::lambda_figures::{self, LambdaFigures};
-use super::sweep::Generator;
+use super::worker::Fleet;
 use crate::arch::Arch;
 use crate::tune::pricing::Pricing;
 
@@ -49,26 +49,22 @@ impl LambdaJoin {
         }
     }
 
-    /// Whether the generator must keep each request's record (only this process's can).
-    pub(crate) fn keeps_requests(&self, generator: &Generator) -> bool {
-        matches!(generator, Generator::Local(_))
-    }
-
-    /// Lambda's figures for `measured`, or why there are none.
+    /// Lambda's figures for `measured` (made by this process, or by the `workers`), or why there
+    /// are none.
     pub(crate) async fn figures(
         &self,
         measured: &Measured,
-        generator: &Generator,
+        workers: Option<&Fleet>,
     ) -> Result<LambdaFigures> {
         let start = measured.started_epoch_ms;
         let end = start as i64 + measured.elapsed.as_millis() as i64 + AFTER_MS;
         let group = format!("/aws/lambda/{}", self.function);
-        match generator {
-            Generator::Local(_) if self.via == Via::Lambda => Ok(lambda_figures::from_tails(
+        match workers {
+            None if self.via == Via::Lambda => Ok(lambda_figures::from_tails(
                 &measured.requests,
                 &self.pricing,
             )),
-            Generator::Local(_) => {
+            None => {
                 let mut ends: Vec<i64> = measured
                     .requests
                     .iter()
@@ -91,7 +87,7 @@ impl LambdaJoin {
                     &self.pricing,
                 ))
             }
-            Generator::Workers(fleet) => {
+            Some(fleet) => {
                 let expected = measured.recorder.reached_function() as usize;
                 let window = (start.floor() as i64, end);
                 let logged =

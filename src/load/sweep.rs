@@ -70,7 +70,8 @@ impl Test<'_> {
             memory_mb,
             warm_up: memory_mb.is_some(),
             start_at: None,
-            keep_requests: self.lambda.as_ref().is_some_and(|j| j.keeps_requests(&self.generator)),
+            // Only this process keeps each request's record: the workers send back histograms.
+            keep_requests: self.lambda.is_some() && matches!(self.generator, Generator::Local(_)),
         }
     }
 
@@ -97,7 +98,11 @@ impl Test<'_> {
         run.host_cpu = crate::local_cpu::since(&cpu_before).await;
         run.emulator = emulator;
         if let Some(join) = &self.lambda {
-            match join.figures(&measured, &self.generator).await {
+            let workers = match &self.generator {
+                Generator::Workers(fleet) => Some(fleet.as_ref()),
+                Generator::Local(_) => None,
+            };
+            match join.figures(&measured, workers).await {
                 Ok(figures) => run.lambda = Some(figures),
                 Err(e) => run.lambda_missing = Some(format!("{e:#}")),
             }
