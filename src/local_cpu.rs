@@ -89,6 +89,27 @@ fn histogram(budget: &serde_json::Value) -> Option<Histogram<u64>> {
     Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
 }
 
+/// On the local stack, when `function` runs an unoptimised Rust build (cargo's dev profile, as
+/// `lab up --local` deploys by default), the sentence tune and load print next to their figures:
+/// its Duration and Init are the debug build's, not those of the build `lab up` ships to AWS.
+/// `None` elsewhere, and for any other code.
+pub(crate) async fn unoptimised_build(function: &str) -> Option<String> {
+    let status = status().await?;
+    let listed = status["unoptimised_functions"]
+        .as_array()?
+        .iter()
+        .any(|f| f["name"] == function);
+    listed.then(|| {
+        format!(
+            "{function} runs an unoptimised (dev-profile) Rust build: its Duration and Init are \
+             several times what the build lab ships to AWS shows (scripts/bench-local-handler.sh), \
+             so these figures do not forecast AWS's; deploy the shipped build for figures that do \
+             (cargo build --profile lambda -p handler --bin bootstrap, then lab up --local \
+             --bootstrap target/lambda/bootstrap)"
+        )
+    })
+}
+
 /// The budget now; `None` off the local stack, or where CPU does not follow memory there.
 pub(crate) async fn snapshot() -> Option<Snapshot> {
     let status = status().await?;

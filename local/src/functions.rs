@@ -218,6 +218,18 @@ impl Registry {
         self.bump();
     }
 
+    /// The functions (region, name) whose `$LATEST` is an unoptimised Rust build ([`unoptimised_rust`]).
+    pub(crate) fn unoptimised(&self) -> Vec<(String, String)> {
+        let code = self.code.lock().expect("code lock");
+        let mut out: Vec<(String, String)> = code
+            .iter()
+            .filter(|(_, dir)| unoptimised_marker(dir).is_file())
+            .map(|(key, _)| key.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The code a configuration runs: `$LATEST`'s (see [`code_dir`](Self::code_dir)) or its version's.
     pub(crate) fn code_dir_for(
         &self,
@@ -378,6 +390,10 @@ fn unpack_code(folder: &Path, zip_b64: &str) -> anyhow::Result<PathBuf> {
     if !dir.join("bootstrap").is_file() {
         unpack(&bytes, &dir)?;
     }
+    let marker = unoptimised_marker(&dir);
+    if !marker.is_file() && unoptimised_rust(&dir.join("bootstrap")) {
+        std::fs::write(&marker, b"")?;
+    }
     // The zip as given, beside its unpacked tree: GetFunction's Code.Location serves it
     // (`lab_api`), byte for byte, so a copy made from it has the same CodeSha256.
     let zip = dir.with_extension("zip");
@@ -387,6 +403,21 @@ fn unpack_code(folder: &Path, zip_b64: &str) -> anyhow::Result<PathBuf> {
         std::fs::rename(&tmp, &zip)?;
     }
     Ok(dir)
+}
+
+/// Beside a code folder (not in it: the function sees its folder as `/var/task`), the mark of an
+/// unoptimised Rust build.
+fn unoptimised_marker(dir: &Path) -> PathBuf {
+    dir.with_extension("unoptimised")
+}
+
+/// Whether `bootstrap` is a Rust build with overflow checks, i.e. cargo's dev profile: its
+/// arithmetic panics carry "attempt to add with overflow", which a release build (the `lambda`
+/// profile `lab up` ships) leaves out. Such a build runs several times slower than what ships
+/// (bench local-handler), so its Duration and Init do not forecast AWS's.
+pub(crate) fn unoptimised_rust(bootstrap: &Path) -> bool {
+    const NEEDLE: &[u8] = b"attempt to add with overflow";
+    std::fs::read(bootstrap).is_ok_and(|bytes| bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE))
 }
 
 /// The first 16 hex digits of a package's SHA-256 given as Lambda reports it (base64), which

@@ -216,6 +216,9 @@ pub(crate) async fn run_target(
         }
     }
     result.interrupted = stop.subscribe().is_stopped();
+    if let Some(join) = &t.lambda {
+        result.build_note = crate::local_cpu::unoptimised_build(&join.function).await;
+    }
     result::judge(&mut result.runs);
     if !args.thresholds.is_empty() {
         result.thresholds_passed =

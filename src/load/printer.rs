@@ -277,6 +277,9 @@ pub(crate) fn footer(result: &LoadResult) -> String {
     if let Some(m) = result.restored_memory_mb {
         let _ = writeln!(out, "Memory restored to {m} MB.");
     }
+    if let Some(note) = &result.build_note {
+        let _ = writeln!(out, "Not AWS's figures: {note}.");
+    }
     match result.thresholds_passed {
         Some(true) => {
             let _ = writeln!(out, "All thresholds passed.");

@@ -57,6 +57,10 @@ pub struct LoadResult {
     pub(crate) workers: Option<u32>,
     /// Whether every `--threshold` held in every run (`None` without thresholds).
     pub thresholds_passed: Option<bool>,
+    /// On the local stack, when the function runs an unoptimised Rust build: why its figures do
+    /// not forecast AWS's, and what to deploy instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_note: Option<String>,
     /// With `--baseline`: each run's p50 and p95 against the earlier test's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<super::baseline::BaselineReport>,
@@ -163,6 +167,7 @@ pub(crate) fn header(
         restored_memory_mb: None,
         workers: args.workers,
         thresholds_passed: None,
+        build_note: None,
         baseline: None,
     }
 }

@@ -97,6 +97,7 @@ impl Finished<'_> {
             confidence_method: super::confidence::METHOD,
             auto,
             host_cpu: None,
+            build_note: None,
             arches: Vec::new(),
             arch_comparisons: Vec::new(),
             powers,

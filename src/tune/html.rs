@@ -144,6 +144,9 @@ fn facts(result: &TuneResult) -> Vec<(String, String)> {
     if let Some(said) = result.host_cpu.as_ref().and_then(|c| c.sentence()) {
         facts.push(("Host CPU".into(), said));
     }
+    if let Some(note) = &result.build_note {
+        facts.push(("Not AWS's figures".into(), note.clone()));
+    }
     facts
 }
 

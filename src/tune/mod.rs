@@ -73,6 +73,7 @@ pub(crate) async fn run(
     let pair = (target, copies);
     let mut result = arches::execute(cfg, pair, region, &options, interrupt, local_host).await?;
     result.host_cpu = crate::local_cpu::since(&cpu_before).await;
+    result.build_note = crate::local_cpu::unoptimised_build(&result.function).await;
     if json {
         println!(
             "{}",

@@ -243,6 +243,9 @@ pub(crate) fn summary(result: &TuneResult) -> String {
     if let Some(said) = result.host_cpu.as_ref().and_then(|c| c.sentence()) {
         let _ = writeln!(out, "{said}");
     }
+    if let Some(note) = &result.build_note {
+        let _ = writeln!(out, "Not AWS's figures: {note}");
+    }
     let failed: Vec<String> = result
         .powers
         .iter()

@@ -63,6 +63,10 @@ pub struct TuneResult {
     /// REPORT durations the figures come from; Lambda has no such wait). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_cpu: Option<crate::local_cpu::HostCpu>,
+    /// On the local stack, when the function runs an unoptimised Rust build: why its figures do
+    /// not forecast AWS's, and what to deploy instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_note: Option<String>,
     /// With `--arch` naming two instruction sets: each one's own run (its function or copy, its
     /// best size, PT's document, its cleanup). Then `powers` holds every memory × arch row, each
     /// with its `arch`, and `winner` is the best of them all; empty for one instruction set.

@@ -62,6 +62,10 @@ async fn every_request_is_joined_with_its_report_line_through_the_stage_url_and_
     let run = &doc["runs"][0];
     let f = figures(run);
     assert_eq!(f["source"], "function_log", "{f}");
+    assert!(
+        doc["build_note"].as_str().is_some_and(|n| n.contains("unoptimised")),
+        "the dev build is named: {doc}"
+    );
     // Every request reached the function (no errors), and each was paired with a line.
     assert_eq!(run["summary"]["errors"], 0, "{run}");
     let requests = run["summary"]["requests"].as_u64().unwrap();

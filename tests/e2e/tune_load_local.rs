@@ -65,6 +65,12 @@ async fn tune_sweeps_every_power_with_real_reports_and_restores_memory() {
     let mut args = words("--stack tn tune --num 10 --parallel --report");
     args.push(report.to_str().unwrap());
     let result = local.lab_json(&args);
+    // The stack runs the dev build the tests deploy: the result says its figures are not AWS's.
+    let note = result["build_note"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no build note: {result}"));
+    assert!(note.starts_with("tn-fn runs an unoptimised"), "{note}");
+    assert!(note.contains("--profile lambda"), "{note}");
     let powers = result["powers"].as_array().unwrap();
     assert_eq!(
         powers.iter().map(|p| p["memory_mb"].as_u64().unwrap()).collect::<Vec<_>>(),

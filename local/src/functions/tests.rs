@@ -86,3 +86,17 @@ async fn code_is_unpacked_off_the_async_thread() {
     assert!(format!("{err:#}").contains("no /ZipFile"), "{err:#}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_build_with_overflow_checks_is_unoptimised_and_one_without_is_not() {
+    let dir = std::env::temp_dir().join(format!("lab-unopt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let debug = dir.join("debug");
+    std::fs::write(&debug, b"\x7fELF...attempt to add with overflow...").unwrap();
+    let release = dir.join("release");
+    std::fs::write(&release, b"\x7fELF...attempt to divide by zero...").unwrap();
+    assert!(super::unoptimised_rust(&debug));
+    assert!(!super::unoptimised_rust(&release));
+    assert!(!super::unoptimised_rust(&dir.join("missing")));
+    let _ = std::fs::remove_dir_all(dir);
+}

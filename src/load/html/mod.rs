@@ -65,6 +65,9 @@ pub(crate) fn render(result: &LoadResult) -> Document {
     );
     let mut doc = Document::new("Load test", &subtitle);
     doc.facts(&facts(result, model));
+    if let Some(note) = &result.build_note {
+        doc.paragraph(&format!("Not AWS's figures: {note}."), false);
+    }
     if let Some(b) = &result.baseline {
         baseline::section(&mut doc, b);
     }
