@@ -149,7 +149,11 @@ def load_ratios(lab, peer):
             "fixed_p50_vs_oha": div(lab["fixed_p50_ms"], oha["fixed_p50_ms"]),
             "fixed_p99_vs_oha": div(lab["fixed_p99_ms"], oha["fixed_p99_ms"]),
             "light_p50_vs_oha": div(lab["light_p50_ms"], oha["light_p50_ms"]),
-            "light_p99_vs_oha": div(lab["light_p99_ms"], oha["light_p99_ms"])}
+            "light_p99_vs_oha": div(lab["light_p99_ms"], oha["light_p99_ms"]),
+            # Counted as oha counts (from the clock's wake), where the record has it.
+            **{f"{level}_{q}_as_oha_vs_oha": div(lab.get(f"{level}_as_oha_{q}_ms"), oha[f"{level}_{q}_ms"])
+               for level in ("fixed", "light") for q in ("p50", "p99")
+               if lab.get(f"{level}_as_oha_{q}_ms") is not None}}
 
 
 def load_summary(d, lab, peer, ratio):
@@ -165,6 +169,11 @@ def load_summary(d, lab, peer, ratio):
         # lab's own lateness (oha and wrk report none), where the record has it.
         if lab.get(f"{level}_gen_late_p99_ms") is not None:
             text += f", lab's own lateness p99 {num(lab[f'{level}_gen_late_p99_ms'])} ms"
+        # The like-for-like count: from the clock's wake, as oha counts from its timer's.
+        if lab.get(f"{level}_as_oha_p50_ms") is not None:
+            text += (f"; counted as oha counts, from its clock's wake: p50 {num(lab[f'{level}_as_oha_p50_ms'])} ms "
+                     f"({times(ratio[f'{level}_p50_as_oha_vs_oha'])} oha's), p99 "
+                     f"{num(lab[f'{level}_as_oha_p99_ms'])} ms ({times(ratio[f'{level}_p99_as_oha_vs_oha'])})")
         # An open-model generator that falls behind its schedule measured a lighter load: say so.
         short = [f"{name} sent {rate(f[f'{level}_rps'])}/s" for name, f in (("lab", lab), ("oha", oha))
                  if f[f"{level}_rps"] < 0.95 * f[f"{level}_rate"]]

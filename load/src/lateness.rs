@@ -91,6 +91,7 @@ pub struct Lateness {
     pub(crate) vu_wait: Histogram<u64>,
     pub(crate) dispatch: Histogram<u64>,
     pub(crate) net: Histogram<u64>,
+    pub(crate) from_clock: Histogram<u64>,
 }
 
 impl Default for Lateness {
@@ -102,6 +103,7 @@ impl Default for Lateness {
             vu_wait: latency_histogram(2),
             dispatch: latency_histogram(2),
             net: latency_histogram(3),
+            from_clock: latency_histogram(3),
         }
     }
 }
@@ -116,6 +118,7 @@ impl Lateness {
         self.vu_wait.saturating_record(us(stages.vu_wait));
         self.dispatch.saturating_record(us(stages.dispatch));
         self.net.saturating_record(micros(latency.saturating_sub(own)));
+        self.from_clock.saturating_record(micros(latency.saturating_sub(stages.clock)));
     }
 
     /// Adds `other`'s counts to these (an error only if its histograms have other bounds, as a
@@ -128,8 +131,8 @@ impl Lateness {
     }
 
     /// The histograms in a fixed order (the wire's too): own, clock, hand-off, VU wait, dispatch,
-    /// net latency.
-    pub(crate) fn histograms(&self) -> [&Histogram<u64>; 6] {
+    /// net latency, latency from the clock's wake.
+    pub(crate) fn histograms(&self) -> [&Histogram<u64>; 7] {
         [
             &self.own,
             &self.clock,
@@ -137,10 +140,11 @@ impl Lateness {
             &self.vu_wait,
             &self.dispatch,
             &self.net,
+            &self.from_clock,
         ]
     }
 
-    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 6] {
+    fn histograms_mut(&mut self) -> [&mut Histogram<u64>; 7] {
         [
             &mut self.own,
             &mut self.clock,
@@ -148,12 +152,13 @@ impl Lateness {
             &mut self.vu_wait,
             &mut self.dispatch,
             &mut self.net,
+            &mut self.from_clock,
         ]
     }
 
     /// Rebuilds one from [`Lateness::histograms`]' order.
-    pub(crate) fn from_histograms(h: [Histogram<u64>; 6]) -> Lateness {
-        let [own, clock, hand_off, vu_wait, dispatch, net] = h;
+    pub(crate) fn from_histograms(h: [Histogram<u64>; 7]) -> Lateness {
+        let [own, clock, hand_off, vu_wait, dispatch, net, from_clock] = h;
         Lateness {
             own,
             clock,
@@ -161,6 +166,7 @@ impl Lateness {
             vu_wait,
             dispatch,
             net,
+            from_clock,
         }
     }
 
@@ -187,6 +193,7 @@ impl Lateness {
             dispatch: LatencyStats::of(&self.dispatch),
             vu_wait: LatencyStats::of(&self.vu_wait),
             net_latency: LatencyStats::of(&self.net),
+            from_clock_latency: LatencyStats::of(&self.from_clock),
             late,
         })
     }
@@ -358,6 +365,6 @@ mod tests {
         assert_eq!(a.own.len(), 2);
         assert_eq!(a.own.max(), 20);
         let back = Lateness::from_histograms(a.histograms().map(Clone::clone));
-        assert_eq!(back.histograms().map(|h| h.len()), [2; 6]);
+        assert_eq!(back.histograms().map(|h| h.len()), [2; 7]);
     }
 }

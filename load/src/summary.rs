@@ -157,6 +157,10 @@ pub struct GeneratorLateness {
     pub vu_wait: LatencyStats,
     /// Every request's latency net of the generator's own lateness.
     pub net_latency: LatencyStats,
+    /// Every request's latency counted from when the clock woke for its arrival rather than from
+    /// its intended time: how oha `--latency-correction` counts (its timer's lateness left out),
+    /// for a like-for-like comparison; lab's headline keeps the stricter count.
+    pub from_clock_latency: LatencyStats,
     /// "generator late by p99 X ms: …" when the generator fell behind its schedule, else `None`.
     pub late: Option<String>,
 }

@@ -150,7 +150,7 @@ impl RecorderWire {
         if let Some(texts) = &self.lateness {
             let mut lateness = Lateness::default();
             let decoded = texts.iter().map(|t| decode(t)).collect::<Result<Vec<_>>>()?;
-            let decoded: [Histogram<u64>; 6] = decoded
+            let decoded: [Histogram<u64>; 7] = decoded
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("a worker's lateness is not six histograms"))?;
             lateness
