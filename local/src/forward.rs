@@ -138,16 +138,20 @@ pub(crate) async fn forward_with_hooks(
     upstream.into_response()
 }
 
+/// Whether the call is GetFunction (`GET /2015-03-31/functions/{name}`, nothing after the name).
+fn is_get_function(call: &Call<'_>) -> bool {
+    *call.method == Method::GET
+        && call
+            .path
+            .strip_prefix(LAMBDA_API)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|head| !head.is_empty() && !head.contains('/'))
+}
+
 /// GetFunction leaves the tags out when the caller may not ListTags them (Lambda's GetFunction
 /// reference: "Tags ... only returned if you have permission to call ListTags").
 fn hide_unlisted_tags(gw: &Shared, call: &Call<'_>, upstream: &mut Upstream) {
-    if *call.method != Method::GET || !gw.iam.enabled {
-        return;
-    }
-    let Some(head) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
-        return;
-    };
-    if head.is_empty() || head.contains('/') {
+    if !gw.iam.enabled || !is_get_function(call) {
         return;
     }
     let mut doc = upstream.json();
@@ -166,13 +170,7 @@ fn hide_unlisted_tags(gw: &Shared, call: &Call<'_>, upstream: &mut Upstream) {
 /// package for 10 minutes (Lambda's GetFunction reference); moto's names an S3 bucket that is not
 /// there. The gateway serves the zip it kept (`/_lab/code/...`), on the address the caller used.
 fn code_location(call: &Call<'_>, headers: &HeaderMap, upstream: &mut Upstream) {
-    if *call.method != Method::GET {
-        return;
-    }
-    let Some(head) = call.path.strip_prefix(LAMBDA_API).and_then(|r| r.strip_prefix('/')) else {
-        return;
-    };
-    if head.is_empty() || head.contains('/') {
+    if !is_get_function(call) {
         return;
     }
     let mut doc = upstream.json();

@@ -27,6 +27,21 @@ async fn exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
     lambda.get_function().function_name(name).send().await.is_ok()
 }
 
+/// Both instruction sets of `arch-py`, two sizes, five calls each.
+const TUNE_BOTH: &[&str] = &[
+    "tune",
+    "--function",
+    "arch-py",
+    "--arch",
+    "x86_64,arm64",
+    "--powers",
+    "128,512",
+    "--num",
+    "5",
+    "--payload",
+    "{}",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn arch_tunes_both_on_a_copy_and_removes_it() {
     let local = LocalStack::start(&[]);
@@ -34,19 +49,7 @@ async fn arch_tunes_both_on_a_copy_and_removes_it() {
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let py = Runtime::Python313;
     create_function_with(&sdk, "arch-py", python_zip(), 256, py, "app.handler").await;
-    let t = local.lab_json(&[
-        "tune",
-        "--function",
-        "arch-py",
-        "--arch",
-        "x86_64,arm64",
-        "--powers",
-        "128,512",
-        "--num",
-        "5",
-        "--payload",
-        "{}",
-    ]);
+    let t = local.lab_json(TUNE_BOTH);
     let rows = t["powers"].as_array().unwrap();
     let arches: Vec<(&str, u64)> = rows
         .iter()
@@ -100,19 +103,7 @@ async fn arch_tunes_both_on_a_copy_and_removes_it() {
     assert!(after.aliases.is_empty() && only_latest, "{after:?}");
 
     // The text view names memory x arch and says what the arm64 figures are, next to them.
-    let text = local.lab_ok(&[
-        "tune",
-        "--function",
-        "arch-py",
-        "--arch",
-        "x86_64,arm64",
-        "--powers",
-        "128,512",
-        "--num",
-        "5",
-        "--payload",
-        "{}",
-    ]);
+    let text = local.lab_ok(TUNE_BOTH);
     assert!(
         text.contains("Note: arm64 figures are this host's x86_64 CPU"),
         "{text}"
