@@ -1,12 +1,16 @@
-//! The open model's arrival clock: a thread of its own that wakes at each intended send time and
-//! queues it for the VUs (the first free one takes it).
+//! The open model's arrival clock: wakes at each intended send time and queues it for the VUs (the
+//! first free one takes it).
 //!
 //! tokio's timer has millisecond granularity: a `sleep_until` wakes on the next millisecond tick
 //! after its deadline, so every arrival would leave up to a millisecond late. Latency counts from
-//! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. A
-//! thread's sleep, with its timer slack set to the least, wakes within microseconds of its deadline;
-//! waking a free VU's task from it costs a few microseconds more. Each tick carries when the
-//! thread woke for it, so the lateness of both steps is measured (the `lateness` module).
+//! the intended send (as wrk2 counts it), so that lateness would be reported as the server's. On
+//! Linux the clock is a task on the runtime itself awaiting a `timerfd` armed at each arrival's
+//! time: the kernel's precision, and one wake-up per arrival (the runtime's own, in its
+//! `epoll_wait`), which then hands the arrival to a free VU on the same worker. Elsewhere, or if a
+//! timerfd cannot be made, it is a thread of its own whose sleeps have the least timer slack: as
+//! precise, but each arrival then costs two wake-ups (the thread's, then the VU's worker's), which
+//! at a light rate is most of the generator's CPU per request. Each tick carries when the clock
+//! woke for it, so the lateness of both steps is measured (the `lateness` module).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -38,13 +42,23 @@ pub(crate) fn start(
     times: impl Iterator<Item = Instant> + Send + 'static,
 ) -> flume::Receiver<Tick> {
     let (tx, rx) = flume::bounded(BACKLOG);
+    #[cfg(target_os = "linux")]
+    if let Ok(timer) = timerfd::Timer::new() {
+        tokio::spawn(tick_on_runtime(times, tx, timer));
+        return rx;
+    }
+    start_thread(times, tx);
+    rx
+}
+
+/// The clock as a thread of its own (off Linux, or without a timerfd).
+fn start_thread(times: impl Iterator<Item = Instant> + Send + 'static, tx: flume::Sender<Tick>) {
     // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
     // more thread is a panic, which the run's clean-up catches like any other.
     thread::Builder::new()
         .name("lab-arrivals".into())
         .spawn(move || tick(times, &tx))
         .expect("start the arrival clock's thread");
-    rx
 }
 
 fn tick(times: impl Iterator<Item = Instant>, tx: &flume::Sender<Tick>) {
@@ -80,6 +94,145 @@ fn tick(times: impl Iterator<Item = Instant>, tx: &flume::Sender<Tick>) {
     }
 }
 
+/// The clock as a task on the runtime, sleeping on `timer` (see the module's comment).
+#[cfg(target_os = "linux")]
+async fn tick_on_runtime(
+    times: impl Iterator<Item = Instant>,
+    tx: flume::Sender<Tick>,
+    timer: timerfd::Timer,
+) {
+    let mut held_until = None;
+    for at in times {
+        let free = held_until.map_or(at, |h: Instant| h.max(at));
+        loop {
+            let now = Instant::now();
+            if at <= now {
+                break;
+            }
+            // Woken at least every CHECK_EVERY, so a stopped test's clock ends promptly.
+            if tx.is_disconnected() || timer.sleep_until(at.min(now + CHECK_EVERY)).await.is_err() {
+                return;
+            }
+        }
+        let tick = Tick {
+            intended: at,
+            free,
+            woke: Instant::now(),
+        };
+        match tx.try_send(tick) {
+            Ok(()) => held_until = None,
+            Err(flume::TrySendError::Full(tick)) => {
+                if tx.send_async(tick).await.is_err() {
+                    return;
+                }
+                held_until = Some(Instant::now());
+            }
+            Err(flume::TrySendError::Disconnected(_)) => return,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod timerfd {
+    //! A timer with the kernel's precision on the runtime's own reactor: a `timerfd` armed at an
+    //! absolute CLOCK_MONOTONIC time (Rust's `Instant` on Linux), awaited as a readable fd.
+
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::time::Instant;
+
+    use tokio::io::unix::AsyncFd;
+    use tokio::io::Interest;
+
+    /// One timerfd on the runtime's reactor, and the moment its clock and `Instant` were read
+    /// together (to turn an `Instant` into the absolute time the kernel wants).
+    pub(super) struct Timer {
+        fd: AsyncFd<OwnedFd>,
+        base: (Instant, libc::timespec),
+    }
+
+    impl Timer {
+        /// A disarmed timer; fails where the kernel has no timerfd or there is no runtime.
+        pub(super) fn new() -> io::Result<Timer> {
+            // SAFETY: timerfd_create takes plain flags and returns a new fd or -1.
+            let raw = unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+                )
+            };
+            if raw < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `raw` is a new fd that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            let mut now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime writes one timespec.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+            // SAFETY: the AsyncFd owns `fd`, which stays open and the same until it is dropped.
+            let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            Ok(Timer {
+                fd,
+                base: (Instant::now(), now),
+            })
+        }
+
+        /// Returns at `at` or just after (never before).
+        pub(super) async fn sleep_until(&self, at: Instant) -> io::Result<()> {
+            let (base, ts) = self.base;
+            let d = at.saturating_duration_since(base);
+            let nanos = ts.tv_nsec as u64 + u64::from(d.subsec_nanos());
+            let value = libc::timespec {
+                tv_sec: ts.tv_sec
+                    + d.as_secs() as libc::time_t
+                    + (nanos / 1_000_000_000) as libc::time_t,
+                tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+            };
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: value,
+            };
+            // SAFETY: arms our own fd with a valid itimerspec.
+            let armed = unsafe {
+                libc::timerfd_settime(
+                    self.fd.as_raw_fd(),
+                    libc::TFD_TIMER_ABSTIME,
+                    &spec,
+                    std::ptr::null_mut(),
+                )
+            };
+            if armed < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            loop {
+                let mut guard = self.fd.readable().await?;
+                let read = guard.try_io(|fd| {
+                    let mut expirations = [0u8; 8];
+                    // SAFETY: reads at most 8 bytes into our buffer.
+                    let n =
+                        unsafe { libc::read(fd.as_raw_fd(), expirations.as_mut_ptr().cast(), 8) };
+                    if n < 0 {
+                        Err(io::Error::last_os_error())
+                    } else {
+                        Ok(())
+                    }
+                });
+                match read {
+                    Ok(result) => return result,
+                    Err(_would_block) => continue,
+                }
+            }
+        }
+    }
+}
+
 /// Asks the kernel to wake this thread's sleeps on time rather than up to 50 µs late (the default
 /// timer slack, which lets it batch wake-ups to save power): a generator's clock wants precision.
 fn precise_sleeps() {
@@ -96,11 +249,25 @@ mod tests {
 
     #[tokio::test]
     async fn ticks_each_time_in_order_never_early() {
+        let times = every_2ms();
+        assert_ticks(super::start(times.clone().into_iter()), &times).await;
+    }
+
+    #[tokio::test]
+    async fn the_thread_clock_ticks_each_time_in_order_never_early() {
+        let times = every_2ms();
+        let (tx, rx) = flume::bounded(BACKLOG);
+        start_thread(times.clone().into_iter(), tx);
+        assert_ticks(rx, &times).await;
+    }
+
+    fn every_2ms() -> Vec<Instant> {
         let start = Instant::now();
-        let times: Vec<Instant> =
-            (0..20u64).map(|k| start + Duration::from_millis(2 * k)).collect();
-        let rx = super::start(times.clone().into_iter());
-        for want in &times {
+        (0..20u64).map(|k| start + Duration::from_millis(2 * k)).collect()
+    }
+
+    async fn assert_ticks(rx: flume::Receiver<Tick>, times: &[Instant]) {
+        for want in times {
             let got = rx.recv_async().await.expect("a tick per time");
             assert_eq!(got.intended, *want);
             assert!(got.woke >= *want, "the clock woke before the time");
@@ -112,11 +279,29 @@ mod tests {
         );
     }
 
+    #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn stops_when_no_one_listens() {
+    async fn the_runtime_clock_stops_when_no_one_listens() {
+        // An endless schedule, one arrival a second: dropping the receiver must end the task.
+        let start = Instant::now();
+        let (tx, rx) = flume::bounded(BACKLOG);
+        let times = (1u64..).map(move |k| start + Duration::from_secs(k));
+        let task = tokio::spawn(tick_on_runtime(times, tx, timerfd::Timer::new().unwrap()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!task.is_finished(), "the clock ended with a listener");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .expect("the clock outlived its receiver by a second")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_thread_clock_stops_when_no_one_listens() {
         // An endless schedule, one arrival a second: dropping the receiver must end the thread.
         let start = Instant::now();
-        let rx = super::start((1u64..).map(move |k| start + Duration::from_secs(k)));
+        let (tx, rx) = flume::bounded(BACKLOG);
+        start_thread((1u64..).map(move |k| start + Duration::from_secs(k)), tx);
         let threads = || {
             std::fs::read_dir("/proc/self/task")
                 .unwrap()
