@@ -32,7 +32,7 @@ pub(crate) struct Tick {
     /// up handing over an earlier tick because [`BACKLOG`] ticks already waited for a free VU
     /// (that delay is the wait for a VU, not the clock's).
     pub(crate) free: Instant,
-    /// When the clock thread woke for it.
+    /// When the clock woke for it.
     pub(crate) woke: Instant,
 }
 

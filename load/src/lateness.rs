@@ -7,7 +7,7 @@
 //!   slowness showing (or too few `--vus`), and wrk2 and oha `--latency-correction` count it in the
 //!   latency as lab does. Near the rate the VUs' connections can carry, the generator's own work
 //!   per request (recording, handing the VU back) keeps VUs busy too, and shows here, not below;
-//! - **the generator's own lateness**: the clock thread waking late (`clock`), the free VU's task
+//! - **the generator's own lateness**: the clock waking late (`clock`), the free VU's task
 //!   waking for the tick late (`hand_off`), the VU starting the send after taking it (`dispatch`).
 //!   None of it is the target's; on a busy machine it can be most of a p99.
 //!
@@ -31,7 +31,7 @@ pub(crate) struct Stamps {
     /// The clock was free to wake for it: `intended`, or later when the clock was held up by a full
     /// queue of arrivals waiting for a VU.
     pub(crate) clock_free: Instant,
-    /// The clock thread woke for it (never before `clock_free`).
+    /// The clock woke for it (never before `clock_free`).
     pub(crate) ticked: Instant,
     /// A VU could have taken it: when it ticked, or when the VU that took it became free,
     /// whichever is later.

@@ -146,7 +146,7 @@ pub struct Summary {
 pub struct GeneratorLateness {
     /// The generator's own lateness of every sent arrival: clock + hand-off + dispatch.
     pub own: LatencyStats,
-    /// The clock thread's wake-up after the intended time.
+    /// The clock's wake-up after the intended time.
     pub clock: LatencyStats,
     /// A free VU taking the tick after it could have (its task waking).
     pub hand_off: LatencyStats,

@@ -38,7 +38,7 @@ fn lateness_lines(g: &GeneratorLateness) -> String {
     let p = |l: &LatencyStats| ms(l.p99_ms);
     format!(
         "Generator lateness (actual send - intended send, its own): p50 {}, p99 {}, max {}\n  \
-         by stage, p99: clock thread {}, hand-off to a free VU {}, VU to send {}\n  \
+         by stage, p99: clock {}, hand-off to a free VU {}, VU to send {}\n  \
          waiting for a free VU (every VU busy: the target, too few --vus, or the generator near its limit; counted in latency, as wrk2 counts it): p50 {}, p99 {}\n  \
          latency of all requests net of the generator's lateness: p50 {}, p99 {}",
         ms(g.own.p50_ms),
