@@ -14,6 +14,8 @@
 //!   which line goes with which request; the cold/warm latency split does, and is exact whenever
 //!   one invocation ended inside a request's window.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use lab_load::requests::RequestRecord;
@@ -200,9 +202,10 @@ fn pair_by_time(
     let ends: Vec<f64> =
         order.iter().map(|&i| start_ms + records[i].done_us as f64 / 1000.0).collect();
     let offset = clock_offset(&ends, logged);
-    // Lines by aligned stamp; a line is taken once.
-    let mut free: std::collections::BTreeMap<(i64, usize), ()> =
-        logged.iter().enumerate().map(|(j, l)| ((l.at_ms, j), ())).collect();
+    // Lines by stamp; a line is taken once.
+    let mut free: BTreeSet<(i64, usize)> =
+        logged.iter().enumerate().map(|(j, l)| (l.at_ms, j)).collect();
+    // Request `i`'s send..answer window on the log's clock.
     let window = |i: usize| {
         let r = &records[i];
         (
@@ -210,17 +213,32 @@ fn pair_by_time(
             start_ms + r.done_us as f64 / 1000.0 + offset + STAMP_SLACK_MS,
         )
     };
-    // How far a line's handler time is from filling the request's window at both ends: the
+    // The free lines stamped inside request `i`'s window.
+    let stamped_in = |free: &BTreeSet<(i64, usize)>, i: usize| -> Vec<usize> {
+        let (sent, done) = window(i);
+        free.range((sent.floor() as i64, 0)..=(done.ceil() as i64, usize::MAX))
+            .map(|&(_, j)| j)
+            .collect()
+    };
+    // Line `j` could have served request `i`: stamped inside its window, its handler no longer.
+    let fits = |i: usize, j: usize| {
+        let (sent, done) = window(i);
+        let at = logged[j].at_ms as f64;
+        at >= sent.floor() && at <= done.ceil() && logged[j].report.duration_ms <= done - sent
+    };
+    // How far line `j`'s handler time is from filling request `i`'s window at both ends: the
     // request's own line fits it closest (the gateway's time in front and behind is small and
     // steady), where another request's may merely fit inside it.
-    let misfit = |(sent, done): (f64, f64), at: f64, report: &ReportLine| {
-        (done - STAMP_SLACK_MS - at).abs()
-            + ((at - report.duration_ms) - (sent + STAMP_SLACK_MS)).abs()
+    let misfit = |i: usize, j: usize| {
+        let (sent, done) = window(i);
+        let (at, ran) = (logged[j].at_ms as f64, logged[j].report.duration_ms);
+        (done - STAMP_SLACK_MS - at).abs() + ((at - ran) - (sent + STAMP_SLACK_MS)).abs()
     };
     let mut pairs = Vec::new();
     let mut unpaired = Vec::new();
-    // First every line whose handler time lies inside a request's window; then, for requests
-    // left over (a neighbour took the line that fitted them), any line stamped inside it.
+    // First every line whose handler time lies inside a request's window (Init may not: Lambda
+    // can initialise an instance before the request it serves); then, for requests left over (a
+    // neighbour took the line that fitted them), any line that fits.
     for strict in [true, false] {
         let requests = if strict {
             order.clone()
@@ -228,28 +246,17 @@ fn pair_by_time(
             std::mem::take(&mut unpaired)
         };
         for i in requests {
-            let (sent, done) = window(i);
-            let found = free
-                .range((sent.floor() as i64, 0)..=(done.ceil() as i64, usize::MAX))
-                .map(|(&(at, j), _)| (at as f64, j))
-                // The handler ran inside the window (Init may not have: Lambda can initialise
-                // an instance before the request it serves).
-                .filter(|&(at, j)| {
-                    let ran = logged[j].report.duration_ms;
+            let sent = window(i).0;
+            let found = stamped_in(&free, i)
+                .into_iter()
+                .filter(|&j| {
                     if strict {
-                        at - ran >= sent
+                        logged[j].at_ms as f64 - logged[j].report.duration_ms >= sent
                     } else {
-                        ran <= done - sent
+                        fits(i, j)
                     }
                 })
-                .min_by(|a, b| {
-                    misfit((sent, done), a.0, &logged[a.1].report).total_cmp(&misfit(
-                        (sent, done),
-                        b.0,
-                        &logged[b.1].report,
-                    ))
-                })
-                .map(|(_, j)| j);
+                .min_by(|&a, &b| misfit(i, a).total_cmp(&misfit(i, b)));
             match found {
                 Some(j) => {
                     free.remove(&(logged[j].at_ms, j));
@@ -261,25 +268,14 @@ fn pair_by_time(
     }
     // Last, a request still without a line takes one a paired neighbour holds, where that
     // neighbour can take a free line instead (one step of an augmenting path).
-    let fits = |i: usize, j: usize| {
-        let (sent, done) = window(i);
-        let at = logged[j].at_ms as f64;
-        at >= sent.floor() && at <= done.ceil() && logged[j].report.duration_ms <= done - sent
-    };
     for u in unpaired {
-        let (sent, done) = window(u);
         let swap = pairs.iter().enumerate().find_map(|(k, &(p, held))| {
             if !fits(u, held) {
                 return None;
             }
-            let (p_sent, p_done) = window(p);
-            let instead = free
-                .range((p_sent.floor() as i64, 0)..=(p_done.ceil() as i64, usize::MAX))
-                .map(|(&(_, j), _)| j)
-                .find(|&j| fits(p, j))?;
+            let instead = stamped_in(&free, p).into_iter().find(|&j| fits(p, j))?;
             Some((k, held, instead))
         });
-        let _ = (sent, done);
         if let Some((k, held, instead)) = swap {
             free.remove(&(logged[instead].at_ms, instead));
             pairs[k].1 = instead;
