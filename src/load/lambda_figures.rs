@@ -21,6 +21,7 @@ use serde::Serialize;
 use lab_load::requests::RequestRecord;
 
 use super::function_log::LoggedReport;
+use crate::report::format;
 use crate::tune::pricing::Pricing;
 use crate::tune::report_line::{self, ReportLine};
 
@@ -109,6 +110,61 @@ pub struct LambdaFigures {
     /// With `--workers`: what the generator's own invocations cost, apart from the function's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generator_cost: Option<RunCost>,
+}
+
+impl LambdaFigures {
+    /// How many requests were joined, and how: the line that opens the figures.
+    pub(crate) fn coverage_sentence(&self) -> String {
+        format!(
+            "Lambda's figures: {} of {} requests joined with their REPORT line ({}), from {}",
+            self.joined,
+            self.requests,
+            format::pct(self.coverage),
+            self.source.describe()
+        )
+    }
+
+    /// Init, Duration, Billed Duration and memory used, as far as the run has them.
+    pub(crate) fn report_sentence(&self) -> String {
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), format::ms);
+        let init = match (self.init_avg_ms, self.init_max_ms) {
+            (Some(avg), Some(max)) => {
+                format!("Init avg {} (max {}); ", format::ms(avg), format::ms(max))
+            }
+            _ => String::new(),
+        };
+        let memory = match (self.max_memory_used_mb, self.memory_size_mb) {
+            (Some(used), Some(size)) => format!("; max memory used {used} of {size} MB"),
+            (Some(used), None) => format!("; max memory used {used} MB"),
+            _ => String::new(),
+        };
+        format!(
+            "{init}Duration avg {}; Billed Duration avg {}{memory}",
+            ms(self.duration_avg_ms),
+            ms(self.billed_avg_ms)
+        )
+    }
+
+    /// What the run cost on Lambda, and the generator apart.
+    pub(crate) fn cost_sentence(&self) -> String {
+        let money = |c: &RunCost, v: f64| crate::tune::pricing::money(v, c.currency);
+        let generator = self.generator_cost.as_ref().map_or_else(String::new, |g| {
+            format!(
+                "; the load generator's own invocations {} (not counted above)",
+                money(g, g.total)
+            )
+        });
+        format!(
+            "Lambda cost of the run: {} ({} per 1,000 requests){generator}",
+            money(&self.cost, self.cost.total),
+            money(&self.cost, self.cost.per_1k)
+        )
+    }
+
+    /// Whether the figures split the requests' latency cold/warm (the totals of `--workers` do not).
+    pub(crate) fn has_latencies(&self) -> bool {
+        self.source != JoinSource::LogTotals
+    }
 }
 
 /// A REPORT line paired with the latency of the request it served (when the join knows it).

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use lab_load::summary::{GeneratorLateness, LatencyStats, Summary};
 
-use super::lambda_figures::{JoinSource, LambdaFigures, RunCost};
+use super::lambda_figures::LambdaFigures;
 use super::result::{LoadResult, RunResult};
 use crate::report::chart::{hbar_chart, Bar};
 use crate::report::format;
@@ -58,15 +58,8 @@ fn lateness_lines(g: &GeneratorLateness) -> String {
 /// of those a cold start served against the warm ones, Init, billed time, memory used and cost.
 pub(crate) fn lambda_report(f: &LambdaFigures) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Lambda's figures: {} of {} requests joined with their REPORT line ({}), from {}",
-        f.joined,
-        f.requests,
-        format::pct(f.coverage),
-        f.source.describe()
-    );
-    if f.source != JoinSource::LogTotals {
+    let _ = writeln!(out, "{}", f.coverage_sentence());
+    if f.has_latencies() {
         let mut table = new_table(
             &["Served by", "Requests", "Avg", "p50", "p95"],
             &[1, 2, 3, 4],
@@ -84,37 +77,8 @@ pub(crate) fn lambda_report(f: &LambdaFigures) -> String {
     } else {
         let _ = writeln!(out, "  cold starts {}, warm {}", f.cold.count, f.warm.count);
     }
-    let memory = match (f.max_memory_used_mb, f.memory_size_mb) {
-        (Some(used), Some(size)) => format!("; max memory used {used} of {size} MB"),
-        (Some(used), None) => format!("; max memory used {used} MB"),
-        _ => String::new(),
-    };
-    let init = match (f.init_avg_ms, f.init_max_ms) {
-        (Some(avg), Some(max)) => {
-            format!("Init avg {} (max {}); ", format::ms(avg), format::ms(max))
-        }
-        _ => String::new(),
-    };
-    let _ = writeln!(
-        out,
-        "  {init}Duration avg {}; Billed Duration avg {}{memory}",
-        ms(f.duration_avg_ms),
-        ms(f.billed_avg_ms)
-    );
-    let money = |c: &RunCost| crate::tune::pricing::money(c.total, c.currency);
-    let per_1k = |c: &RunCost| crate::tune::pricing::money(c.per_1k, c.currency);
-    let generator = f.generator_cost.as_ref().map_or_else(String::new, |g| {
-        format!(
-            "; the load generator's own invocations {} (not counted above)",
-            money(g)
-        )
-    });
-    let _ = writeln!(
-        out,
-        "  Lambda cost of the run: {} ({} per 1,000 requests){generator}",
-        money(&f.cost),
-        per_1k(&f.cost)
-    );
+    let _ = writeln!(out, "  {}", f.report_sentence());
+    let _ = writeln!(out, "  {}", f.cost_sentence());
     out
 }
 

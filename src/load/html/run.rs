@@ -3,7 +3,7 @@
 
 use lab_load::summary::LatencyStats;
 
-use super::super::lambda_figures::{LambdaFigures, Latencies, RunCost};
+use super::super::lambda_figures::{LambdaFigures, Latencies};
 use super::super::result::RunResult;
 use super::{charts, latency_cell, ms, opt, run_key};
 use crate::report::format;
@@ -113,56 +113,33 @@ fn summary(doc: &mut Document, run: &RunResult, i: usize) {
 /// `#load-lambda-N`: the requests a cold start served against the warm ones (the client's latency,
 /// from the join), then Lambda's own figures and the run's cost in words.
 fn lambda(doc: &mut Document, f: &LambdaFigures, i: usize) {
+    doc.paragraph(&format!("{}.", f.coverage_sentence()), false);
+    if f.has_latencies() {
+        let row = |label: &str, key: &str, l: &Latencies| DataRow {
+            class: None,
+            key: Some(("served-by".into(), key.into())),
+            cells: vec![
+                DataCell::text(label.to_string()),
+                DataCell::value(l.count.to_string(), "requests", l.count),
+                DataCell::value(ms(l.avg_ms), "avg-ms", opt(l.avg_ms)),
+                DataCell::value(ms(l.p50_ms), "p50-ms", opt(l.p50_ms)),
+                DataCell::value(ms(l.p95_ms), "p95-ms", opt(l.p95_ms)),
+            ],
+        };
+        doc.table(&DataTable {
+            id: format!("load-lambda-{i}"),
+            headers: ["Served by", "Requests", "Avg", "p50", "p95"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            rows: vec![
+                row("a cold start", "cold", &f.cold),
+                row("a warm instance", "warm", &f.warm),
+            ],
+        });
+    }
     doc.paragraph(
-        &format!(
-            "Lambda's figures: {} of {} requests joined with their REPORT line ({}), from {}.",
-            f.joined,
-            f.requests,
-            format::pct(f.coverage),
-            f.source.describe()
-        ),
-        false,
-    );
-    let row = |label: &str, key: &str, l: &Latencies| DataRow {
-        class: None,
-        key: Some(("served-by".into(), key.into())),
-        cells: vec![
-            DataCell::text(label.to_string()),
-            DataCell::value(l.count.to_string(), "requests", l.count),
-            DataCell::value(ms(l.avg_ms), "avg-ms", opt(l.avg_ms)),
-            DataCell::value(ms(l.p50_ms), "p50-ms", opt(l.p50_ms)),
-            DataCell::value(ms(l.p95_ms), "p95-ms", opt(l.p95_ms)),
-        ],
-    };
-    doc.table(&DataTable {
-        id: format!("load-lambda-{i}"),
-        headers: ["Served by", "Requests", "Avg", "p50", "p95"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
-        rows: vec![
-            row("a cold start", "cold", &f.cold),
-            row("a warm instance", "warm", &f.warm),
-        ],
-    });
-    let money = |c: &RunCost| crate::tune::pricing::money(c.total, c.currency);
-    doc.paragraph(
-        &format!(
-            "Init avg {}, max {}; Duration avg {}; Billed Duration avg {}; max memory used {} of {} MB. \
-             Lambda cost of the run {} ({} per 1,000 requests){}.",
-            ms(f.init_avg_ms),
-            ms(f.init_max_ms),
-            ms(f.duration_avg_ms),
-            ms(f.billed_avg_ms),
-            f.max_memory_used_mb.map_or("-".into(), |m| m.to_string()),
-            f.memory_size_mb.map_or("-".into(), |m| m.to_string()),
-            money(&f.cost),
-            crate::tune::pricing::money(f.cost.per_1k, f.cost.currency),
-            f.generator_cost
-                .as_ref()
-                .map(|g| format!("; the load generator's own invocations {}", money(g)))
-                .unwrap_or_default(),
-        ),
+        &format!("{}. {}.", f.report_sentence(), f.cost_sentence()),
         true,
     );
 }
