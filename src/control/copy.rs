@@ -61,6 +61,11 @@ impl LambdaTarget {
     }
 }
 
+/// Whether a function's `tags` mark it as lab's copy of `original`.
+fn is_copy_of(tags: &std::collections::HashMap<String, String>, original: &str) -> bool {
+    tags.get(COPY_TAG).map(String::as_str) == Some(original)
+}
+
 /// Downloads a deployment package from GetFunction's `Code.Location` (a presigned URL on AWS,
 /// the gateway's `/_lab/code/...` on the local stack).
 async fn download(location: &str) -> anyhow::Result<Vec<u8>> {
@@ -90,10 +95,7 @@ impl ArchCopies for LambdaTarget {
             .await
             .map_err(ctx("lambda:GetFunction"))?;
         let c = out.configuration().context("GetFunction returned no configuration")?;
-        let arch = match c.architectures().first() {
-            None => Arch::X86_64,
-            Some(reported) => reported.as_str().parse()?,
-        };
+        let arch = c.architectures().first().and_then(Arch::from_lambda).unwrap_or_default();
         let image = c.package_type() == Some(&PackageType::Image);
         let zip = match (image, out.code().and_then(|code| code.location())) {
             (true, _) => Vec::new(),
@@ -125,7 +127,7 @@ impl ArchCopies for LambdaTarget {
     async fn check_copy_name(&self, name: &str) -> anyhow::Result<()> {
         let original = self.own_name()?;
         match self.copy_tags(name).await? {
-            Some(tags) if tags.get(COPY_TAG).map(String::as_str) != Some(original) => bail!(
+            Some(tags) if !is_copy_of(&tags, original) => bail!(
                 "a function named {name} exists and is not lab's copy of {original} (no \
                  {COPY_TAG}={original} tag): rename or delete it, then run again"
             ),
@@ -164,29 +166,28 @@ impl ArchCopies for LambdaTarget {
             Some(mb) => Some(EphemeralStorage::builder().size(mb).build()?),
             None => None,
         };
-        let create = || {
-            self.client
-                .create_function()
-                .function_name(name)
-                .role(&s.role)
-                .set_runtime(package.runtime.as_deref().map(Into::into))
-                .set_handler(s.handler.clone())
-                .set_timeout(s.timeout)
-                .set_memory_size(s.memory)
-                .set_environment(environment.clone())
-                .set_layers((!s.layers.is_empty()).then(|| s.layers.clone()))
-                .set_ephemeral_storage(ephemeral.clone())
-                .set_vpc_config(vpc.clone())
-                .architectures(arch.into())
-                .description(format!(
-                    "lab tune --arch: a copy of {} for {arch}",
-                    package.function
-                ))
-                .tags(COPY_TAG, &package.function)
-                .code(FunctionCode::builder().zip_file(Blob::new(package.zip.clone())).build())
-                .send()
-        };
-        create().await.map_err(ctx("lambda:CreateFunction"))?;
+        self.client
+            .create_function()
+            .function_name(name)
+            .role(&s.role)
+            .set_runtime(package.runtime.as_deref().map(Into::into))
+            .set_handler(s.handler.clone())
+            .set_timeout(s.timeout)
+            .set_memory_size(s.memory)
+            .set_environment(environment)
+            .set_layers((!s.layers.is_empty()).then(|| s.layers.clone()))
+            .set_ephemeral_storage(ephemeral)
+            .set_vpc_config(vpc)
+            .architectures(arch.into())
+            .description(format!(
+                "lab tune --arch: a copy of {} for {arch}",
+                package.function
+            ))
+            .tags(COPY_TAG, &package.function)
+            .code(FunctionCode::builder().zip_file(Blob::new(package.zip.clone())).build())
+            .send()
+            .await
+            .map_err(ctx("lambda:CreateFunction"))?;
         crate::stack::function::wait_function_ready(&self.client, name)
             .await
             .with_context(|| format!("waiting for the copy {name} to become Active"))?;
@@ -197,7 +198,7 @@ impl ArchCopies for LambdaTarget {
         let original = self.own_name()?;
         match self.copy_tags(name).await? {
             None => return Ok(false),
-            Some(tags) if tags.get(COPY_TAG).map(String::as_str) != Some(original) => bail!(
+            Some(tags) if !is_copy_of(&tags, original) => bail!(
                 "refusing to delete {name}: it is not lab's copy of {original} (no {COPY_TAG} tag)"
             ),
             Some(_) => {}
