@@ -44,25 +44,45 @@ pub(crate) fn start(
     let (tx, rx) = flume::bounded(BACKLOG);
     #[cfg(target_os = "linux")]
     if let Ok(timer) = timerfd::Timer::new() {
-        tokio::spawn(tick_on_runtime(times, tx, timer));
+        tokio::spawn(run(times, tx, timer));
         return rx;
     }
     start_thread(times, tx);
     rx
 }
 
-/// The clock as a thread of its own (off Linux, or without a timerfd).
+/// The clock as a thread of its own (off Linux, or without a timerfd), running the same loop.
 fn start_thread(times: impl Iterator<Item = Instant> + Send + 'static, tx: flume::Sender<Tick>) {
     // As `std::thread::spawn` (and tokio for its own threads), a machine that cannot start one
     // more thread is a panic, which the run's clean-up catches like any other.
     thread::Builder::new()
         .name("lab-arrivals".into())
-        .spawn(move || tick(times, &tx))
+        .spawn(move || {
+            precise_sleeps();
+            futures::executor::block_on(run(times, tx, ThreadSleep));
+        })
         .expect("start the arrival clock's thread");
 }
 
-fn tick(times: impl Iterator<Item = Instant>, tx: &flume::Sender<Tick>) {
-    precise_sleeps();
+/// How the clock waits for an arrival's time: never returning before it.
+trait Sleep {
+    /// Returns at `at` or just after; an error ends the clock.
+    async fn until(&self, at: Instant) -> std::io::Result<()>;
+}
+
+/// The thread's sleep (its timer slack set to the least by [`precise_sleeps`]).
+struct ThreadSleep;
+
+impl Sleep for ThreadSleep {
+    async fn until(&self, at: Instant) -> std::io::Result<()> {
+        thread::sleep(at.saturating_duration_since(Instant::now()));
+        Ok(())
+    }
+}
+
+/// Sends each of `times` on `tx` when it comes, sleeping with `sleep`; ends after the last, or
+/// once no one listens.
+async fn run(times: impl Iterator<Item = Instant>, tx: flume::Sender<Tick>, sleep: impl Sleep) {
     let mut held_until = None;
     for at in times {
         let free = held_until.map_or(at, |h: Instant| h.max(at));
@@ -71,53 +91,15 @@ fn tick(times: impl Iterator<Item = Instant>, tx: &flume::Sender<Tick>) {
             if at <= now {
                 break now;
             }
-            if tx.is_disconnected() {
+            // Woken at least every CHECK_EVERY, so a stopped test's clock ends promptly.
+            if tx.is_disconnected() || sleep.until(at.min(now + CHECK_EVERY)).await.is_err() {
                 return;
             }
-            thread::sleep((at - now).min(CHECK_EVERY));
         };
         let tick = Tick {
             intended: at,
             free,
             woke,
-        };
-        match tx.try_send(tick) {
-            Ok(()) => held_until = None,
-            Err(flume::TrySendError::Full(tick)) => {
-                if tx.send(tick).is_err() {
-                    return;
-                }
-                held_until = Some(Instant::now());
-            }
-            Err(flume::TrySendError::Disconnected(_)) => return,
-        }
-    }
-}
-
-/// The clock as a task on the runtime, sleeping on `timer` (see the module's comment).
-#[cfg(target_os = "linux")]
-async fn tick_on_runtime(
-    times: impl Iterator<Item = Instant>,
-    tx: flume::Sender<Tick>,
-    timer: timerfd::Timer,
-) {
-    let mut held_until = None;
-    for at in times {
-        let free = held_until.map_or(at, |h: Instant| h.max(at));
-        loop {
-            let now = Instant::now();
-            if at <= now {
-                break;
-            }
-            // Woken at least every CHECK_EVERY, so a stopped test's clock ends promptly.
-            if tx.is_disconnected() || timer.sleep_until(at.min(now + CHECK_EVERY)).await.is_err() {
-                return;
-            }
-        }
-        let tick = Tick {
-            intended: at,
-            free,
-            woke: Instant::now(),
         };
         match tx.try_send(tick) {
             Ok(()) => held_until = None,
@@ -149,6 +131,12 @@ mod timerfd {
     pub(super) struct Timer {
         fd: AsyncFd<OwnedFd>,
         base: (Instant, libc::timespec),
+    }
+
+    impl super::Sleep for Timer {
+        async fn until(&self, at: Instant) -> io::Result<()> {
+            self.sleep_until(at).await
+        }
     }
 
     impl Timer {
@@ -286,7 +274,7 @@ mod tests {
         let start = Instant::now();
         let (tx, rx) = flume::bounded(BACKLOG);
         let times = (1u64..).map(move |k| start + Duration::from_secs(k));
-        let task = tokio::spawn(tick_on_runtime(times, tx, timerfd::Timer::new().unwrap()));
+        let task = tokio::spawn(run(times, tx, timerfd::Timer::new().unwrap()));
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!task.is_finished(), "the clock ended with a listener");
         drop(rx);
