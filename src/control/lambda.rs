@@ -173,10 +173,7 @@ impl FunctionControl for LambdaTarget {
     async fn architecture(&self) -> anyhow::Result<Arch> {
         let c = self.configuration(None).await?;
         // Lambda leaves the list empty for functions made before it had a choice: x86_64.
-        match c.architectures().first() {
-            None => Ok(Arch::X86_64),
-            Some(reported) => reported.as_str().parse(),
-        }
+        Ok(c.architectures().first().and_then(Arch::from_lambda).unwrap_or_default())
     }
 
     async fn memory(&self) -> anyhow::Result<u32> {

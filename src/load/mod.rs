@@ -107,14 +107,8 @@ pub(crate) async fn run_on_stack(
         lambda.clone(),
         function,
     ));
-    let arch = match lambda.get_function_configuration().function_name(function).send().await {
-        Ok(c) => c
-            .architectures()
-            .first()
-            .and_then(crate::arch::Arch::from_lambda)
-            .unwrap_or_default(),
-        Err(_) => stack.settings.arch,
-    };
+    // Its instruction set prices its invocations; the stack's own when it cannot be read.
+    let arch = control.architecture().await.unwrap_or(stack.settings.arch);
     let t = Target {
         url,
         control: Some(control),

@@ -238,11 +238,10 @@ pub(crate) const NEEDS: &[Need] = &[
     need("src/call/transport.rs", "invoke", "lambda:InvokeFunction", Function, &[Call], "call --via lambda"),
     need("src/commands/invoke.rs", "invoke", "lambda:InvokeFunction", Target, &[Invoke], "invoke"),
     // What tuning and load tests do to the function under test.
-    need("src/control/lambda.rs", "get_function_configuration", "lambda:GetFunctionConfiguration", Target, &[Tune, Load], "read the memory to restore it afterwards"),
+    need("src/control/lambda.rs", "get_function_configuration", "lambda:GetFunctionConfiguration", Target, &[Tune, Load], "read the memory to restore it afterwards, and the instruction set (load prices it)"),
     need("src/control/lambda.rs", "update_function_configuration", "lambda:UpdateFunctionConfiguration", Target, &[Tune, Load], "set the memory size under test"),
     need("src/control/lambda.rs", "invoke", "lambda:InvokeFunction", Target, &[Tune, Load], "invoke at each size (load --via lambda)"),
     need("load/src/invoke.rs", "invoke", "lambda:InvokeFunction", Function, &[Load], "load --via lambda"),
-    need("src/load/mod.rs", "get_function_configuration", "lambda:GetFunctionConfiguration", Target, &[Load], "the function's instruction set, for its price"),
     need("src/load/function_log.rs", "filter_log_events", "logs:FilterLogEvents", LogGroups, &[Load, LoadWorkers], "read the run's REPORT lines (Lambda's figures per request; the generator's cost)"),
     need("src/control/versions.rs", "publish_version", "lambda:PublishVersion", Target, &[Tune], "a version per memory size"),
     need("src/control/versions.rs", "create_alias", "lambda:CreateAlias", Target, &[Tune], "an alias per memory size"),
