@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark the DynamoDB data plane of the local stack: the tutorial's item operations through the
-# stage URL at 10 concurrent clients, with lab's native item store serving items (`lab local serve
+# stage URL at 10 concurrent clients (lab's own generator), with lab's native item store serving items (`lab local serve
 # --dynamodb native`, the default) against moto serving them (`--dynamodb moto`, the path before the
-# native store) in the same run, on the same machine, with the same client (scripts/bench_http.py).
+# native store) in the same run, on the same machine, with the same client (`lab load --url`).
 #
 # Workloads, all POSTs of the tutorial's events through the deployed stage URL of `lab up`:
 #   read    GetItem of one of ten items      list    Scan of the ten items (assets/events/list.json)
@@ -44,7 +44,18 @@ echo "{\"TableName\":\"$T\",\"Key\":{\"id\":{\"S\":\"1\"}}}" >"$WORK/getitem.jso
 DDB_HEADERS=(--header "Content-Type: application/x-amz-json-1.0" --header "X-Amz-Target: DynamoDB_20120810.GetItem"
     --header "Authorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
 
-run() { # name url body pid [headers...]
+# Through the stage URL the client is lab's own generator (`lab load --url`, a closed loop of
+# $CLIENTS VUs): on two cores the client's CPU is taken from the stack it measures, and a Python
+# client (10 processes) cost the stack a fifth of its throughput. Its JSON carries the local stack's
+# own split of each request's time (function, data plane, gateway, CPU wait).
+run() { # name url body
+    local name=$1 url=$2 body=$3
+    say "$name: $CLIENTS VUs for $DURATION s"
+    "$LAB_BIN" -o json load --url "$url" --payload "$(cat "$body")" --vus "$CLIENTS" --duration "${DURATION}s" \
+        --load-profile fixed >"$WORK/r-$name.json"
+}
+# GetItem straight to the gateway (signed headers, no function): the standard-library client.
+run_direct() { # name url body pid [headers...]
     local name=$1 url=$2 body=$3 pid=$4
     shift 4
     say "$name: $CLIENTS clients for $DURATION s"
@@ -66,9 +77,10 @@ measure() { # plane (native or moto)
             first=0
         fi
         # Untimed: ten clients start ten instances at this memory size.
-        python3 "$BENCH_HTTP" client "$URL" "$WORK/read.json" --clients "$CLIENTS" --duration 3 >/dev/null
+        "$LAB_BIN" load --url "$URL" --payload "$(cat "$WORK/read.json")" --vus "$CLIENTS" --duration 3s \
+            --load-profile fixed >/dev/null 2>&1
         for w in read list create update; do
-            run "$plane-$mem-$w" "$URL" "$WORK/$w.json" "$SERVE_PID"
+            run "$plane-$mem-$w" "$URL" "$WORK/$w.json"
         done
     done
     # scripts/run's load comparison (`lab load --memory 128,1024`, the tutorial's `list`), with the
@@ -78,7 +90,7 @@ measure() { # plane (native or moto)
     # The data plane alone, without the function: GetItem sent straight to the gateway, which serves
     # it from its store (native) or forwards it to moto (moto).
     python3 "$BENCH_HTTP" client "$ENDPOINT/" "$WORK/getitem.json" --clients "$CLIENTS" --duration 2 "${DDB_HEADERS[@]}" >/dev/null
-    run "$plane-getitem" "$ENDPOINT/" "$WORK/getitem.json" "$SERVE_PID" "${DDB_HEADERS[@]}"
+    run_direct "$plane-getitem" "$ENDPOINT/" "$WORK/getitem.json" "$SERVE_PID" "${DDB_HEADERS[@]}"
     curl -fsS "$ENDPOINT/_lab/status" >"$WORK/status-$plane.json"
     kill "$SERVE_PID"
     wait "$SERVE_PID" 2>/dev/null || true

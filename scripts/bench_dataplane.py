@@ -5,7 +5,7 @@
     bench_dataplane.py record WORK MEMORIES CLIENTS DURATION LOADAVG LAB_BIN BOOTSTRAP
                                                 prints the record for scripts/bench_record.py
 
-WORK holds r-PLANE-MEMORY-WORKLOAD.json and r-PLANE-getitem.json, one bench_http.py client result each.
+WORK holds r-PLANE-MEMORY-WORKLOAD.json (`lab load -o json`) and r-PLANE-getitem.json (a bench_http.py client result).
 """
 
 import json
@@ -16,7 +16,18 @@ WORKLOADS = ("read", "list", "create", "update")
 
 
 def load(work, name):
-    return json.loads((Path(work) / f"r-{name}.json").read_text())
+    """One client result in bench_http.py's shape; a `lab load -o json` result is read into it."""
+    doc = json.loads((Path(work) / f"r-{name}.json").read_text())
+    if "runs" not in doc:
+        return doc
+    run = doc["runs"][0]
+    s, split = run["summary"], run.get("emulator") or {}
+    return {
+        "req_per_s": round(s["throughput_rps"], 1),
+        "latency_ms": {"p50": s["p50_ms"], "p99": s["p99_ms"]},
+        "statuses": {"200": s["ok"], "other": s["errors"]},
+        "function_ms": {"mean": split["function_ms"]} if split.get("function_ms") is not None else None,
+    }
 
 
 def errors(r):
@@ -35,7 +46,8 @@ def figures(work, plane, memories):
             out[f"{key}_p99_ms"] = r["latency_ms"]["p99"]
             out[f"{key}_errors"] = errors(r)
             if r["function_ms"]:
-                out[f"{key}_function_p50_ms"] = r["function_ms"]["p50"]
+                # lab's generator gives the function's mean (its REPORT Duration + Init), not a p50.
+                out[f"{key}_function_mean_ms"] = r["function_ms"]["mean"]
     g = load(work, f"{plane}-getitem")
     out["getitem_rps"] = g["req_per_s"]
     out["getitem_p50_ms"] = g["latency_ms"]["p50"]

@@ -50,6 +50,18 @@ impl Change {
     }
 }
 
+/// Whether the call reads a function's log lines or deletes where they go (CloudWatch Logs).
+fn reads_or_deletes_logs(call: &Call<'_>) -> bool {
+    call.target()
+        .and_then(|t| t.strip_prefix("Logs_20140328."))
+        .is_some_and(|action| {
+            action.starts_with("Filter")
+                || action.starts_with("Get")
+                || action.starts_with("Describe")
+                || action.starts_with("Delete")
+        })
+}
+
 /// A previous configuration and its code, kept until the update that replaces them ends.
 type Previous = (FunctionKey, Arc<FunctionConfig>, Option<PathBuf>);
 
@@ -90,8 +102,9 @@ pub(crate) async fn forward_with_hooks(
         return refused.into_response();
     }
     let change = read_change(&call, uri.query()).await;
-    if matches!(change, Change::DeleteFunction { .. }) {
-        // Logs still queued would recreate the log group after `down` deleted it.
+    if matches!(change, Change::DeleteFunction { .. }) || reads_or_deletes_logs(&call) {
+        // Logs still queued would recreate the log group after `down` deleted it, and a reader
+        // sees every line of the invocations that have answered (the writer batches them).
         gw.logs.flush().await;
     }
     let previous = previous_config(gw, region, &change).await;
