@@ -23,6 +23,8 @@ use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use tokio::sync::Notify;
 
+use super::proc_files::ThreadTimes;
+
 /// Memory that buys one vCPU on Lambda.
 const MB_PER_VCPU: u64 = 1769;
 
@@ -49,6 +51,8 @@ pub(crate) struct CpuBudget {
 /// The running invocations and what the budget has seen since the stack started.
 struct State {
     running: HashMap<u64, Running>,
+    /// The running instances' thread times, their files kept open.
+    threads: ThreadTimes,
     /// Each warm instance's want during its invocations (CPUs wanted per second of invocation),
     /// an average over its last calls: what it holds before this call has been measured.
     wants: HashMap<u32, f64>,
@@ -106,10 +110,11 @@ impl Admitted {
     /// Names the instance the invocation runs on, so its real use can be measured.
     pub(crate) fn running_on(&self, pid: u32) {
         let mut s = self.state.lock().expect("cpu budget lock");
+        let s = &mut *s;
         let past = s.wants.get(&pid).copied();
         if let Some(r) = s.running.get_mut(&self.id) {
             r.pid = Some(pid);
-            r.start = process_wanted_s(pid).map(|wanted| (Instant::now(), wanted));
+            r.start = s.threads.wanted_s(pid).map(|wanted| (Instant::now(), wanted));
             r.past_want = past;
         }
     }
@@ -138,7 +143,7 @@ impl Drop for Admitted {
             // What the instance wanted over this call, averaged with its earlier calls.
             if let (Some(pid), Some((at, before))) = (r.pid, r.start) {
                 let wall = at.elapsed().as_secs_f64();
-                if let (Some(after), true) = (process_wanted_s(pid), wall > 0.0) {
+                if let (Some(after), true) = (s.threads.wanted_s(pid), wall > 0.0) {
                     let want = ((after - before) / wall).max(0.0);
                     let averaged = r.past_want.map_or(want, |past| (past + want) / 2.0);
                     if s.wants.len() >= MAX_INSTANCES_KNOWN && !s.wants.contains_key(&pid) {
@@ -165,6 +170,7 @@ impl CpuBudget {
             total_milli,
             state: Arc::new(Mutex::new(State {
                 running: HashMap::new(),
+                threads: ThreadTimes::default(),
                 wants: HashMap::new(),
                 next_id: 0,
                 invocations: 0,
@@ -278,13 +284,16 @@ impl CpuBudget {
     /// [`SAMPLE`] replaces its previous measure.
     fn measure(&self, s: &mut State) {
         let now = Instant::now();
-        for r in s.running.values_mut() {
+        let State {
+            running, threads, ..
+        } = s;
+        for r in running.values_mut() {
             // A sample younger than SAMPLE changes nothing: read /proc only when one is due (every
             // admission used to read every running instance's threads, most of the gateway's time).
             if r.sample.is_some_and(|(at, _)| now.duration_since(at) < SAMPLE) {
                 continue;
             }
-            let Some(cpu_s) = r.pid.and_then(process_wanted_s) else {
+            let Some(cpu_s) = r.pid.and_then(|pid| threads.wanted_s(pid)) else {
                 continue;
             };
             match r.sample {
@@ -324,21 +333,6 @@ impl CpuBudget {
             "waits_us_hdr": histogram,
         })
     }
-}
-
-/// The seconds process `pid`'s threads have run on a CPU or waited runnable for one (their
-/// schedstat's first two fields, in nanoseconds), all threads together.
-fn process_wanted_s(pid: u32) -> Option<f64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut ns = 0u64;
-    for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
-            continue;
-        };
-        let mut fields = stat.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
-        ns += fields.next().unwrap_or(0) + fields.next().unwrap_or(0);
-    }
-    Some(ns as f64 / 1e9)
 }
 
 #[cfg(test)]
@@ -411,10 +405,4 @@ mod tests {
         assert!(waited >= SAMPLE, "measured first: {waited:?}");
     }
 
-    #[test]
-    fn the_time_a_process_wanted_a_cpu_is_read_from_proc() {
-        let mine = process_wanted_s(std::process::id());
-        assert!(mine.is_some_and(|s| s > 0.0), "{mine:?}");
-        assert_eq!(process_wanted_s(u32::MAX), None);
-    }
 }

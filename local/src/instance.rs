@@ -21,6 +21,7 @@ use super::cpu::CpuShare;
 use super::dates;
 use super::functions::FunctionConfig;
 use super::memory::{self, MemoryLimit};
+use super::proc_files::ProcFile;
 use super::runtime_api::{self, Job, Outcome, RuntimeState};
 use super::runtimes::{self, Launch};
 
@@ -56,6 +57,8 @@ pub(crate) struct Instance {
     pub(crate) log_stream: String,
     kill: Option<oneshot::Sender<()>>,
     pid: u32,
+    /// Its `/proc/<pid>/status`, kept open: read at every invocation's end for Max Memory Used.
+    status: Option<ProcFile>,
     jobs: mpsc::Sender<Job>,
     state: Arc<RuntimeState>,
     exited: watch::Receiver<Option<String>>,
@@ -124,6 +127,7 @@ impl Instance {
             log_stream,
             kill: Some(kill),
             pid,
+            status: ProcFile::open(&format!("/proc/{pid}/status")).ok(),
             jobs: api.jobs,
             state: api.state,
             exited,
@@ -256,13 +260,9 @@ impl Instance {
 
     /// Peak resident memory (VmHWM) in MB, rounded up, as Lambda's "Max Memory Used".
     fn max_memory_mb(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<u64>().ok())
+        self.status
+            .as_ref()
+            .and_then(|status| status.kb_of("VmHWM:"))
             .map(|kb| kb.div_ceil(1024))
             .unwrap_or(0)
     }

@@ -41,6 +41,7 @@ mod logs;
 mod memory;
 mod moto;
 mod pool;
+mod proc_files;
 mod routes;
 mod runtime_api;
 mod runtimes;
