@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() {
     let cli = lab::cli::Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match lab::app::runtime_for(&cli) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -253,7 +253,10 @@ impl Queue {
             })
             .take_while(move |intended| *intended < end);
         Arc::new(Queue {
-            ticks: clock::start(times),
+            ticks: clock::start(
+                times,
+                clock::coalescing(arrivals.rate / f64::from(arrivals.count)),
+            ),
             dropped: AtomicU64::new(0),
         })
     }
