@@ -404,5 +404,4 @@ mod tests {
         let (_, waited) = admitted.expect("an idle instance lends its share");
         assert!(waited >= SAMPLE, "measured first: {waited:?}");
     }
-
 }

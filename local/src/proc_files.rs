@@ -68,10 +68,7 @@ impl ThreadTimes {
     /// The seconds process `pid`'s threads have run on a CPU or waited runnable for one (their
     /// schedstat's first two fields, in nanoseconds), all threads together; `None` once it is gone.
     pub(crate) fn wanted_s(&mut self, pid: u32) -> Option<f64> {
-        let fresh = self
-            .processes
-            .get(&pid)
-            .is_some_and(|t| t.listed.elapsed() < RELIST_EVERY);
+        let fresh = self.processes.get(&pid).is_some_and(|t| t.listed.elapsed() < RELIST_EVERY);
         if fresh {
             if let Some(ns) = self.processes.get(&pid).and_then(|t| t.sum_ns()) {
                 return Some(ns as f64 / 1e9);
