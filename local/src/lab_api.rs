@@ -142,6 +142,8 @@ async fn status(gw: &Shared) -> serde_json::Value {
 /// Empties the stack: moto and its log, the item store and its log, the kept code, warm instances, cached definitions.
 /// (Strict mode's timers for resources now gone simply run out.)
 async fn reset(gw: &Shared) -> anyhow::Result<()> {
+    // Lines still queued would recreate a log group in the emptied stack.
+    gw.logs.flush().await;
     gw.supervisor.reset().await?;
     if let Some(store) = &gw.dynamo {
         store.clear()?;

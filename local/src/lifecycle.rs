@@ -271,6 +271,9 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         _ = term.recv() => Ok(()),
     };
     gw.pool.clear();
+    // The log lines still queued (the writer batches a second of them) go into moto's last
+    // snapshot, as an acknowledged invocation's lines would on AWS; at most a few seconds.
+    let _ = tokio::time::timeout(Duration::from_secs(5), gw.logs.flush()).await;
     if let Some(store) = &dynamo {
         // The item store's last snapshot, so the next start reads it instead of the log.
         let store = store.clone();
