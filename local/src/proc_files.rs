@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::time::{Duration, Instant};
 
 /// Room for `/proc/<pid>/status` (about 1.5 KB) and anything smaller.
 const BUF: usize = 4096;
@@ -46,10 +45,6 @@ impl ProcFile {
     }
 }
 
-/// How long a process's list of threads is trusted before it is read again (a thread it starts
-/// meanwhile is counted from then; one that ends drops out at the next read that fails).
-const RELIST_EVERY: Duration = Duration::from_secs(1);
-
 /// The most processes whose threads are kept open (forgotten all at once past it).
 const MAX_PROCESSES: usize = 1024;
 
@@ -59,22 +54,20 @@ pub(crate) struct ThreadTimes {
     processes: HashMap<u32, Threads>,
 }
 
+/// One process's `stat` (for its thread count) and its threads' `schedstat` files.
 struct Threads {
+    stat: ProcFile,
     files: Vec<ProcFile>,
-    listed: Instant,
 }
 
 impl ThreadTimes {
     /// The seconds process `pid`'s threads have run on a CPU or waited runnable for one (their
     /// schedstat's first two fields, in nanoseconds), all threads together; `None` once it is gone.
     pub(crate) fn wanted_s(&mut self, pid: u32) -> Option<f64> {
-        let fresh = self.processes.get(&pid).is_some_and(|t| t.listed.elapsed() < RELIST_EVERY);
-        if fresh {
-            if let Some(ns) = self.processes.get(&pid).and_then(|t| t.sum_ns()) {
-                return Some(ns as f64 / 1e9);
-            }
+        if let Some(ns) = self.processes.get(&pid).and_then(Threads::sum_ns) {
+            return Some(ns as f64 / 1e9);
         }
-        // Not listed, listed long ago, or a thread has ended: list the threads again.
+        // Not seen before, or its threads changed: list them again.
         match Threads::list(pid) {
             Some(threads) => {
                 let ns = threads.sum_ns().unwrap_or(0);
@@ -94,19 +87,30 @@ impl ThreadTimes {
 
 impl Threads {
     fn list(pid: u32) -> Option<Threads> {
+        let stat = ProcFile::open(&format!("/proc/{pid}/stat")).ok()?;
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
         let files = tasks
             .flatten()
             .filter_map(|t| ProcFile::open(&t.path().join("schedstat").to_string_lossy()).ok())
             .collect();
-        Some(Threads {
-            files,
-            listed: Instant::now(),
-        })
+        Some(Threads { stat, files })
     }
 
-    /// The threads' run + wait nanoseconds; `None` if any of them has ended.
+    /// The process's thread count (`stat`'s 20th field, counted after the command's closing
+    /// parenthesis, as the command may hold spaces).
+    fn count(&self) -> Option<usize> {
+        let mut buf = [0u8; BUF];
+        let text = self.stat.read(&mut buf).ok()?;
+        let after = &text[text.rfind(')')? + 1..];
+        after.split_whitespace().nth(17)?.parse().ok()
+    }
+
+    /// The threads' run + wait nanoseconds; `None` if a thread has started or ended since they
+    /// were listed (or the process is gone).
     fn sum_ns(&self) -> Option<u64> {
+        if self.count()? != self.files.len() {
+            return None;
+        }
         let mut buf = [0u8; BUF];
         let mut ns = 0;
         for file in &self.files {
@@ -121,6 +125,7 @@ impl Threads {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn a_kept_file_reads_the_current_figures_each_time() {
@@ -137,6 +142,32 @@ mod tests {
         let after = times.wanted_s(pid).expect("still here");
         assert!(after >= before + 0.015, "{before} then {after}");
         assert_eq!(times.wanted_s(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_thread_started_after_the_listing_is_counted() {
+        let mut times = ThreadTimes::default();
+        let pid = std::process::id();
+        times.wanted_s(pid).expect("this process's threads");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let burner = std::thread::spawn(move || {
+            let until = Instant::now() + Duration::from_millis(30);
+            let mut x = 0u64;
+            while Instant::now() < until {
+                x = x.wrapping_mul(31).wrapping_add(7);
+            }
+            std::hint::black_box(x);
+            tx.send(()).unwrap();
+            // Alive (so listed) until the reading below is taken.
+            let _ = done_rx.recv();
+        });
+        let before = times.wanted_s(pid).unwrap();
+        rx.recv().unwrap();
+        let after = times.wanted_s(pid).unwrap();
+        done_tx.send(()).unwrap();
+        burner.join().unwrap();
+        assert!(after >= before + 0.02, "{before} then {after}");
     }
 
     #[test]
