@@ -271,7 +271,7 @@ pub async fn serve(args: &Options) -> anyhow::Result<()> {
         _ = term.recv() => Ok(()),
     };
     gw.pool.clear();
-    // The log lines still queued (the writer batches a second of them) go into moto's last
+    // The log lines still queued (the writer batches a fifth of a second of them) go into moto's last
     // snapshot, as an acknowledged invocation's lines would on AWS; at most a few seconds.
     let _ = tokio::time::timeout(Duration::from_secs(5), gw.logs.flush()).await;
     if let Some(store) = &dynamo {

@@ -122,7 +122,7 @@ async fn moto_killed_mid_load_closed_model_recovers_every_acknowledged_item() {
     let url = local.up("lab", &[]);
     let before = create_all(&url, "before", 20, "lambda-apigateway").await;
     // The load's items go to the native store's write-ahead log (moto's log sees only their log
-    // lines, a batch a second).
+    // lines, a batch every fifth of a second).
     let appended = |s: &Value| s["dynamodb"]["log"]["appended"].as_u64();
     let written = appended(&local.status()).expect("the item store's log figures");
 
