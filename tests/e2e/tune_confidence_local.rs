@@ -68,17 +68,24 @@ async fn num_auto_picks_the_same_winner_run_after_run() {
         same >= 9,
         "--num auto picked {winner} MB only {same} of 10 times: {auto:?}"
     );
-    // Why: auto's intervals are narrower than ten invocations give, size by size (medians over the
-    // repeats).
-    let median = |runs: &[Vec<f64>], size: usize| {
-        let mut v: Vec<f64> = runs.iter().map(|w| w[size]).collect();
+    // Why: auto's intervals are narrower than ten invocations give. Compared summed over the
+    // sizes, as medians over the repeats: a small size's durations are bimodal (a call fits in
+    // its CFS period's quota or is throttled to the next), so ten of them sometimes all land in
+    // one mode and give a narrow interval by chance, and a size-by-size comparison failed on that
+    // chance (one try in three). Summed, ten invocations gave 1.4-2.2 (140-220% of the values)
+    // and auto 0.3-0.45 on this stack; a `--num auto` that did not narrow would give about the
+    // same as ten.
+    let median_sum = |runs: &[Vec<f64>]| {
+        let mut v: Vec<f64> = runs.iter().map(|w| w.iter().sum()).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    for size in 0..4 {
-        let (a, f) = (median(&auto_widths, size), median(&fixed_widths, size));
-        assert!(a <= f, "size #{size}: auto ±{a} vs fixed ±{f}");
-    }
+    let (a, f) = (median_sum(&auto_widths), median_sum(&fixed_widths));
+    eprintln!("intervals summed over the sizes (medians): --num auto ±{a:.3}, --num 10 ±{f:.3}");
+    assert!(
+        a <= 0.5 * f,
+        "auto's intervals summed ±{a:.3} vs ten invocations' ±{f:.3}: {auto_widths:?} vs {fixed_widths:?}"
+    );
     assert_eq!(
         crate::common::aws::function_config(
             &aws_sdk_lambda::Client::new(&local.sdk().await),
