@@ -125,58 +125,105 @@ impl Threads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Child, Command, Stdio};
+
+    /// A Python process that, at each line on its stdin, does the next step of `steps` and answers
+    /// a line when done. The tests measure it rather than themselves: the test process's own
+    /// threads come and go with the other tests (`cargo test` runs them side by side).
+    struct Steps {
+        child: Child,
+        answers: BufReader<std::process::ChildStdout>,
+    }
+
+    impl Steps {
+        fn start(steps: &str) -> Steps {
+            let script = format!(
+                "import sys, threading, time\n\
+                 def burn(s):\n    t = time.monotonic() + s\n    while time.monotonic() < t: pass\n\
+                 {steps}"
+            );
+            let mut child = Command::new("python3")
+                .args(["-c", &script])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("python3");
+            let answers = BufReader::new(child.stdout.take().unwrap());
+            let mut steps = Steps { child, answers };
+            steps.answer();
+            steps
+        }
+
+        fn answer(&mut self) {
+            let mut line = String::new();
+            self.answers.read_line(&mut line).unwrap();
+            assert!(!line.is_empty(), "the step process ended");
+        }
+
+        fn next(&mut self) {
+            let stdin = self.child.stdin.as_mut().unwrap();
+            stdin.write_all(b"\n").unwrap();
+            stdin.flush().unwrap();
+            self.answer();
+        }
+    }
+
+    impl Drop for Steps {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 
     #[test]
     fn a_kept_file_reads_the_current_figures_each_time() {
+        // Ready; then 50 ms of CPU on its one thread.
+        let mut p = Steps::start(
+            "print(flush=True)\nsys.stdin.readline(); burn(0.05); print(flush=True)\nsys.stdin.readline()",
+        );
         let mut times = ThreadTimes::default();
-        let pid = std::process::id();
-        let before = times.wanted_s(pid).expect("this process's threads");
-        // Burn a few milliseconds of CPU: the same open files must show it.
-        let until = Instant::now() + Duration::from_millis(20);
-        let mut x = 0u64;
-        while Instant::now() < until {
-            x = x.wrapping_mul(31).wrapping_add(7);
-        }
-        std::hint::black_box(x);
-        let after = times.wanted_s(pid).expect("still here");
-        assert!(after >= before + 0.015, "{before} then {after}");
+        let before = times.wanted_s(p.child.id()).expect("the process's threads");
+        p.next();
+        let after = times.wanted_s(p.child.id()).expect("still there");
+        // Busy (running or runnable) for 50 ms of wall time: that much run + wait time.
+        assert!(after >= before + 0.04, "{before} then {after}");
+        drop(p);
         assert_eq!(times.wanted_s(u32::MAX), None);
     }
 
     #[test]
     fn a_thread_started_after_the_listing_is_counted() {
+        // Ready; then a second thread, idle until told; then 50 ms of CPU on that thread, which
+        // then stays (an ended thread's time leaves /proc/<pid>/task with it).
+        let mut p = Steps::start(
+            "go = threading.Event(); done = threading.Event()\n\
+             def second():\n    go.wait(); burn(0.05); done.set(); threading.Event().wait()\n\
+             print(flush=True)\nsys.stdin.readline()\n\
+             threading.Thread(target=second, daemon=True).start(); print(flush=True)\n\
+             sys.stdin.readline(); go.set(); done.wait(); print(flush=True)\nsys.stdin.readline()",
+        );
+        let pid = p.child.id();
         let mut times = ThreadTimes::default();
-        let pid = std::process::id();
-        times.wanted_s(pid).expect("this process's threads");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        let burner = std::thread::spawn(move || {
-            let until = Instant::now() + Duration::from_millis(30);
-            let mut x = 0u64;
-            while Instant::now() < until {
-                x = x.wrapping_mul(31).wrapping_add(7);
-            }
-            std::hint::black_box(x);
-            tx.send(()).unwrap();
-            // Alive (so listed) until the reading below is taken.
-            let _ = done_rx.recv();
-        });
+        times.wanted_s(pid).expect("one thread, listed");
+        p.next();
+        // Listed again here: the thread count changed.
         let before = times.wanted_s(pid).unwrap();
-        rx.recv().unwrap();
+        p.next();
         let after = times.wanted_s(pid).unwrap();
-        done_tx.send(()).unwrap();
-        burner.join().unwrap();
-        assert!(after >= before + 0.02, "{before} then {after}");
+        assert!(after >= before + 0.04, "{before} then {after}");
     }
 
     #[test]
     fn a_status_line_is_read_in_kilobytes() {
         let status = ProcFile::open(&format!("/proc/{}/status", std::process::id())).unwrap();
-        let first = status.kb_of("VmHWM:").expect("VmHWM");
+        assert!(status.kb_of("VmHWM:").is_some_and(|kb| kb > 0));
+        // 64 MB touched: the peak, read again through the same open file, is at least that (it may
+        // have been higher already, if other tests in this process used more).
         let big = vec![1u8; 64 << 20];
         std::hint::black_box(&big);
-        let again = status.kb_of("VmHWM:").expect("VmHWM");
-        assert!(again >= first + 60 * 1024, "{first} kB then {again} kB");
+        let peak = status.kb_of("VmHWM:").expect("VmHWM");
+        assert!(peak >= 64 * 1024, "{peak} kB");
     }
 }
