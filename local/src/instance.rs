@@ -127,7 +127,7 @@ impl Instance {
             log_stream,
             kill: Some(kill),
             pid,
-            status: ProcFile::open(&format!("/proc/{pid}/status")).ok(),
+            status: ProcFile::open(format!("/proc/{pid}/status")).ok(),
             jobs: api.jobs,
             state: api.state,
             exited,

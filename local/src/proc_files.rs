@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 /// Room for `/proc/<pid>/status` (about 1.5 KB) and anything smaller.
 const BUF: usize = 4096;
@@ -17,7 +18,7 @@ pub(crate) struct ProcFile(File);
 
 impl ProcFile {
     /// Opens `path`.
-    pub(crate) fn open(path: &str) -> io::Result<ProcFile> {
+    pub(crate) fn open(path: impl AsRef<Path>) -> io::Result<ProcFile> {
         File::open(path).map(ProcFile)
     }
 
@@ -45,9 +46,6 @@ impl ProcFile {
     }
 }
 
-/// The most processes whose threads are kept open (forgotten all at once past it).
-const MAX_PROCESSES: usize = 1024;
-
 /// The schedstat files of each process's threads, kept open.
 #[derive(Default)]
 pub(crate) struct ThreadTimes {
@@ -71,8 +69,10 @@ impl ThreadTimes {
         match Threads::list(pid) {
             Some(threads) => {
                 let ns = threads.sum_ns().unwrap_or(0);
-                if self.processes.len() >= MAX_PROCESSES && !self.processes.contains_key(&pid) {
-                    self.processes.clear();
+                if !self.processes.contains_key(&pid) {
+                    // A new instance: let go of the files of those that have ended (their `stat`
+                    // no longer reads), so only live instances hold descriptors.
+                    self.processes.retain(|_, t| t.count().is_some());
                 }
                 self.processes.insert(pid, threads);
                 Some(ns as f64 / 1e9)
@@ -87,11 +87,11 @@ impl ThreadTimes {
 
 impl Threads {
     fn list(pid: u32) -> Option<Threads> {
-        let stat = ProcFile::open(&format!("/proc/{pid}/stat")).ok()?;
+        let stat = ProcFile::open(format!("/proc/{pid}/stat")).ok()?;
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
         let files = tasks
             .flatten()
-            .filter_map(|t| ProcFile::open(&t.path().join("schedstat").to_string_lossy()).ok())
+            .filter_map(|t| ProcFile::open(t.path().join("schedstat")).ok())
             .collect();
         Some(Threads { stat, files })
     }
@@ -216,8 +216,24 @@ mod tests {
     }
 
     #[test]
+    fn an_ended_process_lets_go_of_its_files_when_a_new_one_is_listed() {
+        let mut times = ThreadTimes::default();
+        let mut first = Steps::start("print(flush=True)\nsys.stdin.readline()");
+        times.wanted_s(first.child.id()).expect("listed");
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
+        let second = Steps::start("print(flush=True)\nsys.stdin.readline()");
+        times.wanted_s(second.child.id()).expect("listed");
+        assert_eq!(
+            times.processes.len(),
+            1,
+            "the ended process's files are still held"
+        );
+    }
+
+    #[test]
     fn a_status_line_is_read_in_kilobytes() {
-        let status = ProcFile::open(&format!("/proc/{}/status", std::process::id())).unwrap();
+        let status = ProcFile::open(format!("/proc/{}/status", std::process::id())).unwrap();
         assert!(status.kb_of("VmHWM:").is_some_and(|kb| kb > 0));
         // 64 MB touched: the peak, read again through the same open file, is at least that (it may
         // have been higher already, if other tests in this process used more).
