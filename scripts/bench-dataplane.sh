@@ -48,11 +48,13 @@ DDB_HEADERS=(--header "Content-Type: application/x-amz-json-1.0" --header "X-Amz
 # $CLIENTS VUs): on two cores the client's CPU is taken from the stack it measures, and a Python
 # client (10 processes) cost the stack a fifth of its throughput. Its JSON carries the local stack's
 # own split of each request's time (function, data plane, gateway, CPU wait).
+load_url() { # url body seconds: `lab load -o json` of $CLIENTS VUs on stdout
+    "$LAB_BIN" -o json load --url "$1" --payload "$(cat "$2")" --vus "$CLIENTS" --duration "${3}s" \
+        --load-profile fixed
+}
 run() { # name url body
-    local name=$1 url=$2 body=$3
-    say "$name: $CLIENTS VUs for $DURATION s"
-    "$LAB_BIN" -o json load --url "$url" --payload "$(cat "$body")" --vus "$CLIENTS" --duration "${DURATION}s" \
-        --load-profile fixed >"$WORK/r-$name.json"
+    say "$1: $CLIENTS VUs for $DURATION s"
+    load_url "$2" "$3" "$DURATION" >"$WORK/r-$1.json"
 }
 # GetItem straight to the gateway (signed headers, no function): the standard-library client.
 run_direct() { # name url body pid [headers...]
@@ -77,8 +79,7 @@ measure() { # plane (native or moto)
             first=0
         fi
         # Untimed: ten clients start ten instances at this memory size.
-        "$LAB_BIN" load --url "$URL" --payload "$(cat "$WORK/read.json")" --vus "$CLIENTS" --duration 3s \
-            --load-profile fixed >/dev/null 2>&1
+        load_url "$URL" "$WORK/read.json" 3 >/dev/null 2>&1
         for w in read list create update; do
             run "$plane-$mem-$w" "$URL" "$WORK/$w.json"
         done
