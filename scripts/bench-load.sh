@@ -12,7 +12,8 @@
 #       rounds with the order rotated (so no tool always runs first or right after another); the round
 #       with each tool's median throughput is reported.
 #   (b) equal load: a fixed arrival rate, BENCH_RATE_SHARE of the slowest tool's max and a light
-#       BENCH_LIGHT_RATE, for lab (--rate) and oha (-q, with --latency-correction so both count the wait
+#       BENCH_LIGHT_RATE, BENCH_ROUNDS rounds each with the order alternated (each figure the median
+#       over the rounds), for lab (--rate) and oha (-q, with --latency-correction so both count the wait
 #       for a free connection in the latency). lab counts from each arrival's intended time; oha from
 #       the moment its (millisecond) timer fired for the arrival (src/client.rs: `sleep_until`, then
 #       `Instant::now()`), so its own timer's lateness is not in its figure and lab's is: lab's side is
@@ -120,9 +121,16 @@ RATE=$(py "$ROOT/scripts/bench_load.py" rate "$WORK/results.jsonl" "$RATE_SHARE"
 
 # --- (b) equal load ----------------------------------------------------------------------------------
 say "(b) equal load: fixed rates $RATE and $LIGHT_RATE req/s, lab --rate vs oha -q --latency-correction"
+# BENCH_ROUNDS rounds, lab first in even rounds and oha first in odd ones: a fixed rate's p99 moves a
+# lot from one run to the next on two cores shared with the target, so each figure is a median.
 for rate in "$RATE" "$LIGHT_RATE"; do
-    measure "r$rate" lab "$rate"
-    measure "r$rate" oha "$rate"
+    for round in $(seq 0 $((ROUNDS - 1))); do
+        if [ $((round % 2)) = 0 ]; then
+            measure "r$rate" lab "$rate"; measure "r$rate" oha "$rate"
+        else
+            measure "r$rate" oha "$rate"; measure "r$rate" lab "$rate"
+        fi
+    done
 done
 
 # --- report ------------------------------------------------------------------------------------------

@@ -150,6 +150,9 @@ def load_ratios(lab, peer):
             "fixed_p99_vs_oha": div(lab["fixed_p99_ms"], oha["fixed_p99_ms"]),
             "light_p50_vs_oha": div(lab["light_p50_ms"], oha["light_p50_ms"]),
             "light_p99_vs_oha": div(lab["light_p99_ms"], oha["light_p99_ms"]),
+            # The generator's CPU per request at each fixed rate, where the record has it.
+            **{f"{level}_gen_cpu_vs_oha": div(lab[f"{level}_gen_cpu_us_per_req"], oha[f"{level}_gen_cpu_us_per_req"])
+               for level in ("fixed", "light") if lab.get(f"{level}_gen_cpu_us_per_req") is not None},
             # Counted as oha counts (from the clock's wake), where the record has it.
             **{f"{level}_{q}_as_oha_vs_oha": div(lab.get(f"{level}_as_oha_{q}_ms"), oha[f"{level}_{q}_ms"])
                for level in ("fixed", "light") for q in ("p50", "p99")
@@ -166,6 +169,10 @@ def load_summary(d, lab, peer, ratio):
         text = (f"at {rate(lab[f'{level}_rate'])} req/s{label} p50 {num(lab[f'{level}_p50_ms'])} ms vs oha "
                 f"{num(oha[f'{level}_p50_ms'])} ms (p99 {num(lab[f'{level}_p99_ms'])} vs "
                 f"{num(oha[f'{level}_p99_ms'])} ms)")
+        if lab.get(f"{level}_gen_cpu_us_per_req") is not None:
+            text += (f", generator CPU {num(lab[f'{level}_gen_cpu_us_per_req'])} vs "
+                     f"{num(oha[f'{level}_gen_cpu_us_per_req'])} µs/request "
+                     f"({times(ratio[f'{level}_gen_cpu_vs_oha'])})")
         # lab's own lateness (oha and wrk report none), where the record has it.
         if lab.get(f"{level}_gen_late_p99_ms") is not None:
             text += f", lab's own lateness p99 {num(lab[f'{level}_gen_late_p99_ms'])} ms"

@@ -1,7 +1,8 @@
 //! The open model's own lateness: how long after its intended time each arrival was actually sent,
 //! and which part of that was the generator's.
 //!
-//! Latency counts from the intended send (wrk2's correction for coordinated omission), so anything
+//! Latency counts from the intended send (wrk2's correction for coordinated omission; from the
+//! send itself when the clock, waking its learned lead early, sent it before its time), so anything
 //! that delays a send is reported as the target's latency. Two kinds of delay are told apart:
 //! - **waiting for a free VU**: every VU was busy with an earlier request. That is the target's
 //!   slowness showing (or too few `--vus`), and wrk2 and oha `--latency-correction` count it in the

@@ -156,7 +156,7 @@ pub async fn measure(
     };
     let ctx = Arc::new(RunContext {
         timeline: timeline.clone(),
-        shards: Shards::for_this_machine(),
+        shards: Shards::for_this_runtime(),
         mix,
         end: start + spec.duration,
         window: (local(spec.window.0), local(spec.window.1)),

@@ -278,9 +278,10 @@ impl Queue {
 }
 
 /// An open-model VU: takes the next arrival off the shared [`Queue`] when it is free, sends it, and
-/// comes back for the next. An arrival's latency always counts from its intended time, as wrk2 and
-/// oha `--latency-correction` count it; its stamps say how much of that was the generator's own
-/// lateness rather than a wait for a free VU (the `lateness` module).
+/// comes back for the next. An arrival's latency counts from its intended time, as wrk2 and
+/// oha `--latency-correction` count it (or from its send, when the clock sent it a little early:
+/// [`clock::counted_from`]); its stamps say how much of that was the generator's own lateness
+/// rather than a wait for a free VU (the `lateness` module).
 pub(crate) async fn worker(
     id: usize,
     ctx: Arc<RunContext>,
@@ -324,7 +325,7 @@ pub(crate) async fn worker(
             break;
         };
         let done = Instant::now();
-        let latency = done.saturating_duration_since(stamps.intended);
+        let latency = done.saturating_duration_since(clock::counted_from(stamps.intended, sent));
         ctx.record(id as u32, answer, (sent, done), latency, Some(&stages));
     }
 }

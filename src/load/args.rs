@@ -64,9 +64,9 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE")]
     pub worker_bootstrap: Option<PathBuf>,
 
-    /// Open model: start this many requests per second whatever the latency (latency always counts
-    /// from the intended send time, as wrk2 does; an arrival with no free VU within 1 s is dropped
-    /// and counted)
+    /// Open model: start this many requests per second whatever the latency (latency counts from
+    /// the intended send time, as wrk2 does, or from the send if that was early; an arrival with no
+    /// free VU within 1 s is dropped and counted)
     #[arg(long, value_parser = parse_rate, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
 
