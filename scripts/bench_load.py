@@ -21,7 +21,8 @@ TOOLS = ("lab", "oha", "wrk")
 
 def measure(phase, tool, path, c0, c1, t0, t1, rate):
     if tool == "lab":
-        s = lab_run(path)["summary"]
+        run = lab_run(path)
+        s = run["summary"]
         r = dict(rps=s["throughput_rps"], p50_ms=s["p50_ms"], p99_ms=s["p99_ms"], errors=s["errors"],
                  requests=s["requests"], dropped=s.get("dropped_iterations", 0))
         # The open model's lateness (summary.generator): the generator's own, and the waits for a free
@@ -35,6 +36,10 @@ def measure(phase, tool, path, c0, c1, t0, t1, rate):
                      # Counted as oha counts (from its timer's wake): the like-for-like figure.
                      as_oha_p50_ms=g["from_clock_latency"]["p50_ms"],
                      as_oha_p99_ms=g["from_clock_latency"]["p99_ms"])
+        # How long lab's own threads waited for a core (its lateness stages cannot see it).
+        c = run.get("generator_cpu")
+        if c:
+            r.update(cpu_wait_share=c["share"], cpu_starved=c.get("starved"))
     elif tool == "oha":
         d = load_json(path)
         ok = sum(int(v) for v in d["statusCodeDistribution"].values())
@@ -72,7 +77,8 @@ def max_runs(rows, tool):
 # (b)'s figures taken as the median over its rounds, each figure on its own: at a fixed rate on two
 # cores shared with the target, one 10-s run's p99 moved between 1.8 and 5.4 ms for either tool.
 ROUND_MEDIANS = ("rps", "p50_ms", "p99_ms", "late_p50_ms", "late_p99_ms", "clock_p99_ms", "hand_off_p99_ms",
-                 "dispatch_p99_ms", "vu_wait_p99_ms", "net_p99_ms", "as_oha_p50_ms", "as_oha_p99_ms")
+                 "dispatch_p99_ms", "vu_wait_p99_ms", "net_p99_ms", "as_oha_p50_ms", "as_oha_p99_ms",
+                 "cpu_wait_share")
 # Summed over the rounds: CPU per request is then total CPU over total requests.
 ROUND_SUMS = ("errors", "dropped", "requests", "gen_cpu_s", "target_cpu_s")
 
@@ -156,6 +162,9 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
                       "(no free connection at their send time)")
         if lab.get("late"):
             print(f"        lab: {lab['late']}")
+        if "cpu_wait_share" in lab:
+            print(f"        lab's threads waited for a core {lab['cpu_wait_share'] * 100:.1f}% of the run (median of the rounds)"
+                  + (f"; {lab['cpu_starved']}" if lab.get("cpu_starved") else ""))
         if "as_oha_p50_ms" in lab:
             a50, a99 = lab["as_oha_p50_ms"] / oha["p50_ms"], lab["as_oha_p99_ms"] / oha["p99_ms"]
             print(f"        lab counted as oha counts (from its clock's wake, not the intended time): p50 "
@@ -203,6 +212,8 @@ def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk
                                 f"{label}_dispatch_p99_ms": r3(f["dispatch_p99_ms"]),
                                 f"{label}_vu_wait_p99_ms": r3(f["vu_wait_p99_ms"]),
                                 f"{label}_net_p99_ms": r3(f["net_p99_ms"])})
+                if "cpu_wait_share" in f:
+                    out[f"{label}_cpu_wait_share"] = round(f["cpu_wait_share"], 4)
                 if "as_oha_p50_ms" in f:
                     out.update({f"{label}_as_oha_p50_ms": r3(f["as_oha_p50_ms"]),
                                 f"{label}_as_oha_p99_ms": r3(f["as_oha_p99_ms"])})

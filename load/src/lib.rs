@@ -7,12 +7,13 @@
 //! duration syntax, [`payload`] what is sent, [`profile`] how load varies over time, [`client`]
 //! sending and classifying, [`invoke`] Lambda Invoke without retries, `vu` the VU loops and the
 //! open model's VUs pulling arrivals, `clock` the open model's arrivals, [`lateness`] how late the generator
-//! sent them, [`requests`] each request's own record (to join with Lambda's REPORT lines), [`metrics`] histograms, [`summary`] the figures, [`local_timing`] the local stack's own
+//! sent them, [`cpu_wait`] how long its threads waited for a core, [`requests`] each request's own record (to join with Lambda's REPORT lines), [`metrics`] histograms, [`summary`] the figures, [`local_timing`] the local stack's own
 //! share of latency, [`timeline`] the per-second series, [`runner`] one run in this process,
 //! [`worker`] the Lambda worker's wire format and serve loop.
 
 pub mod client;
 mod clock;
+pub mod cpu_wait;
 pub mod duration;
 pub mod histogram;
 pub mod invoke;

@@ -3,6 +3,7 @@
 //! view (the caller's, through [`LiveView`]), and hand back what was measured. A Lambda worker
 //! runs exactly this on its share.
 
+use crate::cpu_wait::{GeneratorCpu, RunQueue};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,6 +103,9 @@ pub struct Measured {
     pub requests: Vec<RequestRecord>,
     /// The run's clock start on the wall clock, ms since the epoch (log events are stamped so).
     pub started_epoch_ms: f64,
+    /// How long this process's threads waited for a core during the run (`None` off Linux, and
+    /// for Lambda workers' runs).
+    pub generator_cpu: Option<crate::cpu_wait::GeneratorCpu>,
 }
 
 /// What shows a run while it goes: lab's live line on the terminal; a worker shows nothing
@@ -177,6 +181,7 @@ pub async fn measure(
     };
     let monitor = view.start(timeline.clone(), spec, ids.len() as u32);
     tokio::time::sleep_until(start.into()).await;
+    let queue_before = RunQueue::now();
     let dropped = match &spec.model {
         Model::Closed(shape) => {
             let vus = ids.iter().zip(transports).map(|(&id, transport)| {
@@ -195,9 +200,14 @@ pub async fn measure(
     };
     sampler.abort();
     let elapsed = start.elapsed();
+    let queue_after = RunQueue::now();
     monitor.finish();
+    let recorder = ctx.shards.merged();
+    let all = recorder.all_latency();
+    let p50_ms = (!all.is_empty()).then(|| all.value_at_quantile(0.5) as f64 / 1e3);
+    let generator_cpu = GeneratorCpu::between(queue_before, queue_after, elapsed, p50_ms);
     Ok(Measured {
-        recorder: ctx.shards.merged(),
+        recorder,
         timeline,
         dropped,
         elapsed,
@@ -205,6 +215,7 @@ pub async fn measure(
         late,
         requests: ctx.requests.as_ref().map(RequestLog::take).unwrap_or_default(),
         started_epoch_ms: epoch_ms_of(start),
+        generator_cpu,
     })
 }
 

@@ -108,6 +108,19 @@ pub(crate) fn run_report(run: &RunResult, verbose: bool) -> String {
             let _ = writeln!(out, "{}", lateness_lines(g));
         }
     }
+    if let Some(cpu) = &run.generator_cpu {
+        if let Some(starved) = &cpu.starved {
+            let _ = writeln!(out, "{starved}");
+        } else if verbose {
+            let _ = writeln!(
+                out,
+                "Generator's threads waited for a core {} in all ({} of the run, {} each time it ran)",
+                format::ms(cpu.waited_ms),
+                format::pct(cpu.share),
+                format::ms(cpu.per_run_ms)
+            );
+        }
+    }
     if let Some(said) = run.host_cpu.as_ref().and_then(|c| c.sentence()) {
         let _ = writeln!(out, "{said}");
     }
@@ -254,7 +267,7 @@ pub(crate) fn footer(result: &LoadResult) -> String {
                 "{}",
                 match result.exit() {
                     crate::exit::Exit::Incomplete => {
-                        "Some thresholds undecided (the generator's own lateness alone decides them): exit status 3."
+                        "Some thresholds undecided (the generator's own lateness, or its wait for a core, may decide them): exit status 3."
                     }
                     _ => "Some thresholds failed: exit status 1.",
                 }

@@ -111,6 +111,10 @@ pub struct RunResult {
     /// latencies include it; Lambda has no such wait). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host_cpu: Option<crate::local_cpu::HostCpu>,
+    /// How long the generator's own threads waited for a core (its latency includes that wait, as
+    /// the target's). `None` off Linux and for `--workers` runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_cpu: Option<lab_load::cpu_wait::GeneratorCpu>,
     /// On the local stack: how much of the latency was the emulator's own (the gateway in front,
     /// the data plane inside the function). `None` elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]

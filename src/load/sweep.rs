@@ -111,7 +111,10 @@ impl Test<'_> {
             .args
             .thresholds
             .iter()
-            .map(|t| t.check(&measured.recorder, &run.summary))
+            .map(|t| {
+                let starved = run.generator_cpu.as_ref().is_some_and(|c| c.starved.is_some());
+                t.check(&measured.recorder, &run.summary, starved)
+            })
             .collect();
         if !self.json {
             println!("{}", printer::run_report(&run, self.args.verbose));
@@ -179,6 +182,7 @@ fn finish(spec: &RunSpec, m: &Measured) -> RunResult {
         verdict: None,
         thresholds: Vec::new(),
         host_cpu: None,
+        generator_cpu: m.generator_cpu.clone(),
         emulator: None,
         lambda: None,
         lambda_missing: None,

@@ -90,6 +90,7 @@ async fn json_carries_the_generators_lateness_by_stage() {
     }
     // `late` is present in the document either way (null when on schedule).
     assert!(g["late"].is_null() || g["late"].is_string(), "{g}");
+    assert_generator_cpu(&json["runs"][0]);
     // The closed model has no intended send times, hence no lateness.
     let closed = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_lab"))
@@ -102,6 +103,27 @@ async fn json_carries_the_generators_lateness_by_stage() {
     .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&closed.stdout).unwrap();
     assert!(json["runs"][0]["summary"]["generator"].is_null(), "{json}");
+    // Its threads' wait for a core is measured all the same.
+    assert_generator_cpu(&json["runs"][0]);
+}
+
+/// The run's `generator_cpu` as the kernel counted it (this suite runs on Linux): a wait within
+/// the run's length per thread, and the sentence exactly when it says the generator starved.
+fn assert_generator_cpu(run: &serde_json::Value) {
+    let c = &run["generator_cpu"];
+    let elapsed_ms = ms(&run["summary"]["elapsed_s"]) * 1000.0;
+    let waited = ms(&c["waited_ms"]);
+    // At most every thread of the process waiting all along (a few dozen threads at most).
+    assert!((0.0..=elapsed_ms * 64.0).contains(&waited), "{c}");
+    assert!((ms(&c["share"]) - waited / elapsed_ms).abs() < 0.05, "{c}");
+    assert!(
+        ms(&c["per_run_ms"]) >= 0.0 && ms(&c["per_run_ms"]) <= waited,
+        "{c}"
+    );
+    match c["starved"].as_str() {
+        Some(s) => assert!(s.starts_with("generator starved of CPU"), "{c}"),
+        None => assert!(c["starved"].is_null(), "{c}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

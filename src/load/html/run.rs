@@ -97,6 +97,9 @@ fn summary(doc: &mut Document, run: &RunResult, i: usize) {
             g.late.is_none(),
         );
     }
+    if let Some(starved) = run.generator_cpu.as_ref().and_then(|c| c.starved.as_ref()) {
+        doc.paragraph(&format!("{starved}."), false);
+    }
     for t in &run.thresholds {
         let mark = match (t.passed, t.undecided) {
             (true, _) => "pass",

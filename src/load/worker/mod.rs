@@ -174,6 +174,8 @@ impl Fleet {
             late,
             requests: Vec::new(),
             started_epoch_ms: started_epoch_ms.unwrap_or_else(|| unix_ms() as f64),
+            // The workers' own threads ran in Lambda, on cores of their own.
+            generator_cpu: None,
         })
     }
 
