@@ -216,9 +216,10 @@ impl Threshold {
     /// A latency threshold in the open model is checked twice: on every request's latency as
     /// reported, and on the same latencies net of the generator's own lateness. When the two
     /// disagree, the generator's lateness alone decided it, and it is undecided rather than
-    /// passed or failed. When the generator was `starved` of CPU (`lab_load::cpu_wait`), every
-    /// latency was longer by a wait no request records: a latency verdict that shorter latencies
-    /// would turn is undecided too (a `p99<100ms` that failed; a `p50>5ms` that held).
+    /// passed or failed. When the generator was `starved` of CPU (its threads waited for a core more
+    /// than a tenth of the run: `lab_load::cpu_wait`), latencies were longer by waits and queueing
+    /// no request records: a latency verdict that shorter latencies would turn is undecided too
+    /// (a `p99<100ms` that failed; a `p50>5ms` that held).
     pub(crate) fn check(&self, recorder: &Recorder, summary: &Summary, starved: bool) -> Checked {
         let (name, unit) = match self.metric {
             Metric::Percentile(p) => (format!("p({p})"), "ms"),
