@@ -76,15 +76,6 @@ pub struct GeneratorCpu {
 }
 
 impl GeneratorCpu {
-    /// Whether the threads waited more than [`STARVED_SHARE`] of the run: enough that the
-    /// generator may have fallen behind and queued arrivals (which no per-wait figure bounds), so
-    /// that a latency threshold it could decide is undecided. A long wait each time a thread ran
-    /// in an otherwise idle generator adds about that wait to a request, which the sentence says,
-    /// and decides no threshold.
-    pub fn waited_much_of_the_run(&self) -> bool {
-        self.share > STARVED_SHARE
-    }
-
     /// The wait between two readings `elapsed` apart, in a run whose median latency was
     /// `p50_ms`; `None` if either reading is missing, or if the run had no length.
     pub fn between(
@@ -187,8 +178,6 @@ mod tests {
         // 2% of the run, but 0.2 ms each time against a 1-ms median: each request holds it.
         let light = GeneratorCpu::between(rq(100, 0), rq(300, 1000), ten_s, Some(1.0)).unwrap();
         assert!(light.starved.is_some(), "{light:?}");
-        // Only the quarter of the run is enough to leave thresholds undecided.
-        assert!(starved.waited_much_of_the_run() && !light.waited_much_of_the_run());
 
         // Missing readings (not Linux) and a run of no length give nothing.
         assert!(GeneratorCpu::between(None, rq(1, 1), ten_s, None).is_none());

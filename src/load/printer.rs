@@ -267,7 +267,7 @@ pub(crate) fn footer(result: &LoadResult) -> String {
                 "{}",
                 match result.exit() {
                     crate::exit::Exit::Incomplete => {
-                        "Some thresholds undecided (the generator's own lateness, or its wait for a core, may decide them): exit status 3."
+                        "Some thresholds undecided (the generator's own lateness alone decides them): exit status 3."
                     }
                     _ => "Some thresholds failed: exit status 1.",
                 }

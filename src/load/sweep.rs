@@ -111,11 +111,7 @@ impl Test<'_> {
             .args
             .thresholds
             .iter()
-            .map(|t| {
-                let starved =
-                    run.generator_cpu.as_ref().is_some_and(|c| c.waited_much_of_the_run());
-                t.check(&measured.recorder, &run.summary, starved)
-            })
+            .map(|t| t.check(&measured.recorder, &run.summary))
             .collect();
         if !self.json {
             println!("{}", printer::run_report(&run, self.args.verbose));
