@@ -14,9 +14,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// How much waiting for a core the run allows before it says that its latency may be the
-/// generator's: a tenth of the run (summed over its threads), or a mean wait each time a thread
-/// ran of a tenth of the median latency (each request waits at least once, for the thread that
-/// reads its answer), as the "generator late" sentence allows a tenth of the p99.
+/// generator's: a mean wait each time a thread ran of a tenth of the median latency (each request
+/// waits at least once, for the thread that reads its answer), as the "generator late" sentence
+/// allows a tenth of the p99; and in the open model a tenth of the run (summed over its threads),
+/// as a generator that falls behind there queues arrivals, which the wait each time does not
+/// bound. (In the closed model a VU waits for its answer before it sends again: a late generator
+/// sends less, and each request holds about one wait.)
 ///
 /// Measured on two cores beside a two-thread target: an unhindered open model waited 0.2–1% of
 /// the run, a microsecond or so each time it ran; with two busy loops beside it, 42% at 35,000
@@ -69,20 +72,22 @@ pub struct GeneratorCpu {
     pub share: f64,
     /// The mean wait each time a thread was given a core (ms).
     pub per_run_ms: f64,
-    /// The sentence the run prints beside its figures when the wait is more than
-    /// [`STARVED_SHARE`] of the run, or of its median latency each time a thread ran; `None`
-    /// otherwise.
+    /// The sentence the run prints beside its figures when the wait each time a thread ran is more
+    /// than [`STARVED_SHARE`] of the median latency, or, in the open model, the wait is more than
+    /// that share of the run; `None` otherwise.
     pub starved: Option<String>,
 }
 
 impl GeneratorCpu {
     /// The wait between two readings `elapsed` apart, in a run whose median latency was
-    /// `p50_ms`; `None` if either reading is missing, or if the run had no length.
+    /// `p50_ms` (an `open_model` run or a closed one); `None` if either reading is missing, or if
+    /// the run had no length.
     pub fn between(
         before: Option<RunQueue>,
         after: Option<RunQueue>,
         elapsed: Duration,
         p50_ms: Option<f64>,
+        open_model: bool,
     ) -> Option<GeneratorCpu> {
         let (before, after) = (before?, after?);
         let secs = elapsed.as_secs_f64();
@@ -99,7 +104,8 @@ impl GeneratorCpu {
             waited_ms / runs as f64
         };
         let each_time_counts = p50_ms.is_some_and(|p50| per_run_ms > p50 * STARVED_SHARE);
-        let starved = (share > STARVED_SHARE || each_time_counts).then(|| {
+        let fell_behind = open_model && share > STARVED_SHARE;
+        let starved = (fell_behind || each_time_counts).then(|| {
             format!(
                 "generator starved of CPU: its threads waited {} for a core ({:.0}% of the run, \
                  {} each time they ran), so the latency and the waits for a free VU may be the \
@@ -159,14 +165,16 @@ mod tests {
     fn a_wait_over_a_tenth_of_the_run_is_said_and_a_small_one_is_not() {
         let ten_s = Duration::from_secs(10);
         // 200 ms over 10 s, 0.2 ms each of 1,000 times: 2% of the run, and a tenth of a 2-ms median.
-        let calm = GeneratorCpu::between(rq(100, 0), rq(300, 1000), ten_s, Some(2.0)).unwrap();
+        let calm =
+            GeneratorCpu::between(rq(100, 0), rq(300, 1000), ten_s, Some(2.0), true).unwrap();
         assert_eq!(calm.waited_ms, 200.0);
         assert!((calm.share - 0.02).abs() < 1e-9);
         assert!((calm.per_run_ms - 0.2).abs() < 1e-9);
         assert_eq!(calm.starved, None);
 
-        // A quarter of the run.
-        let starved = GeneratorCpu::between(rq(0, 0), rq(2_500, 5000), ten_s, None).unwrap();
+        // A quarter of the run, in the open model.
+        let starved =
+            GeneratorCpu::between(rq(0, 0), rq(2_500, 5000), ten_s, Some(10.0), true).unwrap();
         assert_eq!(
             starved.starved.as_deref(),
             Some(
@@ -175,15 +183,22 @@ mod tests {
                  generator's, not the target's"
             )
         );
+        // The same quarter in the closed model, 0.5 ms each time against a 10-ms median: said only
+        // where each request holds a wait that counts.
+        let closed =
+            |p50| GeneratorCpu::between(rq(0, 0), rq(2_500, 5000), ten_s, Some(p50), false);
+        assert_eq!(closed(10.0).unwrap().starved, None);
+        assert!(closed(2.0).unwrap().starved.is_some());
         // 2% of the run, but 0.2 ms each time against a 1-ms median: each request holds it.
-        let light = GeneratorCpu::between(rq(100, 0), rq(300, 1000), ten_s, Some(1.0)).unwrap();
+        let light =
+            GeneratorCpu::between(rq(100, 0), rq(300, 1000), ten_s, Some(1.0), true).unwrap();
         assert!(light.starved.is_some(), "{light:?}");
 
         // Missing readings (not Linux) and a run of no length give nothing.
-        assert!(GeneratorCpu::between(None, rq(1, 1), ten_s, None).is_none());
-        assert!(GeneratorCpu::between(rq(0, 0), rq(1, 1), Duration::ZERO, None).is_none());
+        assert!(GeneratorCpu::between(None, rq(1, 1), ten_s, None, true).is_none());
+        assert!(GeneratorCpu::between(rq(0, 0), rq(1, 1), Duration::ZERO, None, true).is_none());
         // A thread that ended during the run leaves the sum lower: no negative wait.
-        let ended = GeneratorCpu::between(rq(500, 10), rq(100, 5), ten_s, Some(1.0)).unwrap();
+        let ended = GeneratorCpu::between(rq(500, 10), rq(100, 5), ten_s, Some(1.0), true).unwrap();
         assert_eq!((ended.waited_ms, ended.per_run_ms), (0.0, 0.0));
         assert_eq!(ended.starved, None);
     }

@@ -205,7 +205,9 @@ pub async fn measure(
     let recorder = ctx.shards.merged();
     let all = recorder.all_latency();
     let p50_ms = (!all.is_empty()).then(|| all.value_at_quantile(0.5) as f64 / 1e3);
-    let generator_cpu = GeneratorCpu::between(queue_before, queue_after, elapsed, p50_ms);
+    let open_model = matches!(spec.model, Model::Open(_));
+    let generator_cpu =
+        GeneratorCpu::between(queue_before, queue_after, elapsed, p50_ms, open_model);
     Ok(Measured {
         recorder,
         timeline,
