@@ -4,6 +4,7 @@
 //! runs exactly this on its share.
 
 use crate::cpu_wait::{GeneratorCpu, RunQueue};
+use crate::summary::LatencyStats;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -203,8 +204,7 @@ pub async fn measure(
     let queue_after = RunQueue::now();
     monitor.finish();
     let recorder = ctx.shards.merged();
-    let all = recorder.all_latency();
-    let p50_ms = (!all.is_empty()).then(|| all.value_at_quantile(0.5) as f64 / 1e3);
+    let p50_ms = LatencyStats::of(recorder.all_latency()).p50_ms;
     let open_model = matches!(spec.model, Model::Open(_));
     let generator_cpu =
         GeneratorCpu::between(queue_before, queue_after, elapsed, p50_ms, open_model);
