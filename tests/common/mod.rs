@@ -83,6 +83,24 @@ impl LocalStack {
 
     /// Starts `lab local serve` with exactly these flags (no strict mode unless they ask for it).
     pub fn start_with(extra: &[&str]) -> Self {
+        // A port free when asked can be taken by another process of the suite (eight tests run at
+        // once) before serve binds it: serve then exits at once saying so, and the stack starts
+        // again on another port.
+        for _ in 0..3 {
+            let mut stack = Self::spawn(extra);
+            match stack.wait_ready(Duration::from_secs(90)) {
+                Ok(()) => return stack,
+                Err(log) if log.contains("is busy") => continue,
+                Err(log) => panic!("local stack did not start: {log}"),
+            }
+        }
+        panic!(
+            "local stack did not start: three free ports in a row were taken before it bound them"
+        );
+    }
+
+    /// Spawns `lab local serve` on a free port with these flags, without waiting for it.
+    fn spawn(extra: &[&str]) -> Self {
         let port = free_port();
         let home = std::env::temp_dir().join(format!("lab-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&home).unwrap();
@@ -96,9 +114,7 @@ impl LocalStack {
             .stderr(log)
             .spawn()
             .expect("start lab local serve");
-        let stack = Self { port, home, child };
-        stack.wait_ready(Duration::from_secs(90));
-        stack
+        Self { port, home, child }
     }
 
     /// The stack's `/_lab/status` document.
@@ -129,9 +145,15 @@ impl LocalStack {
         buf
     }
 
-    fn wait_ready(&self, limit: Duration) {
+    /// Waits until the stack answers; its log if it exits first or does not answer within `limit`.
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let log =
+            |home: &PathBuf| std::fs::read_to_string(home.join("serve.log")).unwrap_or_default();
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(log(&self.home));
+            }
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
                 let _ = s.write_all(
@@ -140,15 +162,12 @@ impl LocalStack {
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
                 if buf.contains("200 OK") {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "local stack did not start: {}",
-            std::fs::read_to_string(self.home.join("serve.log")).unwrap_or_default()
-        );
+        Err(log(&self.home))
     }
 
     /// The endpoint URL.
