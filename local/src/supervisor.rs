@@ -51,6 +51,13 @@ pub(crate) struct Supervisor {
     standby: Mutex<Option<Standby>>,
 }
 
+/// How long after the first moto serves the first standby starts. Importing moto takes a second
+/// or two of CPU, and a stack is busiest, and most stacks are shortest-lived, right after it starts
+/// (a first `lab up`, one `lab call --local`, a test): a standby started then competed with that
+/// work for a moto that is almost never needed. A moto that dies before then starts from nothing,
+/// a second or so slower to come back; every later standby starts as soon as the last is used.
+const FIRST_STANDBY_AFTER: Duration = Duration::from_secs(30);
+
 /// A moto started ahead, and whether it has said it is ready (loaded and waiting for "go").
 struct Standby {
     child: Child,
@@ -87,13 +94,18 @@ impl Supervisor {
         }))
     }
 
-    /// Starts the first moto and waits until it serves (its state restored), then watches it.
+    /// Starts the first moto and waits until it serves (its state restored), then watches it. The
+    /// first standby starts [`FIRST_STANDBY_AFTER`] later.
     pub(crate) async fn start(self: &Arc<Self>) -> anyhow::Result<()> {
         let child = self.ready(self.spawn(false)?).await?;
         let (tx, rx) = oneshot::channel();
         *self.stop.lock().expect("stop lock") = Some(tx);
         self.state.send_replace(MotoState::Up);
-        self.refill_standby();
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(FIRST_STANDBY_AFTER).await;
+            this.refill_standby();
+        });
         tokio::spawn(self.clone().watch(child, rx));
         Ok(())
     }
@@ -208,15 +220,23 @@ impl Supervisor {
         self.ready(child).await
     }
 
-    /// Starts the next standby (in the background: it competes for CPU only once moto serves).
+    /// Starts the next standby (in the background: it competes for CPU only once moto serves),
+    /// unless moto is not serving (the stack is stopping, or moto is restarting and will refill
+    /// once back) or a standby already waits.
     fn refill_standby(&self) {
+        // Under the lock `shutdown` takes the standby with, after it has said Stopping: a standby
+        // started here is either seen and ended by it, or not started at all.
+        let mut standby = self.standby.lock().expect("standby lock");
+        if !self.is_up() || standby.is_some() {
+            return;
+        }
         match self.spawn(true) {
             Ok(mut child) => {
                 let ready = Arc::new(AtomicBool::new(false));
                 if let Some(out) = child.stdout.take() {
                     tokio::spawn(relay(out, self.launch.log.clone(), ready.clone()));
                 }
-                *self.standby.lock().expect("standby lock") = Some(Standby { child, ready });
+                *standby = Some(Standby { child, ready });
             }
             Err(e) => eprintln!(
                 "lab local: no standby moto ({e:#}); a restart will start one from nothing"
