@@ -101,10 +101,13 @@ impl Supervisor {
         let (tx, rx) = oneshot::channel();
         *self.stop.lock().expect("stop lock") = Some(tx);
         self.state.send_replace(MotoState::Up);
-        let this = self.clone();
+        // Weak: a stack stopped before then is not kept (with moto's socket) by this wait.
+        let this = Arc::downgrade(self);
         tokio::spawn(async move {
             tokio::time::sleep(FIRST_STANDBY_AFTER).await;
-            this.refill_standby();
+            if let Some(this) = this.upgrade() {
+                this.refill_standby();
+            }
         });
         tokio::spawn(self.clone().watch(child, rx));
         Ok(())
