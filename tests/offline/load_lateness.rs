@@ -130,10 +130,14 @@ fn assert_generator_cpu(run: &serde_json::Value) {
 async fn a_generator_held_up_says_so_and_its_lateness_decides_no_threshold() {
     let url = serve().await;
     let mut args = open_model(&url, "200", "4s");
-    // Fails on the latency as reported (the stops are 200 ms, so its p99 is near 200 ms), holds net
-    // of the generator's own lateness (the server answers at once; 150 ms leaves room for the
-    // catch-up after each stop on a busy machine, measured up to 73 ms net).
-    args.extend(["--threshold", "p99<150ms", "-v"].map(String::from));
+    // Fails on the latency as reported, holds net of the generator's own lateness (the server
+    // answers at once). p90, not p99: 40% of the arrivals fall in a stop and are sent up to 200 ms
+    // late, so the reported p90 is about 150 ms. Net of that, the catch-up after each stop (forty
+    // arrivals on five VUs) stays far below 100 ms even on a busy machine. A p99 also counts the few
+    // requests a stop froze mid-answer: their wait is the generator's too, but it is not a late
+    // send. With the rest of the suite keeping answers at about 6 ms, a stop caught about one each,
+    // and p99 net came to 201 ms (once, in a clean clone's first run).
+    args.extend(["--threshold", "p90<100ms", "-v"].map(String::from));
     let out = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
             .args(&args)
@@ -185,7 +189,7 @@ async fn a_generator_held_up_says_so_and_its_lateness_decides_no_threshold() {
         text.contains("by stage, p99: clock "),
         "-v shows the stages:\n{text}"
     );
-    assert!(text.contains("Threshold ? undecided  p99<150ms"), "{text}");
+    assert!(text.contains("Threshold ? undecided  p90<100ms"), "{text}");
     assert_eq!(
         out.status.code(),
         Some(3),
