@@ -147,12 +147,10 @@ impl LocalStack {
 
     /// Waits until the stack answers; its log if it exits first or does not answer within `limit`.
     fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
-        let log =
-            |home: &PathBuf| std::fs::read_to_string(home.join("serve.log")).unwrap_or_default();
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return Err(log(&self.home));
+                return Err(self.log());
             }
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
@@ -167,7 +165,7 @@ impl LocalStack {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(log(&self.home))
+        Err(self.log())
     }
 
     /// The endpoint URL.
