@@ -284,11 +284,18 @@ fn pair_by_time(
     };
     // How far line `j`'s handler time is from filling request `i`'s window at both ends: the
     // request's own line fits it closest (the gateway's time in front and behind is small and
-    // steady), where another request's may merely fit inside it.
+    // steady), where another request's may merely fit inside it. A cold line's request usually
+    // waited on its Init too (an instance started on demand), but need not have (Lambda can
+    // initialise ahead of the request): the closer of the two. Without the first, the request that
+    // waited on an Init fitted a warm neighbour's line better than its own, and the neighbour took
+    // the cold line (a 27-ms request counted cold beside a 150-ms Init, in CI).
     let misfit = |i: usize, j: usize| {
         let (sent, done) = window(i);
-        let (at, ran) = (logged[j].at_ms as f64, logged[j].report.duration_ms);
-        (done - STAMP_SLACK_MS - at).abs() + ((at - ran) - (sent + STAMP_SLACK_MS)).abs()
+        let report = &logged[j].report;
+        let (at, ran) = (logged[j].at_ms as f64, report.duration_ms);
+        let front = |began: f64| (began - (sent + STAMP_SLACK_MS)).abs();
+        let waited = report.init_ms.or(report.restore_ms).unwrap_or(0.0);
+        (done - STAMP_SLACK_MS - at).abs() + front(at - ran).min(front(at - ran - waited))
     };
     let mut pairs = Vec::new();
     let mut unpaired = Vec::new();
@@ -527,6 +534,29 @@ mod tests {
         // 5 + 5 + 6 + 115 ms billed at 1 GB, plus four requests.
         let expected = (131.0 / 1000.0) * pricing.gb_second + 4.0 * pricing.request;
         assert!((f.cost.total - expected).abs() < 1e-15, "{f:?}");
+    }
+
+    #[test]
+    fn the_request_that_waited_on_an_init_gets_the_cold_line() {
+        // A cold request 0..180 ms (100 ms Init, then 27 ms in the handler, its line at 179 ms)
+        // and a warm one sent at 140 ms that ended just after it (its line at 181 ms, 40 ms):
+        // the cold request ends first, and without its Init the warm line fitted it closer.
+        let records = [record(0, 180), record(140, 182)];
+        let logged = vec![
+            LoggedReport {
+                at_ms: 179,
+                report: line(27.0, Some(150.0)),
+            },
+            LoggedReport {
+                at_ms: 181,
+                report: line(40.0, None),
+            },
+        ];
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, 0.0, &pricing);
+        assert_eq!(f.joined, 2);
+        assert_eq!(f.cold.p50_ms, Some(180.0), "{f:?}");
+        assert_eq!(f.warm.p50_ms, Some(42.0), "{f:?}");
     }
 
     #[test]
