@@ -26,9 +26,14 @@
 # same 2 cores". A generator that burns more CPU per request leaves less to the target, which is part of
 # what is being measured; the CPU each side used per request is printed so the split can be seen.
 #
+#   (c) the clock's trade at the fixed rate of (b): lab again with `--arrival-group BENCH_WIDE_GROUP`
+#       (twice the 250-µs hold lab uses above 20,000 arrivals a second), in the same rounds, the three
+#       runs' order rotated. A longer hold wakes generator and target less often (less CPU per request)
+#       and sends later (a higher p50, counted): the figures show what each way costs against oha.
+#
 # Knobs (environment): BENCH_DURATION (10s), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
-# BENCH_RATE_SHARE (0.5), BENCH_LIGHT_RATE (1000), BENCH_TARGET_THREADS (2), LAB_BIN and TARGET_BIN
-# (skip the builds).
+# BENCH_RATE_SHARE (0.5), BENCH_LIGHT_RATE (1000), BENCH_TARGET_THREADS (2), BENCH_WIDE_GROUP (500us),
+# LAB_BIN and TARGET_BIN (skip the builds).
 # shellcheck source=scripts/bench-lib.sh
 . "$(dirname "$0")/bench-lib.sh"
 DURATION=${BENCH_DURATION:-10s}
@@ -37,6 +42,7 @@ CONN=${BENCH_CONNECTIONS:-10}
 RATE_SHARE=${BENCH_RATE_SHARE:-0.5}
 LIGHT_RATE=${BENCH_LIGHT_RATE:-1000}
 TARGET_THREADS=${BENCH_TARGET_THREADS:-2}
+WIDE_GROUP=${BENCH_WIDE_GROUP:-500us}
 START_ALL=$(now)
 
 # --- peers -------------------------------------------------------------------------------------------
@@ -83,6 +89,9 @@ measure() {
     local c0 t0 c1 t1
     children_cpu >"$WORK/c0"; t0=$(target_cpu)
     case $tool in
+        lab-grouped)
+            "$LAB_BIN" load --url "$URL" --vus "$CONN" --duration "$DURATION" --load-profile fixed \
+                --rate "$rate" --arrival-group "$WIDE_GROUP" --payload "$PING" -o json >"$out" ;;
         lab)
             if [ -n "$rate" ]; then
                 "$LAB_BIN" load --url "$URL" --vus "$CONN" --duration "$DURATION" --load-profile fixed \
@@ -121,26 +130,32 @@ RATE=$(py "$ROOT/scripts/bench_load.py" rate "$WORK/results.jsonl" "$RATE_SHARE"
 
 # --- (b) equal load ----------------------------------------------------------------------------------
 say "(b) equal load: fixed rates $RATE and $LIGHT_RATE req/s, lab --rate vs oha -q --latency-correction"
-# BENCH_ROUNDS rounds, lab first in even rounds and oha first in odd ones: a fixed rate's p99 moves a
-# lot from one run to the next on two cores shared with the target, so each figure is a median.
-for rate in "$RATE" "$LIGHT_RATE"; do
-    for round in $(seq 0 $((ROUNDS - 1))); do
-        if [ $((round % 2)) = 0 ]; then
-            measure "r$rate" lab "$rate"; measure "r$rate" oha "$rate"
-        else
-            measure "r$rate" oha "$rate"; measure "r$rate" lab "$rate"
-        fi
+say "(c) at $RATE req/s, lab --arrival-group $WIDE_GROUP too, in the same rounds"
+# BENCH_ROUNDS rounds, the runs' order rotated from one round to the next (lab first in even rounds
+# and oha first in odd ones at the light rate): a fixed rate's p99 moves a lot from one run to the next
+# on two cores shared with the target, so each figure is a median.
+FIXED_TOOLS=(lab oha lab-grouped)
+for round in $(seq 0 $((ROUNDS - 1))); do
+    for i in 0 1 2; do
+        measure "r$RATE" "${FIXED_TOOLS[$(( (i + round) % 3 ))]}" "$RATE"
     done
+done
+for round in $(seq 0 $((ROUNDS - 1))); do
+    if [ $((round % 2)) = 0 ]; then
+        measure "r$LIGHT_RATE" lab "$LIGHT_RATE"; measure "r$LIGHT_RATE" oha "$LIGHT_RATE"
+    else
+        measure "r$LIGHT_RATE" oha "$LIGHT_RATE"; measure "r$LIGHT_RATE" lab "$LIGHT_RATE"
+    fi
 done
 
 # --- report ------------------------------------------------------------------------------------------
 LOAD_AFTER=$(loadavg)
 py "$ROOT/scripts/bench_load.py" report "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" \
-    "$TARGET_THREADS" "$LOAD_AFTER"
+    "$TARGET_THREADS" "$LOAD_AFTER" "$WIDE_GROUP"
 
 # --- on record -------------------------------------------------------------------------------------------
 py "$ROOT/scripts/bench_load.py" record "$WORK/results.jsonl" "$RATE" "$LIGHT_RATE" "$CONN" "$DURATION" "$ROUNDS" \
     "$TARGET_THREADS" "$(oha --version 2>/dev/null | head -1)" "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1,2)" "$LAB_BIN" \
-    >"$WORK/record.json"
+    "$WIDE_GROUP" >"$WORK/record.json"
 record_bench load <"$WORK/record.json"
 say "bench-load took $(since "$START_ALL" 0) s"

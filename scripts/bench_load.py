@@ -5,10 +5,12 @@
         seconds (C1 - C0) and the target's (T1 - T0); RATE 0 for the closed loop; a summary on stderr
     bench_load.py rate RESULTS SHARE
         the fixed rate of (b): SHARE of the slowest tool's median throughput in (a), whole hundreds, 100 at least
-    bench_load.py report RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS LOAD_AFTER
+    bench_load.py report RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS LOAD_AFTER WIDE_GROUP
         the table and the goals, on stdout
-    bench_load.py record RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS OHA_VERSION WRK_VERSION LAB_BIN
+    bench_load.py record RESULTS RATE LIGHT_RATE CONNECTIONS DURATION ROUNDS TARGET_THREADS OHA_VERSION WRK_VERSION LAB_BIN WIDE_GROUP
         the record, on stdout
+
+TOOL lab-grouped is lab with `--arrival-group WIDE_GROUP`, at the fixed rate of (b) only.
 """
 
 import json
@@ -20,7 +22,7 @@ TOOLS = ("lab", "oha", "wrk")
 
 
 def measure(phase, tool, path, c0, c1, t0, t1, rate):
-    if tool == "lab":
+    if tool in ("lab", "lab-grouped"):
         run = lab_run(path)
         s = run["summary"]
         r = dict(rps=s["throughput_rps"], p50_ms=s["p50_ms"], p99_ms=s["p99_ms"], errors=s["errors"],
@@ -58,7 +60,7 @@ def measure(phase, tool, path, c0, c1, t0, t1, rate):
     late = (f"  own lateness p50 {r['late_p50_ms']:.3f} p99 {r['late_p99_ms']:.3f} ms (clock {r['clock_p99_ms']:.3f}, "
             f"hand-off {r['hand_off_p99_ms']:.3f}, dispatch {r['dispatch_p99_ms']:.3f}; free-VU wait {r['vu_wait_p99_ms']:.3f})"
             if "late_p99_ms" in r else "")
-    print(f"    {phase:<6} {tool:<4} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
+    print(f"    {phase:<6} {tool:<11} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms  "
           f"errors {r['errors']}{late}", file=sys.stderr)
 
 
@@ -97,12 +99,28 @@ def fixed_run(rows, rr, tool):
     return out
 
 
+def grouped_trade(rows, rr):
+    """(c): lab at the fixed rate RR with its default hold and with the wide one, each against oha in
+    the same rounds (p50, p99, CPU per request, and the clock's own p99); None if (c) did not run."""
+    lab, wide, oha = (fixed_run(rows, rr, t) for t in ("lab", "lab-grouped", "oha"))
+    if not (lab and wide and oha):
+        return None
+    oha_cpu = us_per_req(oha["gen_cpu_s"], oha, float("nan"))
+
+    def row(r):
+        cpu = us_per_req(r["gen_cpu_s"], r, float("nan"))
+        return dict(p50_ms=r["p50_ms"], p99_ms=r["p99_ms"], cpu_us=cpu, clock_p99_ms=r.get("clock_p99_ms", float("nan")),
+                    p50_vs_oha=r["p50_ms"] / oha["p50_ms"], p99_vs_oha=r["p99_ms"] / oha["p99_ms"],
+                    cpu_vs_oha=cpu / oha_cpu)
+    return {"default": row(lab), "wide": row(wide)}
+
+
 def us_per_req(cpu_s, r, none):
     """CPU seconds per request of run R in µs; NONE when it made no request."""
     return us_per_request(cpu_s, r["requests"]) if r["requests"] else none
 
 
-def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
+def report(path, rate, light, conn, duration, rounds, tthreads, load_after, wide_group):
     rows = load_jsonl(path)
     nan = float("nan")
     print()
@@ -176,13 +194,21 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after):
         cpu_met &= cpu <= 1.0
         print(f"        at {rr}/s: lab's generator CPU per request {cpu:.2f}x oha's: "
               f"{'MET' if cpu <= 1.0 else 'NOT MET'} (goal: at most oha's)")
+    trade = grouped_trade(rows, rate)
+    if trade:
+        print(f"(c) at {rate}/s, the clock's hold: lab's default (0.25 ms) against --arrival-group {wide_group}, "
+              "each against oha in the same rounds")
+        for label, t in (("default", trade["default"]), (f"--arrival-group {wide_group}", trade["wide"])):
+            print(f"        {label:<24} p50 {t['p50_ms']:.3f} ms ({t['p50_vs_oha']:.2f}x oha's), p99 {t['p99_ms']:.3f} ms "
+                  f"({t['p99_vs_oha']:.2f}x), generator CPU {t['cpu_us']:.1f} µs/request ({t['cpu_vs_oha']:.2f}x), "
+                  f"clock's own p99 {t['clock_p99_ms']:.3f} ms")
     print(f"goal p50/p99 within 10% of the peer's at equal load: {'MET' if met_all else 'NOT MET'}")
     print(f"goal generator CPU per request at most oha's at equal load: {'MET' if cpu_met else 'NOT MET'}")
     print()
     print(f"load average after the run: {load_after}")
 
 
-def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin):
+def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin, wide_group):
     rows = load_jsonl(path)
 
     def figures(tool):
@@ -219,9 +245,18 @@ def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk
                                 f"{label}_as_oha_p99_ms": r3(f["as_oha_p99_ms"])})
         return out
 
+    lab = figures("lab")
+    wide = fixed_run(rows, rate, "lab-grouped")
+    if wide:
+        cpu = us_per_req(wide["gen_cpu_s"], wide, None)
+        lab.update({"grouped_arrival_group": wide_group, "grouped_p50_ms": r3(wide["p50_ms"]),
+                    "grouped_p99_ms": r3(wide["p99_ms"]),
+                    "grouped_gen_cpu_us_per_req": round(cpu, 2) if cpu is not None else None,
+                    "grouped_clock_p99_ms": r3(wide["clock_p99_ms"]) if "clock_p99_ms" in wide else None,
+                    "grouped_rounds_p99_ms": wide["rounds_p99_ms"]})
     json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),
                             "target_threads": int(tthreads), "lab_bin": lab_bin},
-               "lab": figures("lab"),
+               "lab": lab,
                "peer": {"name": f"{oha_version or 'oha'} and {wrk_version or 'wrk'}",
                         "oha": figures("oha"), "wrk": figures("wrk")}}, sys.stdout)
 

@@ -153,6 +153,10 @@ def load_ratios(lab, peer):
             # The generator's CPU per request at each fixed rate, where the record has it.
             **{f"{level}_gen_cpu_vs_oha": div(lab[f"{level}_gen_cpu_us_per_req"], oha[f"{level}_gen_cpu_us_per_req"])
                for level in ("fixed", "light") if lab.get(f"{level}_gen_cpu_us_per_req") is not None},
+            # The wider clock hold at the fixed rate, where the record has it.
+            **({"grouped_p50_vs_oha": div(lab["grouped_p50_ms"], oha["fixed_p50_ms"]),
+                "grouped_gen_cpu_vs_oha": div(lab["grouped_gen_cpu_us_per_req"], oha["fixed_gen_cpu_us_per_req"])}
+               if lab.get("grouped_gen_cpu_us_per_req") is not None else {}),
             # Counted as oha counts (from the clock's wake), where the record has it.
             **{f"{level}_{q}_as_oha_vs_oha": div(lab.get(f"{level}_as_oha_{q}_ms"), oha[f"{level}_{q}_ms"])
                for level in ("fixed", "light") for q in ("p50", "p99")
@@ -185,6 +189,12 @@ def load_summary(d, lab, peer, ratio):
         short = [f"{name} sent {rate(f[f'{level}_rps'])}/s" for name, f in (("lab", lab), ("oha", oha))
                  if f[f"{level}_rps"] < 0.95 * f[f"{level}_rate"]]
         parts.append(text + (f", but {' and '.join(short)}" if short else ""))
+    # The clock's trade at the fixed rate: a wider hold, less CPU, a later (counted) send.
+    if lab.get("grouped_gen_cpu_us_per_req") is not None:
+        parts.append(f"with --arrival-group {lab['grouped_arrival_group']} at {rate(lab['fixed_rate'])} req/s: "
+                     f"generator CPU {num(lab['grouped_gen_cpu_us_per_req'])} µs/request "
+                     f"({times(ratio['grouped_gen_cpu_vs_oha'])} oha's), p50 {num(lab['grouped_p50_ms'])} ms "
+                     f"({times(ratio['grouped_p50_vs_oha'])}), p99 {num(lab['grouped_p99_ms'])} ms")
     return "; ".join(parts)
 
 

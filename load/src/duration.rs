@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Parses `90s`, `2m`, `500ms`, `1h`, `1m30s`, `1.5s`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?} (use e.g. 90s, 2m, 500ms, 1m30s)");
+    let bad = || format!("invalid duration {text:?} (use e.g. 90s, 2m, 500ms, 250us, 1m30s)");
     let s = text.trim();
     if s.is_empty() {
         return Err(bad());
@@ -23,6 +23,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
+            "us" | "µs" => 0.000_001,
             "ms" => 0.001,
             "s" | "sec" => 1.0,
             "m" | "min" => 60.0,
@@ -48,6 +49,8 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
+        assert_eq!(parse_duration("1.5µs").unwrap(), Duration::from_nanos(1500));
         for bad in ["", "m", "5x", "1m30", "-3s", "s5"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -183,6 +183,7 @@ pub(crate) async fn run_target(
                 rate: args.rate.unwrap_or(1.0),
                 index: 0,
                 count: 1,
+                group: args.arrival_group,
             }),
         },
         window_from: shape.as_ref().map_or(0.0, |s| s.window_start().as_secs_f64()),
@@ -195,10 +196,11 @@ pub(crate) async fn run_target(
     };
     let mut result = result::header(args, &target_name, &test.mix, shape.as_ref(), vus, duration);
     if !json {
-        eprintln!(
-            "{}",
-            intro(&target_name, shape.as_ref(), args, &test.generator)
-        );
+        let intro = intro(&target_name, shape.as_ref(), args, &test.generator);
+        match result::grouping(&result) {
+            Some(grouping) => eprintln!("{intro}; {grouping}"),
+            None => eprintln!("{intro}"),
+        }
     }
     match &args.memory {
         None => result.runs.push(test.measure("Results".into(), None).await?),

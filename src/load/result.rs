@@ -39,6 +39,9 @@ pub struct LoadResult {
     pub ramp_up_s: Option<f64>,
     /// Open model arrivals per second.
     pub(crate) rate: Option<f64>,
+    /// Open model: how long the arrival clock held an arrival at most to send it with the next
+    /// ones (`--arrival-group`, or its default for each generator's share of the rate), ms.
+    pub(crate) arrival_group_ms: Option<f64>,
     /// Request timeout.
     pub(crate) timeout_s: f64,
     /// `--max-requests`.
@@ -129,6 +132,15 @@ pub struct RunResult {
     pub lambda_missing: Option<String>,
 }
 
+/// The open model's arrival grouping in words, when the clock groups arrivals at all.
+pub(crate) fn grouping(result: &LoadResult) -> Option<String> {
+    let ms = result.arrival_group_ms.filter(|ms| *ms > 0.0)?;
+    Some(format!(
+        "arrivals sent in groups, each held up to {} (--arrival-group; counted in the latency)",
+        crate::report::format::ms(ms)
+    ))
+}
+
 /// The result's description of the test, before any run.
 pub(crate) fn header(
     args: &LoadArgs,
@@ -155,6 +167,15 @@ pub(crate) fn header(
             .filter(|s| s.profile == Some(Profile::RampUp))
             .map(|s| s.ramp_up.as_secs_f64()),
         rate: args.rate,
+        arrival_group_ms: args.rate.map(|rate| {
+            let arrivals = lab_load::Arrivals {
+                rate,
+                index: 0,
+                count: args.workers.unwrap_or(1),
+                group: args.arrival_group,
+            };
+            arrivals.group().as_secs_f64() * 1000.0
+        }),
         timeout_s: args.timeout.as_secs_f64(),
         max_requests: args.max_requests,
         payloads: mix

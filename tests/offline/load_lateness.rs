@@ -107,6 +107,50 @@ async fn json_carries_the_generators_lateness_by_stage() {
     assert_generator_cpu(&json["runs"][0]);
 }
 
+/// `--arrival-group`: the clock holds each arrival up to the hold to send it with the ones after it,
+/// and the hold is counted (in the latency, as the clock's lateness) and said (the opening line,
+/// `arrival_group_ms`). The same rate without it sends each arrival at its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrival_group_holds_arrivals_and_counts_the_hold() {
+    let url = serve().await;
+    let run = |extra: &'static [&'static str]| {
+        let mut args = open_model(&url, "500", "2s");
+        args.extend(extra.iter().map(|a| a.to_string()));
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_lab")).args(&args).output().expect("run lab")
+        })
+    };
+    let grouped = run(&["--arrival-group", "10ms", "-o", "json"]).await.unwrap();
+    let alone = run(&["-o", "json"]).await.unwrap();
+    let said = run(&["--arrival-group", "10ms"]).await.unwrap();
+    for out in [&grouped, &alone, &said] {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let doc = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (grouped, alone) = (doc(&grouped), doc(&alone));
+    assert_eq!(grouped["arrival_group_ms"], 10.0, "{grouped}");
+    assert_eq!(alone["arrival_group_ms"], 0.0, "{alone}");
+    let clock = |d: &serde_json::Value, p: &str| ms(&d["runs"][0]["summary"]["generator"]["clock"][p]);
+    // 500 arrivals a second held up to 10 ms: groups of about five, the first held about 10 ms,
+    // the last hardly at all, so the hold is spread evenly over 0..10 ms (p50 about 5, p90 about 9),
+    // on top of whatever the clock's wake-up costs without a hold.
+    assert!(
+        clock(&grouped, "p50_ms") >= clock(&alone, "p50_ms") + 2.5,
+        "{grouped}\n{alone}"
+    );
+    assert!(clock(&grouped, "p90_ms") >= 6.0, "{grouped}");
+    // Counted: no request's latency is shorter than the hold its arrival waited.
+    let s = &grouped["runs"][0]["summary"];
+    assert!(ms(&s["p50_ms"]) >= clock(&grouped, "p50_ms") * 0.99, "{s}");
+    let stderr = String::from_utf8_lossy(&said.stderr);
+    assert!(
+        stderr.contains("arrivals sent in groups, each held up to 10.0 ms"),
+        "{stderr}"
+    );
+}
+
 /// The run's `generator_cpu` as the kernel counted it (this suite runs on Linux): a wait within
 /// the run's length per thread, and the sentence exactly when it says the generator starved.
 fn assert_generator_cpu(run: &serde_json::Value) {

@@ -109,10 +109,11 @@ async fn run_plan(plan: &Plan) -> Result<Report> {
     };
     let model = match &plan.model {
         PlanModel::Closed { shape } => Model::Closed(Arc::new(shape.clone())),
-        PlanModel::Open { rate } => Model::Open(Arrivals {
+        PlanModel::Open { rate, group_us } => Model::Open(Arrivals {
             rate: *rate,
             index: plan.index,
             count: plan.count,
+            group: group_us.map(Duration::from_micros),
         }),
     };
     let spec = RunSpec {

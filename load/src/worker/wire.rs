@@ -34,6 +34,9 @@ pub enum PlanModel {
     Open {
         /// Arrivals per second of the whole test.
         rate: f64,
+        /// `--arrival-group`, microseconds (absent: the clock's default for the worker's share).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group_us: Option<u64>,
     },
 }
 

@@ -22,7 +22,7 @@ mod charts;
 mod comparison;
 mod run;
 
-use super::result::{LoadResult, RunResult};
+use super::result::{self, LoadResult, RunResult};
 use crate::report::format;
 use crate::report::html::{DataCell, Document};
 
@@ -115,6 +115,9 @@ fn facts(result: &LoadResult, model: String) -> Vec<(String, String)> {
         facts.push((name, text));
     }
     facts.push(("Timeout".into(), format::seconds(result.timeout_s)));
+    if let Some(grouping) = result::grouping(result) {
+        facts.push(("Arrival clock".into(), grouping));
+    }
     if result.interrupted {
         facts.push(("Interrupted".into(), "yes: results until Ctrl-C".into()));
     }

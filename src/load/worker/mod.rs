@@ -213,7 +213,10 @@ impl Fleet {
                 Model::Closed(shape) => PlanModel::Closed {
                     shape: (**shape).clone(),
                 },
-                Model::Open(a) => PlanModel::Open { rate: a.rate },
+                Model::Open(a) => PlanModel::Open {
+                    rate: a.rate,
+                    group_us: a.group.map(|g| g.as_micros() as u64),
+                },
             },
             index: i,
             count: self.count,
