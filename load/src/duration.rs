@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Parses `90s`, `2m`, `500ms`, `1h`, `1m30s`, `1.5s`; a bare number is seconds.
+/// Parses `90s`, `2m`, `500ms`, `250us`, `1h`, `1m30s`, `1.5s`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {text:?} (use e.g. 90s, 2m, 500ms, 250us, 1m30s)");
     let s = text.trim();
