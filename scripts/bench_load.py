@@ -196,7 +196,7 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after, wide
               f"{'MET' if cpu <= 1.0 else 'NOT MET'} (goal: at most oha's)")
     trade = grouped_trade(rows, rate)
     if trade:
-        print(f"(c) at {rate}/s, the clock's hold: lab's default (0.25 ms) against --arrival-group {wide_group}, "
+        print(f"(c) at {rate}/s, the clock's hold: lab's default against --arrival-group {wide_group}, "
               "each against oha in the same rounds")
         for label, t in (("default", trade["default"]), (f"--arrival-group {wide_group}", trade["wide"])):
             print(f"        {label:<24} p50 {t['p50_ms']:.3f} ms ({t['p50_vs_oha']:.2f}x oha's), p99 {t['p99_ms']:.3f} ms "

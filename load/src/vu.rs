@@ -350,8 +350,7 @@ pub struct Arrivals {
 impl Arrivals {
     /// How long this generator's clock holds an arrival at most, to send it with the next ones.
     pub fn group(&self) -> Duration {
-        self.group
-            .unwrap_or_else(|| arrival_group(self.rate / f64::from(self.count)))
+        self.group.unwrap_or_else(|| arrival_group(self.rate / f64::from(self.count)))
     }
 }
 

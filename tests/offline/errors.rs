@@ -121,7 +121,11 @@ fn bad_flags_and_files_are_refused_before_any_call() {
     let url = ["load", "--url", "http://127.0.0.1:9/"];
     let out = lab(&[&url[..], &["--rate", "100", "--arrival-group", "20ms"]].concat());
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("at most 10ms (got 20ms)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("at most 10ms (got 20ms)"),
+        "{}",
+        stderr(&out)
+    );
     let out = lab(&[&url[..], &["--arrival-group", "1ms"]].concat());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--rate"), "{}", stderr(&out));
