@@ -9,7 +9,8 @@
 //! - The stage URL: API Gateway's answer carries no Lambda request id, so each request is paired
 //!   with a REPORT line from the function's log by time: of the lines whose handler time (the
 //!   line's stamp, the invocation's end, less its Duration) lies inside the request's send..answer
-//!   window, the one that fills it most closely. The log's clock is aligned on the client's first (the median gap between the
+//!   window, the one that fills it most closely, a cold start's line first to the request whose
+//!   window holds its Init as well. The log's clock is aligned on the client's first (the median gap between the
 //!   n-th answer and the n-th line). Counts, cold starts, billed time and cost do not depend on
 //!   which line goes with which request; the cold/warm latency split does, and is exact whenever
 //!   one invocation ended inside a request's window.
@@ -284,27 +285,49 @@ fn pair_by_time(
     };
     // How far line `j`'s handler time is from filling request `i`'s window at both ends: the
     // request's own line fits it closest (the gateway's time in front and behind is small and
-    // steady), where another request's may merely fit inside it. A cold line's request usually
-    // waited on its Init too (an instance started on demand), but need not have (Lambda can
-    // initialise ahead of the request): the closer of the two. Without the first, the request that
-    // waited on an Init fitted a warm neighbour's line better than its own, and the neighbour took
-    // the cold line (a 27-ms request counted cold beside a 150-ms Init, in CI).
-    let misfit = |i: usize, j: usize| {
+    // steady), where another request's may merely fit inside it. `waited` is time the line's
+    // invocation spent before its handler began (a cold start's Init), counted in front.
+    let misfit = |i: usize, j: usize, waited: f64| {
         let (sent, done) = window(i);
-        let report = &logged[j].report;
-        let (at, ran) = (logged[j].at_ms as f64, report.duration_ms);
-        let front = |began: f64| (began - (sent + STAMP_SLACK_MS)).abs();
-        let waited = report.init_ms.or(report.restore_ms).unwrap_or(0.0);
-        (done - STAMP_SLACK_MS - at).abs() + front(at - ran).min(front(at - ran - waited))
+        let (at, ran) = (logged[j].at_ms as f64, logged[j].report.duration_ms);
+        (done - STAMP_SLACK_MS - at).abs() + ((at - ran - waited) - (sent + STAMP_SLACK_MS)).abs()
     };
     let mut pairs = Vec::new();
+    let mut paired = vec![false; records.len()];
+    // First the cold lines. A cold start's request waited on its Init (an instance started on
+    // demand), so its window holds the Init and the handler time both; a request sent after the
+    // Init began is not the line's, however well the handler time alone fits it. Otherwise a
+    // neighbour sent just as the cold instance's handler began (its own line a few ms off, on a
+    // busy host) took the cold line, and the cold request a warm one: a 20-ms request counted cold
+    // beside a 196-ms Init, in CI. A cold line no window holds so (Lambda initialised the instance
+    // ahead of the request) is left to the passes below.
+    for (j, line) in logged.iter().enumerate() {
+        let Some(init) = line.report.init_ms.or(line.report.restore_ms) else {
+            continue;
+        };
+        let (at, ran) = (line.at_ms as f64, line.report.duration_ms);
+        let held = |i: usize| {
+            let (sent, done) = window(i);
+            at - ran - init >= sent.floor() && at <= done.ceil()
+        };
+        let found = order
+            .iter()
+            .copied()
+            .filter(|&i| !paired[i] && held(i))
+            .min_by(|&a, &b| misfit(a, j, init).total_cmp(&misfit(b, j, init)));
+        if let Some(i) = found {
+            free.remove(&(line.at_ms, j));
+            paired[i] = true;
+            pairs.push((i, j));
+        }
+    }
     let mut unpaired = Vec::new();
     // First every line whose handler time lies inside a request's window (Init may not: Lambda
     // can initialise an instance before the request it serves); then, for requests left over (a
     // neighbour took the line that fitted them), any line that fits.
     for strict in [true, false] {
         let requests = if strict {
-            order.clone()
+            order.iter().copied().filter(|&i| !paired[i]).collect()
         } else {
             std::mem::take(&mut unpaired)
         };
@@ -319,7 +342,7 @@ fn pair_by_time(
                         fits(i, j)
                     }
                 })
-                .min_by(|&a, &b| misfit(i, a).total_cmp(&misfit(i, b)));
+                .min_by(|&a, &b| misfit(i, a, 0.0).total_cmp(&misfit(i, b, 0.0)));
             match found {
                 Some(j) => {
                     free.remove(&(logged[j].at_ms, j));
@@ -557,6 +580,43 @@ mod tests {
         assert_eq!(f.joined, 2);
         assert_eq!(f.cold.p50_ms, Some(180.0), "{f:?}");
         assert_eq!(f.warm.p50_ms, Some(42.0), "{f:?}");
+    }
+
+    #[test]
+    fn a_neighbour_sent_after_the_init_began_never_takes_the_cold_line() {
+        // From a CI failure, as logged: a cold request sent at 6.7 ms waited 178 ms for a core,
+        // then 196 ms of Init, then 19.7 ms in the handler (its line at 400.4 ms); a warm neighbour
+        // sent at 381.6 ms, just as that handler began, ran 14.4 ms (its line at 399.4 ms, 3.4 ms
+        // after its send). By the handler time alone the cold line fitted the neighbour best.
+        let records = [
+            RequestRecord {
+                sent_us: 6_700,
+                done_us: 401_600,
+                reached_function: true,
+                report: None,
+            },
+            RequestRecord {
+                sent_us: 381_600,
+                done_us: 401_000,
+                reached_function: true,
+                report: None,
+            },
+        ];
+        let logged = vec![
+            LoggedReport {
+                at_ms: 400,
+                report: line(19.66, Some(195.59)),
+            },
+            LoggedReport {
+                at_ms: 399,
+                report: line(14.37, None),
+            },
+        ];
+        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
+        let f = from_log(&records, &logged, 0.0, &pricing);
+        assert_eq!(f.joined, 2);
+        assert_eq!(f.cold.p50_ms, Some(394.9), "{f:?}");
+        assert_eq!(f.warm.p50_ms, Some(19.4), "{f:?}");
     }
 
     #[test]
