@@ -559,64 +559,74 @@ mod tests {
         assert!((f.cost.total - expected).abs() < 1e-15, "{f:?}");
     }
 
-    #[test]
-    fn the_request_that_waited_on_an_init_gets_the_cold_line() {
-        // A cold request 0..180 ms (100 ms Init, then 27 ms in the handler, its line at 179 ms)
-        // and a warm one sent at 140 ms that ended just after it (its line at 181 ms, 40 ms):
-        // the cold request ends first, and without its Init the warm line fitted it closer.
-        let records = [record(0, 180), record(140, 182)];
+    /// A cold request and a warm neighbour (each sent..done in µs) joined with a cold line and a
+    /// warm one (each stamped at ms, with its Duration; the cold one with its Init).
+    fn cold_beside_warm(
+        cold: (u64, u64),
+        warm: (u64, u64),
+        cold_line: (i64, f64, f64),
+        warm_line: (i64, f64),
+    ) -> LambdaFigures {
+        let records = [cold, warm].map(|(sent_us, done_us)| RequestRecord {
+            sent_us,
+            done_us,
+            reached_function: true,
+            report: None,
+        });
         let logged = vec![
             LoggedReport {
-                at_ms: 179,
-                report: line(27.0, Some(150.0)),
+                at_ms: cold_line.0,
+                report: line(cold_line.1, Some(cold_line.2)),
             },
             LoggedReport {
-                at_ms: 181,
-                report: line(40.0, None),
+                at_ms: warm_line.0,
+                report: line(warm_line.1, None),
             },
         ];
-        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
-        let f = from_log(&records, &logged, 0.0, &pricing);
+        let f = from_log(
+            &records,
+            &logged,
+            0.0,
+            &Pricing::for_region("us-east-1", Arch::X86_64),
+        );
         assert_eq!(f.joined, 2);
-        assert_eq!(f.cold.p50_ms, Some(180.0), "{f:?}");
-        assert_eq!(f.warm.p50_ms, Some(42.0), "{f:?}");
+        f
     }
 
     #[test]
-    fn a_neighbour_sent_after_the_init_began_never_takes_the_cold_line() {
-        // From a CI failure, as logged: a cold request sent at 6.7 ms waited 178 ms for a core,
-        // then 196 ms of Init, then 19.7 ms in the handler (its line at 400.4 ms); a warm neighbour
-        // sent at 381.6 ms, just as that handler began, ran 14.4 ms (its line at 399.4 ms, 3.4 ms
-        // after its send). By the handler time alone the cold line fitted the neighbour best.
-        let records = [
-            RequestRecord {
-                sent_us: 6_700,
-                done_us: 401_600,
-                reached_function: true,
-                report: None,
-            },
-            RequestRecord {
-                sent_us: 381_600,
-                done_us: 401_000,
-                reached_function: true,
-                report: None,
-            },
+    fn the_request_that_waited_on_an_init_gets_the_cold_line_not_a_neighbour() {
+        // (cold request, warm neighbour, cold line, warm line, cold latency, warm latency)
+        let cases = [
+            // A cold request 0..180 ms (150 ms Init, then 27 ms in the handler, its line at 179 ms)
+            // and a warm one sent at 140 ms that ended just after it (its line at 181 ms, 40 ms):
+            // the cold request ends first, and without its Init the warm line fitted it closer.
+            (
+                (0, 180_000),
+                (140_000, 182_000),
+                (179, 27.0, 150.0),
+                (181, 40.0),
+                180.0,
+                42.0,
+            ),
+            // From a CI failure, as logged: a cold request sent at 6.7 ms waited 178 ms for a
+            // core, then 196 ms of Init, then 19.7 ms in the handler (its line at 400.4 ms); a warm
+            // neighbour sent at 381.6 ms, just as that handler began, ran 14.4 ms (its line at
+            // 399.4 ms, 3.4 ms after its send). By the handler time alone the cold line fitted the
+            // neighbour best.
+            (
+                (6_700, 401_600),
+                (381_600, 401_000),
+                (400, 19.66, 195.59),
+                (399, 14.37),
+                394.9,
+                19.4,
+            ),
         ];
-        let logged = vec![
-            LoggedReport {
-                at_ms: 400,
-                report: line(19.66, Some(195.59)),
-            },
-            LoggedReport {
-                at_ms: 399,
-                report: line(14.37, None),
-            },
-        ];
-        let pricing = Pricing::for_region("us-east-1", Arch::X86_64);
-        let f = from_log(&records, &logged, 0.0, &pricing);
-        assert_eq!(f.joined, 2);
-        assert_eq!(f.cold.p50_ms, Some(394.9), "{f:?}");
-        assert_eq!(f.warm.p50_ms, Some(19.4), "{f:?}");
+        for (cold, warm, cold_line, warm_line, cold_ms, warm_ms) in cases {
+            let f = cold_beside_warm(cold, warm, cold_line, warm_line);
+            assert_eq!(f.cold.p50_ms, Some(cold_ms), "{f:?}");
+            assert_eq!(f.warm.p50_ms, Some(warm_ms), "{f:?}");
+        }
     }
 
     #[test]
