@@ -211,8 +211,9 @@ def report(path, rate, light, conn, duration, rounds, tthreads, load_after, wide
 def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk_version, lab_bin, wide_group):
     rows = load_jsonl(path)
 
-    def figures(tool):
+    def figures(tool, also=()):
         # The round with the median throughput, as printed above; CPU per request from that round.
+        # ALSO: more (label, rate, tool) runs recorded under LABEL, as the fixed and light ones are.
         r, runs = max_runs(rows, tool)
         gen, target = us_per_req(r["gen_cpu_s"], r, None), us_per_req(r["target_cpu_s"], r, None)
         out = {"max_rps": round(r["rps"], 1), "max_p50_ms": r3(r["p50_ms"]), "max_p99_ms": r3(r["p99_ms"]),
@@ -220,8 +221,8 @@ def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk
                "gen_cpu_us_per_req": round(gen, 2) if gen is not None else None,
                "target_cpu_us_per_req": round(target, 2) if target is not None else None,
                "max_rounds_rps": [round(x["rps"], 1) for x in runs]}
-        for label, rr in (("fixed", rate), ("light", light)):
-            f = fixed_run(rows, rr, tool)
+        for label, rr, source in (("fixed", rate, tool), ("light", light, tool), *also):
+            f = fixed_run(rows, rr, source)
             if f:
                 cpu = us_per_req(f["gen_cpu_s"], f, None)
                 out.update({f"{label}_rate": int(rr), f"{label}_rps": round(f["rps"], 1),
@@ -245,15 +246,10 @@ def record(path, rate, light, conn, duration, rounds, tthreads, oha_version, wrk
                                 f"{label}_as_oha_p99_ms": r3(f["as_oha_p99_ms"])})
         return out
 
-    lab = figures("lab")
-    wide = fixed_run(rows, rate, "lab-grouped")
-    if wide:
-        cpu = us_per_req(wide["gen_cpu_s"], wide, None)
-        lab.update({"grouped_arrival_group": wide_group, "grouped_p50_ms": r3(wide["p50_ms"]),
-                    "grouped_p99_ms": r3(wide["p99_ms"]),
-                    "grouped_gen_cpu_us_per_req": round(cpu, 2) if cpu is not None else None,
-                    "grouped_clock_p99_ms": r3(wide["clock_p99_ms"]) if "clock_p99_ms" in wide else None,
-                    "grouped_rounds_p99_ms": wide["rounds_p99_ms"]})
+    # (c): lab with the wide hold, at the fixed rate, as grouped_*.
+    lab = figures("lab", also=(("grouped", rate, "lab-grouped"),))
+    if "grouped_rps" in lab:
+        lab["grouped_arrival_group"] = wide_group
     json.dump({"settings": {"connections": int(conn), "duration": duration, "rounds": int(rounds),
                             "target_threads": int(tthreads), "lab_bin": lab_bin},
                "lab": lab,

@@ -32,4 +32,4 @@ mod vu;
 pub mod worker;
 
 pub use via::Via;
-pub use vu::{arrival_group, stop_signal, Arrivals, Stop, StopHandle};
+pub use vu::{stop_signal, Arrivals, Stop, StopHandle};

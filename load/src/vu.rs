@@ -343,19 +343,15 @@ pub struct Arrivals {
     /// Generators sharing the schedule.
     pub count: u32,
     /// How long the clock may hold an arrival to send it with the ones after it (`--arrival-group`);
-    /// `None`: [`arrival_group`]'s default for this generator's share of the rate.
+    /// `None`: the clock's default for this generator's share of the rate (none below 20,000
+    /// arrivals a second, 250 µs above).
     pub group: Option<Duration>,
 }
 
 impl Arrivals {
     /// How long this generator's clock holds an arrival at most, to send it with the next ones.
     pub fn group(&self) -> Duration {
-        self.group.unwrap_or_else(|| arrival_group(self.rate / f64::from(self.count)))
+        self.group
+            .unwrap_or_else(|| clock::coalescing(self.rate / f64::from(self.count)))
     }
-}
-
-/// The arrival clock's default grouping at `rate` arrivals a second (one generator's share): none
-/// below 20,000 a second, 250 µs above (see `clock::coalescing`).
-pub fn arrival_group(rate: f64) -> Duration {
-    clock::coalescing(rate)
 }

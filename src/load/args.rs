@@ -257,7 +257,8 @@ fn parse_arrival_group(s: &str) -> Result<Duration, String> {
     let group = parse_duration(s)?;
     if group > MAX_ARRIVAL_GROUP {
         return Err(format!(
-            "an arrival may be held at most 10ms (got {s}); use e.g. 250us or 1ms"
+            "an arrival may be held at most {}ms (got {s}); use e.g. 250us or 1ms",
+            MAX_ARRIVAL_GROUP.as_millis()
         ));
     }
     Ok(group)

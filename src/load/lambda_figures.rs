@@ -302,7 +302,7 @@ fn pair_by_time(
     // beside a 196-ms Init, in CI. A cold line no window holds so (Lambda initialised the instance
     // ahead of the request) is left to the passes below.
     for (j, line) in logged.iter().enumerate() {
-        let Some(init) = line.report.init_ms.or(line.report.restore_ms) else {
+        let Some(init) = line.report.start_up_ms() else {
             continue;
         };
         let (at, ran) = (line.at_ms as f64, line.report.duration_ms);
@@ -429,8 +429,7 @@ fn figures(
             p95_ms: percentile(&v, 0.95),
         }
     };
-    let inits: Vec<f64> =
-        cold.iter().filter_map(|j| j.report.init_ms.or(j.report.restore_ms)).collect();
+    let inits: Vec<f64> = cold.iter().filter_map(|j| j.report.start_up_ms()).collect();
     let durations: Vec<f64> = joined.iter().map(|j| j.report.duration_ms).collect();
     let billed: Vec<f64> = joined.iter().map(|j| j.report.total_billed_ms()).collect();
     let reports: Vec<&ReportLine> = joined.iter().map(|j| j.report).collect();

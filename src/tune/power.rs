@@ -217,11 +217,7 @@ impl PowerOutcome {
             cost: billed_ci.map(|ci| ci.map(|ms| pricing.cost(ms, memory_mb).total())),
             pt_cost: billed_ci.map(|ci| ci.map(|ms| pricing.pt_cost(ms, memory_mb))),
         };
-        let inits: Vec<f64> = self
-            .samples
-            .iter()
-            .filter_map(|s| s.report.init_ms.or(s.report.restore_ms))
-            .collect();
+        let inits: Vec<f64> = self.samples.iter().filter_map(|s| s.report.start_up_ms()).collect();
         let cost = pricing.cost(avg_billed_ms, self.memory_mb);
         Some(PowerStats {
             invocations: self.samples.len(),

@@ -53,7 +53,13 @@ impl ReportLine {
 
     /// Whether this invocation started a new instance (initialised or restored).
     pub fn is_cold(&self) -> bool {
-        self.init_ms.is_some() || self.restore_ms.is_some()
+        self.start_up_ms().is_some()
+    }
+
+    /// On a cold start, the instance's start-up before the handler ran: its Init Duration, or its
+    /// Restore Duration (SnapStart).
+    pub fn start_up_ms(&self) -> Option<f64> {
+        self.init_ms.or(self.restore_ms)
     }
 }
 
